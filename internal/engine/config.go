@@ -1,0 +1,77 @@
+package engine
+
+import (
+	"fmt"
+	"slices"
+	"time"
+
+	"github.com/govpulse/govpulse/pkg/events"
+)
+
+// Defaults of Config.
+const (
+	DefaultOutOfOrderness  = 10 * time.Minute
+	DefaultAllowedLateness = 7 * 24 * time.Hour
+)
+
+// Config describes a partition. The zero value is the default single
+// partition: every region, 10 minutes of out-of-orderness and 7 days of
+// allowed lateness.
+type Config struct {
+	// Regions are the codes of the units of the partition; empty means all
+	// the units of events.Regions. Order does not matter.
+	Regions []string
+	// OutOfOrderness is the watermark bound: W = largest event time seen
+	// minus OutOfOrderness. Zero means DefaultOutOfOrderness.
+	OutOfOrderness time.Duration
+	// AllowedLateness is how far behind W a user-experience event may be
+	// and still count. Zero means DefaultAllowedLateness.
+	AllowedLateness time.Duration
+}
+
+// withDefaults returns c with the defaults filled in and the regions
+// sorted (a fresh slice).
+func (c Config) withDefaults() Config {
+	if len(c.Regions) == 0 {
+		for _, r := range events.Regions() {
+			c.Regions = append(c.Regions, r.Code)
+		}
+	} else {
+		c.Regions = slices.Clone(c.Regions)
+	}
+	slices.Sort(c.Regions)
+	if c.OutOfOrderness == 0 {
+		c.OutOfOrderness = DefaultOutOfOrderness
+	}
+	if c.AllowedLateness == 0 {
+		c.AllowedLateness = DefaultAllowedLateness
+	}
+	return c
+}
+
+// Validate reports whether c describes a partition: known, distinct region
+// codes and non-negative durations.
+func (c Config) Validate() error {
+	if c.OutOfOrderness < 0 {
+		return fmt.Errorf("engine: config: out-of-orderness %v is negative", c.OutOfOrderness)
+	}
+	if c.AllowedLateness < 0 {
+		return fmt.Errorf("engine: config: allowed lateness %v is negative", c.AllowedLateness)
+	}
+	seen := make(map[string]bool, len(c.Regions))
+	for _, r := range c.Regions {
+		if _, ok := events.LookupRegion(r); !ok {
+			return fmt.Errorf("engine: config: unknown region %q", r)
+		}
+		if seen[r] {
+			return fmt.Errorf("engine: config: region %q listed twice", r)
+		}
+		seen[r] = true
+	}
+	return nil
+}
+
+func (c Config) equal(o Config) bool {
+	return slices.Equal(c.Regions, o.Regions) && c.OutOfOrderness == o.OutOfOrderness &&
+		c.AllowedLateness == o.AllowedLateness
+}

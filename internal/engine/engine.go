@@ -1,0 +1,279 @@
+package engine
+
+import (
+	"fmt"
+	"time"
+
+	"github.com/govpulse/govpulse/internal/scoring"
+	"github.com/govpulse/govpulse/pkg/events"
+	"github.com/govpulse/govpulse/pkg/windows"
+)
+
+// Outcome is what Apply did with an event.
+type Outcome uint8
+
+// The outcomes of Apply.
+const (
+	// Applied: the event was taken into account (a portal change that lost
+	// to a newer writer of its key is also Applied, with a Reason).
+	Applied Outcome = iota + 1
+	// Duplicate: a user-experience event whose id was already applied, or
+	// a stream sequence at or below LastSeq; nothing changed.
+	Duplicate
+	// TooLate: a user-experience event older than the watermark minus the
+	// allowed lateness; only the watermark moved.
+	TooLate
+	// NotInPartition: the event's region is not in the partition; it is
+	// ignored entirely (the watermark does not move).
+	NotInPartition
+)
+
+// String returns the outcome's name: "applied", "duplicate", "too_late" or
+// "not_in_partition".
+func (o Outcome) String() string {
+	switch o {
+	case Applied:
+		return "applied"
+	case Duplicate:
+		return "duplicate"
+	case TooLate:
+		return "too_late"
+	case NotInPartition:
+		return "not_in_partition"
+	}
+	return fmt.Sprintf("outcome(%d)", uint8(o))
+}
+
+// Result is the outcome of Apply and, unless the event counted normally,
+// the reason in words.
+type Result struct {
+	Outcome Outcome
+	Reason  string
+}
+
+// region is one unit of the partition.
+type region struct {
+	state  *scoring.Region
+	score  scoring.Score // latest score; valid when scored
+	scored bool
+	dirty  bool // score changed since the last Drain
+}
+
+// Engine is one partition's state machine. It is not safe for concurrent
+// use.
+type Engine struct {
+	cfg     Config
+	regions []region       // sorted by code
+	index   map[string]int // region code -> index in regions
+
+	wm      windows.Watermark
+	hasDay  bool
+	day     int64 // UTC+8 day number of the watermark
+	lastSeq uint64
+
+	dedup   *windows.Dedup
+	rolling *windows.Operator[int, ux, rollAcc, rollAcc]
+	hourly  *windows.Operator[int, ux, hourAcc, hourAcc] // key: region index * metricCount + metric
+
+	// winVersions holds the version of every hourly window changed since
+	// the last Drain.
+	winVersions map[winKey]uint64
+
+	rk ranking
+
+	touched []int // scratch: regions rescored by the current event
+}
+
+// winKey identifies an hourly window: its operator key and start.
+type winKey struct {
+	key   int
+	start int64 // Unix nanoseconds
+}
+
+// New returns an empty Engine for the partition cfg. It fails when cfg is
+// not valid (see Config.Validate).
+func New(cfg Config) (*Engine, error) {
+	if err := cfg.Validate(); err != nil {
+		return nil, err
+	}
+	cfg = cfg.withDefaults()
+	e := &Engine{
+		cfg:         cfg,
+		regions:     make([]region, len(cfg.Regions)),
+		index:       make(map[string]int, len(cfg.Regions)),
+		wm:          windows.NewWatermark(cfg.OutOfOrderness),
+		dedup:       windows.NewDedup(),
+		winVersions: make(map[winKey]uint64),
+		rk:          newRanking(len(cfg.Regions)),
+	}
+	for i, code := range cfg.Regions {
+		r, _ := events.LookupRegion(code)
+		e.regions[i].state = scoring.NewRegion(r.Code, r.NameZH, r.NameEN)
+		e.index[r.Code] = i
+	}
+	var err error
+	if e.rolling, err = windows.New[int](rollingConfig(cfg.AllowedLateness), windows.Aggregator[ux, rollAcc, rollAcc](rolling{})); err != nil {
+		return nil, fmt.Errorf("engine: rolling window: %w", err)
+	}
+	if e.hourly, err = windows.New[int](hourlyConfig(cfg.AllowedLateness), windows.Aggregator[ux, hourAcc, hourAcc](hourly{})); err != nil {
+		return nil, fmt.Errorf("engine: hourly window: %w", err)
+	}
+	return e, nil
+}
+
+// Config returns the partition's configuration with the defaults filled in
+// and the regions sorted.
+func (e *Engine) Config() Config {
+	c := e.cfg
+	c.Regions = append([]string(nil), c.Regions...)
+	return c
+}
+
+// Watermark returns the partition's watermark W, and false before the
+// first event.
+func (e *Engine) Watermark() (time.Time, bool) { return e.wm.Current() }
+
+// LastSeq returns the stream sequence of the last event given to Apply
+// (whatever its outcome), 0 before the first.
+func (e *Engine) LastSeq() uint64 { return e.lastSeq }
+
+// Apply applies the event with stream sequence seq. Sequences must
+// increase; an event whose seq is not above LastSeq is a replay and is
+// reported as Duplicate without any effect. The event must be valid
+// (events.Event.Validate); Apply does not retain it.
+//
+// In order: the watermark is raised by the event's time (rule 1); when the
+// watermark's UTC+8 day changed, every region is rescored; a portal change
+// is applied last writer wins and its region rescored if it won; a
+// user-experience event is judged too late, then duplicate, else counted in
+// the windows and its region rescored. Every rescored region and a changed
+// ranking carry version seq.
+func (e *Engine) Apply(seq uint64, ev *events.Event) Result {
+	idx, ok := e.index[ev.Region]
+	if !ok {
+		if seq > e.lastSeq {
+			e.lastSeq = seq
+		}
+		return Result{Outcome: NotInPartition, Reason: "region " + ev.Region + " is not in the partition"}
+	}
+	if e.lastSeq != 0 && seq <= e.lastSeq {
+		return Result{Outcome: Duplicate, Reason: fmt.Sprintf("stream sequence %d already applied (last %d)", seq, e.lastSeq)}
+	}
+	e.lastSeq = seq
+
+	// Rule 1: every event raises the watermark before it is judged.
+	e.wm.Observe(ev.Time)
+	w, _ := e.wm.Current()
+	e.touched = e.touched[:0]
+	if d := dayNumber(w); !e.hasDay || d != e.day {
+		e.hasDay, e.day = true, d
+		e.rolling.Advance(w)
+		e.hourly.Advance(w)
+		e.dedup.Purge(w.Add(-e.cfg.AllowedLateness))
+		for i := range e.regions {
+			e.touched = append(e.touched, i)
+		}
+	}
+
+	res := Result{Outcome: Applied}
+	if ev.Type.Portal() {
+		if e.regions[idx].state.Apply(ev) {
+			e.touch(idx)
+		} else {
+			res.Reason = "superseded: its key has a newer writer"
+		}
+	} else {
+		res = e.applyExperience(seq, idx, ev, w)
+	}
+	e.rescore(seq, w)
+	return res
+}
+
+// touch marks region idx for rescoring by the current event.
+func (e *Engine) touch(idx int) {
+	if len(e.touched) == len(e.regions) {
+		return // the day changed: every region is rescored already
+	}
+	e.touched = append(e.touched, idx)
+}
+
+// applyExperience judges and counts a user-experience event.
+func (e *Engine) applyExperience(seq uint64, idx int, ev *events.Event, w time.Time) Result {
+	horizon := w.Add(-e.cfg.AllowedLateness)
+	if ev.Time.Before(horizon) {
+		return Result{Outcome: TooLate, Reason: fmt.Sprintf(
+			"event time %s is before the lateness horizon %s (watermark %s minus allowed lateness %s)",
+			ev.Time.UTC().Format(time.RFC3339Nano), horizon.Format(time.RFC3339Nano),
+			w.Format(time.RFC3339Nano), e.cfg.AllowedLateness)}
+	}
+	if e.dedup.Contains(ev.ID, horizon) {
+		return Result{Outcome: Duplicate, Reason: "event id " + ev.ID + " was already applied"}
+	}
+	var in ux
+	switch d := ev.Data.(type) {
+	case *events.FeedbackRatedData:
+		if d.Rating < 1 || d.Rating > 5 {
+			return Result{Outcome: Applied, Reason: "ignored: invalid rating"}
+		}
+		in = ux{metric: metricFeedback, rating: uint8(d.Rating)}
+	case *events.ApplicationCompletedData:
+		in = ux{metric: metricApplication, online: d.Online}
+		switch d.Outcome {
+		case events.Completed:
+			in.outcome = 0
+		case events.Abandoned:
+			in.outcome = 1
+		default:
+			in.outcome = 2
+		}
+	default:
+		return Result{Outcome: Applied, Reason: "ignored: not a user-experience payload"}
+	}
+	if err := e.rolling.Add(idx, ev.Time, in, w); err != nil {
+		return Result{Outcome: TooLate, Reason: err.Error()} // unreachable: lateness was checked above
+	}
+	key := idx*metricCount + int(in.metric)
+	if err := e.hourly.Add(key, ev.Time, in, w); err != nil {
+		return Result{Outcome: TooLate, Reason: err.Error()} // unreachable, as above
+	}
+	e.dedup.Add(ev.ID, ev.Time)
+	e.winVersions[winKey{key: key, start: hourStart(ev.Time)}] = seq
+	e.touch(idx)
+	return Result{Outcome: Applied}
+}
+
+// hourStart returns the start of the UTC hour of t in Unix nanoseconds.
+func hourStart(t time.Time) int64 {
+	n := t.UnixNano()
+	h := n % int64(time.Hour)
+	if h < 0 {
+		h += int64(time.Hour)
+	}
+	return n - h
+}
+
+// rescore scores the touched regions at version seq and watermark w, and
+// updates the ranking when a composite changed.
+func (e *Engine) rescore(seq uint64, w time.Time) {
+	if len(e.touched) == 0 {
+		return
+	}
+	start := dayStart(w)
+	win := scoring.Window{Start: start.Add(-(rollDays - 1) * day), End: start.Add(day)}
+	changed := false
+	for _, idx := range e.touched {
+		r := &e.regions[idx]
+		acc := e.rolling.Query(idx, win.Start, win.End)
+		win.Ratings, win.RatingSum = acc.ratings, acc.ratingSum
+		win.Applications, win.OnlineCompleted = acc.applications, acc.onlineCompleted
+		prev, had := r.score.Composite, r.scored
+		r.score = r.state.Score(win, w, seq)
+		r.scored, r.dirty = true, true
+		if !had || prev != r.score.Composite {
+			changed = true
+		}
+	}
+	if changed {
+		e.rk.update(e.regions, e.touched, seq, w)
+	}
+}

@@ -1,0 +1,132 @@
+package engine
+
+import (
+	"time"
+
+	"github.com/govpulse/govpulse/internal/scoring"
+	"github.com/govpulse/govpulse/pkg/events"
+	"github.com/govpulse/govpulse/pkg/windows"
+)
+
+// Output is what changed since the last Drain: the latest row of each
+// output, each carrying the version of the event that last changed it.
+type Output struct {
+	// Scores holds the latest score of every region rescored since the last
+	// Drain, sorted by region code.
+	Scores []scoring.Score
+	// Ranking is the latest ranking, non-nil when it changed since the last
+	// Drain.
+	Ranking *scoring.Ranking
+	// Windows holds the hourly windows changed since the last Drain, sorted
+	// by region, metric and start.
+	Windows []WindowRow
+}
+
+// Empty reports whether the output holds nothing.
+func (o *Output) Empty() bool { return len(o.Scores) == 0 && o.Ranking == nil && len(o.Windows) == 0 }
+
+// WindowRow is one hourly tumbling window of one region and metric: a row
+// of the windows table.
+type WindowRow struct {
+	Region string
+	// Metric is the event type counted: "feedback.rated" or
+	// "application.completed".
+	Metric string
+	// Start and End bound the window [Start, End), UTC.
+	Start, End time.Time
+	// Version is the stream sequence of the last event that changed the
+	// window.
+	Version uint64
+	// Count is the number of events in the window.
+	Count int64
+	// RatingSum and Ratings (Ratings[i] counts rating i+1) are set for
+	// feedback.rated.
+	RatingSum int64
+	Ratings   [5]int64
+	// Completed, Abandoned and Rejected count outcomes; OnlineCompleted
+	// counts completed applications handled entirely online. They are set
+	// for application.completed.
+	Completed, Abandoned, Rejected, OnlineCompleted int64
+}
+
+// metricName returns the event type an hourly metric counts.
+func metricName(m int) string {
+	if m == metricFeedback {
+		return string(events.FeedbackRated)
+	}
+	return string(events.ApplicationCompleted)
+}
+
+// Drain returns the outputs changed since the last Drain and forgets them.
+// The latest rows it returns do not depend on when it is called.
+func (e *Engine) Drain() Output {
+	var out Output
+	for i := range e.regions {
+		r := &e.regions[i]
+		if r.dirty {
+			out.Scores = append(out.Scores, e.score(i))
+			r.dirty = false
+		}
+	}
+	if e.rk.dirty {
+		out.Ranking = e.rk.build(e.regions)
+		e.rk.dirty = false
+	}
+	changed := e.hourly.TakeChanged(nil)
+	for _, c := range changed {
+		k := winKey{key: c.Key, start: c.Window.Start.UnixNano()}
+		out.Windows = append(out.Windows, e.windowRow(c, e.winVersions[k]))
+	}
+	clear(e.winVersions)
+	return out
+}
+
+// windowRow converts an hourly result.
+func (e *Engine) windowRow(c windows.Result[int, hourAcc], version uint64) WindowRow {
+	a := c.Value
+	return WindowRow{
+		Region:          e.cfg.Regions[c.Key/metricCount],
+		Metric:          metricName(c.Key % metricCount),
+		Start:           c.Window.Start.UTC(),
+		End:             c.Window.End.UTC(),
+		Version:         version,
+		Count:           a.count,
+		RatingSum:       a.ratingSum,
+		Ratings:         a.ratings,
+		Completed:       a.completed,
+		Abandoned:       a.abandoned,
+		Rejected:        a.rejected,
+		OnlineCompleted: a.onlineCompleted,
+	}
+}
+
+// score returns a copy of the latest score of region i that shares no
+// memory with the engine.
+func (e *Engine) score(i int) scoring.Score {
+	s := e.regions[i].score
+	if s.Satisfaction != nil {
+		v := *s.Satisfaction
+		s.Satisfaction = &v
+	}
+	return s
+}
+
+// Scores returns the current score of every region of the partition,
+// sorted by region code; it is empty before the first event.
+func (e *Engine) Scores() []scoring.Score {
+	var out []scoring.Score
+	for i := range e.regions {
+		if e.regions[i].scored {
+			out = append(out, e.score(i))
+		}
+	}
+	return out
+}
+
+// Ranking returns the current ranking, nil before the first event.
+func (e *Engine) Ranking() *scoring.Ranking {
+	if !e.rk.has {
+		return nil
+	}
+	return e.rk.build(e.regions)
+}

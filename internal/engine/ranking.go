@@ -1,0 +1,79 @@
+package engine
+
+import (
+	"slices"
+	"sort"
+	"time"
+
+	"github.com/govpulse/govpulse/internal/scoring"
+)
+
+// ranking is the partition's ranking, kept as ranks per region index and
+// materialised only on Drain.
+type ranking struct {
+	has     bool      // a ranking exists (after the first event)
+	dirty   bool      // changed since the last Drain
+	version uint64    // sequence of the event that last changed it
+	asOf    time.Time // watermark at that event
+	order   []int     // region indices in rank order
+	rank    []int     // rank (1..n) per region index
+	prev    []int     // rank per region index before the last change; 0 when none
+}
+
+func newRanking(n int) ranking {
+	r := ranking{order: make([]int, n), rank: make([]int, n), prev: make([]int, n)}
+	for i := range r.order {
+		r.order[i] = i
+	}
+	return r
+}
+
+func less(regions []region, a, b int) bool {
+	return scoring.Less(regions[a].score.Composite, regions[a].score.Region,
+		regions[b].score.Composite, regions[b].score.Region)
+}
+
+// update recomputes the order after the composites of the touched regions
+// changed at event seq; the ranking in force before the event becomes the
+// previous one.
+func (rk *ranking) update(regions []region, touched []int, seq uint64, w time.Time) {
+	copy(rk.prev, rk.rank)
+	if !rk.has || len(touched) > 1 {
+		slices.SortFunc(rk.order, func(a, b int) int {
+			switch {
+			case less(regions, a, b):
+				return -1
+			case less(regions, b, a):
+				return 1
+			}
+			return 0
+		})
+	} else {
+		// One region moved: take it out and insert it where it belongs.
+		idx := touched[0]
+		pos := rk.rank[idx] - 1
+		rest := slices.Delete(rk.order, pos, pos+1)
+		at := sort.Search(len(rest), func(j int) bool { return less(regions, idx, rest[j]) })
+		rk.order = slices.Insert(rest, at, idx)
+	}
+	for i, idx := range rk.order {
+		rk.rank[idx] = i + 1
+	}
+	rk.has, rk.dirty, rk.version, rk.asOf = true, true, seq, w
+}
+
+// build materialises the ranking.
+func (rk *ranking) build(regions []region) *scoring.Ranking {
+	out := &scoring.Ranking{Version: rk.version, AsOf: rk.asOf.UTC(), Method: scoring.Method,
+		Entries: make([]scoring.RankEntry, len(rk.order))}
+	for i, idx := range rk.order {
+		s := &regions[idx].score
+		e := scoring.RankEntry{Rank: i + 1, Region: s.Region, Composite: s.Composite, Grade: s.Grade,
+			PrevRank: rk.prev[idx]}
+		if e.PrevRank != 0 {
+			e.Change = e.PrevRank - e.Rank
+		}
+		out.Entries[i] = e
+	}
+	return out
+}

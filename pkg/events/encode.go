@@ -1,0 +1,138 @@
+package events
+
+import (
+	"strconv"
+	"time"
+)
+
+// MarshalJSON returns the canonical JSON form of e (see the package
+// documentation). It validates e first and returns the [*Error] of
+// [Event.Validate] when e is invalid. Note that encoding/json calls it only
+// for an *Event or an addressable Event.
+func (e *Event) MarshalJSON() ([]byte, error) {
+	return e.AppendJSON(make([]byte, 0, 320))
+}
+
+// AppendJSON appends the canonical JSON form of e to dst and returns the
+// extended slice. It validates e first; when e is invalid it returns dst
+// unchanged and the [*Error] of [Event.Validate].
+func (e *Event) AppendJSON(dst []byte) ([]byte, error) {
+	if err := e.validate(); err != nil {
+		return dst, err
+	}
+	dst = append(dst, `{"id":`...)
+	dst = appendString(dst, e.ID)
+	dst = append(dst, `,"type":`...)
+	dst = appendString(dst, string(e.Type))
+	dst = append(dst, `,"region":`...)
+	dst = appendString(dst, e.Region)
+	dst = append(dst, `,"time":"`...)
+	dst = e.Time.UTC().AppendFormat(dst, time.RFC3339Nano)
+	dst = append(dst, `","source":`...)
+	dst = appendString(dst, e.Source)
+	dst = append(dst, `,"data":{`...)
+	switch d := e.Data.(type) {
+	case *CatalogItemData:
+		dst = appendItem(dst, d.ItemCode, d.Level)
+		dst = append(dst, `,"required":`...)
+		dst = strconv.AppendBool(dst, d.Required)
+	case *ServicePublishedData:
+		dst = appendItem(dst, d.ItemCode, d.Level)
+		dst = append(dst, `,"name":`...)
+		dst = appendString(dst, d.Name)
+		dst = append(dst, `,"department":`...)
+		dst = appendString(dst, d.Department)
+		dst = append(dst, `,"modes":`...)
+		dst = appendList(dst, d.Modes)
+		dst = append(dst, `,"maturity":`...)
+		dst = strconv.AppendInt(dst, int64(d.Maturity), 10)
+	case *ServiceWithdrawnData:
+		dst = appendItem(dst, d.ItemCode, d.Level)
+	case *GuideAuditedData:
+		dst = appendItem(dst, d.ItemCode, d.Level)
+		dst = append(dst, `,"elements":{`...)
+		for k, v := range d.Elements {
+			if k > 0 {
+				dst = append(dst, ',')
+			}
+			dst = appendString(dst, string(elementAt(k)))
+			dst = append(dst, ':')
+			dst = appendString(dst, string(v))
+		}
+		dst = append(dst, `},"consistent":`...)
+		dst = strconv.AppendBool(dst, d.Consistent)
+	case *PlatformUpdatedData:
+		dst = append(dst, `"integrated":`...)
+		dst = strconv.AppendBool(dst, d.Integrated)
+		dst = append(dst, `,"levels":`...)
+		dst = appendList(dst, d.Levels)
+		dst = append(dst, `,"portals":`...)
+		dst = strconv.AppendInt(dst, int64(d.Portals), 10)
+	case *FeedbackRatedData:
+		dst = append(dst, `"rating":`...)
+		dst = strconv.AppendInt(dst, int64(d.Rating), 10)
+		dst = append(dst, `,"channel":`...)
+		dst = appendString(dst, string(d.Channel))
+		if d.ItemCode != "" {
+			dst = append(dst, ',')
+			dst = appendItem(dst, d.ItemCode, d.Level)
+		}
+	case *ApplicationCompletedData:
+		dst = appendItem(dst, d.ItemCode, d.Level)
+		dst = append(dst, `,"outcome":`...)
+		dst = appendString(dst, string(d.Outcome))
+		dst = append(dst, `,"online":`...)
+		dst = strconv.AppendBool(dst, d.Online)
+		dst = append(dst, `,"visits":`...)
+		dst = strconv.AppendInt(dst, int64(d.Visits), 10)
+	}
+	return append(dst, "}}"...), nil
+}
+
+func appendItem(dst []byte, code string, level Level) []byte {
+	dst = append(dst, `"item_code":`...)
+	dst = appendString(dst, code)
+	dst = append(dst, `,"level":`...)
+	return appendString(dst, string(level))
+}
+
+func appendList[T ~string](dst []byte, l []T) []byte {
+	dst = append(dst, '[')
+	for i, s := range l {
+		if i > 0 {
+			dst = append(dst, ',')
+		}
+		dst = appendString(dst, string(s))
+	}
+	return append(dst, ']')
+}
+
+// appendString appends s as a JSON string. Only the quote, the backslash
+// and control characters are escaped; s is valid UTF-8 (validated).
+func appendString(dst []byte, s string) []byte {
+	const hex = "0123456789abcdef"
+	dst = append(dst, '"')
+	start := 0
+	for i := 0; i < len(s); i++ {
+		c := s[i]
+		if c >= 0x20 && c != '"' && c != '\\' {
+			continue
+		}
+		dst = append(dst, s[start:i]...)
+		switch c {
+		case '"', '\\':
+			dst = append(dst, '\\', c)
+		case '\n':
+			dst = append(dst, '\\', 'n')
+		case '\r':
+			dst = append(dst, '\\', 'r')
+		case '\t':
+			dst = append(dst, '\\', 't')
+		default:
+			dst = append(dst, '\\', 'u', '0', '0', hex[c>>4], hex[c&0xf])
+		}
+		start = i + 1
+	}
+	dst = append(dst, s[start:]...)
+	return append(dst, '"')
+}

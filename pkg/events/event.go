@@ -1,0 +1,151 @@
+package events
+
+import "time"
+
+// DefaultSubjectPrefix is the subject prefix of accepted events.
+const DefaultSubjectPrefix = "govpulse.events"
+
+// Event is one event: the envelope and its payload.
+type Event struct {
+	// ID is 1..128 characters of A-Z a-z 0-9 . _ : - and unique per event.
+	ID string
+	// Type is one of the seven event types; it names the type of Data.
+	Type Type
+	// Region is a region code from [Regions].
+	Region string
+	// Time is the event time; [Decode] returns it in UTC.
+	Time time.Time
+	// Source is who produced the event: 1..200 code points of text.
+	Source string
+	// Data is the payload; its EventType must equal Type.
+	Data Payload
+}
+
+// Payload is the data of an event. It is implemented by the pointer types
+// *CatalogItemData, *ServicePublishedData, *ServiceWithdrawnData,
+// *GuideAuditedData, *PlatformUpdatedData, *FeedbackRatedData and
+// *ApplicationCompletedData; [Event.Validate] rejects any other
+// implementation.
+type Payload interface {
+	// EventType returns the event type whose payload this is.
+	EventType() Type
+}
+
+// CatalogItemData is the payload of catalog.item: whether the standard
+// catalogue requires the item to be offered.
+type CatalogItemData struct {
+	ItemCode string // 1..64 of A-Z a-z 0-9 . _ -
+	Level    Level
+	Required bool
+}
+
+// ServicePublishedData is the payload of service.published: the item is
+// offered online with these modes and this maturity.
+type ServicePublishedData struct {
+	ItemCode   string // 1..64 of A-Z a-z 0-9 . _ -
+	Level      Level
+	Name       string // 1..200 code points
+	Department string // 1..200 code points
+	Modes      []Mode // no repeats, may be empty
+	Maturity   int    // 0..4
+}
+
+// ServiceWithdrawnData is the payload of service.withdrawn: the item is no
+// longer offered.
+type ServiceWithdrawnData struct {
+	ItemCode string // 1..64 of A-Z a-z 0-9 . _ -
+	Level    Level
+}
+
+// GuideAuditedData is the payload of guide.audited: the latest audit of an
+// item's service guide.
+type GuideAuditedData struct {
+	ItemCode string // 1..64 of A-Z a-z 0-9 . _ -
+	Level    Level
+	// Elements holds the verdict of each guide element, indexed like
+	// [Elements] (Elements[0] is the verdict on "basis").
+	Elements   [8]Verdict
+	Consistent bool
+}
+
+// Correct returns how many elements have the verdict [Correct].
+func (d *GuideAuditedData) Correct() int {
+	n := 0
+	for _, v := range d.Elements {
+		if v == Correct {
+			n++
+		}
+	}
+	return n
+}
+
+// PlatformUpdatedData is the payload of platform.updated: the region's
+// platform.
+type PlatformUpdatedData struct {
+	Integrated bool
+	Levels     []Level // the levels joined to the provincial platform, no repeats, may be empty
+	Portals    int     // 1..1000
+}
+
+// FeedbackRatedData is the payload of feedback.rated. ItemCode and Level
+// are both "" when the feedback names no item, or both set.
+type FeedbackRatedData struct {
+	Rating   int // 1..5, very dissatisfied .. very satisfied
+	Channel  Channel
+	ItemCode string
+	Level    Level
+}
+
+// ApplicationCompletedData is the payload of application.completed.
+type ApplicationCompletedData struct {
+	ItemCode string // 1..64 of A-Z a-z 0-9 . _ -
+	Level    Level
+	Outcome  Outcome
+	Online   bool // handled entirely online
+	Visits   int  // 0..20 visits in person
+}
+
+// EventType returns [CatalogItem].
+func (*CatalogItemData) EventType() Type { return CatalogItem }
+
+// EventType returns [ServicePublished].
+func (*ServicePublishedData) EventType() Type { return ServicePublished }
+
+// EventType returns [ServiceWithdrawn].
+func (*ServiceWithdrawnData) EventType() Type { return ServiceWithdrawn }
+
+// EventType returns [GuideAudited].
+func (*GuideAuditedData) EventType() Type { return GuideAudited }
+
+// EventType returns [PlatformUpdated].
+func (*PlatformUpdatedData) EventType() Type { return PlatformUpdated }
+
+// EventType returns [FeedbackRated].
+func (*FeedbackRatedData) EventType() Type { return FeedbackRated }
+
+// EventType returns [ApplicationCompleted].
+func (*ApplicationCompletedData) EventType() Type { return ApplicationCompleted }
+
+// Subject returns the NATS subject of e: "<prefix>.<region>.<family>.<name>",
+// e.g. "govpulse.events.330000.feedback.rated". An empty prefix means
+// [DefaultSubjectPrefix]. The result is a valid subject only for a valid
+// event.
+func (e *Event) Subject(prefix string) string {
+	if prefix == "" {
+		prefix = DefaultSubjectPrefix
+	}
+	return prefix + "." + e.Region + "." + string(e.Type)
+}
+
+// SubjectFilter returns the subject filter of the events of one region,
+// "<prefix>.<region>.>", or of all regions, "<prefix>.>", when region is "".
+// An empty prefix means [DefaultSubjectPrefix].
+func SubjectFilter(prefix, region string) string {
+	if prefix == "" {
+		prefix = DefaultSubjectPrefix
+	}
+	if region == "" {
+		return prefix + ".>"
+	}
+	return prefix + "." + region + ".>"
+}

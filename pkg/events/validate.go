@@ -1,0 +1,352 @@
+package events
+
+import (
+	"fmt"
+	"strconv"
+	"time"
+	"unicode/utf8"
+)
+
+// Limits of the scoring specification.
+const (
+	maxIDLen       = 128
+	maxItemCodeLen = 64
+	maxTextLen     = 200       // code points
+	minUnix        = 946684800 // 2000-01-01T00:00:00Z
+	maxYear        = 9999
+)
+
+// Field paths, shared by the decoder and Validate.
+const (
+	fData          = "data"
+	fItemCode      = "data.item_code"
+	fLevel         = "data.level"
+	fRequired      = "data.required"
+	fName          = "data.name"
+	fDepartment    = "data.department"
+	fModes         = "data.modes"
+	fMaturity      = "data.maturity"
+	fElements      = "data.elements"
+	fConsistent    = "data.consistent"
+	fIntegrated    = "data.integrated"
+	fLevels        = "data.levels"
+	fPortals       = "data.portals"
+	fRating        = "data.rating"
+	fChannel       = "data.channel"
+	fOutcome       = "data.outcome"
+	fOnline        = "data.online"
+	fVisits        = "data.visits"
+	elementsPrefix = "data.elements."
+)
+
+// Validate checks e against the rules of the scoring specification, in the
+// order id, type, region, time, source, data, and the payload members in
+// canonical order. It returns nil or the first failure as an [*Error] that
+// matches [ErrInvalid]. The payload must be the one of e.Type (as a pointer);
+// a nil payload is a missing_field error.
+func (e *Event) Validate() error {
+	if err := e.validate(); err != nil {
+		return err
+	}
+	return nil
+}
+
+func (e *Event) validate() *Error {
+	if err := checkEnvelope(e); err != nil {
+		return err
+	}
+	return checkPayload(e.Type, e.Data)
+}
+
+// checkEnvelope checks the envelope values in canonical order.
+func checkEnvelope(e *Event) *Error {
+	if err := checkID(e.ID); err != nil {
+		return err
+	}
+	if !e.Type.Valid() {
+		return errUnknownType()
+	}
+	if _, ok := LookupRegion(e.Region); !ok {
+		return errUnknownRegion()
+	}
+	if err := checkTimeValue(e.Time); err != nil {
+		return err
+	}
+	return checkText("source", e.Source)
+}
+
+func errUnknownType() *Error {
+	return newError("type", ReasonUnknownType, "must be one of the seven event types")
+}
+
+func errUnknownRegion() *Error {
+	return newError("region", ReasonUnknownRegion, "must be a region code of the region list")
+}
+
+// checkPayload checks that p is the payload of t and then its values.
+func checkPayload(t Type, p Payload) *Error {
+	missing := func() *Error { return newError(fData, ReasonMissingField, "is required") }
+	if p == nil {
+		return missing()
+	}
+	if p.EventType() != t {
+		return newError(fData, ReasonWrongType, "must be the payload of type "+string(t))
+	}
+	switch d := p.(type) {
+	case *CatalogItemData:
+		if d == nil {
+			return missing()
+		}
+		return d.check()
+	case *ServicePublishedData:
+		if d == nil {
+			return missing()
+		}
+		return d.check()
+	case *ServiceWithdrawnData:
+		if d == nil {
+			return missing()
+		}
+		return d.check()
+	case *GuideAuditedData:
+		if d == nil {
+			return missing()
+		}
+		return d.check()
+	case *PlatformUpdatedData:
+		if d == nil {
+			return missing()
+		}
+		return d.check()
+	case *FeedbackRatedData:
+		if d == nil {
+			return missing()
+		}
+		return d.check(d.ItemCode != "", d.Level != "")
+	case *ApplicationCompletedData:
+		if d == nil {
+			return missing()
+		}
+		return d.check()
+	}
+	return newError(fData, ReasonWrongType, "must be one of the payload types of this package")
+}
+
+func (d *CatalogItemData) check() *Error {
+	if err := checkItemCode(fItemCode, d.ItemCode); err != nil {
+		return err
+	}
+	return checkLevel(fLevel, d.Level)
+}
+
+func (d *ServicePublishedData) check() *Error {
+	if err := checkItemCode(fItemCode, d.ItemCode); err != nil {
+		return err
+	}
+	if err := checkLevel(fLevel, d.Level); err != nil {
+		return err
+	}
+	if err := checkText(fName, d.Name); err != nil {
+		return err
+	}
+	if err := checkText(fDepartment, d.Department); err != nil {
+		return err
+	}
+	var seen uint8
+	for i, m := range d.Modes {
+		k := m.Index()
+		if k < 0 {
+			return newError(indexPath(fModes, i), ReasonUnknownValue, "must be a mode of the checklist")
+		}
+		if seen&(1<<k) != 0 {
+			return newError(indexPath(fModes, i), ReasonDuplicateValue, "must not repeat a mode")
+		}
+		seen |= 1 << k
+	}
+	return checkRange(fMaturity, d.Maturity, 0, 4)
+}
+
+func (d *ServiceWithdrawnData) check() *Error {
+	if err := checkItemCode(fItemCode, d.ItemCode); err != nil {
+		return err
+	}
+	return checkLevel(fLevel, d.Level)
+}
+
+func (d *GuideAuditedData) check() *Error {
+	if err := checkItemCode(fItemCode, d.ItemCode); err != nil {
+		return err
+	}
+	if err := checkLevel(fLevel, d.Level); err != nil {
+		return err
+	}
+	for i, v := range d.Elements {
+		if !v.Valid() {
+			return newError(elementsPrefix+string(elementAt(i)), ReasonUnknownValue,
+				"must be correct, missing or incorrect")
+		}
+	}
+	return nil
+}
+
+func (d *PlatformUpdatedData) check() *Error {
+	var seen uint8
+	for i, l := range d.Levels {
+		k := l.Index()
+		if k < 0 {
+			return newError(indexPath(fLevels, i), ReasonUnknownValue,
+				"must be province, city, county or township")
+		}
+		if seen&(1<<k) != 0 {
+			return newError(indexPath(fLevels, i), ReasonDuplicateValue, "must not repeat a level")
+		}
+		seen |= 1 << k
+	}
+	return checkRange(fPortals, d.Portals, 1, 1000)
+}
+
+// check checks the feedback values; hasItem and hasLevel tell whether the
+// optional members were given.
+func (d *FeedbackRatedData) check(hasItem, hasLevel bool) *Error {
+	if err := checkRange(fRating, d.Rating, 1, 5); err != nil {
+		return err
+	}
+	if !d.Channel.Valid() {
+		return newError(fChannel, ReasonUnknownValue, "must be web, mobile, hall, hotline or kiosk")
+	}
+	switch {
+	case hasItem:
+		if err := checkItemCode(fItemCode, d.ItemCode); err != nil {
+			return err
+		}
+	case hasLevel:
+		return newError(fItemCode, ReasonMissingField, "must be given together with data.level")
+	}
+	switch {
+	case hasLevel:
+		return checkLevel(fLevel, d.Level)
+	case hasItem:
+		return newError(fLevel, ReasonMissingField, "must be given together with data.item_code")
+	}
+	return nil
+}
+
+func (d *ApplicationCompletedData) check() *Error {
+	if err := checkItemCode(fItemCode, d.ItemCode); err != nil {
+		return err
+	}
+	if err := checkLevel(fLevel, d.Level); err != nil {
+		return err
+	}
+	if !d.Outcome.Valid() {
+		return newError(fOutcome, ReasonUnknownValue, "must be completed, abandoned or rejected")
+	}
+	return checkRange(fVisits, d.Visits, 0, 20)
+}
+
+func indexPath(field string, i int) string {
+	return field + "[" + strconv.Itoa(i) + "]"
+}
+
+func checkRange(field string, v, lo, hi int) *Error {
+	if v < lo || v > hi {
+		return newError(field, ReasonOutOfRange, "must be "+strconv.Itoa(lo)+".."+strconv.Itoa(hi))
+	}
+	return nil
+}
+
+func checkLevel(field string, l Level) *Error {
+	if !l.Valid() {
+		return newError(field, ReasonUnknownValue, "must be province, city, county or township")
+	}
+	return nil
+}
+
+func isAlnum(c byte) bool {
+	return c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z' || c >= '0' && c <= '9'
+}
+
+func checkID(s string) *Error {
+	const rule = "must be 1..128 characters of A-Z a-z 0-9 . _ : -"
+	switch {
+	case s == "":
+		return newError("id", ReasonEmpty, rule)
+	case len(s) > maxIDLen:
+		return newError("id", ReasonTooLong, rule)
+	}
+	for i := 0; i < len(s); i++ {
+		if c := s[i]; !isAlnum(c) && c != '.' && c != '_' && c != ':' && c != '-' {
+			return newError("id", ReasonBadFormat, rule)
+		}
+	}
+	return nil
+}
+
+func checkItemCode(field, s string) *Error {
+	const rule = "must be 1..64 characters of A-Z a-z 0-9 . _ -"
+	switch {
+	case s == "":
+		return newError(field, ReasonEmpty, rule)
+	case len(s) > maxItemCodeLen:
+		return newError(field, ReasonTooLong, rule)
+	}
+	for i := 0; i < len(s); i++ {
+		if c := s[i]; !isAlnum(c) && c != '.' && c != '_' && c != '-' {
+			return newError(field, ReasonBadFormat, rule)
+		}
+	}
+	return nil
+}
+
+// checkText checks a text member: 1..200 code points of valid UTF-8 without
+// C0 control characters or DEL.
+func checkText(field, s string) *Error {
+	if s == "" {
+		return newError(field, ReasonEmpty, "must be 1..200 characters")
+	}
+	n := 0
+	for i := 0; i < len(s); n++ {
+		c := s[i]
+		if c < utf8.RuneSelf {
+			if c < 0x20 || c == 0x7f {
+				return newError(field, ReasonControlChar, "must not contain control characters")
+			}
+			i++
+			continue
+		}
+		r, size := utf8.DecodeRuneInString(s[i:])
+		if r == utf8.RuneError && size == 1 {
+			return newError(field, ReasonInvalidUTF8, "must be valid UTF-8")
+		}
+		i += size
+	}
+	if n > maxTextLen {
+		return newError(field, ReasonTooLong, "must be 1..200 characters")
+	}
+	return nil
+}
+
+// checkTimeValue checks that an event time is within 2000-01-01T00:00:00Z
+// and the end of year 9999 (UTC).
+func checkTimeValue(t time.Time) *Error {
+	if t.Unix() < minUnix {
+		return newError("time", ReasonBadTime, "must not be before 2000-01-01T00:00:00Z")
+	}
+	if t.UTC().Year() > maxYear {
+		return newError("time", ReasonBadTime, "must be before the year 10000")
+	}
+	return nil
+}
+
+// CheckTime applies the ingest clock rule: t must not be before
+// 2000-01-01T00:00:00Z and not more than maxAhead after now. It returns nil
+// or an [*Error] with Field "time" and Reason "bad_time".
+func CheckTime(t, now time.Time, maxAhead time.Duration) error {
+	if err := checkTimeValue(t); err != nil {
+		return err
+	}
+	if t.After(now.Add(maxAhead)) {
+		return newError("time", ReasonBadTime, fmt.Sprintf("must not be more than %v ahead of the clock", maxAhead))
+	}
+	return nil
+}
