@@ -1,0 +1,183 @@
+// Command govpulsectl feeds scenarios to govpulse and watches its rankings.
+//
+//	govpulsectl feed  --url http://127.0.0.1:8080 [--scenario sample] [--batch 500] [--rate 0]
+//	govpulsectl watch --nats-url nats://127.0.0.1:4222 [--once]
+//	govpulsectl gen   --out file.ndjson [--scenario sample|synthetic] [--events N]
+//
+// Every flag has a GOVPULSE_* environment equivalent (see --help of each
+// subcommand).
+package main
+
+import (
+	"context"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"log/slog"
+	"os"
+	"os/signal"
+	"syscall"
+	"time"
+
+	"github.com/govpulse/govpulse/internal/config"
+	"github.com/govpulse/govpulse/internal/ctl"
+	"github.com/govpulse/govpulse/internal/natsjs"
+)
+
+func main() {
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	err := run(ctx, os.Args[1:], os.LookupEnv, os.Stdout, os.Stderr)
+	stop()
+	if errors.Is(err, flag.ErrHelp) {
+		os.Exit(0) // the usage was printed
+	}
+	if errors.Is(err, errUsage) {
+		os.Exit(2)
+	}
+	if err != nil {
+		fmt.Fprintln(os.Stderr, "govpulsectl:", err)
+		os.Exit(1)
+	}
+}
+
+const usage = `usage: govpulsectl <command> [flags]
+
+commands:
+  feed   post a scenario to the ingest HTTP API
+  watch  print the ranking table as it changes (NATS)
+  gen    write a scenario as NDJSON
+`
+
+// errUsage is returned when no command is given; the usage was printed.
+var errUsage = errors.New("no command")
+
+// run dispatches a subcommand.
+func run(ctx context.Context, args []string, env config.LookupEnv, stdout, stderr io.Writer) error {
+	if len(args) == 0 {
+		fmt.Fprint(stderr, usage)
+		return errUsage
+	}
+	cmd, rest := args[0], args[1:]
+	switch cmd {
+	case "feed":
+		return feed(ctx, rest, env, stdout, stderr)
+	case "watch":
+		return watch(ctx, rest, env, stdout, stderr)
+	case "gen":
+		return gen(rest, env, stdout, stderr)
+	case "help", "-h", "--help":
+		fmt.Fprint(stdout, usage)
+		return nil
+	}
+	fmt.Fprint(stderr, usage)
+	return fmt.Errorf("unknown command %q", cmd)
+}
+
+func feed(ctx context.Context, args []string, env config.LookupEnv, stdout, stderr io.Writer) error {
+	fs := config.New("govpulsectl feed", env)
+	fs.SetOutput(stderr)
+	url := fs.String("url", "GOVPULSE_INGEST_URL", "http://127.0.0.1:8080", "base URL of the ingest service")
+	name := fs.String("scenario", "GOVPULSE_SCENARIO", ctl.ScenarioSample, "scenario: sample, synthetic or none")
+	n := fs.Int("events", "GOVPULSE_EVENTS", 0, "number of events of the synthetic scenario (0: its default)")
+	seed := fs.Int64("seed", "GOVPULSE_SEED", 0, "scenario seed (0: the default)")
+	batch := fs.Int("batch", "GOVPULSE_FEED_BATCH", 500, "events per request")
+	rate := fs.Int("rate", "GOVPULSE_FEED_RATE", 0, "events per second (0: no limit)")
+	token := fs.String("token", "GOVPULSE_INGEST_TOKEN", "", "bearer token for ingest (empty: none)")
+	maxElapsed := fs.Duration("retry-for", "GOVPULSE_FEED_RETRY_FOR", 2*time.Minute, "how long to retry one request")
+	if err := fs.Parse(args); err != nil {
+		return err
+	}
+	src, err := ctl.Source(*name, *n, *seed)
+	if err != nil {
+		return err
+	}
+	sum, err := ctl.Feed(ctx, src, ctl.FeedOptions{
+		URL: *url, Batch: *batch, Rate: *rate, Token: *token, MaxElapsed: *maxElapsed,
+	})
+	fmt.Fprintln(stdout, sum)
+	for _, e := range sum.Errors {
+		fmt.Fprintln(stderr, "rejected:", e)
+	}
+	return err
+}
+
+func watch(ctx context.Context, args []string, env config.LookupEnv, stdout, stderr io.Writer) error {
+	fs := config.New("govpulsectl watch", env)
+	fs.SetOutput(stderr)
+	url := fs.String("nats-url", "GOVPULSE_NATS_URL", "nats://127.0.0.1:4222", "NATS server URL")
+	prefix := fs.String("prefix", "GOVPULSE_NATS_PREFIX", natsjs.DefaultPrefix, "subject prefix")
+	bucket := fs.String("bucket", "GOVPULSE_LATEST_BUCKET", natsjs.DefaultLatestBucket, "KV bucket of the latest scores")
+	interval := fs.Duration("interval", "GOVPULSE_WATCH_INTERVAL", 500*time.Millisecond, "least time between two tables")
+	once := fs.Bool("once", "GOVPULSE_WATCH_ONCE", false, "print the current table from the bucket and exit")
+	if err := fs.Parse(args); err != nil {
+		return err
+	}
+	logger := slog.New(slog.NewTextHandler(stderr, &slog.HandlerOptions{Level: slog.LevelWarn}))
+	nc, err := natsjs.Connect(*url, logger)
+	if err != nil {
+		return err
+	}
+	defer nc.Close()
+	opts := ctl.WatchOptions{
+		Names:    natsjs.Names{Prefix: *prefix, LatestBucket: *bucket},
+		Interval: *interval,
+		Clear:    isTerminal(stdout),
+		Logger:   logger,
+	}
+	if *once {
+		return ctl.Once(ctx, nc, stdout, opts)
+	}
+	return ctl.Watch(ctx, nc, stdout, opts)
+}
+
+func gen(args []string, env config.LookupEnv, stdout, stderr io.Writer) error {
+	fs := config.New("govpulsectl gen", env)
+	fs.SetOutput(stderr)
+	out := fs.String("out", "GOVPULSE_GEN_OUT", "-", "output file (- for standard output)")
+	name := fs.String("scenario", "GOVPULSE_SCENARIO", "", "scenario: sample, synthetic or none (default: synthetic with --events, else sample)")
+	n := fs.Int("events", "GOVPULSE_EVENTS", 0, "number of events of the synthetic scenario")
+	seed := fs.Int64("seed", "GOVPULSE_SEED", 0, "scenario seed (0: the default)")
+	if err := fs.Parse(args); err != nil {
+		return err
+	}
+	if *name == "" {
+		*name = ctl.ScenarioSample
+		if *n > 0 {
+			*name = ctl.ScenarioSynthetic
+		}
+	}
+	src, err := ctl.Source(*name, *n, *seed)
+	if err != nil {
+		return err
+	}
+	w, closeOut := stdout, func() error { return nil }
+	if *out != "-" {
+		f, err := os.Create(*out)
+		if err != nil {
+			return fmt.Errorf("gen: %w", err)
+		}
+		w, closeOut = f, f.Close
+	}
+	count, err := ctl.WriteNDJSON(w, src)
+	if cerr := closeOut(); err == nil && cerr != nil {
+		err = fmt.Errorf("gen: close %s: %w", *out, cerr)
+	}
+	if err != nil {
+		return err
+	}
+	if *out != "-" {
+		fmt.Fprintf(stderr, "wrote %d events to %s\n", count, *out)
+	}
+	return nil
+}
+
+// isTerminal reports whether w is a character device (a terminal).
+func isTerminal(w io.Writer) bool {
+	f, ok := w.(*os.File)
+	if !ok {
+		return false
+	}
+	st, err := f.Stat()
+	return err == nil && st.Mode()&os.ModeCharDevice != 0
+}

@@ -1,0 +1,160 @@
+package ctl_test
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/nats-io/nats.go"
+	"github.com/nats-io/nats.go/jetstream"
+
+	"github.com/govpulse/govpulse/internal/ctl"
+	"github.com/govpulse/govpulse/internal/natsjs"
+	"github.com/govpulse/govpulse/internal/natsjs/natstest"
+)
+
+// syncBuffer is a bytes.Buffer safe for one writer and one reader.
+type syncBuffer struct {
+	mu sync.Mutex
+	b  bytes.Buffer
+}
+
+func (s *syncBuffer) Write(p []byte) (int, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.Write(p)
+}
+
+func (s *syncBuffer) String() string {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.String()
+}
+
+func connectNATS(t *testing.T) (*nats.Conn, jetstream.JetStream) {
+	t.Helper()
+	url, _ := natstest.Start(t)
+	nc, err := nats.Connect(url)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(nc.Close)
+	js, err := jetstream.New(nc)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return nc, js
+}
+
+func rankingJSON(version uint64, regions ...string) []byte {
+	m := ctl.RankingMessage{Version: version, AsOf: time.Date(2016, 12, 31, 12, 50, 0, 0, time.UTC), Method: "2017"}
+	for i, r := range regions {
+		m.Ranking = append(m.Ranking, ctl.RankingEntry{Rank: i + 1, Region: r, Composite: 90 - float64(i), Grade: "high", PrevRank: len(regions) - i, Change: len(regions) - 2*i - 1})
+	}
+	b, _ := json.Marshal(m)
+	return b
+}
+
+func scoreJSON(region string, version uint64, modes float64) []byte {
+	// Extra members of latest_scores must be ignored.
+	return fmt.Appendf(nil, `{"region":%q,"name_zh":"","name_en":"","as_of":"2016-12-31T12:50:00Z","service_modes":%g,`+
+		`"item_coverage":95.5,"guide_accuracy":80.25,"online_maturity":70,"composite":85.4,"grade":"high","satisfaction":null,`+
+		`"platform_levels":4,"integrated":true,"published_items":120,"method":"2017","version":%d}`, region, modes, version)
+}
+
+func TestOnce(t *testing.T) {
+	nc, js := connectNATS(t)
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	var out bytes.Buffer
+	if err := ctl.Once(ctx, nc, &out, ctl.WatchOptions{}); !errors.Is(err, ctl.ErrNoRanking) {
+		t.Fatalf("no bucket: err %v, want ErrNoRanking", err)
+	}
+	kv, err := natsjs.EnsureLatestBucket(ctx, js, natsjs.Names{}, 1)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := ctl.Once(ctx, nc, &out, ctl.WatchOptions{}); !errors.Is(err, ctl.ErrNoRanking) {
+		t.Fatalf("empty bucket: err %v, want ErrNoRanking", err)
+	}
+	mustPut(t, kv, "ranking", rankingJSON(7, "330000", "520000", "660000"))
+	mustPut(t, kv, "scores.330000", scoreJSON("330000", 7, 88.126))
+	if err := ctl.Once(ctx, nc, &out, ctl.WatchOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	got := out.String()
+	for _, want := range []string{
+		"version 7", "as of 2016-12-31T12:50:00Z", "method 2017",
+		"Zhejiang 浙江省", "88.13", "95.50", "80.25", "70.00", "+2",
+		"Guizhou 贵州省", "Xinjiang Production a… 新疆生产建设兵团", "-2",
+	} {
+		if !strings.Contains(got, want) {
+			t.Errorf("table lacks %q:\n%s", want, got)
+		}
+	}
+	lines := strings.Split(strings.TrimSpace(got), "\n")
+	if len(lines) != 5 || !strings.HasPrefix(strings.TrimSpace(lines[2]), "1  330000") {
+		t.Errorf("table:\n%s", got)
+	}
+}
+
+func mustPut(t *testing.T, kv jetstream.KeyValue, key string, val []byte) {
+	t.Helper()
+	if _, err := kv.Put(context.Background(), key, val); err != nil {
+		t.Fatal(err)
+	}
+}
+
+func TestWatch(t *testing.T) {
+	nc, js := connectNATS(t)
+	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
+	defer cancel()
+	kv, err := natsjs.EnsureLatestBucket(ctx, js, natsjs.Names{}, 1)
+	if err != nil {
+		t.Fatal(err)
+	}
+	mustPut(t, kv, "ranking", rankingJSON(3, "520000", "330000"))
+	var out syncBuffer
+	// The watch context has no deadline, as in the command.
+	wctx, stop := context.WithCancel(context.Background())
+	done := make(chan error, 1)
+	go func() { done <- ctl.Watch(wctx, nc, &out, ctl.WatchOptions{Interval: 10 * time.Millisecond}) }()
+	defer func() {
+		stop()
+		if err := <-done; err != nil {
+			t.Errorf("Watch: %v", err)
+		}
+	}()
+	// A watcher started late shows the bucket's ranking at once.
+	checkFor(t, 5*time.Second, 5*time.Millisecond, func() bool { return strings.Contains(out.String(), "version 3") })
+
+	// Published updates replace it; an older version does not.
+	pub := func(subj string, b []byte) {
+		if err := nc.Publish(subj, b); err != nil {
+			t.Fatal(err)
+		}
+	}
+	n := natsjs.Names{}
+	pub(n.ScoreSubject("330000"), scoreJSON("330000", 9, 91.5))
+	pub(n.RankingsSubject(), rankingJSON(9, "330000", "520000"))
+	pub(n.RankingsSubject(), []byte("not json"))
+	pub(n.RankingsSubject(), rankingJSON(8, "520000", "330000"))
+	checkFor(t, 5*time.Second, 5*time.Millisecond, func() bool {
+		s := out.String()
+		last := s[strings.LastIndex(s, "govpulse ranking"):]
+		return strings.Contains(last, "version 9") && strings.Contains(last, "91.50")
+	})
+	s := out.String()
+	if last := s[strings.LastIndex(s, "govpulse ranking"):]; strings.Contains(last, "version 8") {
+		t.Errorf("an older ranking replaced a newer one:\n%s", last)
+	}
+	if strings.Contains(s, "\x1b[") {
+		t.Error("the screen was cleared although Clear is false")
+	}
+}

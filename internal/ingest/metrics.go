@@ -1,0 +1,53 @@
+package ingest
+
+import (
+	"fmt"
+
+	"github.com/prometheus/client_golang/prometheus"
+)
+
+// metrics are the Prometheus metrics of a Server.
+type metrics struct {
+	events      *prometheus.CounterVec // by status and reason
+	requests    *prometheus.CounterVec // by status code
+	publish     prometheus.Histogram   // from the first publish of a request to its last ack
+	inFlight    prometheus.Gauge       // requests being handled
+	pending     prometheus.Gauge       // events published and not yet acknowledged
+	dlqFailures prometheus.Counter
+}
+
+func newMetrics(reg prometheus.Registerer) (*metrics, error) {
+	m := &metrics{
+		events: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "govpulse_ingest_events_total",
+			Help: "Events received, by status (accepted, duplicate, rejected, unavailable) and rejection reason.",
+		}, []string{"status", "reason"}),
+		requests: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "govpulse_ingest_requests_total",
+			Help: "Requests to POST /v1/events, by HTTP status code.",
+		}, []string{"code"}),
+		publish: prometheus.NewHistogram(prometheus.HistogramOpts{
+			Name:    "govpulse_ingest_publish_duration_seconds",
+			Help:    "Time from the first publish of a request until all its events were acknowledged.",
+			Buckets: prometheus.ExponentialBuckets(0.0005, 2, 16),
+		}),
+		inFlight: prometheus.NewGauge(prometheus.GaugeOpts{
+			Name: "govpulse_ingest_requests_in_flight",
+			Help: "Requests to POST /v1/events being handled.",
+		}),
+		pending: prometheus.NewGauge(prometheus.GaugeOpts{
+			Name: "govpulse_ingest_publishes_in_flight",
+			Help: "Events published to JetStream and not yet acknowledged.",
+		}),
+		dlqFailures: prometheus.NewCounter(prometheus.CounterOpts{
+			Name: "govpulse_ingest_dlq_failures_total",
+			Help: "Rejected events that could not be written to the DLQ stream.",
+		}),
+	}
+	for _, c := range []prometheus.Collector{m.events, m.requests, m.publish, m.inFlight, m.pending, m.dlqFailures} {
+		if err := reg.Register(c); err != nil {
+			return nil, fmt.Errorf("ingest: register metrics: %w", err)
+		}
+	}
+	return m, nil
+}

@@ -1,0 +1,381 @@
+package ingest
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"net/http"
+	"strconv"
+	"time"
+
+	"github.com/nats-io/nats.go"
+	"github.com/nats-io/nats.go/jetstream"
+
+	"github.com/govpulse/govpulse/pkg/events"
+)
+
+// Headers of a dead letter.
+const (
+	HeaderReason     = "Govpulse-Reason"
+	HeaderReasonCode = "Govpulse-Reason-Code"
+	HeaderStage      = "Govpulse-Stage"
+	HeaderSource     = "Govpulse-Source"
+	HeaderReceivedAt = "Govpulse-Received-At"
+	HeaderEventID    = "Govpulse-Event-Id"
+	HeaderRegion     = "Govpulse-Region"
+	HeaderType       = "Govpulse-Type"
+	HeaderTruncated  = "Govpulse-Truncated"
+)
+
+// stage is the DLQ stage of this service.
+const stage = "ingest"
+
+// ReasonTooLarge is the rejection reason of an event whose message would
+// exceed the payload limit of the NATS server.
+const ReasonTooLarge = "too_large"
+
+// headerOverhead is a bound on the bytes the publish headers add to an
+// event message (Nats-Msg-Id with a 128-character id, Nats-Expected-Stream).
+const headerOverhead = 512
+
+// maxHeaderValue cuts dead-letter header values.
+const maxHeaderValue = 1024
+
+// handleEvents answers POST /v1/events.
+func (s *Server) handleEvents(w http.ResponseWriter, r *http.Request) {
+	s.metrics.inFlight.Inc()
+	defer s.metrics.inFlight.Dec()
+	code, resp := s.ingest(w, r)
+	if code == http.StatusServiceUnavailable {
+		w.Header().Set("Retry-After", s.retryAfter())
+	}
+	s.metrics.requests.WithLabelValues(strconv.Itoa(code)).Inc()
+	writeJSON(w, code, resp)
+}
+
+// refuse returns the answer for a request refused as a whole.
+func refuse(code int, msg string) (int, *Response) {
+	return code, &Response{Results: []Result{}, Error: msg}
+}
+
+// ingest handles one request and returns the status code and the response.
+func (s *Server) ingest(w http.ResponseWriter, r *http.Request) (int, *Response) {
+	f, err := parseContentType(r.Header.Get("Content-Type"))
+	if err != nil {
+		return refuse(http.StatusUnsupportedMediaType, err.Error())
+	}
+	tooLarge := "body over " + strconv.FormatInt(s.cfg.MaxBodyBytes, 10) + " bytes"
+	if r.ContentLength > s.cfg.MaxBodyBytes {
+		return refuse(http.StatusRequestEntityTooLarge, tooLarge)
+	}
+	body, err := readBody(w, r, s.cfg.MaxBodyBytes)
+	if err != nil {
+		if mbe := (*http.MaxBytesError)(nil); errors.As(err, &mbe) {
+			return refuse(http.StatusRequestEntityTooLarge, tooLarge)
+		}
+		return refuse(http.StatusBadRequest, "read body: "+err.Error())
+	}
+	elems, bodyErr, err := split(f, body, s.cfg.MaxEvents)
+	switch {
+	case errors.Is(err, errTooMany):
+		return refuse(http.StatusRequestEntityTooLarge, fmt.Sprintf("more than %d events", s.cfg.MaxEvents))
+	case err != nil:
+		return refuse(http.StatusBadRequest, err.Error())
+	}
+
+	ctx, cancel := context.WithTimeout(r.Context(), s.cfg.PublishTimeout)
+	defer cancel()
+	b := &batch{
+		s:        s,
+		ctx:      ctx,
+		source:   r.RemoteAddr,
+		received: s.cfg.Now(),
+		resp:     &Response{Results: make([]Result, len(elems))},
+	}
+	// While the connection is down, publishes would only be buffered until
+	// the request times out: answer 503 at once instead.
+	if st := s.js.Conn().Status(); st != nats.CONNECTED {
+		b.offline = true
+		b.stop(fmt.Errorf("nats connection %s", st))
+	}
+	for i, raw := range elems {
+		b.resp.Results[i].Index = i
+		if bodyErr != nil {
+			b.reject(i, raw, nil, bodyErr)
+			continue
+		}
+		ev, err := events.Decode(raw)
+		if err == nil {
+			err = events.CheckTime(ev.Time, b.received, s.cfg.MaxAhead)
+		}
+		if err != nil {
+			b.reject(i, raw, ev, err)
+			continue
+		}
+		b.resp.Results[i].ID = ev.ID
+		b.publish(i, raw, ev)
+	}
+	b.wait()
+	b.resp.count()
+	code := b.resp.code()
+	if code == http.StatusServiceUnavailable {
+		b.resp.Error = "the stream cannot take events now; retry the whole request (stored events come back as duplicates)"
+	}
+	s.log.Debug("events", "source", b.source, "code", code, "accepted", b.resp.Accepted,
+		"duplicates", b.resp.Duplicates, "rejected", b.resp.Rejected, "unavailable", b.resp.Unavailable)
+	return code, b.resp
+}
+
+// readBody reads at most limit bytes of the request body.
+func readBody(w http.ResponseWriter, r *http.Request, limit int64) ([]byte, error) {
+	rd := http.MaxBytesReader(w, r.Body, limit)
+	size := int64(512)
+	if r.ContentLength > 0 {
+		size = r.ContentLength + 1 // +1 lets ReadAll see EOF without growing
+	}
+	buf := make([]byte, 0, min(size, limit+1))
+	for {
+		n, err := rd.Read(buf[len(buf):cap(buf)])
+		buf = buf[:len(buf)+n]
+		if err == io.EOF {
+			return buf, nil
+		}
+		if err != nil {
+			return nil, err
+		}
+		if len(buf) == cap(buf) {
+			buf = append(buf, 0)[:len(buf)]
+		}
+	}
+}
+
+// batch is the work of one request.
+type batch struct {
+	s        *Server
+	ctx      context.Context
+	source   string
+	received time.Time
+	resp     *Response
+
+	pending  []pendingEvent
+	dlq      []jetstream.PubAckFuture
+	stopped  error     // the first publish failure; later events are not published
+	offline  bool      // the NATS connection was down: nothing is published
+	firstPub time.Time // when the first event was published
+}
+
+type pendingEvent struct {
+	index int
+	raw   []byte
+	ev    *events.Event
+	fut   jetstream.PubAckFuture
+}
+
+// stallWait returns how long a publish may wait for room among the
+// outstanding publishes, or an error when the request has no time left.
+func (b *batch) stallWait() (time.Duration, error) {
+	if err := b.ctx.Err(); err != nil {
+		return 0, err
+	}
+	d := time.Second
+	if dl, ok := b.ctx.Deadline(); ok {
+		d = time.Until(dl)
+	}
+	if d <= 0 {
+		return 0, context.DeadlineExceeded
+	}
+	return d, nil
+}
+
+// publish sends an accepted event to the EVENTS stream.
+func (b *batch) publish(i int, raw []byte, ev *events.Event) {
+	if b.stopped != nil {
+		b.unavailable(i, b.stopped)
+		return
+	}
+	payload, err := ev.AppendJSON(make([]byte, 0, len(raw)+64))
+	if err != nil {
+		b.reject(i, raw, ev, err)
+		return
+	}
+	if limit := b.s.js.Conn().MaxPayload(); int64(len(payload)+headerOverhead) > limit {
+		b.reject(i, raw, ev, &events.Error{
+			Field:  "body",
+			Rule:   fmt.Sprintf("must encode to at most %d bytes", limit-headerOverhead),
+			Reason: ReasonTooLarge,
+		})
+		return
+	}
+	wait, err := b.stallWait()
+	if err != nil {
+		b.stop(err)
+		b.unavailable(i, err)
+		return
+	}
+	msg := &nats.Msg{Subject: ev.Subject(b.s.prefix), Data: payload, Header: nats.Header{}}
+	fut, err := b.s.js.PublishMsgAsync(msg,
+		jetstream.WithMsgID(ev.ID),
+		jetstream.WithExpectStream(b.s.cfg.Names.EventsStream),
+		// No resend after "no responders": a resend could overtake later
+		// events and break the request order. The client retries instead.
+		jetstream.WithRetryAttempts(0),
+		jetstream.WithStallWait(wait),
+	)
+	if err != nil {
+		b.stop(err)
+		b.unavailable(i, err)
+		return
+	}
+	if len(b.pending) == 0 {
+		b.firstPub = time.Now()
+	}
+	b.s.metrics.pending.Inc()
+	b.pending = append(b.pending, pendingEvent{index: i, raw: raw, ev: ev, fut: fut})
+}
+
+// stop records the first publish failure of the request.
+func (b *batch) stop(err error) {
+	if b.stopped == nil {
+		b.stopped = err
+		b.s.log.Warn("publish failed; the request is answered 503", "err", err, "source", b.source)
+	}
+}
+
+// unavailable marks element i as not stored.
+func (b *batch) unavailable(i int, err error) {
+	res := &b.resp.Results[i]
+	res.Status = StatusUnavailable
+	res.Error = "not stored: " + err.Error()
+	b.s.metrics.events.WithLabelValues(StatusUnavailable, "").Inc()
+}
+
+// wait collects the acknowledgements of the events, then of the dead
+// letters, until the request's publish deadline.
+func (b *batch) wait() {
+	for _, p := range b.pending {
+		res := &b.resp.Results[p.index]
+		select {
+		case ack := <-p.fut.Ok():
+			if ack.Duplicate {
+				res.Status = StatusDuplicate
+			} else {
+				res.Status = StatusAccepted
+			}
+			b.s.metrics.events.WithLabelValues(res.Status, "").Inc()
+		case err := <-p.fut.Err():
+			if errors.Is(err, jetstream.ErrStreamMessageExceedsMaximum) {
+				b.reject(p.index, p.raw, p.ev, &events.Error{
+					Field:  "body",
+					Rule:   "must not exceed the maximum message size of the stream",
+					Reason: ReasonTooLarge,
+				})
+				break
+			}
+			b.stop(err)
+			b.unavailable(p.index, err)
+		case <-b.ctx.Done():
+			err := fmt.Errorf("no acknowledgement within %s", b.s.cfg.PublishTimeout)
+			b.stop(err)
+			b.unavailable(p.index, err)
+		}
+		b.s.metrics.pending.Dec()
+	}
+	if len(b.pending) > 0 {
+		b.s.metrics.publish.Observe(time.Since(b.firstPub).Seconds())
+	}
+	for _, fut := range b.dlq {
+		select {
+		case <-fut.Ok():
+		case err := <-fut.Err():
+			b.dlqFailed(fut.Msg().Subject, err)
+		case <-b.ctx.Done():
+			b.dlqFailed(fut.Msg().Subject, errors.New("no acknowledgement in time"))
+		}
+	}
+}
+
+// reject marks element i as rejected and writes it to the DLQ. ev is the
+// decoded event when the element decoded, else nil.
+func (b *batch) reject(i int, raw []byte, ev *events.Event, err error) {
+	reason := "invalid"
+	var ee *events.Error
+	if errors.As(err, &ee) {
+		reason = ee.Reason
+	}
+	res := &b.resp.Results[i]
+	res.Status = StatusRejected
+	res.Error = err.Error()
+	b.s.metrics.events.WithLabelValues(StatusRejected, reason).Inc()
+
+	data, truncated := raw, false
+	if len(data) > MaxDLQPayload {
+		data, truncated = data[:MaxDLQPayload], true
+	}
+	h := nats.Header{}
+	h.Set(HeaderReason, headerValue(res.Error))
+	h.Set(HeaderReasonCode, headerValue(reason))
+	h.Set(HeaderStage, stage)
+	h.Set(HeaderSource, headerValue(b.source))
+	h.Set(HeaderReceivedAt, b.received.UTC().Format(time.RFC3339Nano))
+	if ev != nil {
+		h.Set(HeaderEventID, ev.ID)
+		h.Set(HeaderRegion, ev.Region)
+		h.Set(HeaderType, string(ev.Type))
+	}
+	if truncated {
+		h.Set(HeaderTruncated, "true")
+	}
+	subject := b.s.cfg.Names.DLQSubject(stage, reason)
+	if b.offline {
+		b.dlqFailed(subject, b.stopped)
+		return
+	}
+	wait, werr := b.stallWait()
+	if werr != nil {
+		b.dlqFailed(subject, werr)
+		return
+	}
+	fut, perr := b.s.js.PublishMsgAsync(&nats.Msg{Subject: subject, Data: data, Header: h},
+		jetstream.WithExpectStream(b.s.cfg.Names.DLQStream),
+		jetstream.WithRetryAttempts(0),
+		jetstream.WithStallWait(wait),
+	)
+	if perr != nil {
+		b.dlqFailed(subject, perr)
+		return
+	}
+	b.dlq = append(b.dlq, fut)
+}
+
+func (b *batch) dlqFailed(subject string, err error) {
+	b.s.metrics.dlqFailures.Inc()
+	b.s.log.LogAttrs(b.ctx, slog.LevelError, "dead letter not written",
+		slog.String("subject", subject), slog.String("err", err.Error()), slog.String("source", b.source))
+}
+
+// headerValue makes s safe as a NATS header value: control characters become
+// spaces and the value is cut at maxHeaderValue bytes.
+func headerValue(s string) string {
+	clean := true
+	for i := 0; i < len(s); i++ {
+		if s[i] < 0x20 || s[i] == 0x7f {
+			clean = false
+			break
+		}
+	}
+	if !clean {
+		buf := []byte(s)
+		for i, c := range buf {
+			if c < 0x20 || c == 0x7f {
+				buf[i] = ' '
+			}
+		}
+		s = string(buf)
+	}
+	if len(s) > maxHeaderValue {
+		s = s[:maxHeaderValue]
+	}
+	return s
+}

@@ -1,0 +1,186 @@
+package natsjs
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"time"
+
+	"github.com/nats-io/nats.go/jetstream"
+)
+
+// DefaultDuplicateWindow is the default duplicate window of the EVENTS
+// stream: a retry with the same Nats-Msg-Id within it is stored once. The
+// server holds the window in memory, so keep it minutes, not days.
+const DefaultDuplicateWindow = 2 * time.Minute
+
+// StreamOptions configures the EVENTS and DLQ streams. The zero value means
+// the defaults: one replica, kept forever, no byte limit, a two-minute
+// duplicate window and file storage.
+type StreamOptions struct {
+	// Replicas is the number of stream replicas (1 by default, 3 in clusters).
+	Replicas int
+	// MaxAge is how long messages are kept; 0 keeps them forever. Keep it
+	// far longer than the checkpoint interval of the aggregators.
+	MaxAge time.Duration
+	// MaxBytes limits the size of each stream; 0 means no limit. When the
+	// EVENTS stream is full it refuses new events (discard policy "new")
+	// rather than dropping old ones that a rebuild needs; the DLQ drops its
+	// oldest messages instead.
+	MaxBytes int64
+	// DuplicateWindow is the window of Nats-Msg-Id deduplication
+	// (DefaultDuplicateWindow when 0).
+	DuplicateWindow time.Duration
+	// Storage is the storage type (jetstream.FileStorage, the zero value,
+	// by default).
+	Storage jetstream.StorageType
+}
+
+// WithDefaults returns o with every zero field set to its default.
+func (o StreamOptions) WithDefaults() StreamOptions {
+	if o.Replicas == 0 {
+		o.Replicas = 1
+	}
+	if o.DuplicateWindow == 0 {
+		o.DuplicateWindow = DefaultDuplicateWindow
+	}
+	return o
+}
+
+// Validate reports whether the options (after WithDefaults) are usable.
+func (o StreamOptions) Validate() error {
+	switch {
+	case o.Replicas < 1 || o.Replicas > 5:
+		return fmt.Errorf("natsjs: stream replicas %d: must be 1..5", o.Replicas)
+	case o.MaxAge < 0:
+		return fmt.Errorf("natsjs: stream max age %s: must not be negative", o.MaxAge)
+	case o.MaxBytes < 0:
+		return fmt.Errorf("natsjs: stream max bytes %d: must not be negative", o.MaxBytes)
+	case o.DuplicateWindow < 0:
+		return fmt.Errorf("natsjs: duplicate window %s: must not be negative", o.DuplicateWindow)
+	case o.MaxAge > 0 && o.DuplicateWindow > o.MaxAge:
+		return fmt.Errorf("natsjs: duplicate window %s: must not exceed the max age %s", o.DuplicateWindow, o.MaxAge)
+	}
+	return nil
+}
+
+// EventsConfig returns the configuration of the EVENTS stream.
+func EventsConfig(n Names, o StreamOptions) jetstream.StreamConfig {
+	n, o = n.WithDefaults(), o.WithDefaults()
+	return jetstream.StreamConfig{
+		Name:        n.EventsStream,
+		Description: "govpulse accepted events",
+		Subjects:    []string{n.EventsSubjects()},
+		Retention:   jetstream.LimitsPolicy,
+		MaxMsgs:     -1,
+		MaxBytes:    maxBytes(o.MaxBytes),
+		Discard:     jetstream.DiscardNew,
+		MaxAge:      o.MaxAge,
+		Storage:     o.Storage,
+		Replicas:    o.Replicas,
+		Duplicates:  o.DuplicateWindow,
+		DenyDelete:  true,
+	}
+}
+
+// DLQConfig returns the configuration of the DLQ stream.
+func DLQConfig(n Names, o StreamOptions) jetstream.StreamConfig {
+	n, o = n.WithDefaults(), o.WithDefaults()
+	return jetstream.StreamConfig{
+		Name:        n.DLQStream,
+		Description: "govpulse rejected and too-late input",
+		Subjects:    []string{n.DLQSubjects()},
+		Retention:   jetstream.LimitsPolicy,
+		MaxMsgs:     -1,
+		MaxBytes:    maxBytes(o.MaxBytes),
+		Discard:     jetstream.DiscardOld,
+		MaxAge:      o.MaxAge,
+		Storage:     o.Storage,
+		Replicas:    o.Replicas,
+		Duplicates:  o.DuplicateWindow,
+	}
+}
+
+func maxBytes(b int64) int64 {
+	if b == 0 {
+		return -1
+	}
+	return b
+}
+
+// EnsureStreams creates the EVENTS and DLQ streams, or updates their
+// configuration when they exist. It is idempotent. It fails when the options
+// are invalid or the server refuses the configuration (for example a change
+// of storage type, or more replicas than servers).
+func EnsureStreams(ctx context.Context, js jetstream.JetStream, n Names, o StreamOptions) error {
+	o = o.WithDefaults()
+	if err := o.Validate(); err != nil {
+		return err
+	}
+	for _, cfg := range []jetstream.StreamConfig{EventsConfig(n, o), DLQConfig(n, o)} {
+		if _, err := js.CreateOrUpdateStream(ctx, cfg); err != nil {
+			return fmt.Errorf("natsjs: ensure stream %s: %w", cfg.Name, err)
+		}
+	}
+	return nil
+}
+
+// EnsureLatestBucket creates or updates the KV bucket that holds the latest
+// score of every region and the latest ranking (one value per key).
+func EnsureLatestBucket(ctx context.Context, js jetstream.JetStream, n Names, replicas int) (jetstream.KeyValue, error) {
+	n = n.WithDefaults()
+	if err := checkReplicas(replicas); err != nil {
+		return nil, err
+	}
+	kv, err := js.CreateOrUpdateKeyValue(ctx, jetstream.KeyValueConfig{
+		Bucket:      n.LatestBucket,
+		Description: "govpulse latest score per region and latest ranking",
+		History:     1,
+		Storage:     jetstream.FileStorage,
+		Replicas:    max(replicas, 1),
+	})
+	if err != nil {
+		return nil, fmt.Errorf("natsjs: ensure kv bucket %s: %w", n.LatestBucket, err)
+	}
+	return kv, nil
+}
+
+// EnsureCheckpointStore creates or updates the object store that holds one
+// checkpoint per aggregator partition.
+func EnsureCheckpointStore(ctx context.Context, js jetstream.JetStream, n Names, replicas int) (jetstream.ObjectStore, error) {
+	n = n.WithDefaults()
+	if err := checkReplicas(replicas); err != nil {
+		return nil, err
+	}
+	obs, err := js.CreateOrUpdateObjectStore(ctx, jetstream.ObjectStoreConfig{
+		Bucket:      n.CheckpointStore,
+		Description: "govpulse aggregator checkpoints",
+		Storage:     jetstream.FileStorage,
+		Replicas:    max(replicas, 1),
+	})
+	if err != nil {
+		return nil, fmt.Errorf("natsjs: ensure object store %s: %w", n.CheckpointStore, err)
+	}
+	return obs, nil
+}
+
+func checkReplicas(r int) error {
+	if r < 0 || r > 5 {
+		return fmt.Errorf("natsjs: replicas %d: must be 1..5 (0 means 1)", r)
+	}
+	return nil
+}
+
+// StreamExists reports whether the named stream exists. It returns an error
+// only when the question cannot be answered (no connection, timeout).
+func StreamExists(ctx context.Context, js jetstream.JetStream, name string) (bool, error) {
+	_, err := js.Stream(ctx, name)
+	switch {
+	case err == nil:
+		return true, nil
+	case errors.Is(err, jetstream.ErrStreamNotFound):
+		return false, nil
+	default:
+		return false, fmt.Errorf("natsjs: look up stream %s: %w", name, err)
+	}
+}

@@ -1,0 +1,155 @@
+package scenario
+
+import (
+	"fmt"
+	"iter"
+	"math/rand/v2"
+	"strconv"
+	"time"
+
+	"github.com/govpulse/govpulse/pkg/events"
+)
+
+// StreamOptions configures [Stream]. The zero value means the defaults.
+type StreamOptions struct {
+	// Seed decides every choice of the stream. 0 means [DefaultSeed].
+	Seed int64
+	// Events is how many events the stream yields. 0 means 200,000.
+	Events int
+	// Start is the event time of the first event. The zero value means
+	// 2016-01-01T00:00:00+08:00.
+	Start time.Time
+	// Step is how far event time advances per event. 0 means 100ms, so
+	// 200,000 events span about 5.6 hours.
+	Step time.Duration
+	// Jitter is how far an event time may lie before its place in the
+	// stream (out of order). 0 means one minute; a negative value means
+	// none.
+	Jitter time.Duration
+	// IDPrefix starts every id ("<prefix>-<n>"). "" means "syn".
+	IDPrefix string
+}
+
+// WithDefaults returns o with every zero field set to its default.
+func (o StreamOptions) WithDefaults() StreamOptions {
+	if o.Seed == 0 {
+		o.Seed = DefaultSeed
+	}
+	if o.Events == 0 {
+		o.Events = 200_000
+	}
+	if o.Start.IsZero() {
+		o.Start = time.Date(2016, time.January, 1, 0, 0, 0, 0, time.FixedZone("CST", 8*60*60))
+	}
+	if o.Step == 0 {
+		o.Step = 100 * time.Millisecond
+	}
+	if o.Jitter == 0 {
+		o.Jitter = time.Minute
+	}
+	if o.IDPrefix == "" {
+		o.IDPrefix = "syn"
+	}
+	return o
+}
+
+// streamItems is how many item codes each level of each region uses.
+const streamItems = 256
+
+// Stream returns a synthetic stream of valid events for benchmarks and load
+// tests: all seven types mixed (40% ratings, 30% applications, the rest
+// portal changes) over all 32 regions, event time increasing by Step with up
+// to Jitter out of order. Equal options give equal streams. Each yielded
+// event is newly allocated and belongs to the caller.
+func Stream(opts StreamOptions) iter.Seq[*events.Event] {
+	opts = opts.WithDefaults()
+	return func(yield func(*events.Event) bool) {
+		r := rand.New(rand.NewPCG(uint64(opts.Seed), 0x9e3779b97f4a7c15))
+		var regions []string
+		for _, reg := range events.Regions() {
+			regions = append(regions, reg.Code)
+		}
+		levels := events.Levels()
+		var codes [4][streamItems]string
+		prefix := [4]string{"prov", "city", "cnty", "town"}
+		for li := range codes {
+			for k := range codes[li] {
+				codes[li][k] = fmt.Sprintf("%s-%04d", prefix[li], k+1)
+			}
+		}
+		names, depts := serviceNames(), departments()
+		modes := events.Modes()
+		channels := events.Channels()
+		base := opts.Start.UTC()
+		for i := range opts.Events {
+			t := base.Add(time.Duration(i) * opts.Step)
+			if opts.Jitter > 0 {
+				t = t.Add(-time.Duration(r.Int64N(int64(opts.Jitter))))
+			}
+			li := r.IntN(4)
+			lvl, code := levels[li], codes[li][r.IntN(streamItems)]
+			ev := &events.Event{
+				ID:     opts.IDPrefix + "-" + strconv.Itoa(i+1),
+				Region: regions[r.IntN(len(regions))],
+				Time:   t,
+				Source: "synthetic",
+			}
+			switch x := r.IntN(100); {
+			case x < 40:
+				d := &events.FeedbackRatedData{Rating: 1 + r.IntN(5), Channel: channels[r.IntN(len(channels))]}
+				if x < 15 {
+					d.ItemCode, d.Level = code, lvl
+				}
+				ev.Data = d
+			case x < 70:
+				d := &events.ApplicationCompletedData{ItemCode: code, Level: lvl, Outcome: events.Completed, Online: r.IntN(2) == 0}
+				switch r.IntN(5) {
+				case 0:
+					d.Outcome = events.Abandoned
+				case 1:
+					d.Outcome = events.Rejected
+				}
+				if !d.Online {
+					d.Visits = 1 + r.IntN(3)
+				}
+				ev.Data = d
+			case x < 82:
+				mask := r.IntN(256)
+				var list []events.Mode
+				for k, m := range modes {
+					if mask&(1<<k) != 0 {
+						list = append(list, m)
+					}
+				}
+				ev.Data = &events.ServicePublishedData{ItemCode: code, Level: lvl,
+					Name: names[r.IntN(len(names))], Department: depts[r.IntN(len(depts))],
+					Modes: list, Maturity: r.IntN(5)}
+			case x < 90:
+				d := &events.GuideAuditedData{ItemCode: code, Level: lvl, Consistent: r.IntN(5) != 0}
+				for k := range d.Elements {
+					switch r.IntN(6) {
+					case 4:
+						d.Elements[k] = events.Missing
+					case 5:
+						d.Elements[k] = events.Incorrect
+					default:
+						d.Elements[k] = events.Correct
+					}
+				}
+				ev.Data = d
+			case x < 95:
+				ev.Data = &events.CatalogItemData{ItemCode: code, Level: lvl, Required: r.IntN(4) != 0}
+			case x < 99:
+				ev.Data = &events.ServiceWithdrawnData{ItemCode: code, Level: lvl}
+			default:
+				depth := r.IntN(5)
+				ev.Data = &events.PlatformUpdatedData{Integrated: depth > 0 && r.IntN(4) != 0,
+					Levels: append([]events.Level(nil), levels[:depth]...), Portals: 1 + r.IntN(50)}
+			}
+			ev.Type = ev.Data.EventType()
+			if !yield(ev) {
+				return
+			}
+		}
+	}
+}
