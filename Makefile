@@ -1,0 +1,36 @@
+# govpulse: the two commands that matter are `make run` and `make test`.
+SHELL := /bin/bash
+GO ?= go
+RUN_DIR ?= $(CURDIR)/.run
+BIN := $(RUN_DIR)/bin
+SCENARIO ?= sample
+export GOFLAGS ?= -buildvcs=false
+
+.PHONY: run test bench chaos reset build lint clickhouse-start clickhouse-stop
+
+## run: install what is missing, start ClickHouse, NATS, aggregate and ingest, feed the scenario, watch the ranking
+run:
+	@SCENARIO=$(SCENARIO) RUN_DIR=$(RUN_DIR) deploy/local/run.sh
+
+## test: the whole suite against real servers (ClickHouse 18.16 started here, NATS in-process)
+test:
+	@RUN_DIR=$(RUN_DIR) deploy/local/test.sh
+
+## bench: the benchmarks with their figures (hot paths, then the end-to-end replay)
+bench:
+	@RUN_DIR=$(RUN_DIR) deploy/local/bench.sh
+
+## reset: delete the local stream and database so that the next run starts empty
+reset:
+	@RUN_DIR=$(RUN_DIR) deploy/local/reset.sh
+
+## build: the binaries, including a NATS server built from the nats-server module
+build:
+	@mkdir -p $(BIN)
+	$(GO) build -o $(BIN)/ ./cmd/...
+	$(GO) build -o $(BIN)/nats-server github.com/nats-io/nats-server/v2
+
+## lint: gofmt and go vet
+lint:
+	@test -z "$$(gofmt -l $$(git ls-files '*.go'))" || { echo "gofmt needed:"; gofmt -l $$(git ls-files '*.go'); exit 1; }
+	$(GO) vet ./...

@@ -1,0 +1,171 @@
+// Command aggregate consumes the govpulse EVENTS stream, keeps the per-region state and event-time
+// windows of one partition, and maintains scores, composites and the ranking in ClickHouse, with
+// each new score and ranking published on NATS after it is stored.
+//
+//	aggregate [flags]          run the aggregator until SIGINT or SIGTERM
+//	aggregate migrate [flags]  apply the ClickHouse migrations and exit
+//
+// Every flag has a GOVPULSE_* environment variable that sets its default; a flag given on the
+// command line wins. Run "aggregate --help" for the list.
+package main
+
+import (
+	"context"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"log/slog"
+	"net/http"
+	"os"
+	"os/signal"
+	"strings"
+	"syscall"
+	"time"
+
+	"github.com/nats-io/nats.go"
+	"github.com/nats-io/nats.go/jetstream"
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/collectors"
+	"github.com/prometheus/client_golang/prometheus/promhttp"
+	"golang.org/x/sync/errgroup"
+
+	"github.com/govpulse/govpulse/internal/aggregate"
+	"github.com/govpulse/govpulse/internal/chstore"
+	"github.com/govpulse/govpulse/internal/config"
+	"github.com/govpulse/govpulse/internal/natsjs"
+)
+
+func main() {
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	defer stop()
+	err := run(ctx, os.Args[1:], os.LookupEnv, os.Stderr)
+	switch {
+	case errors.Is(err, flag.ErrHelp):
+	case err != nil:
+		fmt.Fprintln(os.Stderr, "aggregate:", err)
+		os.Exit(1)
+	}
+}
+
+// run parses the flags, connects to NATS and ClickHouse, applies the migrations and runs the
+// aggregator (or only migrates) until ctx is done.
+func run(ctx context.Context, args []string, lookup config.LookupEnv, stderr io.Writer) error {
+	migrateOnly := len(args) > 0 && args[0] == "migrate"
+	if migrateOnly {
+		args = args[1:]
+	}
+	fs := config.New("aggregate", lookup)
+	fs.SetOutput(stderr)
+	addr := fs.String("addr", "GOVPULSE_AGGREGATE_ADDR", "127.0.0.1:8081", "listen address of /healthz, /readyz and /metrics")
+	natsURL := fs.String("nats-url", "GOVPULSE_NATS_URL", "nats://127.0.0.1:4222", "NATS server URL(s), comma separated")
+	prefix := fs.String("subject-prefix", "GOVPULSE_PREFIX", natsjs.DefaultPrefix, "first token of every subject")
+	dsn := fs.String("clickhouse-dsn", "GOVPULSE_CLICKHOUSE_DSN", "clickhouse://127.0.0.1:9000/govpulse", "ClickHouse address and database (native protocol)")
+	partition := fs.String("partition", "GOVPULSE_PARTITION", "all", "name of this aggregator's partition (names its checkpoint)")
+	regions := fs.String("regions", "GOVPULSE_REGIONS", "", "comma-separated region codes of the partition (empty: all 32 units)")
+	maxBatch := fs.Int("max-batch", "GOVPULSE_MAX_BATCH", 10000, "most stream messages applied between two flushes")
+	flushInterval := fs.Duration("flush-interval", "GOVPULSE_FLUSH_INTERVAL", 250*time.Millisecond, "longest time a read event waits before it is flushed")
+	checkpointInterval := fs.Duration("checkpoint-interval", "GOVPULSE_CHECKPOINT_INTERVAL", 10*time.Second, "shortest time between two checkpoints")
+	outOfOrder := fs.Duration("out-of-orderness", "GOVPULSE_OUT_OF_ORDERNESS", 10*time.Minute, "watermark bound: largest event time seen minus this")
+	lateness := fs.Duration("allowed-lateness", "GOVPULSE_ALLOWED_LATENESS", 7*24*time.Hour, "how far behind the watermark a user-experience event still counts")
+	replicas := fs.Int("replicas", "GOVPULSE_STREAM_REPLICAS", 1, "replicas of the latest-value bucket and the checkpoint store (3 in a cluster)")
+	logLevel := fs.String("log-level", "GOVPULSE_LOG_LEVEL", "info", "log level: debug, info, warn or error")
+	if err := fs.Parse(args); err != nil {
+		return err
+	}
+	var level slog.Level
+	if err := level.UnmarshalText([]byte(*logLevel)); err != nil {
+		return fmt.Errorf("log level %q: %w", *logLevel, err)
+	}
+	logger := slog.New(slog.NewJSONHandler(stderr, &slog.HandlerOptions{Level: level}))
+
+	conn, database, err := chstore.Dial(ctx, *dsn)
+	if err != nil {
+		return err
+	}
+	defer conn.Close()
+	store := chstore.New(conn, database, logger)
+	if err := migrate(ctx, store, logger); err != nil || migrateOnly {
+		return err
+	}
+
+	cfg := aggregate.Config{
+		Partition:          *partition,
+		Names:              natsjs.Names{Prefix: *prefix},
+		MaxBatch:           *maxBatch,
+		FlushInterval:      *flushInterval,
+		CheckpointInterval: *checkpointInterval,
+		OutOfOrderness:     *outOfOrder,
+		AllowedLateness:    *lateness,
+		Replicas:           *replicas,
+	}
+	if *regions != "" {
+		cfg.Regions = strings.Split(*regions, ",")
+	}
+	nc, err := natsjs.Connect(*natsURL, logger, nats.Name("govpulse-aggregate"), nats.RetryOnFailedConnect(true))
+	if err != nil {
+		return err
+	}
+	defer nc.Close()
+	js, err := jetstream.New(nc)
+	if err != nil {
+		return fmt.Errorf("jetstream: %w", err)
+	}
+	reg := prometheus.NewRegistry()
+	reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
+	svc, err := aggregate.New(cfg, js, store, logger, reg)
+	if err != nil {
+		return err
+	}
+
+	srv := &http.Server{Addr: *addr, Handler: handler(svc, reg), ReadHeaderTimeout: 5 * time.Second}
+	g, gctx := errgroup.WithContext(ctx)
+	g.Go(func() error {
+		if err := srv.ListenAndServe(); !errors.Is(err, http.ErrServerClosed) {
+			return fmt.Errorf("http: %w", err)
+		}
+		return nil
+	})
+	g.Go(func() error {
+		defer func() {
+			sctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+			defer cancel()
+			_ = srv.Shutdown(sctx)
+		}()
+		return svc.Run(gctx)
+	})
+	return g.Wait()
+}
+
+// migrate applies the ClickHouse migrations, retrying while the server is not reachable yet.
+func migrate(ctx context.Context, store *chstore.Store, logger *slog.Logger) error {
+	for wait := 200 * time.Millisecond; ; wait = min(2*wait, 5*time.Second) {
+		err := store.Migrate(ctx)
+		if err == nil {
+			return nil
+		}
+		logger.Warn("clickhouse migration failed; retrying", "error", err, "retry_in", wait)
+		select {
+		case <-ctx.Done():
+			return fmt.Errorf("migrate: %w", err)
+		case <-time.After(wait):
+		}
+	}
+}
+
+// handler serves /healthz (alive), /readyz (consuming and storing) and /metrics.
+func handler(svc *aggregate.Service, reg *prometheus.Registry) http.Handler {
+	mux := http.NewServeMux()
+	mux.HandleFunc("GET /healthz", func(w http.ResponseWriter, _ *http.Request) {
+		_, _ = io.WriteString(w, "ok\n")
+	})
+	mux.HandleFunc("GET /readyz", func(w http.ResponseWriter, _ *http.Request) {
+		if err := svc.Ready(); err != nil {
+			http.Error(w, "not ready: "+err.Error(), http.StatusServiceUnavailable)
+			return
+		}
+		_, _ = io.WriteString(w, "ready\n")
+	})
+	mux.Handle("GET /metrics", promhttp.HandlerFor(reg, promhttp.HandlerOpts{Registry: reg}))
+	return mux
+}

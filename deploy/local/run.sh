@@ -1,0 +1,76 @@
+#!/usr/bin/env bash
+# run.sh: the whole local pipeline (`make run`).
+#
+# Installs what is missing (ClickHouse from Debian's packages, curl), builds the binaries (and a NATS
+# server from the nats-server module), starts ClickHouse on 127.0.0.1:9000, a JetStream server on
+# 127.0.0.1:4222, `aggregate` and `ingest` (127.0.0.1:8080), feeds the sample scenario through the
+# HTTP API (SCENARIO=none feeds nothing) and shows the live ranking. Ctrl-C stops everything it
+# started, in order: ingest, aggregate (which flushes and checkpoints), NATS, ClickHouse.
+# Everything lives under RUN_DIR (default .run/); `make reset` deletes the stream and the database.
+set -euo pipefail
+cd "$(dirname "$0")/../.."
+RUN_DIR="${RUN_DIR:-$PWD/.run}"
+SCENARIO="${SCENARIO:-sample}"
+BIN="$RUN_DIR/bin"
+LOG="$RUN_DIR/log"
+export CH_DIR="$RUN_DIR/clickhouse" CH_TCP_PORT="${GOVPULSE_CH_PORT:-9000}" CH_HTTP_PORT="${GOVPULSE_CH_HTTP_PORT:-8123}"
+export GOVPULSE_NATS_STORE="$RUN_DIR/nats"
+export GOVPULSE_NATS_URL="${GOVPULSE_NATS_URL:-nats://127.0.0.1:4222}"
+export GOVPULSE_CLICKHOUSE_DSN="${GOVPULSE_CLICKHOUSE_DSN:-clickhouse://127.0.0.1:$CH_TCP_PORT/govpulse}"
+export GOVPULSE_INGEST_ADDR="${GOVPULSE_INGEST_ADDR:-127.0.0.1:8080}"
+export GOVPULSE_AGGREGATE_ADDR="${GOVPULSE_AGGREGATE_ADDR:-127.0.0.1:8081}"
+
+say() { printf '\033[1mgovpulse:\033[0m %s\n' "$*" >&2; }
+
+if ! command -v curl >/dev/null; then
+	say "installing curl"
+	apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq curl
+fi
+deploy/clickhouse/clickhouse.sh install
+say "building"
+mkdir -p "$BIN" "$LOG" "$GOVPULSE_NATS_STORE"
+go build -o "$BIN/" ./cmd/...
+go build -o "$BIN/nats-server" github.com/nats-io/nats-server/v2
+
+pids=()
+stop_all() {
+	trap - INT TERM EXIT
+	say "stopping"
+	for ((i = ${#pids[@]} - 1; i >= 0; i--)); do
+		kill -TERM "${pids[i]}" 2>/dev/null || true
+		for _ in $(seq 1 100); do kill -0 "${pids[i]}" 2>/dev/null || break; sleep 0.1; done
+		kill -KILL "${pids[i]}" 2>/dev/null || true
+	done
+	deploy/clickhouse/clickhouse.sh stop || true
+	say "stopped; logs are in $LOG"
+}
+trap stop_all INT TERM EXIT
+
+wait_http() { # name url
+	for _ in $(seq 1 300); do
+		if curl -fsS -o /dev/null "$2" 2>/dev/null; then return 0; fi
+		sleep 0.1
+	done
+	say "$1 did not become ready at $2; its log:"; tail -n 30 "$LOG/$1.log" >&2 || true
+	return 1
+}
+
+deploy/clickhouse/clickhouse.sh start
+setsid "$BIN/nats-server" -c deploy/nats/local.conf >"$LOG/nats.log" 2>&1 &
+pids+=($!)
+wait_http nats "http://127.0.0.1:8222/healthz?js-enabled-only=true"
+setsid "$BIN/aggregate" >"$LOG/aggregate.log" 2>&1 &
+pids+=($!)
+setsid "$BIN/ingest" >"$LOG/ingest.log" 2>&1 &
+pids+=($!)
+wait_http aggregate "http://$GOVPULSE_AGGREGATE_ADDR/readyz"
+wait_http ingest "http://$GOVPULSE_INGEST_ADDR/readyz"
+say "pipeline up: ingest http://$GOVPULSE_INGEST_ADDR, NATS $GOVPULSE_NATS_URL, ClickHouse 127.0.0.1:$CH_TCP_PORT (logs in $LOG)"
+
+if [ "$SCENARIO" != none ]; then
+	say "feeding the $SCENARIO scenario"
+	setsid "$BIN/govpulsectl" feed --url "http://$GOVPULSE_INGEST_ADDR" --scenario "$SCENARIO" >"$LOG/feed.log" 2>&1 &
+	pids+=($!)
+fi
+say "live ranking (Ctrl-C stops everything)"
+"$BIN/govpulsectl" watch || true

@@ -1,0 +1,166 @@
+package aggregate
+
+import (
+	"bytes"
+	"context"
+	"encoding/binary"
+	"errors"
+	"fmt"
+	"time"
+
+	"github.com/nats-io/nats.go/jetstream"
+
+	"github.com/govpulse/govpulse/internal/engine"
+)
+
+// checkpointMagic starts every checkpoint; checkpointFormat is bumped whenever the framing changes.
+// The engine snapshot inside carries its own version, method and configuration checks.
+const (
+	checkpointMagic  = "GPCK"
+	checkpointFormat = 1
+)
+
+// errCheckpointGap is returned when the stream no longer holds the events between the checkpoint
+// and the stream's first sequence: resuming would silently skip them.
+var errCheckpointGap = errors.New("aggregate: checkpoint is older than the stream")
+
+// checkpoint is what the aggregator persists: the last stream sequence read and the engine state
+// after it. Everything up to lastSeq has been stored in ClickHouse when a checkpoint is written.
+type checkpoint struct {
+	partition string
+	lastSeq   uint64
+	engine    []byte
+}
+
+// encodeCheckpoint frames a checkpoint: magic, format, partition, last sequence, engine snapshot.
+func encodeCheckpoint(c checkpoint) []byte {
+	b := make([]byte, 0, len(checkpointMagic)+2+2+len(c.partition)+8+len(c.engine))
+	b = append(b, checkpointMagic...)
+	b = binary.BigEndian.AppendUint16(b, checkpointFormat)
+	b = binary.BigEndian.AppendUint16(b, uint16(len(c.partition)))
+	b = append(b, c.partition...)
+	b = binary.BigEndian.AppendUint64(b, c.lastSeq)
+	return append(b, c.engine...)
+}
+
+// decodeCheckpoint parses what encodeCheckpoint wrote; any other input is an error.
+func decodeCheckpoint(b []byte) (checkpoint, error) {
+	var c checkpoint
+	if !bytes.HasPrefix(b, []byte(checkpointMagic)) {
+		return c, errors.New("not a govpulse checkpoint")
+	}
+	b = b[len(checkpointMagic):]
+	if len(b) < 4 {
+		return c, errors.New("checkpoint truncated")
+	}
+	if f := binary.BigEndian.Uint16(b); f != checkpointFormat {
+		return c, fmt.Errorf("checkpoint format %d, want %d", f, checkpointFormat)
+	}
+	n := int(binary.BigEndian.Uint16(b[2:]))
+	b = b[4:]
+	if len(b) < n+8 {
+		return c, errors.New("checkpoint truncated")
+	}
+	c.partition = string(b[:n])
+	c.lastSeq = binary.BigEndian.Uint64(b[n:])
+	c.engine = b[n+8:]
+	return c, nil
+}
+
+// objectName is the checkpoint's name in the object store.
+func (s *Service) objectName() string { return "partition-" + s.cfg.Partition }
+
+// engineConfig is the engine configuration of this partition.
+func (s *Service) engineConfig() engine.Config {
+	return engine.Config{
+		Regions:         s.cfg.Regions,
+		OutOfOrderness:  s.cfg.OutOfOrderness,
+		AllowedLateness: s.cfg.AllowedLateness,
+	}
+}
+
+// restore loads the checkpoint of the partition, or starts from an empty engine when there is no
+// usable one. It fails when the stream lost events the checkpoint does not cover.
+func (s *Service) restore(ctx context.Context) error {
+	info, err := s.js.Stream(ctx, s.cfg.Names.EventsStream)
+	if err != nil {
+		return fmt.Errorf("aggregate: stream info: %w", err)
+	}
+	state := info.CachedInfo().State
+	c, why := s.loadCheckpoint(ctx, state.LastSeq)
+	if why == "" {
+		if c.lastSeq+1 < state.FirstSeq {
+			return fmt.Errorf("%w: it covers sequences up to %d, but the stream starts at %d: events %d..%d are gone; "+
+				"restore them or delete the checkpoint %q to rebuild from what the stream holds",
+				errCheckpointGap, c.lastSeq, state.FirstSeq, c.lastSeq+1, state.FirstSeq-1, s.objectName())
+		}
+		eng, err := engine.Restore(s.engineConfig(), c.engine)
+		if err == nil {
+			s.eng, s.lastSeq, s.checkpointSeq = eng, c.lastSeq, c.lastSeq
+			s.lastCheckpoint = time.Now()
+			s.log.Info("restored checkpoint", "last_sequence", c.lastSeq, "bytes", len(c.engine))
+			return nil
+		}
+		why = "engine state unusable: " + err.Error()
+	}
+	eng, err := engine.New(s.engineConfig())
+	if err != nil {
+		return fmt.Errorf("aggregate: new engine: %w", err)
+	}
+	s.eng, s.lastSeq, s.checkpointSeq = eng, 0, 0
+	s.lastCheckpoint = time.Now()
+	if state.FirstSeq > 1 {
+		s.log.Warn("rebuilding from the start of the stream, which no longer holds its first events",
+			"reason", why, "first_sequence", state.FirstSeq)
+	} else {
+		s.log.Info("rebuilding from the start of the stream", "reason", why, "messages", state.Msgs)
+	}
+	return nil
+}
+
+// loadCheckpoint returns the partition's checkpoint, or a reason why there is no usable one.
+func (s *Service) loadCheckpoint(ctx context.Context, streamLastSeq uint64) (checkpoint, string) {
+	data, err := s.checkpoints.GetBytes(ctx, s.objectName())
+	if errors.Is(err, jetstream.ErrObjectNotFound) {
+		return checkpoint{}, "no checkpoint"
+	}
+	if err != nil {
+		return checkpoint{}, "checkpoint unreadable: " + err.Error()
+	}
+	c, err := decodeCheckpoint(data)
+	switch {
+	case err != nil:
+		return c, "checkpoint corrupt: " + err.Error()
+	case c.partition != s.cfg.Partition:
+		return c, fmt.Sprintf("checkpoint of partition %q", c.partition)
+	case c.lastSeq > streamLastSeq:
+		return c, fmt.Sprintf("checkpoint covers sequence %d but the stream ends at %d (the stream was recreated)", c.lastSeq, streamLastSeq)
+	}
+	return c, ""
+}
+
+// maybeCheckpoint writes a checkpoint when one is due (or force is set) and everything read has
+// been stored.
+func (s *Service) maybeCheckpoint(ctx context.Context, force bool) error {
+	if s.batch.messages > 0 || s.lastSeq == s.checkpointSeq {
+		return nil
+	}
+	if !force && time.Since(s.lastCheckpoint) < s.cfg.CheckpointInterval {
+		return nil
+	}
+	data := encodeCheckpoint(checkpoint{
+		partition: s.cfg.Partition,
+		lastSeq:   s.lastSeq,
+		engine:    s.eng.AppendSnapshot(nil),
+	})
+	if _, err := s.checkpoints.PutBytes(ctx, s.objectName(), data); err != nil {
+		return fmt.Errorf("aggregate: write checkpoint: %w", err)
+	}
+	s.checkpointSeq = s.lastSeq
+	s.lastCheckpoint = time.Now()
+	s.metrics.checkpoints.Inc()
+	s.metrics.checkpointSize.Set(float64(len(data)))
+	s.metrics.checkpointAge.Set(float64(s.lastSeq))
+	s.metrics.checkpointTime.Set(float64(s.lastCheckpoint.Unix()))
+	return nil
+}

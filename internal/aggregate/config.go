@@ -1,0 +1,109 @@
+package aggregate
+
+import (
+	"errors"
+	"fmt"
+	"time"
+
+	"github.com/govpulse/govpulse/internal/natsjs"
+	"github.com/govpulse/govpulse/pkg/events"
+)
+
+// Config configures a Service. The zero value of every field means its default.
+type Config struct {
+	// Partition names the partition: it names the checkpoint object. Default "all".
+	Partition string
+	// Regions lists the region codes of the partition. Default: all 32 units.
+	Regions []string
+	// Names are the NATS subjects, streams and buckets. Default: natsjs defaults.
+	Names natsjs.Names
+	// MaxBatch is the largest number of stream messages applied between two flushes. Default 10000.
+	MaxBatch int
+	// FlushInterval is the longest time a read message waits before it is flushed. Default 250ms.
+	FlushInterval time.Duration
+	// CheckpointInterval is the shortest time between two checkpoints. Default 10s.
+	CheckpointInterval time.Duration
+	// ShutdownTimeout bounds the final flush and checkpoint at shutdown. Default 30s.
+	ShutdownTimeout time.Duration
+	// RetryMaxInterval is the longest pause between two attempts to write to ClickHouse. Default 10s.
+	RetryMaxInterval time.Duration
+	// Prefetch is how many stream messages the consumer buffers ahead. Default 2000.
+	Prefetch int
+	// OutOfOrderness is the watermark's bound. Default 10m.
+	OutOfOrderness time.Duration
+	// AllowedLateness is how far behind the watermark a user-experience event still counts. Default 7 days.
+	AllowedLateness time.Duration
+	// KVReplicas and ObjectReplicas are the replicas of the latest-value bucket and the checkpoint
+	// store. Default 1.
+	Replicas int
+}
+
+func (c Config) withDefaults() Config {
+	if c.Partition == "" {
+		c.Partition = "all"
+	}
+	if len(c.Regions) == 0 {
+		for _, r := range events.Regions() {
+			c.Regions = append(c.Regions, r.Code)
+		}
+	}
+	c.Names = c.Names.WithDefaults()
+	if c.MaxBatch == 0 {
+		c.MaxBatch = 10000
+	}
+	if c.FlushInterval == 0 {
+		c.FlushInterval = 250 * time.Millisecond
+	}
+	if c.CheckpointInterval == 0 {
+		c.CheckpointInterval = 10 * time.Second
+	}
+	if c.ShutdownTimeout == 0 {
+		c.ShutdownTimeout = 30 * time.Second
+	}
+	if c.RetryMaxInterval == 0 {
+		c.RetryMaxInterval = 10 * time.Second
+	}
+	if c.Prefetch == 0 {
+		c.Prefetch = 2000
+	}
+	if c.OutOfOrderness == 0 {
+		c.OutOfOrderness = 10 * time.Minute
+	}
+	if c.AllowedLateness == 0 {
+		c.AllowedLateness = 7 * 24 * time.Hour
+	}
+	if c.Replicas == 0 {
+		c.Replicas = 1
+	}
+	return c
+}
+
+// Validate reports the first setting that cannot work.
+func (c Config) Validate() error {
+	c = c.withDefaults()
+	var errs []error
+	for _, r := range c.Regions {
+		if _, ok := events.LookupRegion(r); !ok {
+			errs = append(errs, fmt.Errorf("region %q is not one of the assessed units", r))
+		}
+	}
+	if c.MaxBatch < 1 {
+		errs = append(errs, errors.New("max batch must be at least 1"))
+	}
+	if c.FlushInterval < 0 || c.CheckpointInterval < 0 || c.ShutdownTimeout < 0 || c.RetryMaxInterval < 0 {
+		errs = append(errs, errors.New("durations must not be negative"))
+	}
+	if c.OutOfOrderness < 0 || c.AllowedLateness < 0 {
+		errs = append(errs, errors.New("out-of-orderness and allowed lateness must not be negative"))
+	}
+	if c.Prefetch < 1 {
+		errs = append(errs, errors.New("prefetch must be at least 1"))
+	}
+	if err := errors.Join(errs...); err != nil {
+		return fmt.Errorf("aggregate: config: %w", err)
+	}
+	return nil
+}
+
+// allRegions reports whether the partition holds every assessed unit.
+func (c Config) allRegions() bool { return len(c.Regions) == len(events.Regions()) }

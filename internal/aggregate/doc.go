@@ -1,0 +1,12 @@
+// Package aggregate is the aggregator service: it consumes the EVENTS stream of one partition in
+// stream order, applies every event to the partition's engine, and flushes the results in batches:
+// first to ClickHouse, then to NATS (score and ranking subjects and the latest-value bucket), and
+// only then writes a checkpoint of the engine state and the last applied stream sequence.
+//
+// The order "store, then publish, then checkpoint" is what makes the outputs effectively once: a
+// crash at any point replays events from the last checkpoint, and every replayed output row carries
+// the same version (the stream sequence of the event that last changed it) as before, so ClickHouse
+// replaces it with itself and NATS readers can drop versions they have already seen.
+//
+// A Service is not safe for concurrent use; Run owns it until it returns.
+package aggregate

@@ -1,0 +1,84 @@
+package aggregate
+
+import "github.com/prometheus/client_golang/prometheus"
+
+// metrics are the aggregator's Prometheus series, registered on the injected registry.
+type metrics struct {
+	messages       *prometheus.CounterVec
+	flushes        prometheus.Counter
+	flushSeconds   prometheus.Histogram
+	flushRows      *prometheus.CounterVec
+	storeErrors    prometheus.Counter
+	publishErrors  prometheus.Counter
+	lag            prometheus.Gauge
+	lastSeq        prometheus.Gauge
+	watermark      prometheus.Gauge
+	checkpoints    prometheus.Counter
+	checkpointSize prometheus.Gauge
+	checkpointAge  prometheus.Gauge
+	checkpointTime prometheus.Gauge
+}
+
+func newMetrics(reg prometheus.Registerer) *metrics {
+	m := &metrics{
+		messages: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "govpulse_aggregate_messages_total",
+			Help: "Stream messages read, by outcome (applied, duplicate, too_late, invalid, not_in_partition).",
+		}, []string{"outcome"}),
+		flushes: prometheus.NewCounter(prometheus.CounterOpts{
+			Name: "govpulse_aggregate_flushes_total",
+			Help: "Flushes that stored their batch.",
+		}),
+		flushSeconds: prometheus.NewHistogram(prometheus.HistogramOpts{
+			Name:    "govpulse_aggregate_flush_seconds",
+			Help:    "Time to store and publish one batch, retries included.",
+			Buckets: prometheus.ExponentialBuckets(0.002, 2, 14),
+		}),
+		flushRows: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "govpulse_aggregate_rows_total",
+			Help: "Rows written to ClickHouse, by table.",
+		}, []string{"table"}),
+		storeErrors: prometheus.NewCounter(prometheus.CounterOpts{
+			Name: "govpulse_aggregate_clickhouse_errors_total",
+			Help: "Failed attempts to write a batch to ClickHouse.",
+		}),
+		publishErrors: prometheus.NewCounter(prometheus.CounterOpts{
+			Name: "govpulse_aggregate_publish_errors_total",
+			Help: "Failed publications of scores, rankings, latest values or dead letters to NATS.",
+		}),
+		lag: prometheus.NewGauge(prometheus.GaugeOpts{
+			Name: "govpulse_aggregate_lag_messages",
+			Help: "Stream messages of the partition not yet read (as reported by the consumer).",
+		}),
+		lastSeq: prometheus.NewGauge(prometheus.GaugeOpts{
+			Name: "govpulse_aggregate_last_sequence",
+			Help: "Stream sequence of the last message read.",
+		}),
+		watermark: prometheus.NewGauge(prometheus.GaugeOpts{
+			Name: "govpulse_aggregate_watermark_seconds",
+			Help: "The partition's event-time watermark, as Unix seconds.",
+		}),
+		checkpoints: prometheus.NewCounter(prometheus.CounterOpts{
+			Name: "govpulse_aggregate_checkpoints_total",
+			Help: "Checkpoints written.",
+		}),
+		checkpointSize: prometheus.NewGauge(prometheus.GaugeOpts{
+			Name: "govpulse_aggregate_checkpoint_bytes",
+			Help: "Size of the last checkpoint written.",
+		}),
+		checkpointAge: prometheus.NewGauge(prometheus.GaugeOpts{
+			Name: "govpulse_aggregate_checkpoint_sequence",
+			Help: "Stream sequence covered by the last checkpoint.",
+		}),
+		checkpointTime: prometheus.NewGauge(prometheus.GaugeOpts{
+			Name: "govpulse_aggregate_checkpoint_timestamp_seconds",
+			Help: "Wall-clock time of the last checkpoint, as Unix seconds (checkpoint age = now - this).",
+		}),
+	}
+	if reg != nil {
+		reg.MustRegister(m.messages, m.flushes, m.flushSeconds, m.flushRows, m.storeErrors,
+			m.publishErrors, m.lag, m.lastSeq, m.watermark, m.checkpoints, m.checkpointSize,
+			m.checkpointAge, m.checkpointTime)
+	}
+	return m
+}

@@ -1,0 +1,71 @@
+package aggregate
+
+import (
+	"errors"
+	"maps"
+	"slices"
+
+	"github.com/nats-io/nats.go/jetstream"
+
+	"github.com/govpulse/govpulse/internal/engine"
+	"github.com/govpulse/govpulse/pkg/events"
+)
+
+// read applies one stream message: it decodes the event, lets the engine judge and apply it, and
+// queues its rows (the event itself; a too-late event also as a late event and a dead letter).
+// A message that does not decode is queued as a dead letter: producers that bypass ingest cannot
+// stop the aggregator.
+func (s *Service) read(msg jetstream.Msg) {
+	meta, err := msg.Metadata()
+	if err != nil {
+		s.log.Error("message without metadata skipped", "subject", msg.Subject(), "error", err)
+		s.metrics.messages.WithLabelValues("invalid").Inc()
+		return
+	}
+	seq := meta.Sequence.Stream
+	s.lastSeq = seq
+	s.batch.messages++
+	s.metrics.lastSeq.Set(float64(seq))
+	s.metrics.lag.Set(float64(meta.NumPending))
+
+	data := msg.Data()
+	ev, err := events.Decode(data)
+	if err != nil {
+		code := "invalid"
+		if e, ok := errors.AsType[*events.Error](err); ok {
+			code = e.Reason
+		}
+		s.batch.deadLetters = append(s.batch.deadLetters, deadLetter{
+			reason: err.Error(), code: code, seq: seq, data: slices.Clone(data),
+		})
+		s.metrics.messages.WithLabelValues("invalid").Inc()
+		s.log.Warn("stream message is not a valid event", "sequence", seq, "subject", msg.Subject(), "error", err)
+		return
+	}
+	res := s.eng.Apply(seq, ev)
+	if res.Outcome == engine.NotInPartition {
+		s.metrics.messages.WithLabelValues("not_in_partition").Inc()
+		return
+	}
+	payload := string(data)
+	s.batch.events = append(s.batch.events, eventRow(ev, seq, meta.Timestamp, payload))
+	switch res.Outcome {
+	case engine.TooLate:
+		wm, _ := s.eng.Watermark()
+		s.batch.late = append(s.batch.late, lateRow(ev, seq, wm, res.Reason, payload, meta.Timestamp))
+		s.batch.deadLetters = append(s.batch.deadLetters, deadLetter{
+			reason: res.Reason, code: "too_late", seq: seq, data: []byte(payload),
+			eventID: ev.ID, region: ev.Region, typ: string(ev.Type),
+		})
+		s.metrics.messages.WithLabelValues("too_late").Inc()
+	case engine.Duplicate:
+		s.metrics.messages.WithLabelValues("duplicate").Inc()
+	default:
+		s.metrics.messages.WithLabelValues("applied").Inc()
+	}
+}
+
+// sortedKeys returns the keys of m in ascending order, for deterministic publication.
+func sortedKeys[V any](m map[string]V) []string {
+	return slices.Sorted(maps.Keys(m))
+}

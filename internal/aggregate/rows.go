@@ -1,0 +1,125 @@
+package aggregate
+
+import (
+	"slices"
+	"time"
+
+	"github.com/govpulse/govpulse/internal/chstore"
+	"github.com/govpulse/govpulse/internal/engine"
+	"github.com/govpulse/govpulse/internal/scoring"
+	"github.com/govpulse/govpulse/pkg/events"
+)
+
+// rows converts the pending batch to ClickHouse rows, in a deterministic order.
+func (p *pending) rows() chstore.Batch {
+	b := chstore.Batch{Events: p.events, LateEvents: p.late}
+	for _, region := range sortedKeys(p.scores) {
+		b.Scores = append(b.Scores, scoreRow(p.scores[region]))
+	}
+	if p.ranking != nil {
+		b.Rankings = rankingRows(p.ranking)
+	}
+	keys := make([]windowKey, 0, len(p.windows))
+	for k := range p.windows {
+		keys = append(keys, k)
+	}
+	slices.SortFunc(keys, func(a, b windowKey) int {
+		switch {
+		case a.region != b.region:
+			return compare(a.region, b.region)
+		case a.metric != b.metric:
+			return compare(a.metric, b.metric)
+		}
+		return compare(a.start, b.start)
+	})
+	for _, k := range keys {
+		b.Windows = append(b.Windows, windowRow(p.windows[k]))
+	}
+	return b
+}
+
+func compare[T string | int64](a, b T) int {
+	switch {
+	case a < b:
+		return -1
+	case a > b:
+		return 1
+	}
+	return 0
+}
+
+// eventRow is the events-table row of an event read at stream sequence seq.
+func eventRow(ev *events.Event, seq uint64, stored time.Time, payload string) chstore.EventRow {
+	row := chstore.EventRow{
+		Region: ev.Region, ID: ev.ID, Type: string(ev.Type), Time: ev.Time, IngestTime: stored,
+		StreamSeq: seq, Source: ev.Source, Payload: payload,
+	}
+	switch d := ev.Data.(type) {
+	case *events.CatalogItemData:
+		row.ItemCode, row.Level = d.ItemCode, string(d.Level)
+	case *events.ServicePublishedData:
+		row.ItemCode, row.Level = d.ItemCode, string(d.Level)
+	case *events.ServiceWithdrawnData:
+		row.ItemCode, row.Level = d.ItemCode, string(d.Level)
+	case *events.GuideAuditedData:
+		row.ItemCode, row.Level = d.ItemCode, string(d.Level)
+	case *events.FeedbackRatedData:
+		row.ItemCode, row.Level = d.ItemCode, string(d.Level)
+		row.Rating, row.Channel = uint8(d.Rating), string(d.Channel)
+	case *events.ApplicationCompletedData:
+		row.ItemCode, row.Level, row.Outcome = d.ItemCode, string(d.Level), string(d.Outcome)
+	}
+	return row
+}
+
+// lateRow is the late_events row of an event judged too late against watermark wm.
+func lateRow(ev *events.Event, seq uint64, wm time.Time, reason, payload string, stored time.Time) chstore.LateEventRow {
+	return chstore.LateEventRow{
+		Region: ev.Region, ID: ev.ID, Type: string(ev.Type), Time: ev.Time, StreamSeq: seq,
+		Watermark: wm, Reason: reason, Payload: payload, RecordedAt: stored,
+	}
+}
+
+func scoreRow(s scoring.Score) chstore.ScoreRow {
+	c := s.Counts
+	return chstore.ScoreRow{
+		Region: s.Region, Version: s.Version, AsOf: s.AsOf, Method: s.Method,
+		ServiceModes: s.ServiceModes, ItemCoverage: s.ItemCoverage, GuideAccuracy: s.GuideAccuracy,
+		OnlineMaturity: s.OnlineMaturity, Composite: s.Composite, Grade: string(s.Grade),
+		Satisfaction: s.Satisfaction, PlatformLevels: uint8(s.PlatformLevels), Integrated: s.Integrated,
+		Portals:        uint32(s.Portals),
+		PublishedItems: uint64(c.PublishedItems), ModesTotal: uint64(c.ModesTotal), MaturityTotal: uint64(c.MaturityTotal),
+		RequiredProvince: uint64(c.RequiredProvince), CoveredProvince: uint64(c.CoveredProvince),
+		RequiredCity: uint64(c.RequiredCity), CoveredCity: uint64(c.CoveredCity),
+		RequiredCounty: uint64(c.RequiredCounty), CoveredCounty: uint64(c.CoveredCounty),
+		RequiredTownship: uint64(c.RequiredTownship), CoveredTownship: uint64(c.CoveredTownship),
+		AuditedItems: uint64(c.AuditedItems), AuditCorrectConsistent: uint64(c.AuditCorrectConsistent),
+		AuditCorrectInconsistent: uint64(c.AuditCorrectInconsistent),
+		Applications:             uint64(c.Applications), ApplicationsOnlineCompleted: uint64(c.ApplicationsOnlineCompleted),
+		Ratings: uint64(c.Ratings), RatingSum: uint64(c.RatingSum),
+		WindowStart: s.WindowStart, WindowEnd: s.WindowEnd,
+	}
+}
+
+func rankingRows(r *scoring.Ranking) []chstore.RankingRow {
+	rows := make([]chstore.RankingRow, 0, len(r.Entries))
+	for _, e := range r.Entries {
+		rows = append(rows, chstore.RankingRow{
+			Version: r.Version, AsOf: r.AsOf, Method: r.Method, Rank: uint8(e.Rank), Region: e.Region,
+			Composite: e.Composite, Grade: string(e.Grade), PrevRank: uint8(e.PrevRank), Change: int16(e.Change),
+		})
+	}
+	return rows
+}
+
+func windowRow(w engine.WindowRow) chstore.WindowRow {
+	row := chstore.WindowRow{
+		Region: w.Region, Metric: w.Metric, WindowStart: w.Start, WindowEnd: w.End, Version: w.Version,
+		Count: uint64(w.Count), RatingSum: uint64(w.RatingSum), Completed: uint64(w.Completed),
+		Abandoned: uint64(w.Abandoned), Rejected: uint64(w.Rejected), OnlineCompleted: uint64(w.OnlineCompleted),
+	}
+	for i, n := range w.Ratings {
+		row.RatingCounts[i] = uint64(n)
+	}
+	return row
+}

@@ -1,0 +1,255 @@
+package aggregate
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"sync/atomic"
+	"time"
+
+	"github.com/cenkalti/backoff/v4"
+	"github.com/nats-io/nats.go"
+	"github.com/nats-io/nats.go/jetstream"
+	"github.com/prometheus/client_golang/prometheus"
+
+	"github.com/govpulse/govpulse/internal/chstore"
+	"github.com/govpulse/govpulse/internal/engine"
+	"github.com/govpulse/govpulse/internal/natsjs"
+)
+
+// batchWriter stores one flush worth of rows; *chstore.Store implements it.
+type batchWriter interface {
+	Write(ctx context.Context, b chstore.Batch) error
+}
+
+// Service consumes one partition of the EVENTS stream and maintains its outputs.
+type Service struct {
+	cfg     Config
+	js      jetstream.JetStream
+	store   batchWriter
+	log     *slog.Logger
+	metrics *metrics
+
+	notReady atomic.Pointer[string] // nil when ready; otherwise why not
+
+	// Owned by Run.
+	eng            *engine.Engine
+	lastSeq        uint64 // stream sequence of the last message read (applied or not)
+	batch          pending
+	kv             jetstream.KeyValue
+	checkpoints    jetstream.ObjectStore
+	published      map[string]uint64 // latest-value key -> version published
+	lastCheckpoint time.Time
+	checkpointSeq  uint64
+}
+
+// New returns a Service that reads from js and writes to store. A nil logger discards logs; a nil
+// registerer registers no metrics.
+func New(cfg Config, js jetstream.JetStream, store batchWriter, logger *slog.Logger, reg prometheus.Registerer) (*Service, error) {
+	if err := cfg.Validate(); err != nil {
+		return nil, err
+	}
+	if js == nil || store == nil {
+		return nil, errors.New("aggregate: new: JetStream and store are required")
+	}
+	if logger == nil {
+		logger = slog.New(slog.DiscardHandler)
+	}
+	cfg = cfg.withDefaults()
+	s := &Service{
+		cfg:       cfg,
+		js:        js,
+		store:     store,
+		log:       logger.With("component", "aggregate", "partition", cfg.Partition),
+		metrics:   newMetrics(reg),
+		published: make(map[string]uint64),
+	}
+	s.setNotReady("starting")
+	return s, nil
+}
+
+// Ready returns nil when the service is consuming and its last write succeeded, or an error that
+// says why not. It is safe for concurrent use.
+func (s *Service) Ready() error {
+	if why := s.notReady.Load(); why != nil {
+		return errors.New(*why)
+	}
+	return nil
+}
+
+func (s *Service) setNotReady(why string) { s.notReady.Store(&why) }
+func (s *Service) setReady()              { s.notReady.Store(nil) }
+
+// Run consumes until ctx is done, then stops consuming, flushes what it has read, writes a
+// checkpoint and returns. It returns an error only when it cannot go on (for example when the
+// checkpoint is older than the stream's first event).
+func (s *Service) Run(ctx context.Context) error {
+	if err := s.setup(ctx); err != nil {
+		return err
+	}
+	s.log.Info("consuming", "from_sequence", s.lastSeq+1, "regions", len(s.cfg.Regions))
+	retry := s.newBackoff()
+	for ctx.Err() == nil {
+		err := s.consume(ctx)
+		if err == nil || ctx.Err() != nil {
+			break
+		}
+		s.setNotReady("consuming: " + err.Error())
+		wait := retry.NextBackOff()
+		s.log.Warn("consumer stopped; resuming", "error", err, "from_sequence", s.lastSeq+1, "retry_in", wait)
+		if !sleepCtx(ctx, wait) {
+			break
+		}
+	}
+	return s.shutdown()
+}
+
+// setup prepares the buckets and restores the engine from the checkpoint, or starts empty.
+func (s *Service) setup(ctx context.Context) error {
+	retry := s.newBackoff()
+	for {
+		err := s.trySetup(ctx)
+		if err == nil || errors.Is(err, errCheckpointGap) {
+			return err
+		}
+		if ctx.Err() != nil {
+			return fmt.Errorf("aggregate: setup: %w", err)
+		}
+		s.setNotReady("setup: " + err.Error())
+		wait := retry.NextBackOff()
+		s.log.Warn("setup failed; retrying", "error", err, "retry_in", wait)
+		if !sleepCtx(ctx, wait) {
+			return fmt.Errorf("aggregate: setup: %w", err)
+		}
+	}
+}
+
+func (s *Service) trySetup(ctx context.Context) error {
+	// ingest owns the streams' settings; the aggregator creates them with the defaults only when
+	// it starts first, so that it never overwrites what ingest configured.
+	if _, err := s.js.Stream(ctx, s.cfg.Names.EventsStream); errors.Is(err, jetstream.ErrStreamNotFound) {
+		if err := natsjs.EnsureStreams(ctx, s.js, s.cfg.Names, natsjs.StreamOptions{Replicas: s.cfg.Replicas}); err != nil {
+			return err
+		}
+	} else if err != nil {
+		return fmt.Errorf("aggregate: stream %s: %w", s.cfg.Names.EventsStream, err)
+	}
+	kv, err := natsjs.EnsureLatestBucket(ctx, s.js, s.cfg.Names, s.cfg.Replicas)
+	if err != nil {
+		return err
+	}
+	obj, err := natsjs.EnsureCheckpointStore(ctx, s.js, s.cfg.Names, s.cfg.Replicas)
+	if err != nil {
+		return err
+	}
+	s.kv, s.checkpoints = kv, obj
+	if err := s.loadPublished(ctx); err != nil {
+		return err
+	}
+	return s.restore(ctx)
+}
+
+// consume reads messages from the sequence after the last one read until ctx is done or the
+// consumer fails. It flushes whenever the batch is full or its oldest message has waited
+// FlushInterval.
+func (s *Service) consume(ctx context.Context) error {
+	cfg := jetstream.OrderedConsumerConfig{
+		FilterSubjects: s.filterSubjects(),
+		DeliverPolicy:  jetstream.DeliverAllPolicy,
+	}
+	if s.lastSeq > 0 {
+		cfg.DeliverPolicy = jetstream.DeliverByStartSequencePolicy
+		cfg.OptStartSeq = s.lastSeq + 1
+	}
+	cons, err := s.js.OrderedConsumer(ctx, s.cfg.Names.EventsStream, cfg)
+	if err != nil {
+		return fmt.Errorf("aggregate: create consumer: %w", err)
+	}
+	it, err := cons.Messages(jetstream.PullMaxMessages(s.cfg.Prefetch))
+	if err != nil {
+		return fmt.Errorf("aggregate: start consumer: %w", err)
+	}
+	defer it.Stop()
+	s.setReady()
+
+	var oldest time.Time // when the oldest unflushed message was read
+	for ctx.Err() == nil {
+		wait := time.Second
+		if s.batch.messages > 0 {
+			wait = max(time.Millisecond, s.cfg.FlushInterval-time.Since(oldest))
+		}
+		msg, err := it.Next(jetstream.NextMaxWait(wait))
+		switch {
+		case errors.Is(err, nats.ErrTimeout):
+		case err != nil:
+			if ctx.Err() != nil {
+				return nil
+			}
+			return fmt.Errorf("aggregate: next message: %w", err)
+		default:
+			if s.batch.messages == 0 {
+				oldest = time.Now()
+			}
+			s.read(msg)
+		}
+		if s.batch.messages > 0 && (s.batch.messages >= s.cfg.MaxBatch || time.Since(oldest) >= s.cfg.FlushInterval) {
+			if err := s.flush(ctx); err != nil {
+				return nil // only when ctx is done: shutdown flushes again
+			}
+			if err := s.maybeCheckpoint(ctx, false); err != nil {
+				s.log.Warn("checkpoint failed", "error", err)
+			}
+		}
+	}
+	return nil
+}
+
+// shutdown flushes what was read and writes a final checkpoint within ShutdownTimeout.
+func (s *Service) shutdown() error {
+	s.setNotReady("shutting down")
+	ctx, cancel := context.WithTimeout(context.Background(), s.cfg.ShutdownTimeout)
+	defer cancel()
+	if s.eng == nil {
+		return nil
+	}
+	if err := s.flush(ctx); err != nil {
+		return fmt.Errorf("aggregate: final flush: %w", err)
+	}
+	if err := s.maybeCheckpoint(ctx, true); err != nil {
+		return fmt.Errorf("aggregate: final checkpoint: %w", err)
+	}
+	s.log.Info("stopped", "last_sequence", s.lastSeq)
+	return nil
+}
+
+func (s *Service) filterSubjects() []string {
+	if s.cfg.allRegions() {
+		return []string{s.cfg.Names.EventsSubjectPrefix() + ".>"}
+	}
+	subjects := make([]string, 0, len(s.cfg.Regions))
+	for _, r := range s.cfg.Regions {
+		subjects = append(subjects, s.cfg.Names.EventsSubjectPrefix()+"."+r+".>")
+	}
+	return subjects
+}
+
+func (s *Service) newBackoff() backoff.BackOff {
+	b := backoff.NewExponentialBackOff()
+	b.InitialInterval = 100 * time.Millisecond
+	b.MaxInterval = s.cfg.RetryMaxInterval
+	b.MaxElapsedTime = 0 // retry until the context is done
+	return b
+}
+
+// sleepCtx waits for d or until ctx is done; it reports whether the full wait elapsed.
+func sleepCtx(ctx context.Context, d time.Duration) bool {
+	t := time.NewTimer(d)
+	defer t.Stop()
+	select {
+	case <-ctx.Done():
+		return false
+	case <-t.C:
+		return true
+	}
+}

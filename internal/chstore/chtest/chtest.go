@@ -1,0 +1,82 @@
+// Package chtest gives integration tests a ClickHouse database of their own.
+//
+// Tests that need ClickHouse call Open. The server is named by the environment variable
+// GOVPULSE_TEST_CLICKHOUSE (host:port of its native protocol, for example 127.0.0.1:19000, as
+// started by deploy/clickhouse/clickhouse.sh with CH_TCP_PORT=19000). When the variable is unset
+// the test is skipped, saying why, unless GOVPULSE_REQUIRE_SERVERS=1, which makes it fail instead
+// (make test and CI set it, so integration tests never pass vacuously).
+package chtest
+
+import (
+	"context"
+	"crypto/rand"
+	"encoding/hex"
+	"os"
+	"testing"
+	"time"
+
+	"github.com/ClickHouse/clickhouse-go/v2"
+	"github.com/ClickHouse/clickhouse-go/v2/lib/driver"
+)
+
+// EnvAddr names the environment variable with the host:port of the test server.
+const EnvAddr = "GOVPULSE_TEST_CLICKHOUSE"
+
+// EnvRequire names the environment variable that, set to 1, turns a missing server into a failure.
+const EnvRequire = "GOVPULSE_REQUIRE_SERVERS"
+
+// Addr returns the test server's host:port. When none is configured it skips tb, or fails it when
+// servers are required.
+func Addr(tb testing.TB) string {
+	tb.Helper()
+	addr := os.Getenv(EnvAddr)
+	if addr == "" {
+		msg := EnvAddr + " not set: start a server with CH_TCP_PORT=19000 deploy/clickhouse/clickhouse.sh start " +
+			"and export " + EnvAddr + "=127.0.0.1:19000"
+		if os.Getenv(EnvRequire) == "1" {
+			tb.Fatal(msg + " (" + EnvRequire + "=1)")
+		}
+		tb.Skip(msg)
+	}
+	return addr
+}
+
+// Open connects to the test server (see the package documentation) and creates a fresh database
+// with a random name (govpulse_test_<hex>). It returns the connection, which is connected to
+// database "default" as chstore.Dial's is, and the database name. At the end of the test the database is
+// dropped and the connection closed.
+func Open(tb testing.TB) (driver.Conn, string) {
+	tb.Helper()
+	addr := Addr(tb)
+	conn, err := clickhouse.Open(&clickhouse.Options{
+		Addr:        []string{addr},
+		Auth:        clickhouse.Auth{Database: "default"},
+		DialTimeout: 5 * time.Second,
+		Compression: &clickhouse.Compression{Method: clickhouse.CompressionLZ4},
+	})
+	if err != nil {
+		tb.Fatalf("chtest: open %s: %v", addr, err)
+	}
+	var b [6]byte
+	if _, err := rand.Read(b[:]); err != nil {
+		tb.Fatalf("chtest: random database name: %v", err)
+	}
+	db := "govpulse_test_" + hex.EncodeToString(b[:])
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	if err := conn.Exec(ctx, "CREATE DATABASE "+db); err != nil {
+		_ = conn.Close()
+		tb.Fatalf("chtest: create database on %s: %v", addr, err)
+	}
+	tb.Cleanup(func() {
+		ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+		defer cancel()
+		if err := conn.Exec(ctx, "DROP DATABASE IF EXISTS "+db); err != nil {
+			tb.Errorf("chtest: drop database %s: %v", db, err)
+		}
+		if err := conn.Close(); err != nil {
+			tb.Errorf("chtest: close: %v", err)
+		}
+	})
+	return conn, db
+}

@@ -1,0 +1,66 @@
+package chstore_test
+
+import (
+	"errors"
+	"strings"
+	"testing"
+
+	"github.com/govpulse/govpulse/internal/chstore"
+)
+
+func TestParseDSN(t *testing.T) {
+	tests := []struct {
+		name     string
+		dsn      string
+		wantDB   string
+		wantAddr string
+		wantUser string
+		wantErr  bool
+	}{
+		{name: "default database", dsn: "clickhouse://127.0.0.1:9000", wantDB: "govpulse", wantAddr: "127.0.0.1:9000"},
+		{name: "database in path", dsn: "clickhouse://u:p@127.0.0.1:9000/analytics", wantDB: "analytics", wantAddr: "127.0.0.1:9000", wantUser: "u"},
+		{name: "integer setting", dsn: "clickhouse://127.0.0.1:9000/govpulse?max_execution_time=60", wantDB: "govpulse", wantAddr: "127.0.0.1:9000"},
+		{name: "boolean setting", dsn: "clickhouse://127.0.0.1:9000/govpulse?optimize_throw_if_noop=true", wantDB: "govpulse", wantAddr: "127.0.0.1:9000"},
+		{name: "tcp scheme", dsn: "tcp://127.0.0.1:9000/govpulse", wantDB: "govpulse", wantAddr: "127.0.0.1:9000"},
+		{name: "string setting", dsn: "clickhouse://127.0.0.1:9000/govpulse?load_balancing=random", wantErr: true},
+		{name: "http", dsn: "http://127.0.0.1:8123/govpulse", wantErr: true},
+		{name: "no scheme", dsn: "127.0.0.1:9000", wantErr: true},
+		{name: "bad database name", dsn: "clickhouse://127.0.0.1:9000/gov-pulse", wantErr: true},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			opts, db, err := chstore.ParseDSN(tt.dsn)
+			if tt.wantErr {
+				if !errors.Is(err, chstore.ErrInvalidDSN) {
+					t.Fatalf("ParseDSN(%q) error = %v, want ErrInvalidDSN", tt.dsn, err)
+				}
+				return
+			}
+			if err != nil {
+				t.Fatalf("ParseDSN(%q): %v", tt.dsn, err)
+			}
+			if db != tt.wantDB {
+				t.Errorf("database = %q, want %q", db, tt.wantDB)
+			}
+			if opts.Auth.Database != "default" {
+				t.Errorf("connection database = %q, want default", opts.Auth.Database)
+			}
+			if got := strings.Join(opts.Addr, ","); got != tt.wantAddr {
+				t.Errorf("addr = %q, want %q", got, tt.wantAddr)
+			}
+			if opts.Auth.Username != tt.wantUser && tt.wantUser != "" {
+				t.Errorf("user = %q, want %q", opts.Auth.Username, tt.wantUser)
+			}
+			if opts.Compression == nil || opts.DialTimeout == 0 {
+				t.Errorf("defaults not set: compression %v, dial timeout %v", opts.Compression, opts.DialTimeout)
+			}
+		})
+	}
+}
+
+func TestParseDSNHidesPassword(t *testing.T) {
+	_, _, err := chstore.ParseDSN("mysql://user:s3cret@127.0.0.1:9000/x")
+	if err == nil || strings.Contains(err.Error(), "s3cret") {
+		t.Fatalf("error %v must exist and not show the password", err)
+	}
+}

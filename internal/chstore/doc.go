@@ -1,0 +1,22 @@
+// Package chstore is the ClickHouse adapter of govpulse: it applies the schema migrations of package
+// schema, writes the aggregator's output rows in batches and reads them back for tests, tools and
+// the comparison of runs.
+//
+// # Idempotency
+//
+// Every table is a ReplacingMergeTree keyed so that a row written again (after a retry, a crash or a
+// replay) replaces itself: events by (region, id), scores by (region, version), rankings by
+// (version, rank), windows by (region, metric, window_start), late events by (region, id,
+// stream_seq), DLQ entries by (stage, stream_seq). ClickHouse collapses such rows only when parts
+// merge, so every reader here and every view of the schema reads through FINAL, max(version) or
+// uniqExact and never counts an uncollapsed duplicate. Insert deduplication is never relied upon.
+//
+// # Compatibility
+//
+// The schema and the queries stay inside what ClickHouse 18.16 (the Debian package the tests run
+// against) and current releases both accept: native protocol only, DateTime('UTC') seconds plus an
+// Int64 column of Unix nanoseconds where full precision matters, explicit column lists on every
+// INSERT, query settings that are integers or booleans (see Dial).
+//
+// A Store is safe for concurrent use. It keeps no scoring logic: rows arrive computed.
+package chstore
