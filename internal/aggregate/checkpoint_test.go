@@ -1,0 +1,185 @@
+package aggregate
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/nats-io/nats.go"
+	"github.com/nats-io/nats.go/jetstream"
+
+	"github.com/govpulse/govpulse/internal/chstore"
+	"github.com/govpulse/govpulse/internal/chstore/chtest"
+	"github.com/govpulse/govpulse/internal/engine"
+	"github.com/govpulse/govpulse/internal/natsjs"
+	"github.com/govpulse/govpulse/internal/natsjs/natstest"
+)
+
+func TestCheckpointRoundTrip(t *testing.T) {
+	eng, err := engine.New(engine.Config{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	in := checkpoint{partition: "east", lastSeq: 123456789, engine: eng.AppendSnapshot(nil)}
+	data := encodeCheckpoint(in)
+	out, err := decodeCheckpoint(data)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if out.partition != in.partition || out.lastSeq != in.lastSeq || !bytes.Equal(out.engine, in.engine) {
+		t.Fatalf("round trip: got %q/%d/%d bytes, want %q/%d/%d bytes",
+			out.partition, out.lastSeq, len(out.engine), in.partition, in.lastSeq, len(in.engine))
+	}
+	if !bytes.Equal(encodeCheckpoint(out), data) {
+		t.Error("encoding is not deterministic")
+	}
+	if _, err := engine.Restore(engine.Config{}, out.engine); err != nil {
+		t.Errorf("engine state does not restore: %v", err)
+	}
+}
+
+func TestCheckpointRejectsCorruptInput(t *testing.T) {
+	valid := encodeCheckpoint(checkpoint{partition: "all", lastSeq: 7, engine: []byte("state")})
+	otherFormat := bytes.Clone(valid)
+	otherFormat[len(checkpointMagic)+1]++
+	for name, data := range map[string][]byte{
+		"empty":          nil,
+		"other magic":    append([]byte("XXXX"), valid[4:]...),
+		"magic only":     []byte(checkpointMagic),
+		"other format":   otherFormat,
+		"cut partition":  valid[:len(checkpointMagic)+5],
+		"cut sequence":   valid[:len(checkpointMagic)+4+3+4],
+		"huge partition": append([]byte(checkpointMagic), 0, 1, 0xff, 0xff, 'a'),
+	} {
+		if _, err := decodeCheckpoint(data); err == nil {
+			t.Errorf("%s: decoded without error", name)
+		}
+	}
+	// Every truncation is an error or an engine state that the engine itself rejects.
+	eng, _ := engine.New(engine.Config{})
+	full := encodeCheckpoint(checkpoint{partition: "all", lastSeq: 1, engine: eng.AppendSnapshot(nil)})
+	for n := range len(full) {
+		c, err := decodeCheckpoint(full[:n])
+		if err != nil {
+			continue
+		}
+		if _, err := engine.Restore(engine.Config{}, c.engine); err == nil {
+			t.Fatalf("truncated to %d bytes: accepted", n)
+		}
+	}
+}
+
+// setupService returns a service over a real JetStream server and ClickHouse database.
+func setupService(t *testing.T, cfg Config) (*Service, jetstream.JetStream) {
+	t.Helper()
+	conn, database := chtest.Open(t)
+	store := chstore.New(conn, database, nil)
+	if err := store.Migrate(t.Context()); err != nil {
+		t.Fatal(err)
+	}
+	url, _ := natstest.Start(t)
+	nc, err := nats.Connect(url)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(nc.Close)
+	js, err := jetstream.New(nc)
+	if err != nil {
+		t.Fatal(err)
+	}
+	svc, err := New(cfg, js, store, nil, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return svc, js
+}
+
+func TestRunFailsLoudlyWhenTheStreamLostEventsAfterTheCheckpoint(t *testing.T) {
+	svc, js := setupService(t, Config{})
+	ctx := t.Context()
+	if err := natsjs.EnsureStreams(ctx, js, natsjs.Names{}, natsjs.StreamOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	for i := range 5 {
+		if _, err := js.Publish(ctx, "govpulse.events.330000.feedback.rated", []byte("{}"), jetstream.WithMsgID(string(rune('a'+i)))); err != nil {
+			t.Fatal(err)
+		}
+	}
+	stream, err := js.Stream(ctx, natsjs.DefaultEventsStream)
+	if err != nil {
+		t.Fatal(err)
+	}
+	// The stream now starts at sequence 5; a checkpoint that covers only 1..2 cannot resume.
+	if err := stream.Purge(ctx, jetstream.WithPurgeSequence(5)); err != nil {
+		t.Fatal(err)
+	}
+	obj, err := natsjs.EnsureCheckpointStore(ctx, js, natsjs.Names{}, 1)
+	if err != nil {
+		t.Fatal(err)
+	}
+	eng, _ := engine.New(engine.Config{})
+	if _, err := obj.PutBytes(ctx, "partition-all", encodeCheckpoint(checkpoint{partition: "all", lastSeq: 2, engine: eng.AppendSnapshot(nil)})); err != nil {
+		t.Fatal(err)
+	}
+	runCtx, cancel := context.WithTimeout(ctx, 10*time.Second)
+	defer cancel()
+	err = svc.Run(runCtx)
+	if !errors.Is(err, errCheckpointGap) || !strings.Contains(err.Error(), "events 3..4 are gone") {
+		t.Fatalf("Run: %v, want a checkpoint gap naming events 3..4", err)
+	}
+}
+
+func TestRunRebuildsFromAnUnusableCheckpoint(t *testing.T) {
+	svc, js := setupService(t, Config{})
+	ctx := t.Context()
+	if err := natsjs.EnsureStreams(ctx, js, natsjs.Names{}, natsjs.StreamOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	obj, err := natsjs.EnsureCheckpointStore(ctx, js, natsjs.Names{}, 1)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := obj.PutBytes(ctx, "partition-all", []byte("not a checkpoint")); err != nil {
+		t.Fatal(err)
+	}
+	runCtx, cancel := context.WithCancel(ctx)
+	done := make(chan error, 1)
+	go func() { done <- svc.Run(runCtx) }()
+	deadline := time.Now().Add(10 * time.Second)
+	for svc.Ready() != nil {
+		if time.Now().After(deadline) {
+			t.Fatalf("not ready after 10s: %v", svc.Ready())
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+	cancel()
+	if err := <-done; err != nil {
+		t.Fatalf("Run: %v", err)
+	}
+	if svc.lastSeq != 0 {
+		t.Errorf("resumed after sequence %d, want a rebuild from the start", svc.lastSeq)
+	}
+}
+
+func TestConfigValidate(t *testing.T) {
+	for name, tc := range map[string]struct {
+		cfg  Config
+		want string
+	}{
+		"defaults":       {Config{}, ""},
+		"unknown region": {Config{Regions: []string{"330000", "999999"}}, `region "999999"`},
+		"negative batch": {Config{MaxBatch: -1}, "max batch"},
+		"negative lag":   {Config{AllowedLateness: -time.Second}, "allowed lateness"},
+	} {
+		err := tc.cfg.Validate()
+		switch {
+		case tc.want == "" && err != nil:
+			t.Errorf("%s: %v", name, err)
+		case tc.want != "" && (err == nil || !strings.Contains(err.Error(), tc.want)):
+			t.Errorf("%s: %v, want an error containing %q", name, err, tc.want)
+		}
+	}
+}
