@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/govpulse/govpulse/internal/scoring"
+	"github.com/govpulse/govpulse/internal/snapcodec"
 	"github.com/govpulse/govpulse/pkg/windows"
 )
 
@@ -35,11 +36,11 @@ const snapshotMagic = "gpe\x01"
 func (e *Engine) AppendSnapshot(dst []byte) []byte {
 	start := len(dst)
 	dst = append(dst, snapshotMagic...)
-	dst = appendString(dst, scoring.Method)
+	dst = snapcodec.AppendString(dst, scoring.Method)
 	dst = appendConfig(dst, e.cfg)
 	dst = binary.AppendUvarint(dst, e.lastSeq)
 	dst = e.wm.AppendSnapshot(dst)
-	dst = appendBool(dst, e.hasDay)
+	dst = snapcodec.AppendBool(dst, e.hasDay)
 	dst = binary.AppendVarint(dst, e.day)
 	dst = e.dedup.AppendSnapshot(dst)
 	dst = e.rolling.AppendSnapshot(dst, windows.IntCodec[int]{}, rollCodec{})
@@ -47,21 +48,21 @@ func (e *Engine) AppendSnapshot(dst []byte) []byte {
 	for i := range e.regions {
 		r := &e.regions[i]
 		dst = r.state.AppendSnapshot(dst)
-		dst = appendBool(dst, r.scored)
-		dst = appendBool(dst, r.dirty)
+		dst = snapcodec.AppendBool(dst, r.scored)
+		dst = snapcodec.AppendBool(dst, r.dirty)
 		if r.scored {
 			s := &r.score
 			dst = binary.AppendUvarint(dst, s.Version)
-			dst = appendTime(dst, s.AsOf)
-			dst = appendTime(dst, s.WindowStart)
-			dst = appendTime(dst, s.WindowEnd)
+			dst = snapcodec.AppendTime(dst, s.AsOf)
+			dst = snapcodec.AppendTime(dst, s.WindowStart)
+			dst = snapcodec.AppendTime(dst, s.WindowEnd)
 			dst = appendInt64s(dst, s.Applications, s.ApplicationsOnlineCompleted, s.Ratings, s.RatingSum)
 		}
 	}
-	dst = appendBool(dst, e.rk.has)
-	dst = appendBool(dst, e.rk.dirty)
+	dst = snapcodec.AppendBool(dst, e.rk.has)
+	dst = snapcodec.AppendBool(dst, e.rk.dirty)
 	dst = binary.AppendUvarint(dst, e.rk.version)
-	dst = appendTime(dst, e.rk.asOf)
+	dst = snapcodec.AppendTime(dst, e.rk.asOf)
 	for i := range e.regions {
 		dst = binary.AppendUvarint(dst, uint64(e.rk.rank[i]))
 		dst = binary.AppendUvarint(dst, uint64(e.rk.prev[i]))
@@ -107,11 +108,11 @@ func Restore(cfg Config, snap []byte) (*Engine, error) {
 	if body[3] != snapshotMagic[3] {
 		return nil, fmt.Errorf("%w: format version %d, want %d", ErrIncompatible, body[3], snapshotMagic[3])
 	}
-	d := &reader{b: body[len(snapshotMagic):]}
-	if m := d.string(); d.err == nil && m != scoring.Method {
+	d := snapcodec.NewReader(body[len(snapshotMagic):], ErrCorrupt)
+	if m := d.String(); d.Err() == nil && m != scoring.Method {
 		return nil, fmt.Errorf("%w: method %q, want %q", ErrIncompatible, m, scoring.Method)
 	}
-	if c := d.config(); d.err == nil && !c.equal(e.cfg) {
+	if c := readConfig(d); d.Err() == nil && !c.equal(e.cfg) {
 		return nil, fmt.Errorf("%w: configuration %+v, want %+v", ErrIncompatible, c, e.cfg)
 	}
 	if err := e.read(d); err != nil {
@@ -121,30 +122,30 @@ func Restore(cfg Config, snap []byte) (*Engine, error) {
 }
 
 // read restores the state after the header.
-func (e *Engine) read(d *reader) error {
-	e.lastSeq = d.uvarint()
-	d.with(func(b []byte) ([]byte, error) {
+func (e *Engine) read(d *snapcodec.Reader) error {
+	e.lastSeq = d.Uvarint()
+	d.With(func(b []byte) ([]byte, error) {
 		var err error
 		e.wm, b, err = windows.ReadWatermark(b)
 		return b, err
 	})
-	if d.err == nil && e.wm.OutOfOrderness() != e.cfg.OutOfOrderness {
-		d.fail("watermark bound")
+	if d.Err() == nil && e.wm.OutOfOrderness() != e.cfg.OutOfOrderness {
+		d.Fail("watermark bound")
 	}
-	e.hasDay = d.bool()
-	e.day = d.varint()
-	d.with(func(b []byte) ([]byte, error) {
+	e.hasDay = d.Bool()
+	e.day = d.Varint()
+	d.With(func(b []byte) ([]byte, error) {
 		var err error
 		e.dedup, b, err = windows.ReadDedup(b)
 		return b, err
 	})
-	d.with(func(b []byte) ([]byte, error) {
+	d.With(func(b []byte) ([]byte, error) {
 		var err error
 		e.rolling, b, err = windows.Restore[int](rollingConfig(e.cfg.AllowedLateness),
 			windows.Aggregator[ux, rollAcc, rollAcc](rolling{}), windows.IntCodec[int]{}, rollCodec{}, b)
 		return b, err
 	})
-	d.with(func(b []byte) ([]byte, error) {
+	d.With(func(b []byte) ([]byte, error) {
 		var err error
 		e.hourly, b, err = windows.Restore[int](hourlyConfig(e.cfg.AllowedLateness),
 			windows.Aggregator[ux, hourAcc, hourAcc](hourly{}), windows.IntCodec[int]{}, hourCodec{}, b)
@@ -152,29 +153,29 @@ func (e *Engine) read(d *reader) error {
 	})
 	for i := range e.regions {
 		r := &e.regions[i]
-		d.with(r.state.RestoreSnapshot)
-		r.scored, r.dirty = d.bool(), d.bool()
+		d.With(r.state.RestoreSnapshot)
+		r.scored, r.dirty = d.Bool(), d.Bool()
 		if r.scored {
-			version := d.uvarint()
-			asOf := d.time()
-			win := scoring.Window{Start: d.time(), End: d.time()}
-			win.Applications, win.OnlineCompleted, win.Ratings, win.RatingSum = d.varint(), d.varint(), d.varint(), d.varint()
+			version := d.Uvarint()
+			asOf := d.Time()
+			win := scoring.Window{Start: d.Time(), End: d.Time()}
+			win.Applications, win.OnlineCompleted, win.Ratings, win.RatingSum = d.Varint(), d.Varint(), d.Varint(), d.Varint()
 			// Every change of a region's state rescores it, so its latest
 			// score is its current state scored with the stored window.
 			r.score = r.state.Score(win, asOf, version)
 		} else if r.dirty {
-			d.fail("dirty region without score")
+			d.Fail("dirty region without score")
 		}
 	}
-	e.rk.has, e.rk.dirty = d.bool(), d.bool()
-	e.rk.version = d.uvarint()
-	e.rk.asOf = d.time()
+	e.rk.has, e.rk.dirty = d.Bool(), d.Bool()
+	e.rk.version = d.Uvarint()
+	e.rk.asOf = d.Time()
 	n := len(e.regions)
 	seen := make([]bool, n+1)
 	for i := 0; i < n; i++ {
-		rank, prev := d.uvarint(), d.uvarint()
+		rank, prev := d.Uvarint(), d.Uvarint()
 		if rank > uint64(n) || prev > uint64(n) || e.rk.has != (rank != 0) || seen[rank] && rank != 0 {
-			d.fail("ranks")
+			d.Fail("ranks")
 			break
 		}
 		seen[rank] = true
@@ -183,150 +184,41 @@ func (e *Engine) read(d *reader) error {
 			e.rk.order[rank-1] = i
 		}
 	}
-	count := d.uvarint()
-	if count > uint64(len(d.b)) {
-		d.fail("window versions")
+	count := d.Uvarint()
+	if count > uint64(d.Len()) {
+		d.Fail("window versions")
 	}
-	for i := uint64(0); i < count && d.err == nil; i++ {
-		k := winKey{key: int(d.varint()), start: d.varint()}
-		e.winVersions[k] = d.uvarint()
+	for i := uint64(0); i < count && d.Err() == nil; i++ {
+		k := winKey{key: int(d.Varint()), start: d.Varint()}
+		e.winVersions[k] = d.Uvarint()
 	}
-	if d.err == nil && len(d.b) != 0 {
-		d.fail("trailing bytes")
+	if d.Err() == nil && d.Len() != 0 {
+		d.Fail("trailing bytes")
 	}
-	if d.err != nil {
-		return d.err
-	}
-	return nil
-}
-
-func appendString(dst []byte, s string) []byte {
-	dst = binary.AppendUvarint(dst, uint64(len(s)))
-	return append(dst, s...)
-}
-
-func appendBool(dst []byte, v bool) []byte {
-	if v {
-		return append(dst, 1)
-	}
-	return append(dst, 0)
-}
-
-func appendTime(dst []byte, t time.Time) []byte {
-	dst = binary.AppendVarint(dst, t.Unix())
-	return binary.AppendUvarint(dst, uint64(t.Nanosecond()))
+	return d.Err()
 }
 
 func appendConfig(dst []byte, c Config) []byte {
 	dst = binary.AppendUvarint(dst, uint64(len(c.Regions)))
 	for _, r := range c.Regions {
-		dst = appendString(dst, r)
+		dst = snapcodec.AppendString(dst, r)
 	}
 	dst = binary.AppendVarint(dst, int64(c.OutOfOrderness))
 	return binary.AppendVarint(dst, int64(c.AllowedLateness))
 }
 
-// reader decodes a snapshot; the first error sticks.
-type reader struct {
-	b   []byte
-	err error
-}
-
-func (d *reader) fail(what string) {
-	if d.err == nil {
-		d.err = fmt.Errorf("%w: %s", ErrCorrupt, what)
-	}
-}
-
-// with runs a nested decoder on the remaining bytes.
-func (d *reader) with(f func([]byte) ([]byte, error)) {
-	if d.err != nil {
-		return
-	}
-	rest, err := f(d.b)
-	if err != nil {
-		d.err = fmt.Errorf("%w: %w", ErrCorrupt, err)
-		return
-	}
-	d.b = rest
-}
-
-func (d *reader) uvarint() uint64 {
-	if d.err != nil {
-		return 0
-	}
-	v, n := binary.Uvarint(d.b)
-	if n <= 0 {
-		d.fail("uvarint")
-		return 0
-	}
-	d.b = d.b[n:]
-	return v
-}
-
-func (d *reader) varint() int64 {
-	if d.err != nil {
-		return 0
-	}
-	v, n := binary.Varint(d.b)
-	if n <= 0 {
-		d.fail("varint")
-		return 0
-	}
-	d.b = d.b[n:]
-	return v
-}
-
-func (d *reader) bool() bool {
-	if d.err != nil {
-		return false
-	}
-	if len(d.b) == 0 || d.b[0] > 1 {
-		d.fail("bool")
-		return false
-	}
-	v := d.b[0] == 1
-	d.b = d.b[1:]
-	return v
-}
-
-func (d *reader) string() string {
-	n := d.uvarint()
-	if d.err != nil {
-		return ""
-	}
-	if n > uint64(len(d.b)) {
-		d.fail("string")
-		return ""
-	}
-	s := string(d.b[:n])
-	d.b = d.b[n:]
-	return s
-}
-
-func (d *reader) time() time.Time {
-	sec := d.varint()
-	nsec := d.uvarint()
-	if nsec >= 1e9 {
-		d.fail("time")
-	}
-	if d.err != nil {
-		return time.Time{}
-	}
-	return time.Unix(sec, int64(nsec)).UTC()
-}
-
-func (d *reader) config() Config {
-	n := d.uvarint()
-	if n > uint64(len(d.b)) {
-		d.fail("region count")
+// readConfig reads what appendConfig wrote.
+func readConfig(d *snapcodec.Reader) Config {
+	n := d.Uvarint()
+	if n > uint64(d.Len()) {
+		d.Fail("region count")
 		return Config{}
 	}
 	var c Config
-	for i := uint64(0); i < n && d.err == nil; i++ {
-		c.Regions = append(c.Regions, d.string())
+	for i := uint64(0); i < n && d.Err() == nil; i++ {
+		c.Regions = append(c.Regions, d.String())
 	}
-	c.OutOfOrderness = time.Duration(d.varint())
-	c.AllowedLateness = time.Duration(d.varint())
+	c.OutOfOrderness = time.Duration(d.Varint())
+	c.AllowedLateness = time.Duration(d.Varint())
 	return c
 }

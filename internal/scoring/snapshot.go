@@ -7,7 +7,8 @@ import (
 	"fmt"
 	"slices"
 	"strings"
-	"time"
+
+	"github.com/govpulse/govpulse/internal/snapcodec"
 )
 
 // ErrCorrupt is returned (wrapped) when a region snapshot cannot be decoded.
@@ -28,9 +29,9 @@ const (
 // which it was built. The aggregates are not stored; RestoreSnapshot
 // recomputes them.
 func (r *Region) AppendSnapshot(dst []byte) []byte {
-	dst = appendString(dst, r.code)
+	dst = snapcodec.AppendString(dst, r.code)
 	dst = appendStamp(dst, r.platform.stamp)
-	dst = appendBool(dst, r.platform.integrated)
+	dst = snapcodec.AppendBool(dst, r.platform.integrated)
 	dst = append(dst, r.platform.levels)
 	dst = binary.AppendVarint(dst, r.platform.portals)
 
@@ -48,7 +49,7 @@ func (r *Region) AppendSnapshot(dst []byte) []byte {
 	for _, k := range keys {
 		it := r.items[k]
 		dst = append(dst, k.level)
-		dst = appendString(dst, k.code)
+		dst = snapcodec.AppendString(dst, k.code)
 		var f byte
 		if it.catStamp.ID != "" {
 			f |= flagCatalog
@@ -89,8 +90,8 @@ func (r *Region) AppendSnapshot(dst []byte) []byte {
 // returns the bytes after it. It returns an error matching ErrCorrupt when
 // the encoding is invalid or belongs to another region; r is then unusable.
 func (r *Region) RestoreSnapshot(b []byte) ([]byte, error) {
-	d := decoder{b: b}
-	if code := d.string(); d.err == nil && code != r.code {
+	d := snapcodec.NewReader(b, ErrCorrupt)
+	if code := d.String(); d.Err() == nil && code != r.code {
 		return nil, fmt.Errorf("%w: region %q, want %q", ErrCorrupt, code, r.code)
 	}
 	r.items = make(map[itemKey]*item)
@@ -98,164 +99,74 @@ func (r *Region) RestoreSnapshot(b []byte) ([]byte, error) {
 	r.required, r.covered = [LevelCount]int64{}, [LevelCount]int64{}
 	r.audited, r.correctConsistent, r.correctInconsistent = 0, 0, 0
 
-	r.platform.stamp = d.stamp()
-	r.platform.integrated = d.bool()
-	r.platform.levels = d.byte()
-	r.platform.portals = d.varint()
+	r.platform.stamp = readStamp(d)
+	r.platform.integrated = d.Bool()
+	r.platform.levels = d.Byte()
+	r.platform.portals = d.Varint()
 	if r.platform.levels >= 1<<LevelCount {
-		d.fail("platform levels")
+		d.Fail("platform levels")
 	}
-	n := d.uvarint()
-	if n > uint64(len(d.b)) {
-		d.fail("item count")
+	n := d.Uvarint()
+	if n > uint64(d.Len()) {
+		d.Fail("item count")
 	}
 	var last itemKey
-	for i := uint64(0); i < n && d.err == nil; i++ {
-		k := itemKey{level: d.byte(), code: d.string()}
+	for i := uint64(0); i < n && d.Err() == nil; i++ {
+		k := itemKey{level: d.Byte(), code: d.String()}
 		if k.level >= LevelCount || k.code == "" {
-			d.fail("item key")
+			d.Fail("item key")
 		}
 		if i > 0 && (k.level < last.level || k.level == last.level && k.code <= last.code) {
-			d.fail("item order")
+			d.Fail("item order")
 		}
 		last = k
-		f := d.byte()
+		f := d.Byte()
 		it := &item{required: f&flagRequired != 0, published: f&flagPublished != 0, consistent: f&flagConsistent != 0}
 		if f&flagCatalog != 0 {
-			it.catStamp = d.stamp()
+			it.catStamp = readStamp(d)
 		}
 		if f&flagService != 0 {
-			it.svcStamp = d.stamp()
-			it.modes, it.maturity = d.byte(), d.byte()
+			it.svcStamp = readStamp(d)
+			it.modes, it.maturity = d.Byte(), d.Byte()
 		}
 		if f&flagAudit != 0 {
-			it.audStamp = d.stamp()
-			it.correct = d.byte()
+			it.audStamp = readStamp(d)
+			it.correct = d.Byte()
 		}
 		if f >= flagConsistent<<1 || it.maturity > MaxMaturity || it.correct > ElementCount {
-			d.fail("item value")
+			d.Fail("item value")
 		}
-		if d.err != nil {
+		if d.Err() != nil {
 			break
 		}
 		r.items[k] = it
 		r.contribute(int(k.level), it, +1)
 	}
-	if d.err != nil {
-		return nil, d.err
+	if d.Err() != nil {
+		return nil, d.Err()
 	}
-	return d.b, nil
-}
-
-func appendString(dst []byte, s string) []byte {
-	dst = binary.AppendUvarint(dst, uint64(len(s)))
-	return append(dst, s...)
-}
-
-func appendBool(dst []byte, v bool) []byte {
-	if v {
-		return append(dst, 1)
-	}
-	return append(dst, 0)
+	return d.Rest(), nil
 }
 
 // appendStamp encodes a stamp; the zero stamp (absent key) encodes as an
 // empty id and the zero time.
 func appendStamp(dst []byte, s Stamp) []byte {
-	dst = appendString(dst, s.ID)
+	dst = snapcodec.AppendString(dst, s.ID)
 	if s.ID == "" {
 		return dst
 	}
-	dst = binary.AppendVarint(dst, s.Time.Unix())
-	return binary.AppendUvarint(dst, uint64(s.Time.Nanosecond()))
+	return snapcodec.AppendTime(dst, s.Time)
 }
 
-// decoder reads the encoding of AppendSnapshot; the first error sticks.
-type decoder struct {
-	b   []byte
-	err error
-}
-
-func (d *decoder) fail(what string) {
-	if d.err == nil {
-		d.err = fmt.Errorf("%w: %s", ErrCorrupt, what)
-	}
-}
-
-func (d *decoder) uvarint() uint64 {
-	if d.err != nil {
-		return 0
-	}
-	v, n := binary.Uvarint(d.b)
-	if n <= 0 {
-		d.fail("uvarint")
-		return 0
-	}
-	d.b = d.b[n:]
-	return v
-}
-
-func (d *decoder) varint() int64 {
-	if d.err != nil {
-		return 0
-	}
-	v, n := binary.Varint(d.b)
-	if n <= 0 {
-		d.fail("varint")
-		return 0
-	}
-	d.b = d.b[n:]
-	return v
-}
-
-func (d *decoder) byte() byte {
-	if d.err != nil {
-		return 0
-	}
-	if len(d.b) == 0 {
-		d.fail("byte")
-		return 0
-	}
-	v := d.b[0]
-	d.b = d.b[1:]
-	return v
-}
-
-func (d *decoder) bool() bool {
-	switch d.byte() {
-	case 0:
-		return false
-	case 1:
-		return true
-	}
-	d.fail("bool")
-	return false
-}
-
-func (d *decoder) string() string {
-	n := d.uvarint()
-	if d.err != nil {
-		return ""
-	}
-	if n > uint64(len(d.b)) {
-		d.fail("string length")
-		return ""
-	}
-	s := string(d.b[:n])
-	d.b = d.b[n:]
-	return s
-}
-
-func (d *decoder) stamp() Stamp {
-	id := d.string()
-	if id == "" || d.err != nil {
+// readStamp reads what appendStamp wrote.
+func readStamp(d *snapcodec.Reader) Stamp {
+	id := d.String()
+	if id == "" || d.Err() != nil {
 		return Stamp{}
 	}
-	sec := d.varint()
-	nsec := d.uvarint()
-	if nsec >= 1e9 {
-		d.fail("stamp nanoseconds")
+	t := d.Time()
+	if d.Err() != nil {
 		return Stamp{}
 	}
-	return Stamp{ID: id, Time: time.Unix(sec, int64(nsec)).UTC()}
+	return Stamp{ID: id, Time: t}
 }
