@@ -11,6 +11,8 @@ package main
 
 import (
 	"context"
+	"crypto/tls"
+	"crypto/x509"
 	"errors"
 	"flag"
 	"fmt"
@@ -23,6 +25,7 @@ import (
 	"syscall"
 	"time"
 
+	"github.com/ClickHouse/clickhouse-go/v2"
 	"github.com/nats-io/nats.go"
 	"github.com/nats-io/nats.go/jetstream"
 	"github.com/prometheus/client_golang/prometheus"
@@ -33,6 +36,7 @@ import (
 	"github.com/govpulse/govpulse/internal/aggregate"
 	"github.com/govpulse/govpulse/internal/chstore"
 	"github.com/govpulse/govpulse/internal/config"
+	"github.com/govpulse/govpulse/internal/dlqarchive"
 	"github.com/govpulse/govpulse/internal/natsjs"
 )
 
@@ -70,6 +74,12 @@ func run(ctx context.Context, args []string, lookup config.LookupEnv, stderr io.
 	lateness := fs.Duration("allowed-lateness", "GOVPULSE_ALLOWED_LATENESS", 7*24*time.Hour, "how far behind the watermark a user-experience event still counts")
 	replicas := fs.Int("replicas", "GOVPULSE_STREAM_REPLICAS", 1, "replicas of the latest-value bucket and the checkpoint store (3 in a cluster)")
 	logLevel := fs.String("log-level", "GOVPULSE_LOG_LEVEL", "info", "log level: debug, info, warn or error")
+	archiveDLQ := fs.Bool("archive-dlq", "GOVPULSE_ARCHIVE_DLQ", true, "copy the DLQ stream into the ClickHouse dlq table (durable consumer dlq-archiver)")
+	chUser := fs.String("clickhouse-user", "GOVPULSE_CLICKHOUSE_USER", "", "ClickHouse user (overrides the DSN's)")
+	chPassword := fs.String("clickhouse-password", "GOVPULSE_CLICKHOUSE_PASSWORD", "", "ClickHouse password (prefer the environment variable to the flag)")
+	chTLS := fs.Bool("clickhouse-tls", "GOVPULSE_CLICKHOUSE_TLS", false, "connect to ClickHouse with TLS (its secure native port, usually 9440)")
+	chTLSCA := fs.String("clickhouse-tls-ca", "GOVPULSE_CLICKHOUSE_TLS_CA", "", "PEM CA file that verifies the ClickHouse server (implies --clickhouse-tls)")
+	sec := natsSecurityFlags(fs)
 	if err := fs.Parse(args); err != nil {
 		return err
 	}
@@ -79,7 +89,15 @@ func run(ctx context.Context, args []string, lookup config.LookupEnv, stderr io.
 	}
 	logger := slog.New(slog.NewJSONHandler(stderr, &slog.HandlerOptions{Level: level}))
 
-	conn, database, err := chstore.Dial(ctx, *dsn)
+	chOpts, err := clickhouseOptions(*chUser, *chPassword, *chTLS, *chTLSCA)
+	if err != nil {
+		return err
+	}
+	natsOpts, err := sec.security().Options()
+	if err != nil {
+		return err
+	}
+	conn, database, err := chstore.Dial(ctx, *dsn, chOpts...)
 	if err != nil {
 		return err
 	}
@@ -102,7 +120,8 @@ func run(ctx context.Context, args []string, lookup config.LookupEnv, stderr io.
 	if *regions != "" {
 		cfg.Regions = strings.Split(*regions, ",")
 	}
-	nc, err := natsjs.Connect(*natsURL, logger, nats.Name("govpulse-aggregate"), nats.RetryOnFailedConnect(true))
+	logger.Info("nats security", "security", sec.security().String())
+	nc, err := natsjs.Connect(*natsURL, logger, append(natsOpts, nats.Name("govpulse-aggregate"), nats.RetryOnFailedConnect(true))...)
 	if err != nil {
 		return err
 	}
@@ -116,6 +135,14 @@ func run(ctx context.Context, args []string, lookup config.LookupEnv, stderr io.
 	svc, err := aggregate.New(cfg, js, store, logger, reg)
 	if err != nil {
 		return err
+	}
+
+	var archiver *dlqarchive.Archiver
+	if *archiveDLQ {
+		archiver, err = dlqarchive.New(dlqarchive.Config{Names: cfg.Names}, js, store, logger, reg)
+		if err != nil {
+			return err
+		}
 	}
 
 	srv := &http.Server{Addr: *addr, Handler: handler(svc, reg), ReadHeaderTimeout: 5 * time.Second}
@@ -134,7 +161,58 @@ func run(ctx context.Context, args []string, lookup config.LookupEnv, stderr io.
 		}()
 		return svc.Run(gctx)
 	})
+	if archiver != nil {
+		g.Go(func() error { return archiver.Run(gctx) })
+	}
 	return g.Wait()
+}
+
+// clickhouseOptions turns the ClickHouse security flags into dial options.
+func clickhouseOptions(user, password string, useTLS bool, caFile string) ([]chstore.DialOption, error) {
+	var opts []chstore.DialOption
+	if user != "" || password != "" {
+		opts = append(opts, func(o *clickhouse.Options) {
+			if user != "" {
+				o.Auth.Username = user
+			}
+			o.Auth.Password = password
+		})
+	}
+	if useTLS || caFile != "" {
+		tc := &tls.Config{MinVersion: tls.VersionTLS12}
+		if caFile != "" {
+			pem, err := os.ReadFile(caFile)
+			if err != nil {
+				return nil, fmt.Errorf("clickhouse tls ca: %w", err)
+			}
+			tc.RootCAs = x509.NewCertPool()
+			if !tc.RootCAs.AppendCertsFromPEM(pem) {
+				return nil, fmt.Errorf("clickhouse tls ca %s: no PEM certificate", caFile)
+			}
+		}
+		opts = append(opts, func(o *clickhouse.Options) { o.TLS = tc })
+	}
+	return opts, nil
+}
+
+// natsSecurityFlags defines the NATS credential and TLS flags.
+func natsSecurityFlags(fs *config.FlagSet) *natsSecurity {
+	return &natsSecurity{
+		creds:    fs.String("nats-creds", "GOVPULSE_NATS_CREDS", "", "NATS creds file (user JWT and nkey seed)"),
+		user:     fs.String("nats-user", "GOVPULSE_NATS_USER", "", "NATS user name"),
+		password: fs.String("nats-password", "GOVPULSE_NATS_PASSWORD", "", "NATS password (prefer the environment variable to the flag)"),
+		nkey:     fs.String("nats-nkey", "GOVPULSE_NATS_NKEY", "", "NATS nkey seed file"),
+		ca:       fs.String("nats-tls-ca", "GOVPULSE_NATS_TLS_CA", "", "PEM CA file that verifies the NATS server (turns TLS on)"),
+		cert:     fs.String("nats-tls-cert", "GOVPULSE_NATS_TLS_CERT", "", "PEM client certificate for NATS mutual TLS"),
+		key:      fs.String("nats-tls-key", "GOVPULSE_NATS_TLS_KEY", "", "PEM client key for NATS mutual TLS"),
+	}
+}
+
+type natsSecurity struct{ creds, user, password, nkey, ca, cert, key *string }
+
+func (n *natsSecurity) security() natsjs.Security {
+	return natsjs.Security{CredsFile: *n.creds, User: *n.user, Password: *n.password, NKeyFile: *n.nkey,
+		TLSCA: *n.ca, TLSCert: *n.cert, TLSKey: *n.key}
 }
 
 // migrate applies the ClickHouse migrations, retrying while the server is not reachable yet.

@@ -1,12 +1,21 @@
 // Command ingest serves the govpulse HTTP API for events: it validates the
 // events producers send and stores them in the JetStream stream EVENTS, and
-// rejected input in the stream DLQ. Every flag has a GOVPULSE_* environment
-// variable that sets its default; a flag given on the command line wins.
-// Run "ingest --help" for the list.
+// rejected input in the stream DLQ.
+//
+//	ingest [flags]            serve until SIGINT or SIGTERM; SIGHUP reloads the
+//	                          tokens file and the TLS certificate
+//	ingest hash-token         generate a token and print it with its SHA-256
+//	ingest hash-token -       print the SHA-256 of the token read from stdin
+//
+// Every flag has a GOVPULSE_* environment variable that sets its default; a
+// flag given on the command line wins. Run "ingest --help" for the list.
 package main
 
 import (
+	"bufio"
 	"context"
+	"crypto/rand"
+	"encoding/base64"
 	"errors"
 	"flag"
 	"fmt"
@@ -14,6 +23,7 @@ import (
 	"log/slog"
 	"os"
 	"os/signal"
+	"strings"
 	"syscall"
 	"time"
 
@@ -21,6 +31,7 @@ import (
 	"github.com/nats-io/nats.go/jetstream"
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/collectors"
+	"golang.org/x/sync/errgroup"
 
 	"github.com/govpulse/govpulse/internal/config"
 	"github.com/govpulse/govpulse/internal/ingest"
@@ -30,7 +41,12 @@ import (
 func main() {
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
-	err := run(ctx, os.Args[1:], os.LookupEnv, os.Stderr)
+	var err error
+	if len(os.Args) > 1 && os.Args[1] == "hash-token" {
+		err = hashToken(os.Args[2:], os.Stdin, os.Stdout)
+	} else {
+		err = run(ctx, os.Args[1:], os.LookupEnv, os.Stderr)
+	}
 	switch {
 	case errors.Is(err, flag.ErrHelp):
 	case err != nil:
@@ -44,18 +60,29 @@ func main() {
 func run(ctx context.Context, args []string, lookup config.LookupEnv, stderr io.Writer) error {
 	fs := config.New("ingest", lookup)
 	fs.SetOutput(stderr)
-	addr := fs.String("addr", "GOVPULSE_INGEST_ADDR", ingest.DefaultAddr, "listen address (loopback only: tokens are not supported yet)")
+	addr := fs.String("addr", "GOVPULSE_INGEST_ADDR", ingest.DefaultAddr, "listen address (without --tokens: loopback only)")
+	tokens := fs.String("tokens", "GOVPULSE_INGEST_TOKENS", "", "tokens file (JSON: source, sha256, regions, families per token); reloaded on SIGHUP")
+	tlsCert := fs.String("tls-cert", "GOVPULSE_INGEST_TLS_CERT", "", "PEM certificate (chain) of the HTTPS listener; reloaded on SIGHUP")
+	tlsKey := fs.String("tls-key", "GOVPULSE_INGEST_TLS_KEY", "", "PEM private key of the HTTPS listener")
 	natsURL := fs.String("nats-url", "GOVPULSE_NATS_URL", "nats://127.0.0.1:4222", "NATS server URL(s), comma separated")
 	prefix := fs.String("subject-prefix", "GOVPULSE_PREFIX", natsjs.DefaultPrefix, "first token of every subject")
 	maxAhead := fs.Duration("max-ahead", "GOVPULSE_INGEST_MAX_AHEAD", ingest.DefaultMaxAhead, "how far in the future an event time may be")
 	maxBody := fs.Int64("max-body", "GOVPULSE_INGEST_MAX_BODY", ingest.DefaultMaxBodyBytes, "request body limit in bytes")
 	maxEvents := fs.Int("max-events", "GOVPULSE_INGEST_MAX_EVENTS", ingest.DefaultMaxEvents, "events per request limit")
+	maxEvent := fs.Int("max-event-bytes", "GOVPULSE_INGEST_MAX_EVENT_BYTES", ingest.DefaultMaxEventBytes, "size limit of one event in bytes")
+	maxHeader := fs.Int("max-header-bytes", "GOVPULSE_INGEST_MAX_HEADER_BYTES", ingest.DefaultMaxHeaderBytes, "size limit of the request headers in bytes")
+	rateLimit := fs.Int("rate-limit", "GOVPULSE_INGEST_RATE_LIMIT", int(ingest.DefaultRateLimit), "requests per second per token (no limit without tokens); negative: no limit")
+	rateBurst := fs.Int("rate-burst", "GOVPULSE_INGEST_RATE_BURST", ingest.DefaultRateBurst, "requests a token may send at once above the rate")
+	readHeaderTimeout := fs.Duration("read-header-timeout", "GOVPULSE_INGEST_READ_HEADER_TIMEOUT", ingest.DefaultReadHeaderTimeout, "time allowed to read the request headers")
+	readTimeout := fs.Duration("read-timeout", "GOVPULSE_INGEST_READ_TIMEOUT", ingest.DefaultReadTimeout, "time allowed to read a whole request")
+	idleTimeout := fs.Duration("idle-timeout", "GOVPULSE_INGEST_IDLE_TIMEOUT", ingest.DefaultIdleTimeout, "how long an idle keep-alive connection stays open")
 	publishTimeout := fs.Duration("publish-timeout", "GOVPULSE_INGEST_PUBLISH_TIMEOUT", ingest.DefaultPublishTimeout, "how long a request waits for its acknowledgements")
 	replicas := fs.Int("stream-replicas", "GOVPULSE_STREAM_REPLICAS", 1, "replicas of the EVENTS and DLQ streams (3 in a cluster)")
 	maxAge := fs.Duration("stream-max-age", "GOVPULSE_STREAM_MAX_AGE", 0, "how long the streams keep messages (0: forever)")
 	maxBytes := fs.Int64("stream-max-bytes", "GOVPULSE_STREAM_MAX_BYTES", 0, "size limit of each stream in bytes (0: none; a full EVENTS stream refuses events)")
 	dupWindow := fs.Duration("duplicate-window", "GOVPULSE_DUPLICATE_WINDOW", natsjs.DefaultDuplicateWindow, "window in which a resent event id is stored once")
 	logLevel := fs.String("log-level", "GOVPULSE_LOG_LEVEL", "info", "log level: debug, info, warn or error")
+	sec := natsSecurityFlags(fs)
 	if err := fs.Parse(args); err != nil {
 		return err
 	}
@@ -67,18 +94,33 @@ func run(ctx context.Context, args []string, lookup config.LookupEnv, stderr io.
 	logger := slog.New(slog.NewJSONHandler(stderr, &slog.HandlerOptions{Level: level}))
 
 	cfg := ingest.Config{
-		Addr:           *addr,
-		Names:          natsjs.Names{Prefix: *prefix},
-		MaxAhead:       *maxAhead,
-		MaxBodyBytes:   *maxBody,
-		MaxEvents:      *maxEvents,
-		PublishTimeout: *publishTimeout,
+		Addr:              *addr,
+		TokensFile:        *tokens,
+		TLSCertFile:       *tlsCert,
+		TLSKeyFile:        *tlsKey,
+		Names:             natsjs.Names{Prefix: *prefix},
+		MaxAhead:          *maxAhead,
+		MaxBodyBytes:      *maxBody,
+		MaxEvents:         *maxEvents,
+		MaxEventBytes:     *maxEvent,
+		MaxHeaderBytes:    *maxHeader,
+		RateLimit:         float64(*rateLimit),
+		RateBurst:         *rateBurst,
+		ReadHeaderTimeout: *readHeaderTimeout,
+		ReadTimeout:       *readTimeout,
+		IdleTimeout:       *idleTimeout,
+		PublishTimeout:    *publishTimeout,
 	}.WithDefaults()
 	if err := cfg.Validate(); err != nil {
 		return err
 	}
 
-	nc, err := natsjs.Connect(*natsURL, logger, nats.Name("govpulse-ingest"))
+	natsOpts, err := sec.Options()
+	if err != nil {
+		return err
+	}
+	logger.Info("nats security", "security", sec.String())
+	nc, err := natsjs.Connect(*natsURL, logger, append(natsOpts, nats.Name("govpulse-ingest"))...)
 	if err != nil {
 		return err
 	}
@@ -97,6 +139,9 @@ func run(ctx context.Context, args []string, lookup config.LookupEnv, stderr io.
 	})
 	cancel()
 	if err != nil {
+		if ctx.Err() != nil {
+			return nil // stopped while starting
+		}
 		return err
 	}
 
@@ -106,5 +151,75 @@ func run(ctx context.Context, args []string, lookup config.LookupEnv, stderr io.
 	if err != nil {
 		return err
 	}
-	return srv.Run(ctx)
+	hup := make(chan os.Signal, 1)
+	signal.Notify(hup, syscall.SIGHUP)
+	defer signal.Stop(hup)
+	g, gctx := errgroup.WithContext(ctx)
+	g.Go(func() error { return srv.Run(gctx) })
+	g.Go(func() error {
+		for {
+			select {
+			case <-gctx.Done():
+				return nil
+			case <-hup:
+				// A failed reload keeps the old tokens and is logged by Reload.
+				_ = srv.Reload()
+			}
+		}
+	})
+	return g.Wait()
+}
+
+// natsSecurityFlags defines the NATS credential and TLS flags.
+func natsSecurityFlags(fs *config.FlagSet) *natsSecurity {
+	return &natsSecurity{
+		creds:    fs.String("nats-creds", "GOVPULSE_NATS_CREDS", "", "NATS creds file (user JWT and nkey seed)"),
+		user:     fs.String("nats-user", "GOVPULSE_NATS_USER", "", "NATS user name"),
+		password: fs.String("nats-password", "GOVPULSE_NATS_PASSWORD", "", "NATS password (prefer the environment variable to the flag)"),
+		nkey:     fs.String("nats-nkey", "GOVPULSE_NATS_NKEY", "", "NATS nkey seed file"),
+		ca:       fs.String("nats-tls-ca", "GOVPULSE_NATS_TLS_CA", "", "PEM CA file that verifies the NATS server (turns TLS on)"),
+		cert:     fs.String("nats-tls-cert", "GOVPULSE_NATS_TLS_CERT", "", "PEM client certificate for NATS mutual TLS"),
+		key:      fs.String("nats-tls-key", "GOVPULSE_NATS_TLS_KEY", "", "PEM client key for NATS mutual TLS"),
+	}
+}
+
+type natsSecurity struct{ creds, user, password, nkey, ca, cert, key *string }
+
+func (n *natsSecurity) security() natsjs.Security {
+	return natsjs.Security{CredsFile: *n.creds, User: *n.user, Password: *n.password, NKeyFile: *n.nkey,
+		TLSCA: *n.ca, TLSCert: *n.cert, TLSKey: *n.key}
+}
+
+// Options returns the NATS options of the flags.
+func (n *natsSecurity) Options() ([]nats.Option, error) { return n.security().Options() }
+
+// String describes the flags without secrets.
+func (n *natsSecurity) String() string { return n.security().String() }
+
+// hashToken implements "ingest hash-token": without arguments it generates
+// a random token and prints it with its hash; with "-" it reads a token from
+// in (the first line) and prints its hash only.
+func hashToken(args []string, in io.Reader, out io.Writer) error {
+	switch {
+	case len(args) == 0:
+		var b [32]byte
+		if _, err := rand.Read(b[:]); err != nil {
+			return fmt.Errorf("hash-token: %w", err)
+		}
+		tok := base64.RawURLEncoding.EncodeToString(b[:])
+		_, err := fmt.Fprintf(out, "token:  %s\nsha256: %s\n", tok, ingest.HashToken(tok))
+		return err
+	case len(args) == 1 && args[0] == "-":
+		line, err := bufio.NewReader(in).ReadString('\n')
+		if err != nil && !errors.Is(err, io.EOF) {
+			return fmt.Errorf("hash-token: read stdin: %w", err)
+		}
+		tok := strings.TrimRight(line, "\r\n")
+		if tok == "" {
+			return errors.New("hash-token: empty token on stdin")
+		}
+		_, err = fmt.Fprintln(out, ingest.HashToken(tok))
+		return err
+	}
+	return errors.New("usage: ingest hash-token [-] (the token is never taken from the command line)")
 }

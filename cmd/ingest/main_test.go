@@ -34,6 +34,10 @@ func TestHelpListsEnvironment(t *testing.T) {
 		"--addr", "GOVPULSE_INGEST_ADDR", "--nats-url", "GOVPULSE_NATS_URL", "--subject-prefix", "GOVPULSE_PREFIX",
 		"--max-ahead", "--max-body", "--max-events", "--stream-replicas", "--stream-max-age",
 		"--duplicate-window", "--log-level", "GOVPULSE_LOG_LEVEL",
+		"--tokens", "GOVPULSE_INGEST_TOKENS", "--tls-cert", "--tls-key", "--max-event-bytes", "--rate-limit",
+		"--rate-burst", "--read-header-timeout", "--read-timeout", "--max-header-bytes",
+		"--nats-creds", "--nats-user", "--nats-password", "GOVPULSE_NATS_PASSWORD", "--nats-nkey",
+		"--nats-tls-ca", "--nats-tls-cert", "--nats-tls-key",
 	} {
 		if !strings.Contains(out.String(), want) {
 			t.Errorf("help lacks %q", want)
@@ -96,5 +100,50 @@ func TestRunEnsuresStreamsAndStops(t *testing.T) {
 		}
 	case <-time.After(10 * time.Second):
 		t.Fatal("run did not stop")
+	}
+}
+
+func TestHashToken(t *testing.T) {
+	var out bytes.Buffer
+	if err := hashToken([]string{"-"}, strings.NewReader("secret\n"), &out); err != nil {
+		t.Fatal(err)
+	}
+	if got := out.String(); got != "2bb80d537b1da3e38bd30361aa855686bde0eacd7162fef6a25fe97bf527a25b\n" {
+		t.Errorf("hash-token - = %q", got)
+	}
+	out.Reset()
+	if err := hashToken(nil, nil, &out); err != nil {
+		t.Fatal(err)
+	}
+	lines := strings.Split(strings.TrimSpace(out.String()), "\n")
+	if len(lines) != 2 || !strings.HasPrefix(lines[0], "token:  ") || !strings.HasPrefix(lines[1], "sha256: ") ||
+		len(strings.TrimPrefix(lines[0], "token:  ")) < 40 {
+		t.Errorf("hash-token = %q", out.String())
+	}
+	if err := hashToken([]string{"my-token"}, nil, &out); err == nil {
+		t.Error("a token on the command line was accepted")
+	}
+	if err := hashToken([]string{"-"}, strings.NewReader(""), &out); err == nil {
+		t.Error("an empty token was accepted")
+	}
+}
+
+func TestPublicAddressNeedsTokens(t *testing.T) {
+	var out bytes.Buffer
+	err := run(context.Background(), []string{"--addr", "0.0.0.0:0", "--tokens", t.TempDir() + "/missing.json"},
+		env(map[string]string{"GOVPULSE_NATS_URL": "nats://127.0.0.1:1"}), &out)
+	if err == nil || strings.Contains(err.Error(), "loopback") {
+		t.Fatalf("with a tokens file the address is allowed; want a later error, got %v", err)
+	}
+}
+
+func TestNATSSecurityFlagsValidated(t *testing.T) {
+	var out bytes.Buffer
+	err := run(context.Background(), []string{"--nats-password", "hunter2"}, env(nil), &out)
+	if err == nil || !strings.Contains(err.Error(), "needs a user") {
+		t.Fatalf("password without user: %v", err)
+	}
+	if strings.Contains(out.String()+err.Error(), "hunter2") {
+		t.Error("the password appears in the output")
 	}
 }

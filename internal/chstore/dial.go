@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"net/url"
 	"regexp"
 	"strings"
 	"time"
@@ -48,6 +49,10 @@ func ParseDSN(dsn string) (*clickhouse.Options, string, error) {
 	}
 	opts, err := clickhouse.ParseDSN(dsn)
 	if err != nil {
+		// A *url.Error repeats the whole DSN, password included: keep only its cause.
+		if uerr, ok := errors.AsType[*url.Error](err); ok {
+			err = uerr.Err
+		}
 		return nil, "", fmt.Errorf("chstore: parse dsn: %w: %w", ErrInvalidDSN, err)
 	}
 	if opts.Protocol != clickhouse.Native {

@@ -1,6 +1,7 @@
 package ingest
 
 import (
+	"bytes"
 	"errors"
 	"testing"
 )
@@ -119,4 +120,34 @@ func TestLoopback(t *testing.T) {
 			t.Errorf("loopback(%q) = %v", tt.addr, got)
 		}
 	}
+}
+
+// FuzzSplit cuts arbitrary bodies into elements. It must not panic, must
+// respect the element limit, and every element must be a part of the body.
+func FuzzSplit(f *testing.F) {
+	for _, s := range []string{`[]`, `[1,2]`, `{"a":[1,{"b":"]"}]}`, "[\"\\\"]\"]", "a\nb\n\n", `[` + "\xff" + `]`, `[[[[`, `["a",`} {
+		f.Add(false, []byte(s))
+		f.Add(true, []byte(s))
+	}
+	f.Fuzz(func(t *testing.T, ndjson bool, body []byte) {
+		fm := formatJSON
+		if ndjson {
+			fm = formatNDJSON
+		}
+		elems, bodyErr, err := split(fm, body, 5)
+		if err != nil {
+			return
+		}
+		if len(elems) == 0 || len(elems) > 5 {
+			t.Fatalf("%d elements", len(elems))
+		}
+		if bodyErr != nil && len(elems) != 1 {
+			t.Fatalf("a body error with %d elements", len(elems))
+		}
+		for _, e := range elems {
+			if len(e) == 0 || !bytes.Contains(body, e) {
+				t.Fatalf("element %q is not a part of the body", e)
+			}
+		}
+	})
 }

@@ -20,7 +20,15 @@ const (
 	DefaultPublishTimeout    = 10 * time.Second
 	DefaultRetryAfter        = 2 * time.Second
 	DefaultShutdownTimeout   = 20 * time.Second
+	DefaultMaxEventBytes     = 64 << 10
+	DefaultMaxHeaderBytes    = 64 << 10
+	DefaultRateLimit         = 20.0
+	DefaultRateBurst         = 40
 )
+
+// maxLimiters bounds the rate limiters kept; beyond it (after many reloads
+// with new tokens) the limiters are forgotten and start afresh.
+const maxLimiters = 10_000
 
 // MaxDLQPayload is the largest payload of a dead letter; longer elements are
 // cut and marked with the header Govpulse-Truncated: true.
@@ -31,6 +39,14 @@ type Config struct {
 	// Addr is the listen address (DefaultAddr). Without tokens it must be a
 	// loopback address.
 	Addr string
+	// TokensFile is the tokens file (see ParseTokens). Empty means no
+	// authentication, allowed on a loopback address only.
+	TokensFile string
+	// TLSCertFile and TLSKeyFile are the PEM certificate (chain) and key of
+	// the HTTPS listener; both empty means plain HTTP. Reload reads them
+	// again.
+	TLSCertFile string
+	TLSKeyFile  string
 	// Names are the subject prefix and stream names (natsjs defaults).
 	Names natsjs.Names
 	// MaxAhead is how far in the future an event time may be
@@ -40,6 +56,18 @@ type Config struct {
 	MaxBodyBytes int64
 	// MaxEvents limits the events of one request (DefaultMaxEvents).
 	MaxEvents int
+	// MaxEventBytes limits one event of a request (DefaultMaxEventBytes,
+	// 64 KiB); a longer element is rejected with reason "too_large".
+	MaxEventBytes int
+	// MaxHeaderBytes limits the request headers (DefaultMaxHeaderBytes).
+	MaxHeaderBytes int
+	// RateLimit is the sustained number of requests per second allowed to
+	// each token (DefaultRateLimit); a negative value turns rate limiting
+	// off. Without a tokens file (loopback only) requests are not limited.
+	RateLimit float64
+	// RateBurst is how many requests a token may send at once above the
+	// rate (DefaultRateBurst).
+	RateBurst int
 	// ReadHeaderTimeout bounds reading the request headers
 	// (DefaultReadHeaderTimeout).
 	ReadHeaderTimeout time.Duration
@@ -79,6 +107,18 @@ func (c Config) WithDefaults() Config {
 	if c.MaxEvents == 0 {
 		c.MaxEvents = DefaultMaxEvents
 	}
+	if c.MaxEventBytes == 0 {
+		c.MaxEventBytes = DefaultMaxEventBytes
+	}
+	if c.MaxHeaderBytes == 0 {
+		c.MaxHeaderBytes = DefaultMaxHeaderBytes
+	}
+	if c.RateLimit == 0 {
+		c.RateLimit = DefaultRateLimit
+	}
+	if c.RateBurst == 0 {
+		c.RateBurst = DefaultRateBurst
+	}
 	if c.ReadHeaderTimeout == 0 {
 		c.ReadHeaderTimeout = DefaultReadHeaderTimeout
 	}
@@ -107,7 +147,7 @@ func (c Config) WithDefaults() Config {
 }
 
 // Validate reports whether c (after WithDefaults) is usable, including the
-// rule that an unauthenticated server listens on loopback only.
+// rule that a server without a tokens file listens on loopback only.
 func (c Config) Validate() error {
 	switch {
 	case c.MaxAhead < 0:
@@ -116,12 +156,20 @@ func (c Config) Validate() error {
 		return fmt.Errorf("ingest: max body %d: must be positive", c.MaxBodyBytes)
 	case c.MaxEvents < 1:
 		return fmt.Errorf("ingest: max events %d: must be positive", c.MaxEvents)
+	case c.MaxEventBytes < 1:
+		return fmt.Errorf("ingest: max event size %d: must be positive", c.MaxEventBytes)
+	case c.MaxHeaderBytes < 1:
+		return fmt.Errorf("ingest: max header size %d: must be positive", c.MaxHeaderBytes)
+	case c.RateBurst < 1:
+		return fmt.Errorf("ingest: rate burst %d: must be positive", c.RateBurst)
+	case (c.TLSCertFile == "") != (c.TLSKeyFile == ""):
+		return fmt.Errorf("ingest: tls: set both the certificate and the key file, or neither")
 	case c.ReadHeaderTimeout < 0 || c.ReadTimeout < 0 || c.WriteTimeout < 0 || c.IdleTimeout < 0 ||
 		c.PublishTimeout < 0 || c.RetryAfter < 0 || c.ShutdownTimeout < 0:
 		return fmt.Errorf("ingest: timeouts must not be negative")
 	}
-	if !loopback(c.Addr) {
-		return fmt.Errorf("ingest: listen address %q: without tokens only a loopback address is allowed", c.Addr)
+	if c.TokensFile == "" && !loopback(c.Addr) {
+		return fmt.Errorf("ingest: listen address %q: without a tokens file only a loopback address is allowed", c.Addr)
 	}
 	return nil
 }

@@ -1,5 +1,25 @@
 // Package ingest is the govpulse HTTP API that producers send events to.
 //
+// # Tokens
+//
+// With a tokens file (Config.TokensFile, see ParseTokens) every request
+// needs "Authorization: Bearer <token>"; a missing, malformed or unknown
+// token is answered 401 before the body is read. The file stores the
+// SHA-256 of each token (HashToken), never the token; a presented token is
+// hashed and compared with every entry in constant time. Each token names a
+// source and the regions and event families it may send. An event outside
+// the scope is rejected with reason "forbidden" (the other events of the
+// request are judged on their own; a request whose events are all rejected,
+// some of them forbidden, is answered 403). The source of an accepted event
+// is the token's source, whatever the body says. Server.Reload reads the
+// tokens file (and the TLS certificate) again; on an error the old ones stay.
+// Without a tokens file the server accepts unauthenticated requests and
+// refuses to listen on anything but a loopback address.
+//
+// Requests are rate limited per token (without tokens they are not limited)
+// with a token bucket of Config.RateLimit requests per second and bursts of
+// Config.RateBurst; a request over the rate gets 429 with Retry-After.
+//
 // # POST /v1/events
 //
 // The body is one JSON event, a JSON array of events (Content-Type
@@ -18,14 +38,16 @@
 // every element:
 //
 //	{"accepted":N,"duplicates":N,"rejected":N,"unavailable":N,
-//	 "results":[{"index":0,"id":"...","status":"accepted","error":"..."}]}
+//	 "results":[{"index":0,"id":"...","status":"rejected","reason":"out_of_range",
+//	             "error":"field data.rating: must be 1..5"}]}
 //
 // with status "accepted" (stored by JetStream), "duplicate" (an event with
 // that id was already stored within the duplicate window), "rejected" (with
-// the error, e.g. "field data.rating: must be 1..5") or "unavailable" (not
-// acknowledged). The status code is 202 when at least one event is accepted
-// or a duplicate and none is unavailable, 400 when all are rejected (or the
-// body or array is empty), and 503 with Retry-After when JetStream could not
+// the reason code and the error, e.g. "field data.rating: must be 1..5") or
+// "unavailable" (not acknowledged). The status code is 202 when at least one
+// event is accepted or a duplicate and none is unavailable, 403 when all are
+// rejected and some for their scope, 400 when all are rejected (or the body
+// or array is empty), and 503 with Retry-After when JetStream could not
 // take some event (no responders, timeout, disconnected, stream full). A
 // client that receives 503 retries the whole request: the events that were
 // stored come back as duplicates, so nothing is counted twice. An event is
@@ -35,11 +57,15 @@
 //
 // Every rejected element is published to the DLQ stream on
 // "<prefix>.dlq.ingest.<reason>" (reason = events.Error.Reason, "syntax" for
-// a broken body, "too_large" for an event over the NATS payload limit). The
+// a broken body, "too_large" for an event over Config.MaxEventBytes or the
+// NATS payload limit, "forbidden" outside the token's scope). A request
+// refused as a whole after authentication (415, 413, an empty body) is one
+// dead letter with reason content_type, body_too_large, too_many_events or
+// empty_body and the start of the body; 401 and 429 write none. The
 // payload is the original bytes of the element, cut at 64 KiB
 // (MaxDLQPayload); the headers are Govpulse-Reason (the error text),
 // Govpulse-Reason-Code, Govpulse-Stage ("ingest"), Govpulse-Source (the
-// remote address: requests are unauthenticated), Govpulse-Received-At
+// token's source, or the remote address without tokens), Govpulse-Received-At
 // (RFC 3339 with nanoseconds), Govpulse-Event-Id, Govpulse-Region and
 // Govpulse-Type when the event decoded, and Govpulse-Truncated: true when
 // the payload was cut. A failed dead-letter publish is logged and counted
@@ -48,15 +74,16 @@
 // # Limits
 //
 // The body is at most 4 MiB (413), a request carries at most 10,000 events
-// (413); reading the headers may take 5 s and the whole request 30 s, and a
-// request waits at most 10 s for its acknowledgements. Config documents each
+// (413), an event is at most 64 KiB (rejected, too_large), the headers at
+// most 64 KiB; reading the headers may take 5 s and the whole request 30 s,
+// and a request waits at most 10 s for its acknowledgements; each token may
+// send 20 requests per second with bursts of 40 (429). Config documents each
 // limit and its default.
 //
-// # Authentication
+// # TLS
 //
-// Tokens are not supported yet: the server accepts unauthenticated requests
-// and therefore refuses to listen on anything but a loopback address, and it
-// logs a warning that says so.
+// With Config.TLSCertFile and TLSKeyFile the listener serves HTTPS only
+// (TLS 1.2 or later); Reload picks up a renewed certificate.
 //
 // # Other endpoints
 //

@@ -8,20 +8,40 @@ import (
 
 // metrics are the Prometheus metrics of a Server.
 type metrics struct {
-	events      *prometheus.CounterVec // by status and reason
-	requests    *prometheus.CounterVec // by status code
-	publish     prometheus.Histogram   // from the first publish of a request to its last ack
-	inFlight    prometheus.Gauge       // requests being handled
-	pending     prometheus.Gauge       // events published and not yet acknowledged
-	dlqFailures prometheus.Counter
+	events       *prometheus.CounterVec // by status, reason and source
+	requests     *prometheus.CounterVec // by status code
+	refused      *prometheus.CounterVec // whole requests refused, by reason and source
+	authFailures *prometheus.CounterVec // 401s by reason
+	rateLimited  *prometheus.CounterVec // 429s by source
+	reloads      *prometheus.CounterVec // Reload calls by result
+	publish      prometheus.Histogram   // from the first publish of a request to its last ack
+	inFlight     prometheus.Gauge       // requests being handled
+	pending      prometheus.Gauge       // events published and not yet acknowledged
+	dlqFailures  prometheus.Counter
 }
 
 func newMetrics(reg prometheus.Registerer) (*metrics, error) {
 	m := &metrics{
 		events: prometheus.NewCounterVec(prometheus.CounterOpts{
 			Name: "govpulse_ingest_events_total",
-			Help: "Events received, by status (accepted, duplicate, rejected, unavailable) and rejection reason.",
-		}, []string{"status", "reason"}),
+			Help: "Events received, by status (accepted, duplicate, rejected, unavailable), rejection reason and source (the token's source, or anonymous).",
+		}, []string{"status", "reason", "source"}),
+		refused: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "govpulse_ingest_refused_requests_total",
+			Help: "Authenticated requests refused as a whole (content type, body too large, too many events, empty), by reason and source.",
+		}, []string{"reason", "source"}),
+		authFailures: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "govpulse_ingest_auth_failures_total",
+			Help: "Requests answered 401, by reason (missing, malformed, invalid).",
+		}, []string{"reason"}),
+		rateLimited: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "govpulse_ingest_rate_limited_total",
+			Help: "Requests answered 429, by source.",
+		}, []string{"source"}),
+		reloads: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "govpulse_ingest_reloads_total",
+			Help: "Reloads of the tokens file and TLS certificate, by result (ok, error).",
+		}, []string{"result"}),
 		requests: prometheus.NewCounterVec(prometheus.CounterOpts{
 			Name: "govpulse_ingest_requests_total",
 			Help: "Requests to POST /v1/events, by HTTP status code.",
@@ -44,7 +64,7 @@ func newMetrics(reg prometheus.Registerer) (*metrics, error) {
 			Help: "Rejected events that could not be written to the DLQ stream.",
 		}),
 	}
-	for _, c := range []prometheus.Collector{m.events, m.requests, m.publish, m.inFlight, m.pending, m.dlqFailures} {
+	for _, c := range []prometheus.Collector{m.events, m.requests, m.refused, m.authFailures, m.rateLimited, m.reloads, m.publish, m.inFlight, m.pending, m.dlqFailures} {
 		if err := reg.Register(c); err != nil {
 			return nil, fmt.Errorf("ingest: register metrics: %w", err)
 		}

@@ -43,13 +43,29 @@ const headerOverhead = 512
 // maxHeaderValue cuts dead-letter header values.
 const maxHeaderValue = 1024
 
+// ReasonForbidden is the rejection reason of an event outside the scope of
+// the request's token (its region or its family).
+const ReasonForbidden = "forbidden"
+
+// Reasons of dead letters for requests refused as a whole.
+const (
+	ReasonContentType   = "content_type"    // 415
+	ReasonBodyTooLarge  = "body_too_large"  // 413, the body limit
+	ReasonTooManyEvents = "too_many_events" // 413, the events limit
+	ReasonEmptyBody     = "empty_body"      // 400, no element at all
+	ReasonReadBody      = "read_body"       // 400, the body could not be read
+)
+
 // handleEvents answers POST /v1/events.
 func (s *Server) handleEvents(w http.ResponseWriter, r *http.Request) {
 	s.metrics.inFlight.Inc()
 	defer s.metrics.inFlight.Dec()
 	code, resp := s.ingest(w, r)
-	if code == http.StatusServiceUnavailable {
+	switch code {
+	case http.StatusServiceUnavailable:
 		w.Header().Set("Retry-After", s.retryAfter())
+	case http.StatusUnauthorized:
+		w.Header().Set("WWW-Authenticate", `Bearer realm="govpulse"`)
 	}
 	s.metrics.requests.WithLabelValues(strconv.Itoa(code)).Inc()
 	writeJSON(w, code, resp)
@@ -62,27 +78,15 @@ func refuse(code int, msg string) (int, *Response) {
 
 // ingest handles one request and returns the status code and the response.
 func (s *Server) ingest(w http.ResponseWriter, r *http.Request) (int, *Response) {
-	f, err := parseContentType(r.Header.Get("Content-Type"))
-	if err != nil {
-		return refuse(http.StatusUnsupportedMediaType, err.Error())
+	sc, code, msg := s.authenticate(r)
+	if sc == nil {
+		return refuse(code, msg)
 	}
-	tooLarge := "body over " + strconv.FormatInt(s.cfg.MaxBodyBytes, 10) + " bytes"
-	if r.ContentLength > s.cfg.MaxBodyBytes {
-		return refuse(http.StatusRequestEntityTooLarge, tooLarge)
-	}
-	body, err := readBody(w, r, s.cfg.MaxBodyBytes)
-	if err != nil {
-		if mbe := (*http.MaxBytesError)(nil); errors.As(err, &mbe) {
-			return refuse(http.StatusRequestEntityTooLarge, tooLarge)
-		}
-		return refuse(http.StatusBadRequest, "read body: "+err.Error())
-	}
-	elems, bodyErr, err := split(f, body, s.cfg.MaxEvents)
-	switch {
-	case errors.Is(err, errTooMany):
-		return refuse(http.StatusRequestEntityTooLarge, fmt.Sprintf("more than %d events", s.cfg.MaxEvents))
-	case err != nil:
-		return refuse(http.StatusBadRequest, err.Error())
+	if ok, d := s.limits.allow(sc, time.Now()); !ok {
+		s.metrics.rateLimited.WithLabelValues(sc.metricSource()).Inc()
+		w.Header().Set("Retry-After", seconds(d))
+		return refuse(http.StatusTooManyRequests,
+			fmt.Sprintf("rate limit: at most %g requests per second (bursts of %d); retry after the Retry-After delay", s.cfg.RateLimit, s.cfg.RateBurst))
 	}
 
 	ctx, cancel := context.WithTimeout(r.Context(), s.cfg.PublishTimeout)
@@ -90,9 +94,9 @@ func (s *Server) ingest(w http.ResponseWriter, r *http.Request) (int, *Response)
 	b := &batch{
 		s:        s,
 		ctx:      ctx,
-		source:   r.RemoteAddr,
+		scope:    sc,
 		received: s.cfg.Now(),
-		resp:     &Response{Results: make([]Result, len(elems))},
+		resp:     &Response{},
 	}
 	// While the connection is down, publishes would only be buffered until
 	// the request times out: answer 503 at once instead.
@@ -100,10 +104,45 @@ func (s *Server) ingest(w http.ResponseWriter, r *http.Request) (int, *Response)
 		b.offline = true
 		b.stop(fmt.Errorf("nats connection %s", st))
 	}
+
+	f, err := parseContentType(r.Header.Get("Content-Type"))
+	if err != nil {
+		head, _ := io.ReadAll(io.LimitReader(r.Body, MaxDLQPayload+1))
+		return b.refuse(http.StatusUnsupportedMediaType, ReasonContentType,
+			err.Error()+" (got "+strconv.Quote(headerValue(r.Header.Get("Content-Type")))+")", head)
+	}
+	tooLarge := "body over " + strconv.FormatInt(s.cfg.MaxBodyBytes, 10) + " bytes"
+	if r.ContentLength > s.cfg.MaxBodyBytes {
+		return b.refuse(http.StatusRequestEntityTooLarge, ReasonBodyTooLarge, tooLarge, nil)
+	}
+	body, err := readBody(w, r, s.cfg.MaxBodyBytes)
+	if err != nil {
+		if mbe := (*http.MaxBytesError)(nil); errors.As(err, &mbe) {
+			return b.refuse(http.StatusRequestEntityTooLarge, ReasonBodyTooLarge, tooLarge, body)
+		}
+		return b.refuse(http.StatusBadRequest, ReasonReadBody, "read body: "+err.Error(), body)
+	}
+	elems, bodyErr, err := split(f, body, s.cfg.MaxEvents)
+	switch {
+	case errors.Is(err, errTooMany):
+		return b.refuse(http.StatusRequestEntityTooLarge, ReasonTooManyEvents, fmt.Sprintf("more than %d events", s.cfg.MaxEvents), body)
+	case err != nil:
+		return b.refuse(http.StatusBadRequest, ReasonEmptyBody, err.Error(), body)
+	}
+
+	b.resp.Results = make([]Result, len(elems))
 	for i, raw := range elems {
 		b.resp.Results[i].Index = i
 		if bodyErr != nil {
 			b.reject(i, raw, nil, bodyErr)
+			continue
+		}
+		if len(raw) > s.cfg.MaxEventBytes {
+			b.reject(i, raw, nil, &events.Error{
+				Field:  "body",
+				Rule:   fmt.Sprintf("an event must be at most %d bytes", s.cfg.MaxEventBytes),
+				Reason: ReasonTooLarge,
+			})
 			continue
 		}
 		ev, err := events.Decode(raw)
@@ -115,17 +154,33 @@ func (s *Server) ingest(w http.ResponseWriter, r *http.Request) (int, *Response)
 			continue
 		}
 		b.resp.Results[i].ID = ev.ID
+		if field, rule := sc.allows(ev.Region, ev.Type); rule != "" {
+			b.reject(i, raw, ev, &events.Error{Field: field, Rule: rule, Reason: ReasonForbidden})
+			continue
+		}
+		if sc.token {
+			ev.Source = sc.source // the token says who sends, not the body
+		}
 		b.publish(i, raw, ev)
 	}
 	b.wait()
 	b.resp.count()
-	code := b.resp.code()
+	code = b.resp.code()
 	if code == http.StatusServiceUnavailable {
 		b.resp.Error = "the stream cannot take events now; retry the whole request (stored events come back as duplicates)"
 	}
-	s.log.Debug("events", "source", b.source, "code", code, "accepted", b.resp.Accepted,
+	s.log.Debug("events", "source", sc.source, "code", code, "accepted", b.resp.Accepted,
 		"duplicates", b.resp.Duplicates, "rejected", b.resp.Rejected, "unavailable", b.resp.Unavailable)
 	return code, b.resp
+}
+
+// refuse refuses the request as a whole: it counts the refusal, writes one
+// dead letter with (the start of) the body and returns the answer.
+func (b *batch) refuse(code int, reason, msg string, body []byte) (int, *Response) {
+	b.s.metrics.refused.WithLabelValues(reason, b.scope.metricSource()).Inc()
+	b.deadLetter(body, nil, reason, msg)
+	b.wait()
+	return refuse(code, msg)
 }
 
 // readBody reads at most limit bytes of the request body.
@@ -155,7 +210,7 @@ func readBody(w http.ResponseWriter, r *http.Request, limit int64) ([]byte, erro
 type batch struct {
 	s        *Server
 	ctx      context.Context
-	source   string
+	scope    *scope
 	received time.Time
 	resp     *Response
 
@@ -239,7 +294,7 @@ func (b *batch) publish(i int, raw []byte, ev *events.Event) {
 func (b *batch) stop(err error) {
 	if b.stopped == nil {
 		b.stopped = err
-		b.s.log.Warn("publish failed; the request is answered 503", "err", err, "source", b.source)
+		b.s.log.Warn("publish failed; the request is answered 503", "err", err, "source", b.scope.source)
 	}
 }
 
@@ -248,7 +303,7 @@ func (b *batch) unavailable(i int, err error) {
 	res := &b.resp.Results[i]
 	res.Status = StatusUnavailable
 	res.Error = "not stored: " + err.Error()
-	b.s.metrics.events.WithLabelValues(StatusUnavailable, "").Inc()
+	b.s.metrics.events.WithLabelValues(StatusUnavailable, "", b.scope.metricSource()).Inc()
 }
 
 // wait collects the acknowledgements of the events, then of the dead
@@ -263,7 +318,7 @@ func (b *batch) wait() {
 			} else {
 				res.Status = StatusAccepted
 			}
-			b.s.metrics.events.WithLabelValues(res.Status, "").Inc()
+			b.s.metrics.events.WithLabelValues(res.Status, "", b.scope.metricSource()).Inc()
 		case err := <-p.fut.Err():
 			if errors.Is(err, jetstream.ErrStreamMessageExceedsMaximum) {
 				b.reject(p.index, p.raw, p.ev, &events.Error{
@@ -297,7 +352,8 @@ func (b *batch) wait() {
 }
 
 // reject marks element i as rejected and writes it to the DLQ. ev is the
-// decoded event when the element decoded, else nil.
+// decoded event when the element decoded, else nil. A failed dead letter is
+// logged and counted; the element stays rejected.
 func (b *batch) reject(i int, raw []byte, ev *events.Event, err error) {
 	reason := "invalid"
 	var ee *events.Error
@@ -306,18 +362,27 @@ func (b *batch) reject(i int, raw []byte, ev *events.Event, err error) {
 	}
 	res := &b.resp.Results[i]
 	res.Status = StatusRejected
+	res.Reason = reason
 	res.Error = err.Error()
-	b.s.metrics.events.WithLabelValues(StatusRejected, reason).Inc()
+	if reason == ReasonForbidden {
+		b.resp.forbidden++
+	}
+	b.s.metrics.events.WithLabelValues(StatusRejected, reason, b.scope.metricSource()).Inc()
+	b.deadLetter(raw, ev, reason, res.Error)
+}
 
+// deadLetter publishes raw (cut at MaxDLQPayload) to the DLQ stream with
+// the reason and what is known of the event.
+func (b *batch) deadLetter(raw []byte, ev *events.Event, reason, text string) {
 	data, truncated := raw, false
 	if len(data) > MaxDLQPayload {
 		data, truncated = data[:MaxDLQPayload], true
 	}
 	h := nats.Header{}
-	h.Set(HeaderReason, headerValue(res.Error))
+	h.Set(HeaderReason, headerValue(text))
 	h.Set(HeaderReasonCode, headerValue(reason))
 	h.Set(HeaderStage, stage)
-	h.Set(HeaderSource, headerValue(b.source))
+	h.Set(HeaderSource, headerValue(b.scope.source))
 	h.Set(HeaderReceivedAt, b.received.UTC().Format(time.RFC3339Nano))
 	if ev != nil {
 		h.Set(HeaderEventID, ev.ID)
@@ -352,7 +417,7 @@ func (b *batch) reject(i int, raw []byte, ev *events.Event, err error) {
 func (b *batch) dlqFailed(subject string, err error) {
 	b.s.metrics.dlqFailures.Inc()
 	b.s.log.LogAttrs(b.ctx, slog.LevelError, "dead letter not written",
-		slog.String("subject", subject), slog.String("err", err.Error()), slog.String("source", b.source))
+		slog.String("subject", subject), slog.String("err", err.Error()), slog.String("source", b.scope.source))
 }
 
 // headerValue makes s safe as a NATS header value: control characters become

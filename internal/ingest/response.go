@@ -21,6 +21,9 @@ type Result struct {
 	ID string `json:"id,omitempty"`
 	// Status is one of the Status constants.
 	Status string `json:"status"`
+	// Reason is the reason code of a rejection: an events.Reason* value,
+	// ReasonForbidden or ReasonTooLarge.
+	Reason string `json:"reason,omitempty"`
 	// Error says why the element was rejected or is unavailable.
 	Error string `json:"error,omitempty"`
 }
@@ -37,9 +40,12 @@ type Response struct {
 	Unavailable int `json:"unavailable"`
 	// Results lists every element in request order.
 	Results []Result `json:"results"`
-	// Error explains a refusal of the request as a whole (empty body, too
-	// large, wrong content type, unavailable).
+	// Error explains a refusal of the request as a whole (no or invalid
+	// token, rate limit, empty body, too large, wrong content type,
+	// unavailable).
 	Error string `json:"error,omitempty"`
+
+	forbidden int // rejected elements outside the token's scope
 }
 
 func (r *Response) count() {
@@ -65,6 +71,8 @@ func (r *Response) code() int {
 		return http.StatusServiceUnavailable
 	case r.Accepted+r.Duplicates > 0:
 		return http.StatusAccepted
+	case r.forbidden > 0:
+		return http.StatusForbidden
 	default:
 		return http.StatusBadRequest
 	}

@@ -2,6 +2,7 @@ package ingest
 
 import (
 	"context"
+	"crypto/tls"
 	"errors"
 	"fmt"
 	"io"
@@ -9,6 +10,8 @@ import (
 	"net"
 	"net/http"
 	"strconv"
+	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/nats-io/nats.go"
@@ -32,13 +35,20 @@ type Server struct {
 	metrics *metrics
 	gather  prometheus.Gatherer
 	prefix  string // the subject prefix of events
+
+	tokens   atomic.Pointer[Tokens]          // nil without a tokens file
+	cert     atomic.Pointer[tls.Certificate] // nil without TLS
+	reloadMu sync.Mutex                      // serialises Reload
+	limits   *limiters
 }
 
 // New returns a Server that publishes to js. A nil logger discards logs; a
 // nil reg means a private registry. GET /metrics serves reg when it is also
-// a prometheus.Gatherer (as *prometheus.Registry is). New fails when cfg is
-// invalid, for example when it listens on a non-loopback address (tokens
-// are not supported yet), or when the metrics cannot be registered.
+// a prometheus.Gatherer (as *prometheus.Registry is). New reads the tokens
+// file and the TLS certificate when configured. It fails when cfg is
+// invalid (for example a non-loopback address without a tokens file), when
+// the tokens file or certificate cannot be read, or when the metrics cannot
+// be registered.
 func New(cfg Config, js jetstream.JetStream, logger *slog.Logger, reg prometheus.Registerer) (*Server, error) {
 	if js == nil {
 		return nil, errors.New("ingest: new: nil JetStream")
@@ -65,9 +75,21 @@ func New(cfg Config, js jetstream.JetStream, logger *slog.Logger, reg prometheus
 		metrics: m,
 		gather:  g,
 		prefix:  cfg.Names.EventsSubjectPrefix(),
+		limits:  newLimiters(cfg.RateLimit, cfg.RateBurst),
 	}
-	s.log.Warn("accepting unauthenticated requests: tokens are not supported yet, so only a loopback address is allowed",
-		"addr", cfg.Addr)
+	if cfg.TokensFile != "" || cfg.TLSCertFile != "" {
+		if err := s.Reload(); err != nil {
+			return nil, fmt.Errorf("ingest: new: %w", errors.Unwrap(err))
+		}
+	}
+	switch {
+	case cfg.TokensFile == "":
+		s.log.Warn("accepting unauthenticated requests: no tokens file, so only a loopback address is allowed",
+			"addr", cfg.Addr)
+	case cfg.TLSCertFile == "" && !loopback(cfg.Addr):
+		s.log.Warn("tokens travel in plain text: serve TLS (a certificate and key) or put a TLS proxy in front",
+			"addr", cfg.Addr)
+	}
 	return s, nil
 }
 
@@ -86,29 +108,47 @@ func (s *Server) Handler() http.Handler {
 	return mux
 }
 
-// Run listens on Config.Addr and serves until ctx is done, then shuts down
-// gracefully: it stops accepting connections and waits (at most
-// Config.ShutdownTimeout) for the requests in hand, which finish waiting
-// for their acknowledgements. It returns nil after a clean shutdown.
+// Run listens on Config.Addr (HTTPS when a certificate is configured) and
+// serves until ctx is done, then shuts down gracefully: it stops accepting
+// connections and waits (at most Config.ShutdownTimeout) for the requests
+// in hand, which finish waiting for their acknowledgements. It returns nil
+// after a clean shutdown.
 func (s *Server) Run(ctx context.Context) error {
 	var lc net.ListenConfig
 	ln, err := lc.Listen(ctx, "tcp", s.cfg.Addr)
 	if err != nil {
+		if ctx.Err() != nil {
+			return nil // stopped before listening
+		}
 		return fmt.Errorf("ingest: listen %s: %w", s.cfg.Addr, err)
 	}
+	return s.Serve(ctx, ln)
+}
+
+// Serve is Run on a listener the caller opened (Config.Addr is not used);
+// it closes ln.
+func (s *Server) Serve(ctx context.Context, ln net.Listener) error {
 	srv := &http.Server{
 		Handler:           s.Handler(),
 		ReadHeaderTimeout: s.cfg.ReadHeaderTimeout,
 		ReadTimeout:       s.cfg.ReadTimeout,
 		WriteTimeout:      s.cfg.WriteTimeout,
 		IdleTimeout:       s.cfg.IdleTimeout,
-		MaxHeaderBytes:    64 << 10,
+		MaxHeaderBytes:    s.cfg.MaxHeaderBytes,
 		ErrorLog:          slog.NewLogLogger(s.log.Handler(), slog.LevelWarn),
 	}
-	s.log.Info("listening", "addr", ln.Addr().String())
+	secure := s.cfg.TLSCertFile != ""
+	if secure {
+		srv.TLSConfig = s.tlsConfig()
+	}
+	s.log.Info("listening", "addr", ln.Addr().String(), "tls", secure, "tokens", s.tokens.Load() != nil)
 	g, gctx := errgroup.WithContext(ctx)
 	g.Go(func() error {
-		if err := srv.Serve(ln); !errors.Is(err, http.ErrServerClosed) {
+		serve := func() error { return srv.Serve(ln) }
+		if secure {
+			serve = func() error { return srv.ServeTLS(ln, "", "") }
+		}
+		if err := serve(); !errors.Is(err, http.ErrServerClosed) {
 			return fmt.Errorf("ingest: serve: %w", err)
 		}
 		return nil

@@ -167,7 +167,7 @@ func TestRejectedToDLQ(t *testing.T) {
 		dl = append(dl, m.Subject)
 	}
 	slices.Sort(dl)
-	want := []string{"govpulse.dlq.ingest.bad_time", "govpulse.dlq.ingest.out_of_range", "govpulse.dlq.ingest.unknown_field"}
+	want := []string{"govpulse.dlq.ingest.bad_time", "govpulse.dlq.ingest.out_of_range", "govpulse.dlq.ingest.too_large"}
 	if !slices.Equal(dl, want) {
 		t.Fatalf("dead letter subjects %v, want %v", dl, want)
 	}
@@ -194,7 +194,7 @@ func TestRejectedToDLQ(t *testing.T) {
 			if h.Get(ingest.HeaderEventID) != "q-3" || h.Get(ingest.HeaderRegion) != "330000" || h.Get(ingest.HeaderType) != "feedback.rated" {
 				t.Errorf("known fields missing: %v", h)
 			}
-		case "govpulse.dlq.ingest.unknown_field":
+		case "govpulse.dlq.ingest.too_large":
 			if len(m.Data) != ingest.MaxDLQPayload || h.Get(ingest.HeaderTruncated) != "true" {
 				t.Errorf("big element: %d bytes, truncated %q", len(m.Data), h.Get(ingest.HeaderTruncated))
 			}
@@ -339,8 +339,8 @@ func TestMetrics(t *testing.T) {
 	e.post(t, "application/json", array(feedback("x-1", 3, now), feedback("x-2", 0, now)))
 	body := e.get("/metrics").Body.String()
 	for _, want := range []string{
-		`govpulse_ingest_events_total{reason="",status="accepted"} 1`,
-		`govpulse_ingest_events_total{reason="out_of_range",status="rejected"} 1`,
+		`govpulse_ingest_events_total{reason="",source="anonymous",status="accepted"} 1`,
+		`govpulse_ingest_events_total{reason="out_of_range",source="anonymous",status="rejected"} 1`,
 		`govpulse_ingest_requests_total{code="202"} 1`,
 		`govpulse_ingest_publish_duration_seconds_count 1`,
 		`govpulse_ingest_requests_in_flight 0`,

@@ -1,0 +1,300 @@
+package dlqarchive
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"time"
+
+	"github.com/cenkalti/backoff/v4"
+	"github.com/nats-io/nats.go/jetstream"
+	"github.com/prometheus/client_golang/prometheus"
+
+	"github.com/govpulse/govpulse/internal/chstore"
+	"github.com/govpulse/govpulse/internal/natsjs"
+)
+
+// Headers of a dead letter, as the ingest service writes them.
+const (
+	HeaderStage      = "Govpulse-Stage"
+	HeaderReason     = "Govpulse-Reason"
+	HeaderReasonCode = "Govpulse-Reason-Code"
+	HeaderSource     = "Govpulse-Source"
+	HeaderReceivedAt = "Govpulse-Received-At"
+	HeaderEventID    = "Govpulse-Event-Id"
+	HeaderRegion     = "Govpulse-Region"
+	HeaderType       = "Govpulse-Type"
+)
+
+// Defaults of Config.
+const (
+	DefaultConsumer    = "dlq-archiver"
+	DefaultBatchSize   = 500
+	DefaultFetchWait   = time.Second
+	DefaultAckWait     = time.Minute
+	DefaultMaxBackoff  = 30 * time.Second
+	DefaultDrainBudget = 5 * time.Second
+)
+
+// Config configures an Archiver. The zero value means the defaults.
+type Config struct {
+	// Names are the stream names (natsjs defaults).
+	Names natsjs.Names
+	// Consumer is the durable consumer name (DefaultConsumer).
+	Consumer string
+	// BatchSize is the most messages written with one insert
+	// (DefaultBatchSize).
+	BatchSize int
+	// FetchWait bounds one fetch when the stream has nothing new
+	// (DefaultFetchWait); it is also how quickly Run notices shutdown.
+	FetchWait time.Duration
+	// AckWait is how long the server waits for an acknowledgement before it
+	// redelivers (DefaultAckWait); the archiver extends it while it retries.
+	AckWait time.Duration
+	// MaxBackoff caps the delay between two write attempts
+	// (DefaultMaxBackoff).
+	MaxBackoff time.Duration
+	// DrainBudget bounds the last write of the batch in hand at shutdown
+	// (DefaultDrainBudget).
+	DrainBudget time.Duration
+}
+
+// WithDefaults returns c with every zero field set to its default.
+func (c Config) WithDefaults() Config {
+	c.Names = c.Names.WithDefaults()
+	if c.Consumer == "" {
+		c.Consumer = DefaultConsumer
+	}
+	if c.BatchSize == 0 {
+		c.BatchSize = DefaultBatchSize
+	}
+	if c.FetchWait == 0 {
+		c.FetchWait = DefaultFetchWait
+	}
+	if c.AckWait == 0 {
+		c.AckWait = DefaultAckWait
+	}
+	if c.MaxBackoff == 0 {
+		c.MaxBackoff = DefaultMaxBackoff
+	}
+	if c.DrainBudget == 0 {
+		c.DrainBudget = DefaultDrainBudget
+	}
+	return c
+}
+
+// Validate reports whether c (after WithDefaults) is usable.
+func (c Config) Validate() error {
+	switch {
+	case c.BatchSize < 1:
+		return fmt.Errorf("dlqarchive: batch size %d: must be positive", c.BatchSize)
+	case c.FetchWait <= 0 || c.AckWait <= 0 || c.MaxBackoff <= 0 || c.DrainBudget <= 0:
+		return errors.New("dlqarchive: durations must be positive")
+	}
+	return nil
+}
+
+// Writer stores a batch of rows; *chstore.Store is one.
+type Writer interface {
+	Write(ctx context.Context, b chstore.Batch) error
+}
+
+// Archiver copies the DLQ stream into the dlq table. Run it once.
+type Archiver struct {
+	cfg     Config
+	js      jetstream.JetStream
+	store   Writer
+	log     *slog.Logger
+	metrics *metrics
+}
+
+// New returns an Archiver. A nil logger discards; a nil reg means a private
+// registry. It fails on an invalid cfg, nil dependencies or when the
+// metrics cannot be registered.
+func New(cfg Config, js jetstream.JetStream, store Writer, logger *slog.Logger, reg prometheus.Registerer) (*Archiver, error) {
+	if js == nil || store == nil {
+		return nil, errors.New("dlqarchive: new: nil JetStream or store")
+	}
+	cfg = cfg.WithDefaults()
+	if err := cfg.Validate(); err != nil {
+		return nil, err
+	}
+	if logger == nil {
+		logger = slog.New(slog.NewTextHandler(io.Discard, nil))
+	}
+	if reg == nil {
+		reg = prometheus.NewRegistry()
+	}
+	m, err := newMetrics(reg)
+	if err != nil {
+		return nil, err
+	}
+	return &Archiver{cfg: cfg, js: js, store: store, log: logger.With("component", "dlqarchive"), metrics: m}, nil
+}
+
+// Run archives until ctx is done. It waits (with backoff) for the DLQ
+// stream to exist, then fetches, writes and acknowledges batch after batch.
+// At shutdown it makes one last attempt, bounded by Config.DrainBudget, to
+// write and acknowledge the batch in hand; what it cannot write stays
+// unacknowledged and is redelivered to the next run. Run returns nil when
+// ctx is done, or an error the archiver cannot get past.
+func (a *Archiver) Run(ctx context.Context) error {
+	cons, err := a.consumer(ctx)
+	if err != nil {
+		if ctx.Err() != nil {
+			return nil
+		}
+		return err
+	}
+	a.log.Info("archiving", "stream", a.cfg.Names.DLQStream, "consumer", a.cfg.Consumer)
+	for ctx.Err() == nil {
+		batch, err := cons.Fetch(a.cfg.BatchSize, jetstream.FetchMaxWait(a.cfg.FetchWait))
+		if err != nil {
+			a.metrics.fetchErrors.Inc()
+			a.log.Warn("fetch failed", "err", err)
+			if !sleep(ctx, a.cfg.FetchWait) {
+				return nil
+			}
+			continue
+		}
+		var msgs []jetstream.Msg
+		for msg := range batch.Messages() {
+			msgs = append(msgs, msg)
+		}
+		if err := batch.Error(); err != nil {
+			a.log.Debug("fetch ended", "err", err)
+		}
+		if len(msgs) == 0 {
+			continue
+		}
+		a.archive(ctx, msgs)
+	}
+	return nil
+}
+
+// consumer creates or updates the durable consumer, retrying while the
+// stream does not exist or the server does not answer.
+func (a *Archiver) consumer(ctx context.Context) (jetstream.Consumer, error) {
+	var cons jetstream.Consumer
+	op := func() error {
+		var err error
+		cctx, cancel := context.WithTimeout(ctx, 10*time.Second)
+		defer cancel()
+		cons, err = a.js.CreateOrUpdateConsumer(cctx, a.cfg.Names.DLQStream, jetstream.ConsumerConfig{
+			Durable:       a.cfg.Consumer,
+			Description:   "archives dead letters into the ClickHouse dlq table",
+			DeliverPolicy: jetstream.DeliverAllPolicy,
+			AckPolicy:     jetstream.AckExplicitPolicy,
+			AckWait:       a.cfg.AckWait,
+			MaxAckPending: 4 * a.cfg.BatchSize,
+		})
+		return err
+	}
+	notify := func(err error, d time.Duration) {
+		a.log.Warn("cannot create the DLQ consumer yet; retrying", "stream", a.cfg.Names.DLQStream, "err", err, "retry_in", d)
+	}
+	if err := backoff.RetryNotify(op, backoff.WithContext(a.backoff(), ctx), notify); err != nil {
+		return nil, fmt.Errorf("dlqarchive: consumer %s on %s: %w", a.cfg.Consumer, a.cfg.Names.DLQStream, err)
+	}
+	return cons, nil
+}
+
+// archive writes msgs, retrying until the write succeeds, then acknowledges
+// them. When ctx ends first it makes one last bounded attempt.
+func (a *Archiver) archive(ctx context.Context, msgs []jetstream.Msg) {
+	rows := make([]chstore.DLQRow, 0, len(msgs))
+	for _, m := range msgs {
+		row, err := Row(m)
+		if err != nil {
+			// Messages of a pull consumer always carry metadata; one
+			// without cannot be keyed, so it is logged and skipped.
+			a.log.Error("dead letter without stream metadata; skipped", "subject", m.Subject(), "err", err)
+			continue
+		}
+		rows = append(rows, row)
+	}
+	write := func(ctx context.Context) error {
+		start := time.Now()
+		err := a.store.Write(ctx, chstore.Batch{DLQ: rows})
+		if err != nil {
+			a.metrics.writeErrors.Inc()
+			return err
+		}
+		a.metrics.writeSeconds.Observe(time.Since(start).Seconds())
+		return nil
+	}
+	notify := func(err error, d time.Duration) {
+		a.log.Warn("clickhouse write failed; retrying", "rows", len(rows), "err", err, "retry_in", d)
+		for _, m := range msgs {
+			_ = m.InProgress() // keep the server from redelivering meanwhile
+		}
+	}
+	err := backoff.RetryNotify(func() error { return write(ctx) }, backoff.WithContext(a.backoff(), ctx), notify)
+	if err != nil && ctx.Err() != nil {
+		dctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), a.cfg.DrainBudget)
+		defer cancel()
+		err = write(dctx)
+	}
+	if err != nil {
+		a.log.Warn("batch not archived; it will be redelivered", "rows", len(rows), "err", err)
+		return
+	}
+	for _, m := range msgs {
+		if err := m.Ack(); err != nil {
+			a.log.Warn("ack failed; the message will be archived again", "err", err)
+		}
+	}
+	a.metrics.archived.Add(float64(len(rows)))
+}
+
+func (a *Archiver) backoff() backoff.BackOff {
+	b := backoff.NewExponentialBackOff()
+	b.InitialInterval = 100 * time.Millisecond
+	b.MaxInterval = a.cfg.MaxBackoff
+	b.MaxElapsedTime = 0 // until the context is done
+	return b
+}
+
+// Row converts a DLQ message to a row of the dlq table. It fails when the
+// message carries no JetStream metadata (its stream sequence).
+func Row(m jetstream.Msg) (chstore.DLQRow, error) {
+	md, err := m.Metadata()
+	if err != nil {
+		return chstore.DLQRow{}, fmt.Errorf("dlqarchive: metadata: %w", err)
+	}
+	h := m.Headers()
+	received, err := time.Parse(time.RFC3339Nano, h.Get(HeaderReceivedAt))
+	if err != nil {
+		received = md.Timestamp // the time the stream stored it
+	}
+	stage := h.Get(HeaderStage)
+	if stage == "" {
+		stage = "unknown"
+	}
+	return chstore.DLQRow{
+		Stage:      stage,
+		Reason:     h.Get(HeaderReason),
+		ReasonCode: h.Get(HeaderReasonCode),
+		Source:     h.Get(HeaderSource),
+		ReceivedAt: received.UTC(),
+		StreamSeq:  md.Sequence.Stream,
+		EventID:    h.Get(HeaderEventID),
+		Region:     h.Get(HeaderRegion),
+		Type:       h.Get(HeaderType),
+		Body:       string(m.Data()),
+	}, nil
+}
+
+// sleep waits for d or until ctx is done; it reports whether d elapsed.
+func sleep(ctx context.Context, d time.Duration) bool {
+	t := time.NewTimer(d)
+	defer t.Stop()
+	select {
+	case <-ctx.Done():
+		return false
+	case <-t.C:
+		return true
+	}
+}

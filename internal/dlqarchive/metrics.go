@@ -1,0 +1,43 @@
+package dlqarchive
+
+import (
+	"fmt"
+
+	"github.com/prometheus/client_golang/prometheus"
+)
+
+// metrics are the Prometheus metrics of an Archiver.
+type metrics struct {
+	archived     prometheus.Counter
+	writeErrors  prometheus.Counter
+	fetchErrors  prometheus.Counter
+	writeSeconds prometheus.Histogram
+}
+
+func newMetrics(reg prometheus.Registerer) (*metrics, error) {
+	m := &metrics{
+		archived: prometheus.NewCounter(prometheus.CounterOpts{
+			Name: "govpulse_dlq_archived_total",
+			Help: "Dead letters written to the ClickHouse dlq table and acknowledged.",
+		}),
+		writeErrors: prometheus.NewCounter(prometheus.CounterOpts{
+			Name: "govpulse_dlq_archive_write_errors_total",
+			Help: "Failed writes of dead letters to ClickHouse (each is retried).",
+		}),
+		fetchErrors: prometheus.NewCounter(prometheus.CounterOpts{
+			Name: "govpulse_dlq_archive_fetch_errors_total",
+			Help: "Failed fetches from the DLQ stream.",
+		}),
+		writeSeconds: prometheus.NewHistogram(prometheus.HistogramOpts{
+			Name:    "govpulse_dlq_archive_write_duration_seconds",
+			Help:    "Time of one successful write of dead letters to ClickHouse.",
+			Buckets: prometheus.ExponentialBuckets(0.001, 2, 14),
+		}),
+	}
+	for _, c := range []prometheus.Collector{m.archived, m.writeErrors, m.fetchErrors, m.writeSeconds} {
+		if err := reg.Register(c); err != nil {
+			return nil, fmt.Errorf("dlqarchive: register metrics: %w", err)
+		}
+	}
+	return m, nil
+}
