@@ -20,6 +20,13 @@ test:
 bench:
 	@RUN_DIR=$(RUN_DIR) deploy/local/bench.sh
 
+## chaos: 100,000 events through real servers while aggregate is killed (SIGKILL) 5 times, ClickHouse
+## stopped once and NATS restarted once; compares the outputs with an uninterrupted run
+chaos:
+	@mkdir -p $(BIN)
+	@$(GO) test -c -o $(BIN)/chaos.test ./test/chaos
+	@$(BIN)/chaos.test -test.run '^TestChaos$$' -test.count 1 -test.timeout 60m -chaos.long
+
 ## reset: delete the local stream and database so that the next run starts empty
 reset:
 	@RUN_DIR=$(RUN_DIR) deploy/local/reset.sh

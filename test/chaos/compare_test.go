@@ -1,0 +1,112 @@
+package chaos_test
+
+import (
+	"context"
+	"fmt"
+	"reflect"
+
+	"github.com/ClickHouse/clickhouse-go/v2/lib/driver"
+
+	"github.com/govpulse/govpulse/internal/chstore"
+)
+
+// snapshot is what the comparison reads from one database.
+type snapshot struct {
+	scores  []chstore.ScoreRow
+	ranking []chstore.RankingRow
+	counts  []regionCount
+}
+
+// regionCount is the per-region count of the events table read through FINAL.
+type regionCount struct {
+	Region   string
+	Rows     uint64 // count() of events FINAL
+	Distinct uint64 // uniqExact(id)
+}
+
+// distinct returns the number of distinct event ids over all regions.
+func (s snapshot) distinct() uint64 {
+	var n uint64
+	for _, c := range s.counts {
+		n += c.Distinct
+	}
+	return n
+}
+
+// readSnapshot reads latest_scores (every column), the latest ranking and the per-region event
+// counts of database.
+func readSnapshot(ctx context.Context, conn driver.Conn, database string) (snapshot, error) {
+	st := chstore.New(conn, database, nil)
+	var s snapshot
+	var err error
+	if s.scores, err = st.LatestScores(ctx); err != nil {
+		return s, err
+	}
+	if s.ranking, err = st.LatestRanking(ctx); err != nil {
+		return s, err
+	}
+	rows, err := conn.Query(ctx, "SELECT region, count(), uniqExact(id) FROM `"+database+"`.events FINAL GROUP BY region ORDER BY region")
+	if err != nil {
+		return s, fmt.Errorf("chaos: count events of %s: %w", database, err)
+	}
+	defer rows.Close()
+	for rows.Next() {
+		var c regionCount
+		if err := rows.Scan(&c.Region, &c.Rows, &c.Distinct); err != nil {
+			return s, fmt.Errorf("chaos: count events of %s: %w", database, err)
+		}
+		s.counts = append(s.counts, c)
+	}
+	if err := rows.Err(); err != nil {
+		return s, fmt.Errorf("chaos: count events of %s: %w", database, err)
+	}
+	return s, nil
+}
+
+// firstDifference compares the chaos run (got) with the uninterrupted run (want) and describes
+// the first difference, or returns "" when they are identical.
+func firstDifference(got, want snapshot) string {
+	if d := diffRows("latest_scores", got.scores, want.scores, func(r chstore.ScoreRow) string { return "region " + r.Region }); d != "" {
+		return d
+	}
+	if d := diffRows("latest_ranking", got.ranking, want.ranking, func(r chstore.RankingRow) string { return fmt.Sprintf("rank %d", r.Rank) }); d != "" {
+		return d
+	}
+	return diffRows("events FINAL per region", got.counts, want.counts, func(c regionCount) string { return "region " + c.Region })
+}
+
+// diffRows describes the first row of got that differs from want, naming the row by name and
+// the first differing field.
+func diffRows[R any](table string, got, want []R, name func(R) string) string {
+	for i := range min(len(got), len(want)) {
+		if reflect.DeepEqual(got[i], want[i]) {
+			continue
+		}
+		g, w := reflect.ValueOf(got[i]), reflect.ValueOf(want[i])
+		if n := name(got[i]); n != name(want[i]) {
+			return fmt.Sprintf("%s row %d: %s, uninterrupted run: %s", table, i, n, name(want[i]))
+		}
+		for f := range g.NumField() {
+			gf, wf := g.Field(f).Interface(), w.Field(f).Interface()
+			if !reflect.DeepEqual(gf, wf) {
+				return fmt.Sprintf("%s %s %s: %s, uninterrupted run: %s", table, name(got[i]), g.Type().Field(f).Name, show(gf), show(wf))
+			}
+		}
+	}
+	if len(got) != len(want) {
+		return fmt.Sprintf("%s: %d rows, uninterrupted run: %d rows", table, len(got), len(want))
+	}
+	return ""
+}
+
+// show formats a value of a row field, following pointers.
+func show(v any) string {
+	rv := reflect.ValueOf(v)
+	if rv.Kind() == reflect.Pointer {
+		if rv.IsNil() {
+			return "NULL"
+		}
+		return fmt.Sprint(rv.Elem().Interface())
+	}
+	return fmt.Sprint(v)
+}
