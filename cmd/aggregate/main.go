@@ -79,7 +79,7 @@ func run(ctx context.Context, args []string, lookup config.LookupEnv, stderr io.
 	chPassword := fs.String("clickhouse-password", "GOVPULSE_CLICKHOUSE_PASSWORD", "", "ClickHouse password (prefer the environment variable to the flag)")
 	chTLS := fs.Bool("clickhouse-tls", "GOVPULSE_CLICKHOUSE_TLS", false, "connect to ClickHouse with TLS (its secure native port, usually 9440)")
 	chTLSCA := fs.String("clickhouse-tls-ca", "GOVPULSE_CLICKHOUSE_TLS_CA", "", "PEM CA file that verifies the ClickHouse server (implies --clickhouse-tls)")
-	sec := natsSecurityFlags(fs)
+	security := natsjs.SecurityFlags(fs)
 	if err := fs.Parse(args); err != nil {
 		return err
 	}
@@ -93,7 +93,7 @@ func run(ctx context.Context, args []string, lookup config.LookupEnv, stderr io.
 	if err != nil {
 		return err
 	}
-	natsOpts, err := sec.security().Options()
+	natsOpts, err := security().Options()
 	if err != nil {
 		return err
 	}
@@ -120,7 +120,7 @@ func run(ctx context.Context, args []string, lookup config.LookupEnv, stderr io.
 	if *regions != "" {
 		cfg.Regions = strings.Split(*regions, ",")
 	}
-	logger.Info("nats security", "security", sec.security().String())
+	logger.Info("nats security", "security", security().String())
 	nc, err := natsjs.Connect(*natsURL, logger, append(natsOpts, nats.Name("govpulse-aggregate"), nats.RetryOnFailedConnect(true))...)
 	if err != nil {
 		return err
@@ -193,26 +193,6 @@ func clickhouseOptions(user, password string, useTLS bool, caFile string) ([]chs
 		opts = append(opts, func(o *clickhouse.Options) { o.TLS = tc })
 	}
 	return opts, nil
-}
-
-// natsSecurityFlags defines the NATS credential and TLS flags.
-func natsSecurityFlags(fs *config.FlagSet) *natsSecurity {
-	return &natsSecurity{
-		creds:    fs.String("nats-creds", "GOVPULSE_NATS_CREDS", "", "NATS creds file (user JWT and nkey seed)"),
-		user:     fs.String("nats-user", "GOVPULSE_NATS_USER", "", "NATS user name"),
-		password: fs.String("nats-password", "GOVPULSE_NATS_PASSWORD", "", "NATS password (prefer the environment variable to the flag)"),
-		nkey:     fs.String("nats-nkey", "GOVPULSE_NATS_NKEY", "", "NATS nkey seed file"),
-		ca:       fs.String("nats-tls-ca", "GOVPULSE_NATS_TLS_CA", "", "PEM CA file that verifies the NATS server (turns TLS on)"),
-		cert:     fs.String("nats-tls-cert", "GOVPULSE_NATS_TLS_CERT", "", "PEM client certificate for NATS mutual TLS"),
-		key:      fs.String("nats-tls-key", "GOVPULSE_NATS_TLS_KEY", "", "PEM client key for NATS mutual TLS"),
-	}
-}
-
-type natsSecurity struct{ creds, user, password, nkey, ca, cert, key *string }
-
-func (n *natsSecurity) security() natsjs.Security {
-	return natsjs.Security{CredsFile: *n.creds, User: *n.user, Password: *n.password, NKeyFile: *n.nkey,
-		TLSCA: *n.ca, TLSCert: *n.cert, TLSKey: *n.key}
 }
 
 // migrate applies the ClickHouse migrations, retrying while the server is not reachable yet.

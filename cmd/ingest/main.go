@@ -82,7 +82,7 @@ func run(ctx context.Context, args []string, lookup config.LookupEnv, stderr io.
 	maxBytes := fs.Int64("stream-max-bytes", "GOVPULSE_STREAM_MAX_BYTES", 0, "size limit of each stream in bytes (0: none; a full EVENTS stream refuses events)")
 	dupWindow := fs.Duration("duplicate-window", "GOVPULSE_DUPLICATE_WINDOW", natsjs.DefaultDuplicateWindow, "window in which a resent event id is stored once")
 	logLevel := fs.String("log-level", "GOVPULSE_LOG_LEVEL", "info", "log level: debug, info, warn or error")
-	sec := natsSecurityFlags(fs)
+	security := natsjs.SecurityFlags(fs)
 	if err := fs.Parse(args); err != nil {
 		return err
 	}
@@ -115,11 +115,11 @@ func run(ctx context.Context, args []string, lookup config.LookupEnv, stderr io.
 		return err
 	}
 
-	natsOpts, err := sec.Options()
+	natsOpts, err := security().Options()
 	if err != nil {
 		return err
 	}
-	logger.Info("nats security", "security", sec.String())
+	logger.Info("nats security", "security", security().String())
 	nc, err := natsjs.Connect(*natsURL, logger, append(natsOpts, nats.Name("govpulse-ingest"))...)
 	if err != nil {
 		return err
@@ -169,32 +169,6 @@ func run(ctx context.Context, args []string, lookup config.LookupEnv, stderr io.
 	})
 	return g.Wait()
 }
-
-// natsSecurityFlags defines the NATS credential and TLS flags.
-func natsSecurityFlags(fs *config.FlagSet) *natsSecurity {
-	return &natsSecurity{
-		creds:    fs.String("nats-creds", "GOVPULSE_NATS_CREDS", "", "NATS creds file (user JWT and nkey seed)"),
-		user:     fs.String("nats-user", "GOVPULSE_NATS_USER", "", "NATS user name"),
-		password: fs.String("nats-password", "GOVPULSE_NATS_PASSWORD", "", "NATS password (prefer the environment variable to the flag)"),
-		nkey:     fs.String("nats-nkey", "GOVPULSE_NATS_NKEY", "", "NATS nkey seed file"),
-		ca:       fs.String("nats-tls-ca", "GOVPULSE_NATS_TLS_CA", "", "PEM CA file that verifies the NATS server (turns TLS on)"),
-		cert:     fs.String("nats-tls-cert", "GOVPULSE_NATS_TLS_CERT", "", "PEM client certificate for NATS mutual TLS"),
-		key:      fs.String("nats-tls-key", "GOVPULSE_NATS_TLS_KEY", "", "PEM client key for NATS mutual TLS"),
-	}
-}
-
-type natsSecurity struct{ creds, user, password, nkey, ca, cert, key *string }
-
-func (n *natsSecurity) security() natsjs.Security {
-	return natsjs.Security{CredsFile: *n.creds, User: *n.user, Password: *n.password, NKeyFile: *n.nkey,
-		TLSCA: *n.ca, TLSCert: *n.cert, TLSKey: *n.key}
-}
-
-// Options returns the NATS options of the flags.
-func (n *natsSecurity) Options() ([]nats.Option, error) { return n.security().Options() }
-
-// String describes the flags without secrets.
-func (n *natsSecurity) String() string { return n.security().String() }
 
 // hashToken implements "ingest hash-token": without arguments it generates
 // a random token and prints it with its hash; with "-" it reads a token from
