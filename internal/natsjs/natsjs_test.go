@@ -212,7 +212,11 @@ func TestRestartKeepsStreams(t *testing.T) {
 	// The client reconnects by itself; poll until the stream answers.
 	deadline := time.Now().Add(15 * time.Second)
 	for {
-		s, err := js.Stream(ctx, "EVENTS")
+		// Each attempt has its own timeout: a request sent while the server is still recovering
+		// its streams may never be answered, and must not use up the whole test's time.
+		actx, acancel := context.WithTimeout(ctx, time.Second)
+		s, err := js.Stream(actx, "EVENTS")
+		acancel()
 		if err == nil {
 			if s.CachedInfo().State.Msgs != 1 {
 				t.Fatalf("messages after restart = %d, want 1", s.CachedInfo().State.Msgs)
