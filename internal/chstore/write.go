@@ -3,6 +3,7 @@ package chstore
 import (
 	"context"
 	"fmt"
+	"time"
 )
 
 // Column lists of the tables, in the order of the values that Write appends and the readers scan.
@@ -29,7 +30,7 @@ const (
 // are stored, later ones are not. Writing the same batch again is harmless (see the package
 // documentation), so the caller retries the whole batch.
 func (s *Store) Write(ctx context.Context, b Batch) error {
-	if err := insert(ctx, s, "events", eventColumns, b.Events, eventValues); err != nil {
+	if err := insertEvents(ctx, s, b.Events); err != nil {
 		return err
 	}
 	if err := insert(ctx, s, "late_events", lateEventColumns, b.LateEvents, lateEventValues); err != nil {
@@ -67,9 +68,46 @@ func insert[R any](ctx context.Context, s *Store, table, columns string, rows []
 	return nil
 }
 
-func eventValues(r *EventRow) []any {
-	return []any{r.Region, r.ID, r.Type, dt(r.Time), ns(r.Time), dt(r.IngestTime), r.StreamSeq, r.Source,
-		r.ItemCode, r.Level, r.Rating, r.Channel, r.Outcome, r.Payload}
+// insertEvents stores event rows column by column: the events table takes one row per stream
+// message, and appending whole columns avoids boxing every value of every row.
+func insertEvents(ctx context.Context, s *Store, rows []EventRow) error {
+	if len(rows) == 0 {
+		return nil
+	}
+	n := len(rows)
+	var (
+		region, id, typ, source = make([]string, n), make([]string, n), make([]string, n), make([]string, n)
+		item, level, channel    = make([]string, n), make([]string, n), make([]string, n)
+		outcome, payload        = make([]string, n), make([]string, n)
+		eventTime, ingestTime   = make([]time.Time, n), make([]time.Time, n)
+		timeNS                  = make([]int64, n)
+		seq                     = make([]uint64, n)
+		rating                  = make([]uint8, n)
+	)
+	for i := range rows {
+		r := &rows[i]
+		region[i], id[i], typ[i], source[i] = r.Region, r.ID, r.Type, r.Source
+		item[i], level[i], channel[i], outcome[i], payload[i] = r.ItemCode, r.Level, r.Channel, r.Outcome, r.Payload
+		eventTime[i], timeNS[i], ingestTime[i] = dt(r.Time), ns(r.Time), dt(r.IngestTime)
+		seq[i], rating[i] = r.StreamSeq, r.Rating
+	}
+	// In the order of eventColumns.
+	columns := []any{region, id, typ, eventTime, timeNS, ingestTime, seq, source, item, level, rating,
+		channel, outcome, payload}
+	batch, err := s.conn.PrepareBatch(ctx, "INSERT INTO "+s.table("events")+" ("+eventColumns+")")
+	if err != nil {
+		return fmt.Errorf("chstore: insert events: %w", err)
+	}
+	for i, col := range columns {
+		if err := batch.Column(i).Append(col); err != nil {
+			_ = batch.Abort()
+			return fmt.Errorf("chstore: insert events: column %d: %w", i, err)
+		}
+	}
+	if err := batch.Send(); err != nil {
+		return fmt.Errorf("chstore: insert events: %w", err)
+	}
+	return nil
 }
 
 func scoreValues(r *ScoreRow) []any {

@@ -1,0 +1,70 @@
+#!/usr/bin/env bash
+# bench.sh: the benchmarks with their figures (`make bench`); docs/benchmarks.md explains them.
+#
+# Installs ClickHouse when it is missing and starts a test server of its own (ports 19000/18123,
+# data under $RUN_DIR/test-clickhouse, as `make test` does), runs the Go benchmarks of the hot
+# paths (decoding, windows, the engine, scoring, ClickHouse writes, ingest, the ingest load test),
+# then the end-to-end replay (HTTP ingest -> JetStream -> aggregate -> ClickHouse) with the default
+# JetStream sync interval and with sync_interval: always, prints the figures and stops the server.
+# Everything printed is also written to $RUN_DIR/bench.txt.
+#
+# Environment:
+#   BENCHTIME              -benchtime of the hot-path benchmarks (default 1s)
+#   LOAD_BENCHTIME         -benchtime of the ingest load test BenchmarkLoadMixed (default 2s)
+#   GOVPULSE_BENCH_EVENTS  events of the end-to-end replay (default 200000)
+#   GOVPULSE_BENCH_FEEDERS concurrent HTTP clients of the replay (default 8)
+set -euo pipefail
+cd "$(dirname "$0")/../.."
+RUN_DIR="${RUN_DIR:-$PWD/.run}"
+mkdir -p "$RUN_DIR"
+RUN_DIR="$(cd "$RUN_DIR" && pwd -P)"
+export CH_DIR="$RUN_DIR/test-clickhouse"
+export CH_TCP_PORT="${GOVPULSE_TEST_CH_PORT:-19000}"
+export CH_HTTP_PORT="${GOVPULSE_TEST_CH_HTTP_PORT:-18123}"
+BENCHTIME="${BENCHTIME:-1s}"
+LOAD_BENCHTIME="${LOAD_BENCHTIME:-2s}"
+OUT="$RUN_DIR/bench.txt"
+
+deploy/clickhouse/clickhouse.sh install
+deploy/clickhouse/clickhouse.sh start
+trap 'deploy/clickhouse/clickhouse.sh stop' EXIT
+
+export GOVPULSE_TEST_CLICKHOUSE="127.0.0.1:$CH_TCP_PORT"
+export GOVPULSE_REQUIRE_SERVERS=1
+export GOVPULSE_TEST_CH_DIR="$CH_DIR"
+
+# The packages of the hot paths, in the order of an event's way through the pipeline.
+HOT_PACKAGES=(./pkg/events/ ./pkg/windows/ ./internal/scoring/ ./internal/engine/ ./internal/scenario/ ./internal/chstore/)
+
+# run prints and runs a command; a failure is reported and remembered, and the next command runs.
+failed=0
+run() {
+	echo "== $*"
+	"$@" || { echo "FAILED (exit $?): $*"; failed=1; }
+}
+
+status=0
+{
+	echo "govpulse make bench, $(date -u +%Y-%m-%dT%H:%M:%SZ)"
+	echo "commit $(git rev-parse --short HEAD 2>/dev/null || echo unknown)$(git diff --quiet 2>/dev/null || echo ' (with local changes)')"
+	echo "$(go version); $(nproc) cores; $(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2- | sed 's/^ *//')"
+	echo "ClickHouse $(deploy/clickhouse/clickhouse.sh client --query 'SELECT version()' 2>/dev/null || echo '?') on $GOVPULSE_TEST_CLICKHOUSE"
+	echo
+	run go test -run '^$' -bench . -benchmem -benchtime "$BENCHTIME" -timeout 20m "${HOT_PACKAGES[@]}"
+	echo
+	run go test -run '^$' -bench . -skip LoadMixed -benchmem -benchtime "$BENCHTIME" -timeout 20m ./internal/ingest/
+	echo
+	run go test -run '^$' -bench LoadMixed -benchmem -benchtime "$LOAD_BENCHTIME" -timeout 20m ./internal/ingest/
+	echo
+	# One iteration is a whole replay of GOVPULSE_BENCH_EVENTS events, once per sync setting.
+	run go test -run '^$' -bench EndToEnd -benchtime 1x -timeout 30m ./test/bench/
+	exit "$failed"
+} 2>&1 | tee "$OUT" || status=$?
+
+echo
+echo "== figures (also in $OUT)"
+grep -E '^(pkg:|Benchmark|end-to-end )' "$OUT" || true
+if [ "$status" -ne 0 ]; then
+	echo "bench.sh: a benchmark failed (exit $status); see $OUT" >&2
+fi
+exit "$status"

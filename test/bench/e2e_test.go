@@ -1,0 +1,420 @@
+package bench_test
+
+import (
+	"context"
+	"fmt"
+	"iter"
+	"net/http"
+	"net/http/httptest"
+	"os"
+	"slices"
+	"strconv"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/ClickHouse/clickhouse-go/v2/lib/driver"
+	"github.com/nats-io/nats-server/v2/server"
+	"github.com/nats-io/nats.go"
+	"github.com/nats-io/nats.go/jetstream"
+	"golang.org/x/sync/errgroup"
+
+	"github.com/govpulse/govpulse/internal/aggregate"
+	"github.com/govpulse/govpulse/internal/chstore"
+	"github.com/govpulse/govpulse/internal/chstore/chtest"
+	"github.com/govpulse/govpulse/internal/ctl"
+	"github.com/govpulse/govpulse/internal/ingest"
+	"github.com/govpulse/govpulse/internal/natsjs"
+	"github.com/govpulse/govpulse/internal/scenario"
+	"github.com/govpulse/govpulse/pkg/events"
+)
+
+// Environment variables of the benchmark.
+const (
+	envEvents  = "GOVPULSE_BENCH_EVENTS"  // events of one replay (default 200,000)
+	envFeeders = "GOVPULSE_BENCH_FEEDERS" // concurrent HTTP clients (default 8)
+)
+
+const (
+	defaultEvents  = 200_000
+	defaultFeeders = 8
+	feedBatch      = 500              // events per request
+	replayTimeout  = 10 * time.Minute // bounds one whole replay
+	natsReady      = 10 * time.Second
+)
+
+// BenchmarkEndToEnd replays a synthetic stream through HTTP ingest, JetStream, the aggregator and
+// ClickHouse, once with the server's default sync interval and once with sync_interval: always.
+// Run it with -benchtime=1x: one iteration is a whole replay.
+func BenchmarkEndToEnd(b *testing.B) {
+	n := envInt(b, envEvents, defaultEvents)
+	feeders := envInt(b, envFeeders, defaultFeeders)
+	chtest.Addr(b) // skip (or fail) early without a ClickHouse server
+	evs := slices.Collect(scenario.Stream(scenario.StreamOptions{Events: n}))
+	for _, sync := range []struct {
+		name   string
+		always bool
+	}{{"sync=default", false}, {"sync=always", true}} {
+		b.Run(sync.name, func(b *testing.B) {
+			var sum result
+			for range b.N {
+				r := replay(b, evs, feeders, sync.always)
+				b.Logf("%s: %s", sync.name, r)
+				fmt.Printf("end-to-end %s: %s\n", sync.name, r)
+				sum.add(r)
+			}
+			sum.report(b)
+		})
+	}
+}
+
+// result holds the figures of one replay.
+type result struct {
+	events  int           // events stored by ingest
+	retries int           // requests repeated after a 503 or 429
+	feeders int           // concurrent clients
+	ingest  time.Duration // first request to the last 202
+	total   time.Duration // first request to the score of the last event stored
+	lastLag time.Duration // last 202 to the score of the last event stored
+	flushes int           // aggregator writes to ClickHouse
+	writing time.Duration // total time of those writes
+	runs    int           // replays summed (report averages)
+}
+
+func (r result) String() string {
+	return fmt.Sprintf("%d events, %d feeders: %.0f events/s end to end (%s), ingest %.0f events/s (%s), "+
+		"last 202 to score stored %.0f ms, %d ClickHouse writes taking %s, %d requests retried",
+		r.events, r.feeders, rate(r.events, r.total), r.total.Round(time.Millisecond),
+		rate(r.events, r.ingest), r.ingest.Round(time.Millisecond),
+		ms(r.lastLag), r.flushes, r.writing.Round(time.Millisecond), r.retries)
+}
+
+func (r *result) add(o result) {
+	r.events += o.events
+	r.ingest += o.ingest
+	r.total += o.total
+	r.lastLag += o.lastLag
+	r.flushes += o.flushes
+	r.retries += o.retries
+	r.writing += o.writing
+	r.runs++
+}
+
+// report sets the benchmark's metrics to the averages of the replays summed in r.
+func (r result) report(b *testing.B) {
+	if r.runs == 0 {
+		return
+	}
+	b.ReportMetric(rate(r.events, r.total), "events/s")
+	b.ReportMetric(rate(r.events, r.ingest), "ingest_events/s")
+	b.ReportMetric(ms(r.lastLag)/float64(r.runs), "ms_last_to_stored")
+	b.ReportMetric(float64(r.flushes)/float64(r.runs), "ch_writes")
+	b.ReportMetric(ms(r.writing)/float64(r.runs), "ms_ch_writing")
+	b.ReportMetric(0, "ns/op") // one op is a whole replay: its time says nothing by itself
+}
+
+func rate(n int, d time.Duration) float64 {
+	if d <= 0 {
+		return 0
+	}
+	return float64(n) / d.Seconds()
+}
+
+func ms(d time.Duration) float64 { return float64(d) / float64(time.Millisecond) }
+
+// replay runs one end-to-end replay of evs on fresh servers (a new JetStream store and a new
+// ClickHouse database) and returns its figures.
+func replay(b *testing.B, evs []*events.Event, feeders int, syncAlways bool) result {
+	b.StopTimer()
+	ctx, cancel := context.WithTimeout(b.Context(), replayTimeout)
+	defer cancel()
+
+	// NATS with JetStream on disk, one connection for ingest and one for the aggregator, as in
+	// production where they are separate processes.
+	srv := startNATS(b, syncAlways)
+	ingestJS := connect(b, srv, "govpulse-bench-ingest", jetstream.WithPublishAsyncTimeout(ingest.DefaultPublishTimeout+time.Second))
+	aggJS := connect(b, srv, "govpulse-bench-aggregate")
+	if err := natsjs.EnsureStreams(ctx, ingestJS, natsjs.Names{}, natsjs.StreamOptions{}); err != nil {
+		b.Fatal(err)
+	}
+
+	// ClickHouse: a fresh database with the migrations applied.
+	conn, db := chtest.Open(b)
+	store := chstore.New(conn, db, nil)
+	if err := store.Migrate(ctx); err != nil {
+		b.Fatalf("migrate: %v", err)
+	}
+	rec := &recorder{store: store}
+
+	// The aggregator, with the production defaults.
+	svc, err := aggregate.New(aggregate.Config{}, aggJS, rec, nil, nil)
+	if err != nil {
+		b.Fatal(err)
+	}
+	aggCtx, stopAgg := context.WithCancel(ctx)
+	aggDone := make(chan error, 1)
+	go func() { aggDone <- svc.Run(aggCtx) }()
+	defer func() {
+		stopAgg()
+		if err := <-aggDone; err != nil {
+			b.Errorf("aggregator: %v", err)
+		}
+	}()
+	waitFor(b, ctx, 30*time.Second, "the aggregator to be ready", func() bool { return svc.Ready() == nil })
+
+	// Ingest over a real loopback HTTP listener.
+	// Every feeder comes from the same loopback address: the per-client rate limit (a production
+	// safeguard against a runaway producer) is off, so that the pipeline's own capacity is measured.
+	isrv, err := ingest.New(ingest.Config{RateLimit: -1}, ingestJS, nil, nil)
+	if err != nil {
+		b.Fatal(err)
+	}
+	hs := httptest.NewServer(isrv.Handler())
+	defer hs.Close()
+	client := &http.Client{
+		Timeout:   time.Minute,
+		Transport: &http.Transport{MaxIdleConnsPerHost: feeders, MaxConnsPerHost: feeders},
+	}
+	defer client.CloseIdleConnections()
+
+	// Feed: request k carries events [k*batch, (k+1)*batch); feeder f sends the requests k with
+	// k mod feeders = f, so the clients advance through event time together.
+	sums := make([]ctl.FeedSummary, feeders)
+	done := make([]time.Time, feeders)
+	b.StartTimer()
+	start := time.Now()
+	g, gctx := errgroup.WithContext(ctx)
+	for f := range feeders {
+		g.Go(func() error {
+			sum, err := ctl.Feed(gctx, share(evs, f, feeders), ctl.FeedOptions{URL: hs.URL, Batch: feedBatch, Client: client})
+			sums[f], done[f] = sum, time.Now()
+			if err != nil {
+				return fmt.Errorf("feeder %d: %w (%s)", f, err, sum)
+			}
+			return nil
+		})
+	}
+	if err := g.Wait(); err != nil {
+		b.Fatal(err)
+	}
+	lastAccepted := slices.MaxFunc(done, time.Time.Compare)
+	var fed ctl.FeedSummary
+	for _, s := range sums {
+		fed.Events += s.Events
+		fed.Accepted += s.Accepted
+		fed.Duplicates += s.Duplicates
+		fed.Rejected += s.Rejected
+		fed.Requests += s.Requests
+		fed.Retries += s.Retries
+		fed.Errors = append(fed.Errors, s.Errors...)
+	}
+	// A request retried after a 503 (acknowledgements slower than the publish timeout) finds the
+	// events an earlier attempt stored as duplicates: on a fresh stream both count as stored.
+	if fed.Accepted+fed.Duplicates != len(evs) || fed.Rejected != 0 {
+		b.Fatalf("ingest stored %d of %d events: %s; errors %v", fed.Accepted+fed.Duplicates, len(evs), fed, fed.Errors)
+	}
+
+	// The score of the last event is stored when a write covers the stream's last sequence: the
+	// aggregator writes the event rows and the scores they changed in one Write, scores last.
+	st, err := ingestJS.Stream(ctx, natsjs.DefaultEventsStream)
+	if err != nil {
+		b.Fatal(err)
+	}
+	info, err := st.Info(ctx)
+	if err != nil {
+		b.Fatal(err)
+	}
+	last := info.State.LastSeq
+	if info.State.Msgs != uint64(len(evs)) {
+		b.Fatalf("stream %s holds %d messages, want %d", natsjs.DefaultEventsStream, info.State.Msgs, len(evs))
+	}
+	var storedAt time.Time
+	waitFor(b, ctx, 5*time.Minute, fmt.Sprintf("stream sequence %d stored", last), func() bool {
+		at, ok := rec.reached(last)
+		storedAt = at
+		return ok
+	})
+	b.StopTimer()
+
+	writes, writing := rec.writes()
+	r := result{
+		events:  len(evs),
+		retries: fed.Retries,
+		feeders: feeders,
+		ingest:  lastAccepted.Sub(start),
+		total:   storedAt.Sub(start),
+		lastLag: storedAt.Sub(lastAccepted),
+		flushes: writes,
+		writing: writing,
+	}
+	checkStored(ctx, b, conn, db, len(evs), last)
+	return r
+}
+
+// share yields the events of the requests k with k mod n = f.
+func share(evs []*events.Event, f, n int) iter.Seq[*events.Event] {
+	return func(yield func(*events.Event) bool) {
+		for lo := f * feedBatch; lo < len(evs); lo += n * feedBatch {
+			for _, ev := range evs[lo:min(lo+feedBatch, len(evs))] {
+				if !yield(ev) {
+					return
+				}
+			}
+		}
+	}
+}
+
+// checkStored verifies that ClickHouse holds every event (at least once: a retried write may
+// repeat rows until the table merges them) and that no score claims a version beyond the stream.
+func checkStored(ctx context.Context, b *testing.B, conn driver.Conn, db string, want int, last uint64) {
+	b.Helper()
+	var rows, ids, maxSeq, maxVersion uint64
+	q := "SELECT count(), uniqExact(id), max(stream_seq) FROM `" + db + "`.events"
+	if err := conn.QueryRow(ctx, q).Scan(&rows, &ids, &maxSeq); err != nil {
+		b.Fatalf("count events: %v", err)
+	}
+	if err := conn.QueryRow(ctx, "SELECT max(version) FROM `"+db+"`.scores").Scan(&maxVersion); err != nil {
+		b.Fatalf("max score version: %v", err)
+	}
+	if ids != uint64(want) || rows < ids || maxSeq != last || maxVersion == 0 || maxVersion > last {
+		b.Fatalf("ClickHouse holds %d event rows, %d ids, last sequence %d, score version %d; want %d ids, last sequence %d",
+			rows, ids, maxSeq, maxVersion, want, last)
+	}
+}
+
+// recorder is the aggregator's store: it writes through to ClickHouse and records, after each
+// successful write, the highest stream sequence of its event rows and when the write returned.
+type recorder struct {
+	store *chstore.Store
+
+	mu      sync.Mutex
+	marks   []mark        // in write order; seq never falls
+	writing time.Duration // total time of successful writes
+}
+
+type mark struct {
+	seq uint64
+	at  time.Time
+}
+
+// Write implements the aggregator's batch writer.
+func (r *recorder) Write(ctx context.Context, b chstore.Batch) error {
+	start := time.Now()
+	if err := r.store.Write(ctx, b); err != nil {
+		return err
+	}
+	now := time.Now()
+	var hi uint64
+	for i := range b.Events {
+		hi = max(hi, b.Events[i].StreamSeq)
+	}
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	if n := len(r.marks); n > 0 {
+		hi = max(hi, r.marks[n-1].seq)
+	}
+	r.marks = append(r.marks, mark{seq: hi, at: now})
+	r.writing += now.Sub(start)
+	return nil
+}
+
+// reached returns when a write first covered seq, if one has.
+func (r *recorder) reached(seq uint64) (time.Time, bool) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	i, _ := slices.BinarySearchFunc(r.marks, seq, func(m mark, s uint64) int {
+		switch {
+		case m.seq < s:
+			return -1
+		case m.seq > s:
+			return 1
+		}
+		return 0
+	})
+	if i == len(r.marks) {
+		return time.Time{}, false
+	}
+	return r.marks[i].at, true
+}
+
+// writes returns the number of successful writes and their total time.
+func (r *recorder) writes() (int, time.Duration) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	return len(r.marks), r.writing
+}
+
+// startNATS runs a JetStream server with file storage in a fresh temporary folder and shuts it
+// down at the end of the benchmark. syncAlways makes it sync every write to disk
+// (sync_interval: always).
+func startNATS(b *testing.B, syncAlways bool) *server.Server {
+	b.Helper()
+	srv, err := server.NewServer(&server.Options{
+		Host:       "127.0.0.1",
+		Port:       -1,
+		JetStream:  true,
+		StoreDir:   b.TempDir(),
+		SyncAlways: syncAlways,
+		NoLog:      true,
+		NoSigs:     true,
+	})
+	if err != nil {
+		b.Fatalf("nats server: %v", err)
+	}
+	srv.Start()
+	b.Cleanup(func() {
+		srv.Shutdown()
+		srv.WaitForShutdown()
+	})
+	if !srv.ReadyForConnections(natsReady) {
+		b.Fatalf("nats server not ready within %s", natsReady)
+	}
+	return srv
+}
+
+// connect opens a NATS connection named name to srv, closed at the end of the benchmark.
+func connect(b *testing.B, srv *server.Server, name string, opts ...jetstream.JetStreamOpt) jetstream.JetStream {
+	b.Helper()
+	nc, err := natsjs.Connect(srv.ClientURL(), nil, nats.Name(name))
+	if err != nil {
+		b.Fatal(err)
+	}
+	b.Cleanup(nc.Close)
+	js, err := jetstream.New(nc, opts...)
+	if err != nil {
+		b.Fatalf("jetstream: %v", err)
+	}
+	return js
+}
+
+// waitFor polls f every few milliseconds until it returns true, failing b after d.
+func waitFor(b *testing.B, ctx context.Context, d time.Duration, what string, f func() bool) {
+	b.Helper()
+	deadline := time.Now().Add(d)
+	tick := time.NewTicker(2 * time.Millisecond)
+	defer tick.Stop()
+	for !f() {
+		if time.Now().After(deadline) {
+			b.Fatalf("timed out after %s waiting for %s", d, what)
+		}
+		select {
+		case <-ctx.Done():
+			b.Fatalf("waiting for %s: %v", what, ctx.Err())
+		case <-tick.C:
+		}
+	}
+}
+
+// envInt reads a positive integer from the environment variable name, or returns def.
+func envInt(b *testing.B, name string, def int) int {
+	b.Helper()
+	v := os.Getenv(name)
+	if v == "" {
+		return def
+	}
+	n, err := strconv.Atoi(v)
+	if err != nil || n < 1 {
+		b.Fatalf("%s=%q: want a positive integer", name, v)
+	}
+	return n
+}
