@@ -96,8 +96,8 @@ func (s *Service) restore(ctx context.Context) error {
 		}
 		eng, err := engine.Restore(s.engineConfig(), c.engine)
 		if err == nil {
-			s.eng, s.lastSeq, s.checkpointSeq = eng, c.lastSeq, c.lastSeq
-			s.lastCheckpoint = time.Now()
+			s.eng, s.lastSeq, s.snapshotSeq = eng, c.lastSeq, c.lastSeq
+			s.lastSnapshot = time.Now()
 			s.log.Info("restored checkpoint", "last_sequence", c.lastSeq, "bytes", len(c.engine))
 			return nil
 		}
@@ -107,8 +107,8 @@ func (s *Service) restore(ctx context.Context) error {
 	if err != nil {
 		return fmt.Errorf("aggregate: new engine: %w", err)
 	}
-	s.eng, s.lastSeq, s.checkpointSeq = eng, 0, 0
-	s.lastCheckpoint = time.Now()
+	s.eng, s.lastSeq, s.snapshotSeq = eng, 0, 0
+	s.lastSnapshot = time.Now()
 	if state.FirstSeq > 1 {
 		s.log.Warn("rebuilding from the start of the stream, which no longer holds its first events",
 			"reason", why, "first_sequence", state.FirstSeq)
@@ -139,28 +139,15 @@ func (s *Service) loadCheckpoint(ctx context.Context, streamLastSeq uint64) (che
 	return c, ""
 }
 
-// maybeCheckpoint writes a checkpoint when one is due (or force is set) and everything read has
-// been stored.
-func (s *Service) maybeCheckpoint(ctx context.Context, force bool) error {
-	if s.batch.messages > 0 || s.lastSeq == s.checkpointSeq {
-		return nil
-	}
-	if !force && time.Since(s.lastCheckpoint) < s.cfg.CheckpointInterval {
-		return nil
-	}
-	data := encodeCheckpoint(checkpoint{
-		partition: s.cfg.Partition,
-		lastSeq:   s.lastSeq,
-		engine:    s.eng.AppendSnapshot(nil),
-	})
+// writeCheckpoint stores a checkpoint covering the stream up to lastSeq; the caller has stored
+// every row up to lastSeq before.
+func (s *Service) writeCheckpoint(ctx context.Context, lastSeq uint64, data []byte) error {
 	if _, err := s.checkpoints.PutBytes(ctx, s.objectName(), data); err != nil {
 		return fmt.Errorf("aggregate: write checkpoint: %w", err)
 	}
-	s.checkpointSeq = s.lastSeq
-	s.lastCheckpoint = time.Now()
 	s.metrics.checkpoints.Inc()
 	s.metrics.checkpointSize.Set(float64(len(data)))
-	s.metrics.checkpointAge.Set(float64(s.lastSeq))
-	s.metrics.checkpointTime.Set(float64(s.lastCheckpoint.Unix()))
+	s.metrics.checkpointAge.Set(float64(lastSeq))
+	s.metrics.checkpointTime.Set(float64(time.Now().Unix()))
 	return nil
 }

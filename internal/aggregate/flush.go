@@ -52,50 +52,95 @@ func (p *pending) merge(out engine.Output) {
 	}
 }
 
-func (p *pending) reset() {
-	p.messages = 0
-	p.events = p.events[:0]
-	p.late = p.late[:0]
-	p.deadLetters = p.deadLetters[:0]
-	clear(p.scores)
-	p.ranking = nil
-	clear(p.windows)
+// flushJob is one batch handed from the consuming loop to the flusher: the rows and outputs of
+// the stream messages up to lastSeq and, when a checkpoint is due, the checkpoint taken right
+// after them.
+type flushJob struct {
+	batch      *pending
+	lastSeq    uint64
+	checkpoint []byte // nil: no checkpoint with this batch
+	final      bool   // the last batch before shutdown: a failed checkpoint is an error
 }
 
-// flush stores what was read, then publishes the new scores and ranking. It retries ClickHouse
-// with exponential backoff until it succeeds or ctx is done (consumption waits meanwhile, which
-// bounds memory); it returns an error only in the second case, keeping the batch.
-func (s *Service) flush(ctx context.Context) error {
-	if s.batch.messages == 0 {
+// cut drains the engine into the current batch and turns it into a job; it starts a new batch.
+// The checkpoint, when due (or forced and not already taken at this sequence), is the engine state
+// at exactly lastSeq, so it can only be written once this batch is stored. It returns nil when
+// there is nothing to do.
+func (s *Service) cut(final bool) *flushJob {
+	if s.eng == nil {
 		return nil
 	}
-	start := time.Now()
-	s.batch.merge(s.eng.Drain())
-	b := s.batch.rows()
-	attempt := func() error {
-		err := s.store.Write(ctx, b)
-		if err != nil {
-			s.metrics.storeErrors.Inc()
-			s.setNotReady("clickhouse: " + err.Error())
-		}
-		return err
+	if s.batch.messages > 0 {
+		s.batch.merge(s.eng.Drain())
 	}
-	notify := func(err error, wait time.Duration) {
-		s.log.Warn("clickhouse write failed; consumption paused", "error", err, "retry_in", wait, "rows", b.Len())
-	}
-	if err := backoff.RetryNotify(attempt, backoff.WithContext(s.newBackoff(), ctx), notify); err != nil {
-		return fmt.Errorf("aggregate: store batch: %w", err)
-	}
-	s.setReady()
-	s.countRows(b)
-	s.publish(ctx)
-	s.metrics.flushes.Inc()
-	s.metrics.flushSeconds.Observe(time.Since(start).Seconds())
 	if wm, ok := s.eng.Watermark(); ok {
 		s.metrics.watermark.Set(float64(wm.UnixNano()) / 1e9)
 	}
-	s.log.Debug("flushed", "messages", s.batch.messages, "last_sequence", s.lastSeq, "rows", b.Len(), "took", time.Since(start))
-	s.batch.reset()
+	j := &flushJob{batch: s.batch, lastSeq: s.lastSeq, final: final}
+	due := time.Since(s.lastSnapshot) >= s.cfg.CheckpointInterval || final
+	if due && s.lastSeq != s.snapshotSeq {
+		j.checkpoint = encodeCheckpoint(checkpoint{
+			partition: s.cfg.Partition,
+			lastSeq:   s.lastSeq,
+			engine:    s.eng.AppendSnapshot(nil),
+		})
+		s.snapshotSeq, s.lastSnapshot = s.lastSeq, time.Now()
+	}
+	if j.batch.messages == 0 && j.checkpoint == nil {
+		return nil
+	}
+	s.batch = &pending{}
+	return j
+}
+
+// runFlusher stores, publishes and checkpoints the jobs in the order they come, until jobs is
+// closed (nil) or ctx is done (an error: the jobs in hand are lost and will be replayed).
+func (s *Service) runFlusher(ctx context.Context, jobs <-chan *flushJob) error {
+	for j := range jobs {
+		if err := s.flush(ctx, j); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// flush stores a job's rows, then publishes its new scores and ranking, then writes its
+// checkpoint. It retries ClickHouse with exponential backoff until it succeeds or ctx is done
+// (the consuming loop waits meanwhile, which bounds memory). A failed checkpoint is logged and
+// retried with the next one, except for the final job, where it is an error.
+func (s *Service) flush(ctx context.Context, j *flushJob) error {
+	if j.batch.messages > 0 {
+		start := time.Now()
+		b := j.batch.rows()
+		attempt := func() error {
+			err := s.store.Write(ctx, b)
+			if err != nil {
+				s.metrics.storeErrors.Inc()
+				s.setNotReady("clickhouse: " + err.Error())
+			}
+			return err
+		}
+		notify := func(err error, wait time.Duration) {
+			s.log.Warn("clickhouse write failed; consumption paused", "error", err, "retry_in", wait, "rows", b.Len())
+		}
+		if err := backoff.RetryNotify(attempt, backoff.WithContext(s.newBackoff(), ctx), notify); err != nil {
+			return fmt.Errorf("aggregate: store batch up to sequence %d: %w", j.lastSeq, err)
+		}
+		s.setReady()
+		s.countRows(b)
+		s.publish(ctx, j.batch)
+		s.metrics.flushes.Inc()
+		s.metrics.flushSeconds.Observe(time.Since(start).Seconds())
+		s.log.Debug("flushed", "messages", j.batch.messages, "last_sequence", j.lastSeq, "rows", b.Len(), "took", time.Since(start))
+	}
+	if j.checkpoint != nil {
+		if err := s.writeCheckpoint(ctx, j.lastSeq, j.checkpoint); err != nil {
+			if j.final {
+				return err
+			}
+			s.log.Warn("checkpoint failed; the next one will cover it", "error", err, "last_sequence", j.lastSeq)
+		}
+	}
 	return nil
 }
 
@@ -114,10 +159,10 @@ func (s *Service) countRows(b chstore.Batch) {
 // ranking to <prefix>.rankings, both to the latest-value bucket, and the dead letters to the DLQ
 // stream. A version that was already published (a replay after a restart) is not sent again.
 // Failures are logged and counted: the rows are stored, and the next change publishes again.
-func (s *Service) publish(ctx context.Context) {
+func (s *Service) publish(ctx context.Context, batch *pending) {
 	nc := s.js.Conn()
-	for _, region := range sortedKeys(s.batch.scores) {
-		sc := s.batch.scores[region]
+	for _, region := range sortedKeys(batch.scores) {
+		sc := batch.scores[region]
 		key := "scores." + region
 		if sc.Version <= s.published[key] {
 			continue
@@ -132,7 +177,7 @@ func (s *Service) publish(ctx context.Context) {
 		}
 		s.putLatest(ctx, key, sc.Version, data)
 	}
-	if r := s.batch.ranking; r != nil && r.Version > s.published["ranking"] {
+	if r := batch.ranking; r != nil && r.Version > s.published["ranking"] {
 		data, err := json.Marshal(r)
 		if err != nil {
 			s.publishFailed("encode ranking", err)
@@ -143,7 +188,7 @@ func (s *Service) publish(ctx context.Context) {
 			s.putLatest(ctx, "ranking", r.Version, data)
 		}
 	}
-	for _, dl := range s.batch.deadLetters {
+	for _, dl := range batch.deadLetters {
 		s.sendDeadLetter(ctx, dl)
 	}
 }

@@ -33,15 +33,18 @@ type Service struct {
 
 	notReady atomic.Pointer[string] // nil when ready; otherwise why not
 
-	// Owned by Run.
-	eng            *engine.Engine
-	lastSeq        uint64 // stream sequence of the last message read (applied or not)
-	batch          pending
-	kv             jetstream.KeyValue
-	checkpoints    jetstream.ObjectStore
-	published      map[string]uint64 // latest-value key -> version published
-	lastCheckpoint time.Time
-	checkpointSeq  uint64
+	// Owned by Run's consuming side.
+	eng          *engine.Engine
+	lastSeq      uint64   // stream sequence of the last message read (applied or not)
+	batch        *pending // read since the last cut
+	cutReady     *flushJob
+	snapshotSeq  uint64    // last sequence of the last snapshot handed to the flusher
+	lastSnapshot time.Time // when it was taken
+
+	// Owned by the flusher (set up before it starts).
+	kv          jetstream.KeyValue
+	checkpoints jetstream.ObjectStore
+	published   map[string]uint64 // latest-value key -> version published
 }
 
 // New returns a Service that reads from js and writes to store. A nil logger discards logs; a nil
@@ -64,6 +67,7 @@ func New(cfg Config, js jetstream.JetStream, store batchWriter, logger *slog.Log
 		log:       logger.With("component", "aggregate", "partition", cfg.Partition),
 		metrics:   newMetrics(reg),
 		published: make(map[string]uint64),
+		batch:     &pending{},
 	}
 	s.setNotReady("starting")
 	return s, nil
@@ -81,17 +85,31 @@ func (s *Service) Ready() error {
 func (s *Service) setNotReady(why string) { s.notReady.Store(&why) }
 func (s *Service) setReady()              { s.notReady.Store(nil) }
 
-// Run consumes until ctx is done, then stops consuming, flushes what it has read, writes a
+// Run consumes until ctx is done, then stops consuming, stores what it has read, writes a
 // checkpoint and returns. It returns an error only when it cannot go on (for example when the
-// checkpoint is older than the stream's first event).
+// checkpoint is older than the stream's first event) or when the final store or checkpoint did
+// not finish within ShutdownTimeout.
+//
+// Run owns two loops: the consuming loop (this goroutine) reads, applies and cuts batches, and a
+// flusher goroutine stores, publishes and checkpoints them in order, so that reading goes on while
+// a batch is written. At most one batch waits while another is being written; while ClickHouse
+// fails, the flusher retries and the consuming loop waits, so memory stays bounded.
 func (s *Service) Run(ctx context.Context) error {
 	if err := s.setup(ctx); err != nil {
 		return err
 	}
 	s.log.Info("consuming", "from_sequence", s.lastSeq+1, "regions", len(s.cfg.Regions))
+
+	// The flusher outlives ctx: at shutdown it gets ShutdownTimeout to finish what was handed to it.
+	flushCtx, cancelFlush := context.WithCancel(context.WithoutCancel(ctx))
+	defer cancelFlush()
+	jobs := make(chan *flushJob)
+	flushed := make(chan error, 1)
+	go func() { flushed <- s.runFlusher(flushCtx, jobs) }()
+
 	retry := s.newBackoff()
 	for ctx.Err() == nil {
-		err := s.consume(ctx)
+		err := s.consume(ctx, jobs)
 		if err == nil || ctx.Err() != nil {
 			break
 		}
@@ -102,7 +120,44 @@ func (s *Service) Run(ctx context.Context) error {
 			break
 		}
 	}
-	return s.shutdown()
+	return s.shutdown(jobs, flushed, cancelFlush)
+}
+
+// shutdown hands the last batch (with a final checkpoint) to the flusher and waits for it to
+// finish, at most ShutdownTimeout.
+func (s *Service) shutdown(jobs chan<- *flushJob, flushed <-chan error, cancelFlush context.CancelFunc) error {
+	s.setNotReady("shutting down")
+	timer := time.NewTimer(s.cfg.ShutdownTimeout)
+	defer timer.Stop()
+	final := []*flushJob{s.cutReady, s.cut(true)}
+	s.cutReady = nil
+	for _, j := range final {
+		if j == nil {
+			continue
+		}
+		select {
+		case jobs <- j:
+		case err := <-flushed:
+			return fmt.Errorf("aggregate: flusher stopped: %w", err)
+		case <-timer.C:
+			cancelFlush()
+			<-flushed
+			return fmt.Errorf("aggregate: shutdown: batches not stored within %s; they will be replayed", s.cfg.ShutdownTimeout)
+		}
+	}
+	close(jobs)
+	select {
+	case err := <-flushed:
+		if err != nil {
+			return err
+		}
+	case <-timer.C:
+		cancelFlush()
+		<-flushed
+		return fmt.Errorf("aggregate: shutdown: the last batch was not stored within %s; it will be replayed", s.cfg.ShutdownTimeout)
+	}
+	s.log.Info("stopped", "last_sequence", s.lastSeq)
+	return nil
 }
 
 // setup prepares the buckets and restores the engine from the checkpoint, or starts empty.
@@ -151,9 +206,9 @@ func (s *Service) trySetup(ctx context.Context) error {
 }
 
 // consume reads messages from the sequence after the last one read until ctx is done or the
-// consumer fails. It flushes whenever the batch is full or its oldest message has waited
-// FlushInterval.
-func (s *Service) consume(ctx context.Context) error {
+// consumer fails. It cuts a batch whenever the batch is full or its oldest message has waited
+// FlushInterval, and hands it to the flusher.
+func (s *Service) consume(ctx context.Context, jobs chan<- *flushJob) error {
 	cfg := jetstream.OrderedConsumerConfig{
 		FilterSubjects: s.filterSubjects(),
 		DeliverPolicy:  jetstream.DeliverAllPolicy,
@@ -173,7 +228,7 @@ func (s *Service) consume(ctx context.Context) error {
 	defer it.Stop()
 	s.setReady()
 
-	var oldest time.Time // when the oldest unflushed message was read
+	var oldest time.Time // when the oldest message of the batch was read
 	for ctx.Err() == nil {
 		wait := time.Second
 		if s.batch.messages > 0 {
@@ -194,32 +249,15 @@ func (s *Service) consume(ctx context.Context) error {
 			s.read(msg)
 		}
 		if s.batch.messages > 0 && (s.batch.messages >= s.cfg.MaxBatch || time.Since(oldest) >= s.cfg.FlushInterval) {
-			if err := s.flush(ctx); err != nil {
-				return nil // only when ctx is done: shutdown flushes again
-			}
-			if err := s.maybeCheckpoint(ctx, false); err != nil {
-				s.log.Warn("checkpoint failed", "error", err)
+			s.cutReady = s.cut(false)
+			select {
+			case jobs <- s.cutReady:
+				s.cutReady = nil
+			case <-ctx.Done():
+				return nil // shutdown hands it over
 			}
 		}
 	}
-	return nil
-}
-
-// shutdown flushes what was read and writes a final checkpoint within ShutdownTimeout.
-func (s *Service) shutdown() error {
-	s.setNotReady("shutting down")
-	ctx, cancel := context.WithTimeout(context.Background(), s.cfg.ShutdownTimeout)
-	defer cancel()
-	if s.eng == nil {
-		return nil
-	}
-	if err := s.flush(ctx); err != nil {
-		return fmt.Errorf("aggregate: final flush: %w", err)
-	}
-	if err := s.maybeCheckpoint(ctx, true); err != nil {
-		return fmt.Errorf("aggregate: final checkpoint: %w", err)
-	}
-	s.log.Info("stopped", "last_sequence", s.lastSeq)
 	return nil
 }
 
