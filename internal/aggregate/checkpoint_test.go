@@ -73,7 +73,7 @@ func TestCheckpointRejectsCorruptInput(t *testing.T) {
 }
 
 // setupService returns a service over a real JetStream server and ClickHouse database.
-func setupService(t *testing.T, cfg Config) (*Service, jetstream.JetStream) {
+func setupService(t *testing.T, cfg Config) (*Service, jetstream.JetStream, *chstore.Store) {
 	t.Helper()
 	conn, database := chtest.Open(t)
 	store := chstore.New(conn, database, nil)
@@ -94,11 +94,11 @@ func setupService(t *testing.T, cfg Config) (*Service, jetstream.JetStream) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	return svc, js
+	return svc, js, store
 }
 
 func TestRunFailsLoudlyWhenTheStreamLostEventsAfterTheCheckpoint(t *testing.T) {
-	svc, js := setupService(t, Config{})
+	svc, js, _ := setupService(t, Config{})
 	ctx := t.Context()
 	if err := natsjs.EnsureStreams(ctx, js, natsjs.Names{}, natsjs.StreamOptions{}); err != nil {
 		t.Fatal(err)
@@ -133,7 +133,7 @@ func TestRunFailsLoudlyWhenTheStreamLostEventsAfterTheCheckpoint(t *testing.T) {
 }
 
 func TestRunRebuildsFromAnUnusableCheckpoint(t *testing.T) {
-	svc, js := setupService(t, Config{})
+	svc, js, _ := setupService(t, Config{})
 	ctx := t.Context()
 	if err := natsjs.EnsureStreams(ctx, js, natsjs.Names{}, natsjs.StreamOptions{}); err != nil {
 		t.Fatal(err)

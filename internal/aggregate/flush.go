@@ -13,6 +13,7 @@ import (
 
 	"github.com/govpulse/govpulse/internal/chstore"
 	"github.com/govpulse/govpulse/internal/engine"
+	"github.com/govpulse/govpulse/internal/natsjs"
 	"github.com/govpulse/govpulse/internal/scoring"
 )
 
@@ -111,7 +112,7 @@ func (s *Service) runFlusher(ctx context.Context, jobs <-chan *flushJob) error {
 func (s *Service) flush(ctx context.Context, j *flushJob) error {
 	if j.batch.messages > 0 {
 		start := time.Now()
-		b := j.batch.rows()
+		b := j.batch.rows(s.cfg.allRegions())
 		attempt := func() error {
 			err := s.store.Write(ctx, b)
 			if err != nil {
@@ -177,15 +178,15 @@ func (s *Service) publish(ctx context.Context, batch *pending) {
 		}
 		s.putLatest(ctx, key, sc.Version, data)
 	}
-	if r := batch.ranking; r != nil && r.Version > s.published["ranking"] {
+	if r := batch.ranking; r != nil && r.Version > s.published[s.rankingKey()] {
 		data, err := json.Marshal(r)
 		if err != nil {
 			s.publishFailed("encode ranking", err)
 		} else {
-			if err := nc.Publish(s.cfg.Names.RankingsSubject(), data); err != nil {
+			if err := nc.Publish(s.rankingSubject(), data); err != nil {
 				s.publishFailed("publish ranking", err)
 			}
-			s.putLatest(ctx, "ranking", r.Version, data)
+			s.putLatest(ctx, s.rankingKey(), r.Version, data)
 		}
 	}
 	for _, dl := range batch.deadLetters {
@@ -210,7 +211,7 @@ func (s *Service) publishFailed(what string, err error) {
 // loadPublished reads the versions already in the latest-value bucket, so that a replay after a
 // restart does not publish older values over newer ones.
 func (s *Service) loadPublished(ctx context.Context) error {
-	keys := []string{"ranking"}
+	keys := []string{s.rankingKey()}
 	for _, r := range s.cfg.Regions {
 		keys = append(keys, "scores."+r)
 	}
@@ -259,4 +260,23 @@ func (s *Service) sendDeadLetter(ctx context.Context, dl deadLetter) {
 	if _, err := s.js.PublishMsg(ctx, msg); err != nil {
 		s.publishFailed("dead letter", err)
 	}
+}
+
+// rankingKey and rankingSubject name where the partition's ranking goes: the ranking of all 32
+// units when the partition holds them all, else the partial ranking of its own units under
+// "ranking.<partition>" and "<prefix>.rankings.<partition>", so that partitions never overwrite one
+// another's rankings. (With several partitions, the ranking of all units is read from
+// latest_scores; see the README.)
+func (s *Service) rankingKey() string {
+	if s.cfg.allRegions() {
+		return "ranking"
+	}
+	return "ranking." + natsjs.Token(s.cfg.Partition)
+}
+
+func (s *Service) rankingSubject() string {
+	if s.cfg.allRegions() {
+		return s.cfg.Names.RankingsSubject()
+	}
+	return s.cfg.Names.RankingsSubject() + "." + natsjs.Token(s.cfg.Partition)
 }

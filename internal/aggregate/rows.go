@@ -10,13 +10,14 @@ import (
 	"github.com/govpulse/govpulse/pkg/events"
 )
 
-// rows converts the pending batch to ClickHouse rows, in a deterministic order.
-func (p *pending) rows() chstore.Batch {
+// rows converts the pending batch to ClickHouse rows, in a deterministic order. The rankings
+// table holds rankings of all 32 units only: a partial partition's ranking is published, not stored.
+func (p *pending) rows(withRanking bool) chstore.Batch {
 	b := chstore.Batch{Events: p.events, LateEvents: p.late}
 	for _, region := range sortedKeys(p.scores) {
 		b.Scores = append(b.Scores, scoreRow(p.scores[region]))
 	}
-	if p.ranking != nil {
+	if p.ranking != nil && withRanking {
 		b.Rankings = rankingRows(p.ranking)
 	}
 	keys := make([]windowKey, 0, len(p.windows))
