@@ -178,7 +178,7 @@ func (s *Server) ingest(w http.ResponseWriter, r *http.Request) (int, *Response)
 // dead letter with (the start of) the body and returns the answer.
 func (b *batch) refuse(code int, reason, msg string, body []byte) (int, *Response) {
 	b.s.metrics.refused.WithLabelValues(reason, b.scope.metricSource()).Inc()
-	b.deadLetter(body, nil, reason, msg)
+	b.deadLetter(body, nil, "", reason, msg)
 	b.wait()
 	return refuse(code, msg)
 }
@@ -361,6 +361,9 @@ func (b *batch) reject(i int, raw []byte, ev *events.Event, err error) {
 		reason = ee.Reason
 	}
 	res := &b.resp.Results[i]
+	if ev == nil && res.ID == "" {
+		res.ID = events.PeekID(raw) // name the event in the answer even when it did not decode
+	}
 	res.Status = StatusRejected
 	res.Reason = reason
 	res.Error = err.Error()
@@ -368,12 +371,12 @@ func (b *batch) reject(i int, raw []byte, ev *events.Event, err error) {
 		b.resp.forbidden++
 	}
 	b.s.metrics.events.WithLabelValues(StatusRejected, reason, b.scope.metricSource()).Inc()
-	b.deadLetter(raw, ev, reason, res.Error)
+	b.deadLetter(raw, ev, res.ID, reason, res.Error)
 }
 
 // deadLetter publishes raw (cut at MaxDLQPayload) to the DLQ stream with
 // the reason and what is known of the event.
-func (b *batch) deadLetter(raw []byte, ev *events.Event, reason, text string) {
+func (b *batch) deadLetter(raw []byte, ev *events.Event, id, reason, text string) {
 	data, truncated := raw, false
 	if len(data) > MaxDLQPayload {
 		data, truncated = data[:MaxDLQPayload], true
@@ -388,6 +391,8 @@ func (b *batch) deadLetter(raw []byte, ev *events.Event, reason, text string) {
 		h.Set(HeaderEventID, ev.ID)
 		h.Set(HeaderRegion, ev.Region)
 		h.Set(HeaderType, string(ev.Type))
+	} else if id != "" {
+		h.Set(HeaderEventID, id)
 	}
 	if truncated {
 		h.Set(HeaderTruncated, "true")

@@ -1,6 +1,7 @@
 package events
 
 import (
+	"encoding/json"
 	"math"
 	"slices"
 	"strconv"
@@ -720,4 +721,19 @@ func internOutcome(b []byte) Outcome {
 		return Rejected
 	}
 	return Outcome(b)
+}
+
+// PeekID returns the id of an event that may not decode, so that a rejection can name it: the
+// value of the top-level "id" member when b is a JSON object and that value is a valid event id,
+// else "". It validates nothing else; use Decode to judge an event.
+func PeekID(b []byte) string {
+	var v struct {
+		ID string `json:"id"`
+	}
+	// A type error elsewhere in the object still fills ID; a syntax error leaves it empty.
+	_ = json.Unmarshal(b, &v)
+	if checkID(v.ID) != nil {
+		return ""
+	}
+	return v.ID
 }

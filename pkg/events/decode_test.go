@@ -435,3 +435,19 @@ func TestUnmarshalJSON(t *testing.T) {
 		t.Errorf("a failed UnmarshalJSON changed the event")
 	}
 }
+
+func TestPeekID(t *testing.T) {
+	for _, tc := range []struct{ in, want string }{
+		{`{"id":"zj-1","type":"feedback.rated","data":{"rating":9}}`, "zj-1"},
+		{`{"type":"nope","id":"a:b.c_d-e","region":3}`, "a:b.c_d-e"},
+		{`{"id":"has space"}`, ""},
+		{`{"id":12}`, ""},
+		{`{"id":"zj-1",`, ""},
+		{`[{"id":"zj-1"}]`, ""},
+		{``, ""},
+	} {
+		if got := events.PeekID([]byte(tc.in)); got != tc.want {
+			t.Errorf("PeekID(%s) = %q, want %q", tc.in, got, tc.want)
+		}
+	}
+}
