@@ -8,7 +8,6 @@ import (
 	"testing"
 	"time"
 
-	"github.com/nats-io/nats.go"
 	"github.com/nats-io/nats.go/jetstream"
 
 	"github.com/govpulse/govpulse/internal/chstore"
@@ -81,15 +80,7 @@ func setupService(t *testing.T, cfg Config) (*Service, jetstream.JetStream, *chs
 		t.Fatal(err)
 	}
 	url, _ := natstest.Start(t)
-	nc, err := nats.Connect(url)
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(nc.Close)
-	js, err := jetstream.New(nc)
-	if err != nil {
-		t.Fatal(err)
-	}
+	_, js := natstest.Connect(t, url)
 	svc, err := New(cfg, js, store, nil, nil)
 	if err != nil {
 		t.Fatal(err)

@@ -40,15 +40,7 @@ func (s *syncBuffer) String() string {
 func connectNATS(t *testing.T) (*nats.Conn, jetstream.JetStream) {
 	t.Helper()
 	url, _ := natstest.Start(t)
-	nc, err := nats.Connect(url)
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(nc.Close)
-	js, err := jetstream.New(nc)
-	if err != nil {
-		t.Fatal(err)
-	}
+	nc, js := natstest.Connect(t, url)
 	return nc, js
 }
 

@@ -17,7 +17,6 @@ import (
 	"time"
 
 	"github.com/ClickHouse/clickhouse-go/v2/lib/driver"
-	"github.com/nats-io/nats.go"
 	"github.com/nats-io/nats.go/jetstream"
 	"go.uber.org/goleak"
 
@@ -50,15 +49,7 @@ func setup(t *testing.T) (jetstream.JetStream, *chstore.Store, driver.Conn, stri
 		t.Fatal(err)
 	}
 	url, _ := natstest.Start(t)
-	nc, err := nats.Connect(url)
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(nc.Close)
-	js, err := jetstream.New(nc)
-	if err != nil {
-		t.Fatal(err)
-	}
+	_, js := natstest.Connect(t, url)
 	if err := natsjs.EnsureStreams(ctx, js, natsjs.Names{}, natsjs.StreamOptions{}); err != nil {
 		t.Fatal(err)
 	}
@@ -293,7 +284,7 @@ func TestAckOnlyAfterWrite(t *testing.T) {
 		t.Errorf("%d write attempts, want at least 4", w.calls.Load())
 	}
 	row := archived(t, store)[0]
-	if row.Source != "probe/hebei" || row.ReasonCode != "out_of_range" || row.EventID != "" || row.StreamSeq != 1 || row.Stage != "ingest" {
+	if row.Source != "probe/hebei" || row.ReasonCode != "out_of_range" || row.EventID != "f-1" || row.StreamSeq != 1 || row.Stage != "ingest" {
 		t.Errorf("row %+v", row)
 	}
 }

@@ -10,6 +10,8 @@ import (
 	"time"
 
 	"github.com/nats-io/nats-server/v2/server"
+	"github.com/nats-io/nats.go"
+	"github.com/nats-io/nats.go/jetstream"
 )
 
 // readyTimeout bounds how long a server may take to accept clients.
@@ -73,4 +75,20 @@ func run(t testing.TB, port int, dir string) *server.Server {
 		t.Fatalf("natstest: server not ready within %s", readyTimeout)
 	}
 	return srv
+}
+
+// Connect connects a client to the server at url and returns it with its JetStream context; the
+// connection is closed in t.Cleanup.
+func Connect(t testing.TB, url string) (*nats.Conn, jetstream.JetStream) {
+	t.Helper()
+	nc, err := nats.Connect(url)
+	if err != nil {
+		t.Fatalf("natstest: connect %s: %v", url, err)
+	}
+	t.Cleanup(nc.Close)
+	js, err := jetstream.New(nc)
+	if err != nil {
+		t.Fatalf("natstest: jetstream: %v", err)
+	}
+	return nc, js
 }
