@@ -8,5 +8,9 @@
 // the same version (the stream sequence of the event that last changed it) as before, so ClickHouse
 // replaces it with itself and NATS readers can drop versions they have already seen.
 //
+// Run has two loops: the consuming loop reads, applies and cuts batches (taking the engine
+// snapshot of a checkpoint at exactly the batch's last sequence), and a flusher stores, publishes
+// and checkpoints them in order, so that one batch is written while the next is read.
+//
 // A Service is not safe for concurrent use; Run owns it until it returns.
 package aggregate
