@@ -361,7 +361,11 @@ func (b *batch) reject(i int, raw []byte, ev *events.Event, err error) {
 		reason = ee.Reason
 	}
 	res := &b.resp.Results[i]
-	if ev == nil && res.ID == "" {
+	switch {
+	case res.ID != "":
+	case ev != nil:
+		res.ID = ev.ID
+	default:
 		res.ID = events.PeekID(raw) // name the event in the answer even when it did not decode
 	}
 	res.Status = StatusRejected

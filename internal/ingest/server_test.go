@@ -157,6 +157,13 @@ func TestRejectedToDLQ(t *testing.T) {
 	if got, want := statuses(resp), []string{"rejected", "accepted", "rejected", "rejected"}; !slices.Equal(got, want) {
 		t.Fatalf("statuses %v, want %v", got, want)
 	}
+	// Every result names its event when the id is readable, rejected or not (the big element's
+	// id "x" is valid too, though the element is over the event size limit and is not decoded).
+	for i, want := range []string{"q-1", "q-2", "q-3", "x"} {
+		if got := resp.Results[i].ID; got != want {
+			t.Errorf("result %d names %q, want %q", i, got, want)
+		}
+	}
 	if got := e.stored(t); !slices.Equal(got, []string{"q-2"}) {
 		t.Errorf("stored %v", got)
 	}
