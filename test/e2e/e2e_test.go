@@ -19,6 +19,7 @@ import (
 	"github.com/govpulse/govpulse/internal/aggregate"
 	"github.com/govpulse/govpulse/internal/chstore"
 	"github.com/govpulse/govpulse/internal/chstore/chtest"
+	"github.com/govpulse/govpulse/internal/dlqarchive"
 	"github.com/govpulse/govpulse/internal/ingest"
 	"github.com/govpulse/govpulse/internal/natsjs"
 	"github.com/govpulse/govpulse/internal/natsjs/natstest"
@@ -146,6 +147,24 @@ func (p *pipeline) runAggregator() (stop func()) {
 	return stop
 }
 
+// runDLQArchiver copies the DLQ stream into ClickHouse until the test ends.
+func (p *pipeline) runDLQArchiver() {
+	p.t.Helper()
+	archiver, err := dlqarchive.New(dlqarchive.Config{FetchWait: 50 * time.Millisecond}, p.js, p.store, nil, nil)
+	if err != nil {
+		p.t.Fatal(err)
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan error, 1)
+	go func() { done <- archiver.Run(ctx) }()
+	p.t.Cleanup(func() {
+		cancel()
+		if err := <-done; err != nil {
+			p.t.Errorf("dlq archiver: %v", err)
+		}
+	})
+}
+
 type response struct {
 	Accepted, Duplicates, Rejected int
 	Results                        []struct {
@@ -213,6 +232,7 @@ func (p *pipeline) scoresAt(version uint64) map[string]chstore.ScoreRow {
 func TestEndToEnd(t *testing.T) {
 	p := startPipeline(t)
 	stopAggregator := p.runAggregator()
+	p.runDLQArchiver()
 
 	code, r := p.post("[" + strings.Join(scenario(), ",") + "]")
 	if code != http.StatusAccepted || r.Accepted != 24 || r.Duplicates != 1 || r.Rejected != 1 {
@@ -291,6 +311,22 @@ func TestEndToEnd(t *testing.T) {
 	if len(late) != 1 || late[0].ID != "zj-rate-late" || late[0].StreamSeq != 24 || late[0].Reason == "" {
 		t.Errorf("late events: %+v, want zj-rate-late at sequence 24 with a reason", late)
 	}
+	// The rejected event and the too-late one are dead letters, archived with their reasons.
+	waitFor(t, 10*time.Second, func() error {
+		rows, err := p.store.DLQ(t.Context())
+		if err != nil {
+			return err
+		}
+		got := map[string]string{}
+		for _, r := range rows {
+			got[r.Stage+"/"+r.ReasonCode] = r.EventID
+		}
+		if got["ingest/out_of_range"] != "zj-rate-bad" || got["aggregate/too_late"] != "zj-rate-late" || len(rows) != 2 {
+			return fmt.Errorf("dlq rows %+v, want the rejected rating and the late one", got)
+		}
+		return nil
+	})
+
 	windows, err := p.store.Windows(t.Context(), zhejiang)
 	if err != nil {
 		t.Fatal(err)
