@@ -6,7 +6,7 @@ BIN := $(RUN_DIR)/bin
 SCENARIO ?= sample
 export GOFLAGS ?= -buildvcs=false
 
-.PHONY: run test bench chaos reset build lint clickhouse-start clickhouse-stop
+.PHONY: run test bench chaos reset build lint
 
 ## run: install what is missing, start ClickHouse, NATS, aggregate and ingest, feed the scenario, watch the ranking
 run:
@@ -23,9 +23,10 @@ bench:
 ## chaos: 100,000 events through real servers while aggregate is killed (SIGKILL) 5 times, ClickHouse
 ## stopped once and NATS restarted once; compares the outputs with an uninterrupted run
 chaos:
+	@deploy/clickhouse/clickhouse.sh install
 	@mkdir -p $(BIN)
 	@$(GO) test -c -o $(BIN)/chaos.test ./test/chaos
-	@$(BIN)/chaos.test -test.run '^TestChaos$$' -test.count 1 -test.timeout 60m -chaos.long
+	@GOVPULSE_REQUIRE_SERVERS=1 $(BIN)/chaos.test -test.run '^TestChaos$$' -test.count 1 -test.timeout 60m -chaos.long
 
 ## reset: delete the local stream and database so that the next run starts empty
 reset:

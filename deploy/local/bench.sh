@@ -18,20 +18,11 @@ cd "$(dirname "$0")/../.."
 RUN_DIR="${RUN_DIR:-$PWD/.run}"
 mkdir -p "$RUN_DIR"
 RUN_DIR="$(cd "$RUN_DIR" && pwd -P)"
-export CH_DIR="$RUN_DIR/test-clickhouse"
-export CH_TCP_PORT="${GOVPULSE_TEST_CH_PORT:-19000}"
-export CH_HTTP_PORT="${GOVPULSE_TEST_CH_HTTP_PORT:-18123}"
 BENCHTIME="${BENCHTIME:-1s}"
 LOAD_BENCHTIME="${LOAD_BENCHTIME:-2s}"
 OUT="$RUN_DIR/bench.txt"
 
-deploy/clickhouse/clickhouse.sh install
-deploy/clickhouse/clickhouse.sh start
-trap 'deploy/clickhouse/clickhouse.sh stop' EXIT
-
-export GOVPULSE_TEST_CLICKHOUSE="127.0.0.1:$CH_TCP_PORT"
-export GOVPULSE_REQUIRE_SERVERS=1
-export GOVPULSE_TEST_CH_DIR="$CH_DIR"
+source deploy/local/test-clickhouse.sh
 
 # The packages of the hot paths, in the order of an event's way through the pipeline.
 HOT_PACKAGES=(./pkg/events/ ./pkg/windows/ ./internal/scoring/ ./internal/engine/ ./internal/scenario/ ./internal/chstore/)

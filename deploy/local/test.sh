@@ -8,17 +8,7 @@
 set -euo pipefail
 cd "$(dirname "$0")/../.."
 RUN_DIR="${RUN_DIR:-$PWD/.run}"
-export CH_DIR="$RUN_DIR/test-clickhouse"
-export CH_TCP_PORT="${GOVPULSE_TEST_CH_PORT:-19000}"
-export CH_HTTP_PORT="${GOVPULSE_TEST_CH_HTTP_PORT:-18123}"
-
-deploy/clickhouse/clickhouse.sh install
-deploy/clickhouse/clickhouse.sh start
-trap 'deploy/clickhouse/clickhouse.sh stop' EXIT
-
-export GOVPULSE_TEST_CLICKHOUSE="127.0.0.1:$CH_TCP_PORT"
-export GOVPULSE_REQUIRE_SERVERS=1
-export GOVPULSE_TEST_CH_DIR="$CH_DIR"
+source deploy/local/test-clickhouse.sh
 
 echo "== gofmt"
 unformatted="$(gofmt -l $(git ls-files '*.go'))"
