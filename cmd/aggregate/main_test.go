@@ -1,0 +1,150 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"flag"
+	"io"
+	"net"
+	"net/http"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/govpulse/govpulse/internal/chstore"
+	"github.com/govpulse/govpulse/internal/chstore/chtest"
+	"github.com/govpulse/govpulse/internal/natsjs/natstest"
+)
+
+func env(m map[string]string) func(string) (string, bool) {
+	return func(k string) (string, bool) { v, ok := m[k]; return v, ok }
+}
+
+func TestHelpListsEnvironment(t *testing.T) {
+	var out bytes.Buffer
+	if err := run(context.Background(), []string{"--help"}, env(nil), &out); !errors.Is(err, flag.ErrHelp) {
+		t.Fatalf("run --help: %v", err)
+	}
+	for _, want := range []string{
+		"--addr", "GOVPULSE_AGGREGATE_ADDR", "--nats-url", "GOVPULSE_NATS_URL", "--clickhouse-dsn",
+		"GOVPULSE_CLICKHOUSE_DSN", "--partition", "GOVPULSE_PARTITION", "--regions", "GOVPULSE_REGIONS",
+		"--max-batch", "--flush-interval", "--checkpoint-interval", "--out-of-orderness",
+		"--allowed-lateness", "--archive-dlq", "--clickhouse-user", "--clickhouse-password",
+		"--clickhouse-tls", "--nats-creds", "--nats-password", "GOVPULSE_NATS_PASSWORD",
+	} {
+		if !strings.Contains(out.String(), want) {
+			t.Errorf("--help does not mention %s", want)
+		}
+	}
+}
+
+func TestBadConfigurationIsRefused(t *testing.T) {
+	for name, args := range map[string][]string{
+		"positional argument": {"extra"},
+		"unknown flag":        {"--no-such-flag"},
+		"bad log level":       {"--log-level", "loud"},
+		"http dsn":            {"--clickhouse-dsn", "http://127.0.0.1:8123/govpulse"},
+	} {
+		if err := run(context.Background(), args, env(nil), io.Discard); err == nil {
+			t.Errorf("%s: accepted", name)
+		}
+	}
+}
+
+func TestMigrateAppliesTheSchema(t *testing.T) {
+	conn, database := chtest.Open(t)
+	dsn := "clickhouse://" + chtest.Addr(t) + "/" + database
+	for range 2 { // a second run finds everything applied
+		if err := run(t.Context(), []string{"migrate", "--clickhouse-dsn", dsn}, env(nil), io.Discard); err != nil {
+			t.Fatalf("migrate: %v", err)
+		}
+	}
+	applied, err := chstore.New(conn, database, nil).AppliedMigrations(t.Context())
+	if err != nil {
+		t.Fatal(err)
+	}
+	files, err := chstore.Migrations()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(applied) != len(files) {
+		t.Errorf("%d migrations recorded, want %d", len(applied), len(files))
+	}
+}
+
+// syncBuffer is a bytes.Buffer safe for the logger and the test to use at once.
+type syncBuffer struct {
+	mu sync.Mutex
+	b  bytes.Buffer
+}
+
+func (s *syncBuffer) Write(p []byte) (int, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.Write(p)
+}
+
+func (s *syncBuffer) String() string {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.String()
+}
+
+func TestRunServesReadinessAndStops(t *testing.T) {
+	_, database := chtest.Open(t)
+	url, _ := natstest.Start(t)
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	addr := l.Addr().String()
+	l.Close()
+
+	ctx, cancel := context.WithCancel(t.Context())
+	var logs syncBuffer
+	done := make(chan error, 1)
+	go func() {
+		done <- run(ctx, nil, env(map[string]string{
+			"GOVPULSE_AGGREGATE_ADDR": addr,
+			"GOVPULSE_NATS_URL":       url,
+			"GOVPULSE_CLICKHOUSE_DSN": "clickhouse://" + chtest.Addr(t) + "/" + database,
+		}), &logs)
+	}()
+	deadline := time.Now().Add(20 * time.Second)
+	for {
+		resp, err := http.Get("http://" + addr + "/readyz")
+		if err == nil {
+			resp.Body.Close()
+			if resp.StatusCode == http.StatusOK {
+				break
+			}
+		}
+		if time.Now().After(deadline) {
+			cancel()
+			t.Fatalf("not ready after 20s (%v); logs:\n%s", err, logs.String())
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+	resp, err := http.Get("http://" + addr + "/metrics")
+	if err != nil {
+		t.Fatal(err)
+	}
+	body, _ := io.ReadAll(resp.Body)
+	resp.Body.Close()
+	for _, want := range []string{"govpulse_aggregate_flushes_total", "govpulse_dlq_archived_total"} {
+		if !strings.Contains(string(body), want) {
+			t.Errorf("/metrics has no %s", want)
+		}
+	}
+	cancel()
+	select {
+	case err := <-done:
+		if err != nil {
+			t.Fatalf("run: %v; logs:\n%s", err, logs.String())
+		}
+	case <-time.After(30 * time.Second):
+		t.Fatal("run did not stop within 30s")
+	}
+}
