@@ -70,3 +70,29 @@ func TestParseDSNHidesPassword(t *testing.T) {
 		}
 	}
 }
+
+// FuzzParseDSN feeds arbitrary text to ParseDSN: it returns options or an error matching
+// ErrInvalidDSN, never panics, and no error repeats a password given in the DSN.
+func FuzzParseDSN(f *testing.F) {
+	for _, dsn := range []string{
+		"clickhouse://127.0.0.1:9000/govpulse",
+		"clickhouse://u:s3cret@127.0.0.1:9000/analytics?max_execution_time=60",
+		"tcp://127.0.0.1:9000",
+		"http://127.0.0.1:8123/govpulse",
+		"clickhouse://user:s3cret@[::1/x",
+	} {
+		f.Add(dsn)
+	}
+	f.Fuzz(func(t *testing.T, dsn string) {
+		_, _, err := chstore.ParseDSN(dsn)
+		if err == nil {
+			return
+		}
+		if !errors.Is(err, chstore.ErrInvalidDSN) {
+			t.Fatalf("ParseDSN(%q): %v does not match ErrInvalidDSN", dsn, err)
+		}
+		if strings.Contains(dsn, ":s3cret@") && strings.Contains(err.Error(), "s3cret") {
+			t.Fatalf("ParseDSN(%q): error shows the password: %v", dsn, err)
+		}
+	})
+}

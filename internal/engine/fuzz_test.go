@@ -1,0 +1,36 @@
+package engine
+
+import (
+	"bytes"
+	"testing"
+
+	"github.com/govpulse/govpulse/pkg/events"
+)
+
+// FuzzRestore feeds arbitrary bytes to Restore: it must return an error or an engine, never panic
+// or allocate without bound, and an engine it accepts must encode back to the same bytes.
+func FuzzRestore(f *testing.F) {
+	cfg := Config{Regions: []string{"330000", "520000"}}
+	e, err := New(cfg)
+	if err != nil {
+		f.Fatal(err)
+	}
+	f.Add(e.AppendSnapshot(nil))
+	e.Apply(1, published("p1", "330000", atMin(0), "A", 3, events.ModeOnlineApply, events.ModeMobile))
+	e.Apply(2, rated("r1", "330000", atMin(5), 4))
+	e.Apply(3, app("a1", "520000", atMin(9), events.Completed, true))
+	f.Add(e.AppendSnapshot(nil))
+	e.Drain()
+	e.Apply(4, rated("r2", "520000", atMin(24*60+1), 2))
+	f.Add(e.AppendSnapshot(nil))
+	f.Add([]byte("gpe\x01"))
+	f.Fuzz(func(t *testing.T, data []byte) {
+		r, err := Restore(cfg, data)
+		if err != nil {
+			return
+		}
+		if again := r.AppendSnapshot(nil); !bytes.Equal(again, data) {
+			t.Fatalf("restored engine encodes to %d other bytes", len(again))
+		}
+	})
+}
