@@ -81,12 +81,7 @@ func (s *Service) engineConfig() engine.Config {
 
 // restore loads the checkpoint of the partition, or starts from an empty engine when there is no
 // usable one. It fails when the stream lost events the checkpoint does not cover.
-func (s *Service) restore(ctx context.Context) error {
-	info, err := s.js.Stream(ctx, s.cfg.Names.EventsStream)
-	if err != nil {
-		return fmt.Errorf("aggregate: stream info: %w", err)
-	}
-	state := info.CachedInfo().State
+func (s *Service) restore(ctx context.Context, state jetstream.StreamState) error {
 	c, why := s.loadCheckpoint(ctx, state.LastSeq)
 	if why == "" {
 		if c.lastSeq+1 < state.FirstSeq {

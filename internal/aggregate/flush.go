@@ -3,6 +3,7 @@ package aggregate
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"strconv"
 	"time"
@@ -209,15 +210,17 @@ func (s *Service) publishFailed(what string, err error) {
 }
 
 // loadPublished reads the versions already in the latest-value bucket, so that a replay after a
-// restart does not publish older values over newer ones.
-func (s *Service) loadPublished(ctx context.Context) error {
+// restart does not publish older values over newer ones. A version beyond the stream's last
+// sequence comes from a stream that was deleted and created anew: it is ignored, so that the
+// rebuilt values replace it.
+func (s *Service) loadPublished(ctx context.Context, streamLastSeq uint64) error {
 	keys := []string{s.rankingKey()}
 	for _, r := range s.cfg.Regions {
 		keys = append(keys, "scores."+r)
 	}
 	for _, key := range keys {
 		entry, err := s.kv.Get(ctx, key)
-		if err == jetstream.ErrKeyNotFound {
+		if errors.Is(err, jetstream.ErrKeyNotFound) {
 			continue
 		}
 		if err != nil {
@@ -226,7 +229,7 @@ func (s *Service) loadPublished(ctx context.Context) error {
 		var v struct {
 			Version uint64 `json:"version"`
 		}
-		if json.Unmarshal(entry.Value(), &v) == nil {
+		if json.Unmarshal(entry.Value(), &v) == nil && v.Version <= streamLastSeq {
 			s.published[key] = v.Version
 		}
 	}

@@ -199,10 +199,15 @@ func (s *Service) trySetup(ctx context.Context) error {
 		return err
 	}
 	s.kv, s.checkpoints = kv, obj
-	if err := s.loadPublished(ctx); err != nil {
+	info, err := s.js.Stream(ctx, s.cfg.Names.EventsStream)
+	if err != nil {
+		return fmt.Errorf("aggregate: stream info: %w", err)
+	}
+	state := info.CachedInfo().State
+	if err := s.loadPublished(ctx, state.LastSeq); err != nil {
 		return err
 	}
-	return s.restore(ctx)
+	return s.restore(ctx, state)
 }
 
 // consume reads messages from the sequence after the last one read until ctx is done or the
