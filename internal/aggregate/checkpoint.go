@@ -129,7 +129,8 @@ func (s *Service) loadCheckpoint(ctx context.Context, streamLastSeq uint64) (che
 	case c.partition != s.cfg.Partition:
 		return c, fmt.Sprintf("checkpoint of partition %q", c.partition)
 	case c.lastSeq > streamLastSeq:
-		return c, fmt.Sprintf("checkpoint covers sequence %d but the stream ends at %d (the stream was recreated)", c.lastSeq, streamLastSeq)
+		return c, fmt.Sprintf("checkpoint covers sequence %d but the stream ends at %d: the stream was created anew, "+
+			"and the ClickHouse rows of the old one (higher versions) must be dropped too, or the views keep showing them", c.lastSeq, streamLastSeq)
 	}
 	return c, ""
 }
