@@ -15,6 +15,7 @@ import (
 	"github.com/govpulse/govpulse/internal/engine"
 	"github.com/govpulse/govpulse/internal/natsjs"
 	"github.com/govpulse/govpulse/internal/natsjs/natstest"
+	"github.com/govpulse/govpulse/pkg/events"
 )
 
 func TestCheckpointRoundTrip(t *testing.T) {
@@ -136,9 +137,7 @@ func TestRunRebuildsFromAnUnusableCheckpoint(t *testing.T) {
 	if _, err := obj.PutBytes(ctx, "partition-all", []byte("not a checkpoint")); err != nil {
 		t.Fatal(err)
 	}
-	runCtx, cancel := context.WithCancel(ctx)
-	done := make(chan error, 1)
-	go func() { done <- svc.Run(runCtx) }()
+	stop := runInBackground(t, svc)
 	deadline := time.Now().Add(10 * time.Second)
 	for svc.Ready() != nil {
 		if time.Now().After(deadline) {
@@ -146,10 +145,7 @@ func TestRunRebuildsFromAnUnusableCheckpoint(t *testing.T) {
 		}
 		time.Sleep(10 * time.Millisecond)
 	}
-	cancel()
-	if err := <-done; err != nil {
-		t.Fatalf("Run: %v", err)
-	}
+	stop()
 	if svc.lastSeq != 0 {
 		t.Errorf("resumed after sequence %d, want a rebuild from the start", svc.lastSeq)
 	}
@@ -173,4 +169,38 @@ func TestConfigValidate(t *testing.T) {
 			t.Errorf("%s: %v, want an error containing %q", name, err, tc.want)
 		}
 	}
+}
+
+// publish stores ev in the EVENTS stream as ingest would (canonical JSON, id as message id).
+func publish(t *testing.T, js jetstream.JetStream, ev *events.Event) {
+	t.Helper()
+	data, err := ev.MarshalJSON()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := js.Publish(t.Context(), ev.Subject(""), data, jetstream.WithMsgID(ev.ID)); err != nil {
+		t.Fatal(err)
+	}
+}
+
+// runInBackground runs svc until the returned stop is called (at the latest when the test ends);
+// stop waits for Run and fails the test if it returned an error.
+func runInBackground(t *testing.T, svc *Service) (stop func()) {
+	t.Helper()
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan error, 1)
+	go func() { done <- svc.Run(ctx) }()
+	stopped := false
+	stop = func() {
+		if stopped {
+			return
+		}
+		stopped = true
+		cancel()
+		if err := <-done; err != nil {
+			t.Errorf("Run: %v", err)
+		}
+	}
+	t.Cleanup(stop)
+	return stop
 }

@@ -1,12 +1,9 @@
 package aggregate
 
 import (
-	"context"
 	"encoding/json"
 	"testing"
 	"time"
-
-	"github.com/nats-io/nats.go/jetstream"
 
 	"github.com/govpulse/govpulse/internal/natsjs"
 	"github.com/govpulse/govpulse/pkg/events"
@@ -31,23 +28,8 @@ func TestStaleLatestValuesOfAnOldStreamAreReplaced(t *testing.T) {
 	}
 	ev := &events.Event{ID: "r-1", Type: events.FeedbackRated, Region: "330000",
 		Time: time.Date(2016, 12, 1, 10, 0, 0, 0, time.UTC), Source: "test", Data: &events.FeedbackRatedData{Rating: 5, Channel: "web"}}
-	data, err := ev.MarshalJSON()
-	if err != nil {
-		t.Fatal(err)
-	}
-	if _, err := js.Publish(ctx, ev.Subject(""), data, jetstream.WithMsgID(ev.ID)); err != nil {
-		t.Fatal(err)
-	}
-
-	runCtx, cancel := context.WithCancel(ctx)
-	done := make(chan error, 1)
-	go func() { done <- svc.Run(runCtx) }()
-	defer func() {
-		cancel()
-		if err := <-done; err != nil {
-			t.Error(err)
-		}
-	}()
+	publish(t, js, ev)
+	runInBackground(t, svc)
 	deadline := time.Now().Add(10 * time.Second)
 	for _, key := range []string{"ranking", "scores.330000"} {
 		for {

@@ -1,12 +1,9 @@
 package aggregate
 
 import (
-	"context"
 	"encoding/json"
 	"testing"
 	"time"
-
-	"github.com/nats-io/nats.go/jetstream"
 
 	"github.com/govpulse/govpulse/internal/natsjs"
 	"github.com/govpulse/govpulse/pkg/events"
@@ -24,18 +21,9 @@ func TestPartialPartition(t *testing.T) {
 	for i, region := range []string{"330000", "520000", "110000"} {
 		ev := &events.Event{ID: "p-" + region, Type: events.FeedbackRated, Region: region, Time: when.Add(time.Duration(i) * time.Minute),
 			Source: "test", Data: &events.FeedbackRatedData{Rating: 5 - i, Channel: "web"}}
-		data, err := ev.MarshalJSON()
-		if err != nil {
-			t.Fatal(err)
-		}
-		if _, err := js.Publish(ctx, ev.Subject(""), data, jetstream.WithMsgID(ev.ID)); err != nil {
-			t.Fatal(err)
-		}
+		publish(t, js, ev)
 	}
-
-	runCtx, cancel := context.WithCancel(ctx)
-	done := make(chan error, 1)
-	go func() { done <- svc.Run(runCtx) }()
+	stop := runInBackground(t, svc)
 	kv, err := natsjs.EnsureLatestBucket(ctx, js, natsjs.Names{}, 1)
 	if err != nil {
 		t.Fatal(err)
@@ -54,10 +42,7 @@ func TestPartialPartition(t *testing.T) {
 		}
 		time.Sleep(10 * time.Millisecond)
 	}
-	cancel()
-	if err := <-done; err != nil {
-		t.Fatal(err)
-	}
+	stop()
 	if ranking.Ranking[0].Region != "330000" || ranking.Ranking[1].Region != "520000" {
 		t.Errorf("partial ranking %+v, want Zhejiang then Guizhou", ranking.Ranking)
 	}
