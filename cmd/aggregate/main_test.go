@@ -22,7 +22,7 @@ import (
 
 // TestMain fails the package's tests when a goroutine they started outlives them.
 func TestMain(m *testing.M) {
-	goleak.VerifyTestMain(m)
+	goleak.VerifyTestMain(m, natstest.IgnoreObjectStorePutLeak())
 }
 
 func env(m map[string]string) func(string) (string, bool) {

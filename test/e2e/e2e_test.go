@@ -283,13 +283,18 @@ func TestEndToEnd(t *testing.T) {
 		WindowStart: time.Date(2016, 11, 21, 0, 0, 0, 0, cst), WindowEnd: time.Date(2016, 12, 21, 0, 0, 0, 0, cst),
 	})
 
-	ranking, err := p.store.LatestRanking(t.Context())
-	if err != nil {
-		t.Fatal(err)
-	}
-	if len(ranking) != 32 {
-		t.Fatalf("latest ranking has %d rows, want 32", len(ranking))
-	}
+	// The ranking is written after the scores of the same batch: wait for it as well.
+	var ranking []chstore.RankingRow
+	waitFor(t, 10*time.Second, func() error {
+		var err error
+		if ranking, err = p.store.LatestRanking(t.Context()); err != nil {
+			return err
+		}
+		if len(ranking) != 32 || ranking[0].Version != 22 {
+			return fmt.Errorf("latest ranking has %d rows, want 32 at version 22", len(ranking))
+		}
+		return nil
+	})
 	wantOrder := []string{zhejiang, guizhou, "110000", "120000", "130000"} // then by code, all at 0
 	for i, region := range wantOrder {
 		if got := ranking[i]; int(got.Rank) != i+1 || got.Region != region || got.Version != 22 {
@@ -361,7 +366,13 @@ func TestEndToEnd(t *testing.T) {
 		if err != nil {
 			return err
 		}
-		return json.Unmarshal(entry.Value(), &latest)
+		if err := json.Unmarshal(entry.Value(), &latest); err != nil {
+			return err
+		}
+		if latest.Version != 22 {
+			return fmt.Errorf("latest ranking in the bucket at version %d, want 22", latest.Version)
+		}
+		return nil
 	})
 	if latest.Version != 22 || len(latest.Ranking) != 32 || latest.Ranking[0].Region != zhejiang {
 		t.Errorf("latest ranking in the bucket: %+v", latest)
