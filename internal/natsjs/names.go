@@ -114,3 +114,12 @@ func Token(s string) string {
 func tokenByte(c byte) bool {
 	return c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z' || c >= '0' && c <= '9' || c == '_' || c == '-'
 }
+
+// WatermarkKey returns the key of the latest-value bucket under which a partition publishes its
+// watermark ("watermark.all"): a JSON [Watermark], read by ingest to answer too-late events at once.
+func WatermarkKey(partition string) string {
+	return "watermark." + Token(partition)
+}
+
+// WatermarkKeys is the key filter of every partition's watermark in the latest-value bucket.
+const WatermarkKeys = "watermark.*"
