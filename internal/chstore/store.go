@@ -15,6 +15,8 @@ type Store struct {
 	conn driver.Conn
 	db   string
 	log  *slog.Logger
+
+	onBlock func(table string, rows int) // called before each INSERT block is sent; for tests
 }
 
 // New returns a Store for database on conn, which may be connected to any database (Dial connects to

@@ -2,6 +2,7 @@ package chstore
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"time"
 )
@@ -24,56 +25,208 @@ const (
 	dlqColumns = "stage, reason, reason_code, source, received_at, stream_seq, event_id, region, type, body"
 )
 
-// Write stores the rows of b: one batched INSERT with an explicit column list per non-empty table,
-// in the fixed order events, late_events, dlq, windows, scores, rankings (raw input before derived
-// results). It stops at the first failure and returns an error naming the table; tables before it
-// are stored, later ones are not. Writing the same batch again is harmless (see the package
-// documentation), so the caller retries the whole batch.
-func (s *Store) Write(ctx context.Context, b Batch) error {
-	if err := insertEvents(ctx, s, b.Events); err != nil {
-		return err
-	}
-	if err := insert(ctx, s, "late_events", lateEventColumns, b.LateEvents, lateEventValues); err != nil {
-		return err
-	}
-	if err := insert(ctx, s, "dlq", dlqColumns, b.DLQ, dlqValues); err != nil {
-		return err
-	}
-	if err := insert(ctx, s, "windows", windowColumns, b.Windows, windowValues); err != nil {
-		return err
-	}
-	if err := insert(ctx, s, "scores", scoreColumns, b.Scores, scoreValues); err != nil {
-		return err
-	}
-	return insert(ctx, s, "rankings", rankingColumns, b.Rankings, rankingValues)
+// MaxPartitionsPerBlock is the most partitions one INSERT block spans. Current ClickHouse releases
+// refuse a block over max_partitions_per_insert_block (100 by default); 18.16 has no such limit, so
+// the Store keeps to it itself: rows of a partitioned table that span more months are sent in
+// several blocks.
+const MaxPartitionsPerBlock = 100
+
+// Refused is a row that ClickHouse (or the client, for a value its column cannot hold) refused for
+// good: writing it again fails the same way.
+type Refused struct {
+	Table string // events, late_events, dlq, windows, scores or rankings
+	Row   int    // the row's index in that table's slice of the Batch
+	Err   error  // why, with the server's message
 }
 
-func insert[R any](ctx context.Context, s *Store, table, columns string, rows []R, values func(*R) []any) error {
+// Write stores the rows of b: per non-empty table one INSERT with an explicit column list, or
+// several when the rows span more than MaxPartitionsPerBlock monthly partitions, in the fixed order
+// events, late_events, dlq, windows, scores, rankings (raw input before derived results). It stops
+// at the first failure and returns an error naming the table (see Classify); blocks before it are
+// stored, later ones are not. Writing the same batch again is harmless (see the package
+// documentation), so the caller retries the whole batch.
+func (s *Store) Write(ctx context.Context, b Batch) error {
+	_, err := s.write(ctx, b, nil)
+	return err
+}
+
+// WriteIsolated stores the rows of b as Write does, but a block that fails with a RowError is split
+// in halves, and the halves are written again, down to single rows: the rows ClickHouse refuses are
+// returned, all others are stored, and the write goes on with the next table. With schemaFaults set,
+// a SchemaFault is handled the same way (a failure that does not depend on the rows, such as a
+// missing column, refuses every row of the block at once, without splitting). Any other failure
+// (Transient, or a SchemaFault without schemaFaults) stops the write and is returned as by Write,
+// with no refused rows: the caller retries the whole batch. The refused rows are in table order,
+// then in row order.
+func (s *Store) WriteIsolated(ctx context.Context, b Batch, schemaFaults bool) ([]Refused, error) {
+	return s.write(ctx, b, &isolation{schemaFaults: schemaFaults})
+}
+
+// isolation collects the refused rows of a WriteIsolated call; nil means Write.
+type isolation struct {
+	schemaFaults bool
+	refused      []Refused
+}
+
+func (s *Store) write(ctx context.Context, b Batch, iso *isolation) ([]Refused, error) {
+	for _, step := range []func() error{
+		func() error { return writeTable(ctx, s, eventsTable, b.Events, iso) },
+		func() error { return writeTable(ctx, s, lateEventsTable, b.LateEvents, iso) },
+		func() error { return writeTable(ctx, s, dlqTable, b.DLQ, iso) },
+		func() error { return writeTable(ctx, s, windowsTable, b.Windows, iso) },
+		func() error { return writeTable(ctx, s, scoresTable, b.Scores, iso) },
+		func() error { return writeTable(ctx, s, rankingsTable, b.Rankings, iso) },
+	} {
+		if err := step(); err != nil {
+			return nil, err
+		}
+	}
+	if iso == nil {
+		return nil, nil
+	}
+	return iso.refused, nil
+}
+
+// table describes how the rows of one table are inserted.
+type table[R any] struct {
+	name  string
+	month func(*R) time.Time                                  // what the table is partitioned by (toYYYYMM); nil: not partitioned
+	send  func(ctx context.Context, s *Store, rows []R) error // one INSERT block
+}
+
+var (
+	eventsTable     = table[EventRow]{name: "events", month: func(r *EventRow) time.Time { return r.Time }, send: insertEvents}
+	lateEventsTable = table[LateEventRow]{name: "late_events", month: func(r *LateEventRow) time.Time { return r.Time },
+		send: rowWise("late_events", lateEventColumns, lateEventValues)}
+	dlqTable = table[DLQRow]{name: "dlq", month: func(r *DLQRow) time.Time { return r.ReceivedAt },
+		send: rowWise("dlq", dlqColumns, dlqValues)}
+	windowsTable = table[WindowRow]{name: "windows", month: func(r *WindowRow) time.Time { return r.WindowStart },
+		send: rowWise("windows", windowColumns, windowValues)}
+	scoresTable   = table[ScoreRow]{name: "scores", send: rowWise("scores", scoreColumns, scoreValues)}
+	rankingsTable = table[RankingRow]{name: "rankings", send: rowWise("rankings", rankingColumns, rankingValues)}
+)
+
+// writeTable sends rows in blocks of at most MaxPartitionsPerBlock partitions; with iso it
+// isolates the rows of failing blocks (see WriteIsolated).
+func writeTable[R any](ctx context.Context, s *Store, t table[R], rows []R, iso *isolation) error {
 	if len(rows) == 0 {
 		return nil
 	}
-	batch, err := s.conn.PrepareBatch(ctx, "INSERT INTO "+s.table(table)+" ("+columns+")")
-	if err != nil {
-		return fmt.Errorf("chstore: insert %s: %w", table, err)
+	var months func(i int) time.Time
+	if t.month != nil {
+		months = func(i int) time.Time { return t.month(&rows[i]) }
 	}
-	for i := range rows {
-		if err := batch.Append(values(&rows[i])...); err != nil {
-			_ = batch.Abort()
-			return fmt.Errorf("chstore: insert %s: row %d: %w", table, i, err)
+	for _, block := range PartitionBlocks(len(rows), months, MaxPartitionsPerBlock) {
+		if err := sendBlock(ctx, s, t, rows, block, iso); err != nil {
+			return err
 		}
 	}
-	if err := batch.Send(); err != nil {
-		return fmt.Errorf("chstore: insert %s: %w", table, err)
-	}
 	return nil
+}
+
+// sendBlock sends the rows at the indices of block, and with iso splits a block that fails for
+// its rows until the refused rows are found.
+func sendBlock[R any](ctx context.Context, s *Store, t table[R], rows []R, block []int, iso *isolation) error {
+	sub := rows
+	if len(block) != len(rows) {
+		sub = make([]R, len(block))
+		for i, j := range block {
+			sub[i] = rows[j]
+		}
+	}
+	if s.onBlock != nil {
+		s.onBlock(t.name, len(sub))
+	}
+	err := t.send(ctx, s, sub)
+	if err == nil || iso == nil {
+		return err
+	}
+	switch class := Classify(err); {
+	case class == Transient, class == SchemaFault && !iso.schemaFaults:
+		return err
+	case len(block) == 1 || (class == SchemaFault && errors.As(err, new(*prepareError))):
+		for _, j := range block {
+			iso.refused = append(iso.refused, Refused{Table: t.name, Row: j, Err: err})
+		}
+		return nil
+	}
+	half := len(block) / 2
+	if err := sendBlock(ctx, s, t, rows, block[:half], iso); err != nil {
+		return err
+	}
+	return sendBlock(ctx, s, t, rows, block[half:], iso)
+}
+
+// PartitionBlocks groups the row indices 0..n-1 into blocks that each span at most max monthly
+// partitions (limit), the month of row i being month(i) as a DateTime('UTC') column stores it (toYYYYMM).
+// Partitions are taken in the order of their first row, and rows keep their order within a block.
+// A nil month (an unpartitioned table) or rows within limit partitions give one block of all rows.
+func PartitionBlocks(n int, month func(i int) time.Time, limit int) [][]int {
+	all := func() [][]int {
+		block := make([]int, n)
+		for i := range block {
+			block[i] = i
+		}
+		return [][]int{block}
+	}
+	if month == nil || n <= limit {
+		return all()
+	}
+	part := make(map[int]int) // yyyymm -> index in first-seen order
+	keys := make([]int, n)
+	for i := range n {
+		k := yyyymm(month(i))
+		if _, ok := part[k]; !ok {
+			part[k] = len(part)
+		}
+		keys[i] = part[k]
+	}
+	if len(part) <= limit {
+		return all()
+	}
+	blocks := make([][]int, (len(part)+limit-1)/limit)
+	for i, k := range keys {
+		blocks[k/limit] = append(blocks[k/limit], i)
+	}
+	return blocks
+}
+
+// yyyymm is toYYYYMM of t as a DateTime('UTC') column holds it: seconds since 1970 modulo 2^32.
+func yyyymm(t time.Time) int {
+	u := time.Unix(int64(uint32(dt(t).Unix())), 0).UTC()
+	return u.Year()*100 + int(u.Month())
+}
+
+// prepareError marks a failure before any row was sent (the INSERT statement itself was refused):
+// it does not depend on the rows.
+type prepareError struct{ err error }
+
+func (e *prepareError) Error() string { return e.err.Error() }
+func (e *prepareError) Unwrap() error { return e.err }
+
+// rowWise returns a send function that appends rows one by one with their values.
+func rowWise[R any](name, columns string, values func(*R) []any) func(context.Context, *Store, []R) error {
+	return func(ctx context.Context, s *Store, rows []R) error {
+		batch, err := s.conn.PrepareBatch(ctx, "INSERT INTO "+s.table(name)+" ("+columns+")")
+		if err != nil {
+			return fmt.Errorf("chstore: insert %s: %w", name, &prepareError{err})
+		}
+		for i := range rows {
+			if err := batch.Append(values(&rows[i])...); err != nil {
+				_ = batch.Abort()
+				return fmt.Errorf("chstore: insert %s: row %d: %w", name, i, err)
+			}
+		}
+		if err := batch.Send(); err != nil {
+			return fmt.Errorf("chstore: insert %s: %w", name, err)
+		}
+		return nil
+	}
 }
 
 // insertEvents stores event rows column by column: the events table takes one row per stream
 // message, and appending whole columns avoids boxing every value of every row.
 func insertEvents(ctx context.Context, s *Store, rows []EventRow) error {
-	if len(rows) == 0 {
-		return nil
-	}
 	n := len(rows)
 	var (
 		region, id, typ, source = make([]string, n), make([]string, n), make([]string, n), make([]string, n)
@@ -96,7 +249,7 @@ func insertEvents(ctx context.Context, s *Store, rows []EventRow) error {
 		channel, outcome, payload}
 	batch, err := s.conn.PrepareBatch(ctx, "INSERT INTO "+s.table("events")+" ("+eventColumns+")")
 	if err != nil {
-		return fmt.Errorf("chstore: insert events: %w", err)
+		return fmt.Errorf("chstore: insert events: %w", &prepareError{err})
 	}
 	for i, col := range columns {
 		if err := batch.Column(i).Append(col); err != nil {
