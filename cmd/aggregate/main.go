@@ -72,6 +72,7 @@ func run(ctx context.Context, args []string, lookup config.LookupEnv, stderr io.
 	checkpointInterval := fs.Duration("checkpoint-interval", "GOVPULSE_CHECKPOINT_INTERVAL", 10*time.Second, "shortest time between two checkpoints")
 	outOfOrder := fs.Duration("out-of-orderness", "GOVPULSE_OUT_OF_ORDERNESS", 10*time.Minute, "watermark bound: largest event time seen minus this")
 	lateness := fs.Duration("allowed-lateness", "GOVPULSE_ALLOWED_LATENESS", 7*24*time.Hour, "how far behind the watermark a user-experience event still counts")
+	schemaGrace := fs.Duration("schema-fault-grace", "GOVPULSE_SCHEMA_FAULT_GRACE", 5*time.Minute, "how long a ClickHouse schema fault (missing table or column) is retried before the refused events are dead-lettered")
 	replicas := fs.Int("replicas", "GOVPULSE_STREAM_REPLICAS", 1, "replicas of the latest-value bucket and the checkpoint store (3 in a cluster)")
 	logLevel := fs.String("log-level", "GOVPULSE_LOG_LEVEL", "info", "log level: debug, info, warn or error")
 	archiveDLQ := fs.Bool("archive-dlq", "GOVPULSE_ARCHIVE_DLQ", true, "copy the DLQ stream into the ClickHouse dlq table (durable consumer dlq-archiver)")
@@ -115,6 +116,7 @@ func run(ctx context.Context, args []string, lookup config.LookupEnv, stderr io.
 		CheckpointInterval: *checkpointInterval,
 		OutOfOrderness:     *outOfOrder,
 		AllowedLateness:    *lateness,
+		SchemaFaultGrace:   *schemaGrace,
 		Replicas:           *replicas,
 	}
 	if *regions != "" {

@@ -27,6 +27,9 @@ type Config struct {
 	ShutdownTimeout time.Duration
 	// RetryMaxInterval is the longest pause between two attempts to write to ClickHouse. Default 10s.
 	RetryMaxInterval time.Duration
+	// SchemaFaultGrace is how long a ClickHouse schema fault (a missing table or column, say during
+	// a migration) is retried before the rows it refuses are dead-lettered. Default 5m.
+	SchemaFaultGrace time.Duration
 	// Prefetch is how many stream messages the consumer buffers ahead. Default 2000.
 	Prefetch int
 	// OutOfOrderness is the watermark's bound. Default 10m.
@@ -63,6 +66,9 @@ func (c Config) withDefaults() Config {
 	if c.RetryMaxInterval == 0 {
 		c.RetryMaxInterval = 10 * time.Second
 	}
+	if c.SchemaFaultGrace == 0 {
+		c.SchemaFaultGrace = 5 * time.Minute
+	}
 	if c.Prefetch == 0 {
 		c.Prefetch = 2000
 	}
@@ -92,6 +98,9 @@ func (c Config) Validate() error {
 	}
 	if c.FlushInterval < 0 || c.CheckpointInterval < 0 || c.ShutdownTimeout < 0 || c.RetryMaxInterval < 0 {
 		errs = append(errs, errors.New("durations must not be negative"))
+	}
+	if c.SchemaFaultGrace < 0 {
+		errs = append(errs, errors.New("schema fault grace must not be negative"))
 	}
 	if c.OutOfOrderness < 0 || c.AllowedLateness < 0 {
 		errs = append(errs, errors.New("out-of-orderness and allowed lateness must not be negative"))

@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"slices"
 	"strconv"
 	"time"
 
@@ -98,8 +99,9 @@ func (s *Service) cut(final bool) *flushJob {
 // runFlusher stores, publishes and checkpoints the jobs in the order they come, until jobs is
 // closed (nil) or ctx is done (an error: the jobs in hand are lost and will be replayed).
 func (s *Service) runFlusher(ctx context.Context, jobs <-chan *flushJob) error {
+	var fault schemaFault
 	for j := range jobs {
-		if err := s.flush(ctx, j); err != nil {
+		if err := s.flush(ctx, j, &fault); err != nil {
 			return err
 		}
 	}
@@ -107,29 +109,22 @@ func (s *Service) runFlusher(ctx context.Context, jobs <-chan *flushJob) error {
 }
 
 // flush stores a job's rows, then publishes its new scores and ranking, then writes its
-// checkpoint. It retries ClickHouse with exponential backoff until it succeeds or ctx is done
-// (the consuming loop waits meanwhile, which bounds memory). A failed checkpoint is logged and
+// checkpoint. It retries ClickHouse with exponential backoff while the failure is transient, and
+// while a schema fault is younger than SchemaFaultGrace (fault remembers since when, across
+// batches); the consuming loop waits meanwhile, which bounds memory. Rows ClickHouse refuses for
+// good are isolated (see storeBatch) and the rest is stored. A failed checkpoint is logged and
 // retried with the next one, except for the final job, where it is an error.
-func (s *Service) flush(ctx context.Context, j *flushJob) error {
+func (s *Service) flush(ctx context.Context, j *flushJob, fault *schemaFault) error {
 	if j.batch.messages > 0 {
 		start := time.Now()
 		b := j.batch.rows(s.cfg.allRegions())
-		attempt := func() error {
-			err := s.store.Write(ctx, b)
-			if err != nil {
-				s.metrics.storeErrors.Inc()
-				s.setNotReady("clickhouse: " + err.Error())
-			}
-			return err
-		}
-		notify := func(err error, wait time.Duration) {
-			s.log.Warn("clickhouse write failed; consumption paused", "error", err, "retry_in", wait, "rows", b.Len())
-		}
-		if err := backoff.RetryNotify(attempt, backoff.WithContext(s.newBackoff(), ctx), notify); err != nil {
+		refused, err := s.storeBatch(ctx, b, fault)
+		if err != nil {
 			return fmt.Errorf("aggregate: store batch up to sequence %d: %w", j.lastSeq, err)
 		}
 		s.setReady()
-		s.countRows(b)
+		s.countRows(b, refused)
+		s.handleRefused(ctx, j.batch, b, refused)
 		s.publish(ctx, j.batch)
 		s.metrics.flushes.Inc()
 		s.metrics.flushSeconds.Observe(time.Since(start).Seconds())
@@ -146,13 +141,115 @@ func (s *Service) flush(ctx context.Context, j *flushJob) error {
 	return nil
 }
 
-func (s *Service) countRows(b chstore.Batch) {
-	for table, n := range map[string]int{
+// schemaFault remembers since when ClickHouse has answered with a schema fault (zero: it has not).
+type schemaFault struct{ since time.Time }
+
+// storeBatch writes b until it is stored except for the rows ClickHouse refuses for good, which
+// it returns. Transient failures are retried with backoff until ctx is done; a schema fault is
+// retried too, with /readyz not ready, until it has lasted SchemaFaultGrace, and then handled as a
+// row error (the rows of the failing table are refused).
+func (s *Service) storeBatch(ctx context.Context, b chstore.Batch, fault *schemaFault) ([]chstore.Refused, error) {
+	var refused []chstore.Refused
+	attempt := func() error {
+		isolateSchema := !fault.since.IsZero() && time.Since(fault.since) >= s.cfg.SchemaFaultGrace
+		r, err := s.store.WriteIsolated(ctx, b, isolateSchema)
+		if err != nil {
+			s.metrics.storeErrors.Inc()
+			if chstore.Classify(err) == chstore.SchemaFault {
+				if fault.since.IsZero() {
+					fault.since = time.Now()
+				}
+				s.metrics.schemaFault.Set(1)
+				s.setNotReady(fmt.Sprintf("clickhouse schema fault since %s (its rows are dead-lettered after %s): %v",
+					fault.since.UTC().Format(time.RFC3339), s.cfg.SchemaFaultGrace, err))
+			} else {
+				s.setNotReady("clickhouse: " + err.Error())
+			}
+			return err
+		}
+		refused = r
+		if !slices.ContainsFunc(r, func(r chstore.Refused) bool { return chstore.Classify(r.Err) == chstore.SchemaFault }) {
+			fault.since = time.Time{}
+			s.metrics.schemaFault.Set(0)
+		}
+		return nil
+	}
+	notify := func(err error, wait time.Duration) {
+		s.log.Warn("clickhouse write failed; consumption paused", "error", err, "class", chstore.Classify(err).String(),
+			"retry_in", wait, "rows", b.Len())
+	}
+	if err := backoff.RetryNotify(attempt, backoff.WithContext(s.newBackoff(), ctx), notify); err != nil {
+		return nil, err
+	}
+	return refused, nil
+}
+
+// handleRefused reports the rows ClickHouse refused and dead-letters the events behind them with
+// reason code "store" and the ClickHouse error. An events or late_events row is its event. A
+// windows, scores or rankings row names the event behind it by its version (the stream sequence of
+// the last event that changed it), which is dead-lettered when it is in this batch; a refused score
+// or ranking is not published either, so that NATS never shows what ClickHouse does not hold.
+func (s *Service) handleRefused(ctx context.Context, p *pending, b chstore.Batch, refused []chstore.Refused) {
+	if len(refused) == 0 {
+		return
+	}
+	bySeq := make(map[uint64]int, len(b.Events))
+	for i, ev := range b.Events {
+		bySeq[ev.StreamSeq] = i
+	}
+	sent := make(map[uint64]bool)
+	letter := func(ev chstore.EventRow, reason string) {
+		if sent[ev.StreamSeq] {
+			return
+		}
+		sent[ev.StreamSeq] = true
+		s.sendDeadLetter(ctx, deadLetter{reason: reason, code: "store", seq: ev.StreamSeq, data: []byte(ev.Payload),
+			eventID: ev.ID, region: ev.Region, typ: ev.Type})
+	}
+	for _, r := range refused {
+		s.metrics.rowsRefused.WithLabelValues(r.Table).Inc()
+		reason := "clickhouse refused the " + r.Table + " row: " + r.Err.Error()
+		var version uint64
+		switch r.Table {
+		case "events":
+			ev := b.Events[r.Row]
+			s.log.Error("clickhouse refused an event; dead-lettered", "sequence", ev.StreamSeq, "event", ev.Region+"/"+ev.ID, "error", r.Err)
+			letter(ev, reason)
+			continue
+		case "late_events":
+			late := b.LateEvents[r.Row]
+			s.log.Error("clickhouse refused a late event; dead-lettered", "sequence", late.StreamSeq, "event", late.Region+"/"+late.ID, "error", r.Err)
+			letter(chstore.EventRow{Region: late.Region, ID: late.ID, Type: late.Type, StreamSeq: late.StreamSeq, Payload: late.Payload}, reason)
+			continue
+		case "windows":
+			version = b.Windows[r.Row].Version
+		case "scores":
+			version = b.Scores[r.Row].Version
+			delete(p.scores, b.Scores[r.Row].Region)
+		case "rankings":
+			version = b.Rankings[r.Row].Version
+			p.ranking = nil
+		}
+		i, ok := bySeq[version]
+		s.log.Error("clickhouse refused a derived row", "table", r.Table, "version", version, "event_dead_lettered", ok, "error", r.Err)
+		if ok {
+			letter(b.Events[i], reason)
+		}
+	}
+}
+
+// countRows counts the rows stored, by table: those of b except the refused ones.
+func (s *Service) countRows(b chstore.Batch, refused []chstore.Refused) {
+	n := map[string]int{
 		"events": len(b.Events), "scores": len(b.Scores), "rankings": len(b.Rankings),
 		"windows": len(b.Windows), "late_events": len(b.LateEvents),
-	} {
-		if n > 0 {
-			s.metrics.flushRows.WithLabelValues(table).Add(float64(n))
+	}
+	for _, r := range refused {
+		n[r.Table]--
+	}
+	for table, rows := range n {
+		if rows > 0 {
+			s.metrics.flushRows.WithLabelValues(table).Add(float64(rows))
 		}
 	}
 }

@@ -9,6 +9,8 @@ type metrics struct {
 	flushSeconds   prometheus.Histogram
 	flushRows      *prometheus.CounterVec
 	storeErrors    prometheus.Counter
+	rowsRefused    *prometheus.CounterVec
+	schemaFault    prometheus.Gauge
 	publishErrors  prometheus.Counter
 	lag            prometheus.Gauge
 	lastSeq        prometheus.Gauge
@@ -41,6 +43,14 @@ func newMetrics(reg prometheus.Registerer) *metrics {
 		storeErrors: prometheus.NewCounter(prometheus.CounterOpts{
 			Name: "govpulse_aggregate_clickhouse_errors_total",
 			Help: "Failed attempts to write a batch to ClickHouse.",
+		}),
+		rowsRefused: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "govpulse_aggregate_rows_refused_total",
+			Help: "Rows ClickHouse refused for good (isolated from their batch; the events behind them dead-lettered), by table.",
+		}, []string{"table"}),
+		schemaFault: prometheus.NewGauge(prometheus.GaugeOpts{
+			Name: "govpulse_aggregate_clickhouse_schema_fault",
+			Help: "1 while ClickHouse answers writes with a schema fault (a missing table or column), else 0.",
 		}),
 		publishErrors: prometheus.NewCounter(prometheus.CounterOpts{
 			Name: "govpulse_aggregate_publish_errors_total",
@@ -76,6 +86,7 @@ func newMetrics(reg prometheus.Registerer) *metrics {
 		}),
 	}
 	if reg != nil {
+		reg.MustRegister(m.rowsRefused, m.schemaFault)
 		reg.MustRegister(m.messages, m.flushes, m.flushSeconds, m.flushRows, m.storeErrors,
 			m.publishErrors, m.lag, m.lastSeq, m.watermark, m.checkpoints, m.checkpointSize,
 			m.checkpointAge, m.checkpointTime)

@@ -18,9 +18,10 @@ import (
 	"github.com/govpulse/govpulse/internal/natsjs"
 )
 
-// batchWriter stores one flush worth of rows; *chstore.Store implements it.
+// batchWriter stores one flush worth of rows, isolating the rows ClickHouse refuses (see
+// flush.go); *chstore.Store implements it.
 type batchWriter interface {
-	Write(ctx context.Context, b chstore.Batch) error
+	WriteIsolated(ctx context.Context, b chstore.Batch, schemaFaults bool) ([]chstore.Refused, error)
 }
 
 // Service consumes one partition of the EVENTS stream and maintains its outputs.
