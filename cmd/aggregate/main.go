@@ -76,6 +76,7 @@ func run(ctx context.Context, args []string, lookup config.LookupEnv, stderr io.
 	replicas := fs.Int("replicas", "GOVPULSE_STREAM_REPLICAS", 1, "replicas of the latest-value bucket and the checkpoint store (3 in a cluster)")
 	logLevel := fs.String("log-level", "GOVPULSE_LOG_LEVEL", "info", "log level: debug, info, warn or error")
 	archiveDLQ := fs.Bool("archive-dlq", "GOVPULSE_ARCHIVE_DLQ", true, "copy the DLQ stream into the ClickHouse dlq table (durable consumer dlq-archiver)")
+	dlqRetention := fs.Duration("dlq-retention", "GOVPULSE_DLQ_RETENTION", dlqarchive.DefaultRetention, "how long rows stay in the ClickHouse dlq table; whole months older are dropped (0: keep forever)")
 	chUser := fs.String("clickhouse-user", "GOVPULSE_CLICKHOUSE_USER", "", "ClickHouse user (overrides the DSN's)")
 	chPassword := fs.String("clickhouse-password", "GOVPULSE_CLICKHOUSE_PASSWORD", "", "ClickHouse password (prefer the environment variable to the flag)")
 	chTLS := fs.Bool("clickhouse-tls", "GOVPULSE_CLICKHOUSE_TLS", false, "connect to ClickHouse with TLS (its secure native port, usually 9440)")
@@ -141,7 +142,11 @@ func run(ctx context.Context, args []string, lookup config.LookupEnv, stderr io.
 
 	var archiver *dlqarchive.Archiver
 	if *archiveDLQ {
-		archiver, err = dlqarchive.New(dlqarchive.Config{Names: cfg.Names}, js, store, logger, reg)
+		retention := *dlqRetention
+		if retention == 0 {
+			retention = dlqarchive.KeepForever
+		}
+		archiver, err = dlqarchive.New(dlqarchive.Config{Names: cfg.Names, Retention: retention}, js, store, logger, reg)
 		if err != nil {
 			return err
 		}

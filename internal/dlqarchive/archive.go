@@ -11,6 +11,7 @@ import (
 	"github.com/cenkalti/backoff/v4"
 	"github.com/nats-io/nats.go/jetstream"
 	"github.com/prometheus/client_golang/prometheus"
+	"golang.org/x/sync/errgroup"
 
 	"github.com/govpulse/govpulse/internal/chstore"
 	"github.com/govpulse/govpulse/internal/natsjs"
@@ -36,6 +37,12 @@ const (
 	DefaultAckWait     = time.Minute
 	DefaultMaxBackoff  = 30 * time.Second
 	DefaultDrainBudget = 5 * time.Second
+	// DefaultRetention is how long rows stay in the dlq table: 90 days.
+	DefaultRetention = 90 * 24 * time.Hour
+	// DefaultRetentionInterval is how often the archiver looks for months to drop.
+	DefaultRetentionInterval = time.Hour
+	// KeepForever as Config.Retention keeps every row of the dlq table.
+	KeepForever time.Duration = -1
 )
 
 // Config configures an Archiver. The zero value means the defaults.
@@ -59,6 +66,13 @@ type Config struct {
 	// DrainBudget bounds the last write of the batch in hand at shutdown
 	// (DefaultDrainBudget).
 	DrainBudget time.Duration
+	// Retention is how long rows stay in the dlq table (DefaultRetention;
+	// KeepForever, or any negative value, keeps them). A monthly partition
+	// is dropped once the whole month is older than Retention.
+	Retention time.Duration
+	// RetentionInterval is how often the archiver drops the months older
+	// than Retention (DefaultRetentionInterval); it also does so at start.
+	RetentionInterval time.Duration
 }
 
 // WithDefaults returns c with every zero field set to its default.
@@ -82,6 +96,12 @@ func (c Config) WithDefaults() Config {
 	if c.DrainBudget == 0 {
 		c.DrainBudget = DefaultDrainBudget
 	}
+	if c.Retention == 0 {
+		c.Retention = DefaultRetention
+	}
+	if c.RetentionInterval == 0 {
+		c.RetentionInterval = DefaultRetentionInterval
+	}
 	return c
 }
 
@@ -90,22 +110,24 @@ func (c Config) Validate() error {
 	switch {
 	case c.BatchSize < 1:
 		return fmt.Errorf("dlqarchive: batch size %d: must be positive", c.BatchSize)
-	case c.FetchWait <= 0 || c.AckWait <= 0 || c.MaxBackoff <= 0 || c.DrainBudget <= 0:
+	case c.FetchWait <= 0 || c.AckWait <= 0 || c.MaxBackoff <= 0 || c.DrainBudget <= 0 || c.RetentionInterval <= 0:
 		return errors.New("dlqarchive: durations must be positive")
 	}
 	return nil
 }
 
-// Writer stores a batch of rows; *chstore.Store is one.
-type Writer interface {
+// Store is what an Archiver needs of ClickHouse; *chstore.Store is one.
+type Store interface {
 	Write(ctx context.Context, b chstore.Batch) error
+	DropMonthsBefore(ctx context.Context, table string, cutoff time.Time) ([]string, error)
 }
 
-// Archiver copies the DLQ stream into the dlq table. Run it once.
+// Archiver copies the DLQ stream into the dlq table and drops the table's
+// months older than the retention. Run it once.
 type Archiver struct {
 	cfg     Config
 	js      jetstream.JetStream
-	store   Writer
+	store   Store
 	log     *slog.Logger
 	metrics *metrics
 }
@@ -113,7 +135,7 @@ type Archiver struct {
 // New returns an Archiver. A nil logger discards; a nil reg means a private
 // registry. It fails on an invalid cfg, nil dependencies or when the
 // metrics cannot be registered.
-func New(cfg Config, js jetstream.JetStream, store Writer, logger *slog.Logger, reg prometheus.Registerer) (*Archiver, error) {
+func New(cfg Config, js jetstream.JetStream, store Store, logger *slog.Logger, reg prometheus.Registerer) (*Archiver, error) {
 	if js == nil || store == nil {
 		return nil, errors.New("dlqarchive: new: nil JetStream or store")
 	}
@@ -138,9 +160,45 @@ func New(cfg Config, js jetstream.JetStream, store Writer, logger *slog.Logger, 
 // stream to exist, then fetches, writes and acknowledges batch after batch.
 // At shutdown it makes one last attempt, bounded by Config.DrainBudget, to
 // write and acknowledge the batch in hand; what it cannot write stays
-// unacknowledged and is redelivered to the next run. Run returns nil when
-// ctx is done, or an error the archiver cannot get past.
+// unacknowledged and is redelivered to the next run. Meanwhile, unless
+// Config.Retention is negative, it drops the months of the dlq table older
+// than the retention, at start and every Config.RetentionInterval. Run
+// returns nil when ctx is done, or an error the archiver cannot get past.
 func (a *Archiver) Run(ctx context.Context) error {
+	g, gctx := errgroup.WithContext(ctx)
+	g.Go(func() error { return a.archiveLoop(gctx) })
+	if a.cfg.Retention > 0 {
+		g.Go(func() error { return a.retentionLoop(gctx) })
+	}
+	return g.Wait()
+}
+
+// retentionLoop drops old months of the dlq table until ctx is done. A
+// failure is logged and counted, and tried again at the next interval.
+func (a *Archiver) retentionLoop(ctx context.Context) error {
+	t := time.NewTicker(a.cfg.RetentionInterval)
+	defer t.Stop()
+	for {
+		cutoff := time.Now().Add(-a.cfg.Retention)
+		dropped, err := a.store.DropMonthsBefore(ctx, "dlq", cutoff)
+		a.metrics.partitionsDropped.Add(float64(len(dropped)))
+		if len(dropped) > 0 {
+			a.log.Info("dropped old months of the dlq table", "partitions", dropped, "retention", a.cfg.Retention)
+		}
+		if err != nil && ctx.Err() == nil {
+			a.metrics.retentionErrors.Inc()
+			a.log.Warn("dropping old months of the dlq table failed; retrying later", "error", err, "retry_in", a.cfg.RetentionInterval)
+		}
+		select {
+		case <-ctx.Done():
+			return nil
+		case <-t.C:
+		}
+	}
+}
+
+// archiveLoop is Run's archiving part.
+func (a *Archiver) archiveLoop(ctx context.Context) error {
 	cons, err := a.consumer(ctx)
 	if err != nil {
 		if ctx.Err() != nil {

@@ -237,7 +237,7 @@ func TestHebeiYesterday(t *testing.T) {
 
 // flaky fails the first n writes, then writes through to the real store.
 type flaky struct {
-	store *chstore.Store
+	*chstore.Store
 	fails atomic.Int32
 	calls atomic.Int32
 }
@@ -247,7 +247,7 @@ func (f *flaky) Write(ctx context.Context, b chstore.Batch) error {
 	if f.fails.Add(-1) >= 0 {
 		return errors.New("injected: clickhouse unavailable")
 	}
-	return f.store.Write(ctx, b)
+	return f.Store.Write(ctx, b)
 }
 
 func TestAckOnlyAfterWrite(t *testing.T) {
@@ -256,7 +256,7 @@ func TestAckOnlyAfterWrite(t *testing.T) {
 	if code := post(t, js, tokens, time.Now(), tokHebei, feedback("f-1", "130000", 7, evTime)); code != 400 {
 		t.Fatalf("post: %d", code)
 	}
-	w := &flaky{store: store}
+	w := &flaky{Store: store}
 	w.fails.Store(3)
 	logger := slog.New(slog.NewTextHandler(io.Discard, nil))
 	a, err := dlqarchive.New(dlqarchive.Config{FetchWait: 200 * time.Millisecond, MaxBackoff: 200 * time.Millisecond}, js, w, logger, nil)

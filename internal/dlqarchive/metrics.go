@@ -12,6 +12,9 @@ type metrics struct {
 	writeErrors  prometheus.Counter
 	fetchErrors  prometheus.Counter
 	writeSeconds prometheus.Histogram
+
+	partitionsDropped prometheus.Counter
+	retentionErrors   prometheus.Counter
 }
 
 func newMetrics(reg prometheus.Registerer) (*metrics, error) {
@@ -33,8 +36,16 @@ func newMetrics(reg prometheus.Registerer) (*metrics, error) {
 			Help:    "Time of one successful write of dead letters to ClickHouse.",
 			Buckets: prometheus.ExponentialBuckets(0.001, 2, 14),
 		}),
+		partitionsDropped: prometheus.NewCounter(prometheus.CounterOpts{
+			Name: "govpulse_dlq_partitions_dropped_total",
+			Help: "Monthly partitions of the dlq table dropped because they were older than the retention.",
+		}),
+		retentionErrors: prometheus.NewCounter(prometheus.CounterOpts{
+			Name: "govpulse_dlq_retention_errors_total",
+			Help: "Failed attempts to drop the months of the dlq table older than the retention (each is retried).",
+		}),
 	}
-	for _, c := range []prometheus.Collector{m.archived, m.writeErrors, m.fetchErrors, m.writeSeconds} {
+	for _, c := range []prometheus.Collector{m.archived, m.writeErrors, m.fetchErrors, m.writeSeconds, m.partitionsDropped, m.retentionErrors} {
 		if err := reg.Register(c); err != nil {
 			return nil, fmt.Errorf("dlqarchive: register metrics: %w", err)
 		}

@@ -297,11 +297,12 @@ type mark struct {
 	at  time.Time
 }
 
-// Write implements the aggregator's batch writer.
-func (r *recorder) Write(ctx context.Context, b chstore.Batch) error {
+// WriteIsolated implements the aggregator's batch writer.
+func (r *recorder) WriteIsolated(ctx context.Context, b chstore.Batch, schemaFaults bool) ([]chstore.Refused, error) {
 	start := time.Now()
-	if err := r.store.Write(ctx, b); err != nil {
-		return err
+	refused, err := r.store.WriteIsolated(ctx, b, schemaFaults)
+	if err != nil {
+		return nil, err
 	}
 	now := time.Now()
 	var hi uint64
@@ -315,7 +316,7 @@ func (r *recorder) Write(ctx context.Context, b chstore.Batch) error {
 	}
 	r.marks = append(r.marks, mark{seq: hi, at: now})
 	r.writing += now.Sub(start)
-	return nil
+	return refused, nil
 }
 
 // reached returns when a write first covered seq, if one has.
