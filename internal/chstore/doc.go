@@ -18,5 +18,13 @@
 // Int64 column of Unix nanoseconds where full precision matters, explicit column lists on every
 // INSERT, query settings that are integers or booleans (see Dial).
 //
+// # Failures
+//
+// Write keeps every INSERT block within MaxPartitionsPerBlock monthly partitions. Classify sorts a
+// failure into Transient (retry), RowError (the rows are refused) and SchemaFault (a missing table
+// or column, or an unknown server error: retry for a while, then treat as a row error).
+// WriteIsolated splits a refused block in halves down to single rows, stores the others and returns
+// the refused rows with their errors. DropMonthsBefore drops old monthly partitions (retention).
+//
 // A Store is safe for concurrent use. It keeps no scoring logic: rows arrive computed.
 package chstore

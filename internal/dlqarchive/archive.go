@@ -118,7 +118,7 @@ func (c Config) Validate() error {
 
 // Store is what an Archiver needs of ClickHouse; *chstore.Store is one.
 type Store interface {
-	Write(ctx context.Context, b chstore.Batch) error
+	WriteIsolated(ctx context.Context, b chstore.Batch, schemaFaults bool) ([]chstore.Refused, error)
 	DropMonthsBefore(ctx context.Context, table string, cutoff time.Time) ([]string, error)
 }
 
@@ -260,7 +260,11 @@ func (a *Archiver) consumer(ctx context.Context) (jetstream.Consumer, error) {
 }
 
 // archive writes msgs, retrying until the write succeeds, then acknowledges
-// them. When ctx ends first it makes one last bounded attempt.
+// them. When ctx ends first it makes one last bounded attempt. Rows that
+// ClickHouse refuses for good (chstore.RowError) are isolated from the batch,
+// logged with their stream sequence and counted, and acknowledged with the
+// rest, so that one bad row cannot stall the archive; schema faults and
+// transient failures are retried until they pass.
 func (a *Archiver) archive(ctx context.Context, msgs []jetstream.Msg) {
 	rows := make([]chstore.DLQRow, 0, len(msgs))
 	for _, m := range msgs {
@@ -273,13 +277,15 @@ func (a *Archiver) archive(ctx context.Context, msgs []jetstream.Msg) {
 		}
 		rows = append(rows, row)
 	}
+	var refused []chstore.Refused
 	write := func(ctx context.Context) error {
 		start := time.Now()
-		err := a.store.Write(ctx, chstore.Batch{DLQ: rows})
+		r, err := a.store.WriteIsolated(ctx, chstore.Batch{DLQ: rows}, false)
 		if err != nil {
 			a.metrics.writeErrors.Inc()
 			return err
 		}
+		refused = r
 		a.metrics.writeSeconds.Observe(time.Since(start).Seconds())
 		return nil
 	}
@@ -299,12 +305,20 @@ func (a *Archiver) archive(ctx context.Context, msgs []jetstream.Msg) {
 		a.log.Warn("batch not archived; it will be redelivered", "rows", len(rows), "err", err)
 		return
 	}
+	for _, r := range refused {
+		// The row stays in the DLQ stream (until its retention); the log
+		// names it so that it can be found there.
+		row := rows[r.Row]
+		a.metrics.refused.Inc()
+		a.log.Error("clickhouse refused a dead letter; it stays only in the DLQ stream", "stage", row.Stage,
+			"stream_seq", row.StreamSeq, "reason_code", row.ReasonCode, "event_id", row.EventID, "error", r.Err)
+	}
 	for _, m := range msgs {
 		if err := m.Ack(); err != nil {
 			a.log.Warn("ack failed; the message will be archived again", "err", err)
 		}
 	}
-	a.metrics.archived.Add(float64(len(rows)))
+	a.metrics.archived.Add(float64(len(rows) - len(refused)))
 }
 
 func (a *Archiver) backoff() backoff.BackOff {

@@ -242,12 +242,12 @@ type flaky struct {
 	calls atomic.Int32
 }
 
-func (f *flaky) Write(ctx context.Context, b chstore.Batch) error {
+func (f *flaky) WriteIsolated(ctx context.Context, b chstore.Batch, schemaFaults bool) ([]chstore.Refused, error) {
 	f.calls.Add(1)
 	if f.fails.Add(-1) >= 0 {
-		return errors.New("injected: clickhouse unavailable")
+		return nil, errors.New("injected: clickhouse unavailable")
 	}
-	return f.Store.Write(ctx, b)
+	return f.Store.WriteIsolated(ctx, b, schemaFaults)
 }
 
 func TestAckOnlyAfterWrite(t *testing.T) {

@@ -13,6 +13,7 @@ type metrics struct {
 	fetchErrors  prometheus.Counter
 	writeSeconds prometheus.Histogram
 
+	refused           prometheus.Counter
 	partitionsDropped prometheus.Counter
 	retentionErrors   prometheus.Counter
 }
@@ -36,6 +37,10 @@ func newMetrics(reg prometheus.Registerer) (*metrics, error) {
 			Help:    "Time of one successful write of dead letters to ClickHouse.",
 			Buckets: prometheus.ExponentialBuckets(0.001, 2, 14),
 		}),
+		refused: prometheus.NewCounter(prometheus.CounterOpts{
+			Name: "govpulse_dlq_archive_refused_total",
+			Help: "Dead letters ClickHouse refused for good; they are logged, acknowledged and kept only in the DLQ stream.",
+		}),
 		partitionsDropped: prometheus.NewCounter(prometheus.CounterOpts{
 			Name: "govpulse_dlq_partitions_dropped_total",
 			Help: "Monthly partitions of the dlq table dropped because they were older than the retention.",
@@ -45,7 +50,7 @@ func newMetrics(reg prometheus.Registerer) (*metrics, error) {
 			Help: "Failed attempts to drop the months of the dlq table older than the retention (each is retried).",
 		}),
 	}
-	for _, c := range []prometheus.Collector{m.archived, m.writeErrors, m.fetchErrors, m.writeSeconds, m.partitionsDropped, m.retentionErrors} {
+	for _, c := range []prometheus.Collector{m.archived, m.writeErrors, m.fetchErrors, m.writeSeconds, m.refused, m.partitionsDropped, m.retentionErrors} {
 		if err := reg.Register(c); err != nil {
 			return nil, fmt.Errorf("dlqarchive: register metrics: %w", err)
 		}
