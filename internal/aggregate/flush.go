@@ -187,8 +187,9 @@ func (s *Service) storeBatch(ctx context.Context, b chstore.Batch, fault *schema
 // handleRefused reports the rows ClickHouse refused and dead-letters the events behind them with
 // reason code "store" and the ClickHouse error. An events or late_events row is its event. A
 // windows, scores or rankings row names the event behind it by its version (the stream sequence of
-// the last event that changed it), which is dead-lettered when it is in this batch; a refused score
-// or ranking is not published either, so that NATS never shows what ClickHouse does not hold.
+// the last event that changed it), which is dead-lettered when it is in this batch and, for a
+// window or a score, of the row's unit; a refused score or ranking is not published either, so that
+// NATS never shows what ClickHouse does not hold.
 func (s *Service) handleRefused(ctx context.Context, p *pending, b chstore.Batch, refused []chstore.Refused) {
 	if len(refused) == 0 {
 		return
@@ -209,7 +210,10 @@ func (s *Service) handleRefused(ctx context.Context, p *pending, b chstore.Batch
 	for _, r := range refused {
 		s.metrics.rowsRefused.WithLabelValues(r.Table).Inc()
 		reason := "clickhouse refused the " + r.Table + " row: " + r.Err.Error()
-		var version uint64
+		var (
+			version uint64
+			region  string // the unit the row is about; "" for a ranking
+		)
 		switch r.Table {
 		case "events":
 			ev := b.Events[r.Row]
@@ -222,16 +226,20 @@ func (s *Service) handleRefused(ctx context.Context, p *pending, b chstore.Batch
 			letter(chstore.EventRow{Region: late.Region, ID: late.ID, Type: late.Type, StreamSeq: late.StreamSeq, Payload: late.Payload}, reason)
 			continue
 		case "windows":
-			version = b.Windows[r.Row].Version
+			version, region = b.Windows[r.Row].Version, b.Windows[r.Row].Region
 		case "scores":
-			version = b.Scores[r.Row].Version
-			delete(p.scores, b.Scores[r.Row].Region)
+			version, region = b.Scores[r.Row].Version, b.Scores[r.Row].Region
+			delete(p.scores, region)
 		case "rankings":
 			version = b.Rankings[r.Row].Version
 			p.ranking = nil
 		}
 		i, ok := bySeq[version]
-		s.log.Error("clickhouse refused a derived row", "table", r.Table, "version", version, "event_dead_lettered", ok, "error", r.Err)
+		if ok && region != "" && b.Events[i].Region != region {
+			ok = false // the watermark, moved by another unit's event, re-emitted the row
+		}
+		s.log.Error("clickhouse refused a derived row", "table", r.Table, "region", region, "version", version,
+			"event_dead_lettered", ok, "error", r.Err)
 		if ok {
 			letter(b.Events[i], reason)
 		}

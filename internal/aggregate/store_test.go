@@ -168,6 +168,60 @@ func TestRefusedRowsAreDeadLetteredAndTheRestStored(t *testing.T) {
 	stop()
 }
 
+// A derived row ClickHouse refuses (here: a score, refused by a materialized view of the test
+// database) is not published, and the event behind it is dead-lettered; the other rows are stored.
+func TestRefusedScoreIsNotPublishedAndItsEventDeadLettered(t *testing.T) {
+	svc, js, store, conn := setupWithConn(t, Config{FlushInterval: 200 * time.Millisecond, RetryMaxInterval: 100 * time.Millisecond})
+	ctx := t.Context()
+	db := "`" + store.Database() + "`"
+	for _, q := range []string{
+		"CREATE TABLE " + db + ".score_sink (region String) ENGINE = MergeTree ORDER BY region",
+		"CREATE MATERIALIZED VIEW " + db + ".score_check TO " + db + ".score_sink AS SELECT region FROM " + db +
+			".scores WHERE throwIf(region = '520000') = 0",
+	} {
+		if err := conn.Exec(ctx, q); err != nil {
+			t.Fatal(err)
+		}
+	}
+	when := time.Date(2016, 12, 1, 10, 0, 0, 0, time.UTC)
+	publish(t, js, rated("z-1", when, events.ChannelWeb))
+	guizhou := rated("g-1", when.Add(time.Minute), events.ChannelWeb)
+	guizhou.Region = "520000"
+	publish(t, js, guizhou)
+	stop := runInBackground(t, svc)
+	var letters map[string]string
+	waitFor(t, 20*time.Second, func() string {
+		letters = storeDeadLetters(t, js)
+		if _, ok := letters["g-1"]; !ok {
+			return fmt.Sprintf("store dead letters %v, want g-1", letters)
+		}
+		return ""
+	})
+	if !strings.Contains(letters["g-1"], "scores row") || !strings.Contains(letters["g-1"], "throwIf") {
+		t.Errorf("dead letter of g-1: reason %q, want the refused score's ClickHouse error", letters["g-1"])
+	}
+	if _, ok := letters["z-1"]; ok {
+		t.Errorf("z-1 dead-lettered: %q", letters["z-1"])
+	}
+	kv, err := natsjs.EnsureLatestBucket(ctx, js, natsjs.Names{}, 1)
+	if err != nil {
+		t.Fatal(err)
+	}
+	waitFor(t, 10*time.Second, func() string {
+		if _, err := kv.Get(ctx, "scores.330000"); err != nil {
+			return fmt.Sprintf("Zhejiang's score not published: %v", err)
+		}
+		return ""
+	})
+	if _, err := kv.Get(ctx, "scores.520000"); err == nil {
+		t.Error("Guizhou's refused score was published")
+	}
+	if ids := storedIDs(t, store); !slices.Equal(ids, []string{"g-1", "z-1"}) {
+		t.Errorf("stored events %v, want both", ids)
+	}
+	stop()
+}
+
 // A column dropped during a run is a schema fault: the batch is retried, /readyz says why, and
 // once the fault has lasted SchemaFaultGrace the events it refuses are dead-lettered and the rest
 // of the batch is stored; when the column is back, events are stored again.
