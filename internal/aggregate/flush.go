@@ -198,6 +198,20 @@ func (s *Service) handleRefused(ctx context.Context, p *pending, b chstore.Batch
 	for i, ev := range b.Events {
 		bySeq[ev.StreamSeq] = i
 	}
+	// One log line per table (how many, the first error); each row at debug level. The dead
+	// letters are the record of every event.
+	type summary struct {
+		rows  int
+		first error
+	}
+	byTable := make(map[string]*summary)
+	defer func() {
+		for _, table := range sortedKeys(byTable) {
+			sum := byTable[table]
+			s.log.Error("clickhouse refused rows; their events are dead-lettered where known", "table", table,
+				"rows", sum.rows, "error", sum.first)
+		}
+	}()
 	sent := make(map[uint64]bool)
 	letter := func(ev chstore.EventRow, reason string) {
 		if sent[ev.StreamSeq] {
@@ -209,6 +223,10 @@ func (s *Service) handleRefused(ctx context.Context, p *pending, b chstore.Batch
 	}
 	for _, r := range refused {
 		s.metrics.rowsRefused.WithLabelValues(r.Table).Inc()
+		if byTable[r.Table] == nil {
+			byTable[r.Table] = &summary{first: r.Err}
+		}
+		byTable[r.Table].rows++
 		reason := "clickhouse refused the " + r.Table + " row: " + r.Err.Error()
 		var (
 			version uint64
@@ -217,12 +235,12 @@ func (s *Service) handleRefused(ctx context.Context, p *pending, b chstore.Batch
 		switch r.Table {
 		case "events":
 			ev := b.Events[r.Row]
-			s.log.Error("clickhouse refused an event; dead-lettered", "sequence", ev.StreamSeq, "event", ev.Region+"/"+ev.ID, "error", r.Err)
+			s.log.Debug("clickhouse refused an event; dead-lettered", "sequence", ev.StreamSeq, "event", ev.Region+"/"+ev.ID, "error", r.Err)
 			letter(ev, reason)
 			continue
 		case "late_events":
 			late := b.LateEvents[r.Row]
-			s.log.Error("clickhouse refused a late event; dead-lettered", "sequence", late.StreamSeq, "event", late.Region+"/"+late.ID, "error", r.Err)
+			s.log.Debug("clickhouse refused a late event; dead-lettered", "sequence", late.StreamSeq, "event", late.Region+"/"+late.ID, "error", r.Err)
 			letter(chstore.EventRow{Region: late.Region, ID: late.ID, Type: late.Type, StreamSeq: late.StreamSeq, Payload: late.Payload}, reason)
 			continue
 		case "windows":
@@ -238,7 +256,7 @@ func (s *Service) handleRefused(ctx context.Context, p *pending, b chstore.Batch
 		if ok && region != "" && b.Events[i].Region != region {
 			ok = false // the watermark, moved by another unit's event, re-emitted the row
 		}
-		s.log.Error("clickhouse refused a derived row", "table", r.Table, "region", region, "version", version,
+		s.log.Debug("clickhouse refused a derived row", "table", r.Table, "region", region, "version", version,
 			"event_dead_lettered", ok, "error", r.Err)
 		if ok {
 			letter(b.Events[i], reason)
