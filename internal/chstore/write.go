@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"slices"
 	"time"
 )
 
@@ -112,6 +113,10 @@ func writeTable[R any](ctx context.Context, s *Store, t table[R], rows []R, iso 
 	if len(rows) == 0 {
 		return nil
 	}
+	first := 0
+	if iso != nil {
+		first = len(iso.refused)
+	}
 	var months func(i int) time.Time
 	if t.month != nil {
 		months = func(i int) time.Time { return t.month(&rows[i]) }
@@ -120,6 +125,10 @@ func writeTable[R any](ctx context.Context, s *Store, t table[R], rows []R, iso 
 		if err := sendBlock(ctx, s, t, rows, block, iso); err != nil {
 			return err
 		}
+	}
+	if iso != nil {
+		// Blocks follow partitions; the refused rows of the table are reported in row order.
+		slices.SortFunc(iso.refused[first:], func(a, b Refused) int { return a.Row - b.Row })
 	}
 	return nil
 }
