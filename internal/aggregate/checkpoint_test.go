@@ -160,6 +160,10 @@ func TestConfigValidate(t *testing.T) {
 		"unknown region": {Config{Regions: []string{"330000", "999999"}}, `region "999999"`},
 		"negative batch": {Config{MaxBatch: -1}, "max batch"},
 		"negative lag":   {Config{AllowedLateness: -time.Second}, "allowed lateness"},
+		"region twice":   {Config{Regions: []string{"330000", "520000", "330000"}}, `region "330000" is listed twice`},
+		"no items":       {Config{MaxItemsPerLevel: -1}, "max items per level"},
+		"negative ahead": {Config{ClockTolerance: -time.Second}, "clock tolerance"},
+		"no backlog":     {Config{DeadLetterBacklog: -1}, "dead letter backlog"},
 	} {
 		err := tc.cfg.Validate()
 		switch {
@@ -171,14 +175,14 @@ func TestConfigValidate(t *testing.T) {
 	}
 }
 
-// publish stores ev in the EVENTS stream as ingest would (canonical JSON, id as message id).
+// publish stores ev in the EVENTS stream as ingest would (canonical JSON, region/id as message id).
 func publish(t *testing.T, js jetstream.JetStream, ev *events.Event) {
 	t.Helper()
 	data, err := ev.MarshalJSON()
 	if err != nil {
 		t.Fatal(err)
 	}
-	if _, err := js.Publish(t.Context(), ev.Subject(""), data, jetstream.WithMsgID(ev.ID)); err != nil {
+	if _, err := js.Publish(t.Context(), ev.Subject(""), data, jetstream.WithMsgID(ev.Key().String())); err != nil {
 		t.Fatal(err)
 	}
 }
