@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/nats-io/nats.go/jetstream"
+	"github.com/prometheus/client_golang/prometheus"
 
 	"github.com/govpulse/govpulse/internal/chstore"
 	"github.com/govpulse/govpulse/internal/chstore/chtest"
@@ -75,6 +76,12 @@ func TestCheckpointRejectsCorruptInput(t *testing.T) {
 // setupService returns a service over a real JetStream server and ClickHouse database.
 func setupService(t *testing.T, cfg Config) (*Service, jetstream.JetStream, *chstore.Store) {
 	t.Helper()
+	return setupServiceWith(t, cfg, nil)
+}
+
+// setupServiceWith is setupService with the service's metrics registered on reg.
+func setupServiceWith(t *testing.T, cfg Config, reg prometheus.Registerer) (*Service, jetstream.JetStream, *chstore.Store) {
+	t.Helper()
 	conn, database := chtest.Open(t)
 	store := chstore.New(conn, database, nil)
 	if err := store.Migrate(t.Context()); err != nil {
@@ -82,7 +89,7 @@ func setupService(t *testing.T, cfg Config) (*Service, jetstream.JetStream, *chs
 	}
 	url, _ := natstest.Start(t)
 	_, js := natstest.Connect(t, url)
-	svc, err := New(cfg, js, store, nil, nil)
+	svc, err := New(cfg, js, store, nil, reg)
 	if err != nil {
 		t.Fatal(err)
 	}

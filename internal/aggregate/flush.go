@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"slices"
 	"strconv"
 	"time"
 
@@ -60,8 +61,9 @@ func (p *pending) merge(out engine.Output) {
 type flushJob struct {
 	batch      *pending
 	lastSeq    uint64
-	checkpoint []byte // nil: no checkpoint with this batch
-	final      bool   // the last batch before shutdown: a failed checkpoint is an error
+	watermark  time.Time // the partition's watermark after lastSeq; zero before the first event
+	checkpoint []byte    // nil: no checkpoint with this batch
+	final      bool      // the last batch before shutdown: a failed checkpoint is an error
 }
 
 // cut drains the engine into the current batch and turns it into a job; it starts a new batch.
@@ -75,12 +77,16 @@ func (s *Service) cut(final bool) *flushJob {
 	if s.batch.messages > 0 {
 		s.batch.merge(s.eng.Drain())
 	}
+	j := &flushJob{batch: s.batch, lastSeq: s.lastSeq, final: final}
 	if wm, ok := s.eng.Watermark(); ok {
 		s.metrics.watermark.Set(float64(wm.UnixNano()) / 1e9)
+		j.watermark = wm
 	}
-	j := &flushJob{batch: s.batch, lastSeq: s.lastSeq, final: final}
 	due := time.Since(s.lastSnapshot) >= s.cfg.CheckpointInterval || final
-	if due && s.lastSeq != s.snapshotSeq {
+	// A snapshot the flusher held back (dead letters pending) is taken again when due, even at the
+	// same sequence.
+	if due && (s.lastSeq != s.snapshotSeq || s.heldBack.Load()) {
+		s.heldBack.Store(false)
 		j.checkpoint = encodeCheckpoint(checkpoint{
 			partition: s.cfg.Partition,
 			lastSeq:   s.lastSeq,
@@ -96,14 +102,40 @@ func (s *Service) cut(final bool) *flushJob {
 }
 
 // runFlusher stores, publishes and checkpoints the jobs in the order they come, until jobs is
-// closed (nil) or ctx is done (an error: the jobs in hand are lost and will be replayed).
+// closed (nil) or ctx is done (an error: the jobs in hand are lost and will be replayed). While
+// dead letters wait in the backlog it retries them with exponential backoff between jobs too.
 func (s *Service) runFlusher(ctx context.Context, jobs <-chan *flushJob) error {
-	for j := range jobs {
-		if err := s.flush(ctx, j); err != nil {
+	retry := s.newBackoff()
+	for {
+		var (
+			timer *time.Timer
+			due   <-chan time.Time
+		)
+		if len(s.backlog) > 0 {
+			timer = time.NewTimer(retry.NextBackOff())
+			due = timer.C
+		} else {
+			retry.Reset()
+		}
+		var err error
+		select {
+		case j, ok := <-jobs:
+			if !ok {
+				return nil
+			}
+			err = s.flush(ctx, j)
+		case <-due:
+			err = s.drainDeadLetters(ctx, false)
+		case <-ctx.Done():
+			err = fmt.Errorf("aggregate: flusher: %w", ctx.Err())
+		}
+		if timer != nil {
+			timer.Stop()
+		}
+		if err != nil {
 			return err
 		}
 	}
-	return nil
 }
 
 // flush stores a job's rows, then publishes its new scores and ranking, then writes its
@@ -131,11 +163,24 @@ func (s *Service) flush(ctx context.Context, j *flushJob) error {
 		s.setReady()
 		s.countRows(b)
 		s.publish(ctx, j.batch)
+		s.publishWatermark(ctx, j)
+		s.queueDeadLetters(j.batch.deadLetters)
 		s.metrics.flushes.Inc()
 		s.metrics.flushSeconds.Observe(time.Since(start).Seconds())
 		s.log.Debug("flushed", "messages", j.batch.messages, "last_sequence", j.lastSeq, "rows", b.Len(), "took", time.Since(start))
 	}
-	if j.checkpoint != nil {
+	// A full backlog pauses consumption (this flusher does not take the next job) until the DLQ
+	// stream takes dead letters again; at shutdown nothing waits: a replay derives them again.
+	if err := s.drainDeadLetters(ctx, !j.final); err != nil {
+		return fmt.Errorf("aggregate: dead letters up to sequence %d: %w", j.lastSeq, err)
+	}
+	if j.checkpoint != nil && len(s.backlog) > 0 {
+		// Nothing acknowledged is lost: a checkpoint past an unwritten dead letter would skip it
+		// after a restart. The next checkpoint after the backlog drained covers this one.
+		s.heldBack.Store(true)
+		s.log.Warn("checkpoint held back: dead letters not yet written to the DLQ stream",
+			"pending", len(s.backlog), "oldest_sequence", s.backlog[0].seq, "last_sequence", j.lastSeq)
+	} else if j.checkpoint != nil {
 		if err := s.writeCheckpoint(ctx, j.lastSeq, j.checkpoint); err != nil {
 			if j.final {
 				return err
@@ -158,8 +203,7 @@ func (s *Service) countRows(b chstore.Batch) {
 }
 
 // publish sends, after the rows are stored, each new score to <prefix>.scores.<region>, the new
-// ranking to <prefix>.rankings, both to the latest-value bucket, and the dead letters to the DLQ
-// stream. A version that was already published (a replay after a restart) is not sent again.
+// ranking to <prefix>.rankings, and both to the latest-value bucket. A version that was already published (a replay after a restart) is not sent again.
 // Failures are logged and counted: the rows are stored, and the next change publishes again.
 func (s *Service) publish(ctx context.Context, batch *pending) {
 	nc := s.js.Conn()
@@ -190,9 +234,34 @@ func (s *Service) publish(ctx context.Context, batch *pending) {
 			s.putLatest(ctx, s.rankingKey(), r.Version, data)
 		}
 	}
-	for _, dl := range batch.deadLetters {
-		s.sendDeadLetter(ctx, dl)
+}
+
+// publishWatermark puts the partition's watermark, when the job advanced it, in the latest-value
+// bucket under natsjs.WatermarkKey, for ingest to answer too-late events at once. A failure is
+// logged and counted; the next flush tries again.
+func (s *Service) publishWatermark(ctx context.Context, j *flushJob) {
+	if j.watermark.IsZero() || !j.watermark.After(s.watermarkPublished) {
+		return
 	}
+	w := natsjs.Watermark{
+		Partition:              s.cfg.Partition,
+		Watermark:              j.watermark.UTC(),
+		AllowedLatenessSeconds: int64(s.cfg.AllowedLateness / time.Second),
+		Version:                j.lastSeq,
+	}
+	if !s.cfg.allRegions() {
+		w.Regions = slices.Sorted(slices.Values(s.cfg.Regions))
+	}
+	data, err := json.Marshal(w)
+	if err != nil {
+		s.publishFailed("encode watermark", err)
+		return
+	}
+	if _, err := s.kv.Put(ctx, natsjs.WatermarkKey(s.cfg.Partition), data); err != nil {
+		s.publishFailed("put "+natsjs.WatermarkKey(s.cfg.Partition), err)
+		return
+	}
+	s.watermarkPublished = j.watermark
 }
 
 // putLatest stores data under key in the latest-value bucket and remembers its version.
@@ -245,8 +314,54 @@ type deadLetter struct {
 	region, typ  string
 }
 
+// queueDeadLetters appends the dead letters of a stored batch to the backlog, in stream order.
+func (s *Service) queueDeadLetters(dls []deadLetter) {
+	s.backlog = append(s.backlog, dls...)
+	s.metrics.deadLettersPending.Set(float64(len(s.backlog)))
+}
+
+// drainDeadLetters writes the backlog to the DLQ stream, oldest first, and stops at the first
+// dead letter the stream does not take. When wait is true and the backlog holds DeadLetterBacklog
+// or more, it retries with exponential backoff until it holds fewer or ctx is done (the error).
+// While dead letters are pending, Ready says so.
+func (s *Service) drainDeadLetters(ctx context.Context, wait bool) error {
+	var retry backoff.BackOff
+	for len(s.backlog) > 0 {
+		err := s.sendDeadLetter(ctx, s.backlog[0])
+		if err == nil {
+			s.backlog[0] = deadLetter{}
+			s.backlog = s.backlog[1:]
+			s.metrics.deadLettersPending.Set(float64(len(s.backlog)))
+			continue
+		}
+		s.publishFailed("dead letter", err)
+		why := fmt.Sprintf("dead letters: %d not written to the DLQ stream (oldest: sequence %d): %v",
+			len(s.backlog), s.backlog[0].seq, err)
+		s.deadLetterProblem.Store(&why)
+		if !wait || len(s.backlog) < s.cfg.DeadLetterBacklog {
+			return nil
+		}
+		if retry == nil {
+			retry = s.newBackoff()
+			s.log.Warn("dead-letter backlog full; consumption paused until the DLQ stream takes them",
+				"pending", len(s.backlog), "error", err)
+		}
+		if !sleepCtx(ctx, retry.NextBackOff()) {
+			return ctx.Err()
+		}
+	}
+	if len(s.backlog) == 0 && s.deadLetterProblem.Load() != nil {
+		s.deadLetterProblem.Store(nil)
+		s.backlog = nil // let the drained array go
+		s.log.Info("dead-letter backlog written to the DLQ stream")
+	}
+	return nil
+}
+
 // sendDeadLetter publishes dl to <prefix>.dlq.aggregate.<code>, deduplicated by stream sequence.
-func (s *Service) sendDeadLetter(ctx context.Context, dl deadLetter) {
+// When no stream takes the subject because the DLQ stream is missing, it creates the stream and
+// tries once more.
+func (s *Service) sendDeadLetter(ctx context.Context, dl deadLetter) error {
 	msg := nats.NewMsg(s.cfg.Names.DLQSubject("aggregate", dl.code))
 	msg.Data = dl.data
 	msg.Header.Set(jetstream.MsgIDHeader, "aggregate-"+s.cfg.Partition+"-"+strconv.FormatUint(dl.seq, 10))
@@ -260,9 +375,37 @@ func (s *Service) sendDeadLetter(ctx context.Context, dl deadLetter) {
 			msg.Header.Set(k, v)
 		}
 	}
-	if _, err := s.js.PublishMsg(ctx, msg); err != nil {
-		s.publishFailed("dead letter", err)
+	_, err := s.js.PublishMsg(ctx, msg)
+	if errors.Is(err, jetstream.ErrNoStreamResponse) {
+		created, cerr := s.recreateDLQ(ctx)
+		if cerr != nil {
+			return fmt.Errorf("aggregate: dead letter of sequence %d: %w (and %w)", dl.seq, err, cerr)
+		}
+		if created {
+			_, err = s.js.PublishMsg(ctx, msg)
+		}
 	}
+	if err != nil {
+		return fmt.Errorf("aggregate: dead letter of sequence %d: %w", dl.seq, err)
+	}
+	return nil
+}
+
+// recreateDLQ creates the DLQ stream when it does not exist, with the settings natsjs gives it by
+// default, and reports whether it (or someone at the same time) did. It never changes an existing
+// stream: ingest owns the streams' settings.
+func (s *Service) recreateDLQ(ctx context.Context) (bool, error) {
+	exists, err := natsjs.StreamExists(ctx, s.js, s.cfg.Names.DLQStream)
+	if err != nil || exists {
+		return false, err
+	}
+	_, err = s.js.CreateStream(ctx, natsjs.DLQConfig(s.cfg.Names, natsjs.StreamOptions{Replicas: s.cfg.Replicas}))
+	if err != nil && !errors.Is(err, jetstream.ErrStreamNameAlreadyInUse) {
+		return false, fmt.Errorf("aggregate: recreate stream %s: %w", s.cfg.Names.DLQStream, err)
+	}
+	s.metrics.dlqRecreated.Inc()
+	s.log.Warn("the DLQ stream was missing; created it with the default settings", "stream", s.cfg.Names.DLQStream)
+	return true, nil
 }
 
 // rankingKey and rankingSubject name where the partition's ranking goes: the ranking of all 32

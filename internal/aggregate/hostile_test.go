@@ -4,10 +4,12 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"strings"
 	"testing"
 	"time"
 
 	"github.com/nats-io/nats.go/jetstream"
+	"github.com/prometheus/client_golang/prometheus"
 
 	"github.com/govpulse/govpulse/internal/chstore"
 	"github.com/govpulse/govpulse/internal/natsjs"
@@ -55,7 +57,7 @@ func deadLetters(ctx context.Context, js jetstream.JetStream) ([]*jetstream.RawS
 }
 
 // waitDeadLetter waits until the DLQ holds a dead letter of the aggregator with the given reason
-// code for the given stream sequence.
+// code (any when empty) for the given stream sequence.
 func waitDeadLetter(t *testing.T, js jetstream.JetStream, code string, seq uint64) *jetstream.RawStreamMsg {
 	t.Helper()
 	var found *jetstream.RawStreamMsg
@@ -65,7 +67,7 @@ func waitDeadLetter(t *testing.T, js jetstream.JetStream, code string, seq uint6
 			return err
 		}
 		for _, m := range msgs {
-			if m.Subject == "govpulse.dlq.aggregate."+code && m.Header.Get("Govpulse-Stream-Seq") == fmt.Sprint(seq) {
+			if (code == "" || m.Subject == "govpulse.dlq.aggregate."+code) && m.Header.Get("Govpulse-Stream-Seq") == fmt.Sprint(seq) {
 				found = m
 				return nil
 			}
@@ -95,6 +97,23 @@ func zhejiangScore(t *testing.T, store *chstore.Store, version uint64) chstore.S
 		return errors.New("no score for Zhejiang")
 	})
 	return row
+}
+
+// metricValue returns the value of the gauge or counter name (without labels) gathered from reg.
+func metricValue(t *testing.T, reg *prometheus.Registry, name string) float64 {
+	t.Helper()
+	families, err := reg.Gather()
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, f := range families {
+		if f.GetName() == name && len(f.GetMetric()) == 1 {
+			m := f.GetMetric()[0]
+			return m.GetGauge().GetValue() + m.GetCounter().GetValue()
+		}
+	}
+	t.Fatalf("no metric %s", name)
+	return 0
 }
 
 func rating(id string, at time.Time, r int) *events.Event {
@@ -151,5 +170,131 @@ func TestItemsOverTheLimitAreDeadLetters(t *testing.T) {
 	}
 	if sc := zhejiangScore(t, store, 4); sc.PublishedItems != 2 {
 		t.Errorf("%d published items, want 2 (C over the limit)", sc.PublishedItems)
+	}
+}
+
+// With EVENTS present but the DLQ stream deleted, the first invalid message makes the aggregator
+// create the DLQ stream again and write its dead letter there; the valid events after it are
+// scored, and the service stays ready.
+func TestMissingDLQStreamIsCreatedAgain(t *testing.T) {
+	reg := prometheus.NewRegistry()
+	svc, js, store := setupServiceWith(t, Config{FlushInterval: 10 * time.Millisecond}, reg)
+	ctx := t.Context()
+	if err := natsjs.EnsureStreams(ctx, js, natsjs.Names{}, natsjs.StreamOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	if err := js.DeleteStream(ctx, natsjs.DefaultDLQStream); err != nil {
+		t.Fatal(err)
+	}
+	when := time.Date(2016, 12, 1, 10, 0, 0, 0, time.UTC)
+	publish(t, js, rating("r-1", when, 5))
+	if _, err := js.Publish(ctx, "govpulse.events.330000.feedback.rated", []byte(`{"id":"no-type"}`)); err != nil {
+		t.Fatal(err)
+	}
+	publish(t, js, rating("r-2", when.Add(time.Minute), 3))
+	runInBackground(t, svc)
+
+	m := waitDeadLetter(t, js, "", 2)
+	if m.Header.Get("Govpulse-Stage") != "aggregate" || m.Header.Get("Govpulse-Reason") == "" || string(m.Data) != `{"id":"no-type"}` {
+		t.Errorf("dead letter %s %v", m.Data, m.Header)
+	}
+	if sc := zhejiangScore(t, store, 3); sc.Ratings != 2 {
+		t.Errorf("%d ratings after the invalid message, want 2", sc.Ratings)
+	}
+	checkFor(t, 5*time.Second, svc.Ready)
+	if n := metricValue(t, reg, "govpulse_aggregate_dlq_stream_created_total"); n != 1 {
+		t.Errorf("DLQ stream created %v times, want 1", n)
+	}
+	if n := metricValue(t, reg, "govpulse_aggregate_dead_letters_pending"); n != 0 {
+		t.Errorf("%v dead letters pending, want 0", n)
+	}
+}
+
+// A DLQ stream that exists but takes no dead letters (here: it no longer listens on the DLQ
+// subjects) does not stop the aggregator: valid events are still scored, the dead letters wait in
+// the backlog, /readyz and the pending metric say so, and no checkpoint covers an unwritten dead
+// letter. Once the stream takes them again they are written, readiness returns and the final
+// checkpoint covers everything.
+func TestUnwritableDLQHoldsBackCheckpoints(t *testing.T) {
+	reg := prometheus.NewRegistry()
+	svc, js, store := setupServiceWith(t, Config{FlushInterval: 10 * time.Millisecond, CheckpointInterval: time.Nanosecond, DeadLetterBacklog: 2}, reg)
+	ctx := t.Context()
+	if err := natsjs.EnsureStreams(ctx, js, natsjs.Names{}, natsjs.StreamOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	dlq := natsjs.DLQConfig(natsjs.Names{}, natsjs.StreamOptions{})
+	broken := dlq
+	broken.Subjects = []string{"elsewhere.>"}
+	if _, err := js.UpdateStream(ctx, broken); err != nil {
+		t.Fatal(err)
+	}
+	when := time.Date(2016, 12, 1, 10, 0, 0, 0, time.UTC)
+	invalid := func() {
+		t.Helper()
+		if _, err := js.Publish(ctx, "govpulse.events.330000.feedback.rated", []byte(`{}`)); err != nil {
+			t.Fatal(err)
+		}
+	}
+	publish(t, js, rating("r-1", when, 5))                  // 1
+	invalid()                                               // 2
+	publish(t, js, rating("r-2", when.Add(time.Minute), 3)) // 3
+	stop := runInBackground(t, svc)
+
+	if sc := zhejiangScore(t, store, 3); sc.Ratings != 2 {
+		t.Errorf("%d ratings, want 2: valid events are scored while dead letters wait", sc.Ratings)
+	}
+	checkFor(t, 10*time.Second, func() error {
+		err := svc.Ready()
+		if err == nil || !strings.Contains(err.Error(), "dead letters: 1 not written to the DLQ stream (oldest: sequence 2)") {
+			return fmt.Errorf("ready: %v", err)
+		}
+		if n := metricValue(t, reg, "govpulse_aggregate_dead_letters_pending"); n != 1 {
+			return fmt.Errorf("%v dead letters pending, want 1", n)
+		}
+		return nil
+	})
+	obj, err := natsjs.EnsureCheckpointStore(ctx, js, natsjs.Names{}, 1)
+	if err != nil {
+		t.Fatal(err)
+	}
+	checkpointSeq := func() uint64 {
+		t.Helper()
+		data, err := obj.GetBytes(ctx, "partition-all")
+		if errors.Is(err, jetstream.ErrObjectNotFound) {
+			return 0
+		}
+		if err != nil {
+			t.Fatal(err)
+		}
+		c, err := decodeCheckpoint(data)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return c.lastSeq
+	}
+	if seq := checkpointSeq(); seq >= 2 {
+		t.Fatalf("checkpoint covers sequence %d, past the unwritten dead letter of sequence 2", seq)
+	}
+	// Two more invalid messages fill the backlog (2): consumption pauses until they are written.
+	invalid()                                                 // 4
+	invalid()                                                 // 5
+	publish(t, js, rating("r-3", when.Add(2*time.Minute), 4)) // 6
+	checkFor(t, 10*time.Second, func() error {
+		if n := metricValue(t, reg, "govpulse_aggregate_dead_letters_pending"); n != 3 {
+			return fmt.Errorf("%v dead letters pending, want 3", n)
+		}
+		return nil
+	})
+	if _, err := js.UpdateStream(ctx, dlq); err != nil {
+		t.Fatal(err)
+	}
+	for _, seq := range []uint64{2, 4, 5} {
+		waitDeadLetter(t, js, "", seq)
+	}
+	zhejiangScore(t, store, 6)
+	checkFor(t, 10*time.Second, svc.Ready)
+	stop()
+	if seq := checkpointSeq(); seq != 6 {
+		t.Errorf("final checkpoint covers sequence %d, want 6", seq)
 	}
 }

@@ -17,6 +17,9 @@ type metrics struct {
 	checkpointSize prometheus.Gauge
 	checkpointAge  prometheus.Gauge
 	checkpointTime prometheus.Gauge
+
+	deadLettersPending prometheus.Gauge
+	dlqRecreated       prometheus.Counter
 }
 
 func newMetrics(reg prometheus.Registerer) *metrics {
@@ -74,11 +77,19 @@ func newMetrics(reg prometheus.Registerer) *metrics {
 			Name: "govpulse_aggregate_checkpoint_timestamp_seconds",
 			Help: "Wall-clock time of the last checkpoint, as Unix seconds (checkpoint age = now - this).",
 		}),
+		deadLettersPending: prometheus.NewGauge(prometheus.GaugeOpts{
+			Name: "govpulse_aggregate_dead_letters_pending",
+			Help: "Dead letters of stored batches not yet written to the DLQ stream (checkpoints wait for them).",
+		}),
+		dlqRecreated: prometheus.NewCounter(prometheus.CounterOpts{
+			Name: "govpulse_aggregate_dlq_stream_created_total",
+			Help: "Times the aggregator found the DLQ stream missing and created it.",
+		}),
 	}
 	if reg != nil {
 		reg.MustRegister(m.messages, m.flushes, m.flushSeconds, m.flushRows, m.storeErrors,
 			m.publishErrors, m.lag, m.lastSeq, m.watermark, m.checkpoints, m.checkpointSize,
-			m.checkpointAge, m.checkpointTime)
+			m.checkpointAge, m.checkpointTime, m.deadLettersPending, m.dlqRecreated)
 	}
 	return m
 }

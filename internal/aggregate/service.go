@@ -31,7 +31,9 @@ type Service struct {
 	log     *slog.Logger
 	metrics *metrics
 
-	notReady atomic.Pointer[string] // nil when ready; otherwise why not
+	notReady          atomic.Pointer[string] // nil when ready; otherwise why not
+	deadLetterProblem atomic.Pointer[string] // nil while no dead letter waits; otherwise why they wait
+	heldBack          atomic.Bool            // the flusher did not write the last checkpoint handed to it
 
 	// Owned by Run's consuming side.
 	eng          *engine.Engine
@@ -42,9 +44,11 @@ type Service struct {
 	lastSnapshot time.Time // when it was taken
 
 	// Owned by the flusher (set up before it starts).
-	kv          jetstream.KeyValue
-	checkpoints jetstream.ObjectStore
-	published   map[string]uint64 // latest-value key -> version published
+	kv                 jetstream.KeyValue
+	checkpoints        jetstream.ObjectStore
+	published          map[string]uint64 // latest-value key -> version published
+	watermarkPublished time.Time         // the watermark last put in the latest-value bucket
+	backlog            []deadLetter      // dead letters of stored batches not yet in the DLQ stream
 }
 
 // New returns a Service that reads from js and writes to store. A nil logger discards logs; a nil
@@ -73,10 +77,13 @@ func New(cfg Config, js jetstream.JetStream, store batchWriter, logger *slog.Log
 	return s, nil
 }
 
-// Ready returns nil when the service is consuming and its last write succeeded, or an error that
-// says why not. It is safe for concurrent use.
+// Ready returns nil when the service is consuming, its last write succeeded and no dead letter
+// waits for the DLQ stream, or an error that says why not. It is safe for concurrent use.
 func (s *Service) Ready() error {
 	if why := s.notReady.Load(); why != nil {
+		return errors.New(*why)
+	}
+	if why := s.deadLetterProblem.Load(); why != nil {
 		return errors.New(*why)
 	}
 	return nil
