@@ -3,8 +3,12 @@ package aggregate
 import (
 	"bytes"
 	"context"
+	"encoding/binary"
 	"errors"
+	"hash/crc32"
+	"log/slog"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -214,4 +218,61 @@ func runInBackground(t *testing.T, svc *Service) (stop func()) {
 	}
 	t.Cleanup(stop)
 	return stop
+}
+
+// syncBuffer is a bytes.Buffer that the logger and the test may use at once.
+type syncBuffer struct {
+	mu sync.Mutex
+	b  bytes.Buffer
+}
+
+func (s *syncBuffer) Write(p []byte) (int, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.Write(p)
+}
+
+func (s *syncBuffer) String() string {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.String()
+}
+
+// A checkpoint whose engine state has the format that remembered events by id alone is never
+// read: the aggregator rebuilds from the start of the stream and its log line says why.
+func TestRunRebuildsFromACheckpointOfTheOldIdentity(t *testing.T) {
+	_, js, store := setupService(t, Config{})
+	ctx := t.Context()
+	if err := natsjs.EnsureStreams(ctx, js, natsjs.Names{}, natsjs.StreamOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	publish(t, js, rating("old-1", time.Date(2016, 12, 1, 10, 0, 0, 0, time.UTC), 5))
+	eng, err := engine.New(engine.Config{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	snap := eng.AppendSnapshot(nil)
+	body := snap[:len(snap)-4]
+	body[3] = 1 // format 1: bare ids
+	snap = binary.LittleEndian.AppendUint32(body, crc32.ChecksumIEEE(body))
+	obj, err := natsjs.EnsureCheckpointStore(ctx, js, natsjs.Names{}, 1)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := obj.PutBytes(ctx, "partition-all", encodeCheckpoint(checkpoint{partition: "all", lastSeq: 1, engine: snap})); err != nil {
+		t.Fatal(err)
+	}
+	var logs syncBuffer
+	svc, err := New(Config{FlushInterval: 10 * time.Millisecond}, js, store, slog.New(slog.NewTextHandler(&logs, nil)), nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	runInBackground(t, svc)
+	// The rebuild reads sequence 1 again: its score is stored.
+	zhejiangScore(t, store, 1)
+	out := logs.String()
+	if !strings.Contains(out, "rebuilding from the start of the stream") || !strings.Contains(out, "format version 1") ||
+		!strings.Contains(out, "region and id") {
+		t.Errorf("the log does not say why the checkpoint was rebuilt:\n%s", out)
+	}
 }
