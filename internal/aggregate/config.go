@@ -48,7 +48,8 @@ type Config struct {
 	// against the stream's timestamp, and the two clocks may differ by this much. Default 1m.
 	ClockTolerance time.Duration
 	// DeadLetterBacklog is the most dead letters kept in memory while the DLQ stream cannot take
-	// them; when it is full the aggregator stops consuming until they are written. Default 10000.
+	// them (at most 64 MiB of their bytes in any case); when it is full the aggregator stops
+	// consuming until they are written. Default 10000.
 	DeadLetterBacklog int
 }
 

@@ -312,23 +312,44 @@ type deadLetter struct {
 	data         []byte
 	eventID      string
 	region, typ  string
+	truncated    bool // data was cut to maxDeadLetterData bytes
 }
+
+// Bounds of the dead letters. A dead letter keeps at most maxDeadLetterData bytes of its message
+// (as ingest's do; the rest is cut and the letter marked Govpulse-Truncated), and the backlog is
+// full at Config.DeadLetterBacklog letters or maxBacklogBytes bytes of data, whichever comes first.
+const (
+	maxDeadLetterData = 64 << 10
+	maxBacklogBytes   = 64 << 20
+)
 
 // queueDeadLetters appends the dead letters of a stored batch to the backlog, in stream order.
 func (s *Service) queueDeadLetters(dls []deadLetter) {
-	s.backlog = append(s.backlog, dls...)
+	for _, dl := range dls {
+		if len(dl.data) > maxDeadLetterData {
+			dl.data, dl.truncated = slices.Clone(dl.data[:maxDeadLetterData]), true
+		}
+		s.backlog = append(s.backlog, dl)
+		s.backlogBytes += len(dl.data)
+	}
 	s.metrics.deadLettersPending.Set(float64(len(s.backlog)))
 }
 
+// backlogFull reports whether the backlog holds as many dead letters, or as many bytes, as it may.
+func (s *Service) backlogFull() bool {
+	return len(s.backlog) >= s.cfg.DeadLetterBacklog || s.backlogBytes >= maxBacklogBytes
+}
+
 // drainDeadLetters writes the backlog to the DLQ stream, oldest first, and stops at the first
-// dead letter the stream does not take. When wait is true and the backlog holds DeadLetterBacklog
-// or more, it retries with exponential backoff until it holds fewer or ctx is done (the error).
+// dead letter the stream does not take. When wait is true and the backlog is full, it retries
+// with exponential backoff until it is not, the service is stopping, or ctx is done (the error).
 // While dead letters are pending, Ready says so.
 func (s *Service) drainDeadLetters(ctx context.Context, wait bool) error {
 	var retry backoff.BackOff
 	for len(s.backlog) > 0 {
 		err := s.sendDeadLetter(ctx, s.backlog[0])
 		if err == nil {
+			s.backlogBytes -= len(s.backlog[0].data)
 			s.backlog[0] = deadLetter{}
 			s.backlog = s.backlog[1:]
 			s.metrics.deadLettersPending.Set(float64(len(s.backlog)))
@@ -338,7 +359,7 @@ func (s *Service) drainDeadLetters(ctx context.Context, wait bool) error {
 		why := fmt.Sprintf("dead letters: %d not written to the DLQ stream (oldest: sequence %d): %v",
 			len(s.backlog), s.backlog[0].seq, err)
 		s.deadLetterProblem.Store(&why)
-		if !wait || len(s.backlog) < s.cfg.DeadLetterBacklog {
+		if !wait || !s.backlogFull() {
 			return nil
 		}
 		if retry == nil {
@@ -346,8 +367,12 @@ func (s *Service) drainDeadLetters(ctx context.Context, wait bool) error {
 			s.log.Warn("dead-letter backlog full; consumption paused until the DLQ stream takes them",
 				"pending", len(s.backlog), "error", err)
 		}
-		if !sleepCtx(ctx, retry.NextBackOff()) {
+		select {
+		case <-ctx.Done():
 			return ctx.Err()
+		case <-s.stopping:
+			return nil // shutdown: the final batch does not wait either
+		case <-time.After(retry.NextBackOff()):
 		}
 	}
 	if len(s.backlog) == 0 && s.deadLetterProblem.Load() != nil {
@@ -370,6 +395,9 @@ func (s *Service) sendDeadLetter(ctx context.Context, dl deadLetter) error {
 	msg.Header.Set("Govpulse-Reason-Code", dl.code)
 	msg.Header.Set("Govpulse-Stream-Seq", strconv.FormatUint(dl.seq, 10))
 	msg.Header.Set("Govpulse-Received-At", time.Now().UTC().Format(time.RFC3339Nano))
+	if dl.truncated {
+		msg.Header.Set("Govpulse-Truncated", "true")
+	}
 	for k, v := range map[string]string{"Govpulse-Event-Id": dl.eventID, "Govpulse-Region": dl.region, "Govpulse-Type": dl.typ} {
 		if v != "" {
 			msg.Header.Set(k, v)

@@ -49,6 +49,8 @@ type Service struct {
 	published          map[string]uint64 // latest-value key -> version published
 	watermarkPublished time.Time         // the watermark last put in the latest-value bucket
 	backlog            []deadLetter      // dead letters of stored batches not yet in the DLQ stream
+	backlogBytes       int               // bytes of data in backlog
+	stopping           <-chan struct{}   // closed when Run's context is done
 }
 
 // New returns a Service that reads from js and writes to store. A nil logger discards logs; a nil
@@ -107,6 +109,7 @@ func (s *Service) Run(ctx context.Context) error {
 	}
 	s.log.Info("consuming", "from_sequence", s.lastSeq+1, "regions", len(s.cfg.Regions))
 
+	s.stopping = ctx.Done()
 	// The flusher outlives ctx: at shutdown it gets ShutdownTimeout to finish what was handed to it.
 	flushCtx, cancelFlush := context.WithCancel(context.WithoutCancel(ctx))
 	defer cancelFlush()
