@@ -203,8 +203,9 @@ func (s *Service) countRows(b chstore.Batch) {
 }
 
 // publish sends, after the rows are stored, each new score to <prefix>.scores.<region>, the new
-// ranking to <prefix>.rankings, and both to the latest-value bucket. A version that was already published (a replay after a restart) is not sent again.
-// Failures are logged and counted: the rows are stored, and the next change publishes again.
+// ranking to <prefix>.rankings, and both to the latest-value bucket. A version that was already
+// published (a replay after a restart) is not sent again. Failures are logged and counted: the
+// rows are stored, and the next change publishes again.
 func (s *Service) publish(ctx context.Context, batch *pending) {
 	nc := s.js.Conn()
 	for _, region := range sortedKeys(batch.scores) {
@@ -428,7 +429,10 @@ func (s *Service) recreateDLQ(ctx context.Context) (bool, error) {
 		return false, err
 	}
 	_, err = s.js.CreateStream(ctx, natsjs.DLQConfig(s.cfg.Names, natsjs.StreamOptions{Replicas: s.cfg.Replicas}))
-	if err != nil && !errors.Is(err, jetstream.ErrStreamNameAlreadyInUse) {
+	switch {
+	case errors.Is(err, jetstream.ErrStreamNameAlreadyInUse):
+		return true, nil // created meanwhile, by ingest or another partition
+	case err != nil:
 		return false, fmt.Errorf("aggregate: recreate stream %s: %w", s.cfg.Names.DLQStream, err)
 	}
 	s.metrics.dlqRecreated.Inc()
