@@ -37,6 +37,7 @@ import (
 	"github.com/govpulse/govpulse/internal/chstore"
 	"github.com/govpulse/govpulse/internal/config"
 	"github.com/govpulse/govpulse/internal/dlqarchive"
+	"github.com/govpulse/govpulse/internal/engine"
 	"github.com/govpulse/govpulse/internal/natsjs"
 )
 
@@ -73,7 +74,11 @@ func run(ctx context.Context, args []string, lookup config.LookupEnv, stderr io.
 	outOfOrder := fs.Duration("out-of-orderness", "GOVPULSE_OUT_OF_ORDERNESS", 10*time.Minute, "watermark bound: largest event time seen minus this")
 	lateness := fs.Duration("allowed-lateness", "GOVPULSE_ALLOWED_LATENESS", 7*24*time.Hour, "how far behind the watermark a user-experience event still counts")
 	schemaGrace := fs.Duration("schema-fault-grace", "GOVPULSE_SCHEMA_FAULT_GRACE", 5*time.Minute, "how long a ClickHouse schema fault (missing table or column) is retried before the refused events are dead-lettered")
-	replicas := fs.Int("replicas", "GOVPULSE_STREAM_REPLICAS", 1, "replicas of the latest-value bucket and the checkpoint store (3 in a cluster)")
+	replicas := fs.Int("replicas", "GOVPULSE_STREAM_REPLICAS", 1, "replicas of the latest-value bucket, the checkpoint store and a DLQ stream it recreates (3 in a cluster)")
+	maxItems := fs.Int("max-items-per-level", "GOVPULSE_MAX_ITEMS_PER_LEVEL", engine.DefaultMaxItemsPerLevel, "most items one unit may hold at one level; a portal change adding one more is a dead letter (reason limit)")
+	maxAhead := fs.Duration("max-ahead", "GOVPULSE_INGEST_MAX_AHEAD", aggregate.DefaultMaxAhead, "how far an event time may be ahead of the time the stream stored it (ingest's rule; same variable as ingest's)")
+	clockTolerance := fs.Duration("clock-tolerance", "GOVPULSE_CLOCK_TOLERANCE", aggregate.DefaultClockTolerance, "added to --max-ahead: how far ingest's clock and the stream's may differ")
+	deadLetterBacklog := fs.Int("dead-letter-backlog", "GOVPULSE_DEAD_LETTER_BACKLOG", aggregate.DefaultDeadLetterBacklog, "dead letters kept in memory while the DLQ stream cannot take them (and at most 64 MiB of them); when full, consuming pauses")
 	logLevel := fs.String("log-level", "GOVPULSE_LOG_LEVEL", "info", "log level: debug, info, warn or error")
 	archiveDLQ := fs.Bool("archive-dlq", "GOVPULSE_ARCHIVE_DLQ", true, "copy the DLQ stream into the ClickHouse dlq table (durable consumer dlq-archiver)")
 	dlqRetention := fs.Duration("dlq-retention", "GOVPULSE_DLQ_RETENTION", dlqarchive.DefaultRetention, "how long rows stay in the ClickHouse dlq table; whole months older are dropped (0: keep forever)")
@@ -90,6 +95,28 @@ func run(ctx context.Context, args []string, lookup config.LookupEnv, stderr io.
 		return fmt.Errorf("log level %q: %w", *logLevel, err)
 	}
 	logger := slog.New(slog.NewJSONHandler(stderr, &slog.HandlerOptions{Level: level}))
+
+	cfg := aggregate.Config{
+		Partition:          *partition,
+		Names:              natsjs.Names{Prefix: *prefix},
+		MaxBatch:           *maxBatch,
+		FlushInterval:      *flushInterval,
+		CheckpointInterval: *checkpointInterval,
+		OutOfOrderness:     *outOfOrder,
+		AllowedLateness:    *lateness,
+		Replicas:           *replicas,
+		MaxItemsPerLevel:   *maxItems,
+		MaxAhead:           *maxAhead,
+		ClockTolerance:     *clockTolerance,
+		DeadLetterBacklog:  *deadLetterBacklog,
+		SchemaFaultGrace:   *schemaGrace,
+	}
+	if *regions != "" {
+		cfg.Regions = strings.Split(*regions, ",")
+	}
+	if err := cfg.Validate(); err != nil {
+		return err
+	}
 
 	chOpts, err := clickhouseOptions(*chUser, *chPassword, *chTLS, *chTLSCA)
 	if err != nil {
@@ -109,20 +136,6 @@ func run(ctx context.Context, args []string, lookup config.LookupEnv, stderr io.
 		return err
 	}
 
-	cfg := aggregate.Config{
-		Partition:          *partition,
-		Names:              natsjs.Names{Prefix: *prefix},
-		MaxBatch:           *maxBatch,
-		FlushInterval:      *flushInterval,
-		CheckpointInterval: *checkpointInterval,
-		OutOfOrderness:     *outOfOrder,
-		AllowedLateness:    *lateness,
-		SchemaFaultGrace:   *schemaGrace,
-		Replicas:           *replicas,
-	}
-	if *regions != "" {
-		cfg.Regions = strings.Split(*regions, ",")
-	}
 	logger.Info("nats security", "security", security().String())
 	nc, err := natsjs.Connect(*natsURL, logger, append(natsOpts, nats.Name("govpulse-aggregate"), nats.RetryOnFailedConnect(true))...)
 	if err != nil {

@@ -40,6 +40,8 @@ func TestHelpListsEnvironment(t *testing.T) {
 		"--max-batch", "--flush-interval", "--checkpoint-interval", "--out-of-orderness",
 		"--allowed-lateness", "--archive-dlq", "--clickhouse-user", "--clickhouse-password",
 		"--clickhouse-tls", "--nats-creds", "--nats-password", "GOVPULSE_NATS_PASSWORD",
+		"--max-items-per-level", "GOVPULSE_MAX_ITEMS_PER_LEVEL", "--max-ahead", "GOVPULSE_INGEST_MAX_AHEAD",
+		"--clock-tolerance", "GOVPULSE_CLOCK_TOLERANCE", "--dead-letter-backlog", "GOVPULSE_DEAD_LETTER_BACKLOG",
 	} {
 		if !strings.Contains(out.String(), want) {
 			t.Errorf("--help does not mention %s", want)
@@ -53,6 +55,11 @@ func TestBadConfigurationIsRefused(t *testing.T) {
 		"unknown flag":        {"--no-such-flag"},
 		"bad log level":       {"--log-level", "loud"},
 		"http dsn":            {"--clickhouse-dsn", "http://127.0.0.1:8123/govpulse"},
+		"region twice":        {"--regions", "330000,330000"},
+		"unknown region":      {"--regions", "330000,999999"},
+		"no items":            {"--max-items-per-level", "-1"},
+		"negative ahead":      {"--max-ahead", "-1m"},
+		"no backlog":          {"--dead-letter-backlog", "-5"},
 	} {
 		if err := run(context.Background(), args, env(nil), io.Discard); err == nil {
 			t.Errorf("%s: accepted", name)

@@ -73,9 +73,10 @@ func (s *Service) objectName() string { return "partition-" + s.cfg.Partition }
 // engineConfig is the engine configuration of this partition.
 func (s *Service) engineConfig() engine.Config {
 	return engine.Config{
-		Regions:         s.cfg.Regions,
-		OutOfOrderness:  s.cfg.OutOfOrderness,
-		AllowedLateness: s.cfg.AllowedLateness,
+		Regions:          s.cfg.Regions,
+		OutOfOrderness:   s.cfg.OutOfOrderness,
+		AllowedLateness:  s.cfg.AllowedLateness,
+		MaxItemsPerLevel: s.cfg.MaxItemsPerLevel,
 	}
 }
 

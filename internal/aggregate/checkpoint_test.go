@@ -3,12 +3,17 @@ package aggregate
 import (
 	"bytes"
 	"context"
+	"encoding/binary"
 	"errors"
+	"hash/crc32"
+	"log/slog"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
 	"github.com/nats-io/nats.go/jetstream"
+	"github.com/prometheus/client_golang/prometheus"
 
 	"github.com/govpulse/govpulse/internal/chstore"
 	"github.com/govpulse/govpulse/internal/chstore/chtest"
@@ -75,6 +80,12 @@ func TestCheckpointRejectsCorruptInput(t *testing.T) {
 // setupService returns a service over a real JetStream server and ClickHouse database.
 func setupService(t *testing.T, cfg Config) (*Service, jetstream.JetStream, *chstore.Store) {
 	t.Helper()
+	return setupServiceWith(t, cfg, nil)
+}
+
+// setupServiceWith is setupService with the service's metrics registered on reg.
+func setupServiceWith(t *testing.T, cfg Config, reg prometheus.Registerer) (*Service, jetstream.JetStream, *chstore.Store) {
+	t.Helper()
 	conn, database := chtest.Open(t)
 	store := chstore.New(conn, database, nil)
 	if err := store.Migrate(t.Context()); err != nil {
@@ -82,7 +93,7 @@ func setupService(t *testing.T, cfg Config) (*Service, jetstream.JetStream, *chs
 	}
 	url, _ := natstest.Start(t)
 	_, js := natstest.Connect(t, url)
-	svc, err := New(cfg, js, store, nil, nil)
+	svc, err := New(cfg, js, store, nil, reg)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -160,6 +171,10 @@ func TestConfigValidate(t *testing.T) {
 		"unknown region": {Config{Regions: []string{"330000", "999999"}}, `region "999999"`},
 		"negative batch": {Config{MaxBatch: -1}, "max batch"},
 		"negative lag":   {Config{AllowedLateness: -time.Second}, "allowed lateness"},
+		"region twice":   {Config{Regions: []string{"330000", "520000", "330000"}}, `region "330000" is listed twice`},
+		"no items":       {Config{MaxItemsPerLevel: -1}, "max items per level"},
+		"negative ahead": {Config{ClockTolerance: -time.Second}, "clock tolerance"},
+		"no backlog":     {Config{DeadLetterBacklog: -1}, "dead letter backlog"},
 	} {
 		err := tc.cfg.Validate()
 		switch {
@@ -171,14 +186,14 @@ func TestConfigValidate(t *testing.T) {
 	}
 }
 
-// publish stores ev in the EVENTS stream as ingest would (canonical JSON, id as message id).
+// publish stores ev in the EVENTS stream as ingest would (canonical JSON, region/id as message id).
 func publish(t *testing.T, js jetstream.JetStream, ev *events.Event) {
 	t.Helper()
 	data, err := ev.MarshalJSON()
 	if err != nil {
 		t.Fatal(err)
 	}
-	if _, err := js.Publish(t.Context(), ev.Subject(""), data, jetstream.WithMsgID(ev.ID)); err != nil {
+	if _, err := js.Publish(t.Context(), ev.Subject(""), data, jetstream.WithMsgID(ev.Key().String())); err != nil {
 		t.Fatal(err)
 	}
 }
@@ -203,4 +218,61 @@ func runInBackground(t *testing.T, svc *Service) (stop func()) {
 	}
 	t.Cleanup(stop)
 	return stop
+}
+
+// syncBuffer is a bytes.Buffer that the logger and the test may use at once.
+type syncBuffer struct {
+	mu sync.Mutex
+	b  bytes.Buffer
+}
+
+func (s *syncBuffer) Write(p []byte) (int, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.Write(p)
+}
+
+func (s *syncBuffer) String() string {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.String()
+}
+
+// A checkpoint whose engine state has the format that remembered events by id alone is never
+// read: the aggregator rebuilds from the start of the stream and its log line says why.
+func TestRunRebuildsFromACheckpointOfTheOldIdentity(t *testing.T) {
+	_, js, store := setupService(t, Config{})
+	ctx := t.Context()
+	if err := natsjs.EnsureStreams(ctx, js, natsjs.Names{}, natsjs.StreamOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	publish(t, js, rating("old-1", time.Date(2016, 12, 1, 10, 0, 0, 0, time.UTC), 5))
+	eng, err := engine.New(engine.Config{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	snap := eng.AppendSnapshot(nil)
+	body := snap[:len(snap)-4]
+	body[3] = 1 // format 1: bare ids
+	snap = binary.LittleEndian.AppendUint32(body, crc32.ChecksumIEEE(body))
+	obj, err := natsjs.EnsureCheckpointStore(ctx, js, natsjs.Names{}, 1)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := obj.PutBytes(ctx, "partition-all", encodeCheckpoint(checkpoint{partition: "all", lastSeq: 1, engine: snap})); err != nil {
+		t.Fatal(err)
+	}
+	var logs syncBuffer
+	svc, err := New(Config{FlushInterval: 10 * time.Millisecond}, js, store, slog.New(slog.NewTextHandler(&logs, nil)), nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	runInBackground(t, svc)
+	// The rebuild reads sequence 1 again: its score is stored.
+	zhejiangScore(t, store, 1)
+	out := logs.String()
+	if !strings.Contains(out, "rebuilding from the start of the stream") || !strings.Contains(out, "format version 1") ||
+		!strings.Contains(out, "region and id") {
+		t.Errorf("the log does not say why the checkpoint was rebuilt:\n%s", out)
+	}
 }

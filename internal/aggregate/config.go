@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"time"
 
+	"github.com/govpulse/govpulse/internal/engine"
 	"github.com/govpulse/govpulse/internal/natsjs"
 	"github.com/govpulse/govpulse/pkg/events"
 )
@@ -36,9 +37,23 @@ type Config struct {
 	OutOfOrderness time.Duration
 	// AllowedLateness is how far behind the watermark a user-experience event still counts. Default 7 days.
 	AllowedLateness time.Duration
-	// KVReplicas and ObjectReplicas are the replicas of the latest-value bucket and the checkpoint
-	// store. Default 1.
+	// Replicas is the number of replicas of the latest-value bucket, the checkpoint store and,
+	// when the aggregator has to create it, the DLQ stream. Default 1.
 	Replicas int
+	// MaxItemsPerLevel is the most items (level, item_code) one region may hold at one level; a
+	// portal change that would add one more is a dead letter with reason "limit". Default
+	// engine.DefaultMaxItemsPerLevel (20000).
+	MaxItemsPerLevel int
+	// MaxAhead is ingest's rule for event times (events.CheckTime): how far an event time may be
+	// ahead of the time the stream stored the message. Default 5m, as ingest's.
+	MaxAhead time.Duration
+	// ClockTolerance is added to MaxAhead: ingest judges against its own clock, the aggregator
+	// against the stream's timestamp, and the two clocks may differ by this much. Default 1m.
+	ClockTolerance time.Duration
+	// DeadLetterBacklog is the most dead letters kept in memory while the DLQ stream cannot take
+	// them (at most 64 MiB of their bytes in any case); when it is full the aggregator stops
+	// consuming until they are written. Default 10000.
+	DeadLetterBacklog int
 }
 
 func (c Config) withDefaults() Config {
@@ -81,17 +96,50 @@ func (c Config) withDefaults() Config {
 	if c.Replicas == 0 {
 		c.Replicas = 1
 	}
+	if c.MaxItemsPerLevel == 0 {
+		c.MaxItemsPerLevel = engine.DefaultMaxItemsPerLevel
+	}
+	if c.MaxAhead == 0 {
+		c.MaxAhead = DefaultMaxAhead
+	}
+	if c.ClockTolerance == 0 {
+		c.ClockTolerance = DefaultClockTolerance
+	}
+	if c.DeadLetterBacklog == 0 {
+		c.DeadLetterBacklog = DefaultDeadLetterBacklog
+	}
 	return c
 }
+
+// Defaults of Config.
+const (
+	DefaultMaxAhead          = 5 * time.Minute
+	DefaultClockTolerance    = time.Minute
+	DefaultDeadLetterBacklog = 10000
+)
 
 // Validate reports the first setting that cannot work.
 func (c Config) Validate() error {
 	c = c.withDefaults()
 	var errs []error
+	seen := make(map[string]bool, len(c.Regions))
 	for _, r := range c.Regions {
 		if _, ok := events.LookupRegion(r); !ok {
 			errs = append(errs, fmt.Errorf("region %q is not one of the assessed units", r))
 		}
+		if seen[r] {
+			errs = append(errs, fmt.Errorf("region %q is listed twice", r))
+		}
+		seen[r] = true
+	}
+	if c.MaxItemsPerLevel < 1 {
+		errs = append(errs, errors.New("max items per level must be at least 1"))
+	}
+	if c.MaxAhead < 0 || c.ClockTolerance < 0 {
+		errs = append(errs, errors.New("max ahead and clock tolerance must not be negative"))
+	}
+	if c.DeadLetterBacklog < 1 {
+		errs = append(errs, errors.New("dead letter backlog must be at least 1"))
 	}
 	if c.MaxBatch < 1 {
 		errs = append(errs, errors.New("max batch must be at least 1"))

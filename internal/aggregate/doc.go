@@ -8,6 +8,13 @@
 // the same version (the stream sequence of the event that last changed it) as before, so ClickHouse
 // replaces it with itself and NATS readers can drop versions they have already seen.
 //
+// Dead letters (undecodable messages, event times that break ingest's rule, too-late events and
+// items over the limit) are written to the DLQ stream after their batch is stored. When the DLQ
+// stream is missing the flusher creates it; when it cannot take them they wait in a bounded
+// backlog, Ready reports it, no checkpoint is written past the oldest of them, and a full backlog
+// pauses consumption. After each flush that advanced it, the partition's watermark is put in the
+// latest-value bucket under natsjs.WatermarkKey.
+//
 // Run has two loops: the consuming loop reads, applies and cuts batches (taking the engine
 // snapshot of a checkpoint at exactly the batch's last sequence), and a flusher stores, publishes
 // and checkpoints them in order, so that one batch is written while the next is read.

@@ -61,8 +61,9 @@ func (p *pending) merge(out engine.Output) {
 type flushJob struct {
 	batch      *pending
 	lastSeq    uint64
-	checkpoint []byte // nil: no checkpoint with this batch
-	final      bool   // the last batch before shutdown: a failed checkpoint is an error
+	watermark  time.Time // the partition's watermark after lastSeq; zero before the first event
+	checkpoint []byte    // nil: no checkpoint with this batch
+	final      bool      // the last batch before shutdown: a failed checkpoint is an error
 }
 
 // cut drains the engine into the current batch and turns it into a job; it starts a new batch.
@@ -76,12 +77,16 @@ func (s *Service) cut(final bool) *flushJob {
 	if s.batch.messages > 0 {
 		s.batch.merge(s.eng.Drain())
 	}
+	j := &flushJob{batch: s.batch, lastSeq: s.lastSeq, final: final}
 	if wm, ok := s.eng.Watermark(); ok {
 		s.metrics.watermark.Set(float64(wm.UnixNano()) / 1e9)
+		j.watermark = wm
 	}
-	j := &flushJob{batch: s.batch, lastSeq: s.lastSeq, final: final}
 	due := time.Since(s.lastSnapshot) >= s.cfg.CheckpointInterval || final
-	if due && s.lastSeq != s.snapshotSeq {
+	// A snapshot the flusher held back (dead letters pending) is taken again when due, even at the
+	// same sequence.
+	if due && (s.lastSeq != s.snapshotSeq || s.heldBack.Load()) {
+		s.heldBack.Store(false)
 		j.checkpoint = encodeCheckpoint(checkpoint{
 			partition: s.cfg.Partition,
 			lastSeq:   s.lastSeq,
@@ -97,15 +102,41 @@ func (s *Service) cut(final bool) *flushJob {
 }
 
 // runFlusher stores, publishes and checkpoints the jobs in the order they come, until jobs is
-// closed (nil) or ctx is done (an error: the jobs in hand are lost and will be replayed).
+// closed (nil) or ctx is done (an error: the jobs in hand are lost and will be replayed). While
+// dead letters wait in the backlog it retries them with exponential backoff between jobs too.
 func (s *Service) runFlusher(ctx context.Context, jobs <-chan *flushJob) error {
 	var fault schemaFault
-	for j := range jobs {
-		if err := s.flush(ctx, j, &fault); err != nil {
+	retry := s.newBackoff()
+	for {
+		var (
+			timer *time.Timer
+			due   <-chan time.Time
+		)
+		if len(s.backlog) > 0 {
+			timer = time.NewTimer(retry.NextBackOff())
+			due = timer.C
+		} else {
+			retry.Reset()
+		}
+		var err error
+		select {
+		case j, ok := <-jobs:
+			if !ok {
+				return nil
+			}
+			err = s.flush(ctx, j, &fault)
+		case <-due:
+			err = s.drainDeadLetters(ctx, false)
+		case <-ctx.Done():
+			err = fmt.Errorf("aggregate: flusher: %w", ctx.Err())
+		}
+		if timer != nil {
+			timer.Stop()
+		}
+		if err != nil {
 			return err
 		}
 	}
-	return nil
 }
 
 // flush stores a job's rows, then publishes its new scores and ranking, then writes its
@@ -124,13 +155,27 @@ func (s *Service) flush(ctx context.Context, j *flushJob, fault *schemaFault) er
 		}
 		s.setReady()
 		s.countRows(b, refused)
-		s.handleRefused(ctx, j.batch, b, refused)
+		stored := s.handleRefused(j.batch, b, refused)
 		s.publish(ctx, j.batch)
+		s.publishWatermark(ctx, j)
+		s.queueDeadLetters(j.batch.deadLetters)
+		s.queueDeadLetters(stored)
 		s.metrics.flushes.Inc()
 		s.metrics.flushSeconds.Observe(time.Since(start).Seconds())
 		s.log.Debug("flushed", "messages", j.batch.messages, "last_sequence", j.lastSeq, "rows", b.Len(), "took", time.Since(start))
 	}
-	if j.checkpoint != nil {
+	// A full backlog pauses consumption (this flusher does not take the next job) until the DLQ
+	// stream takes dead letters again; at shutdown nothing waits: a replay derives them again.
+	if err := s.drainDeadLetters(ctx, !j.final); err != nil {
+		return fmt.Errorf("aggregate: dead letters up to sequence %d: %w", j.lastSeq, err)
+	}
+	if j.checkpoint != nil && len(s.backlog) > 0 {
+		// Nothing acknowledged is lost: a checkpoint past an unwritten dead letter would skip it
+		// after a restart. The next checkpoint after the backlog drained covers this one.
+		s.heldBack.Store(true)
+		s.log.Warn("checkpoint held back: dead letters not yet written to the DLQ stream",
+			"pending", len(s.backlog), "oldest_sequence", s.backlog[0].seq, "last_sequence", j.lastSeq)
+	} else if j.checkpoint != nil {
 		if err := s.writeCheckpoint(ctx, j.lastSeq, j.checkpoint); err != nil {
 			if j.final {
 				return err
@@ -185,14 +230,14 @@ func (s *Service) storeBatch(ctx context.Context, b chstore.Batch, fault *schema
 }
 
 // handleRefused reports the rows ClickHouse refused and dead-letters the events behind them with
-// reason code "store" and the ClickHouse error. An events or late_events row is its event. A
+// reason code "store" and the ClickHouse error: it returns them, for the backlog. An events or late_events row is its event. A
 // windows, scores or rankings row names the event behind it by its version (the stream sequence of
 // the last event that changed it), which is dead-lettered when it is in this batch and, for a
 // window or a score, of the row's unit; a refused score or ranking is not published either, so that
 // NATS never shows what ClickHouse does not hold.
-func (s *Service) handleRefused(ctx context.Context, p *pending, b chstore.Batch, refused []chstore.Refused) {
+func (s *Service) handleRefused(p *pending, b chstore.Batch, refused []chstore.Refused) (letters []deadLetter) {
 	if len(refused) == 0 {
-		return
+		return nil
 	}
 	bySeq := make(map[uint64]int, len(b.Events))
 	for i, ev := range b.Events {
@@ -218,7 +263,7 @@ func (s *Service) handleRefused(ctx context.Context, p *pending, b chstore.Batch
 			return
 		}
 		sent[ev.StreamSeq] = true
-		s.sendDeadLetter(ctx, deadLetter{reason: reason, code: "store", seq: ev.StreamSeq, data: []byte(ev.Payload),
+		letters = append(letters, deadLetter{reason: reason, code: "store", seq: ev.StreamSeq, data: []byte(ev.Payload),
 			eventID: ev.ID, region: ev.Region, typ: ev.Type})
 	}
 	for _, r := range refused {
@@ -262,6 +307,7 @@ func (s *Service) handleRefused(ctx context.Context, p *pending, b chstore.Batch
 			letter(b.Events[i], reason)
 		}
 	}
+	return letters
 }
 
 // countRows counts the rows stored, by table: those of b except the refused ones.
@@ -281,9 +327,9 @@ func (s *Service) countRows(b chstore.Batch, refused []chstore.Refused) {
 }
 
 // publish sends, after the rows are stored, each new score to <prefix>.scores.<region>, the new
-// ranking to <prefix>.rankings, both to the latest-value bucket, and the dead letters to the DLQ
-// stream. A version that was already published (a replay after a restart) is not sent again.
-// Failures are logged and counted: the rows are stored, and the next change publishes again.
+// ranking to <prefix>.rankings, and both to the latest-value bucket. A version that was already
+// published (a replay after a restart) is not sent again. Failures are logged and counted: the
+// rows are stored, and the next change publishes again.
 func (s *Service) publish(ctx context.Context, batch *pending) {
 	nc := s.js.Conn()
 	for _, region := range sortedKeys(batch.scores) {
@@ -313,9 +359,34 @@ func (s *Service) publish(ctx context.Context, batch *pending) {
 			s.putLatest(ctx, s.rankingKey(), r.Version, data)
 		}
 	}
-	for _, dl := range batch.deadLetters {
-		s.sendDeadLetter(ctx, dl)
+}
+
+// publishWatermark puts the partition's watermark, when the job advanced it, in the latest-value
+// bucket under natsjs.WatermarkKey, for ingest to answer too-late events at once. A failure is
+// logged and counted; the next flush tries again.
+func (s *Service) publishWatermark(ctx context.Context, j *flushJob) {
+	if j.watermark.IsZero() || !j.watermark.After(s.watermarkPublished) {
+		return
 	}
+	w := natsjs.Watermark{
+		Partition:              s.cfg.Partition,
+		Watermark:              j.watermark.UTC(),
+		AllowedLatenessSeconds: int64(s.cfg.AllowedLateness / time.Second),
+		Version:                j.lastSeq,
+	}
+	if !s.cfg.allRegions() {
+		w.Regions = slices.Sorted(slices.Values(s.cfg.Regions))
+	}
+	data, err := json.Marshal(w)
+	if err != nil {
+		s.publishFailed("encode watermark", err)
+		return
+	}
+	if _, err := s.kv.Put(ctx, natsjs.WatermarkKey(s.cfg.Partition), data); err != nil {
+		s.publishFailed("put "+natsjs.WatermarkKey(s.cfg.Partition), err)
+		return
+	}
+	s.watermarkPublished = j.watermark
 }
 
 // putLatest stores data under key in the latest-value bucket and remembers its version.
@@ -366,26 +437,132 @@ type deadLetter struct {
 	data         []byte
 	eventID      string
 	region, typ  string
+	truncated    bool // data was cut to maxDeadLetterData bytes
 }
 
-// sendDeadLetter publishes dl to <prefix>.dlq.aggregate.<code>, deduplicated by stream sequence.
-func (s *Service) sendDeadLetter(ctx context.Context, dl deadLetter) {
+// Bounds of the dead letters. A dead letter keeps at most maxDeadLetterData bytes of its message
+// (as ingest's do; the rest is cut and the letter marked Govpulse-Truncated), and the backlog is
+// full at Config.DeadLetterBacklog letters or maxBacklogBytes bytes of data, whichever comes first.
+const (
+	maxDeadLetterData = 64 << 10
+	maxBacklogBytes   = 64 << 20
+)
+
+// queueDeadLetters appends the dead letters of a stored batch to the backlog, in stream order.
+func (s *Service) queueDeadLetters(dls []deadLetter) {
+	for _, dl := range dls {
+		if len(dl.data) > maxDeadLetterData {
+			dl.data, dl.truncated = slices.Clone(dl.data[:maxDeadLetterData]), true
+		}
+		s.backlog = append(s.backlog, dl)
+		s.backlogBytes += len(dl.data)
+	}
+	s.metrics.deadLettersPending.Set(float64(len(s.backlog)))
+}
+
+// backlogFull reports whether the backlog holds as many dead letters, or as many bytes, as it may.
+func (s *Service) backlogFull() bool {
+	return len(s.backlog) >= s.cfg.DeadLetterBacklog || s.backlogBytes >= maxBacklogBytes
+}
+
+// drainDeadLetters writes the backlog to the DLQ stream, oldest first, and stops at the first
+// dead letter the stream does not take. When wait is true and the backlog is full, it retries
+// with exponential backoff until it is not, the service is stopping, or ctx is done (the error).
+// While dead letters are pending, Ready says so.
+func (s *Service) drainDeadLetters(ctx context.Context, wait bool) error {
+	var retry backoff.BackOff
+	for len(s.backlog) > 0 {
+		err := s.sendDeadLetter(ctx, s.backlog[0])
+		if err == nil {
+			s.backlogBytes -= len(s.backlog[0].data)
+			s.backlog[0] = deadLetter{}
+			s.backlog = s.backlog[1:]
+			s.metrics.deadLettersPending.Set(float64(len(s.backlog)))
+			continue
+		}
+		s.publishFailed("dead letter", err)
+		why := fmt.Sprintf("dead letters: %d not written to the DLQ stream (oldest: sequence %d): %v",
+			len(s.backlog), s.backlog[0].seq, err)
+		s.deadLetterProblem.Store(&why)
+		if !wait || !s.backlogFull() {
+			return nil
+		}
+		if retry == nil {
+			retry = s.newBackoff()
+			s.log.Warn("dead-letter backlog full; consumption paused until the DLQ stream takes them",
+				"pending", len(s.backlog), "error", err)
+		}
+		select {
+		case <-ctx.Done():
+			return ctx.Err()
+		case <-s.stopping:
+			return nil // shutdown: the final batch does not wait either
+		case <-time.After(retry.NextBackOff()):
+		}
+	}
+	if len(s.backlog) == 0 && s.deadLetterProblem.Load() != nil {
+		s.deadLetterProblem.Store(nil)
+		s.backlog = nil // let the drained array go
+		s.log.Info("dead-letter backlog written to the DLQ stream")
+	}
+	return nil
+}
+
+// sendDeadLetter publishes dl to <prefix>.dlq.aggregate.<code>, deduplicated by its reason code and stream sequence
+// (an event may be both too late and refused by ClickHouse: two letters).
+// When no stream takes the subject because the DLQ stream is missing, it creates the stream and
+// tries once more.
+func (s *Service) sendDeadLetter(ctx context.Context, dl deadLetter) error {
 	msg := nats.NewMsg(s.cfg.Names.DLQSubject("aggregate", dl.code))
 	msg.Data = dl.data
-	msg.Header.Set(jetstream.MsgIDHeader, "aggregate-"+s.cfg.Partition+"-"+strconv.FormatUint(dl.seq, 10))
+	msg.Header.Set(jetstream.MsgIDHeader, "aggregate-"+s.cfg.Partition+"-"+dl.code+"-"+strconv.FormatUint(dl.seq, 10))
 	msg.Header.Set("Govpulse-Stage", "aggregate")
 	msg.Header.Set("Govpulse-Reason", dl.reason)
 	msg.Header.Set("Govpulse-Reason-Code", dl.code)
 	msg.Header.Set("Govpulse-Stream-Seq", strconv.FormatUint(dl.seq, 10))
 	msg.Header.Set("Govpulse-Received-At", time.Now().UTC().Format(time.RFC3339Nano))
+	if dl.truncated {
+		msg.Header.Set("Govpulse-Truncated", "true")
+	}
 	for k, v := range map[string]string{"Govpulse-Event-Id": dl.eventID, "Govpulse-Region": dl.region, "Govpulse-Type": dl.typ} {
 		if v != "" {
 			msg.Header.Set(k, v)
 		}
 	}
-	if _, err := s.js.PublishMsg(ctx, msg); err != nil {
-		s.publishFailed("dead letter", err)
+	_, err := s.js.PublishMsg(ctx, msg)
+	if errors.Is(err, jetstream.ErrNoStreamResponse) {
+		created, cerr := s.recreateDLQ(ctx)
+		if cerr != nil {
+			return fmt.Errorf("aggregate: dead letter of sequence %d: %w (and %w)", dl.seq, err, cerr)
+		}
+		if created {
+			_, err = s.js.PublishMsg(ctx, msg)
+		}
 	}
+	if err != nil {
+		return fmt.Errorf("aggregate: dead letter of sequence %d: %w", dl.seq, err)
+	}
+	return nil
+}
+
+// recreateDLQ creates the DLQ stream when it does not exist, with the settings natsjs gives it by
+// default, and reports whether it (or someone at the same time) did. It never changes an existing
+// stream: ingest owns the streams' settings.
+func (s *Service) recreateDLQ(ctx context.Context) (bool, error) {
+	exists, err := natsjs.StreamExists(ctx, s.js, s.cfg.Names.DLQStream)
+	if err != nil || exists {
+		return false, err
+	}
+	_, err = s.js.CreateStream(ctx, natsjs.DLQConfig(s.cfg.Names, natsjs.StreamOptions{Replicas: s.cfg.Replicas}))
+	switch {
+	case errors.Is(err, jetstream.ErrStreamNameAlreadyInUse):
+		return true, nil // created meanwhile, by ingest or another partition
+	case err != nil:
+		return false, fmt.Errorf("aggregate: recreate stream %s: %w", s.cfg.Names.DLQStream, err)
+	}
+	s.metrics.dlqRecreated.Inc()
+	s.log.Warn("the DLQ stream was missing; created it with the default settings", "stream", s.cfg.Names.DLQStream)
+	return true, nil
 }
 
 // rankingKey and rankingSubject name where the partition's ranking goes: the ranking of all 32

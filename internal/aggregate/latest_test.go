@@ -1,7 +1,10 @@
 package aggregate
 
 import (
+	"cmp"
 	"encoding/json"
+	"fmt"
+	"reflect"
 	"testing"
 	"time"
 
@@ -45,5 +48,57 @@ func TestStaleLatestValuesOfAnOldStreamAreReplaced(t *testing.T) {
 			}
 			time.Sleep(10 * time.Millisecond)
 		}
+	}
+}
+
+// After a flush that advanced it, the partition's watermark is in the latest-value bucket under
+// natsjs.WatermarkKey, with the allowed lateness and the regions of the partition (none listed
+// for all units), so that ingest can answer too-late events at once.
+func TestWatermarkInLatestBucket(t *testing.T) {
+	for _, tc := range []struct {
+		name    string
+		cfg     Config
+		regions []string
+	}{
+		{"all units", Config{}, nil},
+		{"partition", Config{Partition: "west", Regions: []string{"520000", "330000"}, AllowedLateness: 48 * time.Hour}, []string{"330000", "520000"}},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			tc.cfg.FlushInterval = 10 * time.Millisecond
+			svc, js, _ := setupService(t, tc.cfg)
+			ctx := t.Context()
+			if err := natsjs.EnsureStreams(ctx, js, natsjs.Names{}, natsjs.StreamOptions{}); err != nil {
+				t.Fatal(err)
+			}
+			when := time.Date(2016, 12, 1, 10, 0, 0, 0, time.UTC)
+			publish(t, js, rating("w-1", when.Add(time.Hour), 5))
+			publish(t, js, rating("w-2", when, 4)) // older: the watermark stays
+			runInBackground(t, svc)
+			kv, err := natsjs.EnsureLatestBucket(ctx, js, natsjs.Names{}, 1)
+			if err != nil {
+				t.Fatal(err)
+			}
+			partition := cmp.Or(tc.cfg.Partition, "all")
+			lateness := cmp.Or(tc.cfg.AllowedLateness, 7*24*time.Hour)
+			want := natsjs.Watermark{Partition: partition, Regions: tc.regions, Watermark: when.Add(50 * time.Minute),
+				AllowedLatenessSeconds: int64(lateness / time.Second), Version: 2}
+			checkFor(t, 10*time.Second, func() error {
+				entry, err := kv.Get(ctx, natsjs.WatermarkKey(partition))
+				if err != nil {
+					return err
+				}
+				var got natsjs.Watermark
+				if err := json.Unmarshal(entry.Value(), &got); err != nil {
+					return err
+				}
+				if !reflect.DeepEqual(got, want) {
+					return fmt.Errorf("watermark %+v, want %+v", got, want)
+				}
+				if !got.Horizon().Equal(want.Watermark.Add(-lateness)) {
+					return fmt.Errorf("horizon %v", got.Horizon())
+				}
+				return nil
+			})
+		})
 	}
 }

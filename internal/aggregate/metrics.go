@@ -19,13 +19,16 @@ type metrics struct {
 	checkpointSize prometheus.Gauge
 	checkpointAge  prometheus.Gauge
 	checkpointTime prometheus.Gauge
+
+	deadLettersPending prometheus.Gauge
+	dlqRecreated       prometheus.Counter
 }
 
 func newMetrics(reg prometheus.Registerer) *metrics {
 	m := &metrics{
 		messages: prometheus.NewCounterVec(prometheus.CounterOpts{
 			Name: "govpulse_aggregate_messages_total",
-			Help: "Stream messages read, by outcome (applied, duplicate, too_late, invalid, not_in_partition).",
+			Help: "Stream messages read, by outcome (applied, duplicate, too_late, limit, bad_time, invalid, not_in_partition).",
 		}, []string{"outcome"}),
 		flushes: prometheus.NewCounter(prometheus.CounterOpts{
 			Name: "govpulse_aggregate_flushes_total",
@@ -84,12 +87,20 @@ func newMetrics(reg prometheus.Registerer) *metrics {
 			Name: "govpulse_aggregate_checkpoint_timestamp_seconds",
 			Help: "Wall-clock time of the last checkpoint, as Unix seconds (checkpoint age = now - this).",
 		}),
+		deadLettersPending: prometheus.NewGauge(prometheus.GaugeOpts{
+			Name: "govpulse_aggregate_dead_letters_pending",
+			Help: "Dead letters of stored batches not yet written to the DLQ stream (checkpoints wait for them).",
+		}),
+		dlqRecreated: prometheus.NewCounter(prometheus.CounterOpts{
+			Name: "govpulse_aggregate_dlq_stream_created_total",
+			Help: "Times the aggregator found the DLQ stream missing and created it.",
+		}),
 	}
 	if reg != nil {
 		reg.MustRegister(m.rowsRefused, m.schemaFault)
 		reg.MustRegister(m.messages, m.flushes, m.flushSeconds, m.flushRows, m.storeErrors,
 			m.publishErrors, m.lag, m.lastSeq, m.watermark, m.checkpoints, m.checkpointSize,
-			m.checkpointAge, m.checkpointTime)
+			m.checkpointAge, m.checkpointTime, m.deadLettersPending, m.dlqRecreated)
 	}
 	return m
 }

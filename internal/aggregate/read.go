@@ -2,8 +2,10 @@ package aggregate
 
 import (
 	"errors"
+	"fmt"
 	"maps"
 	"slices"
+	"time"
 
 	"github.com/nats-io/nats.go/jetstream"
 
@@ -11,10 +13,11 @@ import (
 	"github.com/govpulse/govpulse/pkg/events"
 )
 
-// read applies one stream message: it decodes the event, lets the engine judge and apply it, and
-// queues its rows (the event itself; a too-late event also as a late event and a dead letter).
-// A message that does not decode is queued as a dead letter: producers that bypass ingest cannot
-// stop the aggregator.
+// read applies one stream message: it decodes the event, checks its time, lets the engine judge
+// and apply it, and queues its rows (the event itself; a too-late event also as a late event and a
+// dead letter; an event over the item limit also as a dead letter). A message that does not decode,
+// or whose time breaks ingest's rule, is queued as a dead letter only: producers that bypass ingest
+// can neither stop the aggregator nor move its watermark.
 func (s *Service) read(msg jetstream.Msg) {
 	meta, err := msg.Metadata()
 	if err != nil {
@@ -42,6 +45,19 @@ func (s *Service) read(msg jetstream.Msg) {
 		s.log.Warn("stream message is not a valid event", "sequence", seq, "subject", msg.Subject(), "error", err)
 		return
 	}
+	// Ingest's time rule, judged against the time the stream stored the message rather than the
+	// clock, so that a replay judges every message as the first reading did.
+	if err := events.CheckTime(ev.Time, meta.Timestamp, s.cfg.MaxAhead+s.cfg.ClockTolerance); err != nil {
+		reason := fmt.Sprintf("%v (event time %s, stored by the stream at %s)", err,
+			ev.Time.UTC().Format(time.RFC3339Nano), meta.Timestamp.UTC().Format(time.RFC3339Nano))
+		s.batch.deadLetters = append(s.batch.deadLetters, deadLetter{
+			reason: reason, code: events.ReasonBadTime, seq: seq, data: slices.Clone(data),
+			eventID: ev.ID, region: ev.Region, typ: string(ev.Type),
+		})
+		s.metrics.messages.WithLabelValues(events.ReasonBadTime).Inc()
+		s.log.Warn("stream message has an event time ingest would refuse", "sequence", seq, "subject", msg.Subject(), "reason", reason)
+		return
+	}
 	res := s.eng.Apply(seq, ev)
 	if res.Outcome == engine.NotInPartition {
 		s.metrics.messages.WithLabelValues("not_in_partition").Inc()
@@ -58,6 +74,12 @@ func (s *Service) read(msg jetstream.Msg) {
 			eventID: ev.ID, region: ev.Region, typ: string(ev.Type),
 		})
 		s.metrics.messages.WithLabelValues("too_late").Inc()
+	case engine.OverLimit:
+		s.batch.deadLetters = append(s.batch.deadLetters, deadLetter{
+			reason: res.Reason, code: events.ReasonLimit, seq: seq, data: []byte(payload),
+			eventID: ev.ID, region: ev.Region, typ: string(ev.Type),
+		})
+		s.metrics.messages.WithLabelValues(events.ReasonLimit).Inc()
 	case engine.Duplicate:
 		s.metrics.messages.WithLabelValues("duplicate").Inc()
 	default:

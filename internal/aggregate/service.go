@@ -32,7 +32,9 @@ type Service struct {
 	log     *slog.Logger
 	metrics *metrics
 
-	notReady atomic.Pointer[string] // nil when ready; otherwise why not
+	notReady          atomic.Pointer[string] // nil when ready; otherwise why not
+	deadLetterProblem atomic.Pointer[string] // nil while no dead letter waits; otherwise why they wait
+	heldBack          atomic.Bool            // the flusher did not write the last checkpoint handed to it
 
 	// Owned by Run's consuming side.
 	eng          *engine.Engine
@@ -43,9 +45,13 @@ type Service struct {
 	lastSnapshot time.Time // when it was taken
 
 	// Owned by the flusher (set up before it starts).
-	kv          jetstream.KeyValue
-	checkpoints jetstream.ObjectStore
-	published   map[string]uint64 // latest-value key -> version published
+	kv                 jetstream.KeyValue
+	checkpoints        jetstream.ObjectStore
+	published          map[string]uint64 // latest-value key -> version published
+	watermarkPublished time.Time         // the watermark last put in the latest-value bucket
+	backlog            []deadLetter      // dead letters of stored batches not yet in the DLQ stream
+	backlogBytes       int               // bytes of data in backlog
+	stopping           <-chan struct{}   // closed when Run's context is done
 }
 
 // New returns a Service that reads from js and writes to store. A nil logger discards logs; a nil
@@ -74,10 +80,13 @@ func New(cfg Config, js jetstream.JetStream, store batchWriter, logger *slog.Log
 	return s, nil
 }
 
-// Ready returns nil when the service is consuming and its last write succeeded, or an error that
-// says why not. It is safe for concurrent use.
+// Ready returns nil when the service is consuming, its last write succeeded and no dead letter
+// waits for the DLQ stream, or an error that says why not. It is safe for concurrent use.
 func (s *Service) Ready() error {
 	if why := s.notReady.Load(); why != nil {
+		return errors.New(*why)
+	}
+	if why := s.deadLetterProblem.Load(); why != nil {
 		return errors.New(*why)
 	}
 	return nil
@@ -101,6 +110,7 @@ func (s *Service) Run(ctx context.Context) error {
 	}
 	s.log.Info("consuming", "from_sequence", s.lastSeq+1, "regions", len(s.cfg.Regions))
 
+	s.stopping = ctx.Done()
 	// The flusher outlives ctx: at shutdown it gets ShutdownTimeout to finish what was handed to it.
 	flushCtx, cancelFlush := context.WithCancel(context.WithoutCancel(ctx))
 	defer cancelFlush()

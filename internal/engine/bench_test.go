@@ -3,6 +3,7 @@ package engine
 import (
 	"fmt"
 	"math/rand/v2"
+	"runtime"
 	"testing"
 	"time"
 
@@ -102,4 +103,71 @@ func BenchmarkApply(b *testing.B) {
 	}
 	b.StopTimer()
 	b.ReportMetric(float64(b.N)/b.Elapsed().Seconds(), "events/s")
+}
+
+// heapBytes returns the live heap after a full collection.
+func heapBytes() uint64 {
+	runtime.GC()
+	var m runtime.MemStats
+	runtime.ReadMemStats(&m)
+	return m.HeapAlloc
+}
+
+// BenchmarkFloodOneUnit floods one unit as a hostile producer within its
+// scope would: service.published events with new 12-character item codes
+// at every level until the unit holds DefaultMaxItemsPerLevel items at each
+// (and a quarter more, which are refused over the limit), then
+// feedback.rated events with new ids inside the allowed lateness, which the
+// engine must remember. It reports the live heap per item held and per id
+// remembered (B/item, B/id), the items one unit can hold (items/unit) and
+// the events applied per second.
+func BenchmarkFloodOneUnit(b *testing.B) {
+	const (
+		perLevel = DefaultMaxItemsPerLevel
+		extra    = perLevel / 4
+		ids      = 100000
+	)
+	levels := events.Levels()
+	var itemBytes, idBytes float64
+	applied := 0
+	b.ReportAllocs()
+	for b.Loop() {
+		before := heapBytes()
+		e := mustNew(b, Config{})
+		seq := uint64(0)
+		t := base.UTC()
+		for i := range perLevel + extra {
+			for _, lv := range levels {
+				seq++
+				code := fmt.Sprintf("flood-%06d", i)
+				r := e.Apply(seq, &events.Event{ID: fmt.Sprintf("f-%s-%d", code, lv.Index()), Type: events.ServicePublished,
+					Region: "330000", Time: t, Source: "bench", Data: &events.ServicePublishedData{ItemCode: code, Level: lv,
+						Name: "n", Department: "d", Modes: events.Modes()[:3], Maturity: 2}})
+				if want := i < perLevel; (r.Outcome == Applied) != want {
+					b.Fatalf("item %d at %s: %v, want applied %v", i, lv, r.Outcome, want)
+				}
+			}
+		}
+		e.Drain()
+		withItems := heapBytes()
+		for i := range ids {
+			seq++
+			r := e.Apply(seq, &events.Event{ID: fmt.Sprintf("flood-rating-%09d", i), Type: events.FeedbackRated,
+				Region: "330000", Time: t.Add(time.Duration(i) * time.Millisecond), Source: "bench",
+				Data: &events.FeedbackRatedData{Rating: 5, Channel: events.ChannelWeb}})
+			if r.Outcome != Applied {
+				b.Fatalf("rating %d: %v %s", i, r.Outcome, r.Reason)
+			}
+		}
+		e.Drain()
+		withIDs := heapBytes()
+		runtime.KeepAlive(e)
+		itemBytes = float64(withItems-before) / float64(perLevel*len(levels))
+		idBytes = float64(withIDs-withItems) / float64(ids)
+		applied += int(seq)
+	}
+	b.ReportMetric(itemBytes, "B/item")
+	b.ReportMetric(idBytes, "B/id")
+	b.ReportMetric(float64(DefaultMaxItemsPerLevel*len(levels)), "items/unit")
+	b.ReportMetric(float64(applied)/b.Elapsed().Seconds(), "events/s")
 }

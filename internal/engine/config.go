@@ -12,6 +12,9 @@ import (
 const (
 	DefaultOutOfOrderness  = 10 * time.Minute
 	DefaultAllowedLateness = 7 * 24 * time.Hour
+	// DefaultMaxItemsPerLevel bounds the items of one region at one level:
+	// 20,000 is ten times the largest catalogue of the 2017 assessment.
+	DefaultMaxItemsPerLevel = 20000
 )
 
 // Config describes a partition. The zero value is the default single
@@ -27,6 +30,11 @@ type Config struct {
 	// AllowedLateness is how far behind W a user-experience event may be
 	// and still count. Zero means DefaultAllowedLateness.
 	AllowedLateness time.Duration
+	// MaxItemsPerLevel is the most items (level, item_code) one region may
+	// hold at one level; a portal change that would add one more is
+	// OverLimit. It bounds the portal state's memory against producers that
+	// invent item codes. Zero means DefaultMaxItemsPerLevel.
+	MaxItemsPerLevel int
 }
 
 // withDefaults returns c with the defaults filled in and the regions
@@ -46,17 +54,23 @@ func (c Config) withDefaults() Config {
 	if c.AllowedLateness == 0 {
 		c.AllowedLateness = DefaultAllowedLateness
 	}
+	if c.MaxItemsPerLevel == 0 {
+		c.MaxItemsPerLevel = DefaultMaxItemsPerLevel
+	}
 	return c
 }
 
 // Validate reports whether c describes a partition: known, distinct region
-// codes and non-negative durations.
+// codes, non-negative durations and a non-negative item limit.
 func (c Config) Validate() error {
 	if c.OutOfOrderness < 0 {
 		return fmt.Errorf("engine: config: out-of-orderness %v is negative", c.OutOfOrderness)
 	}
 	if c.AllowedLateness < 0 {
 		return fmt.Errorf("engine: config: allowed lateness %v is negative", c.AllowedLateness)
+	}
+	if c.MaxItemsPerLevel < 0 {
+		return fmt.Errorf("engine: config: max items per level %d is negative", c.MaxItemsPerLevel)
 	}
 	seen := make(map[string]bool, len(c.Regions))
 	for _, r := range c.Regions {
@@ -73,5 +87,5 @@ func (c Config) Validate() error {
 
 func (c Config) equal(o Config) bool {
 	return slices.Equal(c.Regions, o.Regions) && c.OutOfOrderness == o.OutOfOrderness &&
-		c.AllowedLateness == o.AllowedLateness
+		c.AllowedLateness == o.AllowedLateness && c.MaxItemsPerLevel == o.MaxItemsPerLevel
 }

@@ -17,8 +17,9 @@ const (
 	// Applied: the event was taken into account (a portal change that lost
 	// to a newer writer of its key is also Applied, with a Reason).
 	Applied Outcome = iota + 1
-	// Duplicate: a user-experience event whose id was already applied, or
-	// a stream sequence at or below LastSeq; nothing changed.
+	// Duplicate: a user-experience event whose identity (region and id,
+	// events.Key) was already applied, or a stream sequence at or below
+	// LastSeq; nothing changed.
 	Duplicate
 	// TooLate: a user-experience event older than the watermark minus the
 	// allowed lateness; only the watermark moved.
@@ -26,10 +27,14 @@ const (
 	// NotInPartition: the event's region is not in the partition; it is
 	// ignored entirely (the watermark does not move).
 	NotInPartition
+	// OverLimit: a portal change that would add an item to a (region,
+	// level) that already holds Config.MaxItemsPerLevel items; nothing
+	// changed but the watermark.
+	OverLimit
 )
 
-// String returns the outcome's name: "applied", "duplicate", "too_late" or
-// "not_in_partition".
+// String returns the outcome's name: "applied", "duplicate", "too_late",
+// "not_in_partition" or "limit".
 func (o Outcome) String() string {
 	switch o {
 	case Applied:
@@ -40,6 +45,8 @@ func (o Outcome) String() string {
 		return "too_late"
 	case NotInPartition:
 		return "not_in_partition"
+	case OverLimit:
+		return "limit"
 	}
 	return fmt.Sprintf("outcome(%d)", uint8(o))
 }
@@ -144,7 +151,9 @@ func (e *Engine) LastSeq() uint64 { return e.lastSeq }
 //
 // In order: the watermark is raised by the event's time (rule 1); when the
 // watermark's UTC+8 day changed, every region is rescored; a portal change
-// is applied last writer wins and its region rescored if it won; a
+// that would add an item over Config.MaxItemsPerLevel is OverLimit; a
+// portal change is applied last writer wins and its region rescored if it
+// won; a
 // user-experience event is judged too late, then duplicate, else counted in
 // the windows and its region rescored. Every rescored region and a changed
 // ranking carry version seq.
@@ -177,6 +186,16 @@ func (e *Engine) Apply(seq uint64, ev *events.Event) Result {
 
 	res := Result{Outcome: Applied}
 	if ev.Type.Portal() {
+		if level, code, ok := scoring.ItemOf(ev); ok {
+			st := e.regions[idx].state
+			if n := st.Items(level); n >= e.cfg.MaxItemsPerLevel && !st.HasItem(level, code) {
+				res = Result{Outcome: OverLimit, Reason: fmt.Sprintf(
+					"region %s already holds %d items at level %s, the limit: item %s is not added",
+					ev.Region, n, level, code)}
+				e.rescore(seq, w)
+				return res
+			}
+		}
 		if e.regions[idx].state.Apply(ev) {
 			e.touch(idx)
 		} else {
@@ -206,8 +225,9 @@ func (e *Engine) applyExperience(seq uint64, idx int, ev *events.Event, w time.T
 			ev.Time.UTC().Format(time.RFC3339Nano), horizon.Format(time.RFC3339Nano),
 			w.Format(time.RFC3339Nano), e.cfg.AllowedLateness)}
 	}
-	if e.dedup.Contains(ev.ID, horizon) {
-		return Result{Outcome: Duplicate, Reason: "event id " + ev.ID + " was already applied"}
+	key := ev.Key().String()
+	if e.dedup.Contains(key, horizon) {
+		return Result{Outcome: Duplicate, Reason: "event " + key + " (region/id) was already applied"}
 	}
 	var in ux
 	switch d := ev.Data.(type) {
@@ -232,12 +252,12 @@ func (e *Engine) applyExperience(seq uint64, idx int, ev *events.Event, w time.T
 	if err := e.rolling.Add(idx, ev.Time, in, w); err != nil {
 		return Result{Outcome: TooLate, Reason: err.Error()} // unreachable: lateness was checked above
 	}
-	key := idx*metricCount + int(in.metric)
-	if err := e.hourly.Add(key, ev.Time, in, w); err != nil {
+	wk := idx*metricCount + int(in.metric)
+	if err := e.hourly.Add(wk, ev.Time, in, w); err != nil {
 		return Result{Outcome: TooLate, Reason: err.Error()} // unreachable, as above
 	}
-	e.dedup.Add(ev.ID, ev.Time)
-	e.winVersions[winKey{key: key, start: hourStart(ev.Time)}] = seq
+	e.dedup.Add(key, ev.Time)
+	e.winVersions[winKey{key: wk, start: hourStart(ev.Time)}] = seq
 	e.touch(idx)
 	return Result{Outcome: Applied}
 }

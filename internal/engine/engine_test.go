@@ -29,6 +29,7 @@ func TestConfig(t *testing.T) {
 		{"duplicate region", Config{Regions: []string{zj, zj}}, false},
 		{"negative bound", Config{OutOfOrderness: -time.Second}, false},
 		{"negative lateness", Config{AllowedLateness: -time.Second}, false},
+		{"negative item limit", Config{MaxItemsPerLevel: -1}, false},
 	}
 	for _, tt := range tests {
 		_, err := New(tt.cfg)
@@ -38,7 +39,8 @@ func TestConfig(t *testing.T) {
 	}
 	e := mustNew(t, Config{Regions: []string{zj, bj}})
 	c := e.Config()
-	if c.Regions[0] != bj || c.OutOfOrderness != 10*time.Minute || c.AllowedLateness != 7*24*time.Hour {
+	if c.Regions[0] != bj || c.OutOfOrderness != 10*time.Minute || c.AllowedLateness != 7*24*time.Hour ||
+		c.MaxItemsPerLevel != DefaultMaxItemsPerLevel {
 		t.Fatalf("defaults: %+v", c)
 	}
 	if len(mustNew(t, Config{}).Config().Regions) != 32 {
@@ -136,12 +138,16 @@ func TestApplyOutcomes(t *testing.T) {
 	if r := e.Apply(6, rated("r1", zj, atMin(9*day), 1)); r.Outcome != Duplicate {
 		t.Fatalf("duplicate: %v", r)
 	}
-	// Across regions of the partition, too.
-	if r := e.Apply(7, app("r1", bj, atMin(9*day), events.Completed, true)); r.Outcome != Duplicate {
-		t.Fatalf("duplicate in another region: %v", r)
-	}
 	if after := scoreOf(t, e, zj); after != before {
 		t.Fatalf("duplicate changed the score: %v -> %v", before, after)
+	}
+	// An event's identity is its region and id (rule 7): the same id in
+	// another region is another event and counts.
+	if r := e.Apply(7, app("r1", bj, atMin(9*day), events.Completed, true)); r.Outcome != Applied {
+		t.Fatalf("same id in another region: %v", r)
+	}
+	if s := scoreOf(t, e, bj); s.Apps != 1 || s.Version != 7 {
+		t.Fatalf("same id in another region not counted: %v", s)
 	}
 	// Too late before duplicate: a late event with an applied id is too late.
 	if r := e.Apply(8, rated("r1", zj, atMin(day), 1)); r.Outcome != TooLate {
@@ -340,9 +346,18 @@ func TestRestoreRejects(t *testing.T) {
 	if _, err := Restore(Config{Regions: []string{zj, bj}, AllowedLateness: time.Hour}, snap); !errors.Is(err, ErrIncompatible) {
 		t.Fatalf("other lateness: err = %v", err)
 	}
-	other := reseal(snap, func(b []byte) { b[3] = 2 })
+	if _, err := Restore(Config{Regions: []string{zj, bj}, MaxItemsPerLevel: 5}, snap); !errors.Is(err, ErrIncompatible) {
+		t.Fatalf("other item limit: err = %v", err)
+	}
+	other := reseal(snap, func(b []byte) { b[3] = 3 })
 	if _, err := Restore(cfg, other); !errors.Is(err, ErrIncompatible) {
 		t.Fatalf("other version: err = %v", err)
+	}
+	// A snapshot of format 1 remembered bare ids: it is never read, and
+	// the error says why, for the log line of the rebuild.
+	v1 := reseal(snap, func(b []byte) { b[3] = 1 })
+	if _, err := Restore(cfg, v1); !errors.Is(err, ErrIncompatible) || !strings.Contains(err.Error(), "region and id") {
+		t.Fatalf("format 1: err = %v, want incompatible, naming the identity by region and id", err)
 	}
 	method := reseal(snap, func(b []byte) { b[5] = '8' }) // "2017" -> "2817"
 	if _, err := Restore(cfg, method); !errors.Is(err, ErrIncompatible) {
@@ -355,4 +370,51 @@ func reseal(snap []byte, edit func([]byte)) []byte {
 	b := append([]byte(nil), snap[:len(snap)-4]...)
 	edit(b)
 	return binary.LittleEndian.AppendUint32(b, crc32.ChecksumIEEE(b))
+}
+
+// TestItemLimit: a portal change that would add an item beyond
+// MaxItemsPerLevel in its region and level is OverLimit and changes nothing
+// but the watermark; changes of items already held, other levels and other
+// regions still apply.
+func TestItemLimit(t *testing.T) {
+	e := mustNew(t, Config{Regions: []string{zj, bj}, MaxItemsPerLevel: 2})
+	feed(t, e, 1,
+		published("p1", zj, atMin(20), "a", 4),
+		ev("c1", zj, atMin(21), &events.CatalogItemData{ItemCode: "b", Level: events.LevelProvince, Required: true}),
+	)
+	before := scoreOf(t, e, zj)
+	for i, x := range []*events.Event{
+		published("p2", zj, atMin(30), "c", 4),
+		ev("c2", zj, atMin(31), &events.CatalogItemData{ItemCode: "c", Level: events.LevelProvince, Required: true}),
+		ev("w1", zj, atMin(32), &events.ServiceWithdrawnData{ItemCode: "d", Level: events.LevelProvince}),
+		ev("g1", zj, atMin(33), &events.GuideAuditedData{ItemCode: "e", Level: events.LevelProvince}),
+	} {
+		r := e.Apply(uint64(3+i), x)
+		if r.Outcome != OverLimit || !strings.Contains(r.Reason, "2 items at level province") || r.Outcome.String() != "limit" {
+			t.Fatalf("%s: %v %q, want limit", x.ID, r.Outcome, r.Reason)
+		}
+	}
+	if w, _ := e.Watermark(); !w.Equal(atMin(33).Add(-DefaultOutOfOrderness)) {
+		t.Fatalf("an event over the limit must still raise the watermark: %v", w)
+	}
+	if after := scoreOf(t, e, zj); after != before {
+		t.Fatalf("an event over the limit changed the score: %v -> %v", before, after)
+	}
+	feed(t, e, 7,
+		published("p3", zj, atMin(40), "b", 2),                                                   // an item already held
+		ev("c3", zj, atMin(41), &events.CatalogItemData{ItemCode: "a", Level: events.LevelCity}), // another level
+		published("p4", bj, atMin(42), "c", 4),                                                   // another region
+		rated("r1", zj, atMin(43), 5),                                                            // not portal state
+	)
+	if s := scoreOf(t, e, zj); s.Published != 2 {
+		t.Fatalf("published items %d, want 2", s.Published)
+	}
+	// The limit survives a snapshot: the restored state counts its items.
+	r, err := Restore(e.Config(), e.AppendSnapshot(nil))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if res := r.Apply(11, published("p5", zj, atMin(50), "z", 1)); res.Outcome != OverLimit {
+		t.Fatalf("after restore: %v", res)
+	}
 }

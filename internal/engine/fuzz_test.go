@@ -24,6 +24,7 @@ func FuzzRestore(f *testing.F) {
 	e.Apply(4, rated("r2", "520000", atMin(24*60+1), 2))
 	f.Add(e.AppendSnapshot(nil))
 	f.Add([]byte("gpe\x01"))
+	f.Add([]byte("gpe\x02"))
 	f.Fuzz(func(t *testing.T, data []byte) {
 		r, err := Restore(cfg, data)
 		if err != nil {

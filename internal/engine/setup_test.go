@@ -72,4 +72,7 @@ type scoreView struct {
 	Published                int64
 }
 
-func (s scoreView) String() string { return fmt.Sprintf("%+v", struct{ scoreView }{s}) }
+func (s scoreView) String() string {
+	type plain scoreView // without the String method
+	return fmt.Sprintf("%+v", plain(s))
+}

@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"hash/crc32"
+	"math"
 	"slices"
 	"time"
 
@@ -26,7 +27,17 @@ var (
 )
 
 // snapshotMagic starts every snapshot; its last byte is the format version.
-const snapshotMagic = "gpe\x01"
+// Format 2 remembers applied events by their identity, region and id
+// together (scoring.md rule 7), and stores the item limit with the
+// configuration; format 1 remembered bare ids, which another unit's events
+// could match, so a format 1 snapshot is never read: the state is rebuilt.
+const snapshotMagic = "gpe\x02"
+
+// formatNotes says, per older format version, why its snapshots cannot be
+// used; Restore puts it in its error, which the aggregator logs.
+var formatNotes = map[byte]string{
+	1: "format 1 remembered applied events by id alone; format 2 identifies them by region and id",
+}
 
 // AppendSnapshot appends the engine's whole state to dst and returns the
 // extended slice: configuration, method, last sequence, watermark, dedup
@@ -106,7 +117,11 @@ func Restore(cfg Config, snap []byte) (*Engine, error) {
 		return nil, fmt.Errorf("%w: checksum mismatch", ErrCorrupt)
 	}
 	if body[3] != snapshotMagic[3] {
-		return nil, fmt.Errorf("%w: format version %d, want %d", ErrIncompatible, body[3], snapshotMagic[3])
+		why := ""
+		if note, ok := formatNotes[body[3]]; ok {
+			why = " (" + note + ")"
+		}
+		return nil, fmt.Errorf("%w: format version %d, want %d%s", ErrIncompatible, body[3], snapshotMagic[3], why)
 	}
 	d := snapcodec.NewReader(body[len(snapshotMagic):], ErrCorrupt)
 	if m := d.String(); d.Err() == nil && m != scoring.Method {
@@ -204,7 +219,8 @@ func appendConfig(dst []byte, c Config) []byte {
 		dst = snapcodec.AppendString(dst, r)
 	}
 	dst = binary.AppendVarint(dst, int64(c.OutOfOrderness))
-	return binary.AppendVarint(dst, int64(c.AllowedLateness))
+	dst = binary.AppendVarint(dst, int64(c.AllowedLateness))
+	return binary.AppendUvarint(dst, uint64(c.MaxItemsPerLevel))
 }
 
 // readConfig reads what appendConfig wrote.
@@ -220,5 +236,6 @@ func readConfig(d *snapcodec.Reader) Config {
 	}
 	c.OutOfOrderness = time.Duration(d.Varint())
 	c.AllowedLateness = time.Duration(d.Varint())
+	c.MaxItemsPerLevel = int(min(d.Uvarint(), math.MaxInt32))
 	return c
 }

@@ -33,7 +33,8 @@
 // element (index 0, field "body", reason "syntax"); a broken NDJSON line is
 // rejected on its own. Accepted events are published, in request order and
 // asynchronously, to "<prefix>.events.<region>.<family>.<name>" with the
-// canonical JSON as payload and Nats-Msg-Id set to the event id; the request
+// canonical JSON as payload and Nats-Msg-Id set to the event's identity,
+// "<region>/<id>" (events.Key), so that units never share ids; the request
 // waits for the acknowledgement of each of its events. The response lists
 // every element:
 //
@@ -42,9 +43,9 @@
 //	             "error":"field data.rating: must be 1..5"}]}
 //
 // with status "accepted" (stored by JetStream), "duplicate" (an event with
-// that id was already stored within the duplicate window), "rejected" (with
-// the reason code and the error, e.g. "field data.rating: must be 1..5") or
-// "unavailable" (not acknowledged). The status code is 202 when at least one
+// that region and id was already stored within the duplicate window),
+// "rejected" (with the reason code and the error, e.g. "field data.rating:
+// must be 1..5") or "unavailable" (not acknowledged). The status code is 202 when at least one
 // event is accepted or a duplicate and none is unavailable, 403 when all are
 // rejected and some for their scope, 400 when all are rejected (or the body
 // or array is empty), and 503 with Retry-After when JetStream could not

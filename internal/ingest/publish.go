@@ -271,7 +271,7 @@ func (b *batch) publish(i int, raw []byte, ev *events.Event) {
 	}
 	msg := &nats.Msg{Subject: ev.Subject(b.s.prefix), Data: payload, Header: nats.Header{}}
 	fut, err := b.s.js.PublishMsgAsync(msg,
-		jetstream.WithMsgID(ev.ID),
+		jetstream.WithMsgID(ev.Key().String()),
 		jetstream.WithExpectStream(b.s.cfg.Names.EventsStream),
 		// No resend after "no responders": a resend could overtake later
 		// events and break the request order. The client retries instead.

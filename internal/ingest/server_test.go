@@ -136,7 +136,7 @@ func TestCanonicalPayloadAndSubject(t *testing.T) {
 	if m.Subject != "govpulse.events.330000.feedback.rated" {
 		t.Errorf("subject %q", m.Subject)
 	}
-	if got := m.Header.Get("Nats-Msg-Id"); got != "c-1" {
+	if got := m.Header.Get("Nats-Msg-Id"); got != "330000/c-1" {
 		t.Errorf("Nats-Msg-Id %q", got)
 	}
 	if !strings.Contains(string(m.Data), `"time":"2016-11-03T01:30:00Z"`) {

@@ -95,6 +95,7 @@ func (r *Region) RestoreSnapshot(b []byte) ([]byte, error) {
 		return nil, fmt.Errorf("%w: region %q, want %q", ErrCorrupt, code, r.code)
 	}
 	r.items = make(map[itemKey]*item)
+	r.itemCount = [LevelCount]int{}
 	r.published, r.modes, r.maturity = 0, 0, 0
 	r.required, r.covered = [LevelCount]int64{}, [LevelCount]int64{}
 	r.audited, r.correctConsistent, r.correctInconsistent = 0, 0, 0
@@ -140,6 +141,7 @@ func (r *Region) RestoreSnapshot(b []byte) ([]byte, error) {
 			break
 		}
 		r.items[k] = it
+		r.itemCount[k.level]++
 		r.contribute(int(k.level), it, +1)
 	}
 	if d.Err() != nil {

@@ -63,8 +63,9 @@ type platform struct {
 type Region struct {
 	code, nameZH, nameEN string
 
-	items    map[itemKey]*item
-	platform platform
+	items     map[itemKey]*item
+	itemCount [LevelCount]int // items per level index
+	platform  platform
 
 	// Aggregates over items, kept equal to a recomputation from items.
 	published, modes, maturity int64
@@ -136,8 +137,44 @@ func (r *Region) lookup(level events.Level, code string, create bool) *item {
 	if it == nil && create {
 		it = &item{}
 		r.items[k] = it
+		r.itemCount[li]++
 	}
 	return it
+}
+
+// Items returns how many items (level, item_code) the state holds at level:
+// every item that a catalogue entry, a service change or an audit named.
+// Items are never removed (a withdrawn service is state too), so this is
+// what a bound on the state's memory has to count.
+func (r *Region) Items(level events.Level) int {
+	li := level.Index()
+	if li < 0 {
+		return 0
+	}
+	return r.itemCount[li]
+}
+
+// HasItem reports whether the state holds the item (level, code).
+func (r *Region) HasItem(level events.Level, code string) bool {
+	return r.lookup(level, code, false) != nil
+}
+
+// ItemOf returns the item a portal change names: the level and item code of
+// catalog.item, service.published, service.withdrawn and guide.audited; ok
+// is false for any other payload (platform.updated and the user-experience
+// events do not add items to the state).
+func ItemOf(ev *events.Event) (level events.Level, code string, ok bool) {
+	switch d := ev.Data.(type) {
+	case *events.CatalogItemData:
+		return d.Level, d.ItemCode, true
+	case *events.ServicePublishedData:
+		return d.Level, d.ItemCode, true
+	case *events.ServiceWithdrawnData:
+		return d.Level, d.ItemCode, true
+	case *events.GuideAuditedData:
+		return d.Level, d.ItemCode, true
+	}
+	return "", "", false
 }
 
 func (r *Region) setCatalog(level events.Level, code string, st Stamp, required bool) bool {

@@ -367,3 +367,50 @@ func TestRegionScore(t *testing.T) {
 		t.Fatalf("empty region: %+v", empty)
 	}
 }
+
+// TestItems: every portal change that names an item adds it once, whether
+// or not it wins its key; the platform and user-experience events add none;
+// a restored state counts the same items.
+func TestItems(t *testing.T) {
+	r := newZJ()
+	for i, d := range []events.Payload{
+		pub("A", events.LevelProvince, 2),
+		&events.ServiceWithdrawnData{ItemCode: "A", Level: events.LevelProvince},
+		&events.CatalogItemData{ItemCode: "B", Level: events.LevelProvince},
+		audit("C", events.LevelCity, 8, true),
+		&events.PlatformUpdatedData{Portals: 1},
+	} {
+		r.Apply(mk(fmt.Sprintf("e%d", i), at(i), d))
+	}
+	r.Apply(mk("old", at(-1), pub("D", events.LevelProvince, 1))) // stale, still an item
+	if got := [4]int{r.Items(events.LevelProvince), r.Items(events.LevelCity), r.Items(events.LevelCounty), r.Items("bogus")}; got != [4]int{3, 1, 0, 0} {
+		t.Fatalf("items per level %v, want [3 1 0 0]", got)
+	}
+	if !r.HasItem(events.LevelCity, "C") || r.HasItem(events.LevelProvince, "C") {
+		t.Fatal("HasItem confuses levels")
+	}
+	restored := newZJ()
+	if _, err := restored.RestoreSnapshot(r.AppendSnapshot(nil)); err != nil {
+		t.Fatal(err)
+	}
+	if restored.Items(events.LevelProvince) != 3 || restored.Items(events.LevelCity) != 1 {
+		t.Fatal("restored state counts other items")
+	}
+	for _, tc := range []struct {
+		d    events.Payload
+		code string
+		ok   bool
+	}{
+		{pub("A", events.LevelCity, 1), "A", true},
+		{&events.ServiceWithdrawnData{ItemCode: "W", Level: events.LevelCity}, "W", true},
+		{&events.CatalogItemData{ItemCode: "K", Level: events.LevelCity}, "K", true},
+		{audit("G", events.LevelCity, 1, false), "G", true},
+		{&events.PlatformUpdatedData{}, "", false},
+		{&events.FeedbackRatedData{Rating: 1, Channel: events.ChannelWeb, ItemCode: "F", Level: events.LevelCity}, "", false},
+	} {
+		lv, code, ok := ItemOf(mk("x", at(0), tc.d))
+		if ok != tc.ok || code != tc.code || ok && lv != events.LevelCity {
+			t.Errorf("ItemOf(%T) = %s %q %v", tc.d, lv, code, ok)
+		}
+	}
+}

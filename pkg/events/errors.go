@@ -31,6 +31,11 @@ const (
 	ReasonBadTime        = "bad_time"        // a time before 2000-01-01, after 9999 or too far ahead
 )
 
+// ReasonLimit is the reason code of a valid event that the aggregator does not apply because it
+// would take a unit's state over a documented bound (the items per unit and level). It is a
+// dead-letter reason, never the Reason of an [Error].
+const ReasonLimit = "limit"
+
 // Error describes why an event is invalid. It matches [ErrInvalid].
 type Error struct {
 	// Field is the member at fault as a path: "id", "data.rating",

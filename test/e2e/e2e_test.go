@@ -101,6 +101,12 @@ type pipeline struct {
 
 func startPipeline(t *testing.T) *pipeline {
 	t.Helper()
+	return startPipelineWith(t, ingest.Config{})
+}
+
+// startPipelineWith starts the pipeline with ingest configured by cfg.
+func startPipelineWith(t *testing.T, cfg ingest.Config) *pipeline {
+	t.Helper()
 	conn, database := chtest.Open(t)
 	url, _ := natstest.Start(t)
 	_, js := natstest.Connect(t, url)
@@ -108,7 +114,7 @@ func startPipeline(t *testing.T) *pipeline {
 	if err := natsjs.EnsureStreams(ctx, js, natsjs.Names{}, natsjs.StreamOptions{}); err != nil {
 		t.Fatal(err)
 	}
-	ing, err := ingest.New(ingest.Config{}, js, nil, prometheus.NewRegistry())
+	ing, err := ingest.New(cfg, js, nil, prometheus.NewRegistry())
 	if err != nil {
 		t.Fatal(err)
 	}
