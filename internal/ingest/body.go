@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"encoding/json"
 	"errors"
+	"io"
 	"mime"
 	"strings"
 
@@ -161,4 +162,37 @@ func splitLines(body []byte, max int) ([][]byte, *events.Error, error) {
 		return nil, nil, errEmpty{"empty body"}
 	}
 	return elems, nil, nil
+}
+
+// firstBodyBuffer is the size of the first buffer a request body is read
+// into; it doubles as bytes arrive, up to the body limit.
+const firstBodyBuffer = 4 << 10
+
+// errBodyTooLarge is returned by readBody for a body over the limit.
+var errBodyTooLarge = errors.New("body too large")
+
+// readBody reads the body from r into a buffer that grows (doubling) as
+// bytes arrive, never beyond limit+1 bytes, whatever length the request
+// declares: memory follows what a client sent, not what it announced. For a
+// body over limit it returns its first limit+1 bytes and errBodyTooLarge;
+// on another read error, what it read and the error.
+func readBody(r io.Reader, limit int64) ([]byte, error) {
+	buf := make([]byte, 0, min(firstBodyBuffer, limit+1))
+	for {
+		if len(buf) == cap(buf) {
+			grown := make([]byte, len(buf), min(2*int64(cap(buf)), limit+1))
+			copy(grown, buf)
+			buf = grown
+		}
+		n, err := r.Read(buf[len(buf):cap(buf)])
+		buf = buf[:len(buf)+n]
+		switch {
+		case int64(len(buf)) > limit:
+			return buf, errBodyTooLarge
+		case err == io.EOF:
+			return buf, nil
+		case err != nil:
+			return buf, err
+		}
+	}
 }
