@@ -23,6 +23,7 @@ type metrics struct {
 	connsOpen      prometheus.Gauge       // connections of the main listener
 	connsRefused   *prometheus.CounterVec // connections closed over a cap, by cause
 	ready          prometheus.Gauge       // 1 when the last readiness check passed
+	watermarks     prometheus.Gauge       // partitions whose watermark is known
 }
 
 func newMetrics(reg prometheus.Registerer) (*metrics, error) {
@@ -84,8 +85,12 @@ func newMetrics(reg prometheus.Registerer) (*metrics, error) {
 			Name: "govpulse_ingest_ready",
 			Help: "1 when the last readiness check passed (NATS connected, the EVENTS stream there), else 0.",
 		}),
+		watermarks: prometheus.NewGauge(prometheus.GaugeOpts{
+			Name: "govpulse_ingest_watermark_partitions",
+			Help: "Aggregator partitions whose watermark ingest knows (user-experience events older than their horizon are rejected as too_late).",
+		}),
 	}
-	for _, c := range []prometheus.Collector{m.events, m.requests, m.refused, m.authFailures, m.rateLimited, m.reloads,
+	for _, c := range []prometheus.Collector{m.watermarks, m.events, m.requests, m.refused, m.authFailures, m.rateLimited, m.reloads,
 		m.publish, m.inFlight, m.pending, m.dlqFailures, m.lettersDropped, m.connsOpen, m.connsRefused, m.ready} {
 		if err := reg.Register(c); err != nil {
 			return nil, fmt.Errorf("ingest: register metrics: %w", err)

@@ -138,6 +138,7 @@ func (s *Server) watchOnce(ctx context.Context) error {
 			}
 			snap := maps.Clone(known)
 			s.marks.Store(&snap)
+			s.metrics.watermarks.Set(float64(len(snap)))
 		}
 	}
 }
@@ -149,6 +150,7 @@ func (s *Server) applyWatermark(known marks, e jetstream.KeyValueEntry) {
 		delete(known, key)
 		return
 	}
+	// Decoded leniently: a newer aggregator may add members.
 	var wm natsjs.Watermark
 	if err := json.Unmarshal(e.Value(), &wm); err != nil {
 		delete(known, key)
