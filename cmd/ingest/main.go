@@ -83,6 +83,7 @@ func run(ctx context.Context, args []string, lookup config.LookupEnv, stderr io.
 	maxLetters := fs.Int("max-dead-letters", "GOVPULSE_INGEST_MAX_DEAD_LETTERS", ingest.DefaultMaxDeadLetters, "dead letters per request; beyond it one summary letter counts the rest")
 	letterRate := fs.Int("dead-letter-rate", "GOVPULSE_INGEST_DEAD_LETTER_RATE", int(ingest.DefaultDeadLetterRate), "dead letters per second per source; beyond it one summary letter per request; negative: no limit")
 	letterBurst := fs.Int("dead-letter-burst", "GOVPULSE_INGEST_DEAD_LETTER_BURST", ingest.DefaultDeadLetterBurst, "dead letters a source may write at once above the rate")
+	rejectLate := fs.Bool("reject-late", "GOVPULSE_INGEST_REJECT_LATE", true, "reject user-experience events older than their partition's watermark minus the allowed lateness (too_late); false: store them for the aggregator's late_events")
 	replicas := fs.Int("stream-replicas", "GOVPULSE_STREAM_REPLICAS", 1, "replicas of the EVENTS and DLQ streams (3 in a cluster)")
 	maxAge := fs.Duration("stream-max-age", "GOVPULSE_STREAM_MAX_AGE", 0, "how long the EVENTS stream keeps events (0: forever)")
 	maxBytes := fs.Int64("stream-max-bytes", "GOVPULSE_STREAM_MAX_BYTES", 0, "size limit of the EVENTS stream in bytes (0: none; a full stream refuses events)")
@@ -124,6 +125,7 @@ func run(ctx context.Context, args []string, lookup config.LookupEnv, stderr io.
 		MaxDeadLetters:    *maxLetters,
 		DeadLetterRate:    float64(*letterRate),
 		DeadLetterBurst:   *letterBurst,
+		AcceptLate:        !*rejectLate,
 	}.WithDefaults()
 	if err := cfg.Validate(); err != nil {
 		return err

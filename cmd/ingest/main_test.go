@@ -41,7 +41,7 @@ func TestHelpListsEnvironment(t *testing.T) {
 		"--admin-addr", "GOVPULSE_INGEST_ADMIN_ADDR", "--max-conns", "GOVPULSE_INGEST_MAX_CONNS",
 		"--max-conns-per-addr", "GOVPULSE_INGEST_MAX_CONNS_PER_ADDR", "--max-dead-letters", "GOVPULSE_INGEST_MAX_DEAD_LETTERS",
 		"--dead-letter-rate", "GOVPULSE_INGEST_DEAD_LETTER_RATE", "--dead-letter-burst", "GOVPULSE_INGEST_DEAD_LETTER_BURST",
-		"--dlq-max-age", "GOVPULSE_DLQ_MAX_AGE", "--dlq-max-bytes", "GOVPULSE_DLQ_MAX_BYTES",
+		"--reject-late", "GOVPULSE_INGEST_REJECT_LATE", "--dlq-max-age", "GOVPULSE_DLQ_MAX_AGE", "--dlq-max-bytes", "GOVPULSE_DLQ_MAX_BYTES",
 	} {
 		if !strings.Contains(out.String(), want) {
 			t.Errorf("help lacks %q", want)

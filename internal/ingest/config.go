@@ -120,6 +120,11 @@ type Config struct {
 	// rate off (MaxDeadLetters still holds).
 	DeadLetterRate  float64
 	DeadLetterBurst int
+	// AcceptLate turns the too_late check off: user-experience events older
+	// than their partition's horizon are then stored and left to the
+	// aggregator, which records them in late_events (as for a replay that
+	// means to keep them). By default they are rejected at once.
+	AcceptLate bool
 	// CheckInterval is how often Run checks readiness (the NATS connection
 	// and the EVENTS stream) and retries watching the watermarks of the
 	// latest-value bucket while it does not exist (DefaultCheckInterval).

@@ -471,3 +471,15 @@ func TestAdminAddress(t *testing.T) {
 		}
 	}
 }
+
+// TestAcceptLate leaves too-late events to the aggregator when configured so.
+func TestAcceptLate(t *testing.T) {
+	e := setup(t, ingest.Config{AcceptLate: true, CheckInterval: 50 * time.Millisecond})
+	wm := time.Now().UTC().Add(-48 * time.Hour)
+	putWatermark(t, e, natsjs.Watermark{Partition: "all", Watermark: wm})
+	url := serve(t, e, "http")
+	waitFor(t, 10*time.Second, "the watermark", func() bool { return e.metric("govpulse_ingest_watermark_partitions") == "1" })
+	if res, resp := send(t, client(t, nil), url, "", "application/json", fb("al-1", "330000", "4", wm.Add(-time.Hour))); res.StatusCode != 202 {
+		t.Errorf("a late event with AcceptLate: %d %+v", res.StatusCode, resp)
+	}
+}

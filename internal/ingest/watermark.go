@@ -40,9 +40,10 @@ type marks map[string]*mark
 // is before the horizon of the partition that holds its region (the
 // earliest horizon when several do), else nil. Portal changes, and events
 // of regions whose partition has published no watermark, are never too
-// late here; the aggregator still decides.
+// late here; the aggregator still decides. With Config.AcceptLate nothing
+// is.
 func (s *Server) tooLate(ev *events.Event) error {
-	if ev.Type.Portal() {
+	if s.cfg.AcceptLate || ev.Type.Portal() {
 		return nil
 	}
 	ms := s.marks.Load()
