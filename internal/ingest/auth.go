@@ -38,7 +38,7 @@ func (s *Server) Reload() error {
 	}
 	if err != nil {
 		s.metrics.reloads.WithLabelValues("error").Inc()
-		s.log.Error("reload failed; keeping the tokens and certificate in use", "err", err)
+		s.log.Error("reload failed; keeping the tokens and certificate in use", "error", err)
 		return fmt.Errorf("ingest: reload: %w", err)
 	}
 	if toks != nil {

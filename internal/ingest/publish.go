@@ -288,7 +288,7 @@ func (b *batch) publish(i int, raw []byte, ev *events.Event) {
 func (b *batch) stop(err error) {
 	if b.stopped == nil {
 		b.stopped = err
-		b.s.log.Warn("publish failed; the request is answered 503", "err", err, "source", b.scope.source)
+		b.s.log.Warn("publish failed; the request is answered 503", "error", err, "source", b.scope.source)
 	}
 }
 
@@ -438,7 +438,7 @@ func (b *batch) publishLetter(reason string, data []byte, h nats.Header) {
 func (b *batch) dlqFailed(subject string, err error) {
 	b.s.metrics.dlqFailures.Inc()
 	b.s.log.LogAttrs(b.ctx, slog.LevelError, "dead letter not written",
-		slog.String("subject", subject), slog.String("err", err.Error()), slog.String("source", b.scope.source))
+		slog.String("subject", subject), slog.String("error", err.Error()), slog.String("source", b.scope.source))
 }
 
 // headerValue makes s safe as a NATS header value: control characters become

@@ -30,14 +30,13 @@ type Server struct {
 	gather  prometheus.Gatherer
 	prefix  string // the subject prefix of events
 
-	tokens   atomic.Pointer[Tokens]          // nil without a tokens file
-	cert     atomic.Pointer[tls.Certificate] // nil without TLS
-	reloadMu sync.Mutex                      // serialises Reload
-	limits   *limiters                       // requests per token
-	// letterLimits are the dead letters per source.
-	letterLimits *limiters
-	ready        atomic.Pointer[string] // the reason of the last readiness check; "" when ready
-	marks        atomic.Pointer[marks]  // the known watermarks
+	tokens       atomic.Pointer[Tokens]          // nil without a tokens file
+	cert         atomic.Pointer[tls.Certificate] // nil without TLS
+	reloadMu     sync.Mutex                      // serialises Reload
+	limits       *limiters                       // requests per token
+	letterLimits *limiters                       // dead letters per source
+	ready        atomic.Pointer[string]          // the reason of the last readiness check; "" when ready
+	marks        atomic.Pointer[marks]           // the known watermarks
 }
 
 // New returns a Server that publishes to js. A nil logger discards logs; a
@@ -67,14 +66,13 @@ func New(cfg Config, js jetstream.JetStream, logger *slog.Logger, reg prometheus
 	}
 	g, _ := reg.(prometheus.Gatherer)
 	s := &Server{
-		cfg:     cfg,
-		js:      js,
-		log:     logger.With("component", "ingest"),
-		metrics: m,
-		gather:  g,
-		prefix:  cfg.Names.EventsSubjectPrefix(),
-		limits:  newLimiters(cfg.RateLimit, cfg.RateBurst),
-
+		cfg:          cfg,
+		js:           js,
+		log:          logger.With("component", "ingest"),
+		metrics:      m,
+		gather:       g,
+		prefix:       cfg.Names.EventsSubjectPrefix(),
+		limits:       newLimiters(cfg.RateLimit, cfg.RateBurst),
 		letterLimits: newLimiters(cfg.DeadLetterRate, cfg.DeadLetterBurst),
 	}
 	if cfg.TokensFile != "" || cfg.TLSCertFile != "" {
