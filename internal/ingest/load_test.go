@@ -3,6 +3,7 @@ package ingest_test
 import (
 	"bufio"
 	"context"
+	"crypto/tls"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -481,5 +482,26 @@ func TestAcceptLate(t *testing.T) {
 	waitFor(t, 10*time.Second, "the watermark", func() bool { return e.metric("govpulse_ingest_watermark_partitions") == "1" })
 	if res, resp := send(t, client(t, nil), url, "", "application/json", fb("al-1", "330000", "4", wm.Add(-time.Hour))); res.StatusCode != 202 {
 		t.Errorf("a late event with AcceptLate: %d %+v", res.StatusCode, resp)
+	}
+}
+
+// TestHTTP2 serves HTTP/2 over TLS, one request at a time per connection;
+// refusals still answer.
+func TestHTTP2(t *testing.T) {
+	certFile, keyFile, pool := selfSigned(t)
+	e := setup(t, ingest.Config{TokensFile: writeTokens(t), TLSCertFile: certFile, TLSKeyFile: keyFile, RateLimit: -1})
+	url := serve(t, e, "https")
+	tr := &http.Transport{TLSClientConfig: &tls.Config{RootCAs: pool, MinVersion: tls.VersionTLS12}, ForceAttemptHTTP2: true}
+	t.Cleanup(tr.CloseIdleConnections)
+	c := &http.Client{Transport: tr, Timeout: 30 * time.Second}
+	body := fb("h2-1", "330000", "4", time.Now().Add(-time.Hour))
+	for _, tt := range []struct {
+		token string
+		code  int
+	}{{tokZhejiangFeedback, 202}, {"", 401}, {tokHebeiProbe, 403}} {
+		res, _ := send(t, c, url, tt.token, "application/json", body)
+		if res.ProtoMajor != 2 || res.StatusCode != tt.code {
+			t.Errorf("HTTP/%d %d, want HTTP/2 %d", res.ProtoMajor, res.StatusCode, tt.code)
+		}
 	}
 }

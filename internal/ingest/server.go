@@ -161,6 +161,9 @@ func (s *Server) Serve(ctx context.Context, ln, admin net.Listener) error {
 		IdleTimeout:       s.cfg.IdleTimeout,
 		MaxHeaderBytes:    s.cfg.MaxHeaderBytes,
 		ErrorLog:          errLog,
+		// One request at a time per HTTP/2 connection, as over HTTP/1.1: the
+		// connection caps then bound the bodies held at once.
+		HTTP2: &http.HTTP2Config{MaxConcurrentStreams: 1},
 	}
 	secure := s.cfg.TLSCertFile != ""
 	if secure {
