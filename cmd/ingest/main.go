@@ -68,6 +68,7 @@ func run(ctx context.Context, args []string, lookup config.LookupEnv, stderr io.
 	prefix := fs.String("subject-prefix", "GOVPULSE_PREFIX", natsjs.DefaultPrefix, "first token of every subject")
 	maxAhead := fs.Duration("max-ahead", "GOVPULSE_INGEST_MAX_AHEAD", ingest.DefaultMaxAhead, "how far in the future an event time may be")
 	maxBody := fs.Int64("max-body", "GOVPULSE_INGEST_MAX_BODY", ingest.DefaultMaxBodyBytes, "request body limit in bytes")
+	maxBodyMemory := fs.Int64("max-body-memory", "GOVPULSE_INGEST_MAX_BODY_MEMORY", ingest.DefaultMaxBodyMemory, "memory of all request bodies held at once in bytes; beyond it 503 with Retry-After")
 	maxEvents := fs.Int("max-events", "GOVPULSE_INGEST_MAX_EVENTS", ingest.DefaultMaxEvents, "events per request limit")
 	maxEvent := fs.Int("max-event-bytes", "GOVPULSE_INGEST_MAX_EVENT_BYTES", ingest.DefaultMaxEventBytes, "size limit of one event in bytes")
 	maxHeader := fs.Int("max-header-bytes", "GOVPULSE_INGEST_MAX_HEADER_BYTES", ingest.DefaultMaxHeaderBytes, "size limit of the request headers in bytes")
@@ -110,6 +111,7 @@ func run(ctx context.Context, args []string, lookup config.LookupEnv, stderr io.
 		Names:             natsjs.Names{Prefix: *prefix},
 		MaxAhead:          *maxAhead,
 		MaxBodyBytes:      *maxBody,
+		MaxBodyMemory:     *maxBodyMemory,
 		MaxEvents:         *maxEvents,
 		MaxEventBytes:     *maxEvent,
 		MaxHeaderBytes:    *maxHeader,

@@ -38,7 +38,7 @@ func TestHelpListsEnvironment(t *testing.T) {
 		"--rate-burst", "--read-header-timeout", "--read-timeout", "--max-header-bytes",
 		"--nats-creds", "--nats-user", "--nats-password", "GOVPULSE_NATS_PASSWORD", "--nats-nkey",
 		"--nats-tls-ca", "--nats-tls-cert", "--nats-tls-key",
-		"--admin-addr", "GOVPULSE_INGEST_ADMIN_ADDR", "--max-conns", "GOVPULSE_INGEST_MAX_CONNS",
+		"--admin-addr", "GOVPULSE_INGEST_ADMIN_ADDR", "--max-body-memory", "GOVPULSE_INGEST_MAX_BODY_MEMORY", "--max-conns", "GOVPULSE_INGEST_MAX_CONNS",
 		"--max-conns-per-addr", "GOVPULSE_INGEST_MAX_CONNS_PER_ADDR", "--max-dead-letters", "GOVPULSE_INGEST_MAX_DEAD_LETTERS",
 		"--dead-letter-rate", "GOVPULSE_INGEST_DEAD_LETTER_RATE", "--dead-letter-burst", "GOVPULSE_INGEST_DEAD_LETTER_BURST",
 		"--reject-late", "GOVPULSE_INGEST_REJECT_LATE", "--dlq-max-age", "GOVPULSE_DLQ_MAX_AGE", "--dlq-max-bytes", "GOVPULSE_DLQ_MAX_BYTES",

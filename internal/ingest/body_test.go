@@ -173,14 +173,32 @@ func TestReadBody(t *testing.T) {
 		{"large, in halves", iotest.HalfReader(strings.NewReader(strings.Repeat("z", 300_000))), 1 << 20, 300_000, nil},
 		{"read error", io.MultiReader(strings.NewReader("abc"), iotest.ErrReader(broken)), 10, 3, broken},
 	}
+	t.Run("no memory left", func(t *testing.T) {
+		left := int64(20_000)
+		take := func(n int64) bool {
+			if n > left {
+				return false
+			}
+			left -= n
+			return true
+		}
+		got, err := readBody(strings.NewReader(strings.Repeat("x", 50_000)), 1<<20, take)
+		if !errors.Is(err, errBusy) || len(got) != 16<<10 {
+			t.Errorf("readBody = %d bytes, %v; want 16 KiB and errBusy", len(got), err)
+		}
+	})
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			got, err := readBody(tt.r, tt.limit)
+			var taken int64
+			got, err := readBody(tt.r, tt.limit, func(n int64) bool { taken += n; return true })
 			if len(got) != tt.want || !errors.Is(err, tt.err) {
 				t.Fatalf("readBody = %d bytes, %v; want %d, %v", len(got), err, tt.want, tt.err)
 			}
 			if int64(cap(got)) > tt.limit+1 {
 				t.Errorf("buffer of %d bytes for a limit of %d", cap(got), tt.limit)
+			}
+			if taken != int64(cap(got)) {
+				t.Errorf("took %d bytes for a buffer of %d", taken, cap(got))
 			}
 		})
 	}

@@ -32,6 +32,7 @@ const (
 	DefaultDeadLetterRate    = 50.0
 	DefaultDeadLetterBurst   = 500
 	DefaultCheckInterval     = 2 * time.Second
+	DefaultMaxBodyMemory     = 128 << 20
 )
 
 // maxLimiters bounds the rate limiters kept; beyond it (after many reloads
@@ -62,6 +63,11 @@ type Config struct {
 	MaxAhead time.Duration
 	// MaxBodyBytes limits the request body (DefaultMaxBodyBytes, 4 MiB).
 	MaxBodyBytes int64
+	// MaxBodyMemory limits the memory of the request bodies held at once, by
+	// all requests together (DefaultMaxBodyMemory, 128 MiB); it must be more
+	// than MaxBodyBytes. A request whose body buffer cannot grow within it is
+	// answered 503 with Retry-After, and its connection is closed.
+	MaxBodyMemory int64
 	// MaxEvents limits the events of one request (DefaultMaxEvents).
 	MaxEvents int
 	// MaxEventBytes limits one event of a request (DefaultMaxEventBytes,
@@ -145,6 +151,9 @@ func (c Config) WithDefaults() Config {
 	if c.MaxBodyBytes == 0 {
 		c.MaxBodyBytes = DefaultMaxBodyBytes
 	}
+	if c.MaxBodyMemory == 0 {
+		c.MaxBodyMemory = DefaultMaxBodyMemory
+	}
 	if c.MaxEvents == 0 {
 		c.MaxEvents = DefaultMaxEvents
 	}
@@ -213,6 +222,8 @@ func (c Config) Validate() error {
 		return fmt.Errorf("ingest: max ahead %s: must not be negative", c.MaxAhead)
 	case c.MaxBodyBytes < 1:
 		return fmt.Errorf("ingest: max body %d: must be positive", c.MaxBodyBytes)
+	case c.MaxBodyMemory <= c.MaxBodyBytes:
+		return fmt.Errorf("ingest: max body memory %d: must be more than the max body %d", c.MaxBodyMemory, c.MaxBodyBytes)
 	case c.MaxEvents < 1:
 		return fmt.Errorf("ingest: max events %d: must be positive", c.MaxEvents)
 	case c.MaxEventBytes < 1:

@@ -99,7 +99,9 @@
 // send 20 requests per second with bursts of 40 (429). The main listener
 // takes at most 1024 connections, 64 per client address; more are closed at
 // once. The body is read into a buffer that grows as bytes arrive, bounded by
-// the body limit: a declared Content-Length reserves nothing. Config
+// the body limit: a declared Content-Length reserves nothing; the buffers of
+// all requests share Config.MaxBodyMemory (128 MiB), beyond which a request
+// is answered 503 with Retry-After and its connection closed. Config
 // documents each limit and its default.
 //
 // # TLS

@@ -505,3 +505,43 @@ func TestHTTP2(t *testing.T) {
 		}
 	}
 }
+
+// TestBodyMemoryBudget holds one body that uses most of the memory allowed
+// to request bodies: another request whose buffer would exceed it is
+// answered 503 with Retry-After and its connection closed; once the first is
+// done, there is room again.
+func TestBodyMemoryBudget(t *testing.T) {
+	const limit = 32 << 10
+	e := setup(t, ingest.Config{TokensFile: writeTokens(t), RateLimit: -1, MaxBodyBytes: limit, MaxBodyMemory: 48 << 10})
+	url := serve(t, e, "http")
+	const length = 30_000
+	a := dialFrom(t, url, "127.0.0.1")
+	if _, err := io.WriteString(a, postHead(tokZhejiangFeedback, length)+strings.Repeat(" ", 20_000)); err != nil {
+		t.Fatal(err)
+	}
+	// The first body's buffer has grown to 32 KiB (4, 8, 16, 32): 16 KiB are left.
+	waitFor(t, 10*time.Second, "the first body held", func() bool {
+		return e.metric("govpulse_ingest_body_bytes") == strconv.Itoa(limit)
+	})
+	b := dialFrom(t, url, "127.0.0.1")
+	res, err := roundTrip(b, bufio.NewReader(b), postHead(tokZhejiangFeedback, length)+strings.Repeat(" ", length))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if res.StatusCode != http.StatusServiceUnavailable || res.Header.Get("Retry-After") == "" || !res.Close {
+		t.Errorf("second body: %d, Retry-After %q, Connection: close %v", res.StatusCode, res.Header.Get("Retry-After"), res.Close)
+	}
+	// The first request completes and gives its memory back.
+	ra, err := roundTrip(a, bufio.NewReader(a), strings.Repeat(" ", length-20_000))
+	if err != nil || ra.StatusCode != http.StatusBadRequest {
+		t.Fatalf("first request: %v", err)
+	}
+	waitFor(t, 5*time.Second, "the memory given back", func() bool { return e.metric("govpulse_ingest_body_bytes") == "0" })
+	c := dialFrom(t, url, "127.0.0.1")
+	if res, err := roundTrip(c, bufio.NewReader(c), postHead(tokZhejiangFeedback, length)+strings.Repeat(" ", length)); err != nil || res.StatusCode != http.StatusBadRequest {
+		t.Errorf("after the first request: %v", err)
+	}
+	if got := e.metric(`govpulse_ingest_refused_requests_total{reason="busy",source="feedback/zhejiang"}`); got != "1" {
+		t.Errorf("busy refusals %q", got)
+	}
+}

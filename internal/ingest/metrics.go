@@ -24,6 +24,7 @@ type metrics struct {
 	connsRefused   *prometheus.CounterVec // connections closed over a cap, by cause
 	ready          prometheus.Gauge       // 1 when the last readiness check passed
 	watermarks     prometheus.Gauge       // partitions whose watermark is known
+	bodyBytes      prometheus.Gauge       // bytes of request body buffers held
 }
 
 func newMetrics(reg prometheus.Registerer) (*metrics, error) {
@@ -90,7 +91,11 @@ func newMetrics(reg prometheus.Registerer) (*metrics, error) {
 			Help: "Aggregator partitions whose watermark ingest knows (user-experience events older than their horizon are rejected as too_late).",
 		}),
 	}
-	for _, c := range []prometheus.Collector{m.watermarks, m.events, m.requests, m.refused, m.authFailures, m.rateLimited, m.reloads,
+	m.bodyBytes = prometheus.NewGauge(prometheus.GaugeOpts{
+		Name: "govpulse_ingest_body_bytes",
+		Help: "Bytes of the request body buffers held now (at most the max body memory).",
+	})
+	for _, c := range []prometheus.Collector{m.bodyBytes, m.watermarks, m.events, m.requests, m.refused, m.authFailures, m.rateLimited, m.reloads,
 		m.publish, m.inFlight, m.pending, m.dlqFailures, m.lettersDropped, m.connsOpen, m.connsRefused, m.ready} {
 		if err := reg.Register(c); err != nil {
 			return nil, fmt.Errorf("ingest: register metrics: %w", err)

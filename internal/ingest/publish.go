@@ -54,6 +54,9 @@ const (
 	ReasonTooManyEvents = "too_many_events" // 413, the events limit
 	ReasonEmptyBody     = "empty_body"      // 400, no element at all
 	ReasonReadBody      = "read_body"       // 400, the body could not be read
+	// ReasonBusy refuses a request (503) whose body does not fit in the
+	// memory left for request bodies; it is counted, not dead-lettered.
+	ReasonBusy = "busy"
 )
 
 // handleEvents answers POST /v1/events. A refusal (401, 403, 413, 415,
@@ -69,7 +72,7 @@ func (s *Server) handleEvents(w http.ResponseWriter, r *http.Request) {
 	case http.StatusUnauthorized:
 		w.Header().Set("WWW-Authenticate", `Bearer realm="govpulse"`)
 	}
-	closing := closes(code)
+	closing := closes(code) || resp.close
 	if closing {
 		w.Header().Set("Connection", "close")
 		// Read the rest of the body after answering (HTTP/1: not before).
@@ -126,8 +129,28 @@ func (s *Server) ingest(w http.ResponseWriter, r *http.Request) (int, *Response)
 	if r.ContentLength > s.cfg.MaxBodyBytes {
 		return b.refuse(http.StatusRequestEntityTooLarge, ReasonBodyTooLarge, tooLarge, nil)
 	}
-	body, err := readBody(r.Body, s.cfg.MaxBodyBytes)
+	var held int64 // bytes of s.bodyMem this request holds
+	defer func() {
+		s.bodyMem.Release(held)
+		s.metrics.bodyBytes.Sub(float64(held))
+	}()
+	body, err := readBody(r.Body, s.cfg.MaxBodyBytes, func(n int64) bool {
+		if !s.bodyMem.TryAcquire(n) {
+			return false
+		}
+		held += n
+		s.metrics.bodyBytes.Add(float64(n))
+		return true
+	})
 	switch {
+	case errors.Is(err, errBusy):
+		s.metrics.refused.WithLabelValues(ReasonBusy, sc.metricSource()).Inc()
+		s.log.Warn("request refused: the memory for request bodies is in use", "max_body_memory", s.cfg.MaxBodyMemory, "source", sc.source)
+		w.Header().Set("Retry-After", s.retryAfter())
+		code, resp := refuse(http.StatusServiceUnavailable,
+			fmt.Sprintf("busy: the request bodies in hand use the %d bytes allowed to them; retry after the Retry-After delay", s.cfg.MaxBodyMemory))
+		resp.close = true
+		return code, resp
 	case errors.Is(err, errBodyTooLarge):
 		return b.refuse(http.StatusRequestEntityTooLarge, ReasonBodyTooLarge, tooLarge, body)
 	case err != nil:

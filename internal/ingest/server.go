@@ -18,6 +18,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/promhttp"
 	"golang.org/x/sync/errgroup"
+	"golang.org/x/sync/semaphore"
 )
 
 // Server is the ingest HTTP service. It is safe for concurrent use; Run may
@@ -37,6 +38,7 @@ type Server struct {
 	letterLimits *limiters                       // dead letters per source
 	ready        atomic.Pointer[string]          // the reason of the last readiness check; "" when ready
 	marks        atomic.Pointer[marks]           // the known watermarks
+	bodyMem      *semaphore.Weighted             // bytes of request bodies (Config.MaxBodyMemory)
 }
 
 // New returns a Server that publishes to js. A nil logger discards logs; a
@@ -74,6 +76,7 @@ func New(cfg Config, js jetstream.JetStream, logger *slog.Logger, reg prometheus
 		prefix:       cfg.Names.EventsSubjectPrefix(),
 		limits:       newLimiters(cfg.RateLimit, cfg.RateBurst),
 		letterLimits: newLimiters(cfg.DeadLetterRate, cfg.DeadLetterBurst),
+		bodyMem:      semaphore.NewWeighted(cfg.MaxBodyMemory),
 	}
 	if cfg.TokensFile != "" || cfg.TLSCertFile != "" {
 		if err := s.Reload(); err != nil {
