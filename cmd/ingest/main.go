@@ -68,6 +68,7 @@ func run(ctx context.Context, args []string, lookup config.LookupEnv, stderr io.
 	prefix := fs.String("subject-prefix", "GOVPULSE_PREFIX", natsjs.DefaultPrefix, "first token of every subject")
 	maxAhead := fs.Duration("max-ahead", "GOVPULSE_INGEST_MAX_AHEAD", ingest.DefaultMaxAhead, "how far in the future an event time may be")
 	maxBody := fs.Int64("max-body", "GOVPULSE_INGEST_MAX_BODY", ingest.DefaultMaxBodyBytes, "request body limit in bytes")
+	maxBodyMemory := fs.Int64("max-body-memory", "GOVPULSE_INGEST_MAX_BODY_MEMORY", ingest.DefaultMaxBodyMemory, "memory of all request bodies held at once in bytes; beyond it 503 with Retry-After")
 	maxEvents := fs.Int("max-events", "GOVPULSE_INGEST_MAX_EVENTS", ingest.DefaultMaxEvents, "events per request limit")
 	maxEvent := fs.Int("max-event-bytes", "GOVPULSE_INGEST_MAX_EVENT_BYTES", ingest.DefaultMaxEventBytes, "size limit of one event in bytes")
 	maxHeader := fs.Int("max-header-bytes", "GOVPULSE_INGEST_MAX_HEADER_BYTES", ingest.DefaultMaxHeaderBytes, "size limit of the request headers in bytes")
@@ -77,9 +78,18 @@ func run(ctx context.Context, args []string, lookup config.LookupEnv, stderr io.
 	readTimeout := fs.Duration("read-timeout", "GOVPULSE_INGEST_READ_TIMEOUT", ingest.DefaultReadTimeout, "time allowed to read a whole request")
 	idleTimeout := fs.Duration("idle-timeout", "GOVPULSE_INGEST_IDLE_TIMEOUT", ingest.DefaultIdleTimeout, "how long an idle keep-alive connection stays open")
 	publishTimeout := fs.Duration("publish-timeout", "GOVPULSE_INGEST_PUBLISH_TIMEOUT", ingest.DefaultPublishTimeout, "how long a request waits for its acknowledgements")
+	adminAddr := fs.String("admin-addr", "GOVPULSE_INGEST_ADMIN_ADDR", ingest.DefaultAdminAddr, "listen address of /metrics and of /readyz with its reason (keep it private); empty: none")
+	maxConns := fs.Int("max-conns", "GOVPULSE_INGEST_MAX_CONNS", ingest.DefaultMaxConns, "open connections limit; more are closed at once")
+	maxConnsPerAddr := fs.Int("max-conns-per-addr", "GOVPULSE_INGEST_MAX_CONNS_PER_ADDR", ingest.DefaultMaxConnsPerAddr, "open connections limit per client address (raise it behind a proxy); negative: none")
+	maxLetters := fs.Int("max-dead-letters", "GOVPULSE_INGEST_MAX_DEAD_LETTERS", ingest.DefaultMaxDeadLetters, "dead letters per request; beyond it one summary letter counts the rest")
+	letterRate := fs.Int("dead-letter-rate", "GOVPULSE_INGEST_DEAD_LETTER_RATE", int(ingest.DefaultDeadLetterRate), "dead letters per second per source; beyond it one summary letter per request; negative: no limit")
+	letterBurst := fs.Int("dead-letter-burst", "GOVPULSE_INGEST_DEAD_LETTER_BURST", ingest.DefaultDeadLetterBurst, "dead letters a source may write at once above the rate")
+	rejectLate := fs.Bool("reject-late", "GOVPULSE_INGEST_REJECT_LATE", true, "reject user-experience events older than their partition's watermark minus the allowed lateness (too_late); false: store them for the aggregator's late_events")
 	replicas := fs.Int("stream-replicas", "GOVPULSE_STREAM_REPLICAS", 1, "replicas of the EVENTS and DLQ streams (3 in a cluster)")
-	maxAge := fs.Duration("stream-max-age", "GOVPULSE_STREAM_MAX_AGE", 0, "how long the streams keep messages (0: forever)")
-	maxBytes := fs.Int64("stream-max-bytes", "GOVPULSE_STREAM_MAX_BYTES", 0, "size limit of each stream in bytes (0: none; a full EVENTS stream refuses events)")
+	maxAge := fs.Duration("stream-max-age", "GOVPULSE_STREAM_MAX_AGE", 0, "how long the EVENTS stream keeps events (0: forever)")
+	maxBytes := fs.Int64("stream-max-bytes", "GOVPULSE_STREAM_MAX_BYTES", 0, "size limit of the EVENTS stream in bytes (0: none; a full stream refuses events)")
+	dlqMaxAge := fs.Duration("dlq-max-age", "GOVPULSE_DLQ_MAX_AGE", natsjs.DefaultDLQMaxAge, "how long the DLQ stream keeps dead letters")
+	dlqMaxBytes := fs.Int64("dlq-max-bytes", "GOVPULSE_DLQ_MAX_BYTES", natsjs.DefaultDLQMaxBytes, "size limit of the DLQ stream in bytes; beyond it the oldest dead letters are dropped")
 	dupWindow := fs.Duration("duplicate-window", "GOVPULSE_DUPLICATE_WINDOW", natsjs.DefaultDuplicateWindow, "window in which a resent event id is stored once")
 	logLevel := fs.String("log-level", "GOVPULSE_LOG_LEVEL", "info", "log level: debug, info, warn or error")
 	security := natsjs.SecurityFlags(fs)
@@ -101,6 +111,7 @@ func run(ctx context.Context, args []string, lookup config.LookupEnv, stderr io.
 		Names:             natsjs.Names{Prefix: *prefix},
 		MaxAhead:          *maxAhead,
 		MaxBodyBytes:      *maxBody,
+		MaxBodyMemory:     *maxBodyMemory,
 		MaxEvents:         *maxEvents,
 		MaxEventBytes:     *maxEvent,
 		MaxHeaderBytes:    *maxHeader,
@@ -110,6 +121,13 @@ func run(ctx context.Context, args []string, lookup config.LookupEnv, stderr io.
 		ReadTimeout:       *readTimeout,
 		IdleTimeout:       *idleTimeout,
 		PublishTimeout:    *publishTimeout,
+		AdminAddr:         *adminAddr,
+		MaxConns:          *maxConns,
+		MaxConnsPerAddr:   *maxConnsPerAddr,
+		MaxDeadLetters:    *maxLetters,
+		DeadLetterRate:    float64(*letterRate),
+		DeadLetterBurst:   *letterBurst,
+		AcceptLate:        !*rejectLate,
 	}.WithDefaults()
 	if err := cfg.Validate(); err != nil {
 		return err
@@ -136,6 +154,8 @@ func run(ctx context.Context, args []string, lookup config.LookupEnv, stderr io.
 		MaxAge:          *maxAge,
 		MaxBytes:        *maxBytes,
 		DuplicateWindow: *dupWindow,
+		DLQMaxAge:       *dlqMaxAge,
+		DLQMaxBytes:     *dlqMaxBytes,
 	})
 	cancel()
 	if err != nil {

@@ -38,6 +38,10 @@ func TestHelpListsEnvironment(t *testing.T) {
 		"--rate-burst", "--read-header-timeout", "--read-timeout", "--max-header-bytes",
 		"--nats-creds", "--nats-user", "--nats-password", "GOVPULSE_NATS_PASSWORD", "--nats-nkey",
 		"--nats-tls-ca", "--nats-tls-cert", "--nats-tls-key",
+		"--admin-addr", "GOVPULSE_INGEST_ADMIN_ADDR", "--max-body-memory", "GOVPULSE_INGEST_MAX_BODY_MEMORY", "--max-conns", "GOVPULSE_INGEST_MAX_CONNS",
+		"--max-conns-per-addr", "GOVPULSE_INGEST_MAX_CONNS_PER_ADDR", "--max-dead-letters", "GOVPULSE_INGEST_MAX_DEAD_LETTERS",
+		"--dead-letter-rate", "GOVPULSE_INGEST_DEAD_LETTER_RATE", "--dead-letter-burst", "GOVPULSE_INGEST_DEAD_LETTER_BURST",
+		"--reject-late", "GOVPULSE_INGEST_REJECT_LATE", "--dlq-max-age", "GOVPULSE_DLQ_MAX_AGE", "--dlq-max-bytes", "GOVPULSE_DLQ_MAX_BYTES",
 	} {
 		if !strings.Contains(out.String(), want) {
 			t.Errorf("help lacks %q", want)
@@ -59,8 +63,8 @@ func TestRunEnsuresStreamsAndStops(t *testing.T) {
 	ctx, cancel := context.WithCancel(context.Background())
 	done := make(chan error, 1)
 	go func() {
-		done <- run(ctx, []string{"--addr", "127.0.0.1:0", "--stream-max-age", "24h"},
-			env(map[string]string{"GOVPULSE_NATS_URL": url, "GOVPULSE_PREFIX": "t1"}), &out)
+		done <- run(ctx, []string{"--addr", "127.0.0.1:0", "--admin-addr", "127.0.0.1:0", "--stream-max-age", "24h", "--dlq-max-age", "72h"},
+			env(map[string]string{"GOVPULSE_NATS_URL": url, "GOVPULSE_PREFIX": "t1", "GOVPULSE_DLQ_MAX_BYTES": "1048576"}), &out)
 	}()
 	nc, err := nats.Connect(url)
 	if err != nil {
@@ -75,11 +79,21 @@ func TestRunEnsuresStreamsAndStops(t *testing.T) {
 	for {
 		sctx, scancel := context.WithTimeout(context.Background(), time.Second)
 		s, err := js.Stream(sctx, "EVENTS")
+		if err == nil {
+			_, err = js.Stream(sctx, "DLQ") // created after EVENTS
+		}
 		scancel()
 		if err == nil {
 			cfg := s.CachedInfo().Config
 			if cfg.Subjects[0] != "t1.events.>" || cfg.MaxAge != 24*time.Hour {
 				t.Errorf("stream config %v %s", cfg.Subjects, cfg.MaxAge)
+			}
+			dlq, err := js.Stream(context.Background(), "DLQ")
+			if err != nil {
+				t.Fatal(err)
+			}
+			if c := dlq.CachedInfo().Config; c.MaxAge != 72*time.Hour || c.MaxBytes != 1<<20 || c.Discard != jetstream.DiscardOld {
+				t.Errorf("dlq config: max age %s, max bytes %d, discard %v", c.MaxAge, c.MaxBytes, c.Discard)
 			}
 			break
 		}

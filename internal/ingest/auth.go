@@ -38,7 +38,7 @@ func (s *Server) Reload() error {
 	}
 	if err != nil {
 		s.metrics.reloads.WithLabelValues("error").Inc()
-		s.log.Error("reload failed; keeping the tokens and certificate in use", "err", err)
+		s.log.Error("reload failed; keeping the tokens and certificate in use", "error", err)
 		return fmt.Errorf("ingest: reload: %w", err)
 	}
 	if toks != nil {
@@ -136,14 +136,29 @@ func newLimiters(perSecond float64, burst int) *limiters {
 // would be allowed. Requests without tokens (loopback only) are not
 // limited.
 func (l *limiters) allow(sc *scope, now time.Time) (bool, time.Duration) {
-	if l.limit == rate.Inf || !sc.token {
+	if !sc.token {
 		return true, 0
 	}
-	key := sc.key
+	return l.reserve(sc.key, now)
+}
+
+// take takes one unit from the bucket of key at now and reports whether
+// there was one.
+func (l *limiters) take(key string, now time.Time) bool {
+	ok, _ := l.reserve(key, now)
+	return ok
+}
+
+// reserve takes one unit from the bucket of key at now, or returns false
+// and how long until there is one.
+func (l *limiters) reserve(key string, now time.Time) (bool, time.Duration) {
+	if l.limit == rate.Inf {
+		return true, 0
+	}
 	l.mu.Lock()
 	lim, ok := l.m[key]
 	if !ok {
-		if len(l.m) >= maxLimiters { // tokens removed by reloads
+		if len(l.m) >= maxLimiters { // tokens removed by reloads, or many addresses
 			clear(l.m)
 		}
 		lim = rate.NewLimiter(l.limit, l.burst)

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"encoding/json"
 	"errors"
+	"io"
 	"mime"
 	"strings"
 
@@ -161,4 +162,47 @@ func splitLines(body []byte, max int) ([][]byte, *events.Error, error) {
 		return nil, nil, errEmpty{"empty body"}
 	}
 	return elems, nil, nil
+}
+
+// firstBodyBuffer is the size of the first buffer a request body is read
+// into; it doubles as bytes arrive, up to the body limit.
+const firstBodyBuffer = 4 << 10
+
+// errBodyTooLarge is returned by readBody for a body over the limit.
+var errBodyTooLarge = errors.New("body too large")
+
+// errBusy is returned by readBody when the buffer cannot grow within the
+// memory allowed to all request bodies at once.
+var errBusy = errors.New("request bodies in hand use all the memory allowed to them")
+
+// readBody reads the body from r into a buffer that grows (doubling) as
+// bytes arrive, never beyond limit+1 bytes, whatever length the request
+// declares: memory follows what a client sent, not what it announced.
+// Before the buffer grows by n bytes, take(n) must grant them (the caller
+// gives them back when the request is done); when it does not, readBody
+// returns errBusy. For a body over limit it returns its first limit+1 bytes
+// and errBodyTooLarge; on another read error, what it read and the error.
+func readBody(r io.Reader, limit int64, take func(n int64) bool) ([]byte, error) {
+	var buf []byte
+	for {
+		if len(buf) == cap(buf) {
+			size := min(max(2*int64(cap(buf)), firstBodyBuffer), limit+1)
+			if !take(size - int64(cap(buf))) {
+				return buf, errBusy
+			}
+			grown := make([]byte, len(buf), size)
+			copy(grown, buf)
+			buf = grown
+		}
+		n, err := r.Read(buf[len(buf):cap(buf)])
+		buf = buf[:len(buf)+n]
+		switch {
+		case int64(len(buf)) > limit:
+			return buf, errBodyTooLarge
+		case err == io.EOF:
+			return buf, nil
+		case err != nil:
+			return buf, err
+		}
+	}
 }

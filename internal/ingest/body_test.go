@@ -3,7 +3,10 @@ package ingest
 import (
 	"bytes"
 	"errors"
+	"io"
+	"strings"
 	"testing"
+	"testing/iotest"
 )
 
 func TestParseContentType(t *testing.T) {
@@ -150,4 +153,53 @@ func FuzzSplit(f *testing.F) {
 			}
 		}
 	})
+}
+
+func TestReadBody(t *testing.T) {
+	broken := errors.New("connection reset")
+	tests := []struct {
+		name  string
+		r     io.Reader
+		limit int64
+		want  int // bytes returned
+		err   error
+	}{
+		{"empty", strings.NewReader(""), 10, 0, nil},
+		{"under", strings.NewReader("12345"), 10, 5, nil},
+		{"exactly the limit", strings.NewReader("1234567890"), 10, 10, nil},
+		{"one over", strings.NewReader("12345678901"), 10, 11, errBodyTooLarge},
+		{"far over: stops at limit+1", strings.NewReader(strings.Repeat("x", 100_000)), 10_000, 10_001, errBodyTooLarge},
+		{"byte by byte", iotest.OneByteReader(strings.NewReader(strings.Repeat("y", 9000))), 1 << 20, 9000, nil},
+		{"large, in halves", iotest.HalfReader(strings.NewReader(strings.Repeat("z", 300_000))), 1 << 20, 300_000, nil},
+		{"read error", io.MultiReader(strings.NewReader("abc"), iotest.ErrReader(broken)), 10, 3, broken},
+	}
+	t.Run("no memory left", func(t *testing.T) {
+		left := int64(20_000)
+		take := func(n int64) bool {
+			if n > left {
+				return false
+			}
+			left -= n
+			return true
+		}
+		got, err := readBody(strings.NewReader(strings.Repeat("x", 50_000)), 1<<20, take)
+		if !errors.Is(err, errBusy) || len(got) != 16<<10 {
+			t.Errorf("readBody = %d bytes, %v; want 16 KiB and errBusy", len(got), err)
+		}
+	})
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			var taken int64
+			got, err := readBody(tt.r, tt.limit, func(n int64) bool { taken += n; return true })
+			if len(got) != tt.want || !errors.Is(err, tt.err) {
+				t.Fatalf("readBody = %d bytes, %v; want %d, %v", len(got), err, tt.want, tt.err)
+			}
+			if int64(cap(got)) > tt.limit+1 {
+				t.Errorf("buffer of %d bytes for a limit of %d", cap(got), tt.limit)
+			}
+			if taken != int64(cap(got)) {
+				t.Errorf("took %d bytes for a buffer of %d", taken, cap(got))
+			}
+		})
+	}
 }

@@ -3,6 +3,7 @@ package ingest
 import (
 	"fmt"
 	"net"
+	"strings"
 	"time"
 
 	"github.com/govpulse/govpulse/internal/natsjs"
@@ -24,6 +25,14 @@ const (
 	DefaultMaxHeaderBytes    = 64 << 10
 	DefaultRateLimit         = 20.0
 	DefaultRateBurst         = 40
+	DefaultAdminAddr         = "127.0.0.1:8091"
+	DefaultMaxConns          = 1024
+	DefaultMaxConnsPerAddr   = 64
+	DefaultMaxDeadLetters    = 100
+	DefaultDeadLetterRate    = 50.0
+	DefaultDeadLetterBurst   = 500
+	DefaultCheckInterval     = 2 * time.Second
+	DefaultMaxBodyMemory     = 128 << 20
 )
 
 // maxLimiters bounds the rate limiters kept; beyond it (after many reloads
@@ -54,6 +63,11 @@ type Config struct {
 	MaxAhead time.Duration
 	// MaxBodyBytes limits the request body (DefaultMaxBodyBytes, 4 MiB).
 	MaxBodyBytes int64
+	// MaxBodyMemory limits the memory of the request bodies held at once, by
+	// all requests together (DefaultMaxBodyMemory, 128 MiB); it must be more
+	// than MaxBodyBytes. A request whose body buffer cannot grow within it is
+	// answered 503 with Retry-After, and its connection is closed.
+	MaxBodyMemory int64
 	// MaxEvents limits the events of one request (DefaultMaxEvents).
 	MaxEvents int
 	// MaxEventBytes limits one event of a request (DefaultMaxEventBytes,
@@ -88,6 +102,39 @@ type Config struct {
 	// ShutdownTimeout bounds the graceful shutdown of Run
 	// (DefaultShutdownTimeout).
 	ShutdownTimeout time.Duration
+	// AdminAddr is the listen address of GET /metrics and of GET /readyz
+	// with the reason (see Server.AdminHandler). Empty means no admin
+	// listener; the command's flag defaults to DefaultAdminAddr, a loopback
+	// address, so that producers cannot read the metrics.
+	AdminAddr string
+	// MaxConns limits the open connections of the main listener
+	// (DefaultMaxConns); a connection over it is closed at once.
+	MaxConns int
+	// MaxConnsPerAddr limits the open connections from one client address
+	// (DefaultMaxConnsPerAddr); a negative value turns it off (behind a
+	// proxy every connection has the proxy's address).
+	MaxConnsPerAddr int
+	// MaxDeadLetters limits the dead letters of one request
+	// (DefaultMaxDeadLetters); the rejected events beyond it are summed up
+	// in one dead letter with reason "dead_letters_dropped".
+	MaxDeadLetters int
+	// DeadLetterRate is the sustained number of dead letters per second
+	// allowed to each source (DefaultDeadLetterRate), DeadLetterBurst the
+	// bucket size (DefaultDeadLetterBurst). Beyond them, as beyond
+	// MaxDeadLetters, one summary dead letter per request says how many were
+	// dropped. The responses are not affected. A negative rate turns the
+	// rate off (MaxDeadLetters still holds).
+	DeadLetterRate  float64
+	DeadLetterBurst int
+	// AcceptLate turns the too_late check off: user-experience events older
+	// than their partition's horizon are then stored and left to the
+	// aggregator, which records them in late_events (as for a replay that
+	// means to keep them). By default they are rejected at once.
+	AcceptLate bool
+	// CheckInterval is how often Run checks readiness (the NATS connection
+	// and the EVENTS stream) and retries watching the watermarks of the
+	// latest-value bucket while it does not exist (DefaultCheckInterval).
+	CheckInterval time.Duration
 	// Now is the clock for the event time check (time.Now when nil).
 	Now func() time.Time
 }
@@ -103,6 +150,9 @@ func (c Config) WithDefaults() Config {
 	}
 	if c.MaxBodyBytes == 0 {
 		c.MaxBodyBytes = DefaultMaxBodyBytes
+	}
+	if c.MaxBodyMemory == 0 {
+		c.MaxBodyMemory = DefaultMaxBodyMemory
 	}
 	if c.MaxEvents == 0 {
 		c.MaxEvents = DefaultMaxEvents
@@ -140,6 +190,24 @@ func (c Config) WithDefaults() Config {
 	if c.ShutdownTimeout == 0 {
 		c.ShutdownTimeout = DefaultShutdownTimeout
 	}
+	if c.MaxConns == 0 {
+		c.MaxConns = DefaultMaxConns
+	}
+	if c.MaxConnsPerAddr == 0 {
+		c.MaxConnsPerAddr = DefaultMaxConnsPerAddr
+	}
+	if c.MaxDeadLetters == 0 {
+		c.MaxDeadLetters = DefaultMaxDeadLetters
+	}
+	if c.DeadLetterRate == 0 {
+		c.DeadLetterRate = DefaultDeadLetterRate
+	}
+	if c.DeadLetterBurst == 0 {
+		c.DeadLetterBurst = DefaultDeadLetterBurst
+	}
+	if c.CheckInterval == 0 {
+		c.CheckInterval = DefaultCheckInterval
+	}
 	if c.Now == nil {
 		c.Now = time.Now
 	}
@@ -154,6 +222,8 @@ func (c Config) Validate() error {
 		return fmt.Errorf("ingest: max ahead %s: must not be negative", c.MaxAhead)
 	case c.MaxBodyBytes < 1:
 		return fmt.Errorf("ingest: max body %d: must be positive", c.MaxBodyBytes)
+	case c.MaxBodyMemory <= c.MaxBodyBytes:
+		return fmt.Errorf("ingest: max body memory %d: must be more than the max body %d", c.MaxBodyMemory, c.MaxBodyBytes)
 	case c.MaxEvents < 1:
 		return fmt.Errorf("ingest: max events %d: must be positive", c.MaxEvents)
 	case c.MaxEventBytes < 1:
@@ -162,11 +232,22 @@ func (c Config) Validate() error {
 		return fmt.Errorf("ingest: max header size %d: must be positive", c.MaxHeaderBytes)
 	case c.RateBurst < 1:
 		return fmt.Errorf("ingest: rate burst %d: must be positive", c.RateBurst)
+	case c.MaxConns < 1:
+		return fmt.Errorf("ingest: max conns %d: must be positive", c.MaxConns)
+	case c.MaxDeadLetters < 1:
+		return fmt.Errorf("ingest: max dead letters %d: must be positive", c.MaxDeadLetters)
+	case c.DeadLetterBurst < 1:
+		return fmt.Errorf("ingest: dead letter burst %d: must be positive", c.DeadLetterBurst)
+	case c.CheckInterval < 0:
+		return fmt.Errorf("ingest: check interval %s: must not be negative", c.CheckInterval)
 	case (c.TLSCertFile == "") != (c.TLSKeyFile == ""):
 		return fmt.Errorf("ingest: tls: set both the certificate and the key file, or neither")
 	case c.ReadHeaderTimeout < 0 || c.ReadTimeout < 0 || c.WriteTimeout < 0 || c.IdleTimeout < 0 ||
 		c.PublishTimeout < 0 || c.RetryAfter < 0 || c.ShutdownTimeout < 0:
 		return fmt.Errorf("ingest: timeouts must not be negative")
+	}
+	if c.AdminAddr != "" && c.AdminAddr == c.Addr && !strings.HasSuffix(c.Addr, ":0") {
+		return fmt.Errorf("ingest: admin address %q: must differ from the listen address", c.AdminAddr)
 	}
 	if c.TokensFile == "" && !loopback(c.Addr) {
 		return fmt.Errorf("ingest: listen address %q: without a tokens file only a loopback address is allowed", c.Addr)

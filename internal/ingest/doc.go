@@ -18,7 +18,8 @@
 //
 // Requests are rate limited per token (without tokens they are not limited)
 // with a token bucket of Config.RateLimit requests per second and bursts of
-// Config.RateBurst; a request over the rate gets 429 with Retry-After.
+// Config.RateBurst; a request over the rate gets 429 with Retry-After. The
+// token and the rate are checked before the body is read.
 //
 // # POST /v1/events
 //
@@ -29,7 +30,13 @@
 //
 // Each element is decoded strictly with events.Decode and its time checked
 // with events.CheckTime against the clock (at most Config.MaxAhead in the
-// future). A JSON array that is not well-formed as a whole is one rejected
+// future). A user-experience event older than the horizon (watermark minus
+// allowed lateness) of the aggregator partition that holds its region is
+// rejected with reason "too_late", the watermark and horizon in the error:
+// Run watches the natsjs.WatermarkKeys of the latest-value bucket, waiting
+// for the bucket while it does not exist; without a known watermark, or with
+// Config.AcceptLate, events are accepted as before and the aggregator
+// decides. A JSON array that is not well-formed as a whole is one rejected
 // element (index 0, field "body", reason "syntax"); a broken NDJSON line is
 // rejected on its own. Accepted events are published, in request order and
 // asynchronously, to "<prefix>.events.<region>.<family>.<name>" with the
@@ -54,6 +61,11 @@
 // stored come back as duplicates, so nothing is counted twice. An event is
 // never reported accepted unless JetStream acknowledged it.
 //
+// The refusals 401, 403, 413, 415 and 429 close the connection. Before
+// closing, the handler reads and discards the rest of the body (at most
+// twice Config.MaxBodyBytes, for at most 2 s), so that a client that sends
+// its whole body before reading receives the answer instead of a reset.
+//
 // # Dead letters
 //
 // Every rejected element is published to the DLQ stream on
@@ -72,14 +84,26 @@
 // the payload was cut. A failed dead-letter publish is logged and counted
 // (govpulse_ingest_dlq_failures_total); it never changes the response.
 //
+// Dead letters are bounded: at most Config.MaxDeadLetters per request and
+// Config.DeadLetterRate per second per source (bursts of DeadLetterBurst).
+// Beyond them a request writes one more letter, reason
+// "dead_letters_dropped", whose body (a Summary) counts the letters not
+// written by cause and reason; the responses are not affected. The DLQ
+// stream itself is bounded by age and size (natsjs.StreamOptions).
+//
 // # Limits
 //
 // The body is at most 4 MiB (413), a request carries at most 10,000 events
 // (413), an event is at most 64 KiB (rejected, too_large), the headers at
 // most 64 KiB; reading the headers may take 5 s and the whole request 30 s,
 // and a request waits at most 10 s for its acknowledgements; each token may
-// send 20 requests per second with bursts of 40 (429). Config documents each
-// limit and its default.
+// send 20 requests per second with bursts of 40 (429). The main listener
+// takes at most 1024 connections, 64 per client address; more are closed at
+// once. The body is read into a buffer that grows as bytes arrive, bounded by
+// the body limit: a declared Content-Length reserves nothing; the buffers of
+// all requests share Config.MaxBodyMemory (128 MiB), beyond which a request
+// is answered 503 with Retry-After and its connection closed. Config
+// documents each limit and its default.
 //
 // # TLS
 //
@@ -88,8 +112,11 @@
 //
 // # Other endpoints
 //
-// GET /healthz answers 200 while the process runs. GET /readyz answers 200
-// when the NATS connection is up and the EVENTS stream exists, else 503 with
-// the reason. GET /metrics serves the Prometheus registry given to New (when
-// it is also a prometheus.Gatherer).
+// GET /healthz answers "ok" while the process runs. GET /readyz answers "ok"
+// when the NATS connection is up and the last background check (every
+// Config.CheckInterval) found the EVENTS stream, else 503 "not ready"; a
+// probe makes no request to JetStream. The reason is logged and served,
+// with GET /metrics (the Prometheus registry given to New, when it is also a
+// prometheus.Gatherer), on the admin address (Config.AdminAddr), which
+// producers must not reach: the metrics name the tokens' sources.
 package ingest

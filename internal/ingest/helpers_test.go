@@ -75,10 +75,17 @@ func (e *env) post(t testing.TB, ct, body string) (*httptest.ResponseRecorder, i
 	return rec, resp
 }
 
-// get sends a GET request.
+// get sends a GET request to the main handler.
 func (e *env) get(path string) *httptest.ResponseRecorder {
 	rec := httptest.NewRecorder()
 	e.h.ServeHTTP(rec, httptest.NewRequest(http.MethodGet, path, nil))
+	return rec
+}
+
+// getAdmin sends a GET request to the admin handler.
+func (e *env) getAdmin(path string) *httptest.ResponseRecorder {
+	rec := httptest.NewRecorder()
+	e.s.AdminHandler().ServeHTTP(rec, httptest.NewRequest(http.MethodGet, path, nil))
 	return rec
 }
 

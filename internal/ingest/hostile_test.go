@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/govpulse/govpulse/internal/ingest"
+	"github.com/govpulse/govpulse/internal/natsjs"
 )
 
 // fb returns a feedback.rated event of a region with a raw rating literal.
@@ -32,18 +33,29 @@ func svc(id, name, dept string, at time.Time) string {
 func TestHostileInputs(t *testing.T) {
 	certFile, keyFile, pool := selfSigned(t)
 	e := setup(t, ingest.Config{
-		Addr:          "0.0.0.0:0",
-		TokensFile:    writeTokens(t),
-		TLSCertFile:   certFile,
-		TLSKeyFile:    keyFile,
-		MaxBodyBytes:  256 << 10,
-		MaxEventBytes: 8 << 10,
-		MaxEvents:     50,
-		RateLimit:     -1,
+		Addr:           "0.0.0.0:0",
+		TokensFile:     writeTokens(t),
+		TLSCertFile:    certFile,
+		TLSKeyFile:     keyFile,
+		MaxBodyBytes:   256 << 10,
+		MaxEventBytes:  8 << 10,
+		MaxEvents:      50,
+		RateLimit:      -1,
+		MaxDeadLetters: 10,
+		CheckInterval:  50 * time.Millisecond,
 	})
-	url := serve(t, e, "https")
-	c := client(t, pool)
 	at := time.Now().Add(-time.Hour).UTC()
+	// The aggregator's partition has reached a watermark two days ago and allows a day of lateness.
+	wm := time.Now().UTC().Add(-48 * time.Hour)
+	putWatermark(t, e, natsjs.Watermark{Partition: "all", Watermark: wm, AllowedLatenessSeconds: 24 * 3600})
+	url := serve(t, e, "https")
+	waitFor(t, 10*time.Second, "the watermark", func() bool { return e.metric("govpulse_ingest_watermark_partitions") == "1" })
+	tooLate := wm.Add(-25 * time.Hour)
+	var invalid50 []string
+	for i := range 50 {
+		invalid50 = append(invalid50, fb(fmt.Sprintf("dl-%02d", i), "330000", "9", at))
+	}
+	c := client(t, pool)
 	good := func(id string) string { return fb(id, "330000", "4", at) }
 	deep := strings.Repeat("[", 100_000) + strings.Repeat("]", 100_000)
 	const sqlText = `"x'); DROP TABLE govpulse.events; -- \" OR 1=1; SELECT * FROM dlq"`
@@ -185,6 +197,14 @@ func TestHostileInputs(t *testing.T) {
 		{name: "no token", token: "", ct: js, body: good("a-1"), code: 401},
 		{name: "wrong token", token: "not-a-token", ct: js, body: good("a-2"), code: 401},
 		{name: "token of another case", token: strings.ToUpper(zj), ct: js, body: good("a-3"), code: 401},
+		{name: "feedback older than its partition's horizon", token: zj, ct: js, body: fb("late-1", "330000", "4", tooLate), code: 400,
+			statuses: []string{"rejected"}, reasons: []string{"too_late"}, dlq: 1},
+		{name: "late feedback beside a timely one", token: zj, ct: js, body: array(fb("late-2", "330000", "4", tooLate), good("late-3")), code: 202,
+			statuses: []string{"rejected", "accepted"}, reasons: []string{"too_late", ""}, stored: []string{"late-3"}, dlq: 1},
+		{name: "portal change older than the horizon", token: ops, ct: js, body: svc("late-4", `"n"`, `"d"`, tooLate), code: 202,
+			statuses: []string{"accepted"}, reasons: []string{""}, stored: []string{"late-4"}},
+		{name: "50 invalid events: 10 dead letters and a summary", token: zj, ct: nd, body: strings.Join(invalid50, "\n"), code: 400,
+			statuses: slices.Repeat([]string{"rejected"}, 50), reasons: slices.Repeat([]string{"out_of_range"}, 50), dlq: 11},
 		{name: "good events", token: zj, ct: js, body: "[" + good("ok-1") + "," + good("ok-2") + "]", code: 202,
 			statuses: []string{"accepted", "accepted"}, reasons: []string{"", ""}, stored: []string{"ok-1", "ok-2"}},
 		{name: "resent event is a duplicate", token: zj, ct: js, body: good("ok-1"), code: 202,
@@ -203,6 +223,10 @@ func TestHostileInputs(t *testing.T) {
 			}
 			if res.StatusCode != tt.code {
 				t.Fatalf("code %d, want %d: %+v", res.StatusCode, tt.code, resp)
+			}
+			// Refusals (401, 403, 413, 415, 429) close the connection; other answers keep it.
+			if want := tt.code == 401 || tt.code == 403 || tt.code == 413 || tt.code == 415 || tt.code == 429; res.Close != want {
+				t.Errorf("Connection: close is %v, want %v", res.Close, want)
 			}
 			if tt.statuses == nil {
 				if len(resp.Results) != 0 || resp.Error == "" {

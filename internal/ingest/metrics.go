@@ -18,6 +18,13 @@ type metrics struct {
 	inFlight     prometheus.Gauge       // requests being handled
 	pending      prometheus.Gauge       // events published and not yet acknowledged
 	dlqFailures  prometheus.Counter
+
+	lettersDropped *prometheus.CounterVec // dead letters over the bounds, by cause and source
+	connsOpen      prometheus.Gauge       // connections of the main listener
+	connsRefused   *prometheus.CounterVec // connections closed over a cap, by cause
+	ready          prometheus.Gauge       // 1 when the last readiness check passed
+	watermarks     prometheus.Gauge       // partitions whose watermark is known
+	bodyBytes      prometheus.Gauge       // bytes of request body buffers held
 }
 
 func newMetrics(reg prometheus.Registerer) (*metrics, error) {
@@ -63,8 +70,33 @@ func newMetrics(reg prometheus.Registerer) (*metrics, error) {
 			Name: "govpulse_ingest_dlq_failures_total",
 			Help: "Rejected events that could not be written to the DLQ stream.",
 		}),
+		lettersDropped: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "govpulse_ingest_dead_letters_dropped_total",
+			Help: "Dead letters not written because their request or source was over its bounds (each request says how many in one summary letter), by cause (per_request, rate) and source.",
+		}, []string{"cause", "source"}),
+		connsOpen: prometheus.NewGauge(prometheus.GaugeOpts{
+			Name: "govpulse_ingest_connections_open",
+			Help: "Open connections of the main listener.",
+		}),
+		connsRefused: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "govpulse_ingest_connections_refused_total",
+			Help: "Connections closed at once for being over a cap, by cause (max_conns, max_conns_per_addr).",
+		}, []string{"cause"}),
+		ready: prometheus.NewGauge(prometheus.GaugeOpts{
+			Name: "govpulse_ingest_ready",
+			Help: "1 when the last readiness check passed (NATS connected, the EVENTS stream there), else 0.",
+		}),
+		watermarks: prometheus.NewGauge(prometheus.GaugeOpts{
+			Name: "govpulse_ingest_watermark_partitions",
+			Help: "Aggregator partitions whose watermark ingest knows (user-experience events older than their horizon are rejected as too_late).",
+		}),
 	}
-	for _, c := range []prometheus.Collector{m.events, m.requests, m.refused, m.authFailures, m.rateLimited, m.reloads, m.publish, m.inFlight, m.pending, m.dlqFailures} {
+	m.bodyBytes = prometheus.NewGauge(prometheus.GaugeOpts{
+		Name: "govpulse_ingest_body_bytes",
+		Help: "Bytes of the request body buffers held now (at most the max body memory).",
+	})
+	for _, c := range []prometheus.Collector{m.bodyBytes, m.watermarks, m.events, m.requests, m.refused, m.authFailures, m.rateLimited, m.reloads,
+		m.publish, m.inFlight, m.pending, m.dlqFailures, m.lettersDropped, m.connsOpen, m.connsRefused, m.ready} {
 		if err := reg.Register(c); err != nil {
 			return nil, fmt.Errorf("ingest: register metrics: %w", err)
 		}

@@ -54,9 +54,14 @@ const (
 	ReasonTooManyEvents = "too_many_events" // 413, the events limit
 	ReasonEmptyBody     = "empty_body"      // 400, no element at all
 	ReasonReadBody      = "read_body"       // 400, the body could not be read
+	// ReasonBusy refuses a request (503) whose body does not fit in the
+	// memory left for request bodies; it is counted, not dead-lettered.
+	ReasonBusy = "busy"
 )
 
-// handleEvents answers POST /v1/events.
+// handleEvents answers POST /v1/events. A refusal (401, 403, 413, 415,
+// 429) closes the connection after a lingering read of the unread body (see
+// linger).
 func (s *Server) handleEvents(w http.ResponseWriter, r *http.Request) {
 	s.metrics.inFlight.Inc()
 	defer s.metrics.inFlight.Dec()
@@ -67,8 +72,17 @@ func (s *Server) handleEvents(w http.ResponseWriter, r *http.Request) {
 	case http.StatusUnauthorized:
 		w.Header().Set("WWW-Authenticate", `Bearer realm="govpulse"`)
 	}
+	closing := closes(code) || resp.close
+	if closing {
+		w.Header().Set("Connection", "close")
+		// Read the rest of the body after answering (HTTP/1: not before).
+		_ = http.NewResponseController(w).EnableFullDuplex()
+	}
 	s.metrics.requests.WithLabelValues(strconv.Itoa(code)).Inc()
 	writeJSON(w, code, resp)
+	if closing {
+		s.linger(w, r)
+	}
 }
 
 // refuse returns the answer for a request refused as a whole.
@@ -115,11 +129,31 @@ func (s *Server) ingest(w http.ResponseWriter, r *http.Request) (int, *Response)
 	if r.ContentLength > s.cfg.MaxBodyBytes {
 		return b.refuse(http.StatusRequestEntityTooLarge, ReasonBodyTooLarge, tooLarge, nil)
 	}
-	body, err := readBody(w, r, s.cfg.MaxBodyBytes)
-	if err != nil {
-		if mbe := (*http.MaxBytesError)(nil); errors.As(err, &mbe) {
-			return b.refuse(http.StatusRequestEntityTooLarge, ReasonBodyTooLarge, tooLarge, body)
+	var held int64 // bytes of s.bodyMem this request holds
+	defer func() {
+		s.bodyMem.Release(held)
+		s.metrics.bodyBytes.Sub(float64(held))
+	}()
+	body, err := readBody(r.Body, s.cfg.MaxBodyBytes, func(n int64) bool {
+		if !s.bodyMem.TryAcquire(n) {
+			return false
 		}
+		held += n
+		s.metrics.bodyBytes.Add(float64(n))
+		return true
+	})
+	switch {
+	case errors.Is(err, errBusy):
+		s.metrics.refused.WithLabelValues(ReasonBusy, sc.metricSource()).Inc()
+		s.log.Warn("request refused: the memory for request bodies is in use", "max_body_memory", s.cfg.MaxBodyMemory, "source", sc.source)
+		w.Header().Set("Retry-After", s.retryAfter())
+		code, resp := refuse(http.StatusServiceUnavailable,
+			fmt.Sprintf("busy: the request bodies in hand use the %d bytes allowed to them; retry after the Retry-After delay", s.cfg.MaxBodyMemory))
+		resp.close = true
+		return code, resp
+	case errors.Is(err, errBodyTooLarge):
+		return b.refuse(http.StatusRequestEntityTooLarge, ReasonBodyTooLarge, tooLarge, body)
+	case err != nil:
 		return b.refuse(http.StatusBadRequest, ReasonReadBody, "read body: "+err.Error(), body)
 	}
 	elems, bodyErr, err := split(f, body, s.cfg.MaxEvents)
@@ -158,6 +192,10 @@ func (s *Server) ingest(w http.ResponseWriter, r *http.Request) (int, *Response)
 			b.reject(i, raw, ev, &events.Error{Field: field, Rule: rule, Reason: ReasonForbidden})
 			continue
 		}
+		if err := s.tooLate(ev); err != nil {
+			b.reject(i, raw, ev, err)
+			continue
+		}
 		if sc.token {
 			ev.Source = sc.source // the token says who sends, not the body
 		}
@@ -183,29 +221,6 @@ func (b *batch) refuse(code int, reason, msg string, body []byte) (int, *Respons
 	return refuse(code, msg)
 }
 
-// readBody reads at most limit bytes of the request body.
-func readBody(w http.ResponseWriter, r *http.Request, limit int64) ([]byte, error) {
-	rd := http.MaxBytesReader(w, r.Body, limit)
-	size := int64(512)
-	if r.ContentLength > 0 {
-		size = r.ContentLength + 1 // +1 lets ReadAll see EOF without growing
-	}
-	buf := make([]byte, 0, min(size, limit+1))
-	for {
-		n, err := rd.Read(buf[len(buf):cap(buf)])
-		buf = buf[:len(buf)+n]
-		if err == io.EOF {
-			return buf, nil
-		}
-		if err != nil {
-			return nil, err
-		}
-		if len(buf) == cap(buf) {
-			buf = append(buf, 0)[:len(buf)]
-		}
-	}
-}
-
 // batch is the work of one request.
 type batch struct {
 	s        *Server
@@ -219,6 +234,8 @@ type batch struct {
 	stopped  error     // the first publish failure; later events are not published
 	offline  bool      // the NATS connection was down: nothing is published
 	firstPub time.Time // when the first event was published
+	letters  int       // dead letters admitted for this request
+	dropped  dropped   // dead letters over the bounds, summed up in one letter
 }
 
 type pendingEvent struct {
@@ -294,7 +311,7 @@ func (b *batch) publish(i int, raw []byte, ev *events.Event) {
 func (b *batch) stop(err error) {
 	if b.stopped == nil {
 		b.stopped = err
-		b.s.log.Warn("publish failed; the request is answered 503", "err", err, "source", b.scope.source)
+		b.s.log.Warn("publish failed; the request is answered 503", "error", err, "source", b.scope.source)
 	}
 }
 
@@ -340,6 +357,7 @@ func (b *batch) wait() {
 	if len(b.pending) > 0 {
 		b.s.metrics.publish.Observe(time.Since(b.firstPub).Seconds())
 	}
+	b.summarizeDropped()
 	for _, fut := range b.dlq {
 		select {
 		case <-fut.Ok():
@@ -379,18 +397,18 @@ func (b *batch) reject(i int, raw []byte, ev *events.Event, err error) {
 }
 
 // deadLetter publishes raw (cut at MaxDLQPayload) to the DLQ stream with
-// the reason and what is known of the event.
+// the reason and what is known of the event, unless the request or its
+// source is over its dead-letter bounds: then it only counts the letter for
+// the request's summary (see summarizeDropped).
 func (b *batch) deadLetter(raw []byte, ev *events.Event, id, reason, text string) {
+	if !b.admitDeadLetter(reason) {
+		return
+	}
 	data, truncated := raw, false
 	if len(data) > MaxDLQPayload {
 		data, truncated = data[:MaxDLQPayload], true
 	}
-	h := nats.Header{}
-	h.Set(HeaderReason, headerValue(text))
-	h.Set(HeaderReasonCode, headerValue(reason))
-	h.Set(HeaderStage, stage)
-	h.Set(HeaderSource, headerValue(b.scope.source))
-	h.Set(HeaderReceivedAt, b.received.UTC().Format(time.RFC3339Nano))
+	h := b.letterHeader(reason, text)
 	if ev != nil {
 		h.Set(HeaderEventID, ev.ID)
 		h.Set(HeaderRegion, ev.Region)
@@ -401,6 +419,23 @@ func (b *batch) deadLetter(raw []byte, ev *events.Event, id, reason, text string
 	if truncated {
 		h.Set(HeaderTruncated, "true")
 	}
+	b.publishLetter(reason, data, h)
+}
+
+// letterHeader returns the headers every dead letter of the request has.
+func (b *batch) letterHeader(reason, text string) nats.Header {
+	h := nats.Header{}
+	h.Set(HeaderReason, headerValue(text))
+	h.Set(HeaderReasonCode, headerValue(reason))
+	h.Set(HeaderStage, stage)
+	h.Set(HeaderSource, headerValue(b.scope.source))
+	h.Set(HeaderReceivedAt, b.received.UTC().Format(time.RFC3339Nano))
+	return h
+}
+
+// publishLetter publishes one dead letter asynchronously; wait collects its
+// acknowledgement.
+func (b *batch) publishLetter(reason string, data []byte, h nats.Header) {
 	subject := b.s.cfg.Names.DLQSubject(stage, reason)
 	if b.offline {
 		b.dlqFailed(subject, b.stopped)
@@ -426,7 +461,7 @@ func (b *batch) deadLetter(raw []byte, ev *events.Event, id, reason, text string
 func (b *batch) dlqFailed(subject string, err error) {
 	b.s.metrics.dlqFailures.Inc()
 	b.s.log.LogAttrs(b.ctx, slog.LevelError, "dead letter not written",
-		slog.String("subject", subject), slog.String("err", err.Error()), slog.String("source", b.scope.source))
+		slog.String("subject", subject), slog.String("error", err.Error()), slog.String("source", b.scope.source))
 }
 
 // headerValue makes s safe as a NATS header value: control characters become

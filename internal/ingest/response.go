@@ -45,7 +45,8 @@ type Response struct {
 	// unavailable).
 	Error string `json:"error,omitempty"`
 
-	forbidden int // rejected elements outside the token's scope
+	forbidden int  // rejected elements outside the token's scope
+	close     bool // close the connection after the answer
 }
 
 func (r *Response) count() {

@@ -109,20 +109,31 @@ func selfSigned(t testing.TB) (certFile, keyFile string, pool *x509.CertPool) {
 // base URL.
 func serve(t testing.TB, e *env, scheme string) string {
 	t.Helper()
+	url, _ := serveAdmin(t, e, scheme)
+	return url
+}
+
+// serveAdmin is serve with an admin listener; it returns both base URLs.
+func serveAdmin(t testing.TB, e *env, scheme string) (url, admin string) {
+	t.Helper()
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	aln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
 		t.Fatal(err)
 	}
 	ctx, cancel := context.WithCancel(context.Background())
 	done := make(chan error, 1)
-	go func() { done <- e.s.Serve(ctx, ln) }()
+	go func() { done <- e.s.Serve(ctx, ln, aln) }()
 	t.Cleanup(func() {
 		cancel()
 		if err := <-done; err != nil {
 			t.Errorf("Serve: %v", err)
 		}
 	})
-	return scheme + "://" + ln.Addr().String()
+	return scheme + "://" + ln.Addr().String(), "http://" + aln.Addr().String()
 }
 
 // client returns an HTTP client that trusts pool (nil: plain HTTP).

@@ -258,18 +258,28 @@ func TestLimits(t *testing.T) {
 }
 
 func TestUnavailableAndReadiness(t *testing.T) {
-	e := setup(t, ingest.Config{PublishTimeout: 300 * time.Millisecond, RetryAfter: 1500 * time.Millisecond})
+	e := setup(t, ingest.Config{PublishTimeout: 300 * time.Millisecond, RetryAfter: 1500 * time.Millisecond,
+		CheckInterval: 50 * time.Millisecond})
 	now := time.Now().Add(-time.Minute)
-	if rec := e.get("/readyz"); rec.Code != 200 {
-		t.Fatalf("readyz %d %s", rec.Code, rec.Body)
+	if rec := e.get("/readyz"); rec.Code != 503 || rec.Body.String() != "not ready\n" {
+		t.Fatalf("readyz before Serve: %d %q", rec.Code, rec.Body)
 	}
-	if rec := e.get("/healthz"); rec.Code != 200 {
-		t.Fatalf("healthz %d", rec.Code)
+	serve(t, e, "http")
+	waitFor(t, 5*time.Second, "readyz 200", func() bool { return e.get("/readyz").Code == 200 })
+	if rec := e.get("/readyz"); rec.Body.String() != "ok\n" {
+		t.Fatalf("readyz %d %q", rec.Code, rec.Body)
+	}
+	if rec := e.get("/healthz"); rec.Code != 200 || rec.Body.String() != "ok\n" {
+		t.Fatalf("healthz %d %q", rec.Code, rec.Body)
 	}
 	restart := natstest.Stop(t, e.srv)
 	waitFor(t, 5*time.Second, "readyz 503", func() bool { return e.get("/readyz").Code == 503 })
-	if body := e.get("/readyz").Body.String(); !strings.Contains(body, "RECONNECTING") {
-		t.Errorf("readyz body %s", body)
+	// The main address says only "not ready"; the admin address says why.
+	if body := e.get("/readyz").Body.String(); body != "not ready\n" {
+		t.Errorf("readyz body %q", body)
+	}
+	if body := e.getAdmin("/readyz").Body.String(); !strings.Contains(body, "RECONNECTING") {
+		t.Errorf("admin readyz body %s", body)
 	}
 	rec, resp := e.post(t, "application/json", array(feedback("u-1", 3, now), feedback("u-2", 9, now)))
 	if rec.Code != 503 || rec.Header().Get("Retry-After") != "2" {
@@ -298,15 +308,17 @@ func TestUnavailableAndReadiness(t *testing.T) {
 }
 
 func TestStreamMissing(t *testing.T) {
-	e := setup(t, ingest.Config{PublishTimeout: 2 * time.Second})
+	e := setup(t, ingest.Config{PublishTimeout: 2 * time.Second, CheckInterval: 50 * time.Millisecond})
+	serve(t, e, "http")
+	waitFor(t, 5*time.Second, "readyz 200", func() bool { return e.get("/readyz").Code == 200 })
 	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
 	defer cancel()
 	if err := e.js.DeleteStream(ctx, "EVENTS"); err != nil {
 		t.Fatal(err)
 	}
-	rec := e.get("/readyz")
-	if rec.Code != 503 || !strings.Contains(rec.Body.String(), "EVENTS not found") {
-		t.Errorf("readyz %d %s", rec.Code, rec.Body)
+	waitFor(t, 5*time.Second, "readyz 503", func() bool { return e.get("/readyz").Code == 503 })
+	if rec := e.getAdmin("/readyz"); rec.Code != 503 || !strings.Contains(rec.Body.String(), "EVENTS not found") {
+		t.Errorf("admin readyz %d %s", rec.Code, rec.Body)
 	}
 	rec, resp := e.post(t, "application/json", feedback("m-1", 3, time.Now()))
 	if rec.Code != 503 || resp.Unavailable != 1 || rec.Header().Get("Retry-After") == "" {
@@ -345,7 +357,10 @@ func TestMetrics(t *testing.T) {
 	e := setup(t, ingest.Config{})
 	now := time.Now().Add(-time.Minute)
 	e.post(t, "application/json", array(feedback("x-1", 3, now), feedback("x-2", 0, now)))
-	body := e.get("/metrics").Body.String()
+	if rec := e.get("/metrics"); rec.Code != http.StatusNotFound {
+		t.Errorf("GET /metrics on the main address: %d, want 404", rec.Code)
+	}
+	body := e.getAdmin("/metrics").Body.String()
 	for _, want := range []string{
 		`govpulse_ingest_events_total{reason="",source="anonymous",status="accepted"} 1`,
 		`govpulse_ingest_events_total{reason="out_of_range",source="anonymous",status="rejected"} 1`,

@@ -109,7 +109,7 @@ func TestTokenScopesAndMetrics(t *testing.T) {
 		t.Fatalf("no token: %d %v", res.StatusCode, res.Header)
 	}
 	send(t, c, url, "wrong", "application/json", fb("s-4", "330000", "5", at))
-	body := e.get("/metrics").Body.String()
+	body := e.getAdmin("/metrics").Body.String()
 	for _, want := range []string{
 		`govpulse_ingest_events_total{reason="forbidden",source="feedback/zhejiang",status="rejected"} 1`,
 		`govpulse_ingest_events_total{reason="",source="feedback/zhejiang",status="accepted"} 1`,
@@ -197,7 +197,7 @@ func TestReloadTokens(t *testing.T) {
 		t.Error(msg)
 	default:
 	}
-	body := e.get("/metrics").Body.String()
+	body := e.getAdmin("/metrics").Body.String()
 	if !strings.Contains(body, `govpulse_ingest_reloads_total{result="error"} 1`) {
 		t.Error("failed reload not counted")
 	}
@@ -227,7 +227,7 @@ func TestRateLimit(t *testing.T) {
 	if got := e.stored(t); len(got) != 3 {
 		t.Errorf("stored %v", got)
 	}
-	if body := e.get("/metrics").Body.String(); !strings.Contains(body, `govpulse_ingest_rate_limited_total{source="ops"} 1`) {
+	if body := e.getAdmin("/metrics").Body.String(); !strings.Contains(body, `govpulse_ingest_rate_limited_total{source="ops"} 1`) {
 		t.Error("429 not counted by source")
 	}
 }

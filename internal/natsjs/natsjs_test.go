@@ -62,6 +62,10 @@ func TestStreamOptionsValidate(t *testing.T) {
 		{"negative bytes", natsjs.StreamOptions{MaxBytes: -1}, false},
 		{"window over age", natsjs.StreamOptions{MaxAge: time.Minute, DuplicateWindow: time.Hour}, false},
 		{"window within age", natsjs.StreamOptions{MaxAge: time.Hour, DuplicateWindow: time.Minute}, true},
+		{"negative dlq age", natsjs.StreamOptions{DLQMaxAge: -time.Second}, false},
+		{"negative dlq bytes", natsjs.StreamOptions{DLQMaxBytes: -1}, false},
+		{"window over dlq age", natsjs.StreamOptions{DLQMaxAge: time.Minute, DuplicateWindow: time.Hour}, false},
+		{"dlq bounds", natsjs.StreamOptions{DLQMaxAge: time.Hour, DLQMaxBytes: 1 << 20}, true},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -117,8 +121,13 @@ func TestEnsureStreamsIdempotent(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if s := dlq.CachedInfo().Config.Subjects; len(s) != 1 || s[0] != "govpulse.dlq.>" {
+	dcfg := dlq.CachedInfo().Config
+	if s := dcfg.Subjects; len(s) != 1 || s[0] != "govpulse.dlq.>" {
 		t.Errorf("dlq subjects = %v", s)
+	}
+	// The DLQ has its own bounds, by default 30 days and 1 GiB, dropping the oldest letters.
+	if dcfg.MaxAge != natsjs.DefaultDLQMaxAge || dcfg.MaxBytes != natsjs.DefaultDLQMaxBytes || dcfg.Discard != jetstream.DiscardOld {
+		t.Errorf("dlq max age %s, max bytes %d, discard %v", dcfg.MaxAge, dcfg.MaxBytes, dcfg.Discard)
 	}
 
 	// A changed option is applied by the next call.
@@ -132,6 +141,17 @@ func TestEnsureStreamsIdempotent(t *testing.T) {
 	}
 	if info.Config.MaxAge != 48*time.Hour {
 		t.Errorf("max age after update = %s", info.Config.MaxAge)
+	}
+	o.DLQMaxAge, o.DLQMaxBytes = 7*24*time.Hour, 64<<20
+	if err := natsjs.EnsureStreams(ctx, js, n, o); err != nil {
+		t.Fatalf("EnsureStreams dlq update: %v", err)
+	}
+	dinfo, err := dlq.Info(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if dinfo.Config.MaxAge != 7*24*time.Hour || dinfo.Config.MaxBytes != 64<<20 {
+		t.Errorf("dlq after update: max age %s, max bytes %d", dinfo.Config.MaxAge, dinfo.Config.MaxBytes)
 	}
 	ok, err := natsjs.StreamExists(ctx, js, "EVENTS")
 	if err != nil || !ok {

@@ -14,20 +14,35 @@ import (
 // server holds the window in memory, so keep it minutes, not days.
 const DefaultDuplicateWindow = 2 * time.Minute
 
+// Default bounds of the DLQ stream: a producer that sends nothing but
+// invalid events cannot fill the server. Beyond them the oldest dead letters
+// are dropped (discard policy "old").
+const (
+	DefaultDLQMaxAge   = 30 * 24 * time.Hour
+	DefaultDLQMaxBytes = 1 << 30
+)
+
 // StreamOptions configures the EVENTS and DLQ streams. The zero value means
-// the defaults: one replica, kept forever, no byte limit, a two-minute
-// duplicate window and file storage.
+// the defaults: one replica, EVENTS kept forever without a byte limit, DLQ
+// kept 30 days and at most 1 GiB, a two-minute duplicate window and file
+// storage.
 type StreamOptions struct {
 	// Replicas is the number of stream replicas (1 by default, 3 in clusters).
 	Replicas int
-	// MaxAge is how long messages are kept; 0 keeps them forever. Keep it
-	// far longer than the checkpoint interval of the aggregators.
+	// MaxAge is how long the EVENTS stream keeps messages; 0 keeps them
+	// forever. Keep it far longer than the checkpoint interval of the
+	// aggregators.
 	MaxAge time.Duration
-	// MaxBytes limits the size of each stream; 0 means no limit. When the
-	// EVENTS stream is full it refuses new events (discard policy "new")
-	// rather than dropping old ones that a rebuild needs; the DLQ drops its
-	// oldest messages instead.
+	// MaxBytes limits the size of the EVENTS stream; 0 means no limit. When
+	// it is full it refuses new events (discard policy "new") rather than
+	// dropping old ones that a rebuild needs.
 	MaxBytes int64
+	// DLQMaxAge is how long the DLQ stream keeps dead letters
+	// (DefaultDLQMaxAge when 0).
+	DLQMaxAge time.Duration
+	// DLQMaxBytes limits the size of the DLQ stream (DefaultDLQMaxBytes when
+	// 0); when it is full its oldest dead letters are dropped.
+	DLQMaxBytes int64
 	// DuplicateWindow is the window of Nats-Msg-Id deduplication
 	// (DefaultDuplicateWindow when 0).
 	DuplicateWindow time.Duration
@@ -43,6 +58,12 @@ func (o StreamOptions) WithDefaults() StreamOptions {
 	}
 	if o.DuplicateWindow == 0 {
 		o.DuplicateWindow = DefaultDuplicateWindow
+	}
+	if o.DLQMaxAge == 0 {
+		o.DLQMaxAge = DefaultDLQMaxAge
+	}
+	if o.DLQMaxBytes == 0 {
+		o.DLQMaxBytes = DefaultDLQMaxBytes
 	}
 	return o
 }
@@ -60,6 +81,12 @@ func (o StreamOptions) Validate() error {
 		return fmt.Errorf("natsjs: duplicate window %s: must not be negative", o.DuplicateWindow)
 	case o.MaxAge > 0 && o.DuplicateWindow > o.MaxAge:
 		return fmt.Errorf("natsjs: duplicate window %s: must not exceed the max age %s", o.DuplicateWindow, o.MaxAge)
+	case o.DLQMaxAge < 0:
+		return fmt.Errorf("natsjs: dlq max age %s: must be positive", o.DLQMaxAge)
+	case o.DLQMaxBytes < 0:
+		return fmt.Errorf("natsjs: dlq max bytes %d: must be positive", o.DLQMaxBytes)
+	case o.DuplicateWindow > o.DLQMaxAge:
+		return fmt.Errorf("natsjs: duplicate window %s: must not exceed the dlq max age %s", o.DuplicateWindow, o.DLQMaxAge)
 	}
 	return nil
 }
@@ -83,7 +110,8 @@ func EventsConfig(n Names, o StreamOptions) jetstream.StreamConfig {
 	}
 }
 
-// DLQConfig returns the configuration of the DLQ stream.
+// DLQConfig returns the configuration of the DLQ stream: bounded by
+// o.DLQMaxAge and o.DLQMaxBytes, dropping its oldest dead letters beyond them.
 func DLQConfig(n Names, o StreamOptions) jetstream.StreamConfig {
 	n, o = n.WithDefaults(), o.WithDefaults()
 	return jetstream.StreamConfig{
@@ -92,9 +120,9 @@ func DLQConfig(n Names, o StreamOptions) jetstream.StreamConfig {
 		Subjects:    []string{n.DLQSubjects()},
 		Retention:   jetstream.LimitsPolicy,
 		MaxMsgs:     -1,
-		MaxBytes:    maxBytes(o.MaxBytes),
+		MaxBytes:    o.DLQMaxBytes,
 		Discard:     jetstream.DiscardOld,
-		MaxAge:      o.MaxAge,
+		MaxAge:      o.DLQMaxAge,
 		Storage:     o.Storage,
 		Replicas:    o.Replicas,
 		Duplicates:  o.DuplicateWindow,

@@ -172,12 +172,16 @@ func (h *harness) restartNATS(ctx context.Context) error {
 }
 
 // startIngest starts ingest. Its duplicate window is short (1s), so that events the feeder sends
-// again a few seconds later are stored again and reach the aggregator as duplicates.
+// again a few seconds later are stored again and reach the aggregator as duplicates. Too-late
+// events are stored too (--reject-late=false), so that they reach the aggregator whatever ingest
+// knows of its watermark; no admin listener.
 func (h *harness) startIngest(ctx context.Context) error {
 	p, err := startProc("ingest", h.logPath("ingest"), nil, filepath.Join(h.bin, "ingest"),
 		"--addr", fmt.Sprintf("127.0.0.1:%d", h.ingestPort),
+		"--admin-addr", "",
 		"--nats-url", h.natsURL(),
 		"--duplicate-window", "1s",
+		"--reject-late=false",
 	)
 	if err != nil {
 		return err
