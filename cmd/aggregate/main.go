@@ -89,6 +89,9 @@ func run(ctx context.Context, args []string, lookup config.LookupEnv, stderr io.
 	}
 	logger := slog.New(slog.NewJSONHandler(stderr, &slog.HandlerOptions{Level: level}))
 
+	if err := config.RefuseExampleSecrets("--nats-password (GOVPULSE_NATS_PASSWORD)", security().Password, "--clickhouse-password (GOVPULSE_CLICKHOUSE_PASSWORD)", *chPassword, "--clickhouse-dsn (GOVPULSE_CLICKHOUSE_DSN)", *dsn); err != nil {
+		return err
+	}
 	chOpts, err := clickhouseOptions(*chUser, *chPassword, *chTLS, *chTLSCA)
 	if err != nil {
 		return err
