@@ -217,6 +217,13 @@ func (c *client) violations() int {
 	return n
 }
 
+// forget drops the errors recorded so far (the refusals expected above).
+func (c *client) forget() {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	c.errs = nil
+}
+
 // noViolations fails when the server reported a permission violation to the client.
 func (c *client) noViolations(t *testing.T, user string) {
 	t.Helper()
@@ -464,6 +471,13 @@ func TestPermissions(t *testing.T) {
 	}
 	must(t, "admin: ensure streams with another max age", natsjs.EnsureStreams(ctx, admin.js, names, natsjs.StreamOptions{MaxAge: 30 * 24 * time.Hour}))
 	must(t, "ingest: ensure streams after admin applied them", natsjs.EnsureStreams(ctx, ing.js, names, natsjs.StreamOptions{MaxAge: 30 * 24 * time.Hour}))
+
+	// A deleted DLQ is recreated by a service (the aggregator creates it alone, with its config).
+	agg.forget()
+	must(t, "admin: delete DLQ", admin.js.DeleteStream(ctx, names.DLQStream))
+	_, err = agg.js.CreateStream(ctx, natsjs.DLQConfig(names, natsjs.StreamOptions{}))
+	must(t, "aggregate: recreate DLQ", err)
+	agg.noViolations(t, "aggregate")
 	if errors.Is(ctx.Err(), context.DeadlineExceeded) {
 		t.Fatal("test ran out of time")
 	}
