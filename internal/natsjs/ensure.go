@@ -29,10 +29,11 @@ func ensureStream(ctx context.Context, js jetstream.JetStream, cfg jetstream.Str
 	s, err := js.Stream(ctx, cfg.Name)
 	if errors.Is(err, jetstream.ErrStreamNotFound) {
 		_, err = js.CreateStream(ctx, cfg)
-		if errors.Is(err, jetstream.ErrStreamNameAlreadyInUse) {
-			return ensureStream(ctx, js, cfg) // another process created it meanwhile
+		if !errors.Is(err, jetstream.ErrStreamNameAlreadyInUse) {
+			return err
 		}
-		return err
+		// Another process created it meanwhile, with other settings: compare with those.
+		s, err = js.Stream(ctx, cfg.Name)
 	}
 	if err != nil {
 		return err
