@@ -96,6 +96,9 @@ func run(ctx context.Context, args []string, lookup config.LookupEnv, stderr io.
 	}
 	logger := slog.New(slog.NewJSONHandler(stderr, &slog.HandlerOptions{Level: level}))
 
+	if err := config.RefuseExampleSecrets("--nats-password (GOVPULSE_NATS_PASSWORD)", security().Password, "--clickhouse-password (GOVPULSE_CLICKHOUSE_PASSWORD)", *chPassword, "--clickhouse-dsn (GOVPULSE_CLICKHOUSE_DSN)", *dsn); err != nil {
+		return err
+	}
 	cfg := aggregate.Config{
 		Partition:          *partition,
 		Names:              natsjs.Names{Prefix: *prefix},

@@ -133,6 +133,9 @@ func run(ctx context.Context, args []string, lookup config.LookupEnv, stderr io.
 		return err
 	}
 
+	if err := config.RefuseExampleSecret("--nats-password (GOVPULSE_NATS_PASSWORD)", security().Password); err != nil {
+		return err
+	}
 	natsOpts, err := security().Options()
 	if err != nil {
 		return err

@@ -8,9 +8,10 @@
 #   CH_TCP_PORT    native protocol port (default 9000)
 #   CH_HTTP_PORT   HTTP port (default 8123)
 #   CH_WAIT        seconds to wait for the server to answer after start (default 30)
+#   CH_USERS_CONFIG  users file (default: the packaged /etc/clickhouse-server/users.xml, user
+#                  "default" without password; deploy/clickhouse/users.sh writes the deployment's)
 #
-# The server listens on 127.0.0.1 only, uses the packaged users file
-# (/etc/clickhouse-server/users.xml: user "default", no password) and keeps everything else
+# The server listens on 127.0.0.1 only, uses the users file CH_USERS_CONFIG and keeps everything else
 # under CH_DIR, so several servers (for example one for tests) can run side by side.
 set -euo pipefail
 

