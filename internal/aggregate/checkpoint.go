@@ -68,29 +68,29 @@ func decodeCheckpoint(b []byte) (checkpoint, error) {
 }
 
 // objectName is the checkpoint's name in the object store.
-func (s *Service) objectName() string { return "partition-" + s.cfg.Partition }
+func (c Config) objectName() string { return "partition-" + c.Partition }
 
 // engineConfig is the engine configuration of this partition.
-func (s *Service) engineConfig() engine.Config {
+func (c Config) engineConfig() engine.Config {
 	return engine.Config{
-		Regions:          s.cfg.Regions,
-		OutOfOrderness:   s.cfg.OutOfOrderness,
-		AllowedLateness:  s.cfg.AllowedLateness,
-		MaxItemsPerLevel: s.cfg.MaxItemsPerLevel,
+		Regions:          c.Regions,
+		OutOfOrderness:   c.OutOfOrderness,
+		AllowedLateness:  c.AllowedLateness,
+		MaxItemsPerLevel: c.MaxItemsPerLevel,
 	}
 }
 
-// restore loads the checkpoint of the partition, or starts from an empty engine when there is no
-// usable one. It fails when the stream lost events the checkpoint does not cover.
-func (s *Service) restore(ctx context.Context, state jetstream.StreamState) error {
-	c, why := s.loadCheckpoint(ctx, state.LastSeq)
+// restore loads the checkpoint of the partition from checkpoints, or starts from an empty engine
+// when there is no usable one. It fails when the stream lost events the checkpoint does not cover.
+func (s *reader) restore(ctx context.Context, checkpoints jetstream.ObjectStore, state jetstream.StreamState) error {
+	c, why := s.loadCheckpoint(ctx, checkpoints, state.LastSeq)
 	if why == "" {
 		if c.lastSeq+1 < state.FirstSeq {
 			return fmt.Errorf("%w: it covers sequences up to %d, but the stream starts at %d: events %d..%d are gone; "+
 				"restore them or delete the checkpoint %q to rebuild from what the stream holds",
-				errCheckpointGap, c.lastSeq, state.FirstSeq, c.lastSeq+1, state.FirstSeq-1, s.objectName())
+				errCheckpointGap, c.lastSeq, state.FirstSeq, c.lastSeq+1, state.FirstSeq-1, s.cfg.objectName())
 		}
-		eng, err := engine.Restore(s.engineConfig(), c.engine)
+		eng, err := engine.Restore(s.cfg.engineConfig(), c.engine)
 		if err == nil {
 			s.eng, s.lastSeq, s.snapshotSeq = eng, c.lastSeq, c.lastSeq
 			s.lastSnapshot = time.Now()
@@ -99,7 +99,7 @@ func (s *Service) restore(ctx context.Context, state jetstream.StreamState) erro
 		}
 		why = "engine state unusable: " + err.Error()
 	}
-	eng, err := engine.New(s.engineConfig())
+	eng, err := engine.New(s.cfg.engineConfig())
 	if err != nil {
 		return fmt.Errorf("aggregate: new engine: %w", err)
 	}
@@ -115,8 +115,8 @@ func (s *Service) restore(ctx context.Context, state jetstream.StreamState) erro
 }
 
 // loadCheckpoint returns the partition's checkpoint, or a reason why there is no usable one.
-func (s *Service) loadCheckpoint(ctx context.Context, streamLastSeq uint64) (checkpoint, string) {
-	data, err := s.checkpoints.GetBytes(ctx, s.objectName())
+func (s *reader) loadCheckpoint(ctx context.Context, checkpoints jetstream.ObjectStore, streamLastSeq uint64) (checkpoint, string) {
+	data, err := checkpoints.GetBytes(ctx, s.cfg.objectName())
 	if errors.Is(err, jetstream.ErrObjectNotFound) {
 		return checkpoint{}, "no checkpoint"
 	}
@@ -138,8 +138,8 @@ func (s *Service) loadCheckpoint(ctx context.Context, streamLastSeq uint64) (che
 
 // writeCheckpoint stores a checkpoint covering the stream up to lastSeq; the caller has stored
 // every row up to lastSeq before.
-func (s *Service) writeCheckpoint(ctx context.Context, lastSeq uint64, data []byte) error {
-	if _, err := s.checkpoints.PutBytes(ctx, s.objectName(), data); err != nil {
+func (s *flusher) writeCheckpoint(ctx context.Context, lastSeq uint64, data []byte) error {
+	if _, err := s.checkpoints.PutBytes(ctx, s.cfg.objectName(), data); err != nil {
 		return fmt.Errorf("aggregate: write checkpoint: %w", err)
 	}
 	s.metrics.checkpoints.Inc()

@@ -157,8 +157,8 @@ func TestRunRebuildsFromAnUnusableCheckpoint(t *testing.T) {
 		time.Sleep(10 * time.Millisecond)
 	}
 	stop()
-	if svc.lastSeq != 0 {
-		t.Errorf("resumed after sequence %d, want a rebuild from the start", svc.lastSeq)
+	if svc.reader.lastSeq != 0 {
+		t.Errorf("resumed after sequence %d, want a rebuild from the start", svc.reader.lastSeq)
 	}
 }
 

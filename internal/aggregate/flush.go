@@ -5,19 +5,59 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"log/slog"
 	"slices"
 	"strconv"
 	"time"
 
-	"github.com/cenkalti/backoff/v4"
 	"github.com/nats-io/nats.go"
 	"github.com/nats-io/nats.go/jetstream"
 
 	"github.com/govpulse/govpulse/internal/chstore"
 	"github.com/govpulse/govpulse/internal/engine"
 	"github.com/govpulse/govpulse/internal/natsjs"
+	"github.com/govpulse/govpulse/internal/retry"
 	"github.com/govpulse/govpulse/internal/scoring"
 )
+
+// flusher is Run's writing side: it stores, publishes and checkpoints the batches the reader hands
+// it, and writes their dead letters. Everything in it is owned by its goroutine (made by setup
+// before it starts); it gets batches only through the jobs channel. Of readiness it writes
+// condStore and condDeadLetters only.
+type flusher struct {
+	cfg     Config
+	js      jetstream.JetStream
+	store   batchWriter
+	log     *slog.Logger
+	metrics *metrics
+	ready   *readiness
+
+	kv                 jetstream.KeyValue
+	checkpoints        jetstream.ObjectStore
+	published          map[string]uint64 // latest-value key -> version published
+	watermarkPublished time.Time         // the watermark last put in the latest-value bucket
+	fault              schemaFault       // since when ClickHouse has answered with a schema fault
+	backlog            []deadLetter      // dead letters of stored batches not yet in the DLQ stream
+	backlogBytes       int               // bytes of data in backlog
+	lettersWaiting     bool              // condDeadLetters is set
+	held               *heldCheckpoint   // the newest checkpoint held back while dead letters wait
+	stopping           context.Context   // Run's context, done when the service stops; the flusher's own outlives it
+}
+
+// heldCheckpoint is a checkpoint the flusher has not written yet because dead letters of the
+// batches it covers are not in the DLQ stream; it is written once they are, unless a newer one
+// replaces it first.
+type heldCheckpoint struct {
+	lastSeq uint64
+	data    []byte
+}
+
+// newFlusher returns the flusher of s, writing to the latest-value bucket kv and the checkpoint
+// store checkpoints.
+func newFlusher(s *Service, kv jetstream.KeyValue, checkpoints jetstream.ObjectStore) *flusher {
+	return &flusher{cfg: s.cfg, js: s.js, store: s.store, log: s.log, metrics: s.metrics, ready: &s.ready,
+		kv: kv, checkpoints: checkpoints, published: make(map[string]uint64)}
+}
 
 // pending is everything read since the last successful flush: the rows of the stream messages
 // and the engine outputs drained so far. A failed flush keeps it, so nothing drained is lost.
@@ -70,7 +110,7 @@ type flushJob struct {
 // The checkpoint, when due (or forced and not already taken at this sequence), is the engine state
 // at exactly lastSeq, so it can only be written once this batch is stored. It returns nil when
 // there is nothing to do.
-func (s *Service) cut(final bool) *flushJob {
+func (s *reader) cut(final bool) *flushJob {
 	if s.eng == nil {
 		return nil
 	}
@@ -83,10 +123,8 @@ func (s *Service) cut(final bool) *flushJob {
 		j.watermark = wm
 	}
 	due := time.Since(s.lastSnapshot) >= s.cfg.CheckpointInterval || final
-	// A snapshot the flusher held back (dead letters pending) is taken again when due, even at the
-	// same sequence.
-	if due && (s.lastSeq != s.snapshotSeq || s.heldBack.Load()) {
-		s.heldBack.Store(false)
+	// A snapshot the flusher holds back (dead letters pending) it writes itself once it may.
+	if due && s.lastSeq != s.snapshotSeq {
 		j.checkpoint = encodeCheckpoint(checkpoint{
 			partition: s.cfg.Partition,
 			lastSeq:   s.lastSeq,
@@ -101,32 +139,35 @@ func (s *Service) cut(final bool) *flushJob {
 	return j
 }
 
-// runFlusher stores, publishes and checkpoints the jobs in the order they come, until jobs is
-// closed (nil) or ctx is done (an error: the jobs in hand are lost and will be replayed). While
-// dead letters wait in the backlog it retries them with exponential backoff between jobs too.
-func (s *Service) runFlusher(ctx context.Context, jobs <-chan *flushJob) error {
-	var fault schemaFault
-	retry := s.newBackoff()
+// run stores, publishes and checkpoints the jobs in the order they come, until jobs is closed
+// (nil, after one last attempt at the dead letters and the checkpoint held back) or ctx is done (an
+// error: the jobs in hand are lost and will be replayed). While dead letters wait in the backlog
+// it retries them with exponential backoff between jobs too.
+func (s *flusher) run(ctx context.Context, jobs <-chan *flushJob) error {
+	backoff := retry.NewBackoff(s.cfg.retryPolicy())
 	for {
 		var (
 			timer *time.Timer
 			due   <-chan time.Time
 		)
 		if len(s.backlog) > 0 {
-			timer = time.NewTimer(retry.NextBackOff())
+			d, _ := backoff.Next()
+			timer = time.NewTimer(d)
 			due = timer.C
 		} else {
-			retry.Reset()
+			backoff.Reset()
 		}
 		var err error
 		select {
 		case j, ok := <-jobs:
 			if !ok {
-				return nil
+				return s.checkpointHeld(ctx, true)
 			}
-			err = s.flush(ctx, j, &fault)
+			err = s.flush(ctx, j)
 		case <-due:
-			err = s.drainDeadLetters(ctx, false)
+			if err = s.drainDeadLetters(ctx, false); err == nil {
+				err = s.checkpointHeld(ctx, false)
+			}
 		case <-ctx.Done():
 			err = fmt.Errorf("aggregate: flusher: %w", ctx.Err())
 		}
@@ -145,15 +186,15 @@ func (s *Service) runFlusher(ctx context.Context, jobs <-chan *flushJob) error {
 // batches); the consuming loop waits meanwhile, which bounds memory. Rows ClickHouse refuses for
 // good are isolated (see storeBatch) and the rest is stored. A failed checkpoint is logged and
 // retried with the next one, except for the final job, where it is an error.
-func (s *Service) flush(ctx context.Context, j *flushJob, fault *schemaFault) error {
+func (s *flusher) flush(ctx context.Context, j *flushJob) error {
 	if j.batch.messages > 0 {
 		start := time.Now()
 		b := j.batch.rows(s.cfg.allRegions())
-		refused, err := s.storeBatch(ctx, b, fault)
+		refused, err := s.storeBatch(ctx, b)
 		if err != nil {
 			return fmt.Errorf("aggregate: store batch up to sequence %d: %w", j.lastSeq, err)
 		}
-		s.setReady()
+		s.ready.clear(condStore)
 		s.countRows(b, refused)
 		stored := s.handleRefused(j.batch, b, refused)
 		s.publish(ctx, j.batch)
@@ -169,19 +210,31 @@ func (s *Service) flush(ctx context.Context, j *flushJob, fault *schemaFault) er
 	if err := s.drainDeadLetters(ctx, !j.final); err != nil {
 		return fmt.Errorf("aggregate: dead letters up to sequence %d: %w", j.lastSeq, err)
 	}
-	if j.checkpoint != nil && len(s.backlog) > 0 {
-		// Nothing acknowledged is lost: a checkpoint past an unwritten dead letter would skip it
-		// after a restart. The next checkpoint after the backlog drained covers this one.
-		s.heldBack.Store(true)
-		s.log.Warn("checkpoint held back: dead letters not yet written to the DLQ stream",
-			"pending", len(s.backlog), "oldest_sequence", s.backlog[0].seq, "last_sequence", j.lastSeq)
-	} else if j.checkpoint != nil {
-		if err := s.writeCheckpoint(ctx, j.lastSeq, j.checkpoint); err != nil {
-			if j.final {
-				return err
-			}
-			s.log.Warn("checkpoint failed; the next one will cover it", "error", err, "last_sequence", j.lastSeq)
+	if j.checkpoint != nil {
+		s.held = &heldCheckpoint{lastSeq: j.lastSeq, data: j.checkpoint} // a newer one replaces it
+		if len(s.backlog) > 0 {
+			// Nothing acknowledged is lost: a checkpoint past an unwritten dead letter would skip it
+			// after a restart. It is written once the backlog drained, unless a newer one comes first.
+			s.log.Warn("checkpoint held back: dead letters not yet written to the DLQ stream",
+				"pending", len(s.backlog), "oldest_sequence", s.backlog[0].seq, "last_sequence", j.lastSeq)
 		}
+	}
+	return s.checkpointHeld(ctx, j.final)
+}
+
+// checkpointHeld writes the checkpoint held back, if any, once no dead letter waits. A failure is
+// logged, and the next checkpoint covers it; when final, it is an error.
+func (s *flusher) checkpointHeld(ctx context.Context, final bool) error {
+	if s.held == nil || len(s.backlog) > 0 {
+		return nil
+	}
+	h := s.held
+	s.held = nil
+	if err := s.writeCheckpoint(ctx, h.lastSeq, h.data); err != nil {
+		if final {
+			return err
+		}
+		s.log.Warn("checkpoint failed; the next one will cover it", "error", err, "last_sequence", h.lastSeq)
 	}
 	return nil
 }
@@ -193,7 +246,8 @@ type schemaFault struct{ since time.Time }
 // it returns. Transient failures are retried with backoff until ctx is done; a schema fault is
 // retried too, with /readyz not ready, until it has lasted SchemaFaultGrace, and then handled as a
 // row error (the rows of the failing table are refused).
-func (s *Service) storeBatch(ctx context.Context, b chstore.Batch, fault *schemaFault) ([]chstore.Refused, error) {
+func (s *flusher) storeBatch(ctx context.Context, b chstore.Batch) ([]chstore.Refused, error) {
+	fault := &s.fault
 	var refused []chstore.Refused
 	attempt := func() error {
 		isolateSchema := !fault.since.IsZero() && time.Since(fault.since) >= s.cfg.SchemaFaultGrace
@@ -205,10 +259,10 @@ func (s *Service) storeBatch(ctx context.Context, b chstore.Batch, fault *schema
 					fault.since = time.Now()
 				}
 				s.metrics.schemaFault.Set(1)
-				s.setNotReady(fmt.Sprintf("clickhouse schema fault since %s (its rows are dead-lettered after %s): %v",
+				s.ready.set(condStore, fmt.Sprintf("clickhouse schema fault since %s (its rows are dead-lettered after %s): %v",
 					fault.since.UTC().Format(time.RFC3339), s.cfg.SchemaFaultGrace, err))
 			} else {
-				s.setNotReady("clickhouse: " + err.Error())
+				s.ready.set(condStore, "clickhouse: "+err.Error())
 			}
 			return err
 		}
@@ -223,7 +277,7 @@ func (s *Service) storeBatch(ctx context.Context, b chstore.Batch, fault *schema
 		s.log.Warn("clickhouse write failed; consumption paused", "error", err, "class", chstore.Classify(err).String(),
 			"retry_in", wait, "rows", b.Len())
 	}
-	if err := backoff.RetryNotify(attempt, backoff.WithContext(s.newBackoff(), ctx), notify); err != nil {
+	if err := retry.Do(ctx, s.cfg.retryPolicy(), attempt, notify); err != nil {
 		return nil, err
 	}
 	return refused, nil
@@ -235,7 +289,7 @@ func (s *Service) storeBatch(ctx context.Context, b chstore.Batch, fault *schema
 // the last event that changed it), which is dead-lettered when it is in this batch and, for a
 // window or a score, of the row's unit; a refused score or ranking is not published either, so that
 // NATS never shows what ClickHouse does not hold.
-func (s *Service) handleRefused(p *pending, b chstore.Batch, refused []chstore.Refused) (letters []deadLetter) {
+func (s *flusher) handleRefused(p *pending, b chstore.Batch, refused []chstore.Refused) (letters []deadLetter) {
 	if len(refused) == 0 {
 		return nil
 	}
@@ -311,7 +365,7 @@ func (s *Service) handleRefused(p *pending, b chstore.Batch, refused []chstore.R
 }
 
 // countRows counts the rows stored, by table: those of b except the refused ones.
-func (s *Service) countRows(b chstore.Batch, refused []chstore.Refused) {
+func (s *flusher) countRows(b chstore.Batch, refused []chstore.Refused) {
 	n := map[string]int{
 		"events": len(b.Events), "scores": len(b.Scores), "rankings": len(b.Rankings),
 		"windows": len(b.Windows), "late_events": len(b.LateEvents),
@@ -330,7 +384,7 @@ func (s *Service) countRows(b chstore.Batch, refused []chstore.Refused) {
 // ranking to <prefix>.rankings, and both to the latest-value bucket. A version that was already
 // published (a replay after a restart) is not sent again. Failures are logged and counted: the
 // rows are stored, and the next change publishes again.
-func (s *Service) publish(ctx context.Context, batch *pending) {
+func (s *flusher) publish(ctx context.Context, batch *pending) {
 	nc := s.js.Conn()
 	for _, region := range sortedKeys(batch.scores) {
 		sc := batch.scores[region]
@@ -364,7 +418,7 @@ func (s *Service) publish(ctx context.Context, batch *pending) {
 // publishWatermark puts the partition's watermark, when the job advanced it, in the latest-value
 // bucket under natsjs.WatermarkKey, for ingest to answer too-late events at once. A failure is
 // logged and counted; the next flush tries again.
-func (s *Service) publishWatermark(ctx context.Context, j *flushJob) {
+func (s *flusher) publishWatermark(ctx context.Context, j *flushJob) {
 	if j.watermark.IsZero() || !j.watermark.After(s.watermarkPublished) {
 		return
 	}
@@ -390,7 +444,7 @@ func (s *Service) publishWatermark(ctx context.Context, j *flushJob) {
 }
 
 // putLatest stores data under key in the latest-value bucket and remembers its version.
-func (s *Service) putLatest(ctx context.Context, key string, version uint64, data []byte) {
+func (s *flusher) putLatest(ctx context.Context, key string, version uint64, data []byte) {
 	if _, err := s.kv.Put(ctx, key, data); err != nil {
 		s.publishFailed("put "+key, err)
 		return
@@ -398,7 +452,7 @@ func (s *Service) putLatest(ctx context.Context, key string, version uint64, dat
 	s.published[key] = version
 }
 
-func (s *Service) publishFailed(what string, err error) {
+func (s *flusher) publishFailed(what string, err error) {
 	s.metrics.publishErrors.Inc()
 	s.log.Warn("publication failed", "what", what, "error", err)
 }
@@ -407,7 +461,7 @@ func (s *Service) publishFailed(what string, err error) {
 // restart does not publish older values over newer ones. A version beyond the stream's last
 // sequence comes from a stream that was deleted and created anew: it is ignored, so that the
 // rebuilt values replace it.
-func (s *Service) loadPublished(ctx context.Context, streamLastSeq uint64) error {
+func (s *flusher) loadPublished(ctx context.Context, streamLastSeq uint64) error {
 	keys := []string{s.rankingKey()}
 	for _, r := range s.cfg.Regions {
 		keys = append(keys, "scores."+r)
@@ -449,7 +503,7 @@ const (
 )
 
 // queueDeadLetters appends the dead letters of a stored batch to the backlog, in stream order.
-func (s *Service) queueDeadLetters(dls []deadLetter) {
+func (s *flusher) queueDeadLetters(dls []deadLetter) {
 	for _, dl := range dls {
 		if len(dl.data) > maxDeadLetterData {
 			dl.data, dl.truncated = slices.Clone(dl.data[:maxDeadLetterData]), true
@@ -461,7 +515,7 @@ func (s *Service) queueDeadLetters(dls []deadLetter) {
 }
 
 // backlogFull reports whether the backlog holds as many dead letters, or as many bytes, as it may.
-func (s *Service) backlogFull() bool {
+func (s *flusher) backlogFull() bool {
 	return len(s.backlog) >= s.cfg.DeadLetterBacklog || s.backlogBytes >= maxBacklogBytes
 }
 
@@ -469,8 +523,8 @@ func (s *Service) backlogFull() bool {
 // dead letter the stream does not take. When wait is true and the backlog is full, it retries
 // with exponential backoff until it is not, the service is stopping, or ctx is done (the error).
 // While dead letters are pending, Ready says so.
-func (s *Service) drainDeadLetters(ctx context.Context, wait bool) error {
-	var retry backoff.BackOff
+func (s *flusher) drainDeadLetters(ctx context.Context, wait bool) error {
+	var backoff *retry.Backoff
 	for len(s.backlog) > 0 {
 		err := s.sendDeadLetter(ctx, s.backlog[0])
 		if err == nil {
@@ -483,25 +537,27 @@ func (s *Service) drainDeadLetters(ctx context.Context, wait bool) error {
 		s.publishFailed("dead letter", err)
 		why := fmt.Sprintf("dead letters: %d not written to the DLQ stream (oldest: sequence %d): %v",
 			len(s.backlog), s.backlog[0].seq, err)
-		s.deadLetterProblem.Store(&why)
+		s.ready.set(condDeadLetters, why)
+		s.lettersWaiting = true
 		if !wait || !s.backlogFull() {
 			return nil
 		}
-		if retry == nil {
-			retry = s.newBackoff()
+		if backoff == nil {
+			backoff = retry.NewBackoff(s.cfg.retryPolicy())
 			s.log.Warn("dead-letter backlog full; consumption paused until the DLQ stream takes them",
 				"pending", len(s.backlog), "error", err)
 		}
-		select {
-		case <-ctx.Done():
-			return ctx.Err()
-		case <-s.stopping:
+		// The wait ends when the service stops, which is before (or when) ctx is done.
+		if !backoff.Wait(s.stopping) {
+			if ctx.Err() != nil {
+				return ctx.Err()
+			}
 			return nil // shutdown: the final batch does not wait either
-		case <-time.After(retry.NextBackOff()):
 		}
 	}
-	if len(s.backlog) == 0 && s.deadLetterProblem.Load() != nil {
-		s.deadLetterProblem.Store(nil)
+	if len(s.backlog) == 0 && s.lettersWaiting {
+		s.ready.clear(condDeadLetters)
+		s.lettersWaiting = false
 		s.backlog = nil // let the drained array go
 		s.log.Info("dead-letter backlog written to the DLQ stream")
 	}
@@ -512,7 +568,7 @@ func (s *Service) drainDeadLetters(ctx context.Context, wait bool) error {
 // (an event may be both too late and refused by ClickHouse: two letters).
 // When no stream takes the subject because the DLQ stream is missing, it creates the stream and
 // tries once more.
-func (s *Service) sendDeadLetter(ctx context.Context, dl deadLetter) error {
+func (s *flusher) sendDeadLetter(ctx context.Context, dl deadLetter) error {
 	msg := nats.NewMsg(s.cfg.Names.DLQSubject("aggregate", dl.code))
 	msg.Data = dl.data
 	msg.Header.Set(jetstream.MsgIDHeader, "aggregate-"+s.cfg.Partition+"-"+dl.code+"-"+strconv.FormatUint(dl.seq, 10))
@@ -548,7 +604,7 @@ func (s *Service) sendDeadLetter(ctx context.Context, dl deadLetter) error {
 // recreateDLQ creates the DLQ stream when it does not exist, with the settings natsjs gives it by
 // default, and reports whether it (or someone at the same time) did. It never changes an existing
 // stream: ingest owns the streams' settings.
-func (s *Service) recreateDLQ(ctx context.Context) (bool, error) {
+func (s *flusher) recreateDLQ(ctx context.Context) (bool, error) {
 	exists, err := natsjs.StreamExists(ctx, s.js, s.cfg.Names.DLQStream)
 	if err != nil || exists {
 		return false, err
@@ -570,14 +626,14 @@ func (s *Service) recreateDLQ(ctx context.Context) (bool, error) {
 // "ranking.<partition>" and "<prefix>.rankings.<partition>", so that partitions never overwrite one
 // another's rankings. (With several partitions, the ranking of all units is read from
 // latest_scores; see the README.)
-func (s *Service) rankingKey() string {
+func (s *flusher) rankingKey() string {
 	if s.cfg.allRegions() {
 		return "ranking"
 	}
 	return "ranking." + natsjs.Token(s.cfg.Partition)
 }
 
-func (s *Service) rankingSubject() string {
+func (s *flusher) rankingSubject() string {
 	if s.cfg.allRegions() {
 		return s.cfg.Names.RankingsSubject()
 	}

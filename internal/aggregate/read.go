@@ -3,6 +3,7 @@ package aggregate
 import (
 	"errors"
 	"fmt"
+	"log/slog"
 	"maps"
 	"slices"
 	"time"
@@ -13,12 +14,36 @@ import (
 	"github.com/govpulse/govpulse/pkg/events"
 )
 
+// reader is Run's consuming side: it reads the stream, applies each message to the engine and
+// cuts batches for the flusher. Everything in it is owned by the goroutine of Run; it hands a
+// batch over by sending it on the jobs channel and keeps nothing of it. Of readiness it writes
+// condConsuming only.
+type reader struct {
+	cfg     Config
+	js      jetstream.JetStream
+	log     *slog.Logger
+	metrics *metrics
+	ready   *readiness
+
+	eng          *engine.Engine
+	lastSeq      uint64   // stream sequence of the last message read (applied or not)
+	batch        *pending // read since the last cut
+	cutReady     *flushJob
+	snapshotSeq  uint64    // last sequence of the last snapshot handed to the flusher
+	lastSnapshot time.Time // when it was taken
+}
+
+// newReader returns the reader of s, before its engine is restored.
+func newReader(s *Service) *reader {
+	return &reader{cfg: s.cfg, js: s.js, log: s.log, metrics: s.metrics, ready: &s.ready, batch: &pending{}}
+}
+
 // read applies one stream message: it decodes the event, checks its time, lets the engine judge
 // and apply it, and queues its rows (the event itself; a too-late event also as a late event and a
 // dead letter; an event over the item limit also as a dead letter). A message that does not decode,
 // or whose time breaks ingest's rule, is queued as a dead letter only: producers that bypass ingest
 // can neither stop the aggregator nor move its watermark.
-func (s *Service) read(msg jetstream.Msg) {
+func (s *reader) read(msg jetstream.Msg) {
 	meta, err := msg.Metadata()
 	if err != nil {
 		s.log.Error("message without metadata skipped", "subject", msg.Subject(), "error", err)

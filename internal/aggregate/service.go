@@ -5,17 +5,15 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
-	"sync/atomic"
 	"time"
 
-	"github.com/cenkalti/backoff/v4"
 	"github.com/nats-io/nats.go"
 	"github.com/nats-io/nats.go/jetstream"
 	"github.com/prometheus/client_golang/prometheus"
 
 	"github.com/govpulse/govpulse/internal/chstore"
-	"github.com/govpulse/govpulse/internal/engine"
 	"github.com/govpulse/govpulse/internal/natsjs"
+	"github.com/govpulse/govpulse/internal/retry"
 )
 
 // batchWriter stores one flush worth of rows, isolating the rows ClickHouse refuses (see
@@ -24,34 +22,21 @@ type batchWriter interface {
 	WriteIsolated(ctx context.Context, b chstore.Batch, schemaFaults bool) ([]chstore.Refused, error)
 }
 
-// Service consumes one partition of the EVENTS stream and maintains its outputs.
+// Service consumes one partition of the EVENTS stream and maintains its outputs. Run splits the
+// work between a reader (read.go), which owns the engine, and a flusher (flush.go), which owns
+// everything written; they share no state: batches go from one to the other through a channel,
+// and each reports its own conditions to readiness (readiness.go).
 type Service struct {
 	cfg     Config
 	js      jetstream.JetStream
 	store   batchWriter
 	log     *slog.Logger
 	metrics *metrics
+	ready   readiness
 
-	notReady          atomic.Pointer[string] // nil when ready; otherwise why not
-	deadLetterProblem atomic.Pointer[string] // nil while no dead letter waits; otherwise why they wait
-	heldBack          atomic.Bool            // the flusher did not write the last checkpoint handed to it
-
-	// Owned by Run's consuming side.
-	eng          *engine.Engine
-	lastSeq      uint64   // stream sequence of the last message read (applied or not)
-	batch        *pending // read since the last cut
-	cutReady     *flushJob
-	snapshotSeq  uint64    // last sequence of the last snapshot handed to the flusher
-	lastSnapshot time.Time // when it was taken
-
-	// Owned by the flusher (set up before it starts).
-	kv                 jetstream.KeyValue
-	checkpoints        jetstream.ObjectStore
-	published          map[string]uint64 // latest-value key -> version published
-	watermarkPublished time.Time         // the watermark last put in the latest-value bucket
-	backlog            []deadLetter      // dead letters of stored batches not yet in the DLQ stream
-	backlogBytes       int               // bytes of data in backlog
-	stopping           <-chan struct{}   // closed when Run's context is done
+	// Made by Run's setup before its loops start; each is then owned by its loop.
+	reader  *reader
+	flusher *flusher
 }
 
 // New returns a Service that reads from js and writes to store. A nil logger discards logs; a nil
@@ -68,80 +53,70 @@ func New(cfg Config, js jetstream.JetStream, store batchWriter, logger *slog.Log
 	}
 	cfg = cfg.withDefaults()
 	s := &Service{
-		cfg:       cfg,
-		js:        js,
-		store:     store,
-		log:       logger.With("component", "aggregate", "partition", cfg.Partition),
-		metrics:   newMetrics(reg),
-		published: make(map[string]uint64),
-		batch:     &pending{},
+		cfg:     cfg,
+		js:      js,
+		store:   store,
+		log:     logger.With("component", "aggregate", "partition", cfg.Partition),
+		metrics: newMetrics(reg),
 	}
-	s.setNotReady("starting")
+	s.ready.set(condConsuming, "starting")
 	return s, nil
 }
 
 // Ready returns nil when the service is consuming, its last write succeeded and no dead letter
-// waits for the DLQ stream, or an error that says why not. It is safe for concurrent use.
-func (s *Service) Ready() error {
-	if why := s.notReady.Load(); why != nil {
-		return errors.New(*why)
-	}
-	if why := s.deadLetterProblem.Load(); why != nil {
-		return errors.New(*why)
-	}
-	return nil
-}
-
-func (s *Service) setNotReady(why string) { s.notReady.Store(&why) }
-func (s *Service) setReady()              { s.notReady.Store(nil) }
+// waits for the DLQ stream, or an error that lists every reason why not (consuming, then
+// ClickHouse, then dead letters). It is safe for concurrent use.
+func (s *Service) Ready() error { return s.ready.Err() }
 
 // Run consumes until ctx is done, then stops consuming, stores what it has read, writes a
 // checkpoint and returns. It returns an error only when it cannot go on (for example when the
 // checkpoint is older than the stream's first event) or when the final store or checkpoint did
 // not finish within ShutdownTimeout.
 //
-// Run owns two loops: the consuming loop (this goroutine) reads, applies and cuts batches, and a
-// flusher goroutine stores, publishes and checkpoints them in order, so that reading goes on while
-// a batch is written. At most one batch waits while another is being written; while ClickHouse
-// fails, the flusher retries and the consuming loop waits, so memory stays bounded.
+// Run owns two loops: the consuming loop (this goroutine, the reader) reads, applies and cuts
+// batches, and a flusher goroutine stores, publishes and checkpoints them in order, so that reading
+// goes on while a batch is written. At most one batch waits while another is being written; while
+// ClickHouse fails, the flusher retries and the consuming loop waits, so memory stays bounded.
 func (s *Service) Run(ctx context.Context) error {
-	if err := s.setup(ctx); err != nil {
+	r, f, err := s.setup(ctx)
+	if err != nil {
 		return err
 	}
-	s.log.Info("consuming", "from_sequence", s.lastSeq+1, "regions", len(s.cfg.Regions))
+	s.reader, s.flusher = r, f
+	s.log.Info("consuming", "from_sequence", r.lastSeq+1, "regions", len(s.cfg.Regions))
 
-	s.stopping = ctx.Done()
+	f.stopping = ctx
 	// The flusher outlives ctx: at shutdown it gets ShutdownTimeout to finish what was handed to it.
 	flushCtx, cancelFlush := context.WithCancel(context.WithoutCancel(ctx))
 	defer cancelFlush()
 	jobs := make(chan *flushJob)
 	flushed := make(chan error, 1)
-	go func() { flushed <- s.runFlusher(flushCtx, jobs) }()
+	go func() { flushed <- f.run(flushCtx, jobs) }()
 
-	retry := s.newBackoff()
+	wait := retry.NewBackoff(s.cfg.retryPolicy())
 	for ctx.Err() == nil {
-		err := s.consume(ctx, jobs)
+		err := r.consume(ctx, jobs)
 		if err == nil || ctx.Err() != nil {
 			break
 		}
-		s.setNotReady("consuming: " + err.Error())
-		wait := retry.NextBackOff()
-		s.log.Warn("consumer stopped; resuming", "error", err, "from_sequence", s.lastSeq+1, "retry_in", wait)
-		if !sleepCtx(ctx, wait) {
+		s.ready.set(condConsuming, "consuming: "+err.Error())
+		d, _ := wait.Next()
+		s.log.Warn("consumer stopped; resuming", "error", err, "from_sequence", r.lastSeq+1, "retry_in", d)
+		if !retry.Wait(ctx, d) {
 			break
 		}
 	}
-	return s.shutdown(jobs, flushed, cancelFlush)
+	return s.shutdown(r, jobs, flushed, cancelFlush)
 }
 
 // shutdown hands the last batch (with a final checkpoint) to the flusher and waits for it to
 // finish, at most ShutdownTimeout.
-func (s *Service) shutdown(jobs chan<- *flushJob, flushed <-chan error, cancelFlush context.CancelFunc) error {
-	s.setNotReady("shutting down")
+func (s *Service) shutdown(r *reader, jobs chan<- *flushJob, flushed <-chan error, cancelFlush context.CancelFunc) error {
+	s.ready.set(condConsuming, "shutting down")
 	timer := time.NewTimer(s.cfg.ShutdownTimeout)
 	defer timer.Stop()
-	final := []*flushJob{s.cutReady, s.cut(true)}
-	s.cutReady = nil
+	final := []*flushJob{r.cutReady, r.cut(true)}
+	r.cutReady = nil
 	for _, j := range final {
 		if j == nil {
 			continue
@@ -167,64 +142,77 @@ func (s *Service) shutdown(jobs chan<- *flushJob, flushed <-chan error, cancelFl
 		<-flushed
 		return fmt.Errorf("aggregate: shutdown: the last batch was not stored within %s; it will be replayed", s.cfg.ShutdownTimeout)
 	}
-	s.log.Info("stopped", "last_sequence", s.lastSeq)
+	s.log.Info("stopped", "last_sequence", r.lastSeq)
 	return nil
 }
 
-// setup prepares the buckets and restores the engine from the checkpoint, or starts empty.
-func (s *Service) setup(ctx context.Context) error {
-	retry := s.newBackoff()
-	for {
-		err := s.trySetup(ctx)
-		if err == nil || errors.Is(err, errCheckpointGap) {
-			return err
+// setup prepares the buckets and returns the reader, with the engine restored from the
+// checkpoint or empty, and the flusher, with the versions already published.
+func (s *Service) setup(ctx context.Context) (*reader, *flusher, error) {
+	var (
+		r *reader
+		f *flusher
+	)
+	err := retry.Do(ctx, s.cfg.retryPolicy(), func() error {
+		var err error
+		r, f, err = s.trySetup(ctx)
+		if errors.Is(err, errCheckpointGap) {
+			return retry.Permanent(err)
 		}
-		if ctx.Err() != nil {
-			return fmt.Errorf("aggregate: setup: %w", err)
+		if err != nil && ctx.Err() == nil {
+			s.ready.set(condConsuming, "setup: "+err.Error())
 		}
-		s.setNotReady("setup: " + err.Error())
-		wait := retry.NextBackOff()
+		return err
+	}, func(err error, wait time.Duration) {
 		s.log.Warn("setup failed; retrying", "error", err, "retry_in", wait)
-		if !sleepCtx(ctx, wait) {
-			return fmt.Errorf("aggregate: setup: %w", err)
-		}
+	})
+	switch {
+	case errors.Is(err, errCheckpointGap):
+		return nil, nil, err
+	case err != nil:
+		return nil, nil, fmt.Errorf("aggregate: setup: %w", err)
 	}
+	return r, f, nil
 }
 
-func (s *Service) trySetup(ctx context.Context) error {
+func (s *Service) trySetup(ctx context.Context) (*reader, *flusher, error) {
 	// ingest owns the streams' settings; the aggregator creates them with the defaults only when
 	// it starts first, so that it never overwrites what ingest configured.
 	if _, err := s.js.Stream(ctx, s.cfg.Names.EventsStream); errors.Is(err, jetstream.ErrStreamNotFound) {
 		if err := natsjs.EnsureStreams(ctx, s.js, s.cfg.Names, natsjs.StreamOptions{Replicas: s.cfg.Replicas}); err != nil {
-			return err
+			return nil, nil, err
 		}
 	} else if err != nil {
-		return fmt.Errorf("aggregate: stream %s: %w", s.cfg.Names.EventsStream, err)
+		return nil, nil, fmt.Errorf("aggregate: stream %s: %w", s.cfg.Names.EventsStream, err)
 	}
 	kv, err := natsjs.EnsureLatestBucket(ctx, s.js, s.cfg.Names, s.cfg.Replicas)
 	if err != nil {
-		return err
+		return nil, nil, err
 	}
 	obj, err := natsjs.EnsureCheckpointStore(ctx, s.js, s.cfg.Names, s.cfg.Replicas)
 	if err != nil {
-		return err
+		return nil, nil, err
 	}
-	s.kv, s.checkpoints = kv, obj
+	f := newFlusher(s, kv, obj)
 	info, err := s.js.Stream(ctx, s.cfg.Names.EventsStream)
 	if err != nil {
-		return fmt.Errorf("aggregate: stream info: %w", err)
+		return nil, nil, fmt.Errorf("aggregate: stream info: %w", err)
 	}
 	state := info.CachedInfo().State
-	if err := s.loadPublished(ctx, state.LastSeq); err != nil {
-		return err
+	if err := f.loadPublished(ctx, state.LastSeq); err != nil {
+		return nil, nil, err
 	}
-	return s.restore(ctx, state)
+	r := newReader(s)
+	if err := r.restore(ctx, obj, state); err != nil {
+		return nil, nil, err
+	}
+	return r, f, nil
 }
 
 // consume reads messages from the sequence after the last one read until ctx is done or the
 // consumer fails. It cuts a batch whenever the batch is full or its oldest message has waited
 // FlushInterval, and hands it to the flusher.
-func (s *Service) consume(ctx context.Context, jobs chan<- *flushJob) error {
+func (s *reader) consume(ctx context.Context, jobs chan<- *flushJob) error {
 	cfg := jetstream.OrderedConsumerConfig{
 		FilterSubjects: s.filterSubjects(),
 		DeliverPolicy:  jetstream.DeliverAllPolicy,
@@ -242,7 +230,7 @@ func (s *Service) consume(ctx context.Context, jobs chan<- *flushJob) error {
 		return fmt.Errorf("aggregate: start consumer: %w", err)
 	}
 	defer it.Stop()
-	s.setReady()
+	s.ready.clear(condConsuming)
 
 	var oldest time.Time // when the oldest message of the batch was read
 	for ctx.Err() == nil {
@@ -277,7 +265,7 @@ func (s *Service) consume(ctx context.Context, jobs chan<- *flushJob) error {
 	return nil
 }
 
-func (s *Service) filterSubjects() []string {
+func (s *reader) filterSubjects() []string {
 	if s.cfg.allRegions() {
 		return []string{s.cfg.Names.EventsSubjectPrefix() + ".>"}
 	}
@@ -288,22 +276,8 @@ func (s *Service) filterSubjects() []string {
 	return subjects
 }
 
-func (s *Service) newBackoff() backoff.BackOff {
-	b := backoff.NewExponentialBackOff()
-	b.InitialInterval = 100 * time.Millisecond
-	b.MaxInterval = s.cfg.RetryMaxInterval
-	b.MaxElapsedTime = 0 // retry until the context is done
-	return b
-}
-
-// sleepCtx waits for d or until ctx is done; it reports whether the full wait elapsed.
-func sleepCtx(ctx context.Context, d time.Duration) bool {
-	t := time.NewTimer(d)
-	defer t.Stop()
-	select {
-	case <-ctx.Done():
-		return false
-	case <-t.C:
-		return true
-	}
+// retryPolicy is how the service waits between attempts: from 100ms up to RetryMaxInterval, until
+// the context is done.
+func (c Config) retryPolicy() retry.Policy {
+	return retry.Policy{Initial: 100 * time.Millisecond, Max: c.RetryMaxInterval}
 }
