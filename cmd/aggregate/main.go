@@ -39,6 +39,7 @@ import (
 	"github.com/govpulse/govpulse/internal/dlqarchive"
 	"github.com/govpulse/govpulse/internal/engine"
 	"github.com/govpulse/govpulse/internal/natsjs"
+	"github.com/govpulse/govpulse/internal/retry"
 )
 
 func main() {
@@ -220,18 +221,15 @@ func clickhouseOptions(user, password string, useTLS bool, caFile string) ([]chs
 
 // migrate applies the ClickHouse migrations, retrying while the server is not reachable yet.
 func migrate(ctx context.Context, store *chstore.Store, logger *slog.Logger) error {
-	for wait := 200 * time.Millisecond; ; wait = min(2*wait, 5*time.Second) {
-		err := store.Migrate(ctx)
-		if err == nil {
-			return nil
-		}
-		logger.Warn("clickhouse migration failed; retrying", "error", err, "retry_in", wait)
-		select {
-		case <-ctx.Done():
-			return fmt.Errorf("migrate: %w", err)
-		case <-time.After(wait):
-		}
+	err := retry.Do(ctx, retry.Policy{Initial: 200 * time.Millisecond, Max: 5 * time.Second},
+		func() error { return store.Migrate(ctx) },
+		func(err error, wait time.Duration) {
+			logger.Warn("clickhouse migration failed; retrying", "error", err, "retry_in", wait)
+		})
+	if err != nil {
+		return fmt.Errorf("migrate: %w", err)
 	}
+	return nil
 }
 
 // handler serves /healthz (alive), /readyz (consuming and storing) and /metrics.

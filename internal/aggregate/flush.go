@@ -161,6 +161,10 @@ func (s *flusher) run(ctx context.Context, jobs <-chan *flushJob) error {
 		select {
 		case j, ok := <-jobs:
 			if !ok {
+				// One last attempt, as the final batch would make: a replay derives what is left.
+				if err := s.drainDeadLetters(ctx, false); err != nil {
+					return err
+				}
 				return s.checkpointHeld(ctx, true)
 			}
 			err = s.flush(ctx, j)

@@ -8,13 +8,13 @@ import (
 	"log/slog"
 	"time"
 
-	"github.com/cenkalti/backoff/v4"
 	"github.com/nats-io/nats.go/jetstream"
 	"github.com/prometheus/client_golang/prometheus"
 	"golang.org/x/sync/errgroup"
 
 	"github.com/govpulse/govpulse/internal/chstore"
 	"github.com/govpulse/govpulse/internal/natsjs"
+	"github.com/govpulse/govpulse/internal/retry"
 )
 
 // Headers of a dead letter, as the ingest service writes them.
@@ -176,8 +176,6 @@ func (a *Archiver) Run(ctx context.Context) error {
 // retentionLoop drops old months of the dlq table until ctx is done. A
 // failure is logged and counted, and tried again at the next interval.
 func (a *Archiver) retentionLoop(ctx context.Context) error {
-	t := time.NewTicker(a.cfg.RetentionInterval)
-	defer t.Stop()
 	for {
 		cutoff := time.Now().Add(-a.cfg.Retention)
 		dropped, err := a.store.DropMonthsBefore(ctx, "dlq", cutoff)
@@ -189,10 +187,8 @@ func (a *Archiver) retentionLoop(ctx context.Context) error {
 			a.metrics.retentionErrors.Inc()
 			a.log.Warn("dropping old months of the dlq table failed; retrying later", "error", err, "retry_in", a.cfg.RetentionInterval)
 		}
-		select {
-		case <-ctx.Done():
+		if !retry.Wait(ctx, a.cfg.RetentionInterval) {
 			return nil
-		case <-t.C:
 		}
 	}
 }
@@ -212,7 +208,7 @@ func (a *Archiver) archiveLoop(ctx context.Context) error {
 		if err != nil {
 			a.metrics.fetchErrors.Inc()
 			a.log.Warn("fetch failed", "err", err)
-			if !sleep(ctx, a.cfg.FetchWait) {
+			if !retry.Wait(ctx, a.cfg.FetchWait) {
 				return nil
 			}
 			continue
@@ -253,7 +249,7 @@ func (a *Archiver) consumer(ctx context.Context) (jetstream.Consumer, error) {
 	notify := func(err error, d time.Duration) {
 		a.log.Warn("cannot create the DLQ consumer yet; retrying", "stream", a.cfg.Names.DLQStream, "err", err, "retry_in", d)
 	}
-	if err := backoff.RetryNotify(op, backoff.WithContext(a.backoff(), ctx), notify); err != nil {
+	if err := retry.Do(ctx, a.retryPolicy(), op, notify); err != nil {
 		return nil, fmt.Errorf("dlqarchive: consumer %s on %s: %w", a.cfg.Consumer, a.cfg.Names.DLQStream, err)
 	}
 	return cons, nil
@@ -295,7 +291,7 @@ func (a *Archiver) archive(ctx context.Context, msgs []jetstream.Msg) {
 			_ = m.InProgress() // keep the server from redelivering meanwhile
 		}
 	}
-	err := backoff.RetryNotify(func() error { return write(ctx) }, backoff.WithContext(a.backoff(), ctx), notify)
+	err := retry.Do(ctx, a.retryPolicy(), func() error { return write(ctx) }, notify)
 	if err != nil && ctx.Err() != nil {
 		dctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), a.cfg.DrainBudget)
 		defer cancel()
@@ -321,12 +317,10 @@ func (a *Archiver) archive(ctx context.Context, msgs []jetstream.Msg) {
 	a.metrics.archived.Add(float64(len(rows) - len(refused)))
 }
 
-func (a *Archiver) backoff() backoff.BackOff {
-	b := backoff.NewExponentialBackOff()
-	b.InitialInterval = 100 * time.Millisecond
-	b.MaxInterval = a.cfg.MaxBackoff
-	b.MaxElapsedTime = 0 // until the context is done
-	return b
+// retryPolicy is how the archiver waits between attempts: from 100ms up to MaxBackoff, until the
+// context is done.
+func (a *Archiver) retryPolicy() retry.Policy {
+	return retry.Policy{Initial: 100 * time.Millisecond, Max: a.cfg.MaxBackoff}
 }
 
 // Row converts a DLQ message to a row of the dlq table. It fails when the
@@ -357,16 +351,4 @@ func Row(m jetstream.Msg) (chstore.DLQRow, error) {
 		Type:       h.Get(HeaderType),
 		Body:       string(m.Data()),
 	}, nil
-}
-
-// sleep waits for d or until ctx is done; it reports whether d elapsed.
-func sleep(ctx context.Context, d time.Duration) bool {
-	t := time.NewTimer(d)
-	defer t.Stop()
-	select {
-	case <-ctx.Done():
-		return false
-	case <-t.C:
-		return true
-	}
 }

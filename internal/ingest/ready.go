@@ -8,6 +8,7 @@ import (
 	"github.com/nats-io/nats.go"
 
 	"github.com/govpulse/govpulse/internal/natsjs"
+	"github.com/govpulse/govpulse/internal/retry"
 )
 
 // readyTimeout bounds the stream lookup of one readiness check.
@@ -21,14 +22,10 @@ const notStarted = "not started: the readiness checks run in Run"
 // EVENTS stream exists) and records the answer for GET /readyz, until ctx
 // is done. A change is logged with its reason.
 func (s *Server) checkReadiness(ctx context.Context) error {
-	t := time.NewTicker(s.cfg.CheckInterval)
-	defer t.Stop()
 	for {
 		s.setReady(s.check(ctx))
-		select {
-		case <-ctx.Done():
+		if !retry.Wait(ctx, s.cfg.CheckInterval) {
 			return nil
-		case <-t.C:
 		}
 	}
 }

@@ -12,6 +12,7 @@ import (
 	"github.com/nats-io/nats.go/jetstream"
 
 	"github.com/govpulse/govpulse/internal/natsjs"
+	"github.com/govpulse/govpulse/internal/retry"
 	"github.com/govpulse/govpulse/pkg/events"
 )
 
@@ -88,12 +89,8 @@ func (s *Server) watchWatermarks(ctx context.Context) error {
 			s.log.Info("watermarks not watched; retrying", "error", msg, "retry_in", s.cfg.CheckInterval)
 			last = msg
 		}
-		t := time.NewTimer(s.cfg.CheckInterval)
-		select {
-		case <-ctx.Done():
-			t.Stop()
+		if !retry.Wait(ctx, s.cfg.CheckInterval) {
 			return nil
-		case <-t.C:
 		}
 	}
 }

@@ -5,18 +5,13 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
-	"math/rand/v2"
 	"net/url"
 	"strings"
 	"time"
 
 	"github.com/nats-io/nats.go"
-)
 
-// Reconnect backoff bounds used by Connect.
-const (
-	minReconnectDelay = 100 * time.Millisecond
-	maxReconnectDelay = 5 * time.Second
+	"github.com/govpulse/govpulse/internal/retry"
 )
 
 // Connect dials the NATS server at url with the options every govpulse
@@ -36,7 +31,7 @@ func Connect(url string, logger *slog.Logger, opts ...nats.Option) (*nats.Conn, 
 	base := []nats.Option{
 		nats.Name("govpulse"),
 		nats.MaxReconnects(-1),
-		nats.CustomReconnectDelay(reconnectDelay),
+		nats.CustomReconnectDelay(retry.Policy{Initial: 100 * time.Millisecond, Max: 5 * time.Second}.Delay),
 		nats.DisconnectErrHandler(func(_ *nats.Conn, err error) {
 			logger.Warn("disconnected", "err", err)
 		}),
@@ -60,16 +55,6 @@ func Connect(url string, logger *slog.Logger, opts ...nats.Option) (*nats.Conn, 
 	}
 	logger.Info("nats connection", "url", nc.ConnectedUrlRedacted(), "status", nc.Status().String())
 	return nc, nil
-}
-
-// reconnectDelay doubles from minReconnectDelay up to maxReconnectDelay and
-// adds up to 20% jitter so that many clients do not reconnect in step.
-func reconnectDelay(attempts int) time.Duration {
-	d := maxReconnectDelay
-	if attempts < 16 {
-		d = min(minReconnectDelay<<attempts, maxReconnectDelay)
-	}
-	return d + rand.N(d/5+1)
 }
 
 // Security names the credentials and TLS files of a NATS connection. The
