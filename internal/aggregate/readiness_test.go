@@ -45,7 +45,8 @@ func TestReadinessErrListsEveryFailingConditionInOrder(t *testing.T) {
 	}
 }
 
-// While ClickHouse cannot be reached, a consumer that stops and resumes does not make the service ready: only a successful write clears the store's condition.
+// While ClickHouse cannot be reached, a consumer that stops and resumes does not make the service
+// ready: only a successful write clears the store's condition.
 func TestConsumerRestartDuringClickHouseOutageStaysNotReady(t *testing.T) {
 	// ClickHouse is down: nothing listens on its address.
 	opts, database, err := chstore.ParseDSN("clickhouse://127.0.0.1:1/govpulse?dial_timeout=200ms")

@@ -13,8 +13,7 @@ import (
 	"strings"
 	"time"
 
-	"github.com/cenkalti/backoff/v4"
-
+	"github.com/govpulse/govpulse/internal/retry"
 	"github.com/govpulse/govpulse/pkg/events"
 )
 
@@ -198,11 +197,7 @@ func (e *retryAfterError) Unwrap() error { return e.err }
 // earlier attempt stored (ingest answers 503 with the results so far) come
 // back as duplicates of the retry; they are counted as accepted.
 func post(ctx context.Context, opts FeedOptions, endpoint string, body []byte, sum *FeedSummary) (*ingestResponse, error) {
-	b := backoff.NewExponentialBackOff(
-		backoff.WithInitialInterval(opts.InitialInterval),
-		backoff.WithMaxInterval(opts.MaxInterval),
-		backoff.WithMaxElapsedTime(opts.MaxElapsed),
-	)
+	b := retry.NewBackoff(retry.Policy{Initial: opts.InitialInterval, Max: opts.MaxInterval, MaxElapsed: opts.MaxElapsed})
 	stored := map[int]bool{} // indexes accepted by an earlier attempt
 	for {
 		resp, err := postOnce(ctx, opts, endpoint, body)
@@ -217,16 +212,15 @@ func post(ctx context.Context, opts FeedOptions, endpoint string, body []byte, s
 			}
 			return resp, nil
 		}
-		var permanent *backoff.PermanentError
-		if errors.As(err, &permanent) {
+		if final, ok := retry.AsPermanent(err); ok {
 			sum.Requests++
-			return nil, permanent.Err
+			return nil, final
 		}
 		if ctx.Err() != nil {
 			return nil, fmt.Errorf("ctl: feed: %w", ctx.Err())
 		}
-		d := b.NextBackOff()
-		if d == backoff.Stop {
+		d, ok := b.Next()
+		if !ok {
 			return nil, fmt.Errorf("ctl: feed: giving up after %s: %w", opts.MaxElapsed, err)
 		}
 		var ra *retryAfterError
@@ -248,11 +242,11 @@ func post(ctx context.Context, opts FeedOptions, endpoint string, body []byte, s
 }
 
 // postOnce sends one request. A retryable failure is returned as is (or as
-// a *retryAfterError); a final one as a *backoff.PermanentError.
+// a *retryAfterError); a final one wrapped by retry.Permanent.
 func postOnce(ctx context.Context, opts FeedOptions, endpoint string, body []byte) (*ingestResponse, error) {
 	req, err := http.NewRequestWithContext(ctx, http.MethodPost, endpoint, bytes.NewReader(body))
 	if err != nil {
-		return nil, backoff.Permanent(fmt.Errorf("ctl: feed: request: %w", err))
+		return nil, retry.Permanent(fmt.Errorf("ctl: feed: request: %w", err))
 	}
 	req.Header.Set("Content-Type", "application/json")
 	if opts.Token != "" {
@@ -271,7 +265,7 @@ func postOnce(ctx context.Context, opts FeedOptions, endpoint string, body []byt
 	case res.StatusCode == http.StatusAccepted || res.StatusCode == http.StatusOK || res.StatusCode == http.StatusBadRequest:
 		var out ingestResponse
 		if err := json.Unmarshal(raw, &out); err != nil {
-			return nil, backoff.Permanent(fmt.Errorf("ctl: feed: answer %d: %s: %w", res.StatusCode, snippet(raw), err))
+			return nil, retry.Permanent(fmt.Errorf("ctl: feed: answer %d: %s: %w", res.StatusCode, snippet(raw), err))
 		}
 		return &out, nil
 	case res.StatusCode == http.StatusServiceUnavailable || res.StatusCode == http.StatusTooManyRequests || res.StatusCode >= 500:
@@ -285,7 +279,7 @@ func postOnce(ctx context.Context, opts FeedOptions, endpoint string, body []byt
 		}
 		return nil, e
 	default:
-		return nil, backoff.Permanent(fmt.Errorf("ctl: feed: answer %d: %s", res.StatusCode, snippet(raw)))
+		return nil, retry.Permanent(fmt.Errorf("ctl: feed: answer %d: %s", res.StatusCode, snippet(raw)))
 	}
 }
 
@@ -313,12 +307,8 @@ func wait(ctx context.Context, d time.Duration) error {
 	if d <= 0 {
 		return ctx.Err()
 	}
-	t := time.NewTimer(d)
-	defer t.Stop()
-	select {
-	case <-ctx.Done():
+	if !retry.Wait(ctx, d) {
 		return fmt.Errorf("ctl: feed: %w", ctx.Err())
-	case <-t.C:
-		return nil
 	}
+	return nil
 }

@@ -100,6 +100,15 @@ func Do(ctx context.Context, p Policy, op func() error, notify func(err error, w
 // Permanent wraps err so that Do returns err at once, without another attempt.
 func Permanent(err error) error { return backoff.Permanent(err) }
 
+// AsPermanent returns the error that Permanent wrapped, when err is (or wraps) one, for loops
+// that retry without Do.
+func AsPermanent(err error) (error, bool) {
+	if p, ok := errors.AsType[*backoff.PermanentError](err); ok {
+		return p.Err, true
+	}
+	return nil, false
+}
+
 // Backoff is the sequence of waits of a Policy, for a loop that decides itself when to retry. It is
 // not safe for concurrent use.
 type Backoff struct {

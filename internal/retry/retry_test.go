@@ -3,6 +3,7 @@ package retry
 import (
 	"context"
 	"errors"
+	"fmt"
 	"testing"
 	"time"
 )
@@ -112,6 +113,12 @@ func TestDoStopsAtAPermanentError(t *testing.T) {
 	}, nil)
 	if !errors.Is(err, failure) || calls != 1 {
 		t.Fatalf("Do = %v after %d calls, want the failure after 1", err, calls)
+	}
+	if got, ok := AsPermanent(fmt.Errorf("wrapped: %w", Permanent(failure))); !ok || got != failure {
+		t.Errorf("AsPermanent(wrapped Permanent) = %v, %v; want the failure", got, ok)
+	}
+	if got, ok := AsPermanent(failure); ok || got != nil {
+		t.Errorf("AsPermanent(plain error) = %v, %v; want nil, false", got, ok)
 	}
 }
 
