@@ -20,6 +20,7 @@ import (
 	"github.com/govpulse/govpulse/internal/engine"
 	"github.com/govpulse/govpulse/internal/natsjs"
 	"github.com/govpulse/govpulse/internal/natsjs/natstest"
+	"github.com/govpulse/govpulse/internal/testwait"
 	"github.com/govpulse/govpulse/pkg/events"
 )
 
@@ -148,14 +149,8 @@ func TestRunRebuildsFromAnUnusableCheckpoint(t *testing.T) {
 	if _, err := obj.PutBytes(ctx, "partition-all", []byte("not a checkpoint")); err != nil {
 		t.Fatal(err)
 	}
-	stop := runInBackground(t, svc)
-	deadline := time.Now().Add(10 * time.Second)
-	for svc.Ready() != nil {
-		if time.Now().After(deadline) {
-			t.Fatalf("not ready after 10s: %v", svc.Ready())
-		}
-		time.Sleep(10 * time.Millisecond)
-	}
+	stop := testwait.Run(t, "aggregator", svc.Run)
+	testwait.For(t, 10*time.Second, 10*time.Millisecond, svc.Ready)
 	stop()
 	if svc.lastSeq != 0 {
 		t.Errorf("resumed after sequence %d, want a rebuild from the start", svc.lastSeq)
@@ -196,28 +191,6 @@ func publish(t *testing.T, js jetstream.JetStream, ev *events.Event) {
 	if _, err := js.Publish(t.Context(), ev.Subject(""), data, jetstream.WithMsgID(ev.Key().String())); err != nil {
 		t.Fatal(err)
 	}
-}
-
-// runInBackground runs svc until the returned stop is called (at the latest when the test ends);
-// stop waits for Run and fails the test if it returned an error.
-func runInBackground(t *testing.T, svc *Service) (stop func()) {
-	t.Helper()
-	ctx, cancel := context.WithCancel(context.Background())
-	done := make(chan error, 1)
-	go func() { done <- svc.Run(ctx) }()
-	stopped := false
-	stop = func() {
-		if stopped {
-			return
-		}
-		stopped = true
-		cancel()
-		if err := <-done; err != nil {
-			t.Errorf("Run: %v", err)
-		}
-	}
-	t.Cleanup(stop)
-	return stop
 }
 
 // syncBuffer is a bytes.Buffer that the logger and the test may use at once.
@@ -267,7 +240,7 @@ func TestRunRebuildsFromACheckpointOfTheOldIdentity(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	runInBackground(t, svc)
+	testwait.Run(t, "aggregator", svc.Run)
 	// The rebuild reads sequence 1 again: its score is stored.
 	zhejiangScore(t, store, 1)
 	out := logs.String()

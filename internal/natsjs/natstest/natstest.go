@@ -9,6 +9,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/govpulse/govpulse/internal/natsjs"
 	"github.com/nats-io/nats-server/v2/server"
 	"github.com/nats-io/nats.go"
 	"github.com/nats-io/nats.go/jetstream"
@@ -88,13 +89,14 @@ func run(t testing.TB, port int, dir string) *server.Server {
 	return srv
 }
 
-// Connect connects a client to the server at url and returns it with its JetStream context; the
-// connection is closed in t.Cleanup.
-func Connect(t testing.TB, url string) (*nats.Conn, jetstream.JetStream) {
+// Connect connects a client to the server at url with the options every govpulse process
+// uses (natsjs.Connect: reconnecting for ever; nothing logged) followed by opts, and returns it
+// with its JetStream context. The connection is closed in t.Cleanup.
+func Connect(t testing.TB, url string, opts ...nats.Option) (*nats.Conn, jetstream.JetStream) {
 	t.Helper()
-	nc, err := nats.Connect(url)
+	nc, err := natsjs.Connect(url, nil, opts...)
 	if err != nil {
-		t.Fatalf("natstest: connect %s: %v", url, err)
+		t.Fatalf("natstest: %v", err)
 	}
 	t.Cleanup(nc.Close)
 	js, err := jetstream.New(nc)
