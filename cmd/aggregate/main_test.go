@@ -5,6 +5,7 @@ import (
 	"context"
 	"errors"
 	"flag"
+	"fmt"
 	"io"
 	"net"
 	"net/http"
@@ -18,6 +19,7 @@ import (
 	"github.com/govpulse/govpulse/internal/chstore"
 	"github.com/govpulse/govpulse/internal/chstore/chtest"
 	"github.com/govpulse/govpulse/internal/natsjs/natstest"
+	"github.com/govpulse/govpulse/internal/testwait"
 )
 
 // TestMain fails the package's tests when a goroutine they started outlives them.
@@ -116,31 +118,30 @@ func TestRunServesReadinessAndStops(t *testing.T) {
 	addr := l.Addr().String()
 	l.Close()
 
-	ctx, cancel := context.WithCancel(t.Context())
 	var logs syncBuffer
-	done := make(chan error, 1)
-	go func() {
-		done <- run(ctx, nil, env(map[string]string{
+	t.Cleanup(func() {
+		if t.Failed() {
+			t.Logf("logs:\n%s", logs.String())
+		}
+	})
+	stop := testwait.Run(t, "run", func(ctx context.Context) error {
+		return run(ctx, nil, env(map[string]string{
 			"GOVPULSE_AGGREGATE_ADDR": addr,
 			"GOVPULSE_NATS_URL":       url,
 			"GOVPULSE_CLICKHOUSE_DSN": "clickhouse://" + chtest.Addr(t) + "/" + database,
 		}), &logs)
-	}()
-	deadline := time.Now().Add(20 * time.Second)
-	for {
+	})
+	testwait.For(t, 20*time.Second, 20*time.Millisecond, func() error {
 		resp, err := http.Get("http://" + addr + "/readyz")
-		if err == nil {
-			resp.Body.Close()
-			if resp.StatusCode == http.StatusOK {
-				break
-			}
+		if err != nil {
+			return fmt.Errorf("not ready: %w", err)
 		}
-		if time.Now().After(deadline) {
-			cancel()
-			t.Fatalf("not ready after 20s (%v); logs:\n%s", err, logs.String())
+		resp.Body.Close()
+		if resp.StatusCode != http.StatusOK {
+			return fmt.Errorf("not ready: /readyz answers %d", resp.StatusCode)
 		}
-		time.Sleep(20 * time.Millisecond)
-	}
+		return nil
+	})
 	resp, err := http.Get("http://" + addr + "/metrics")
 	if err != nil {
 		t.Fatal(err)
@@ -152,13 +153,5 @@ func TestRunServesReadinessAndStops(t *testing.T) {
 			t.Errorf("/metrics has no %s", want)
 		}
 	}
-	cancel()
-	select {
-	case err := <-done:
-		if err != nil {
-			t.Fatalf("run: %v; logs:\n%s", err, logs.String())
-		}
-	case <-time.After(30 * time.Second):
-		t.Fatal("run did not stop within 30s")
-	}
+	stop()
 }

@@ -1,39 +1,71 @@
 // Package testwait is how govpulse tests wait: For polls a condition until it holds or a
-// deadline passes (tests wait, they never sleep), and Run runs a long-lived component's
+// deadline passes (tests wait, they never sleep), Until is the same loop for goroutines that
+// must return an error instead of failing the test, and Run runs a long-lived component's
 // Run(ctx) in the background until the test stops it, reporting the error it returned.
 //
-// Both take a testing.TB, so tests and benchmarks share them. They start no goroutine that
-// outlives the test: Run's goroutine is waited for by stop, at the latest in t.Cleanup.
+// A condition is a func() error: nil when it holds, else an error that says what is still
+// missing (the last one is reported on timeout); an error wrapped by Abort ends the wait at
+// once. Everything takes a testing.TB, so tests and benchmarks share it. Run's goroutine is
+// waited for by stop, at the latest in t.Cleanup.
 package testwait
 
 import (
 	"context"
+	"errors"
+	"fmt"
 	"sync"
 	"testing"
 	"time"
 )
 
-// For calls cond every interval until it returns nil. If cond still fails after timeout, For
-// fails the test (t.Fatalf) with the last error cond returned. cond runs on the test's
-// goroutine and should return quickly; an operation that may block gives itself a shorter
-// timeout than For's.
+// For calls cond every interval until it returns nil. If cond still fails after timeout, or
+// returns an error wrapped by Abort, For fails the test (t.Fatalf) with that error. For must be
+// called from the test's goroutine; cond runs on it and should return quickly (an operation
+// that may block gives itself a shorter timeout than For's).
 func For(t testing.TB, timeout, interval time.Duration, cond func() error) {
 	t.Helper()
-	deadline := time.Now().Add(timeout)
+	ctx, cancel := context.WithTimeout(context.Background(), timeout)
+	defer cancel()
+	if err := Until(ctx, interval, cond); err != nil {
+		t.Fatalf("after %s: %v", timeout, err)
+	}
+}
+
+// Until calls cond every interval until it returns nil, and then returns nil. It returns the
+// error of an Abort as soon as cond returns one, and, once ctx is done, ctx's error wrapped
+// together with cond's last error (so errors.Is(err, context.DeadlineExceeded) holds). It may
+// be called from any goroutine.
+func Until(ctx context.Context, interval time.Duration, cond func() error) error {
 	timer := time.NewTimer(interval)
 	defer timer.Stop()
 	for {
 		err := cond()
 		if err == nil {
-			return
+			return nil
 		}
-		if time.Now().After(deadline) {
-			t.Fatalf("after %s: %v", timeout, err)
+		var a *abortError
+		if errors.As(err, &a) {
+			return a.err
 		}
 		timer.Reset(interval)
-		<-timer.C
+		select {
+		case <-ctx.Done():
+			return fmt.Errorf("%w: %w", ctx.Err(), err)
+		case <-timer.C:
+		}
 	}
 }
+
+// Abort wraps err so that For and Until stop waiting at once and report err: for a condition
+// that can no longer become true (the process under test exited, the context is done).
+func Abort(err error) error {
+	return &abortError{err: err}
+}
+
+type abortError struct{ err error }
+
+func (a *abortError) Error() string { return a.err.Error() }
+func (a *abortError) Unwrap() error { return a.err }
 
 // StopTimeout bounds how long stop waits for a background function to return once its
 // context is cancelled.

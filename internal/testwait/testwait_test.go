@@ -39,3 +39,25 @@ func TestRunStopsAndWaits(t *testing.T) {
 	}
 	stop() // a second call does nothing
 }
+
+func TestUntilReturnsTheLastErrorAtTheDeadline(t *testing.T) {
+	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Millisecond)
+	defer cancel()
+	missing := errors.New("still missing")
+	err := testwait.Until(ctx, time.Millisecond, func() error { return missing })
+	if !errors.Is(err, missing) || !errors.Is(err, context.DeadlineExceeded) {
+		t.Errorf("Until: %v, want the deadline and the last error", err)
+	}
+}
+
+func TestUntilStopsAtAbort(t *testing.T) {
+	gone := errors.New("exited")
+	var calls int
+	err := testwait.Until(context.Background(), time.Millisecond, func() error {
+		calls++
+		return testwait.Abort(gone)
+	})
+	if !errors.Is(err, gone) || calls != 1 {
+		t.Errorf("Until: %v after %d calls, want %v after 1", err, calls, gone)
+	}
+}
