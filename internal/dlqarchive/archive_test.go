@@ -18,6 +18,7 @@ import (
 
 	"github.com/ClickHouse/clickhouse-go/v2/lib/driver"
 	"github.com/nats-io/nats.go/jetstream"
+	"github.com/prometheus/client_golang/prometheus"
 	"go.uber.org/goleak"
 
 	"github.com/govpulse/govpulse/internal/chstore"
@@ -298,4 +299,24 @@ func wantSeqs(got []uint64, want ...uint64) error {
 		return fmt.Errorf("archived stream sequences %v, want %v", got, want)
 	}
 	return nil
+}
+
+// A nil registry registers nothing; a second Archiver on the registry of the first gets the
+// registry's error back from New.
+func TestMetricsRegistry(t *testing.T) {
+	js, store, _, _ := setup(t)
+	for range 2 {
+		if _, err := dlqarchive.New(dlqarchive.Config{}, js, store, nil, nil); err != nil {
+			t.Fatalf("New with a nil registry: %v", err)
+		}
+	}
+	reg := prometheus.NewRegistry()
+	if _, err := dlqarchive.New(dlqarchive.Config{}, js, store, nil, reg); err != nil {
+		t.Fatal(err)
+	}
+	_, err := dlqarchive.New(dlqarchive.Config{}, js, store, nil, reg)
+	var already prometheus.AlreadyRegisteredError
+	if !errors.As(err, &already) {
+		t.Errorf("New on a registry in use: %v, want an AlreadyRegisteredError", err)
+	}
 }

@@ -2,14 +2,17 @@ package ingest_test
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"net"
 	"net/http"
+	"net/http/httptest"
 	"slices"
 	"strings"
 	"testing"
 	"time"
 
+	"github.com/prometheus/client_golang/prometheus"
 	"go.uber.org/goleak"
 
 	"github.com/govpulse/govpulse/internal/ingest"
@@ -417,5 +420,27 @@ func TestRunAddressInUse(t *testing.T) {
 	}
 	if err := s.Run(context.Background()); err == nil || !strings.Contains(err.Error(), "ingest: listen") {
 		t.Fatalf("Run on a busy address: %v", err)
+	}
+}
+
+// A nil registry registers nothing (and the admin address serves no /metrics); a second Server
+// on the registry of the first gets the registry's error back from New.
+func TestMetricsRegistry(t *testing.T) {
+	e := setup(t, ingest.Config{})
+	for range 2 {
+		s, err := ingest.New(ingest.Config{}, e.js, nil, nil)
+		if err != nil {
+			t.Fatalf("New with a nil registry: %v", err)
+		}
+		rec := httptest.NewRecorder()
+		s.AdminHandler().ServeHTTP(rec, httptest.NewRequest(http.MethodGet, "/metrics", nil))
+		if rec.Code != http.StatusNotFound {
+			t.Errorf("/metrics without a registry: %d, want 404", rec.Code)
+		}
+	}
+	_, err := ingest.New(ingest.Config{}, e.js, nil, e.reg)
+	var already prometheus.AlreadyRegisteredError
+	if !errors.As(err, &already) {
+		t.Errorf("New on a registry in use: %v, want an AlreadyRegisteredError", err)
 	}
 }
