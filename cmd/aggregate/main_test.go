@@ -10,7 +10,6 @@ import (
 	"net"
 	"net/http"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
@@ -90,24 +89,6 @@ func TestMigrateAppliesTheSchema(t *testing.T) {
 	}
 }
 
-// syncBuffer is a bytes.Buffer safe for the logger and the test to use at once.
-type syncBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (s *syncBuffer) Write(p []byte) (int, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.Write(p)
-}
-
-func (s *syncBuffer) String() string {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.String()
-}
-
 func TestRunServesReadinessAndStops(t *testing.T) {
 	_, database := chtest.Open(t)
 	url, _ := natstest.Start(t)
@@ -118,7 +99,7 @@ func TestRunServesReadinessAndStops(t *testing.T) {
 	addr := l.Addr().String()
 	l.Close()
 
-	var logs syncBuffer
+	var logs testwait.Buffer
 	t.Cleanup(func() {
 		if t.Failed() {
 			t.Logf("logs:\n%s", logs.String())

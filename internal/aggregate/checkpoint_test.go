@@ -8,7 +8,6 @@ import (
 	"hash/crc32"
 	"log/slog"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
@@ -193,24 +192,6 @@ func publish(t *testing.T, js jetstream.JetStream, ev *events.Event) {
 	}
 }
 
-// syncBuffer is a bytes.Buffer that the logger and the test may use at once.
-type syncBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (s *syncBuffer) Write(p []byte) (int, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.Write(p)
-}
-
-func (s *syncBuffer) String() string {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.String()
-}
-
 // A checkpoint whose engine state has the format that remembered events by id alone is never
 // read: the aggregator rebuilds from the start of the stream and its log line says why.
 func TestRunRebuildsFromACheckpointOfTheOldIdentity(t *testing.T) {
@@ -235,7 +216,7 @@ func TestRunRebuildsFromACheckpointOfTheOldIdentity(t *testing.T) {
 	if _, err := obj.PutBytes(ctx, "partition-all", encodeCheckpoint(checkpoint{partition: "all", lastSeq: 1, engine: snap})); err != nil {
 		t.Fatal(err)
 	}
-	var logs syncBuffer
+	var logs testwait.Buffer
 	svc, err := New(Config{FlushInterval: 10 * time.Millisecond}, js, store, slog.New(slog.NewTextHandler(&logs, nil)), nil)
 	if err != nil {
 		t.Fatal(err)

@@ -7,7 +7,6 @@ import (
 	"errors"
 	"fmt"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
@@ -19,24 +18,6 @@ import (
 	"github.com/govpulse/govpulse/internal/natsjs/natstest"
 	"github.com/govpulse/govpulse/internal/testwait"
 )
-
-// syncBuffer is a bytes.Buffer safe for one writer and one reader.
-type syncBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (s *syncBuffer) Write(p []byte) (int, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.Write(p)
-}
-
-func (s *syncBuffer) String() string {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.String()
-}
 
 func connectNATS(t *testing.T) (*nats.Conn, jetstream.JetStream) {
 	t.Helper()
@@ -113,7 +94,7 @@ func TestWatch(t *testing.T) {
 		t.Fatal(err)
 	}
 	mustPut(t, kv, "ranking", rankingJSON(3, "520000", "330000"))
-	var out syncBuffer
+	var out testwait.Buffer
 	// The watch context has no deadline, as in the command.
 	testwait.Run(t, "Watch", func(ctx context.Context) error {
 		return ctl.Watch(ctx, nc, &out, ctl.WatchOptions{Interval: 10 * time.Millisecond})

@@ -6,10 +6,12 @@
 // A condition is a func() error: nil when it holds, else an error that says what is still
 // missing (the last one is reported on timeout); an error wrapped by Abort ends the wait at
 // once. Everything takes a testing.TB, so tests and benchmarks share it. Run's goroutine is
-// waited for by stop, at the latest in t.Cleanup.
+// waited for by stop, at the latest in t.Cleanup. Buffer holds what a background component
+// writes while the test reads it.
 package testwait
 
 import (
+	"bytes"
 	"context"
 	"errors"
 	"fmt"
@@ -98,4 +100,26 @@ func Run(t testing.TB, name string, run func(ctx context.Context) error) (stop f
 	}
 	t.Cleanup(stop)
 	return stop
+}
+
+// Buffer is a bytes.Buffer that a component running in the background (its logger, its output)
+// and the test may use at once: the test reads String while the component writes. The zero
+// value is empty and ready to use.
+type Buffer struct {
+	mu sync.Mutex
+	b  bytes.Buffer
+}
+
+// Write appends p; it never fails.
+func (s *Buffer) Write(p []byte) (int, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.Write(p)
+}
+
+// String returns what was written so far.
+func (s *Buffer) String() string {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.String()
 }

@@ -42,7 +42,6 @@ const (
 	defaultFeeders = 8
 	feedBatch      = 500              // events per request
 	replayTimeout  = 10 * time.Minute // bounds one whole replay
-	natsReady      = 10 * time.Second
 )
 
 // BenchmarkEndToEnd replays a synthetic stream through HTTP ingest, JetStream, the aggregator and
@@ -350,27 +349,9 @@ func (r *recorder) writes() (int, time.Duration) {
 // (sync_interval: always).
 func startNATS(b *testing.B, syncAlways bool) *server.Server {
 	b.Helper()
-	srv, err := server.NewServer(&server.Options{
-		Host:       "127.0.0.1",
-		Port:       -1,
-		JetStream:  true,
-		StoreDir:   b.TempDir(),
-		SyncAlways: syncAlways,
-		NoLog:      true,
-		NoSigs:     true,
-	})
-	if err != nil {
-		b.Fatalf("nats server: %v", err)
-	}
-	srv.Start()
-	b.Cleanup(func() {
-		srv.Shutdown()
-		srv.WaitForShutdown()
-	})
-	if !srv.ReadyForConnections(natsReady) {
-		b.Fatalf("nats server not ready within %s", natsReady)
-	}
-	return srv
+	opts := natstest.Options(b)
+	opts.SyncAlways = syncAlways
+	return natstest.StartOptions(b, opts)
 }
 
 // connect opens a NATS connection named name to srv, closed at the end of the benchmark.

@@ -161,19 +161,7 @@ func startServer(t *testing.T) string {
 	opts.SyncAlways = false // the test store is temporary
 	opts.LameDuckDuration = 0
 	opts.NoLog, opts.NoSigs = true, true
-	srv, err := server.NewServer(opts)
-	if err != nil {
-		t.Fatalf("new server: %v", err)
-	}
-	srv.Start()
-	t.Cleanup(func() {
-		srv.Shutdown()
-		srv.WaitForShutdown()
-	})
-	if !srv.ReadyForConnections(10 * time.Second) {
-		t.Fatal("server not ready")
-	}
-	return srv.ClientURL()
+	return natstest.StartOptions(t, opts).ClientURL()
 }
 
 // client is a connection of one user that records the asynchronous permission errors.

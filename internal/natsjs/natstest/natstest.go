@@ -38,6 +38,43 @@ func Start(t testing.TB) (url string, srv *server.Server) {
 	return srv.ClientURL(), srv
 }
 
+// StartOptions runs a server with opts (for example TLS, accounts or SyncAlways), shuts it down
+// in t.Cleanup and returns it once it accepts clients. opts usually starts as Options(t). Stop
+// and Restart start the new server with Start's options, not with opts.
+func StartOptions(t testing.TB, opts *server.Options) *server.Server {
+	t.Helper()
+	srv, err := server.NewServer(opts)
+	if err != nil {
+		t.Fatalf("natstest: new server: %v", err)
+	}
+	srv.Start()
+	t.Cleanup(func() {
+		srv.Shutdown()
+		srv.WaitForShutdown()
+	})
+	if !srv.ReadyForConnections(readyTimeout) {
+		t.Fatalf("natstest: server not ready within %s", readyTimeout)
+	}
+	return srv
+}
+
+// Options returns the options of Start: JetStream on a random loopback port with its store in a
+// fresh t.TempDir, no logs and no signal handlers.
+func Options(t testing.TB) *server.Options {
+	return options(-1, t.TempDir())
+}
+
+func options(port int, dir string) *server.Options {
+	return &server.Options{
+		Host:      "127.0.0.1",
+		Port:      port,
+		JetStream: true,
+		StoreDir:  dir,
+		NoLog:     true,
+		NoSigs:    true,
+	}
+}
+
 // Stop shuts the running srv down and returns a function that starts a new
 // server on the same port with the same store directory, so that clients
 // reconnect to it and find their streams and messages again. The new server
@@ -66,27 +103,7 @@ func Restart(t testing.TB, srv *server.Server) *server.Server {
 
 func run(t testing.TB, port int, dir string) *server.Server {
 	t.Helper()
-	opts := &server.Options{
-		Host:      "127.0.0.1",
-		Port:      port,
-		JetStream: true,
-		StoreDir:  dir,
-		NoLog:     true,
-		NoSigs:    true,
-	}
-	srv, err := server.NewServer(opts)
-	if err != nil {
-		t.Fatalf("natstest: new server: %v", err)
-	}
-	srv.Start()
-	t.Cleanup(func() {
-		srv.Shutdown()
-		srv.WaitForShutdown()
-	})
-	if !srv.ReadyForConnections(readyTimeout) {
-		t.Fatalf("natstest: server not ready within %s", readyTimeout)
-	}
-	return srv
+	return StartOptions(t, options(port, dir))
 }
 
 // Connect connects a client to the server at url with the options every govpulse process
