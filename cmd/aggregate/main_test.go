@@ -5,11 +5,11 @@ import (
 	"context"
 	"errors"
 	"flag"
+	"fmt"
 	"io"
 	"net"
 	"net/http"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
@@ -18,6 +18,7 @@ import (
 	"github.com/govpulse/govpulse/internal/chstore"
 	"github.com/govpulse/govpulse/internal/chstore/chtest"
 	"github.com/govpulse/govpulse/internal/natsjs/natstest"
+	"github.com/govpulse/govpulse/internal/testwait"
 )
 
 // TestMain fails the package's tests when a goroutine they started outlives them.
@@ -88,24 +89,6 @@ func TestMigrateAppliesTheSchema(t *testing.T) {
 	}
 }
 
-// syncBuffer is a bytes.Buffer safe for the logger and the test to use at once.
-type syncBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (s *syncBuffer) Write(p []byte) (int, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.Write(p)
-}
-
-func (s *syncBuffer) String() string {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.String()
-}
-
 func TestRunServesReadinessAndStops(t *testing.T) {
 	_, database := chtest.Open(t)
 	url, _ := natstest.Start(t)
@@ -116,31 +99,30 @@ func TestRunServesReadinessAndStops(t *testing.T) {
 	addr := l.Addr().String()
 	l.Close()
 
-	ctx, cancel := context.WithCancel(t.Context())
-	var logs syncBuffer
-	done := make(chan error, 1)
-	go func() {
-		done <- run(ctx, nil, env(map[string]string{
+	var logs testwait.Buffer
+	t.Cleanup(func() {
+		if t.Failed() {
+			t.Logf("logs:\n%s", logs.String())
+		}
+	})
+	stop := testwait.Run(t, "run", func(ctx context.Context) error {
+		return run(ctx, nil, env(map[string]string{
 			"GOVPULSE_AGGREGATE_ADDR": addr,
 			"GOVPULSE_NATS_URL":       url,
 			"GOVPULSE_CLICKHOUSE_DSN": "clickhouse://" + chtest.Addr(t) + "/" + database,
 		}), &logs)
-	}()
-	deadline := time.Now().Add(20 * time.Second)
-	for {
+	})
+	testwait.For(t, 20*time.Second, 20*time.Millisecond, func() error {
 		resp, err := http.Get("http://" + addr + "/readyz")
-		if err == nil {
-			resp.Body.Close()
-			if resp.StatusCode == http.StatusOK {
-				break
-			}
+		if err != nil {
+			return fmt.Errorf("not ready: %w", err)
 		}
-		if time.Now().After(deadline) {
-			cancel()
-			t.Fatalf("not ready after 20s (%v); logs:\n%s", err, logs.String())
+		resp.Body.Close()
+		if resp.StatusCode != http.StatusOK {
+			return fmt.Errorf("not ready: /readyz answers %d", resp.StatusCode)
 		}
-		time.Sleep(20 * time.Millisecond)
-	}
+		return nil
+	})
 	resp, err := http.Get("http://" + addr + "/metrics")
 	if err != nil {
 		t.Fatal(err)
@@ -152,13 +134,5 @@ func TestRunServesReadinessAndStops(t *testing.T) {
 			t.Errorf("/metrics has no %s", want)
 		}
 	}
-	cancel()
-	select {
-	case err := <-done:
-		if err != nil {
-			t.Fatalf("run: %v; logs:\n%s", err, logs.String())
-		}
-	case <-time.After(30 * time.Second):
-		t.Fatal("run did not stop within 30s")
-	}
+	stop()
 }

@@ -5,15 +5,16 @@ import (
 	"context"
 	"errors"
 	"flag"
+	"fmt"
 	"strings"
 	"testing"
 	"time"
 
-	"github.com/nats-io/nats.go"
 	"github.com/nats-io/nats.go/jetstream"
 	"go.uber.org/goleak"
 
 	"github.com/govpulse/govpulse/internal/natsjs/natstest"
+	"github.com/govpulse/govpulse/internal/testwait"
 )
 
 func TestMain(m *testing.M) {
@@ -59,64 +60,44 @@ func TestRefusesPublicAddress(t *testing.T) {
 
 func TestRunEnsuresStreamsAndStops(t *testing.T) {
 	url, _ := natstest.Start(t)
-	var out bytes.Buffer
-	ctx, cancel := context.WithCancel(context.Background())
-	done := make(chan error, 1)
-	go func() {
-		done <- run(ctx, []string{"--addr", "127.0.0.1:0", "--admin-addr", "127.0.0.1:0", "--stream-max-age", "24h", "--dlq-max-age", "72h"},
+	var out bytes.Buffer // read after run has returned
+	t.Cleanup(func() {
+		if t.Failed() {
+			t.Logf("output:\n%s", out.String())
+		}
+	})
+	stop := testwait.Run(t, "run", func(ctx context.Context) error {
+		return run(ctx, []string{"--addr", "127.0.0.1:0", "--admin-addr", "127.0.0.1:0", "--stream-max-age", "24h", "--dlq-max-age", "72h"},
 			env(map[string]string{"GOVPULSE_NATS_URL": url, "GOVPULSE_PREFIX": "t1", "GOVPULSE_DLQ_MAX_BYTES": "1048576"}), &out)
-	}()
-	nc, err := nats.Connect(url)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer nc.Close()
-	js, err := jetstream.New(nc)
-	if err != nil {
-		t.Fatal(err)
-	}
-	deadline := time.Now().Add(10 * time.Second)
-	for {
+	})
+	_, js := natstest.Connect(t, url)
+	testwait.For(t, 10*time.Second, 20*time.Millisecond, func() error {
+		// DLQ is created after EVENTS: stopping the server while it is being created leaves
+		// the server's goroutines of that stream behind.
 		sctx, scancel := context.WithTimeout(context.Background(), time.Second)
-		s, err := js.Stream(sctx, "EVENTS")
-		if err == nil {
-			// DLQ is created after EVENTS: stopping the server while it is being created leaves
-			// the server's goroutines of that stream behind.
-			_, err = js.Stream(sctx, "DLQ")
-		}
-		scancel()
-		if err == nil {
-			cfg := s.CachedInfo().Config
-			if cfg.Subjects[0] != "t1.events.>" || cfg.MaxAge != 24*time.Hour {
-				t.Errorf("stream config %v %s", cfg.Subjects, cfg.MaxAge)
+		defer scancel()
+		for _, name := range []string{"EVENTS", "DLQ"} {
+			if _, err := js.Stream(sctx, name); err != nil {
+				return fmt.Errorf("stream %s not created: %w", name, err)
 			}
-			dlq, err := js.Stream(context.Background(), "DLQ")
-			if err != nil {
-				t.Fatal(err)
-			}
-			if c := dlq.CachedInfo().Config; c.MaxAge != 72*time.Hour || c.MaxBytes != 1<<20 || c.Discard != jetstream.DiscardOld {
-				t.Errorf("dlq config: max age %s, max bytes %d, discard %v", c.MaxAge, c.MaxBytes, c.Discard)
-			}
-			break
 		}
-		if time.Now().After(deadline) {
-			t.Fatalf("stream not created: %v", err)
-		}
-		select {
-		case err := <-done:
-			t.Fatalf("run returned early: %v\n%s", err, out.String())
-		case <-time.After(20 * time.Millisecond):
-		}
+		return nil
+	})
+	s, err := js.Stream(t.Context(), "EVENTS")
+	if err != nil {
+		t.Fatal(err)
 	}
-	cancel()
-	select {
-	case err := <-done:
-		if err != nil {
-			t.Fatalf("run: %v", err)
-		}
-	case <-time.After(10 * time.Second):
-		t.Fatal("run did not stop")
+	if cfg := s.CachedInfo().Config; cfg.Subjects[0] != "t1.events.>" || cfg.MaxAge != 24*time.Hour {
+		t.Errorf("stream config %v %s", cfg.Subjects, cfg.MaxAge)
 	}
+	dlq, err := js.Stream(t.Context(), "DLQ")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if c := dlq.CachedInfo().Config; c.MaxAge != 72*time.Hour || c.MaxBytes != 1<<20 || c.Discard != jetstream.DiscardOld {
+		t.Errorf("dlq config: max age %s, max bytes %d, discard %v", c.MaxAge, c.MaxBytes, c.Discard)
+	}
+	stop()
 }
 
 func TestHashToken(t *testing.T) {

@@ -8,7 +8,6 @@ import (
 	"hash/crc32"
 	"log/slog"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
@@ -20,6 +19,7 @@ import (
 	"github.com/govpulse/govpulse/internal/engine"
 	"github.com/govpulse/govpulse/internal/natsjs"
 	"github.com/govpulse/govpulse/internal/natsjs/natstest"
+	"github.com/govpulse/govpulse/internal/testwait"
 	"github.com/govpulse/govpulse/pkg/events"
 )
 
@@ -148,14 +148,8 @@ func TestRunRebuildsFromAnUnusableCheckpoint(t *testing.T) {
 	if _, err := obj.PutBytes(ctx, "partition-all", []byte("not a checkpoint")); err != nil {
 		t.Fatal(err)
 	}
-	stop := runInBackground(t, svc)
-	deadline := time.Now().Add(10 * time.Second)
-	for svc.Ready() != nil {
-		if time.Now().After(deadline) {
-			t.Fatalf("not ready after 10s: %v", svc.Ready())
-		}
-		time.Sleep(10 * time.Millisecond)
-	}
+	stop := testwait.Run(t, "aggregator", svc.Run)
+	testwait.For(t, 10*time.Second, 10*time.Millisecond, svc.Ready)
 	stop()
 	if svc.reader.lastSeq != 0 {
 		t.Errorf("resumed after sequence %d, want a rebuild from the start", svc.reader.lastSeq)
@@ -198,46 +192,6 @@ func publish(t *testing.T, js jetstream.JetStream, ev *events.Event) {
 	}
 }
 
-// runInBackground runs svc until the returned stop is called (at the latest when the test ends);
-// stop waits for Run and fails the test if it returned an error.
-func runInBackground(t *testing.T, svc *Service) (stop func()) {
-	t.Helper()
-	ctx, cancel := context.WithCancel(context.Background())
-	done := make(chan error, 1)
-	go func() { done <- svc.Run(ctx) }()
-	stopped := false
-	stop = func() {
-		if stopped {
-			return
-		}
-		stopped = true
-		cancel()
-		if err := <-done; err != nil {
-			t.Errorf("Run: %v", err)
-		}
-	}
-	t.Cleanup(stop)
-	return stop
-}
-
-// syncBuffer is a bytes.Buffer that the logger and the test may use at once.
-type syncBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (s *syncBuffer) Write(p []byte) (int, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.Write(p)
-}
-
-func (s *syncBuffer) String() string {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.String()
-}
-
 // A checkpoint whose engine state has the format that remembered events by id alone is never
 // read: the aggregator rebuilds from the start of the stream and its log line says why.
 func TestRunRebuildsFromACheckpointOfTheOldIdentity(t *testing.T) {
@@ -262,12 +216,12 @@ func TestRunRebuildsFromACheckpointOfTheOldIdentity(t *testing.T) {
 	if _, err := obj.PutBytes(ctx, "partition-all", encodeCheckpoint(checkpoint{partition: "all", lastSeq: 1, engine: snap})); err != nil {
 		t.Fatal(err)
 	}
-	var logs syncBuffer
+	var logs testwait.Buffer
 	svc, err := New(Config{FlushInterval: 10 * time.Millisecond}, js, store, slog.New(slog.NewTextHandler(&logs, nil)), nil)
 	if err != nil {
 		t.Fatal(err)
 	}
-	runInBackground(t, svc)
+	testwait.Run(t, "aggregator", svc.Run)
 	// The rebuild reads sequence 1 again: its score is stored.
 	zhejiangScore(t, store, 1)
 	out := logs.String()

@@ -13,24 +13,9 @@ import (
 
 	"github.com/govpulse/govpulse/internal/chstore"
 	"github.com/govpulse/govpulse/internal/natsjs"
+	"github.com/govpulse/govpulse/internal/testwait"
 	"github.com/govpulse/govpulse/pkg/events"
 )
-
-// checkFor polls cond every 10ms until it returns nil, failing the test after timeout.
-func checkFor(t *testing.T, timeout time.Duration, cond func() error) {
-	t.Helper()
-	deadline := time.Now().Add(timeout)
-	for {
-		err := cond()
-		if err == nil {
-			return
-		}
-		if time.Now().After(deadline) {
-			t.Fatalf("after %s: %v", timeout, err)
-		}
-		time.Sleep(10 * time.Millisecond)
-	}
-}
 
 // deadLetters returns the messages of the DLQ stream.
 func deadLetters(ctx context.Context, js jetstream.JetStream) ([]*jetstream.RawStreamMsg, error) {
@@ -61,7 +46,7 @@ func deadLetters(ctx context.Context, js jetstream.JetStream) ([]*jetstream.RawS
 func waitDeadLetter(t *testing.T, js jetstream.JetStream, code string, seq uint64) *jetstream.RawStreamMsg {
 	t.Helper()
 	var found *jetstream.RawStreamMsg
-	checkFor(t, 10*time.Second, func() error {
+	testwait.For(t, 10*time.Second, 10*time.Millisecond, func() error {
 		msgs, err := deadLetters(t.Context(), js)
 		if err != nil {
 			return err
@@ -81,7 +66,7 @@ func waitDeadLetter(t *testing.T, js jetstream.JetStream, code string, seq uint6
 func zhejiangScore(t *testing.T, store *chstore.Store, version uint64) chstore.ScoreRow {
 	t.Helper()
 	var row chstore.ScoreRow
-	checkFor(t, 10*time.Second, func() error {
+	testwait.For(t, 10*time.Second, 10*time.Millisecond, func() error {
 		rows, err := store.LatestScores(t.Context())
 		if err != nil {
 			return err
@@ -133,7 +118,7 @@ func TestEventFromTheFarFutureIsADeadLetter(t *testing.T) {
 	publish(t, js, rating("r-1", when, 5))
 	publish(t, js, rating("r-future", time.Date(9999, 1, 1, 0, 0, 0, 0, time.UTC), 1))
 	publish(t, js, rating("r-2", when.Add(time.Hour), 3))
-	runInBackground(t, svc)
+	testwait.Run(t, "aggregator", svc.Run)
 
 	m := waitDeadLetter(t, js, events.ReasonBadTime, 2)
 	if m.Header.Get("Govpulse-Event-Id") != "r-future" || m.Header.Get("Govpulse-Reason-Code") != events.ReasonBadTime {
@@ -163,7 +148,7 @@ func TestItemsOverTheLimitAreDeadLetters(t *testing.T) {
 			Time: when.Add(time.Duration(i) * time.Minute), Source: "test",
 			Data: &events.ServicePublishedData{ItemCode: code, Level: events.LevelProvince, Name: "n", Department: "d", Maturity: 4}})
 	}
-	runInBackground(t, svc)
+	testwait.Run(t, "aggregator", svc.Run)
 	m := waitDeadLetter(t, js, events.ReasonLimit, 3)
 	if m.Header.Get("Govpulse-Event-Id") != "p-2" {
 		t.Errorf("dead letter headers %v", m.Header)
@@ -192,7 +177,7 @@ func TestMissingDLQStreamIsCreatedAgain(t *testing.T) {
 		t.Fatal(err)
 	}
 	publish(t, js, rating("r-2", when.Add(time.Minute), 3))
-	runInBackground(t, svc)
+	testwait.Run(t, "aggregator", svc.Run)
 
 	m := waitDeadLetter(t, js, "", 2)
 	if m.Header.Get("Govpulse-Stage") != "aggregate" || m.Header.Get("Govpulse-Reason") == "" || string(m.Data) != `{"id":"no-type"}` {
@@ -201,7 +186,7 @@ func TestMissingDLQStreamIsCreatedAgain(t *testing.T) {
 	if sc := zhejiangScore(t, store, 3); sc.Ratings != 2 {
 		t.Errorf("%d ratings after the invalid message, want 2", sc.Ratings)
 	}
-	checkFor(t, 5*time.Second, svc.Ready)
+	testwait.For(t, 5*time.Second, 10*time.Millisecond, svc.Ready)
 	if n := metricValue(t, reg, "govpulse_aggregate_dlq_stream_created_total"); n != 1 {
 		t.Errorf("DLQ stream created %v times, want 1", n)
 	}
@@ -238,12 +223,12 @@ func TestUnwritableDLQHoldsBackCheckpoints(t *testing.T) {
 	publish(t, js, rating("r-1", when, 5))                  // 1
 	invalid()                                               // 2
 	publish(t, js, rating("r-2", when.Add(time.Minute), 3)) // 3
-	stop := runInBackground(t, svc)
+	stop := testwait.Run(t, "aggregator", svc.Run)
 
 	if sc := zhejiangScore(t, store, 3); sc.Ratings != 2 {
 		t.Errorf("%d ratings, want 2: valid events are scored while dead letters wait", sc.Ratings)
 	}
-	checkFor(t, 10*time.Second, func() error {
+	testwait.For(t, 10*time.Second, 10*time.Millisecond, func() error {
 		err := svc.Ready()
 		if err == nil || !strings.Contains(err.Error(), "dead letters: 1 not written to the DLQ stream (oldest: sequence 2)") {
 			return fmt.Errorf("ready: %v", err)
@@ -279,7 +264,7 @@ func TestUnwritableDLQHoldsBackCheckpoints(t *testing.T) {
 	invalid()                                                 // 4
 	invalid()                                                 // 5
 	publish(t, js, rating("r-3", when.Add(2*time.Minute), 4)) // 6
-	checkFor(t, 10*time.Second, func() error {
+	testwait.For(t, 10*time.Second, 10*time.Millisecond, func() error {
 		if n := metricValue(t, reg, "govpulse_aggregate_dead_letters_pending"); n != 3 {
 			return fmt.Errorf("%v dead letters pending, want 3", n)
 		}
@@ -292,7 +277,7 @@ func TestUnwritableDLQHoldsBackCheckpoints(t *testing.T) {
 		waitDeadLetter(t, js, "", seq)
 	}
 	zhejiangScore(t, store, 6)
-	checkFor(t, 10*time.Second, svc.Ready)
+	testwait.For(t, 10*time.Second, 10*time.Millisecond, svc.Ready)
 	stop()
 	if seq := checkpointSeq(); seq != 6 {
 		t.Errorf("final checkpoint covers sequence %d, want 6", seq)
@@ -301,7 +286,7 @@ func TestUnwritableDLQHoldsBackCheckpoints(t *testing.T) {
 
 // The backlog keeps at most 64 KiB of each dead letter and is full at its count or at 64 MiB.
 func TestDeadLetterBacklogBounds(t *testing.T) {
-	s := &flusher{cfg: Config{DeadLetterBacklog: 3}.withDefaults(), metrics: newMetrics(nil)}
+	s := &flusher{cfg: Config{DeadLetterBacklog: 3}.withDefaults(), metrics: mustMetrics(t)}
 	s.queueDeadLetters([]deadLetter{{seq: 1, data: make([]byte, 1<<20)}, {seq: 2, data: []byte("x")}})
 	if len(s.backlog[0].data) != maxDeadLetterData || !s.backlog[0].truncated || s.backlog[1].truncated {
 		t.Fatalf("first letter %d bytes (truncated %v), second truncated %v", len(s.backlog[0].data), s.backlog[0].truncated, s.backlog[1].truncated)
@@ -313,7 +298,7 @@ func TestDeadLetterBacklogBounds(t *testing.T) {
 	if !s.backlogFull() {
 		t.Fatal("3 letters of 3 do not make the backlog full")
 	}
-	big := &flusher{cfg: Config{}.withDefaults(), metrics: newMetrics(nil)}
+	big := &flusher{cfg: Config{}.withDefaults(), metrics: mustMetrics(t)}
 	for i := range maxBacklogBytes / maxDeadLetterData {
 		if big.backlogFull() {
 			t.Fatalf("full after %d letters of 64 KiB", i)
@@ -323,4 +308,14 @@ func TestDeadLetterBacklogBounds(t *testing.T) {
 	if !big.backlogFull() {
 		t.Fatal("64 MiB of dead letters do not make the backlog full")
 	}
+}
+
+// mustMetrics returns unregistered metrics for a Service built by hand.
+func mustMetrics(t *testing.T) *metrics {
+	t.Helper()
+	m, err := newMetrics(nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return m
 }

@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/govpulse/govpulse/internal/natsjs"
+	"github.com/govpulse/govpulse/internal/testwait"
 	"github.com/govpulse/govpulse/pkg/events"
 )
 
@@ -32,23 +33,19 @@ func TestStaleLatestValuesOfAnOldStreamAreReplaced(t *testing.T) {
 	ev := &events.Event{ID: "r-1", Type: events.FeedbackRated, Region: "330000",
 		Time: time.Date(2016, 12, 1, 10, 0, 0, 0, time.UTC), Source: "test", Data: &events.FeedbackRatedData{Rating: 5, Channel: "web"}}
 	publish(t, js, ev)
-	runInBackground(t, svc)
-	deadline := time.Now().Add(10 * time.Second)
-	for _, key := range []string{"ranking", "scores.330000"} {
-		for {
+	testwait.Run(t, "aggregator", svc.Run)
+	testwait.For(t, 10*time.Second, 10*time.Millisecond, func() error {
+		for _, key := range []string{"ranking", "scores.330000"} {
 			var v struct {
 				Version uint64 `json:"version"`
 			}
 			entry, err := kv.Get(ctx, key)
-			if err == nil && json.Unmarshal(entry.Value(), &v) == nil && v.Version == 1 {
-				break
+			if err != nil || json.Unmarshal(entry.Value(), &v) != nil || v.Version != 1 {
+				return fmt.Errorf("%s still at version %d (%v), want the rebuilt version 1", key, v.Version, err)
 			}
-			if time.Now().After(deadline) {
-				t.Fatalf("%s still at version %d (%v), want the rebuilt version 1", key, v.Version, err)
-			}
-			time.Sleep(10 * time.Millisecond)
 		}
-	}
+		return nil
+	})
 }
 
 // After a flush that advanced it, the partition's watermark is in the latest-value bucket under
@@ -73,7 +70,7 @@ func TestWatermarkInLatestBucket(t *testing.T) {
 			when := time.Date(2016, 12, 1, 10, 0, 0, 0, time.UTC)
 			publish(t, js, rating("w-1", when.Add(time.Hour), 5))
 			publish(t, js, rating("w-2", when, 4)) // older: the watermark stays
-			runInBackground(t, svc)
+			testwait.Run(t, "aggregator", svc.Run)
 			kv, err := natsjs.EnsureLatestBucket(ctx, js, natsjs.Names{}, 1)
 			if err != nil {
 				t.Fatal(err)
@@ -82,7 +79,7 @@ func TestWatermarkInLatestBucket(t *testing.T) {
 			lateness := cmp.Or(tc.cfg.AllowedLateness, 7*24*time.Hour)
 			want := natsjs.Watermark{Partition: partition, Regions: tc.regions, Watermark: when.Add(50 * time.Minute),
 				AllowedLatenessSeconds: int64(lateness / time.Second), Version: 2}
-			checkFor(t, 10*time.Second, func() error {
+			testwait.For(t, 10*time.Second, 10*time.Millisecond, func() error {
 				entry, err := kv.Get(ctx, natsjs.WatermarkKey(partition))
 				if err != nil {
 					return err

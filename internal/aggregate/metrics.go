@@ -1,6 +1,11 @@
 package aggregate
 
-import "github.com/prometheus/client_golang/prometheus"
+import (
+	"fmt"
+
+	"github.com/govpulse/govpulse/internal/promreg"
+	"github.com/prometheus/client_golang/prometheus"
+)
 
 // metrics are the aggregator's Prometheus series, registered on the injected registry.
 type metrics struct {
@@ -24,7 +29,8 @@ type metrics struct {
 	dlqRecreated       prometheus.Counter
 }
 
-func newMetrics(reg prometheus.Registerer) *metrics {
+// newMetrics makes the aggregator's series and registers them on reg (nil: not registered).
+func newMetrics(reg prometheus.Registerer) (*metrics, error) {
 	m := &metrics{
 		messages: prometheus.NewCounterVec(prometheus.CounterOpts{
 			Name: "govpulse_aggregate_messages_total",
@@ -96,11 +102,10 @@ func newMetrics(reg prometheus.Registerer) *metrics {
 			Help: "Times the aggregator found the DLQ stream missing and created it.",
 		}),
 	}
-	if reg != nil {
-		reg.MustRegister(m.rowsRefused, m.schemaFault)
-		reg.MustRegister(m.messages, m.flushes, m.flushSeconds, m.flushRows, m.storeErrors,
-			m.publishErrors, m.lag, m.lastSeq, m.watermark, m.checkpoints, m.checkpointSize,
-			m.checkpointAge, m.checkpointTime, m.deadLettersPending, m.dlqRecreated)
+	if err := promreg.Register(reg, m.rowsRefused, m.schemaFault, m.messages, m.flushes, m.flushSeconds, m.flushRows,
+		m.storeErrors, m.publishErrors, m.lag, m.lastSeq, m.watermark, m.checkpoints, m.checkpointSize,
+		m.checkpointAge, m.checkpointTime, m.deadLettersPending, m.dlqRecreated); err != nil {
+		return nil, fmt.Errorf("aggregate: metrics: %w", err)
 	}
-	return m
+	return m, nil
 }

@@ -2,10 +2,12 @@ package aggregate
 
 import (
 	"encoding/json"
+	"fmt"
 	"testing"
 	"time"
 
 	"github.com/govpulse/govpulse/internal/natsjs"
+	"github.com/govpulse/govpulse/internal/testwait"
 	"github.com/govpulse/govpulse/pkg/events"
 )
 
@@ -23,7 +25,7 @@ func TestPartialPartition(t *testing.T) {
 			Source: "test", Data: &events.FeedbackRatedData{Rating: 5 - i, Channel: "web"}}
 		publish(t, js, ev)
 	}
-	stop := runInBackground(t, svc)
+	stop := testwait.Run(t, "aggregator", svc.Run)
 	kv, err := natsjs.EnsureLatestBucket(ctx, js, natsjs.Names{}, 1)
 	if err != nil {
 		t.Fatal(err)
@@ -31,17 +33,13 @@ func TestPartialPartition(t *testing.T) {
 	var ranking struct {
 		Ranking []struct{ Region string } `json:"ranking"`
 	}
-	deadline := time.Now().Add(10 * time.Second)
-	for {
+	testwait.For(t, 10*time.Second, 10*time.Millisecond, func() error {
 		entry, err := kv.Get(ctx, "ranking.east")
 		if err == nil && json.Unmarshal(entry.Value(), &ranking) == nil && len(ranking.Ranking) == 2 {
-			break
+			return nil
 		}
-		if time.Now().After(deadline) {
-			t.Fatalf("no partial ranking under ranking.east: %v", err)
-		}
-		time.Sleep(10 * time.Millisecond)
-	}
+		return fmt.Errorf("no partial ranking under ranking.east: %v", err)
+	})
 	stop()
 	if ranking.Ranking[0].Region != "330000" || ranking.Ranking[1].Region != "520000" {
 		t.Errorf("partial ranking %+v, want Zhejiang then Guizhou", ranking.Ranking)

@@ -14,6 +14,7 @@ import (
 	"github.com/govpulse/govpulse/internal/chstore"
 	"github.com/govpulse/govpulse/internal/natsjs"
 	"github.com/govpulse/govpulse/internal/natsjs/natstest"
+	"github.com/govpulse/govpulse/internal/testwait"
 	"github.com/govpulse/govpulse/pkg/events"
 )
 
@@ -65,7 +66,7 @@ func TestConsumerRestartDuringClickHouseOutageStaysNotReady(t *testing.T) {
 	if err := natsjs.EnsureStreams(t.Context(), js, natsjs.Names{}, natsjs.StreamOptions{}); err != nil {
 		t.Fatal(err)
 	}
-	logs := &syncBuffer{}
+	logs := &testwait.Buffer{}
 	// RetryMaxInterval is long so that, were the consumer's restart to clear readiness, the next
 	// failed write would come too late to hide it.
 	svc, err := New(Config{FlushInterval: 10 * time.Millisecond, RetryMaxInterval: 10 * time.Second, ShutdownTimeout: time.Second},
@@ -76,7 +77,7 @@ func TestConsumerRestartDuringClickHouseOutageStaysNotReady(t *testing.T) {
 	publish(t, js, rated("o-1", time.Date(2016, 12, 1, 10, 0, 0, 0, time.UTC), events.ChannelWeb))
 	runShutdownError(t, svc)
 
-	checkFor(t, 10*time.Second, func() error {
+	testwait.For(t, 10*time.Second, 10*time.Millisecond, func() error {
 		if err := svc.Ready(); err == nil || !strings.Contains(err.Error(), "clickhouse:") {
 			return fmt.Errorf("Ready() = %v, want not ready because of ClickHouse", err)
 		}
@@ -84,7 +85,7 @@ func TestConsumerRestartDuringClickHouseOutageStaysNotReady(t *testing.T) {
 	})
 	// Let the flusher's pauses between attempts grow, so that a readiness cleared by the
 	// consumer's restart would stay cleared long enough to be seen.
-	checkFor(t, 20*time.Second, func() error {
+	testwait.For(t, 20*time.Second, 10*time.Millisecond, func() error {
 		if n := strings.Count(logs.String(), "clickhouse write failed"); n < 7 {
 			return fmt.Errorf("%d failed writes, want 7", n)
 		}
@@ -92,7 +93,7 @@ func TestConsumerRestartDuringClickHouseOutageStaysNotReady(t *testing.T) {
 	})
 	// The consumer stops: a message that does not come from the stream arrives in its inbox, and
 	// the service starts a new consumer.
-	checkFor(t, 20*time.Second, func() error {
+	testwait.For(t, 20*time.Second, 10*time.Millisecond, func() error {
 		connz, err := srv.Connz(&server.ConnzOptions{Subscriptions: true})
 		if err != nil {
 			return err
@@ -114,7 +115,7 @@ func TestConsumerRestartDuringClickHouseOutageStaysNotReady(t *testing.T) {
 	// Until the consumer is back, and for a while after, the service stays not ready because of
 	// ClickHouse.
 	deadline := time.Now().Add(3 * time.Second)
-	checkFor(t, 20*time.Second, func() error {
+	testwait.For(t, 20*time.Second, 10*time.Millisecond, func() error {
 		err := svc.Ready()
 		if err == nil || !strings.Contains(err.Error(), "clickhouse:") {
 			t.Fatalf("Ready() = %v during the ClickHouse outage, want not ready because of ClickHouse", err)

@@ -40,7 +40,8 @@ type Service struct {
 }
 
 // New returns a Service that reads from js and writes to store. A nil logger discards logs; a nil
-// registerer registers no metrics.
+// registerer registers no metrics. It fails on an invalid cfg, nil dependencies or when the
+// metrics cannot be registered (a prometheus.AlreadyRegisteredError, wrapped).
 func New(cfg Config, js jetstream.JetStream, store batchWriter, logger *slog.Logger, reg prometheus.Registerer) (*Service, error) {
 	if err := cfg.Validate(); err != nil {
 		return nil, err
@@ -52,12 +53,16 @@ func New(cfg Config, js jetstream.JetStream, store batchWriter, logger *slog.Log
 		logger = slog.New(slog.DiscardHandler)
 	}
 	cfg = cfg.withDefaults()
+	m, err := newMetrics(reg)
+	if err != nil {
+		return nil, err
+	}
 	s := &Service{
 		cfg:     cfg,
 		js:      js,
 		store:   store,
 		log:     logger.With("component", "aggregate", "partition", cfg.Partition),
-		metrics: newMetrics(reg),
+		metrics: m,
 	}
 	s.ready.set(condConsuming, "starting")
 	return s, nil

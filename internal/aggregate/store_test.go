@@ -1,6 +1,7 @@
 package aggregate
 
 import (
+	"errors"
 	"fmt"
 	"slices"
 	"strings"
@@ -14,6 +15,7 @@ import (
 	"github.com/govpulse/govpulse/internal/chstore/chtest"
 	"github.com/govpulse/govpulse/internal/natsjs"
 	"github.com/govpulse/govpulse/internal/natsjs/natstest"
+	"github.com/govpulse/govpulse/internal/testwait"
 	"github.com/govpulse/govpulse/pkg/events"
 )
 
@@ -65,22 +67,6 @@ func storeDeadLetters(t *testing.T, js jetstream.JetStream) map[string]string {
 	return out
 }
 
-// waitFor polls f every 20ms until it returns "" or the timeout passes; it fails with f's last answer.
-func waitFor(t *testing.T, timeout time.Duration, f func() string) {
-	t.Helper()
-	deadline := time.Now().Add(timeout)
-	for {
-		why := f()
-		if why == "" {
-			return
-		}
-		if time.Now().After(deadline) {
-			t.Fatalf("after %s: %s", timeout, why)
-		}
-		time.Sleep(20 * time.Millisecond)
-	}
-}
-
 // zhejiangRatings returns the ratings counted by Zhejiang's latest stored score (-1: none).
 func zhejiangRatings(t *testing.T, store *chstore.Store) int {
 	t.Helper()
@@ -127,20 +113,20 @@ func TestRefusedRowsAreDeadLetteredAndTheRestStored(t *testing.T) {
 		}
 		publish(t, js, rated(fmt.Sprintf("r-%02d", i), when.Add(time.Duration(i)*time.Minute), channel))
 	}
-	stop := runInBackground(t, svc)
-	waitFor(t, 20*time.Second, func() string {
+	stop := testwait.Run(t, "aggregator", svc.Run)
+	testwait.For(t, 20*time.Second, 20*time.Millisecond, func() error {
 		if ids := storedIDs(t, store); len(ids) != 18 {
-			return fmt.Sprintf("%d events stored, want 18: %v", len(ids), ids)
+			return fmt.Errorf("%d events stored, want 18: %v", len(ids), ids)
 		}
-		return ""
+		return nil
 	})
 	var letters map[string]string
-	waitFor(t, 10*time.Second, func() string {
+	testwait.For(t, 10*time.Second, 20*time.Millisecond, func() error {
 		letters = storeDeadLetters(t, js)
 		if len(letters) != 2 {
-			return fmt.Sprintf("store dead letters %v, want r-07 and r-12", letters)
+			return fmt.Errorf("store dead letters %v, want r-07 and r-12", letters)
 		}
-		return ""
+		return nil
 	})
 	for _, id := range []string{"r-07", "r-12"} {
 		if !strings.Contains(letters[id], `unknown element "hotline"`) || !strings.Contains(letters[id], "events row") {
@@ -148,19 +134,19 @@ func TestRefusedRowsAreDeadLetteredAndTheRestStored(t *testing.T) {
 		}
 	}
 	// The score reflects all 20 events (the engine applied them); it is stored and published.
-	waitFor(t, 10*time.Second, func() string {
+	testwait.For(t, 10*time.Second, 20*time.Millisecond, func() error {
 		if got := zhejiangRatings(t, store); got != 20 {
-			return fmt.Sprintf("Zhejiang's latest score counts %d ratings, want 20", got)
+			return fmt.Errorf("Zhejiang's latest score counts %d ratings, want 20", got)
 		}
-		return ""
+		return nil
 	})
 	// Consumption goes on.
 	publish(t, js, rated("r-20", when.Add(time.Hour), events.ChannelMobile))
-	waitFor(t, 10*time.Second, func() string {
+	testwait.For(t, 10*time.Second, 20*time.Millisecond, func() error {
 		if ids := storedIDs(t, store); !slices.Contains(ids, "r-20") {
-			return fmt.Sprintf("r-20 not stored after the refused rows: %v", ids)
+			return fmt.Errorf("r-20 not stored after the refused rows: %v", ids)
 		}
-		return ""
+		return nil
 	})
 	if err := svc.Ready(); err != nil {
 		t.Errorf("Ready: %v", err)
@@ -188,14 +174,14 @@ func TestRefusedScoreIsNotPublishedAndItsEventDeadLettered(t *testing.T) {
 	guizhou := rated("g-1", when.Add(time.Minute), events.ChannelWeb)
 	guizhou.Region = "520000"
 	publish(t, js, guizhou)
-	stop := runInBackground(t, svc)
+	stop := testwait.Run(t, "aggregator", svc.Run)
 	var letters map[string]string
-	waitFor(t, 20*time.Second, func() string {
+	testwait.For(t, 20*time.Second, 20*time.Millisecond, func() error {
 		letters = storeDeadLetters(t, js)
 		if _, ok := letters["g-1"]; !ok {
-			return fmt.Sprintf("store dead letters %v, want g-1", letters)
+			return fmt.Errorf("store dead letters %v, want g-1", letters)
 		}
-		return ""
+		return nil
 	})
 	if !strings.Contains(letters["g-1"], "scores row") || !strings.Contains(letters["g-1"], "throwIf") {
 		t.Errorf("dead letter of g-1: reason %q, want the refused score's ClickHouse error", letters["g-1"])
@@ -207,11 +193,11 @@ func TestRefusedScoreIsNotPublishedAndItsEventDeadLettered(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	waitFor(t, 10*time.Second, func() string {
+	testwait.For(t, 10*time.Second, 20*time.Millisecond, func() error {
 		if _, err := kv.Get(ctx, "scores.330000"); err != nil {
-			return fmt.Sprintf("Zhejiang's score not published: %v", err)
+			return fmt.Errorf("Zhejiang's score not published: %v", err)
 		}
-		return ""
+		return nil
 	})
 	if _, err := kv.Get(ctx, "scores.520000"); err == nil {
 		t.Error("Guizhou's refused score was published")
@@ -233,12 +219,12 @@ func TestSchemaFaultIsRetriedForItsGraceThenDeadLettered(t *testing.T) {
 	table := "`" + store.Database() + "`.events"
 	when := time.Date(2016, 12, 1, 10, 0, 0, 0, time.UTC)
 	publish(t, js, rated("s-1", when, events.ChannelWeb))
-	stop := runInBackground(t, svc)
-	waitFor(t, 20*time.Second, func() string {
+	stop := testwait.Run(t, "aggregator", svc.Run)
+	testwait.For(t, 20*time.Second, 20*time.Millisecond, func() error {
 		if ids := storedIDs(t, store); len(ids) != 1 {
-			return fmt.Sprintf("stored %v, want s-1", ids)
+			return fmt.Errorf("stored %v, want s-1", ids)
 		}
-		return ""
+		return nil
 	})
 
 	if err := conn.Exec(ctx, "ALTER TABLE "+table+" DROP COLUMN channel"); err != nil {
@@ -246,19 +232,19 @@ func TestSchemaFaultIsRetriedForItsGraceThenDeadLettered(t *testing.T) {
 	}
 	start := time.Now()
 	publish(t, js, rated("s-2", when.Add(time.Minute), events.ChannelWeb))
-	waitFor(t, 10*time.Second, func() string {
+	testwait.For(t, 10*time.Second, 20*time.Millisecond, func() error {
 		if err := svc.Ready(); err == nil || !strings.Contains(err.Error(), "schema fault") {
-			return fmt.Sprintf("Ready() = %v, want not ready with a schema fault", err)
+			return fmt.Errorf("Ready() = %v, want not ready with a schema fault", err)
 		}
-		return ""
+		return nil
 	})
 	var letters map[string]string
-	waitFor(t, 20*time.Second, func() string {
+	testwait.For(t, 20*time.Second, 20*time.Millisecond, func() error {
 		letters = storeDeadLetters(t, js)
 		if _, ok := letters["s-2"]; !ok {
-			return fmt.Sprintf("store dead letters %v, want s-2", letters)
+			return fmt.Errorf("store dead letters %v, want s-2", letters)
 		}
-		return ""
+		return nil
 	})
 	if waited := time.Since(start); waited < grace {
 		t.Errorf("s-2 dead-lettered after %s, before the grace of %s", waited, grace)
@@ -266,24 +252,24 @@ func TestSchemaFaultIsRetriedForItsGraceThenDeadLettered(t *testing.T) {
 	if !strings.Contains(letters["s-2"], "No such column channel") {
 		t.Errorf("dead letter of s-2: reason %q, want the ClickHouse error", letters["s-2"])
 	}
-	waitFor(t, 10*time.Second, func() string {
+	testwait.For(t, 10*time.Second, 20*time.Millisecond, func() error {
 		if got := zhejiangRatings(t, store); got != 2 {
-			return fmt.Sprintf("Zhejiang's latest score counts %d ratings, want 2", got)
+			return fmt.Errorf("Zhejiang's latest score counts %d ratings, want 2", got)
 		}
 		if err := svc.Ready(); err != nil {
-			return fmt.Sprintf("Ready() = %v after the rows were dead-lettered", err)
+			return fmt.Errorf("Ready() = %v after the rows were dead-lettered", err)
 		}
-		return ""
+		return nil
 	})
 
 	// While the fault lasts, later events do not wait for another grace period.
 	publish(t, js, rated("s-3", when.Add(2*time.Minute), events.ChannelWeb))
 	start = time.Now()
-	waitFor(t, 10*time.Second, func() string {
+	testwait.For(t, 10*time.Second, 20*time.Millisecond, func() error {
 		if _, ok := storeDeadLetters(t, js)["s-3"]; !ok {
-			return "s-3 not dead-lettered"
+			return errors.New("s-3 not dead-lettered")
 		}
-		return ""
+		return nil
 	})
 	if waited := time.Since(start); waited > grace {
 		t.Errorf("s-3 waited %s, another grace period", waited)
@@ -294,11 +280,11 @@ func TestSchemaFaultIsRetriedForItsGraceThenDeadLettered(t *testing.T) {
 		t.Fatal(err)
 	}
 	publish(t, js, rated("s-4", when.Add(3*time.Minute), events.ChannelWeb))
-	waitFor(t, 20*time.Second, func() string {
+	testwait.For(t, 20*time.Second, 20*time.Millisecond, func() error {
 		if ids := storedIDs(t, store); !slices.Equal(ids, []string{"s-1", "s-4"}) {
-			return fmt.Sprintf("stored %v, want s-1 and s-4", ids)
+			return fmt.Errorf("stored %v, want s-1 and s-4", ids)
 		}
-		return ""
+		return nil
 	})
 	if _, ok := storeDeadLetters(t, js)["s-4"]; ok {
 		t.Error("s-4 dead-lettered after the column came back")
@@ -314,12 +300,12 @@ func TestBatchOf101Months(t *testing.T) {
 	for i := range 101 {
 		publish(t, js, rated(fmt.Sprintf("m-%03d", i), time.Date(2008, time.Month(1+i), 1, 10, 0, 0, 0, time.UTC), events.ChannelWeb))
 	}
-	stop := runInBackground(t, svc)
-	waitFor(t, 60*time.Second, func() string {
+	stop := testwait.Run(t, "aggregator", svc.Run)
+	testwait.For(t, 60*time.Second, 20*time.Millisecond, func() error {
 		if ids := storedIDs(t, store); len(ids) != 101 {
-			return fmt.Sprintf("%d events stored, want 101", len(ids))
+			return fmt.Errorf("%d events stored, want 101", len(ids))
 		}
-		return ""
+		return nil
 	})
 	var months uint64
 	if err := conn.QueryRow(ctx, "SELECT uniqExact(toYYYYMM(time)) FROM `"+store.Database()+"`.events").Scan(&months); err != nil {

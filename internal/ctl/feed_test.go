@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"fmt"
 	"io"
 	"net"
 	"net/http"
@@ -17,6 +18,7 @@ import (
 
 	"github.com/govpulse/govpulse/internal/ctl"
 	"github.com/govpulse/govpulse/internal/scenario"
+	"github.com/govpulse/govpulse/internal/testwait"
 	"github.com/govpulse/govpulse/pkg/events"
 )
 
@@ -309,23 +311,23 @@ func TestFeedGivesUp(t *testing.T) {
 func TestFeedCancelled(t *testing.T) {
 	f, url := newFake(t)
 	f.fail = func(int) (int, bool) { return http.StatusServiceUnavailable, false }
-	ctx, cancel := context.WithCancel(context.Background())
 	opts := fastRetry(url)
 	opts.MaxElapsed = time.Hour
-	done := make(chan error, 1)
-	go func() {
-		_, err := ctl.Feed(ctx, synthetic(10), opts)
-		done <- err
-	}()
-	checkFor(t, 5*time.Second, time.Millisecond, func() bool {
+	stop := testwait.Run(t, "Feed", func(ctx context.Context) error {
+		if _, err := ctl.Feed(ctx, synthetic(10), opts); !errors.Is(err, context.Canceled) {
+			return fmt.Errorf("err %v, want context.Canceled", err)
+		}
+		return nil
+	})
+	testwait.For(t, 5*time.Second, time.Millisecond, func() error {
 		f.mu.Lock()
 		defer f.mu.Unlock()
-		return f.requests >= 2
+		if f.requests < 2 {
+			return fmt.Errorf("%d requests, want 2 or more", f.requests)
+		}
+		return nil
 	})
-	cancel()
-	if err := <-done; !errors.Is(err, context.Canceled) {
-		t.Fatalf("err %v, want context.Canceled", err)
-	}
+	stop()
 }
 
 func TestFeedOptionsValidate(t *testing.T) {
@@ -333,20 +335,5 @@ func TestFeedOptionsValidate(t *testing.T) {
 		if _, err := ctl.Feed(context.Background(), synthetic(1), o); err == nil {
 			t.Errorf("%+v: want an error", o)
 		}
-	}
-}
-
-// checkFor polls cond every interval until it holds, failing the test
-// after timeout.
-func checkFor(t *testing.T, timeout, interval time.Duration, cond func() bool) {
-	t.Helper()
-	deadline := time.Now().Add(timeout)
-	tick := time.NewTicker(interval)
-	defer tick.Stop()
-	for !cond() {
-		if time.Now().After(deadline) {
-			t.Fatalf("condition not met within %s", timeout)
-		}
-		<-tick.C
 	}
 }

@@ -103,7 +103,7 @@ func Watch(ctx context.Context, nc *nats.Conn, w io.Writer, opts WatchOptions) e
 				changed, err = b.SetScore(m.Data)
 			}
 			if err != nil {
-				opts.Logger.Warn("skipping message", "subject", m.Subject, "err", err)
+				opts.Logger.Warn("skipping message", "subject", m.Subject, "error", err)
 			}
 			dirty = dirty || changed
 		case <-tick.C:

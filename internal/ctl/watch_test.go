@@ -7,7 +7,6 @@ import (
 	"errors"
 	"fmt"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
@@ -17,25 +16,8 @@ import (
 	"github.com/govpulse/govpulse/internal/ctl"
 	"github.com/govpulse/govpulse/internal/natsjs"
 	"github.com/govpulse/govpulse/internal/natsjs/natstest"
+	"github.com/govpulse/govpulse/internal/testwait"
 )
-
-// syncBuffer is a bytes.Buffer safe for one writer and one reader.
-type syncBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (s *syncBuffer) Write(p []byte) (int, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.Write(p)
-}
-
-func (s *syncBuffer) String() string {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.String()
-}
 
 func connectNATS(t *testing.T) (*nats.Conn, jetstream.JetStream) {
 	t.Helper()
@@ -112,19 +94,18 @@ func TestWatch(t *testing.T) {
 		t.Fatal(err)
 	}
 	mustPut(t, kv, "ranking", rankingJSON(3, "520000", "330000"))
-	var out syncBuffer
+	var out testwait.Buffer
 	// The watch context has no deadline, as in the command.
-	wctx, stop := context.WithCancel(context.Background())
-	done := make(chan error, 1)
-	go func() { done <- ctl.Watch(wctx, nc, &out, ctl.WatchOptions{Interval: 10 * time.Millisecond}) }()
-	defer func() {
-		stop()
-		if err := <-done; err != nil {
-			t.Errorf("Watch: %v", err)
-		}
-	}()
+	testwait.Run(t, "Watch", func(ctx context.Context) error {
+		return ctl.Watch(ctx, nc, &out, ctl.WatchOptions{Interval: 10 * time.Millisecond})
+	})
 	// A watcher started late shows the bucket's ranking at once.
-	checkFor(t, 5*time.Second, 5*time.Millisecond, func() bool { return strings.Contains(out.String(), "version 3") })
+	testwait.For(t, 5*time.Second, 5*time.Millisecond, func() error {
+		if !strings.Contains(out.String(), "version 3") {
+			return fmt.Errorf("no ranking at version 3 in:\n%s", out.String())
+		}
+		return nil
+	})
 
 	// Published updates replace it; an older version does not.
 	pub := func(subj string, b []byte) {
@@ -137,10 +118,12 @@ func TestWatch(t *testing.T) {
 	pub(n.RankingsSubject(), rankingJSON(9, "330000", "520000"))
 	pub(n.RankingsSubject(), []byte("not json"))
 	pub(n.RankingsSubject(), rankingJSON(8, "520000", "330000"))
-	checkFor(t, 5*time.Second, 5*time.Millisecond, func() bool {
+	testwait.For(t, 5*time.Second, 5*time.Millisecond, func() error {
 		s := out.String()
-		last := s[strings.LastIndex(s, "govpulse ranking"):]
-		return strings.Contains(last, "version 9") && strings.Contains(last, "91.50")
+		if last := s[strings.LastIndex(s, "govpulse ranking"):]; !strings.Contains(last, "version 9") || !strings.Contains(last, "91.50") {
+			return fmt.Errorf("last ranking is not version 9 with 91.50:\n%s", last)
+		}
+		return nil
 	})
 	s := out.String()
 	if last := s[strings.LastIndex(s, "govpulse ranking"):]; strings.Contains(last, "version 8") {

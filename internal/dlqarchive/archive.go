@@ -132,8 +132,8 @@ type Archiver struct {
 	metrics *metrics
 }
 
-// New returns an Archiver. A nil logger discards; a nil reg means a private
-// registry. It fails on an invalid cfg, nil dependencies or when the
+// New returns an Archiver. A nil logger discards; a nil reg registers no
+// metrics. It fails on an invalid cfg, nil dependencies or when the
 // metrics cannot be registered.
 func New(cfg Config, js jetstream.JetStream, store Store, logger *slog.Logger, reg prometheus.Registerer) (*Archiver, error) {
 	if js == nil || store == nil {
@@ -145,9 +145,6 @@ func New(cfg Config, js jetstream.JetStream, store Store, logger *slog.Logger, r
 	}
 	if logger == nil {
 		logger = slog.New(slog.NewTextHandler(io.Discard, nil))
-	}
-	if reg == nil {
-		reg = prometheus.NewRegistry()
 	}
 	m, err := newMetrics(reg)
 	if err != nil {
@@ -207,7 +204,7 @@ func (a *Archiver) archiveLoop(ctx context.Context) error {
 		batch, err := cons.Fetch(a.cfg.BatchSize, jetstream.FetchMaxWait(a.cfg.FetchWait))
 		if err != nil {
 			a.metrics.fetchErrors.Inc()
-			a.log.Warn("fetch failed", "err", err)
+			a.log.Warn("fetch failed", "error", err)
 			if !retry.Wait(ctx, a.cfg.FetchWait) {
 				return nil
 			}
@@ -218,7 +215,7 @@ func (a *Archiver) archiveLoop(ctx context.Context) error {
 			msgs = append(msgs, msg)
 		}
 		if err := batch.Error(); err != nil {
-			a.log.Debug("fetch ended", "err", err)
+			a.log.Debug("fetch ended", "error", err)
 		}
 		if len(msgs) == 0 {
 			continue
@@ -247,7 +244,7 @@ func (a *Archiver) consumer(ctx context.Context) (jetstream.Consumer, error) {
 		return err
 	}
 	notify := func(err error, d time.Duration) {
-		a.log.Warn("cannot create the DLQ consumer yet; retrying", "stream", a.cfg.Names.DLQStream, "err", err, "retry_in", d)
+		a.log.Warn("cannot create the DLQ consumer yet; retrying", "stream", a.cfg.Names.DLQStream, "error", err, "retry_in", d)
 	}
 	if err := retry.Do(ctx, a.retryPolicy(), op, notify); err != nil {
 		return nil, fmt.Errorf("dlqarchive: consumer %s on %s: %w", a.cfg.Consumer, a.cfg.Names.DLQStream, err)
@@ -268,7 +265,7 @@ func (a *Archiver) archive(ctx context.Context, msgs []jetstream.Msg) {
 		if err != nil {
 			// Messages of a pull consumer always carry metadata; one
 			// without cannot be keyed, so it is logged and skipped.
-			a.log.Error("dead letter without stream metadata; skipped", "subject", m.Subject(), "err", err)
+			a.log.Error("dead letter without stream metadata; skipped", "subject", m.Subject(), "error", err)
 			continue
 		}
 		rows = append(rows, row)
@@ -286,7 +283,7 @@ func (a *Archiver) archive(ctx context.Context, msgs []jetstream.Msg) {
 		return nil
 	}
 	notify := func(err error, d time.Duration) {
-		a.log.Warn("clickhouse write failed; retrying", "rows", len(rows), "err", err, "retry_in", d)
+		a.log.Warn("clickhouse write failed; retrying", "rows", len(rows), "error", err, "retry_in", d)
 		for _, m := range msgs {
 			_ = m.InProgress() // keep the server from redelivering meanwhile
 		}
@@ -298,7 +295,7 @@ func (a *Archiver) archive(ctx context.Context, msgs []jetstream.Msg) {
 		err = write(dctx)
 	}
 	if err != nil {
-		a.log.Warn("batch not archived; it will be redelivered", "rows", len(rows), "err", err)
+		a.log.Warn("batch not archived; it will be redelivered", "rows", len(rows), "error", err)
 		return
 	}
 	for _, r := range refused {
@@ -311,7 +308,7 @@ func (a *Archiver) archive(ctx context.Context, msgs []jetstream.Msg) {
 	}
 	for _, m := range msgs {
 		if err := m.Ack(); err != nil {
-			a.log.Warn("ack failed; the message will be archived again", "err", err)
+			a.log.Warn("ack failed; the message will be archived again", "error", err)
 		}
 	}
 	a.metrics.archived.Add(float64(len(rows) - len(refused)))

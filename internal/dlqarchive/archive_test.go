@@ -18,6 +18,7 @@ import (
 
 	"github.com/ClickHouse/clickhouse-go/v2/lib/driver"
 	"github.com/nats-io/nats.go/jetstream"
+	"github.com/prometheus/client_golang/prometheus"
 	"go.uber.org/goleak"
 
 	"github.com/govpulse/govpulse/internal/chstore"
@@ -26,6 +27,7 @@ import (
 	"github.com/govpulse/govpulse/internal/ingest"
 	"github.com/govpulse/govpulse/internal/natsjs"
 	"github.com/govpulse/govpulse/internal/natsjs/natstest"
+	"github.com/govpulse/govpulse/internal/testwait"
 )
 
 func TestMain(m *testing.M) {
@@ -84,39 +86,6 @@ func feedback(id, region string, rating int, at time.Time) string {
 		id, region, at.Format(time.RFC3339), rating)
 }
 
-// run starts the archiver and returns a function that stops it and waits.
-func run(t *testing.T, a *dlqarchive.Archiver) (stop func()) {
-	t.Helper()
-	ctx, cancel := context.WithCancel(context.Background())
-	done := make(chan error, 1)
-	go func() { done <- a.Run(ctx) }()
-	var stopped bool
-	stop = func() {
-		if stopped {
-			return
-		}
-		stopped = true
-		cancel()
-		if err := <-done; err != nil {
-			t.Errorf("Run: %v", err)
-		}
-	}
-	t.Cleanup(stop)
-	return stop
-}
-
-func waitFor(t *testing.T, d time.Duration, what string, f func() bool) {
-	t.Helper()
-	deadline := time.Now().Add(d)
-	for !f() {
-		if time.Now().After(deadline) {
-			t.Fatalf("timed out after %s waiting for %s", d, what)
-		}
-		tick := time.NewTimer(20 * time.Millisecond)
-		<-tick.C
-	}
-}
-
 func archived(t *testing.T, store *chstore.Store) []chstore.DLQRow {
 	t.Helper()
 	rows, err := store.DLQ(context.Background())
@@ -159,8 +128,13 @@ func TestHebeiYesterday(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	stop := run(t, a)
-	waitFor(t, 20*time.Second, "6 archived dead letters", func() bool { return len(archived(t, store)) == 6 })
+	stop := testwait.Run(t, "archiver", a.Run)
+	testwait.For(t, 20*time.Second, 20*time.Millisecond, func() error {
+		if n := len(archived(t, store)); n != 6 {
+			return fmt.Errorf("%d archived dead letters, want 6", n)
+		}
+		return nil
+	})
 
 	// What did Hebei's probe send wrong yesterday?
 	q := "SELECT received_at, reason_code, reason, event_id, region, body FROM `" + db + "`.dlq FINAL" +
@@ -202,9 +176,15 @@ func TestHebeiYesterday(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	waitFor(t, 5*time.Second, "no pending acks", func() bool {
+	testwait.For(t, 5*time.Second, 20*time.Millisecond, func() error {
 		info, err := cons.Info(ctx)
-		return err == nil && info.NumAckPending == 0 && info.NumPending == 0
+		if err != nil {
+			return err
+		}
+		if info.NumAckPending != 0 || info.NumPending != 0 {
+			return fmt.Errorf("%d pending, %d waiting for their ack", info.NumPending, info.NumAckPending)
+		}
+		return nil
 	})
 	stop()
 
@@ -216,18 +196,17 @@ func TestHebeiYesterday(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	stop2 := run(t, a2)
+	stop2 := testwait.Run(t, "archiver", a2.Run)
 	cons2 := func() jetstream.Consumer {
 		var c jetstream.Consumer
-		waitFor(t, 5*time.Second, "the new consumer", func() bool {
+		testwait.For(t, 5*time.Second, 20*time.Millisecond, func() error {
 			c, err = js.Consumer(ctx, "DLQ", dlqarchive.DefaultConsumer)
-			return err == nil
+			return err
 		})
 		return c
 	}()
-	waitFor(t, 10*time.Second, "re-archived", func() bool {
-		info, err := cons2.Info(ctx)
-		return err == nil && info.AckFloor.Stream == 6
+	testwait.For(t, 10*time.Second, 20*time.Millisecond, func() error {
+		return ackFloor(ctx, cons2, 6)
 	})
 	stop2()
 	if got := archived(t, store); len(got) != 6 {
@@ -265,9 +244,14 @@ func TestAckOnlyAfterWrite(t *testing.T) {
 	}
 	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 	defer cancel()
-	run(t, a)
+	testwait.Run(t, "archiver", a.Run)
 	// While writes fail, the message stays unacknowledged.
-	waitFor(t, 10*time.Second, "a failed write", func() bool { return w.calls.Load() >= 1 })
+	testwait.For(t, 10*time.Second, 20*time.Millisecond, func() error {
+		if w.calls.Load() < 1 {
+			return errors.New("no write attempted")
+		}
+		return nil
+	})
 	cons, err := js.Consumer(ctx, "DLQ", dlqarchive.DefaultConsumer)
 	if err != nil {
 		t.Fatal(err)
@@ -275,11 +259,13 @@ func TestAckOnlyAfterWrite(t *testing.T) {
 	if info, err := cons.Info(ctx); err != nil || (w.fails.Load() >= 0 && info.AckFloor.Stream != 0) {
 		t.Fatalf("acknowledged before the write: %+v %v", info, err)
 	}
-	waitFor(t, 10*time.Second, "the archived row", func() bool { return len(archived(t, store)) == 1 })
-	waitFor(t, 5*time.Second, "the ack", func() bool {
-		info, err := cons.Info(ctx)
-		return err == nil && info.AckFloor.Stream == 1
+	testwait.For(t, 10*time.Second, 20*time.Millisecond, func() error {
+		if n := len(archived(t, store)); n != 1 {
+			return fmt.Errorf("%d rows archived, want 1", n)
+		}
+		return nil
 	})
+	testwait.For(t, 5*time.Second, 20*time.Millisecond, func() error { return ackFloor(ctx, cons, 1) })
 	if w.calls.Load() < 4 {
 		t.Errorf("%d write attempts, want at least 4", w.calls.Load())
 	}
@@ -292,5 +278,45 @@ func TestAckOnlyAfterWrite(t *testing.T) {
 func TestNewValidates(t *testing.T) {
 	if _, err := dlqarchive.New(dlqarchive.Config{}, nil, nil, nil, nil); err == nil {
 		t.Error("New with nil dependencies succeeded")
+	}
+}
+
+// ackFloor returns nil once cons has acknowledged the stream up to seq.
+func ackFloor(ctx context.Context, cons jetstream.Consumer, seq uint64) error {
+	info, err := cons.Info(ctx)
+	if err != nil {
+		return err
+	}
+	if info.AckFloor.Stream != seq {
+		return fmt.Errorf("acknowledged up to %d, want %d", info.AckFloor.Stream, seq)
+	}
+	return nil
+}
+
+// wantSeqs returns nil when got are the stream sequences want.
+func wantSeqs(got []uint64, want ...uint64) error {
+	if !slices.Equal(got, want) {
+		return fmt.Errorf("archived stream sequences %v, want %v", got, want)
+	}
+	return nil
+}
+
+// A nil registry registers nothing; a second Archiver on the registry of the first gets the
+// registry's error back from New.
+func TestMetricsRegistry(t *testing.T) {
+	js, store, _, _ := setup(t)
+	for range 2 {
+		if _, err := dlqarchive.New(dlqarchive.Config{}, js, store, nil, nil); err != nil {
+			t.Fatalf("New with a nil registry: %v", err)
+		}
+	}
+	reg := prometheus.NewRegistry()
+	if _, err := dlqarchive.New(dlqarchive.Config{}, js, store, nil, reg); err != nil {
+		t.Fatal(err)
+	}
+	_, err := dlqarchive.New(dlqarchive.Config{}, js, store, nil, reg)
+	var already prometheus.AlreadyRegisteredError
+	if !errors.As(err, &already) {
+		t.Errorf("New on a registry in use: %v, want an AlreadyRegisteredError", err)
 	}
 }

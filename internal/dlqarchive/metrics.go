@@ -4,6 +4,8 @@ import (
 	"fmt"
 
 	"github.com/prometheus/client_golang/prometheus"
+
+	"github.com/govpulse/govpulse/internal/promreg"
 )
 
 // metrics are the Prometheus metrics of an Archiver.
@@ -18,6 +20,7 @@ type metrics struct {
 	retentionErrors   prometheus.Counter
 }
 
+// newMetrics makes the series and registers them on reg (nil: not registered).
 func newMetrics(reg prometheus.Registerer) (*metrics, error) {
 	m := &metrics{
 		archived: prometheus.NewCounter(prometheus.CounterOpts{
@@ -50,10 +53,8 @@ func newMetrics(reg prometheus.Registerer) (*metrics, error) {
 			Help: "Failed attempts to drop the months of the dlq table older than the retention (each is retried).",
 		}),
 	}
-	for _, c := range []prometheus.Collector{m.archived, m.writeErrors, m.fetchErrors, m.writeSeconds, m.refused, m.partitionsDropped, m.retentionErrors} {
-		if err := reg.Register(c); err != nil {
-			return nil, fmt.Errorf("dlqarchive: register metrics: %w", err)
-		}
+	if err := promreg.Register(reg, m.archived, m.writeErrors, m.fetchErrors, m.writeSeconds, m.refused, m.partitionsDropped, m.retentionErrors); err != nil {
+		return nil, fmt.Errorf("dlqarchive: metrics: %w", err)
 	}
 	return m, nil
 }

@@ -8,6 +8,7 @@ import (
 	"github.com/nats-io/nats.go"
 
 	"github.com/govpulse/govpulse/internal/dlqarchive"
+	"github.com/govpulse/govpulse/internal/testwait"
 )
 
 // A dead letter ClickHouse refuses is logged, counted and acknowledged: it does not stall the
@@ -36,7 +37,7 @@ func TestRefusedDeadLetterDoesNotStallTheArchive(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	stop := run(t, a)
+	stop := testwait.Run(t, "archiver", a.Run)
 	seqs := func() []uint64 {
 		var out []uint64
 		for _, r := range archived(t, store) {
@@ -45,16 +46,13 @@ func TestRefusedDeadLetterDoesNotStallTheArchive(t *testing.T) {
 		slices.Sort(out)
 		return out
 	}
-	waitFor(t, 10*time.Second, "letters 1 and 3 archived", func() bool { return slices.Equal(seqs(), []uint64{1, 3}) })
+	testwait.For(t, 10*time.Second, 20*time.Millisecond, func() error { return wantSeqs(seqs(), 1, 3) })
 	cons, err := js.Consumer(ctx, "DLQ", dlqarchive.DefaultConsumer)
 	if err != nil {
 		t.Fatal(err)
 	}
-	waitFor(t, 5*time.Second, "all three acknowledged", func() bool {
-		info, err := cons.Info(ctx)
-		return err == nil && info.AckFloor.Stream == 3
-	})
+	testwait.For(t, 5*time.Second, 20*time.Millisecond, func() error { return ackFloor(ctx, cons, 3) })
 	send("invalid")
-	waitFor(t, 10*time.Second, "letter 4 archived", func() bool { return slices.Equal(seqs(), []uint64{1, 3, 4}) })
+	testwait.For(t, 10*time.Second, 20*time.Millisecond, func() error { return wantSeqs(seqs(), 1, 3, 4) })
 	stop()
 }

@@ -8,6 +8,7 @@ import (
 
 	"github.com/govpulse/govpulse/internal/chstore"
 	"github.com/govpulse/govpulse/internal/dlqarchive"
+	"github.com/govpulse/govpulse/internal/testwait"
 )
 
 // The archiver drops the months of the dlq table older than the retention, and keeps the others.
@@ -27,7 +28,7 @@ func TestRetentionDropsOldMonths(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	stop := run(t, a)
+	stop := testwait.Run(t, "archiver", a.Run)
 	seqs := func() []uint64 {
 		var out []uint64
 		for _, r := range archived(t, store) {
@@ -36,7 +37,7 @@ func TestRetentionDropsOldMonths(t *testing.T) {
 		slices.Sort(out)
 		return out
 	}
-	waitFor(t, 10*time.Second, "the rows older than 90 days to go", func() bool { return slices.Equal(seqs(), []uint64{3, 4}) })
+	testwait.For(t, 10*time.Second, 20*time.Millisecond, func() error { return wantSeqs(seqs(), 3, 4) })
 	stop()
 }
 
@@ -53,7 +54,7 @@ func TestRetentionKeepForever(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	stop := run(t, a)
+	stop := testwait.Run(t, "archiver", a.Run)
 	select {
 	case <-dropped:
 		t.Error("the archiver dropped months with Retention: KeepForever")

@@ -37,15 +37,7 @@ func setup(t testing.TB, cfg ingest.Config) *env {
 	t.Helper()
 	url, srv := natstest.Start(t)
 	logger := slog.New(slog.NewTextHandler(io.Discard, nil))
-	nc, err := natsjs.Connect(url, logger)
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(nc.Close)
-	js, err := jetstream.New(nc)
-	if err != nil {
-		t.Fatal(err)
-	}
+	nc, js := natstest.Connect(t, url)
 	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 	defer cancel()
 	if err := natsjs.EnsureStreams(ctx, js, cfg.Names, natsjs.StreamOptions{}); err != nil {
@@ -150,16 +142,32 @@ func statuses(r ingest.Response) []string {
 	return out
 }
 
-// waitFor polls f until it returns true or the deadline passes.
-func waitFor(t testing.TB, d time.Duration, what string, f func() bool) {
-	t.Helper()
-	deadline := time.Now().Add(d)
-	tick := time.NewTicker(10 * time.Millisecond)
-	defer tick.Stop()
-	for !f() {
-		if time.Now().After(deadline) {
-			t.Fatalf("timed out after %s waiting for %s", d, what)
+// metricIs returns a condition for testwait.For: the admin /metrics series has the value want.
+func (e *env) metricIs(series, want string) func() error {
+	return func() error {
+		if got := e.metric(series); got != want {
+			return fmt.Errorf("%s = %q, want %q", series, got, want)
 		}
-		<-tick.C
+		return nil
+	}
+}
+
+// readyzIs returns a condition for testwait.For: GET /readyz answers code.
+func (e *env) readyzIs(code int) func() error {
+	return func() error {
+		if rec := e.get("/readyz"); rec.Code != code {
+			return fmt.Errorf("readyz %d %q, want %d", rec.Code, rec.Body, code)
+		}
+		return nil
+	}
+}
+
+// deadLetters returns a condition for testwait.For: the DLQ stream holds n messages.
+func (e *env) deadLetters(t testing.TB, n int) func() error {
+	return func() error {
+		if got := len(e.dlq(t)); got != n {
+			return fmt.Errorf("%d dead letters, want %d", got, n)
+		}
+		return nil
 	}
 }

@@ -11,6 +11,7 @@ import (
 
 	"github.com/govpulse/govpulse/internal/ingest"
 	"github.com/govpulse/govpulse/internal/natsjs"
+	"github.com/govpulse/govpulse/internal/testwait"
 )
 
 // fb returns a feedback.rated event of a region with a raw rating literal.
@@ -49,7 +50,7 @@ func TestHostileInputs(t *testing.T) {
 	wm := time.Now().UTC().Add(-48 * time.Hour)
 	putWatermark(t, e, natsjs.Watermark{Partition: "all", Watermark: wm, AllowedLatenessSeconds: 24 * 3600})
 	url := serve(t, e, "https")
-	waitFor(t, 10*time.Second, "the watermark", func() bool { return e.metric("govpulse_ingest_watermark_partitions") == "1" })
+	testwait.For(t, 10*time.Second, 10*time.Millisecond, e.metricIs("govpulse_ingest_watermark_partitions", "1"))
 	tooLate := wm.Add(-25 * time.Hour)
 	var invalid50 []string
 	for i := range 50 {
@@ -246,7 +247,7 @@ func TestHostileInputs(t *testing.T) {
 			}
 			want = append(want, tt.stored...)
 			dlq += tt.dlq
-			waitFor(t, 5*time.Second, fmt.Sprintf("%d dead letters", dlq), func() bool { return len(e.dlq(t)) == dlq })
+			testwait.For(t, 5*time.Second, 10*time.Millisecond, e.deadLetters(t, dlq))
 			if tt.check != nil {
 				tt.check(t)
 			}

@@ -20,6 +20,7 @@ import (
 
 	"github.com/govpulse/govpulse/internal/ingest"
 	"github.com/govpulse/govpulse/internal/natsjs"
+	"github.com/govpulse/govpulse/internal/testwait"
 )
 
 // metric returns the value of one series of the admin /metrics ("" when
@@ -90,9 +91,7 @@ func TestDeclaredLengthNotReserved(t *testing.T) {
 			t.Fatal(err)
 		}
 	}
-	waitFor(t, 10*time.Second, "16 requests in flight", func() bool {
-		return e.metric("govpulse_ingest_requests_in_flight") == strconv.Itoa(n)
-	})
+	testwait.For(t, 10*time.Second, 10*time.Millisecond, e.metricIs("govpulse_ingest_requests_in_flight", strconv.Itoa(n)))
 	// Sample the heap for a while: the handlers are all reading their bodies.
 	var grown uint64
 	deadline := time.Now().Add(300 * time.Millisecond)
@@ -199,7 +198,7 @@ func TestConnectionCaps(t *testing.T) {
 	}
 	// A closed connection frees its place.
 	_ = first.Close()
-	waitFor(t, 5*time.Second, "a freed place", func() bool { return e.metric("govpulse_ingest_connections_open") == "7" })
+	testwait.For(t, 5*time.Second, 10*time.Millisecond, e.metricIs("govpulse_ingest_connections_open", "7"))
 	open("127.0.0.1")
 }
 
@@ -383,7 +382,7 @@ func TestTooLate(t *testing.T) {
 		t.Fatalf("without a watermark: %d", res.StatusCode)
 	}
 	putWatermark(t, e, natsjs.Watermark{Partition: "all", Watermark: wm, AllowedLatenessSeconds: 24 * 3600, Version: 7})
-	waitFor(t, 10*time.Second, "the watermark", func() bool { return e.metric("govpulse_ingest_watermark_partitions") == "1" })
+	testwait.For(t, 10*time.Second, 10*time.Millisecond, e.metricIs("govpulse_ingest_watermark_partitions", "1"))
 
 	application := strings.Replace(strings.Replace(fb("tl-3", "330000", "4", horizon.Add(-time.Second)),
 		`"feedback.rated"`, `"application.completed"`, 1), `"data":{"rating":4,"channel":"web"}`,
@@ -431,9 +430,12 @@ func TestTooLate(t *testing.T) {
 	if err := kv.Delete(ctx, natsjs.WatermarkKey("all")); err != nil {
 		t.Fatal(err)
 	}
-	waitFor(t, 10*time.Second, "partition a alone", func() bool {
+	testwait.For(t, 10*time.Second, 10*time.Millisecond, func() error {
 		_, r := send(t, c, url, "", "application/json", fb("tl-probe", "330000", "4", now.Add(-2*time.Hour)))
-		return r.Results[0].Reason == ingest.ReasonTooLate
+		if r.Results[0].Reason != ingest.ReasonTooLate {
+			return fmt.Errorf("a probe before partition a's horizon: reason %q, want %q", r.Results[0].Reason, ingest.ReasonTooLate)
+		}
+		return nil
 	})
 	if res, _ := send(t, c, url, "", "application/json", fb("tl-5", "520000", "4", now.Add(-2*time.Hour))); res.StatusCode != 202 {
 		t.Errorf("a region no partition holds: %d", res.StatusCode)
@@ -465,7 +467,12 @@ func TestAdminAddress(t *testing.T) {
 	if code, body := get(admin + "/metrics"); code != 200 || !strings.Contains(body, "govpulse_ingest_requests_in_flight") {
 		t.Errorf("admin /metrics: %d", code)
 	}
-	waitFor(t, 5*time.Second, "ready", func() bool { code, _ := get(url + "/readyz"); return code == 200 })
+	testwait.For(t, 5*time.Second, 10*time.Millisecond, func() error {
+		if code, body := get(url + "/readyz"); code != 200 {
+			return fmt.Errorf("readyz %d %q", code, body)
+		}
+		return nil
+	})
 	for _, u := range []string{url + "/readyz", url + "/healthz", admin + "/readyz"} {
 		if code, body := get(u); code != 200 || body != "ok\n" {
 			t.Errorf("%s: %d %q", u, code, body)
@@ -479,7 +486,7 @@ func TestAcceptLate(t *testing.T) {
 	wm := time.Now().UTC().Add(-48 * time.Hour)
 	putWatermark(t, e, natsjs.Watermark{Partition: "all", Watermark: wm})
 	url := serve(t, e, "http")
-	waitFor(t, 10*time.Second, "the watermark", func() bool { return e.metric("govpulse_ingest_watermark_partitions") == "1" })
+	testwait.For(t, 10*time.Second, 10*time.Millisecond, e.metricIs("govpulse_ingest_watermark_partitions", "1"))
 	if res, resp := send(t, client(t, nil), url, "", "application/json", fb("al-1", "330000", "4", wm.Add(-time.Hour))); res.StatusCode != 202 {
 		t.Errorf("a late event with AcceptLate: %d %+v", res.StatusCode, resp)
 	}
@@ -520,9 +527,7 @@ func TestBodyMemoryBudget(t *testing.T) {
 		t.Fatal(err)
 	}
 	// The first body's buffer has grown to 32 KiB (4, 8, 16, 32): 16 KiB are left.
-	waitFor(t, 10*time.Second, "the first body held", func() bool {
-		return e.metric("govpulse_ingest_body_bytes") == strconv.Itoa(limit)
-	})
+	testwait.For(t, 10*time.Second, 10*time.Millisecond, e.metricIs("govpulse_ingest_body_bytes", strconv.Itoa(limit)))
 	b := dialFrom(t, url, "127.0.0.1")
 	res, err := roundTrip(b, bufio.NewReader(b), postHead(tokZhejiangFeedback, length)+strings.Repeat(" ", length))
 	if err != nil {
@@ -536,7 +541,7 @@ func TestBodyMemoryBudget(t *testing.T) {
 	if err != nil || ra.StatusCode != http.StatusBadRequest {
 		t.Fatalf("first request: %v", err)
 	}
-	waitFor(t, 5*time.Second, "the memory given back", func() bool { return e.metric("govpulse_ingest_body_bytes") == "0" })
+	testwait.For(t, 5*time.Second, 10*time.Millisecond, e.metricIs("govpulse_ingest_body_bytes", "0"))
 	c := dialFrom(t, url, "127.0.0.1")
 	if res, err := roundTrip(c, bufio.NewReader(c), postHead(tokZhejiangFeedback, length)+strings.Repeat(" ", length)); err != nil || res.StatusCode != http.StatusBadRequest {
 		t.Errorf("after the first request: %v", err)

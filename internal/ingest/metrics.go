@@ -4,6 +4,8 @@ import (
 	"fmt"
 
 	"github.com/prometheus/client_golang/prometheus"
+
+	"github.com/govpulse/govpulse/internal/promreg"
 )
 
 // metrics are the Prometheus metrics of a Server.
@@ -27,6 +29,7 @@ type metrics struct {
 	bodyBytes      prometheus.Gauge       // bytes of request body buffers held
 }
 
+// newMetrics makes the series and registers them on reg (nil: not registered).
 func newMetrics(reg prometheus.Registerer) (*metrics, error) {
 	m := &metrics{
 		events: prometheus.NewCounterVec(prometheus.CounterOpts{
@@ -95,11 +98,9 @@ func newMetrics(reg prometheus.Registerer) (*metrics, error) {
 		Name: "govpulse_ingest_body_bytes",
 		Help: "Bytes of the request body buffers held now (at most the max body memory).",
 	})
-	for _, c := range []prometheus.Collector{m.bodyBytes, m.watermarks, m.events, m.requests, m.refused, m.authFailures, m.rateLimited, m.reloads,
-		m.publish, m.inFlight, m.pending, m.dlqFailures, m.lettersDropped, m.connsOpen, m.connsRefused, m.ready} {
-		if err := reg.Register(c); err != nil {
-			return nil, fmt.Errorf("ingest: register metrics: %w", err)
-		}
+	if err := promreg.Register(reg, m.bodyBytes, m.watermarks, m.events, m.requests, m.refused, m.authFailures, m.rateLimited, m.reloads,
+		m.publish, m.inFlight, m.pending, m.dlqFailures, m.lettersDropped, m.connsOpen, m.connsRefused, m.ready); err != nil {
+		return nil, fmt.Errorf("ingest: metrics: %w", err)
 	}
 	return m, nil
 }

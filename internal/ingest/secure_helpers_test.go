@@ -23,6 +23,7 @@ import (
 	"time"
 
 	"github.com/govpulse/govpulse/internal/ingest"
+	"github.com/govpulse/govpulse/internal/testwait"
 )
 
 // Tokens of the test tokens file.
@@ -124,15 +125,7 @@ func serveAdmin(t testing.TB, e *env, scheme string) (url, admin string) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	ctx, cancel := context.WithCancel(context.Background())
-	done := make(chan error, 1)
-	go func() { done <- e.s.Serve(ctx, ln, aln) }()
-	t.Cleanup(func() {
-		cancel()
-		if err := <-done; err != nil {
-			t.Errorf("Serve: %v", err)
-		}
-	})
+	testwait.Run(t, "Serve", func(ctx context.Context) error { return e.s.Serve(ctx, ln, aln) })
 	return scheme + "://" + ln.Addr().String(), "http://" + aln.Addr().String()
 }
 

@@ -42,8 +42,9 @@ type Server struct {
 }
 
 // New returns a Server that publishes to js. A nil logger discards logs; a
-// nil reg means a private registry. GET /metrics serves reg when it is also
-// a prometheus.Gatherer (as *prometheus.Registry is). New reads the tokens
+// nil reg registers no metrics (and the admin address serves no /metrics).
+// GET /metrics serves reg when it is also a prometheus.Gatherer (as
+// *prometheus.Registry is). New reads the tokens
 // file and the TLS certificate when configured. It fails when cfg is
 // invalid (for example a non-loopback address without a tokens file), when
 // the tokens file or certificate cannot be read, or when the metrics cannot
@@ -58,9 +59,6 @@ func New(cfg Config, js jetstream.JetStream, logger *slog.Logger, reg prometheus
 	}
 	if logger == nil {
 		logger = slog.New(slog.NewTextHandler(io.Discard, nil))
-	}
-	if reg == nil {
-		reg = prometheus.NewRegistry()
 	}
 	m, err := newMetrics(reg)
 	if err != nil {

@@ -2,19 +2,23 @@ package ingest_test
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"net"
 	"net/http"
+	"net/http/httptest"
 	"slices"
 	"strings"
 	"testing"
 	"time"
 
+	"github.com/prometheus/client_golang/prometheus"
 	"go.uber.org/goleak"
 
 	"github.com/govpulse/govpulse/internal/ingest"
 	"github.com/govpulse/govpulse/internal/natsjs"
 	"github.com/govpulse/govpulse/internal/natsjs/natstest"
+	"github.com/govpulse/govpulse/internal/testwait"
 )
 
 func TestMain(m *testing.M) {
@@ -168,7 +172,7 @@ func TestRejectedToDLQ(t *testing.T) {
 		t.Errorf("stored %v", got)
 	}
 	var dl []string
-	waitFor(t, 5*time.Second, "three dead letters", func() bool { return len(e.dlq(t)) == 3 })
+	testwait.For(t, 5*time.Second, 10*time.Millisecond, e.deadLetters(t, 3))
 	msgs := e.dlq(t)
 	for _, m := range msgs {
 		dl = append(dl, m.Subject)
@@ -217,7 +221,7 @@ func TestBrokenBodyToDLQ(t *testing.T) {
 	if rec.Code != 400 || len(resp.Results) != 1 || !strings.HasPrefix(resp.Results[0].Error, "field body") {
 		t.Fatalf("%d %s", rec.Code, rec.Body)
 	}
-	waitFor(t, 5*time.Second, "a dead letter", func() bool { return len(e.dlq(t)) == 1 })
+	testwait.For(t, 5*time.Second, 10*time.Millisecond, e.deadLetters(t, 1))
 	m := e.dlq(t)[0]
 	if m.Subject != "govpulse.dlq.ingest.syntax" || string(m.Data) != body {
 		t.Errorf("dead letter %s %q", m.Subject, m.Data)
@@ -265,7 +269,7 @@ func TestUnavailableAndReadiness(t *testing.T) {
 		t.Fatalf("readyz before Serve: %d %q", rec.Code, rec.Body)
 	}
 	serve(t, e, "http")
-	waitFor(t, 5*time.Second, "readyz 200", func() bool { return e.get("/readyz").Code == 200 })
+	testwait.For(t, 5*time.Second, 10*time.Millisecond, e.readyzIs(200))
 	if rec := e.get("/readyz"); rec.Body.String() != "ok\n" {
 		t.Fatalf("readyz %d %q", rec.Code, rec.Body)
 	}
@@ -273,7 +277,7 @@ func TestUnavailableAndReadiness(t *testing.T) {
 		t.Fatalf("healthz %d %q", rec.Code, rec.Body)
 	}
 	restart := natstest.Stop(t, e.srv)
-	waitFor(t, 5*time.Second, "readyz 503", func() bool { return e.get("/readyz").Code == 503 })
+	testwait.For(t, 5*time.Second, 10*time.Millisecond, e.readyzIs(503))
 	// The main address says only "not ready"; the admin address says why.
 	if body := e.get("/readyz").Body.String(); body != "not ready\n" {
 		t.Errorf("readyz body %q", body)
@@ -295,7 +299,7 @@ func TestUnavailableAndReadiness(t *testing.T) {
 		t.Error("healthz while NATS is down")
 	}
 	restart()
-	waitFor(t, 15*time.Second, "readyz 200", func() bool { return e.get("/readyz").Code == 200 })
+	testwait.For(t, 15*time.Second, 10*time.Millisecond, e.readyzIs(200))
 	// The client retries the whole request; nothing was published while
 	// the connection was down, so u-1 is accepted now.
 	rec, resp = e.post(t, "application/json", array(feedback("u-1", 3, now), feedback("u-2", 9, now)))
@@ -310,13 +314,13 @@ func TestUnavailableAndReadiness(t *testing.T) {
 func TestStreamMissing(t *testing.T) {
 	e := setup(t, ingest.Config{PublishTimeout: 2 * time.Second, CheckInterval: 50 * time.Millisecond})
 	serve(t, e, "http")
-	waitFor(t, 5*time.Second, "readyz 200", func() bool { return e.get("/readyz").Code == 200 })
+	testwait.For(t, 5*time.Second, 10*time.Millisecond, e.readyzIs(200))
 	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
 	defer cancel()
 	if err := e.js.DeleteStream(ctx, "EVENTS"); err != nil {
 		t.Fatal(err)
 	}
-	waitFor(t, 5*time.Second, "readyz 503", func() bool { return e.get("/readyz").Code == 503 })
+	testwait.For(t, 5*time.Second, 10*time.Millisecond, e.readyzIs(503))
 	if rec := e.getAdmin("/readyz"); rec.Code != 503 || !strings.Contains(rec.Body.String(), "EVENTS not found") {
 		t.Errorf("admin readyz %d %s", rec.Code, rec.Body)
 	}
@@ -399,18 +403,8 @@ func TestRunShutsDown(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	ctx, cancel := context.WithCancel(context.Background())
-	done := make(chan error, 1)
-	go func() { done <- s.Run(ctx) }()
-	cancel()
-	select {
-	case err := <-done:
-		if err != nil {
-			t.Fatalf("Run: %v", err)
-		}
-	case <-time.After(10 * time.Second):
-		t.Fatal("Run did not return after cancel")
-	}
+	stop := testwait.Run(t, "Run", s.Run)
+	stop()
 }
 
 func TestRunAddressInUse(t *testing.T) {
@@ -426,5 +420,27 @@ func TestRunAddressInUse(t *testing.T) {
 	}
 	if err := s.Run(context.Background()); err == nil || !strings.Contains(err.Error(), "ingest: listen") {
 		t.Fatalf("Run on a busy address: %v", err)
+	}
+}
+
+// A nil registry registers nothing (and the admin address serves no /metrics); a second Server
+// on the registry of the first gets the registry's error back from New.
+func TestMetricsRegistry(t *testing.T) {
+	e := setup(t, ingest.Config{})
+	for range 2 {
+		s, err := ingest.New(ingest.Config{}, e.js, nil, nil)
+		if err != nil {
+			t.Fatalf("New with a nil registry: %v", err)
+		}
+		rec := httptest.NewRecorder()
+		s.AdminHandler().ServeHTTP(rec, httptest.NewRequest(http.MethodGet, "/metrics", nil))
+		if rec.Code != http.StatusNotFound {
+			t.Errorf("/metrics without a registry: %d, want 404", rec.Code)
+		}
+	}
+	_, err := ingest.New(ingest.Config{}, e.js, nil, e.reg)
+	var already prometheus.AlreadyRegisteredError
+	if !errors.As(err, &already) {
+		t.Errorf("New on a registry in use: %v, want an AlreadyRegisteredError", err)
 	}
 }

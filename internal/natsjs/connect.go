@@ -33,20 +33,20 @@ func Connect(url string, logger *slog.Logger, opts ...nats.Option) (*nats.Conn, 
 		nats.MaxReconnects(-1),
 		nats.CustomReconnectDelay(retry.Policy{Initial: 100 * time.Millisecond, Max: 5 * time.Second}.Delay),
 		nats.DisconnectErrHandler(func(_ *nats.Conn, err error) {
-			logger.Warn("disconnected", "err", err)
+			logger.Warn("disconnected", "error", err)
 		}),
 		nats.ReconnectHandler(func(nc *nats.Conn) {
 			logger.Info("reconnected", "url", nc.ConnectedUrlRedacted())
 		}),
 		nats.ClosedHandler(func(nc *nats.Conn) {
-			logger.Info("connection closed", "err", nc.LastError())
+			logger.Info("connection closed", "error", nc.LastError())
 		}),
 		nats.ErrorHandler(func(_ *nats.Conn, sub *nats.Subscription, err error) {
 			if sub != nil {
-				logger.Error("async error", "subject", sub.Subject, "err", err)
+				logger.Error("async error", "subject", sub.Subject, "error", err)
 				return
 			}
-			logger.Error("async error", "err", err)
+			logger.Error("async error", "error", err)
 		}),
 	}
 	nc, err := nats.Connect(url, append(base, opts...)...)

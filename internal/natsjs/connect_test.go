@@ -19,6 +19,7 @@ import (
 	"github.com/nats-io/nkeys"
 
 	"github.com/govpulse/govpulse/internal/natsjs"
+	"github.com/govpulse/govpulse/internal/natsjs/natstest"
 )
 
 // writeCert writes a self-signed CA-capable certificate for 127.0.0.1 and
@@ -61,21 +62,10 @@ func writeCert(t *testing.T, dir, name string) (certFile, keyFile string) {
 // startSecure runs an in-process server configured by f.
 func startSecure(t *testing.T, f func(*server.Options)) string {
 	t.Helper()
-	opts := &server.Options{Host: "127.0.0.1", Port: -1, NoLog: true, NoSigs: true}
+	opts := natstest.Options(t)
+	opts.JetStream = false
 	f(opts)
-	srv, err := server.NewServer(opts)
-	if err != nil {
-		t.Fatal(err)
-	}
-	srv.Start()
-	t.Cleanup(func() {
-		srv.Shutdown()
-		srv.WaitForShutdown()
-	})
-	if !srv.ReadyForConnections(10 * time.Second) {
-		t.Fatal("server not ready")
-	}
-	return srv.ClientURL()
+	return natstest.StartOptions(t, opts).ClientURL()
 }
 
 func TestSecurityValidate(t *testing.T) {

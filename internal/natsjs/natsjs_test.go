@@ -2,8 +2,7 @@ package natsjs_test
 
 import (
 	"context"
-	"io"
-	"log/slog"
+	"fmt"
 	"testing"
 	"time"
 
@@ -12,6 +11,7 @@ import (
 
 	"github.com/govpulse/govpulse/internal/natsjs"
 	"github.com/govpulse/govpulse/internal/natsjs/natstest"
+	"github.com/govpulse/govpulse/internal/testwait"
 )
 
 func TestMain(m *testing.M) {
@@ -80,15 +80,7 @@ func TestStreamOptionsValidate(t *testing.T) {
 func connect(t *testing.T) jetstream.JetStream {
 	t.Helper()
 	url, _ := natstest.Start(t)
-	nc, err := natsjs.Connect(url, slog.New(slog.NewTextHandler(io.Discard, nil)))
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(nc.Close)
-	js, err := jetstream.New(nc)
-	if err != nil {
-		t.Fatal(err)
-	}
+	_, js := natstest.Connect(t, url)
 	return js
 }
 
@@ -211,15 +203,7 @@ func TestEnsureBuckets(t *testing.T) {
 
 func TestRestartKeepsStreams(t *testing.T) {
 	url, srv := natstest.Start(t)
-	nc, err := natsjs.Connect(url, nil)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer nc.Close()
-	js, err := jetstream.New(nc)
-	if err != nil {
-		t.Fatal(err)
-	}
+	_, js := natstest.Connect(t, url)
 	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
 	defer cancel()
 	if err := natsjs.EnsureStreams(ctx, js, natsjs.Names{}, natsjs.StreamOptions{}); err != nil {
@@ -230,26 +214,19 @@ func TestRestartKeepsStreams(t *testing.T) {
 	}
 	natstest.Restart(t, srv)
 	// The client reconnects by itself; poll until the stream answers.
-	deadline := time.Now().Add(15 * time.Second)
-	for {
+	var s jetstream.Stream
+	testwait.For(t, 15*time.Second, 20*time.Millisecond, func() error {
 		// Each attempt has its own timeout: a request sent while the server is still recovering
 		// its streams may never be answered, and must not use up the whole test's time.
 		actx, acancel := context.WithTimeout(ctx, time.Second)
-		s, err := js.Stream(actx, "EVENTS")
-		acancel()
-		if err == nil {
-			if s.CachedInfo().State.Msgs != 1 {
-				t.Fatalf("messages after restart = %d, want 1", s.CachedInfo().State.Msgs)
-			}
-			return
+		defer acancel()
+		var err error
+		if s, err = js.Stream(actx, "EVENTS"); err != nil {
+			return fmt.Errorf("stream not back after restart: %w", err)
 		}
-		if time.Now().After(deadline) {
-			t.Fatalf("stream not back after restart: %v", err)
-		}
-		select {
-		case <-ctx.Done():
-			t.Fatal(ctx.Err())
-		case <-time.After(20 * time.Millisecond):
-		}
+		return nil
+	})
+	if s.CachedInfo().State.Msgs != 1 {
+		t.Fatalf("messages after restart = %d, want 1", s.CachedInfo().State.Msgs)
 	}
 }

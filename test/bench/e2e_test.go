@@ -25,7 +25,9 @@ import (
 	"github.com/govpulse/govpulse/internal/ctl"
 	"github.com/govpulse/govpulse/internal/ingest"
 	"github.com/govpulse/govpulse/internal/natsjs"
+	"github.com/govpulse/govpulse/internal/natsjs/natstest"
 	"github.com/govpulse/govpulse/internal/scenario"
+	"github.com/govpulse/govpulse/internal/testwait"
 	"github.com/govpulse/govpulse/pkg/events"
 )
 
@@ -40,7 +42,6 @@ const (
 	defaultFeeders = 8
 	feedBatch      = 500              // events per request
 	replayTimeout  = 10 * time.Minute // bounds one whole replay
-	natsReady      = 10 * time.Second
 )
 
 // BenchmarkEndToEnd replays a synthetic stream through HTTP ingest, JetStream, the aggregator and
@@ -151,16 +152,8 @@ func replay(b *testing.B, evs []*events.Event, feeders int, syncAlways bool) res
 	if err != nil {
 		b.Fatal(err)
 	}
-	aggCtx, stopAgg := context.WithCancel(ctx)
-	aggDone := make(chan error, 1)
-	go func() { aggDone <- svc.Run(aggCtx) }()
-	defer func() {
-		stopAgg()
-		if err := <-aggDone; err != nil {
-			b.Errorf("aggregator: %v", err)
-		}
-	}()
-	waitFor(b, ctx, 30*time.Second, "the aggregator to be ready", func() bool { return svc.Ready() == nil })
+	defer testwait.Run(b, "aggregator", svc.Run)()
+	testwait.For(b, 30*time.Second, 2*time.Millisecond, svc.Ready)
 
 	// Ingest over a real loopback HTTP listener.
 	// Every feeder comes from the same loopback address: the per-client rate limit (a production
@@ -229,10 +222,16 @@ func replay(b *testing.B, evs []*events.Event, feeders int, syncAlways bool) res
 		b.Fatalf("stream %s holds %d messages, want %d", natsjs.DefaultEventsStream, info.State.Msgs, len(evs))
 	}
 	var storedAt time.Time
-	waitFor(b, ctx, 5*time.Minute, fmt.Sprintf("stream sequence %d stored", last), func() bool {
+	testwait.For(b, 5*time.Minute, 2*time.Millisecond, func() error {
+		if err := ctx.Err(); err != nil {
+			return testwait.Abort(fmt.Errorf("waiting for stream sequence %d stored: %w", last, err))
+		}
 		at, ok := rec.reached(last)
+		if !ok {
+			return fmt.Errorf("stream sequence %d not stored", last)
+		}
 		storedAt = at
-		return ok
+		return nil
 	})
 	b.StopTimer()
 
@@ -350,60 +349,20 @@ func (r *recorder) writes() (int, time.Duration) {
 // (sync_interval: always).
 func startNATS(b *testing.B, syncAlways bool) *server.Server {
 	b.Helper()
-	srv, err := server.NewServer(&server.Options{
-		Host:       "127.0.0.1",
-		Port:       -1,
-		JetStream:  true,
-		StoreDir:   b.TempDir(),
-		SyncAlways: syncAlways,
-		NoLog:      true,
-		NoSigs:     true,
-	})
-	if err != nil {
-		b.Fatalf("nats server: %v", err)
-	}
-	srv.Start()
-	b.Cleanup(func() {
-		srv.Shutdown()
-		srv.WaitForShutdown()
-	})
-	if !srv.ReadyForConnections(natsReady) {
-		b.Fatalf("nats server not ready within %s", natsReady)
-	}
-	return srv
+	opts := natstest.Options(b)
+	opts.SyncAlways = syncAlways
+	return natstest.StartOptions(b, opts)
 }
 
 // connect opens a NATS connection named name to srv, closed at the end of the benchmark.
 func connect(b *testing.B, srv *server.Server, name string, opts ...jetstream.JetStreamOpt) jetstream.JetStream {
 	b.Helper()
-	nc, err := natsjs.Connect(srv.ClientURL(), nil, nats.Name(name))
-	if err != nil {
-		b.Fatal(err)
-	}
-	b.Cleanup(nc.Close)
+	nc, _ := natstest.Connect(b, srv.ClientURL(), nats.Name(name))
 	js, err := jetstream.New(nc, opts...)
 	if err != nil {
 		b.Fatalf("jetstream: %v", err)
 	}
 	return js
-}
-
-// waitFor polls f every few milliseconds until it returns true, failing b after d.
-func waitFor(b *testing.B, ctx context.Context, d time.Duration, what string, f func() bool) {
-	b.Helper()
-	deadline := time.Now().Add(d)
-	tick := time.NewTicker(2 * time.Millisecond)
-	defer tick.Stop()
-	for !f() {
-		if time.Now().After(deadline) {
-			b.Fatalf("timed out after %s waiting for %s", d, what)
-		}
-		select {
-		case <-ctx.Done():
-			b.Fatalf("waiting for %s: %v", what, ctx.Err())
-		case <-tick.C:
-		}
-	}
 }
 
 // envInt reads a positive integer from the environment variable name, or returns def.

@@ -14,13 +14,13 @@ import (
 	"time"
 
 	"github.com/ClickHouse/clickhouse-go/v2/lib/driver"
-	"github.com/nats-io/nats.go"
-	"github.com/nats-io/nats.go/jetstream"
 	"golang.org/x/sync/errgroup"
 
 	"github.com/govpulse/govpulse/internal/chstore"
 	"github.com/govpulse/govpulse/internal/ctl"
 	"github.com/govpulse/govpulse/internal/natsjs"
+	"github.com/govpulse/govpulse/internal/natsjs/natstest"
+	"github.com/govpulse/govpulse/internal/testwait"
 )
 
 var (
@@ -263,13 +263,16 @@ func schedule(r *rand.Rand, p plan) []fault {
 // restart the NATS server.
 func (h *harness) inject(ctx context.Context, r *rand.Rand, faults []fault, sent *atomic.Int64, fed <-chan struct{}, done *tally) error {
 	for _, f := range faults {
-		err := poll(ctx, 10*time.Millisecond, func() (bool, error) {
+		err := testwait.Until(ctx, 10*time.Millisecond, func() error {
 			select {
 			case <-fed:
-				return true, nil
+				return nil
 			default:
-				return sent.Load() >= f.at, nil
 			}
+			if n := sent.Load(); n < f.at {
+				return fmt.Errorf("%d events sent, the fault comes after %d", n, f.at)
+			}
+			return nil
 		})
 		if err != nil {
 			return fmt.Errorf("chaos: wait for the next fault: %w", err)
@@ -331,15 +334,7 @@ func pause(ctx context.Context, d time.Duration) error {
 // streamState returns the last sequence and the number of messages of the EVENTS stream.
 func streamState(ctx context.Context, t *testing.T, url string) (lastSeq, msgs uint64) {
 	t.Helper()
-	nc, err := nats.Connect(url, nats.MaxReconnects(-1), nats.ReconnectWait(100*time.Millisecond))
-	if err != nil {
-		t.Fatalf("connect to nats: %v", err)
-	}
-	defer nc.Close()
-	js, err := jetstream.New(nc)
-	if err != nil {
-		t.Fatal(err)
-	}
+	_, js := natstest.Connect(t, url)
 	st, err := js.Stream(ctx, natsjs.DefaultEventsStream)
 	if err != nil {
 		t.Fatalf("stream %s: %v", natsjs.DefaultEventsStream, err)
@@ -356,17 +351,20 @@ func streamState(ctx context.Context, t *testing.T, url string) (lastSeq, msgs u
 func waitConsumed(ctx context.Context, conn driver.Conn, database string, lastSeq uint64, p *proc) error {
 	var last error
 	var seen uint64
-	err := poll(ctx, 200*time.Millisecond, func() (bool, error) {
+	err := testwait.Until(ctx, 200*time.Millisecond, func() error {
 		if p.exited() {
-			return false, fmt.Errorf("chaos: %s exited on its own: %v", p.name, p.err)
+			return testwait.Abort(fmt.Errorf("chaos: %s exited on its own: %v", p.name, p.err))
 		}
 		n, err := countRows(ctx, conn, "SELECT max(stream_seq) FROM `"+database+"`.events")
 		if err != nil {
 			last = err // the database may not exist yet
-			return false, nil
+			return err
 		}
 		seen = n
-		return n >= lastSeq, nil
+		if n < lastSeq {
+			return fmt.Errorf("%s.events at sequence %d of %d", database, n, lastSeq)
+		}
+		return nil
 	})
 	if errors.Is(err, context.DeadlineExceeded) || errors.Is(err, context.Canceled) {
 		return fmt.Errorf("chaos: %s.events reached sequence %d of %d before the deadline (last error: %v)", database, seen, lastSeq, last)

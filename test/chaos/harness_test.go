@@ -12,6 +12,8 @@ import (
 	"sync"
 	"testing"
 	"time"
+
+	"github.com/govpulse/govpulse/internal/testwait"
 )
 
 // harness runs the servers of one chaos test: its own ClickHouse, a NATS server built from the
@@ -196,19 +198,22 @@ func (h *harness) startIngest(ctx context.Context) error {
 // waitIngestReady waits until ingest answers GET /readyz with 200 (NATS connected, stream there).
 func (h *harness) waitIngestReady(ctx context.Context) error {
 	client := &http.Client{Timeout: 2 * time.Second}
-	err := poll(ctx, 100*time.Millisecond, func() (bool, error) {
+	err := testwait.Until(ctx, 100*time.Millisecond, func() error {
 		h.mu.Lock()
 		p := h.ingest
 		h.mu.Unlock()
 		if p.exited() {
-			return false, fmt.Errorf("chaos: ingest exited: %v", p.err)
+			return testwait.Abort(fmt.Errorf("chaos: ingest exited: %v", p.err))
 		}
 		resp, err := client.Get(h.ingestURL() + "/readyz")
 		if err != nil {
-			return false, nil
+			return err
 		}
 		_ = resp.Body.Close()
-		return resp.StatusCode == http.StatusOK, nil
+		if resp.StatusCode != http.StatusOK {
+			return fmt.Errorf("/readyz answers %d", resp.StatusCode)
+		}
+		return nil
 	})
 	if err != nil {
 		return fmt.Errorf("chaos: ingest ready: %w", err)

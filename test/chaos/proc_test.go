@@ -13,6 +13,8 @@ import (
 	"sync"
 	"syscall"
 	"time"
+
+	"github.com/govpulse/govpulse/internal/testwait"
 )
 
 // proc is one server process started by the test. Its stdout and stderr are appended to a log
@@ -151,35 +153,15 @@ func freePorts(n int) ([]int, error) {
 	return out, nil
 }
 
-// poll calls cond every interval until it returns true or an error, or ctx is done.
-func poll(ctx context.Context, interval time.Duration, cond func() (bool, error)) error {
-	t := time.NewTicker(interval)
-	defer t.Stop()
-	for {
-		ok, err := cond()
+// waitTCP waits until something accepts connections on addr.
+func waitTCP(ctx context.Context, addr string) error {
+	err := testwait.Until(ctx, 50*time.Millisecond, func() error {
+		c, err := net.DialTimeout("tcp", addr, time.Second)
 		if err != nil {
 			return err
 		}
-		if ok {
-			return nil
-		}
-		select {
-		case <-ctx.Done():
-			return ctx.Err()
-		case <-t.C:
-		}
-	}
-}
-
-// waitTCP waits until something accepts connections on addr.
-func waitTCP(ctx context.Context, addr string) error {
-	err := poll(ctx, 50*time.Millisecond, func() (bool, error) {
-		c, err := net.DialTimeout("tcp", addr, time.Second)
-		if err != nil {
-			return false, nil
-		}
 		_ = c.Close()
-		return true, nil
+		return nil
 	})
 	if err != nil {
 		return fmt.Errorf("chaos: wait for %s: %w", addr, err)

@@ -2,7 +2,6 @@ package e2e_test
 
 import (
 	"bytes"
-	"context"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -23,6 +22,7 @@ import (
 	"github.com/govpulse/govpulse/internal/ingest"
 	"github.com/govpulse/govpulse/internal/natsjs"
 	"github.com/govpulse/govpulse/internal/natsjs/natstest"
+	"github.com/govpulse/govpulse/internal/testwait"
 )
 
 // cst is China Standard Time, in which the scenario's days are counted.
@@ -135,22 +135,7 @@ func (p *pipeline) runAggregator() (stop func()) {
 	if err != nil {
 		p.t.Fatal(err)
 	}
-	ctx, cancel := context.WithCancel(context.Background())
-	done := make(chan error, 1)
-	go func() { done <- svc.Run(ctx) }()
-	stopped := false
-	stop = func() {
-		if stopped {
-			return
-		}
-		stopped = true
-		cancel()
-		if err := <-done; err != nil {
-			p.t.Errorf("aggregator: %v", err)
-		}
-	}
-	p.t.Cleanup(stop)
-	return stop
+	return testwait.Run(p.t, "aggregator", svc.Run)
 }
 
 // runDLQArchiver copies the DLQ stream into ClickHouse until the test ends.
@@ -160,15 +145,7 @@ func (p *pipeline) runDLQArchiver() {
 	if err != nil {
 		p.t.Fatal(err)
 	}
-	ctx, cancel := context.WithCancel(context.Background())
-	done := make(chan error, 1)
-	go func() { done <- archiver.Run(ctx) }()
-	p.t.Cleanup(func() {
-		cancel()
-		if err := <-done; err != nil {
-			p.t.Errorf("dlq archiver: %v", err)
-		}
-	})
+	testwait.Run(p.t, "dlq archiver", archiver.Run)
 }
 
 type response struct {
@@ -195,27 +172,11 @@ func (p *pipeline) post(body string) (int, response) {
 	return resp.StatusCode, r
 }
 
-// waitFor polls cond every 20ms until it returns nil or the deadline passes.
-func waitFor(t *testing.T, timeout time.Duration, cond func() error) {
-	t.Helper()
-	deadline := time.Now().Add(timeout)
-	for {
-		err := cond()
-		if err == nil {
-			return
-		}
-		if time.Now().After(deadline) {
-			t.Fatalf("after %s: %v", timeout, err)
-		}
-		time.Sleep(20 * time.Millisecond)
-	}
-}
-
 // scoresAt waits until all 32 latest scores carry version and returns them by region.
 func (p *pipeline) scoresAt(version uint64) map[string]chstore.ScoreRow {
 	p.t.Helper()
 	var byRegion map[string]chstore.ScoreRow
-	waitFor(p.t, 20*time.Second, func() error {
+	testwait.For(p.t, 20*time.Second, 20*time.Millisecond, func() error {
 		rows, err := p.store.LatestScores(p.t.Context())
 		if err != nil {
 			return err
@@ -291,7 +252,7 @@ func TestEndToEnd(t *testing.T) {
 
 	// The ranking is written after the scores of the same batch: wait for it as well.
 	var ranking []chstore.RankingRow
-	waitFor(t, 10*time.Second, func() error {
+	testwait.For(t, 10*time.Second, 20*time.Millisecond, func() error {
 		var err error
 		if ranking, err = p.store.LatestRanking(t.Context()); err != nil {
 			return err
@@ -323,7 +284,7 @@ func TestEndToEnd(t *testing.T) {
 		t.Errorf("late events: %+v, want zj-rate-late at sequence 24 with a reason", late)
 	}
 	// The rejected event and the too-late one are dead letters, archived with their reasons.
-	waitFor(t, 10*time.Second, func() error {
+	testwait.For(t, 10*time.Second, 20*time.Millisecond, func() error {
 		rows, err := p.store.DLQ(t.Context())
 		if err != nil {
 			return err
@@ -367,7 +328,7 @@ func TestEndToEnd(t *testing.T) {
 			Region string `json:"region"`
 		} `json:"ranking"`
 	}
-	waitFor(t, 5*time.Second, func() error {
+	testwait.For(t, 5*time.Second, 20*time.Millisecond, func() error {
 		entry, err := kv.Get(t.Context(), "ranking")
 		if err != nil {
 			return err
@@ -392,7 +353,7 @@ func TestEndToEnd(t *testing.T) {
 	if code, r := p.post(ev("gz-rate-2", "feedback.rated", guizhou, at(20, 10, 0), `{"rating":5,"channel":"web"}`)); code != http.StatusAccepted || r.Accepted != 1 {
 		t.Fatalf("POST after restart: %d %+v", code, r)
 	}
-	waitFor(t, 20*time.Second, func() error {
+	testwait.For(t, 20*time.Second, 20*time.Millisecond, func() error {
 		rows, err := p.store.LatestScores(t.Context())
 		if err != nil {
 			return err

@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"github.com/govpulse/govpulse/internal/ingest"
+	"github.com/govpulse/govpulse/internal/testwait"
 )
 
 // postAs posts body with a bearer token.
@@ -74,7 +75,7 @@ func TestIdsOfAnotherUnitAreNotDuplicates(t *testing.T) {
 		}
 	}
 	// Stream sequences 1..4; the duplicate was not stored.
-	waitFor(t, 20*time.Second, func() error {
+	testwait.For(t, 20*time.Second, 20*time.Millisecond, func() error {
 		counts, err := p.store.EventCounts(t.Context())
 		if err != nil {
 			return err

@@ -24,6 +24,8 @@ import (
 	"github.com/nats-io/nats.go/jetstream"
 
 	"github.com/govpulse/govpulse/internal/natsjs"
+	"github.com/govpulse/govpulse/internal/natsjs/natstest"
+	"github.com/govpulse/govpulse/internal/testwait"
 )
 
 // passwords are the user passwords the configurations read from the environment.
@@ -159,19 +161,7 @@ func startServer(t *testing.T) string {
 	opts.SyncAlways = false // the test store is temporary
 	opts.LameDuckDuration = 0
 	opts.NoLog, opts.NoSigs = true, true
-	srv, err := server.NewServer(opts)
-	if err != nil {
-		t.Fatalf("new server: %v", err)
-	}
-	srv.Start()
-	t.Cleanup(func() {
-		srv.Shutdown()
-		srv.WaitForShutdown()
-	})
-	if !srv.ReadyForConnections(10 * time.Second) {
-		t.Fatal("server not ready")
-	}
-	return srv.ClientURL()
+	return natstest.StartOptions(t, opts).ClientURL()
 }
 
 // client is a connection of one user that records the asynchronous permission errors.
@@ -186,21 +176,12 @@ type client struct {
 func connect(t *testing.T, url, user string) *client {
 	t.Helper()
 	c := &client{}
-	nc, err := nats.Connect(url, nats.UserInfo(user, passwords["GOVPULSE_NATS_"+strings.ToUpper(user)+"_PASSWORD"]),
+	c.nc, c.js = natstest.Connect(t, url, nats.UserInfo(user, passwords["GOVPULSE_NATS_"+strings.ToUpper(user)+"_PASSWORD"]),
 		nats.ErrorHandler(func(_ *nats.Conn, _ *nats.Subscription, err error) {
 			c.mu.Lock()
 			defer c.mu.Unlock()
 			c.errs = append(c.errs, err)
 		}))
-	if err != nil {
-		t.Fatalf("connect as %s: %v", user, err)
-	}
-	t.Cleanup(nc.Close)
-	js, err := jetstream.New(nc)
-	if err != nil {
-		t.Fatalf("jetstream: %v", err)
-	}
-	c.nc, c.js = nc, js
 	return c
 }
 
@@ -443,14 +424,15 @@ func TestPermissions(t *testing.T) {
 			continue
 		}
 		// The violation is reported asynchronously: wait for it.
-		deadline := time.Now().Add(5 * time.Second)
-		for r.c.violations() == before && time.Now().Before(deadline) {
-			select {
-			case <-ctx.Done():
-			case <-time.After(10 * time.Millisecond):
+		vctx, vcancel := context.WithTimeout(ctx, 5*time.Second)
+		werr := testwait.Until(vctx, 10*time.Millisecond, func() error {
+			if r.c.violations() == before {
+				return errors.New("no permissions violation")
 			}
-		}
-		if r.c.violations() == before {
+			return nil
+		})
+		vcancel()
+		if werr != nil {
 			t.Errorf("%s: failed without a permissions violation: %v", r.what, err)
 		}
 	}

@@ -9,6 +9,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/govpulse/govpulse/internal/natsjs"
 	"github.com/nats-io/nats-server/v2/server"
 	"github.com/nats-io/nats.go"
 	"github.com/nats-io/nats.go/jetstream"
@@ -35,6 +36,43 @@ func Start(t testing.TB) (url string, srv *server.Server) {
 	t.Helper()
 	srv = run(t, -1, t.TempDir())
 	return srv.ClientURL(), srv
+}
+
+// StartOptions runs a server with opts (for example TLS, accounts or SyncAlways), shuts it down
+// in t.Cleanup and returns it once it accepts clients. opts usually starts as Options(t). Stop
+// and Restart start the new server with Start's options, not with opts.
+func StartOptions(t testing.TB, opts *server.Options) *server.Server {
+	t.Helper()
+	srv, err := server.NewServer(opts)
+	if err != nil {
+		t.Fatalf("natstest: new server: %v", err)
+	}
+	srv.Start()
+	t.Cleanup(func() {
+		srv.Shutdown()
+		srv.WaitForShutdown()
+	})
+	if !srv.ReadyForConnections(readyTimeout) {
+		t.Fatalf("natstest: server not ready within %s", readyTimeout)
+	}
+	return srv
+}
+
+// Options returns the options of Start: JetStream on a random loopback port with its store in a
+// fresh t.TempDir, no logs and no signal handlers.
+func Options(t testing.TB) *server.Options {
+	return options(-1, t.TempDir())
+}
+
+func options(port int, dir string) *server.Options {
+	return &server.Options{
+		Host:      "127.0.0.1",
+		Port:      port,
+		JetStream: true,
+		StoreDir:  dir,
+		NoLog:     true,
+		NoSigs:    true,
+	}
 }
 
 // Stop shuts the running srv down and returns a function that starts a new
@@ -65,36 +103,17 @@ func Restart(t testing.TB, srv *server.Server) *server.Server {
 
 func run(t testing.TB, port int, dir string) *server.Server {
 	t.Helper()
-	opts := &server.Options{
-		Host:      "127.0.0.1",
-		Port:      port,
-		JetStream: true,
-		StoreDir:  dir,
-		NoLog:     true,
-		NoSigs:    true,
-	}
-	srv, err := server.NewServer(opts)
-	if err != nil {
-		t.Fatalf("natstest: new server: %v", err)
-	}
-	srv.Start()
-	t.Cleanup(func() {
-		srv.Shutdown()
-		srv.WaitForShutdown()
-	})
-	if !srv.ReadyForConnections(readyTimeout) {
-		t.Fatalf("natstest: server not ready within %s", readyTimeout)
-	}
-	return srv
+	return StartOptions(t, options(port, dir))
 }
 
-// Connect connects a client to the server at url and returns it with its JetStream context; the
-// connection is closed in t.Cleanup.
-func Connect(t testing.TB, url string) (*nats.Conn, jetstream.JetStream) {
+// Connect connects a client to the server at url with the options every govpulse process
+// uses (natsjs.Connect: reconnecting for ever; nothing logged) followed by opts, and returns it
+// with its JetStream context. The connection is closed in t.Cleanup.
+func Connect(t testing.TB, url string, opts ...nats.Option) (*nats.Conn, jetstream.JetStream) {
 	t.Helper()
-	nc, err := nats.Connect(url)
+	nc, err := natsjs.Connect(url, nil, opts...)
 	if err != nil {
-		t.Fatalf("natstest: connect %s: %v", url, err)
+		t.Fatalf("natstest: %v", err)
 	}
 	t.Cleanup(nc.Close)
 	js, err := jetstream.New(nc)
