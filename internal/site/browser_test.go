@@ -356,7 +356,7 @@ func TestBrowser(t *testing.T) {
 	pctx, cancel := context.WithDeadline(ctx, stored.Add(2*time.Second))
 	_, err := chromedp.Run(pctx, chromedp.Poll[chromedp.Void](
 		`document.querySelector('#ranking tbody tr') && document.querySelector('#ranking tbody tr').dataset.region === '`+beijing+`'`,
-		chromedp.WithPollingTimeout(0)))
+		chromedp.WithPollingTimeout(0), chromedp.WithPollingInterval(20*time.Millisecond)))
 	cancel()
 	if err != nil {
 		t.Fatalf("Beijing's row did not move to the top within 2s of its score being stored: %v", err)

@@ -178,7 +178,8 @@
     });
     var pts = (history && history.history) || [];
     if (!pts.length) { box.append(el('p', 'empty', t('no_history'))); return; }
-    var W = 720, H = 300, L = 36, R = 12, T = 10, B = 28;
+    // The drawing's units are the box's pixels, so that the labels keep their size on a phone.
+    var W = Math.max(300, Math.min(960, box.clientWidth || 720)), H = W < 500 ? 220 : 300, L = 36, R = 12, T = 10, B = 28;
     var xs = pts.map(function (p) { return Date.parse(p.as_of); });
     var x0 = Math.min.apply(null, xs), x1 = Math.max.apply(null, xs);
     if (x1 === x0) { x0 -= 3600e3; x1 += 3600e3; }
@@ -197,7 +198,7 @@
       lbl.textContent = String(v);
       root.append(lbl);
     });
-    var ticks = 4;
+    var ticks = W < 500 ? 2 : 4;
     for (var i = 0; i <= ticks; i++) {
       var v = x0 + (x1 - x0) * i / ticks;
       var lbl = svg('text', { x: X(v), y: H - 8, 'text-anchor': i === 0 ? 'start' : (i === ticks ? 'end' : 'middle') }, 'tick');
@@ -256,6 +257,11 @@
       try { window.localStorage.setItem('govpulse.lang', lang); } catch (e) { /* storage disabled */ }
       applyLang();
     });
+  });
+  var resizing = null;
+  window.addEventListener('resize', function () {
+    clearTimeout(resizing);
+    resizing = setTimeout(renderChart, 150);
   });
   applyLang();
   load().then(connect, connect);
