@@ -126,6 +126,7 @@
   function fillGrade(row) {
     var g = row.entry && row.entry.grade;
     row.grade.className = 'chip grade-' + g;
+    row.composite.className = 'composite num g-' + g;
     row.grade.textContent = t('g_' + g);
   }
   function fillBars(row) {
