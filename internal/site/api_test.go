@@ -1,6 +1,7 @@
 package site
 
 import (
+	"bufio"
 	"context"
 	"encoding/json"
 	"fmt"
@@ -335,4 +336,20 @@ func TestStreamDropsSlowClient(t *testing.T) {
 	}
 	t.Logf("slow client dropped after %d rankings", v)
 	slow.Close()
+}
+
+func TestStreamHeartbeat(t *testing.T) {
+	e := start(t, Config{Heartbeat: 20 * time.Millisecond})
+	resp, err := e.client.Get(e.http.URL + "/api/v1/stream")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	r := bufio.NewReader(resp.Body)
+	for _, want := range []string{"retry: 2000\n", "\n", ": heartbeat\n", "\n"} {
+		line, err := r.ReadString('\n')
+		if err != nil || line != want {
+			t.Fatalf("read %q (%v), want %q", line, err, want)
+		}
+	}
 }
