@@ -275,8 +275,8 @@ func (s *Server) handleHistory(w http.ResponseWriter, r *http.Request) {
 	s.writeJSON(w, http.StatusOK, out)
 }
 
-// handleStream answers GET /api/v1/stream with Server-Sent Events: first the current state newer
-// than Last-Event-ID (everything without one), then every new ranking and score. The optional
+// handleStream answers GET /api/v1/stream with Server-Sent Events: first the current state from
+// the version in Last-Event-ID on (everything without one), then every new ranking and score. The optional
 // parameter region limits the scores to one unit.
 func (s *Server) handleStream(w http.ResponseWriter, r *http.Request) {
 	q, err := query(r, "region")

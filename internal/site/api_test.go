@@ -269,14 +269,27 @@ func TestStreamResumesFromLastEventID(t *testing.T) {
 		}
 		return nil
 	})
-	// Coming back with the last id it saw, it gets exactly what changed: the latest score of the
+	// Coming back with the last id it saw, it gets what changed since: the latest score of the
 	// unit and the latest ranking, and nothing older.
-	ch, _ = e.stream("", "20")
+	ch, _ = e.stream("", "30")
 	first := next(t, ch, 5*time.Second)
 	second := next(t, ch, 5*time.Second)
 	if first.event != "score" || first.id != "31" || !strings.Contains(first.data, `"region":"330000"`) ||
 		second.event != "ranking" || second.id != "31" {
 		t.Fatalf("resumed with %+v then %+v", first, second)
+	}
+	// The scores and the ranking of one flush share a version: a client that saw the unit's score
+	// 31 but not yet ranking 31 gets both again.
+	ch, _ = e.stream("", "31")
+	first = next(t, ch, 5*time.Second)
+	second = next(t, ch, 5*time.Second)
+	if first.event != "score" || first.id != "31" || second.event != "ranking" || second.id != "31" {
+		t.Fatalf("resumed at 31 with %+v then %+v", first, second)
+	}
+	ch, _ = e.stream("", "32")
+	e.publishAll(scores(40, t0.Add(3*time.Hour), 0), r3)
+	if ev := next(t, ch, 5*time.Second); ev.id != "40" {
+		t.Fatalf("resumed beyond the state: first %+v, want the live events of version 40", ev)
 	}
 	// A client of one unit gets that unit's scores only.
 	ch, _ = e.stream("?region=520000", "")

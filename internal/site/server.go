@@ -263,9 +263,11 @@ func (s *Server) drop(c *client) {
 }
 
 // subscribe registers a stream client and returns it with the events that bring it up to date:
-// the ranking and the scores (of its region, or all) whose versions are above after. It returns
-// nil when the server is closed or full.
-func (s *Server) subscribe(region string, after uint64) (*client, []*frame) {
+// the ranking and the scores (of its region, or all) whose versions are at least from. The scores
+// and the ranking of one flush share a version, so a client that last saw version N may have seen
+// only some of them: those at N are sent again (a client ignores what it has by version). It
+// returns nil when the server is closed or full.
+func (s *Server) subscribe(region string, from uint64) (*client, []*frame) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	if s.closed || len(s.clients) >= s.cfg.MaxStreams {
@@ -273,11 +275,11 @@ func (s *Server) subscribe(region string, after uint64) (*client, []*frame) {
 	}
 	var first []*frame
 	for _, r := range events.Regions() {
-		if f := s.scoresF[r.Code]; f != nil && f.version > after && (region == "" || region == r.Code) {
+		if f := s.scoresF[r.Code]; f != nil && f.version >= from && (region == "" || region == r.Code) {
 			first = append(first, f)
 		}
 	}
-	if s.rankingF != nil && s.rankingF.version > after {
+	if s.rankingF != nil && s.rankingF.version >= from {
 		first = append(first, s.rankingF)
 	}
 	c := &client{ch: make(chan *frame, s.cfg.StreamBuffer), region: region}
