@@ -428,4 +428,13 @@ func TestBrowser(t *testing.T) {
 		t.Errorf("the ranking page is wider than a phone (%v)", err)
 	}
 	shoot(t, ctx, shots, "site-ranking-phone.png")
+	step("phone unit page", 20*time.Second,
+		chromedp.Navigate(p.site.URL+"/region/"+zhejiang),
+		chromedp.WaitVisible(`#chart svg path.line.composite`),
+	)
+	wide, err = chromedp.Run(ctx, chromedp.Evaluate[bool](`document.documentElement.scrollWidth > window.innerWidth + 1`))
+	if err != nil || wide {
+		t.Errorf("the unit page is wider than a phone (%v)", err)
+	}
+	shoot(t, ctx, shots, "site-region-phone.png")
 }

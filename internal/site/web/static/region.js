@@ -123,7 +123,7 @@
         counts.append(li);
       });
       var cc = el('td');
-      cc.append(counts);
+      cc.append(counts, el('p', 'formula-inline', term.formula)); // shown instead of the formula column on a phone
       tr.append(th, el('td', 'num', num(term.value)), cc, el('td', 'formula', term.formula));
       tb.append(tr);
     });
