@@ -6,6 +6,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"net/http"
+	"net/http/httptest"
 	"slices"
 	"strings"
 	"testing"
@@ -365,4 +366,21 @@ func TestStreamHeartbeat(t *testing.T) {
 			t.Fatalf("read %q (%v), want %q", line, err, want)
 		}
 	}
+}
+
+// TestStreamOutlivesReadTimeout runs the handler in a server with a short ReadTimeout, as
+// cmd/site has one: a stream stays open past it (net/http clears the read deadline once the
+// request is read).
+func TestStreamOutlivesReadTimeout(t *testing.T) {
+	e := start(t, Config{})
+	hs := httptest.NewUnstartedServer(e.srv.Handler())
+	hs.Config.ReadTimeout = 100 * time.Millisecond
+	hs.Start()
+	t.Cleanup(hs.Close)
+	t.Cleanup(e.http.Close)
+	e.http = hs
+	ch, _ := e.stream("", "")
+	<-time.After(500 * time.Millisecond) // past the deadline
+	e.publishAll(scores(5, t0, 0), nil)
+	until(t, ch, 5*time.Second, rankingEvent(5))
 }
