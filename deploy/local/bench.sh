@@ -5,7 +5,8 @@
 # data under $RUN_DIR/test-clickhouse, as `make test` does), runs the Go benchmarks of the hot
 # paths (decoding, windows, the engine, scoring, ClickHouse writes, ingest, the ingest load test),
 # then the end-to-end replay (HTTP ingest -> JetStream -> aggregate -> ClickHouse) with the default
-# JetStream sync interval and with sync_interval: always, prints the figures and stops the server.
+# JetStream sync interval and with sync_interval: always, then the site's fan-out (1,000 Server-Sent
+# Event clients receiving every ranking of a replay), prints the figures and stops the server.
 # Everything printed is also written to $RUN_DIR/bench.txt.
 #
 # Environment:
@@ -49,6 +50,9 @@ status=0
 	echo
 	# One iteration is a whole replay of GOVPULSE_BENCH_EVENTS events, once per sync setting.
 	run go test -run '^$' -bench EndToEnd -benchtime 1x -timeout 30m ./test/bench/
+	echo
+	# One iteration publishes every ranking of a replay of the sample scenario to 1,000 streams.
+	run go test -run '^$' -bench Stream1000 -benchtime 1x -benchmem -timeout 10m ./internal/site/
 	exit "$failed"
 } 2>&1 | tee "$OUT" || status=$?
 

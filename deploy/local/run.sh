@@ -3,9 +3,10 @@
 #
 # Installs what is missing (ClickHouse from Debian's packages, curl), builds the binaries (and a NATS
 # server from the nats-server module), starts ClickHouse on 127.0.0.1:9000, a JetStream server on
-# 127.0.0.1:4222, `aggregate` and `ingest` (127.0.0.1:8080), feeds the sample scenario through the
-# HTTP API (SCENARIO=none feeds nothing) and shows the live ranking. Ctrl-C stops everything it
-# started, in order: ingest, aggregate (which flushes and checkpoints), NATS, ClickHouse.
+# 127.0.0.1:4222, `aggregate`, `ingest` (127.0.0.1:8080) and `site` (http://127.0.0.1:8088/), feeds
+# the sample scenario through the HTTP API (SCENARIO=none feeds nothing) and shows the live ranking.
+# Ctrl-C stops everything it started, in order: site, ingest, aggregate (which flushes and
+# checkpoints), NATS, ClickHouse.
 # Everything lives under RUN_DIR (default .run/); `make reset` deletes the stream and the database.
 set -euo pipefail
 cd "$(dirname "$0")/../.."
@@ -19,6 +20,7 @@ export GOVPULSE_NATS_URL="${GOVPULSE_NATS_URL:-nats://127.0.0.1:4222}"
 export GOVPULSE_CLICKHOUSE_DSN="${GOVPULSE_CLICKHOUSE_DSN:-clickhouse://127.0.0.1:$CH_TCP_PORT/govpulse}"
 export GOVPULSE_INGEST_ADDR="${GOVPULSE_INGEST_ADDR:-127.0.0.1:8080}"
 export GOVPULSE_AGGREGATE_ADDR="${GOVPULSE_AGGREGATE_ADDR:-127.0.0.1:8081}"
+export GOVPULSE_SITE_ADDR="${GOVPULSE_SITE_ADDR:-127.0.0.1:8088}"
 
 say() { printf '\033[1mgovpulse:\033[0m %s\n' "$*" >&2; }
 
@@ -65,6 +67,9 @@ setsid "$BIN/ingest" >"$LOG/ingest.log" 2>&1 &
 pids+=($!)
 wait_http aggregate "http://$GOVPULSE_AGGREGATE_ADDR/readyz"
 wait_http ingest "http://$GOVPULSE_INGEST_ADDR/readyz"
+setsid "$BIN/site" >"$LOG/site.log" 2>&1 &
+pids+=($!)
+wait_http site "http://$GOVPULSE_SITE_ADDR/readyz"
 say "pipeline up: ingest http://$GOVPULSE_INGEST_ADDR, NATS $GOVPULSE_NATS_URL, ClickHouse 127.0.0.1:$CH_TCP_PORT (logs in $LOG)"
 
 if [ "$SCENARIO" != none ]; then
@@ -72,5 +77,6 @@ if [ "$SCENARIO" != none ]; then
 	setsid "$BIN/govpulsectl" feed --url "http://$GOVPULSE_INGEST_ADDR" --scenario "$SCENARIO" >"$LOG/feed.log" 2>&1 &
 	pids+=($!)
 fi
+say "the site: http://$GOVPULSE_SITE_ADDR/"
 say "live ranking (Ctrl-C stops everything)"
 "$BIN/govpulsectl" watch || true

@@ -1,6 +1,7 @@
 // Package chstore is the ClickHouse adapter of govpulse: it applies the schema migrations of package
-// schema, writes the aggregator's output rows in batches and reads them back for tests, tools and
-// the comparison of runs.
+// schema, writes the aggregator's output rows in batches and reads them back for tests, tools, the
+// comparison of runs and the public site (a region's downsampled score history and its recent
+// events, site.go). SecurityFlags defines the credential and TLS flags of the commands that dial it.
 //
 // # Idempotency
 //
@@ -8,7 +9,7 @@
 // replay) replaces itself: events by (region, id), scores by (region, version), rankings by
 // (version, rank), windows by (region, metric, window_start), late events by (region, id,
 // stream_seq), DLQ entries by (stage, stream_seq). ClickHouse collapses such rows only when parts
-// merge, so every reader here and every view of the schema reads through FINAL, max(version) or
+// merge, so every reader here and every view of the schema reads through FINAL, max(version), LIMIT 1 BY or
 // uniqExact and never counts an uncollapsed duplicate. Insert deduplication is never relied upon.
 //
 // # Compatibility

@@ -1,0 +1,373 @@
+package site
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"net"
+	"net/http"
+	"net/url"
+	"strconv"
+	"time"
+
+	"github.com/go-json-experiment/json"
+	"github.com/go-json-experiment/json/jsontext"
+
+	"github.com/govpulse/govpulse/internal/chstore"
+	"github.com/govpulse/govpulse/internal/scoring"
+	"github.com/govpulse/govpulse/pkg/events"
+)
+
+// apiError is the body of every error answer of the API.
+type apiError struct {
+	Error string `json:"error"`
+}
+
+// errBadRequest marks a request the client must change.
+var errBadRequest = errors.New("bad request")
+
+func badRequest(format string, args ...any) error {
+	return fmt.Errorf("%w: "+format, append([]any{errBadRequest}, args...)...)
+}
+
+// writeJSON answers v as JSON with the given status.
+func (s *Server) writeJSON(w http.ResponseWriter, status int, v any) {
+	data, err := json.Marshal(v)
+	if err != nil {
+		s.log.Error("encode answer", "error", err)
+		status, data = http.StatusInternalServerError, []byte(`{"error":"internal error"}`)
+	}
+	h := w.Header()
+	h.Set("Content-Type", "application/json; charset=utf-8")
+	h.Set("Cache-Control", "no-store")
+	w.WriteHeader(status)
+	_, _ = w.Write(append(data, '\n'))
+}
+
+func (s *Server) writeError(w http.ResponseWriter, status int, msg string) {
+	s.writeJSON(w, status, apiError{Error: msg})
+}
+
+// query checks that r has no query parameters but the allowed ones, each at most once.
+func query(r *http.Request, allowed ...string) (url.Values, error) {
+	q, err := url.ParseQuery(r.URL.RawQuery)
+	if err != nil {
+		return nil, badRequest("query: %v", err)
+	}
+next:
+	for k, v := range q {
+		for _, a := range allowed {
+			if k == a {
+				if len(v) > 1 {
+					return nil, badRequest("parameter %s given %d times", k, len(v))
+				}
+				continue next
+			}
+		}
+		return nil, badRequest("unknown parameter %q", k)
+	}
+	return q, nil
+}
+
+// region returns the region named by the path, or answers 404.
+func (s *Server) region(w http.ResponseWriter, r *http.Request) (events.Region, bool) {
+	code := r.PathValue("code")
+	reg, ok := events.LookupRegion(code)
+	if !ok {
+		s.writeError(w, http.StatusNotFound, fmt.Sprintf("unknown region %q", code))
+	}
+	return reg, ok
+}
+
+// handleRanking answers GET /api/v1/ranking.
+func (s *Server) handleRanking(w http.ResponseWriter, r *http.Request) {
+	if _, err := query(r); err != nil {
+		s.writeError(w, http.StatusBadRequest, err.Error())
+		return
+	}
+	rk, _ := s.latest("")
+	if rk == nil {
+		w.Header().Set("Retry-After", "5")
+		s.writeError(w, http.StatusServiceUnavailable, "no ranking has been published yet")
+		return
+	}
+	s.writeJSON(w, http.StatusOK, rk)
+}
+
+// RegionDetail is the body of GET /api/v1/regions/{code}.
+type RegionDetail struct {
+	Region string         `json:"region"`
+	NameZH string         `json:"name_zh"`
+	NameEN string         `json:"name_en"`
+	ISO    string         `json:"iso"`
+	Rank   *RankingEntry  `json:"rank"`  // the unit's entry in the latest ranking, null before one
+	Score  *scoring.Score `json:"score"` // the latest score with its counts, null before one
+	Terms  []Term         `json:"terms"` // each index with the counts behind it
+	// Platform are the unit's platform facts from its latest score, null before one.
+	Platform *Platform `json:"platform"`
+	Events   []Event   `json:"events"` // the most recent events by event time, latest first
+}
+
+// Platform are the platform facts of a unit.
+type Platform struct {
+	Levels     int   `json:"levels"`     // levels joined from the province down without a gap (0..4)
+	Integrated bool  `json:"integrated"` // the platform is integrated
+	Portals    int64 `json:"portals"`    // number of portals
+}
+
+// Event is a stored event as the site shows it: its envelope and its payload's data.
+type Event struct {
+	ID        string         `json:"id"`
+	Type      string         `json:"type"`
+	Time      time.Time      `json:"time"`
+	Source    string         `json:"source"`
+	ItemCode  string         `json:"item_code"`
+	Level     string         `json:"level"`
+	StreamSeq uint64         `json:"stream_seq"`
+	Data      jsontext.Value `json:"data"` // the payload of its type, as sent
+}
+
+func eventOf(row chstore.EventRow) Event {
+	e := Event{ID: row.ID, Type: row.Type, Time: row.Time, Source: row.Source, ItemCode: row.ItemCode,
+		Level: row.Level, StreamSeq: row.StreamSeq, Data: jsontext.Value("null")}
+	var env struct {
+		Data jsontext.Value `json:"data"`
+	}
+	if json.Unmarshal([]byte(row.Payload), &env) == nil && len(env.Data) > 0 {
+		e.Data = env.Data
+	}
+	return e
+}
+
+// handleRegion answers GET /api/v1/regions/{code}.
+func (s *Server) handleRegion(w http.ResponseWriter, r *http.Request) {
+	reg, ok := s.region(w, r)
+	if !ok {
+		return
+	}
+	if _, err := query(r); err != nil {
+		s.writeError(w, http.StatusBadRequest, err.Error())
+		return
+	}
+	rk, sc := s.latest(reg.Code)
+	out := RegionDetail{Region: reg.Code, NameZH: reg.NameZH, NameEN: reg.NameEN, ISO: reg.ISO, Score: sc,
+		Terms: []Term{}, Events: []Event{}}
+	if rk != nil {
+		for i := range rk.Entries {
+			if rk.Entries[i].Region == reg.Code {
+				out.Rank = &rk.Entries[i]
+			}
+		}
+	}
+	if sc != nil {
+		t, err := terms(sc)
+		if err != nil {
+			s.log.Error("terms", "region", reg.Code, "error", err)
+			s.writeError(w, http.StatusInternalServerError, "internal error")
+			return
+		}
+		if t != nil {
+			out.Terms = t
+		}
+		out.Platform = &Platform{Levels: sc.PlatformLevels, Integrated: sc.Integrated, Portals: sc.Portals}
+	}
+	ctx, cancel := context.WithTimeout(r.Context(), s.cfg.QueryTimeout)
+	defer cancel()
+	rows, err := s.store.RecentEvents(ctx, reg.Code, s.cfg.RecentEvents)
+	if err != nil {
+		s.log.Warn("recent events not read", "region", reg.Code, "error", err)
+		s.writeError(w, http.StatusServiceUnavailable, "the event store is not reachable")
+		return
+	}
+	for _, row := range rows {
+		out.Events = append(out.Events, eventOf(row))
+	}
+	s.writeJSON(w, http.StatusOK, out)
+}
+
+// History is the body of GET /api/v1/regions/{code}/history.
+type History struct {
+	Region string         `json:"region"`
+	From   *time.Time     `json:"from"`   // as asked; null when open
+	To     *time.Time     `json:"to"`     // as asked; null when open
+	Points int            `json:"points"` // the most points asked for
+	Scores []HistoryPoint `json:"history"`
+}
+
+// HistoryPoint is one score of a history.
+type HistoryPoint struct {
+	Version   uint64    `json:"version"`
+	AsOf      time.Time `json:"as_of"`
+	Composite float64   `json:"composite"`
+	Grade     string    `json:"grade"`
+	SubIndices
+}
+
+// historyParams reads from, to and points.
+func (s *Server) historyParams(r *http.Request) (from, to time.Time, points int, err error) {
+	q, err := query(r, "from", "to", "points")
+	if err != nil {
+		return from, to, 0, err
+	}
+	parse := func(name string) (time.Time, error) {
+		v := q.Get(name)
+		if v == "" {
+			return time.Time{}, nil
+		}
+		t, err := time.Parse(time.RFC3339Nano, v)
+		if err != nil {
+			return time.Time{}, badRequest("%s: want an RFC 3339 time such as 2016-12-01T00:00:00Z, got %q", name, v)
+		}
+		return t.UTC(), nil
+	}
+	if from, err = parse("from"); err != nil {
+		return
+	}
+	if to, err = parse("to"); err != nil {
+		return
+	}
+	if !from.IsZero() && !to.IsZero() && !from.Before(to) {
+		return from, to, 0, badRequest("from %s is not before to %s", from.Format(time.RFC3339), to.Format(time.RFC3339))
+	}
+	points = s.cfg.HistoryPoints
+	if v := q.Get("points"); v != "" {
+		n, perr := strconv.Atoi(v)
+		if perr != nil || n < 1 || n > s.cfg.MaxHistoryPoints {
+			return from, to, 0, badRequest("points: want 1..%d, got %q", s.cfg.MaxHistoryPoints, v)
+		}
+		points = n
+	}
+	return from, to, points, nil
+}
+
+// handleHistory answers GET /api/v1/regions/{code}/history.
+func (s *Server) handleHistory(w http.ResponseWriter, r *http.Request) {
+	reg, ok := s.region(w, r)
+	if !ok {
+		return
+	}
+	from, to, points, err := s.historyParams(r)
+	if err != nil {
+		s.writeError(w, http.StatusBadRequest, err.Error())
+		return
+	}
+	ctx, cancel := context.WithTimeout(r.Context(), s.cfg.QueryTimeout)
+	defer cancel()
+	rows, err := s.store.ScoreHistoryRange(ctx, reg.Code, from, to, points)
+	if err != nil {
+		s.log.Warn("history not read", "region", reg.Code, "error", err)
+		s.writeError(w, http.StatusServiceUnavailable, "the score store is not reachable")
+		return
+	}
+	out := History{Region: reg.Code, Points: points, Scores: make([]HistoryPoint, 0, len(rows))}
+	if !from.IsZero() {
+		out.From = &from
+	}
+	if !to.IsZero() {
+		out.To = &to
+	}
+	for _, row := range rows {
+		out.Scores = append(out.Scores, HistoryPoint{Version: row.Version, AsOf: row.AsOf, Composite: row.Composite,
+			Grade: row.Grade, SubIndices: SubIndices{ServiceModes: row.ServiceModes, ItemCoverage: row.ItemCoverage,
+				GuideAccuracy: row.GuideAccuracy, OnlineMaturity: row.OnlineMaturity, Satisfaction: row.Satisfaction,
+				ScoreVersion: row.Version}})
+	}
+	s.writeJSON(w, http.StatusOK, out)
+}
+
+// handleStream answers GET /api/v1/stream with Server-Sent Events: first the current state from
+// the version in Last-Event-ID on (everything without one), then every new ranking and score. The optional
+// parameter region limits the scores to one unit.
+func (s *Server) handleStream(w http.ResponseWriter, r *http.Request) {
+	q, err := query(r, "region")
+	if err != nil {
+		s.writeError(w, http.StatusBadRequest, err.Error())
+		return
+	}
+	region := q.Get("region")
+	if _, ok := events.LookupRegion(region); region != "" && !ok {
+		s.writeError(w, http.StatusNotFound, fmt.Sprintf("unknown region %q", region))
+		return
+	}
+	var after uint64
+	if v := r.Header.Get("Last-Event-ID"); v != "" {
+		if after, err = strconv.ParseUint(v, 10, 64); err != nil {
+			s.writeError(w, http.StatusBadRequest, fmt.Sprintf("Last-Event-ID: want a version, got %q", v))
+			return
+		}
+	}
+	h := w.Header()
+	h.Set("Content-Type", "text/event-stream")
+	h.Set("Cache-Control", "no-store")
+	h.Set("X-Accel-Buffering", "no")
+	if r.Method == http.MethodHead {
+		w.WriteHeader(http.StatusOK)
+		return
+	}
+	c, first := s.subscribe(region, after)
+	if c == nil {
+		h.Del("Content-Type")
+		w.Header().Set("Retry-After", "10")
+		s.writeError(w, http.StatusServiceUnavailable, "too many streams or shutting down")
+		return
+	}
+	defer s.unsubscribe(c)
+	rc := http.NewResponseController(w)
+	write := func(b []byte) bool {
+		if err := rc.SetWriteDeadline(time.Now().Add(s.cfg.WriteTimeout)); err != nil && !errors.Is(err, http.ErrNotSupported) {
+			return false
+		}
+		_, err := w.Write(b)
+		return err == nil
+	}
+	w.WriteHeader(http.StatusOK)
+	if !write([]byte("retry: 2000\n\n")) {
+		return
+	}
+	for _, f := range first {
+		if !write(f.data) {
+			return
+		}
+	}
+	if rc.Flush() != nil {
+		return
+	}
+	for {
+		select {
+		case <-r.Context().Done():
+			return
+		case f, ok := <-c.ch:
+			if !ok {
+				return
+			}
+			if !write(f.data) {
+				return
+			}
+			for more := true; more; { // write what is waiting, then flush once
+				select {
+				case f, ok := <-c.ch:
+					if !ok {
+						return
+					}
+					if !write(f.data) {
+						return
+					}
+				default:
+					more = false
+				}
+			}
+			if rc.Flush() != nil {
+				return
+			}
+		}
+	}
+}
+
+// clientAddr is the key of the rate limit: the address the request came from (without its port).
+func clientAddr(r *http.Request) string {
+	host, _, err := net.SplitHostPort(r.RemoteAddr)
+	if err != nil {
+		return r.RemoteAddr
+	}
+	return host
+}

@@ -1,0 +1,329 @@
+package site
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io/fs"
+	"log/slog"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/nats-io/nats.go"
+	"github.com/nats-io/nats.go/jetstream"
+	"github.com/prometheus/client_golang/prometheus"
+
+	"github.com/govpulse/govpulse/internal/chstore"
+	"github.com/govpulse/govpulse/internal/scoring"
+	"github.com/govpulse/govpulse/pkg/events"
+)
+
+// Server is the site: the latest state, the stream clients and the HTTP handler. Create it with
+// [New], serve [Server.Handler] and run [Server.Run]; it is safe for concurrent use.
+type Server struct {
+	cfg     Config
+	nc      *nats.Conn
+	store   *chstore.Store
+	log     *slog.Logger
+	metrics *metrics
+	limiter *limiter
+	beat    *frame
+	static  fs.FS // web/static
+	ready   atomic.Bool
+
+	mu       sync.Mutex
+	ranking  *scoring.Ranking
+	rankingF *frame // the ranking as a stream event, nil before the first
+	scores   map[string]*scoring.Score
+	scoresF  map[string]*frame
+	clients  map[*client]struct{}
+	closed   bool // Run has ended: no new stream clients
+}
+
+// client is one stream connection. Its channel is closed when it is dropped or the server stops.
+type client struct {
+	ch     chan *frame
+	region string // "" for the scores of every region
+}
+
+// New returns a Server that reads NATS through nc and ClickHouse through store. reg may be nil (no
+// metrics) and logger nil (discard).
+func New(cfg Config, nc *nats.Conn, store *chstore.Store, logger *slog.Logger, reg prometheus.Registerer) (*Server, error) {
+	cfg = cfg.WithDefaults()
+	if err := cfg.Validate(); err != nil {
+		return nil, err
+	}
+	if nc == nil || store == nil {
+		return nil, errors.New("site: new: nil NATS connection or store")
+	}
+	if logger == nil {
+		logger = slog.New(slog.DiscardHandler)
+	}
+	static, err := fs.Sub(web, "web/static")
+	if err != nil {
+		return nil, fmt.Errorf("site: embedded assets: %w", err)
+	}
+	m, err := newMetrics(reg)
+	if err != nil {
+		return nil, err
+	}
+	return &Server{
+		cfg: cfg, nc: nc, store: store, log: logger.With("component", "site"), metrics: m,
+		limiter: newLimiter(cfg.RateLimit, cfg.RateBurst, cfg.RateClients),
+		beat:    &frame{data: []byte(heartbeat)}, static: static,
+		scores: map[string]*scoring.Score{}, scoresF: map[string]*frame{}, clients: map[*client]struct{}{},
+	}, nil
+}
+
+// Ready reports nil once the server has read the latest-value bucket and while it is connected
+// to NATS.
+func (s *Server) Ready() error {
+	if !s.ready.Load() {
+		return errors.New("site: the latest values have not been read from NATS yet")
+	}
+	if !s.nc.IsConnected() {
+		return errors.New("site: not connected to NATS")
+	}
+	return nil
+}
+
+// Run subscribes to the rankings and scores, reads the latest-value bucket, and applies every
+// message until ctx is done; then it closes every stream and returns nil. It is called once.
+func (s *Server) Run(ctx context.Context) error {
+	defer s.closeAll()
+	msgs := make(chan *nats.Msg, 4096)
+	rankings := s.cfg.Names.RankingsSubject()
+	scores := strings.TrimSuffix(s.cfg.Names.ScoreSubject("x"), "x") + "*"
+	for _, subj := range []string{rankings, scores} {
+		sub, err := s.nc.ChanSubscribe(subj, msgs)
+		if err != nil {
+			return fmt.Errorf("site: subscribe %s: %w", subj, err)
+		}
+		defer func() { _ = sub.Unsubscribe() }()
+	}
+	// The subscriptions reach the server before the bucket is read, so nothing falls in between.
+	fctx, cancel := context.WithTimeout(ctx, s.cfg.QueryTimeout)
+	err := s.nc.FlushWithContext(fctx)
+	cancel()
+	if err != nil && ctx.Err() == nil {
+		s.log.Warn("nats not reachable yet; the subscriptions are sent when it is", "error", err)
+	}
+	// Until the bucket has been read once, try again every second, then every Config.Resync.
+	resync := time.NewTimer(0)
+	defer resync.Stop()
+	beat := time.NewTicker(s.cfg.Heartbeat)
+	defer beat.Stop()
+	for {
+		select {
+		case <-ctx.Done():
+			return nil
+		case m := <-msgs:
+			if m.Subject == rankings {
+				s.applyRanking(m.Data)
+			} else {
+				s.applyScore(m.Data)
+			}
+		case <-resync.C:
+			if s.resync(ctx) {
+				s.ready.Store(true)
+				resync.Reset(s.cfg.Resync)
+			} else {
+				resync.Reset(min(time.Second, s.cfg.Resync))
+			}
+		case <-beat.C:
+			s.mu.Lock()
+			s.broadcast(s.beat)
+			s.mu.Unlock()
+		}
+	}
+}
+
+// resync reads the ranking and every score from the latest-value bucket; a missing bucket or key
+// is not an error (the aggregator has not published yet). Failures are logged and reported as
+// false; the next resync tries again.
+func (s *Server) resync(ctx context.Context) bool {
+	ctx, cancel := context.WithTimeout(ctx, s.cfg.QueryTimeout)
+	defer cancel()
+	js, err := jetstream.New(s.nc)
+	if err != nil {
+		s.log.Warn("latest values not read", "error", err)
+		return false
+	}
+	kv, err := js.KeyValue(ctx, s.cfg.Names.LatestBucket)
+	if errors.Is(err, jetstream.ErrBucketNotFound) {
+		return true
+	}
+	if err != nil {
+		s.log.Warn("latest values not read", "bucket", s.cfg.Names.LatestBucket, "error", err)
+		return false
+	}
+	ok := true
+	for _, r := range events.Regions() {
+		data, found, err := s.get(ctx, kv, "scores."+r.Code)
+		ok = ok && err == nil
+		if found {
+			s.applyScore(data)
+		}
+	}
+	data, found, err := s.get(ctx, kv, "ranking")
+	if found {
+		s.applyRanking(data)
+	}
+	return ok && err == nil
+}
+
+// get reads one key of the bucket; a missing key is not an error.
+func (s *Server) get(ctx context.Context, kv jetstream.KeyValue, key string) ([]byte, bool, error) {
+	e, err := kv.Get(ctx, key)
+	if errors.Is(err, jetstream.ErrKeyNotFound) {
+		return nil, false, nil
+	}
+	if err != nil {
+		s.log.Warn("latest value not read", "key", key, "error", err)
+		return nil, false, err
+	}
+	return e.Value(), true, nil
+}
+
+// applyRanking keeps a ranking newer than the one held and sends it to every stream.
+func (s *Server) applyRanking(data []byte) {
+	r, err := decodeRanking(data)
+	if err != nil {
+		s.invalid("ranking", err)
+		return
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.ranking != nil && r.Version <= s.ranking.Version {
+		return
+	}
+	f, err := eventFrame("ranking", r.Version, extend(r, s.scores))
+	if err != nil {
+		s.invalid("ranking", err)
+		return
+	}
+	s.ranking, s.rankingF = r, f
+	s.metrics.messages.WithLabelValues("ranking").Inc()
+	s.broadcast(f)
+}
+
+// applyScore keeps a score newer than the one held for its region and sends it to the streams.
+func (s *Server) applyScore(data []byte) {
+	sc, err := decodeScore(data)
+	if err != nil {
+		s.invalid("score", err)
+		return
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if old := s.scores[sc.Region]; old != nil && sc.Version <= old.Version {
+		return
+	}
+	f, err := eventFrame("score", sc.Version, sc)
+	if err != nil {
+		s.invalid("score", err)
+		return
+	}
+	f.region = sc.Region
+	s.scores[sc.Region], s.scoresF[sc.Region] = sc, f
+	s.metrics.messages.WithLabelValues("score").Inc()
+	s.broadcast(f)
+}
+
+func (s *Server) invalid(kind string, err error) {
+	s.metrics.messages.WithLabelValues("invalid").Inc()
+	s.log.Warn("message skipped", "kind", kind, "error", err)
+}
+
+// broadcast hands f to every stream client that wants it, without ever waiting: a client whose
+// buffer is full is dropped. s.mu is held.
+func (s *Server) broadcast(f *frame) {
+	for c := range s.clients {
+		if f.region != "" && c.region != "" && c.region != f.region {
+			continue
+		}
+		select {
+		case c.ch <- f:
+		default:
+			s.drop(c)
+			s.metrics.dropped.Inc()
+		}
+	}
+}
+
+// drop removes c and closes its channel. s.mu is held.
+func (s *Server) drop(c *client) {
+	if _, ok := s.clients[c]; ok {
+		delete(s.clients, c)
+		close(c.ch)
+		s.metrics.streams.Dec()
+	}
+}
+
+// subscribe registers a stream client and returns it with the events that bring it up to date:
+// the ranking and the scores (of its region, or all) whose versions are at least from. The scores
+// and the ranking of one flush share a version, so a client that last saw version N may have seen
+// only some of them: those at N are sent again (a client ignores what it has by version). It
+// returns nil when the server is closed or full.
+func (s *Server) subscribe(region string, from uint64) (*client, []*frame) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.closed || len(s.clients) >= s.cfg.MaxStreams {
+		return nil, nil
+	}
+	var first []*frame
+	for _, r := range events.Regions() {
+		if f := s.scoresF[r.Code]; f != nil && f.version >= from && (region == "" || region == r.Code) {
+			first = append(first, f)
+		}
+	}
+	if s.rankingF != nil && s.rankingF.version >= from {
+		first = append(first, s.rankingF)
+	}
+	c := &client{ch: make(chan *frame, s.cfg.StreamBuffer), region: region}
+	s.clients[c] = struct{}{}
+	s.metrics.streams.Inc()
+	return c, first
+}
+
+// unsubscribe removes c if it is still registered.
+func (s *Server) unsubscribe(c *client) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.drop(c)
+}
+
+// closeAll ends every stream and refuses new ones.
+func (s *Server) closeAll() {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.closed = true
+	for c := range s.clients {
+		s.drop(c)
+	}
+}
+
+// latest returns the extended ranking and a copy of the score of region ("" for none).
+func (s *Server) latest(region string) (*Ranking, *scoring.Score) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	var r *Ranking
+	if s.ranking != nil {
+		r = extend(s.ranking, s.scores)
+	}
+	var sc *scoring.Score
+	if v := s.scores[region]; v != nil {
+		cp := *v
+		sc = &cp
+	}
+	return r, sc
+}
+
+// Clients returns the number of connected stream clients.
+func (s *Server) Clients() int {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return len(s.clients)
+}

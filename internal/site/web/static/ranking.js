@@ -1,0 +1,262 @@
+// govpulse ranking page: the live ranking of all units. Loads /api/v1/ranking, then follows
+// /api/v1/stream; rows move in place (FLIP) when the order changes. Text from data is set with
+// textContent only.
+(function () {
+  'use strict';
+
+  var TEXT = {
+    en: {
+      skip: 'Skip to the ranking', title: 'Provincial online government service capability index',
+      asof: 'As of', version: 'version', method: 'method', caption: 'The 32 assessed units, ranked by their composite index; the table updates live.',
+      rank: 'Rank', unit: 'Unit', composite: 'Composite', grade: 'Grade', subs: 'Sub-indices', change: 'Change',
+      waiting: 'Waiting for the first ranking…', legend: 'Grades and sub-indices',
+      g_very_high: 'very high', g_high: 'high', g_medium: 'medium', g_low: 'low',
+      g_very_high_band: 'composite ≥ 90', g_high_band: '80 ≤ composite < 90', g_medium_band: '60 ≤ composite < 80', g_low_band: 'composite < 60',
+      s_service_modes: 'Modes', s_item_coverage: 'Coverage', s_guide_accuracy: 'Guides', s_online_maturity: 'Online',
+      l_service_modes: 'service modes: how many of the eight ways of being served each published service offers',
+      l_item_coverage: 'item coverage: required catalogue items that are published, weighted by level',
+      l_guide_accuracy: 'guide accuracy: correct elements of the audited service guides',
+      l_online_maturity: 'online maturity: depth of online service, completed online applications and satisfaction',
+      foot: 'Read API:', live: 'live', connecting: 'connecting…', reconnecting: 'reconnecting…',
+      up: 'up', down: 'down', moved: '{name} moved {dir} {n} to rank {rank}', same: 'unchanged', newEntry: 'new'
+    },
+    zh: {
+      skip: '跳到排名', title: '省级政府网上政务服务能力指数',
+      asof: '截至', version: '版本', method: '方法', caption: '32 个评估单位按总体指数排名，表格实时更新。',
+      rank: '排名', unit: '单位', composite: '总体指数', grade: '等级', subs: '分项指数', change: '变化',
+      waiting: '正在等待第一份排名…', legend: '等级与分项指数',
+      g_very_high: '非常高', g_high: '高', g_medium: '中', g_low: '低',
+      g_very_high_band: '总体指数 ≥ 90', g_high_band: '80 ≤ 总体指数 < 90', g_medium_band: '60 ≤ 总体指数 < 80', g_low_band: '总体指数 < 60',
+      s_service_modes: '方式', s_item_coverage: '事项', s_guide_accuracy: '指南', s_online_maturity: '成熟度',
+      l_service_modes: '服务方式完备度：每项已发布服务提供八种服务方式中的几种',
+      l_item_coverage: '服务事项覆盖度：按层级加权的已发布必备事项',
+      l_guide_accuracy: '办事指南准确度：被核查办事指南中正确的要素',
+      l_online_maturity: '在线服务成熟度：在线服务深度、网上办结率与满意度',
+      foot: '数据接口：', live: '实时', connecting: '正在连接…', reconnecting: '正在重新连接…',
+      up: '上升', down: '下降', moved: '{name}{dir} {n} 位，现排第 {rank}', same: '不变', newEntry: '新'
+    }
+  };
+  var SUBS = ['service_modes', 'item_coverage', 'guide_accuracy', 'online_maturity'];
+  var HIGHLIGHT_MS = 4000;
+
+  var lang = pickLang();
+  var current = null; // the ranking shown
+  var rows = new Map(); // region code -> row parts
+  var tbody = document.querySelector('#ranking tbody');
+  var reduceMotion = window.matchMedia && window.matchMedia('(prefers-reduced-motion: reduce)').matches;
+
+  function pickLang() {
+    var saved = null;
+    try { saved = window.localStorage.getItem('govpulse.lang'); } catch (e) { /* storage disabled */ }
+    if (saved === 'zh' || saved === 'en') { return saved; }
+    return (navigator.language || '').toLowerCase().indexOf('zh') === 0 ? 'zh' : 'en';
+  }
+  function t(key) { return (TEXT[lang] && TEXT[lang][key]) || TEXT.en[key] || key; }
+  function num(x) { return typeof x === 'number' ? x.toFixed(2) : '–'; }
+  function el(tag, cls, text) {
+    var e = document.createElement(tag);
+    if (cls) { e.className = cls; }
+    if (text !== undefined) { e.textContent = text; }
+    return e;
+  }
+
+  function applyLang() {
+    document.documentElement.lang = lang === 'zh' ? 'zh-CN' : 'en';
+    document.querySelectorAll('[data-i18n]').forEach(function (e) { e.textContent = t(e.getAttribute('data-i18n')); });
+    document.querySelectorAll('.lang button').forEach(function (b) {
+      b.setAttribute('aria-pressed', String(b.getAttribute('data-lang') === lang));
+    });
+    document.title = 'govpulse · ' + t('title');
+    setStatus(statusState);
+    rows.forEach(function (row) { fillNames(row); fillGrade(row); fillBars(row); });
+    if (current) { rows.forEach(function (row) { fillChange(row, row.entry.change); }); }
+  }
+
+  var statusState = 'connecting';
+  function setStatus(state) {
+    statusState = state;
+    var s = document.getElementById('status');
+    s.setAttribute('data-state', state === 'live' ? 'live' : 'connecting');
+    s.textContent = t(state);
+  }
+
+  function makeRow(code) {
+    var tr = el('tr');
+    tr.setAttribute('data-region', code);
+    var row = { tr: tr, code: code, entry: null, score: null };
+    row.rank = el('td', 'rank num');
+    var unit = el('th');
+    unit.setAttribute('scope', 'row');
+    row.link = el('a', 'name-main');
+    row.link.href = '/region/' + encodeURIComponent(code);
+    row.other = el('span', 'name-other');
+    unit.append(row.link, row.other);
+    row.composite = el('td', 'composite num');
+    row.gradeCell = el('td', 'grade-col');
+    row.grade = el('span', 'chip');
+    row.gradeCell.append(row.grade);
+    var subs = el('td', 'subs');
+    row.bars = el('ul', 'bars');
+    row.bar = {};
+    SUBS.forEach(function (k) {
+      var li = el('li');
+      var label = el('span', 'bar-label');
+      var bar = el('span', 'bar');
+      bar.setAttribute('aria-hidden', 'true');
+      var fill = el('span', 'fill ' + k);
+      bar.append(fill);
+      var value = el('span', 'bar-value');
+      li.append(label, bar, value);
+      row.bars.append(li);
+      row.bar[k] = { label: label, fill: fill, value: value };
+    });
+    subs.append(row.bars);
+    row.change = el('td', 'change num');
+    tr.append(row.rank, unit, row.composite, row.gradeCell, subs, row.change);
+    return row;
+  }
+
+  function fillNames(row) {
+    var e = row.entry;
+    if (!e) { return; }
+    row.link.textContent = lang === 'zh' ? e.name_zh : e.name_en;
+    row.other.textContent = lang === 'zh' ? e.name_en : e.name_zh;
+    row.other.setAttribute('lang', lang === 'zh' ? 'en' : 'zh-CN');
+  }
+  function fillGrade(row) {
+    var g = row.entry && row.entry.grade;
+    row.grade.className = 'chip grade-' + g;
+    row.composite.className = 'composite num g-' + g;
+    row.grade.textContent = t('g_' + g);
+  }
+  function fillBars(row) {
+    var src = row.score || row.entry;
+    if (!src) { return; }
+    SUBS.forEach(function (k) {
+      var v = src[k];
+      var b = row.bar[k];
+      b.label.textContent = t('s_' + k);
+      b.fill.style.width = Math.max(0, Math.min(100, v || 0)) + '%';
+      b.value.textContent = num(v);
+    });
+  }
+  function fillChange(row, change) {
+    row.change.textContent = '';
+    var s;
+    if (change > 0) { s = el('span', 'up', '▲' + change); s.setAttribute('aria-label', t('up') + ' ' + change); }
+    else if (change < 0) { s = el('span', 'down', '▼' + (-change)); s.setAttribute('aria-label', t('down') + ' ' + (-change)); }
+    else { s = el('span', 'same', '='); s.setAttribute('aria-label', t('same')); }
+    row.change.append(s);
+  }
+
+  // render shows ranking r if it is newer than the one shown, moving rows in place.
+  function render(r) {
+    if (!r || !Array.isArray(r.ranking) || (current && r.version <= current.version)) { return; }
+    var first = new Map();
+    var oldRank = new Map();
+    rows.forEach(function (row, code) {
+      first.set(code, row.tr.getBoundingClientRect().top);
+      if (row.entry) { oldRank.set(code, row.entry.rank); }
+    });
+    var seen = new Set();
+    r.ranking.forEach(function (e) {
+      var row = rows.get(e.region);
+      if (!row) { row = makeRow(e.region); rows.set(e.region, row); }
+      seen.add(e.region);
+      row.entry = e;
+      if (row.score && row.score.version < e.score_version) { row.score = null; }
+      row.rank.textContent = String(e.rank);
+      row.composite.textContent = num(e.composite);
+      fillNames(row); fillGrade(row); fillBars(row); fillChange(row, e.change);
+      tbody.append(row.tr); // appending in rank order moves the row
+    });
+    rows.forEach(function (row, code) { if (!seen.has(code)) { row.tr.remove(); rows.delete(code); } });
+    var announcements = [];
+    var moved = [];
+    rows.forEach(function (row, code) {
+      var before = oldRank.get(code);
+      if (before !== undefined && before !== row.entry.rank) {
+        moved.push(row);
+        var n = Math.abs(before - row.entry.rank);
+        announcements.push(t('moved').replace('{name}', row.link.textContent)
+          .replace('{dir}', before > row.entry.rank ? t('up') : t('down'))
+          .replace('{n}', String(n)).replace('{rank}', String(row.entry.rank)));
+      }
+    });
+    if (!reduceMotion) { flip(first); }
+    moved.forEach(function (row) {
+      row.tr.classList.remove('moved-up', 'moved-down');
+      row.tr.classList.add(oldRank.get(row.code) > row.entry.rank ? 'moved-up' : 'moved-down');
+      clearTimeout(row.timer);
+      row.timer = setTimeout(function () { row.tr.classList.remove('moved-up', 'moved-down'); }, HIGHLIGHT_MS);
+    });
+    if (announcements.length) { document.getElementById('announce').textContent = announcements.slice(0, 5).join('. '); }
+    current = r;
+    document.getElementById('asof').textContent = r.as_of;
+    document.getElementById('asof').setAttribute('datetime', r.as_of);
+    document.getElementById('version').textContent = String(r.version);
+    document.getElementById('method').textContent = r.method;
+    document.getElementById('empty').hidden = true;
+    document.body.setAttribute('data-version', String(r.version));
+  }
+
+  // flip animates each row from where it was (first) to where it is now.
+  function flip(first) {
+    var movedRows = [];
+    rows.forEach(function (row, code) {
+      var top = first.get(code);
+      if (top === undefined) { return; }
+      var dy = top - row.tr.getBoundingClientRect().top;
+      if (dy !== 0) {
+        row.tr.style.transition = 'none';
+        row.tr.style.transform = 'translateY(' + dy + 'px)';
+        movedRows.push(row.tr);
+      }
+    });
+    if (!movedRows.length) { return; }
+    void tbody.offsetHeight; // apply the inverted positions before playing
+    requestAnimationFrame(function () {
+      movedRows.forEach(function (tr) {
+        tr.style.transition = 'transform 600ms ease';
+        tr.style.transform = '';
+      });
+    });
+  }
+
+  // score updates the bars of one unit from a newer score.
+  function score(s) {
+    var row = rows.get(s.region);
+    if (!row) { return; }
+    var have = row.score ? row.score.version : (row.entry ? row.entry.score_version : 0);
+    if (s.version <= have) { return; }
+    row.score = s;
+    fillBars(row);
+  }
+
+  function connect() {
+    if (!window.EventSource) { return; }
+    var es = new EventSource('/api/v1/stream');
+    es.addEventListener('open', function () { setStatus('live'); });
+    es.addEventListener('error', function () { setStatus('reconnecting'); });
+    es.addEventListener('ranking', function (ev) { render(JSON.parse(ev.data)); });
+    es.addEventListener('score', function (ev) { score(JSON.parse(ev.data)); });
+  }
+
+  document.querySelectorAll('.lang button').forEach(function (b) {
+    b.addEventListener('click', function () {
+      lang = b.getAttribute('data-lang');
+      try { window.localStorage.setItem('govpulse.lang', lang); } catch (e) { /* storage disabled */ }
+      applyLang();
+    });
+  });
+  applyLang();
+  fetch('/api/v1/ranking', { headers: { Accept: 'application/json' } })
+    .then(function (res) {
+      if (res.status === 503) { document.getElementById('empty').hidden = false; return null; }
+      if (!res.ok) { throw new Error('HTTP ' + res.status); }
+      return res.json();
+    })
+    .then(function (r) { if (r) { render(r); } })
+    .catch(function () { document.getElementById('empty').hidden = false; })
+    .then(connect);
+}());
