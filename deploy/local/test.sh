@@ -1,14 +1,15 @@
 #!/usr/bin/env bash
 # test.sh: the whole test suite against real servers (`make test`).
 #
-# Installs ClickHouse when it is missing, and Debian's chromium with a CJK font for the site's
-# browser test, starts a test server of its own (ports 19000/18123, data under
-# $RUN_DIR/test-clickhouse, so it never touches the data of `make run`), runs gofmt, go vet
-# and `go test -race` over every package with the integration tests required (a test that cannot
-# reach a server fails instead of skipping), and stops the server it started.
+# Runs the lint step of `make lint` (gofmt, go vet, staticcheck), installs ClickHouse when it is
+# missing, and Debian's chromium with a CJK font for the site's browser test, starts a test server
+# of its own (ports 19000/18123, data under $RUN_DIR/test-clickhouse, so it never touches the data
+# of `make run`), runs `go test -race` over every package with the integration tests required (a
+# test that cannot reach a server fails instead of skipping), and stops the server it started.
 set -euo pipefail
 cd "$(dirname "$0")/../.."
 RUN_DIR="${RUN_DIR:-$PWD/.run}"
+deploy/local/lint.sh
 source deploy/local/test-clickhouse.sh
 
 # The browser test (internal/site) drives headless Chromium; the font shows the Chinese names.
@@ -23,12 +24,5 @@ if [ "${#missing[@]}" -gt 0 ]; then
 fi
 export GOVPULSE_CHROMIUM="${GOVPULSE_CHROMIUM:-$(command -v chromium)}"
 
-echo "== gofmt"
-unformatted="$(gofmt -l $(git ls-files '*.go'))"
-if [ -n "$unformatted" ]; then
-	echo "gofmt would change:"; echo "$unformatted"; exit 1
-fi
-echo "== go vet"
-go vet ./...
 echo "== go test -race"
 go test -race -shuffle=on -timeout 30m -count=1 ./...
