@@ -105,12 +105,18 @@ func feed(ctx context.Context, args []string, env config.LookupEnv, stdout, stde
 func watch(ctx context.Context, args []string, env config.LookupEnv, stdout, stderr io.Writer) error {
 	fs := config.New("govpulsectl watch", env)
 	fs.SetOutput(stderr)
-	url := fs.String("nats-url", "GOVPULSE_NATS_URL", "nats://127.0.0.1:4222", "NATS server URL")
-	prefix := fs.String("prefix", "GOVPULSE_NATS_PREFIX", natsjs.DefaultPrefix, "subject prefix")
-	bucket := fs.String("bucket", "GOVPULSE_LATEST_BUCKET", natsjs.DefaultLatestBucket, "KV bucket of the latest scores")
+	url := fs.String("nats-url", "GOVPULSE_NATS_URL", natsjs.DefaultURL, "NATS server URL(s), comma separated")
+	prefix := fs.String("subject-prefix", "GOVPULSE_SUBJECT_PREFIX", natsjs.DefaultSubjectPrefix, "first token of every subject")
+	fs.Deprecate("subject-prefix", "prefix", "GOVPULSE_NATS_PREFIX")
+	bucket := fs.String("latest-bucket", "GOVPULSE_LATEST_BUCKET", natsjs.DefaultLatestBucket, "KV bucket of the latest scores")
+	fs.Deprecate("latest-bucket", "bucket", "")
 	interval := fs.Duration("interval", "GOVPULSE_WATCH_INTERVAL", 500*time.Millisecond, "least time between two tables")
 	once := fs.Bool("once", "GOVPULSE_WATCH_ONCE", false, "print the current table from the bucket and exit")
 	if err := fs.Parse(args); err != nil {
+		return err
+	}
+	names := natsjs.Names{SubjectPrefix: *prefix, LatestBucket: *bucket}
+	if err := names.Validate(); err != nil {
 		return err
 	}
 	logger := slog.New(slog.NewTextHandler(stderr, &slog.HandlerOptions{Level: slog.LevelWarn}))
@@ -120,7 +126,7 @@ func watch(ctx context.Context, args []string, env config.LookupEnv, stdout, std
 	}
 	defer nc.Close()
 	opts := ctl.WatchOptions{
-		Names:    natsjs.Names{Prefix: *prefix, LatestBucket: *bucket},
+		Names:    names,
 		Interval: *interval,
 		Clear:    isTerminal(stdout),
 		Logger:   logger,

@@ -56,7 +56,9 @@ type Config struct {
 	DeadLetterBacklog int
 }
 
-func (c Config) withDefaults() Config {
+// WithDefaults returns c with every zero field set to its default. The command's flags take their
+// defaults from Config{}.WithDefaults().
+func (c Config) WithDefaults() Config {
 	if c.Partition == "" {
 		c.Partition = "all"
 	}
@@ -111,16 +113,19 @@ func (c Config) withDefaults() Config {
 	return c
 }
 
-// Defaults of Config.
+// Defaults of Config and of the command.
 const (
+	// DefaultAdminAddr is the command's listen address of /healthz, /readyz and /metrics.
+	DefaultAdminAddr         = "127.0.0.1:8081"
 	DefaultMaxAhead          = 5 * time.Minute
 	DefaultClockTolerance    = time.Minute
 	DefaultDeadLetterBacklog = 10000
 )
 
-// Validate reports the first setting that cannot work.
+// Validate reports every setting of c (with its defaults) that cannot work, including the checks
+// the engine and the NATS setup make later, so that a bad setting fails at start, not in a retry.
 func (c Config) Validate() error {
-	c = c.withDefaults()
+	c = c.WithDefaults()
 	var errs []error
 	seen := make(map[string]bool, len(c.Regions))
 	for _, r := range c.Regions {
@@ -155,6 +160,20 @@ func (c Config) Validate() error {
 	}
 	if c.Prefetch < 1 {
 		errs = append(errs, errors.New("prefetch must be at least 1"))
+	}
+	if err := natsjs.ValidateReplicas(c.Replicas); err != nil {
+		errs = append(errs, err)
+	}
+	if err := c.Names.Validate(); err != nil {
+		errs = append(errs, err)
+	}
+	if len(errs) == 0 {
+		// What the engine checks of the partition when the service starts.
+		err := engine.Config{Regions: c.Regions, OutOfOrderness: c.OutOfOrderness,
+			AllowedLateness: c.AllowedLateness, MaxItemsPerLevel: c.MaxItemsPerLevel}.Validate()
+		if err != nil {
+			errs = append(errs, err)
+		}
 	}
 	if err := errors.Join(errs...); err != nil {
 		return fmt.Errorf("aggregate: config: %w", err)

@@ -334,7 +334,7 @@ func (s *Service) publish(ctx context.Context, batch *pending) {
 	nc := s.js.Conn()
 	for _, region := range sortedKeys(batch.scores) {
 		sc := batch.scores[region]
-		key := "scores." + region
+		key := natsjs.ScoreKey(region)
 		if sc.Version <= s.published[key] {
 			continue
 		}
@@ -410,7 +410,7 @@ func (s *Service) publishFailed(what string, err error) {
 func (s *Service) loadPublished(ctx context.Context, streamLastSeq uint64) error {
 	keys := []string{s.rankingKey()}
 	for _, r := range s.cfg.Regions {
-		keys = append(keys, "scores."+r)
+		keys = append(keys, natsjs.ScoreKey(r))
 	}
 	for _, key := range keys {
 		entry, err := s.kv.Get(ctx, key)
@@ -513,18 +513,18 @@ func (s *Service) drainDeadLetters(ctx context.Context, wait bool) error {
 // When no stream takes the subject because the DLQ stream is missing, it creates the stream and
 // tries once more.
 func (s *Service) sendDeadLetter(ctx context.Context, dl deadLetter) error {
-	msg := nats.NewMsg(s.cfg.Names.DLQSubject("aggregate", dl.code))
+	msg := nats.NewMsg(s.cfg.Names.DLQSubject(natsjs.StageAggregate, dl.code))
 	msg.Data = dl.data
 	msg.Header.Set(jetstream.MsgIDHeader, "aggregate-"+s.cfg.Partition+"-"+dl.code+"-"+strconv.FormatUint(dl.seq, 10))
-	msg.Header.Set("Govpulse-Stage", "aggregate")
-	msg.Header.Set("Govpulse-Reason", dl.reason)
-	msg.Header.Set("Govpulse-Reason-Code", dl.code)
-	msg.Header.Set("Govpulse-Stream-Seq", strconv.FormatUint(dl.seq, 10))
-	msg.Header.Set("Govpulse-Received-At", time.Now().UTC().Format(time.RFC3339Nano))
+	msg.Header.Set(natsjs.HeaderStage, natsjs.StageAggregate)
+	msg.Header.Set(natsjs.HeaderReason, dl.reason)
+	msg.Header.Set(natsjs.HeaderReasonCode, dl.code)
+	msg.Header.Set(natsjs.HeaderStreamSeq, strconv.FormatUint(dl.seq, 10))
+	msg.Header.Set(natsjs.HeaderReceivedAt, time.Now().UTC().Format(time.RFC3339Nano))
 	if dl.truncated {
-		msg.Header.Set("Govpulse-Truncated", "true")
+		msg.Header.Set(natsjs.HeaderTruncated, "true")
 	}
-	for k, v := range map[string]string{"Govpulse-Event-Id": dl.eventID, "Govpulse-Region": dl.region, "Govpulse-Type": dl.typ} {
+	for k, v := range map[string]string{natsjs.HeaderEventID: dl.eventID, natsjs.HeaderRegion: dl.region, natsjs.HeaderType: dl.typ} {
 		if v != "" {
 			msg.Header.Set(k, v)
 		}
@@ -572,14 +572,14 @@ func (s *Service) recreateDLQ(ctx context.Context) (bool, error) {
 // latest_scores; see the README.)
 func (s *Service) rankingKey() string {
 	if s.cfg.allRegions() {
-		return "ranking"
+		return natsjs.RankingKey
 	}
-	return "ranking." + natsjs.Token(s.cfg.Partition)
+	return natsjs.PartitionRankingKey(s.cfg.Partition)
 }
 
 func (s *Service) rankingSubject() string {
 	if s.cfg.allRegions() {
 		return s.cfg.Names.RankingsSubject()
 	}
-	return s.cfg.Names.RankingsSubject() + "." + natsjs.Token(s.cfg.Partition)
+	return s.cfg.Names.PartitionRankingsSubject(s.cfg.Partition)
 }

@@ -66,7 +66,7 @@ func New(cfg Config, js jetstream.JetStream, store batchWriter, logger *slog.Log
 	if logger == nil {
 		logger = slog.New(slog.DiscardHandler)
 	}
-	cfg = cfg.withDefaults()
+	cfg = cfg.WithDefaults()
 	s := &Service{
 		cfg:       cfg,
 		js:        js,
@@ -279,11 +279,11 @@ func (s *Service) consume(ctx context.Context, jobs chan<- *flushJob) error {
 
 func (s *Service) filterSubjects() []string {
 	if s.cfg.allRegions() {
-		return []string{s.cfg.Names.EventsSubjectPrefix() + ".>"}
+		return []string{s.cfg.Names.EventsSubjects()}
 	}
 	subjects := make([]string, 0, len(s.cfg.Regions))
 	for _, r := range s.cfg.Regions {
-		subjects = append(subjects, s.cfg.Names.EventsSubjectPrefix()+"."+r+".>")
+		subjects = append(subjects, s.cfg.Names.RegionEventsSubjects(r))
 	}
 	return subjects
 }

@@ -175,11 +175,11 @@ func loadLatest(ctx context.Context, nc *nats.Conn, names natsjs.Names, b *Board
 		}
 		return nil
 	}
-	if err := get("ranking", b.SetRanking); err != nil {
+	if err := get(natsjs.RankingKey, b.SetRanking); err != nil {
 		return err
 	}
 	for _, r := range events.Regions() {
-		if err := get("scores."+r.Code, b.SetScore); err != nil {
+		if err := get(natsjs.ScoreKey(r.Code), b.SetScore); err != nil {
 			return err
 		}
 	}

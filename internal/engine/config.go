@@ -37,9 +37,9 @@ type Config struct {
 	MaxItemsPerLevel int
 }
 
-// withDefaults returns c with the defaults filled in and the regions
+// WithDefaults returns c with the defaults filled in and the regions
 // sorted (a fresh slice).
-func (c Config) withDefaults() Config {
+func (c Config) WithDefaults() Config {
 	if len(c.Regions) == 0 {
 		for _, r := range events.Regions() {
 			c.Regions = append(c.Regions, r.Code)
@@ -61,7 +61,8 @@ func (c Config) withDefaults() Config {
 }
 
 // Validate reports whether c describes a partition: known, distinct region
-// codes, non-negative durations and a non-negative item limit.
+// codes, non-negative durations and a non-negative item limit. (Its zero
+// fields mean their defaults, which are valid.)
 func (c Config) Validate() error {
 	if c.OutOfOrderness < 0 {
 		return fmt.Errorf("engine: config: out-of-orderness %v is negative", c.OutOfOrderness)
