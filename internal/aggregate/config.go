@@ -33,9 +33,10 @@ type Config struct {
 	SchemaFaultGrace time.Duration
 	// Prefetch is how many stream messages the consumer buffers ahead. Default 2000.
 	Prefetch int
-	// OutOfOrderness is the watermark's bound. Default 10m.
+	// OutOfOrderness is the watermark's bound. Default engine.DefaultOutOfOrderness (10m).
 	OutOfOrderness time.Duration
-	// AllowedLateness is how far behind the watermark a user-experience event still counts. Default 7 days.
+	// AllowedLateness is how far behind the watermark a user-experience event still counts. Default
+	// engine.DefaultAllowedLateness (7 days).
 	AllowedLateness time.Duration
 	// Replicas is the number of replicas of the latest-value bucket, the checkpoint store and,
 	// when the aggregator has to create it, the DLQ stream. Default 1.
@@ -90,10 +91,10 @@ func (c Config) WithDefaults() Config {
 		c.Prefetch = 2000
 	}
 	if c.OutOfOrderness == 0 {
-		c.OutOfOrderness = 10 * time.Minute
+		c.OutOfOrderness = engine.DefaultOutOfOrderness
 	}
 	if c.AllowedLateness == 0 {
-		c.AllowedLateness = 7 * 24 * time.Hour
+		c.AllowedLateness = engine.DefaultAllowedLateness
 	}
 	if c.Replicas == 0 {
 		c.Replicas = 1

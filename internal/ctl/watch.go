@@ -49,6 +49,14 @@ func (o WatchOptions) WithDefaults() WatchOptions {
 	return o
 }
 
+// Validate reports an invalid option: a name NATS refuses.
+func (o WatchOptions) Validate() error {
+	if err := o.Names.Validate(); err != nil {
+		return fmt.Errorf("ctl: watch: %w", err)
+	}
+	return nil
+}
+
 // Watch prints the ranking table to w whenever the ranking or a score
 // changes, at most once per opts.Interval, until ctx is done (then it
 // returns nil). It subscribes to the rankings and scores subjects (core
