@@ -11,6 +11,7 @@ import (
 	"github.com/nats-io/nats.go/jetstream"
 
 	"github.com/govpulse/govpulse/internal/engine"
+	"github.com/govpulse/govpulse/internal/natsjs"
 )
 
 // checkpointMagic starts every checkpoint; checkpointFormat is bumped whenever the framing changes.
@@ -68,7 +69,7 @@ func decodeCheckpoint(b []byte) (checkpoint, error) {
 }
 
 // objectName is the checkpoint's name in the object store.
-func (s *Service) objectName() string { return "partition-" + s.cfg.Partition }
+func (s *Service) objectName() string { return natsjs.CheckpointObject(s.cfg.Partition) }
 
 // engineConfig is the engine configuration of this partition.
 func (s *Service) engineConfig() engine.Config {

@@ -515,7 +515,7 @@ func (s *Service) drainDeadLetters(ctx context.Context, wait bool) error {
 func (s *Service) sendDeadLetter(ctx context.Context, dl deadLetter) error {
 	msg := nats.NewMsg(s.cfg.Names.DLQSubject(natsjs.StageAggregate, dl.code))
 	msg.Data = dl.data
-	msg.Header.Set(jetstream.MsgIDHeader, "aggregate-"+s.cfg.Partition+"-"+dl.code+"-"+strconv.FormatUint(dl.seq, 10))
+	msg.Header.Set(jetstream.MsgIDHeader, natsjs.AggregateDeadLetterID(s.cfg.Partition, dl.code, dl.seq))
 	msg.Header.Set(natsjs.HeaderStage, natsjs.StageAggregate)
 	msg.Header.Set(natsjs.HeaderReason, dl.reason)
 	msg.Header.Set(natsjs.HeaderReasonCode, dl.code)

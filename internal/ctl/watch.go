@@ -6,7 +6,6 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
-	"strings"
 	"time"
 
 	"github.com/nats-io/nats.go"
@@ -68,7 +67,7 @@ func Watch(ctx context.Context, nc *nats.Conn, w io.Writer, opts WatchOptions) e
 	names := opts.Names
 	ch := make(chan *nats.Msg, 8192)
 	rankings := names.RankingsSubject()
-	scores := strings.TrimSuffix(names.ScoreSubject("x"), "x") + "*"
+	scores := names.ScoreSubjects()
 	for _, subj := range []string{rankings, scores} {
 		sub, err := nc.ChanSubscribe(subj, ch)
 		if err != nil {

@@ -19,7 +19,7 @@ import (
 
 // Defaults of Config.
 const (
-	DefaultConsumer    = "dlq-archiver"
+	DefaultConsumer    = natsjs.DLQArchiveConsumer
 	DefaultBatchSize   = 500
 	DefaultFetchWait   = time.Second
 	DefaultAckWait     = time.Minute

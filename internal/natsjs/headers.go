@@ -1,5 +1,7 @@
 package natsjs
 
+import "strconv"
+
 // Headers of a dead letter in the DLQ stream. The stage that refused the input (ingest or
 // aggregate) writes them and the DLQ archiver reads them into the ClickHouse dlq table; see
 // docs/nats.md.
@@ -23,6 +25,13 @@ const (
 	// HeaderStreamSeq is the EVENTS stream sequence of an event the aggregator refused.
 	HeaderStreamSeq = "Govpulse-Stream-Seq"
 )
+
+// AggregateDeadLetterID returns the Nats-Msg-Id of the dead letter the aggregator of a partition
+// writes for the event at stream sequence seq with reason code code
+// ("aggregate-all-too_late-42"), so that a redelivered or replayed event is dead-lettered once.
+func AggregateDeadLetterID(partition, code string, seq uint64) string {
+	return StageAggregate + "-" + partition + "-" + code + "-" + strconv.FormatUint(seq, 10)
+}
 
 // Stages of a dead letter (the value of HeaderStage and a token of its subject).
 const (

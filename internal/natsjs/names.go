@@ -111,6 +111,11 @@ func (n Names) ScoreSubject(region string) string {
 	return n.WithDefaults().SubjectPrefix + ".scores." + Token(region)
 }
 
+// ScoreSubjects returns the subject filter of the scores of every region ("govpulse.scores.*").
+func (n Names) ScoreSubjects() string {
+	return n.WithDefaults().SubjectPrefix + ".scores.*"
+}
+
 // RankingsSubject returns the subject of the rankings ("govpulse.rankings").
 func (n Names) RankingsSubject() string {
 	return n.WithDefaults().SubjectPrefix + ".rankings"
@@ -164,6 +169,15 @@ func Token(s string) string {
 
 func tokenByte(c byte) bool {
 	return c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z' || c >= '0' && c <= '9' || c == '_' || c == '-'
+}
+
+// DLQArchiveConsumer is the durable consumer of the DLQ stream that copies it into ClickHouse.
+const DLQArchiveConsumer = "dlq-archiver"
+
+// CheckpointObject returns the name of a partition's checkpoint in the checkpoint object store
+// ("partition-all").
+func CheckpointObject(partition string) string {
+	return "partition-" + partition
 }
 
 // Keys of the latest-value bucket.
