@@ -81,7 +81,7 @@ func run(ctx context.Context, args []string, lookup config.LookupEnv, stderr io.
 	maxAhead := fs.Duration("max-ahead", "GOVPULSE_INGEST_MAX_AHEAD", def.MaxAhead, "how far an event time may be ahead of the time the stream stored it (ingest's rule; same variable as ingest's)")
 	clockTolerance := fs.Duration("clock-tolerance", "GOVPULSE_CLOCK_TOLERANCE", def.ClockTolerance, "added to --max-ahead: how far ingest's clock and the stream's may differ")
 	deadLetterBacklog := fs.Int("dead-letter-backlog", "GOVPULSE_DEAD_LETTER_BACKLOG", def.DeadLetterBacklog, "dead letters kept in memory while the DLQ stream cannot take them (and at most 64 MiB of them); when full, consuming pauses")
-	logLevel := fs.String("log-level", "GOVPULSE_LOG_LEVEL", "info", "log level: debug, info, warn or error")
+	newLogger := config.LogFlag(fs)
 	archiveDLQ := fs.Bool("archive-dlq", "GOVPULSE_ARCHIVE_DLQ", true, "copy the DLQ stream into the ClickHouse dlq table (durable consumer dlq-archiver)")
 	dlqRetention := fs.Duration("dlq-retention", "GOVPULSE_DLQ_RETENTION", archiveDef.Retention, "how long rows stay in the ClickHouse dlq table; whole months older are dropped (0: keep forever)")
 	chUser := fs.String("clickhouse-user", "GOVPULSE_CLICKHOUSE_USER", "", "ClickHouse user (overrides the DSN's)")
@@ -92,11 +92,10 @@ func run(ctx context.Context, args []string, lookup config.LookupEnv, stderr io.
 	if err := fs.Parse(args); err != nil {
 		return err
 	}
-	var level slog.Level
-	if err := level.UnmarshalText([]byte(*logLevel)); err != nil {
-		return fmt.Errorf("log level %q: %w", *logLevel, err)
+	logger, err := newLogger(stderr)
+	if err != nil {
+		return err
 	}
-	logger := slog.New(slog.NewJSONHandler(stderr, &slog.HandlerOptions{Level: level}))
 
 	if err := config.RefuseExampleSecrets("--nats-password (GOVPULSE_NATS_PASSWORD)", security().Password, "--clickhouse-password (GOVPULSE_CLICKHOUSE_PASSWORD)", *chPassword, "--clickhouse-dsn (GOVPULSE_CLICKHOUSE_DSN)", *dsn); err != nil {
 		return err

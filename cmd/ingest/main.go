@@ -20,7 +20,6 @@ import (
 	"flag"
 	"fmt"
 	"io"
-	"log/slog"
 	"os"
 	"os/signal"
 	"strings"
@@ -92,17 +91,16 @@ func run(ctx context.Context, args []string, lookup config.LookupEnv, stderr io.
 	dlqMaxAge := fs.Duration("dlq-max-age", "GOVPULSE_DLQ_MAX_AGE", streamDef.DLQMaxAge, "how long the DLQ stream keeps dead letters")
 	dlqMaxBytes := fs.Int64("dlq-max-bytes", "GOVPULSE_DLQ_MAX_BYTES", streamDef.DLQMaxBytes, "size limit of the DLQ stream in bytes; beyond it the oldest dead letters are dropped")
 	dupWindow := fs.Duration("duplicate-window", "GOVPULSE_DUPLICATE_WINDOW", streamDef.DuplicateWindow, "window in which a resent event id is stored once")
-	logLevel := fs.String("log-level", "GOVPULSE_LOG_LEVEL", "info", "log level: debug, info, warn or error")
+	newLogger := config.LogFlag(fs)
 	security := natsjs.SecurityFlags(fs)
 	if err := fs.Parse(args); err != nil {
 		return err
 	}
 
-	var level slog.Level
-	if err := level.UnmarshalText([]byte(*logLevel)); err != nil {
-		return fmt.Errorf("log level %q: %w", *logLevel, err)
+	logger, err := newLogger(stderr)
+	if err != nil {
+		return err
 	}
-	logger := slog.New(slog.NewJSONHandler(stderr, &slog.HandlerOptions{Level: level}))
 
 	cfg := ingest.Config{
 		Addr:              *addr,

@@ -23,6 +23,7 @@ import (
 	"flag"
 	"fmt"
 	"io"
+	"log/slog"
 	"strconv"
 	"strings"
 	"time"
@@ -212,6 +213,20 @@ func (a *alias) Set(s string) error {
 func (a *alias) IsBoolFlag() bool {
 	b, ok := a.Value.(interface{ IsBoolFlag() bool })
 	return ok && b.IsBoolFlag()
+}
+
+// LogFlag defines --log-level (GOVPULSE_LOG_LEVEL), the one log flag of every service, and returns
+// a function that, once f has been parsed, gives the JSON logger writing to w at that level, or an
+// error for a level that is not debug, info, warn or error.
+func LogFlag(f *FlagSet) func(w io.Writer) (*slog.Logger, error) {
+	name := f.String("log-level", "GOVPULSE_LOG_LEVEL", "info", "log level: debug, info, warn or error")
+	return func(w io.Writer) (*slog.Logger, error) {
+		var level slog.Level
+		if err := level.UnmarshalText([]byte(*name)); err != nil {
+			return nil, fmt.Errorf("config: log level %q: %w", *name, err)
+		}
+		return slog.New(slog.NewJSONHandler(w, &slog.HandlerOptions{Level: level})), nil
+	}
 }
 
 // Parse parses the command-line arguments (without the program name). It
