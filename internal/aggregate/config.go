@@ -1,7 +1,6 @@
 package aggregate
 
 import (
-	"errors"
 	"fmt"
 	"time"
 
@@ -123,61 +122,42 @@ const (
 	DefaultDeadLetterBacklog = 10000
 )
 
-// Validate reports every setting of c (with its defaults) that cannot work, including the checks
-// the engine and the NATS setup make later, so that a bad setting fails at start, not in a retry.
+// Validate reports the first setting of c (with its defaults) that cannot work, including the
+// checks the engine and the NATS setup make later, so that a bad setting fails at start, not in a
+// retry.
 func (c Config) Validate() error {
 	c = c.WithDefaults()
-	var errs []error
-	seen := make(map[string]bool, len(c.Regions))
-	for _, r := range c.Regions {
-		if _, ok := events.LookupRegion(r); !ok {
-			errs = append(errs, fmt.Errorf("region %q is not one of the assessed units", r))
+	switch {
+	case c.MaxBatch < 1:
+		return fmt.Errorf("aggregate: max batch %d: must be at least 1", c.MaxBatch)
+	case c.Prefetch < 1:
+		return fmt.Errorf("aggregate: prefetch %d: must be at least 1", c.Prefetch)
+	case c.DeadLetterBacklog < 1:
+		return fmt.Errorf("aggregate: dead letter backlog %d: must be at least 1", c.DeadLetterBacklog)
+	}
+	for _, d := range []struct {
+		name string
+		v    time.Duration
+	}{
+		{"flush interval", c.FlushInterval}, {"checkpoint interval", c.CheckpointInterval},
+		{"shutdown timeout", c.ShutdownTimeout}, {"retry max interval", c.RetryMaxInterval},
+		{"schema fault grace", c.SchemaFaultGrace}, {"max ahead", c.MaxAhead}, {"clock tolerance", c.ClockTolerance},
+	} {
+		if d.v < 0 {
+			return fmt.Errorf("aggregate: %s %s: must not be negative", d.name, d.v)
 		}
-		if seen[r] {
-			errs = append(errs, fmt.Errorf("region %q is listed twice", r))
-		}
-		seen[r] = true
-	}
-	if c.MaxItemsPerLevel < 1 {
-		errs = append(errs, errors.New("max items per level must be at least 1"))
-	}
-	if c.MaxAhead < 0 || c.ClockTolerance < 0 {
-		errs = append(errs, errors.New("max ahead and clock tolerance must not be negative"))
-	}
-	if c.DeadLetterBacklog < 1 {
-		errs = append(errs, errors.New("dead letter backlog must be at least 1"))
-	}
-	if c.MaxBatch < 1 {
-		errs = append(errs, errors.New("max batch must be at least 1"))
-	}
-	if c.FlushInterval < 0 || c.CheckpointInterval < 0 || c.ShutdownTimeout < 0 || c.RetryMaxInterval < 0 {
-		errs = append(errs, errors.New("durations must not be negative"))
-	}
-	if c.SchemaFaultGrace < 0 {
-		errs = append(errs, errors.New("schema fault grace must not be negative"))
-	}
-	if c.OutOfOrderness < 0 || c.AllowedLateness < 0 {
-		errs = append(errs, errors.New("out-of-orderness and allowed lateness must not be negative"))
-	}
-	if c.Prefetch < 1 {
-		errs = append(errs, errors.New("prefetch must be at least 1"))
 	}
 	if err := natsjs.ValidateReplicas(c.Replicas); err != nil {
-		errs = append(errs, err)
+		return fmt.Errorf("aggregate: %w", err)
 	}
 	if err := c.Names.Validate(); err != nil {
-		errs = append(errs, err)
+		return fmt.Errorf("aggregate: %w", err)
 	}
-	if len(errs) == 0 {
-		// What the engine checks of the partition when the service starts.
-		err := engine.Config{Regions: c.Regions, OutOfOrderness: c.OutOfOrderness,
-			AllowedLateness: c.AllowedLateness, MaxItemsPerLevel: c.MaxItemsPerLevel}.Validate()
-		if err != nil {
-			errs = append(errs, err)
-		}
-	}
-	if err := errors.Join(errs...); err != nil {
-		return fmt.Errorf("aggregate: config: %w", err)
+	// The partition as the engine checks it when the service starts: regions, windows, items.
+	err := engine.Config{Regions: c.Regions, OutOfOrderness: c.OutOfOrderness,
+		AllowedLateness: c.AllowedLateness, MaxItemsPerLevel: c.MaxItemsPerLevel}.Validate()
+	if err != nil {
+		return fmt.Errorf("aggregate: %w", err)
 	}
 	return nil
 }

@@ -10,7 +10,8 @@
 //
 // Config structs follow one convention: the zero value of a field means its
 // default, WithDefaults() returns the config with the defaults filled in,
-// Validate() reports the first (or every) setting that cannot work, and the
+// Validate() reports the first setting that cannot work ("<pkg>: <setting>
+// <value>: <rule>"), checking the config with its defaults, and the
 // flags take their defaults from Config{}.WithDefaults(), so a default is
 // written once.
 //
