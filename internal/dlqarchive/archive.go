@@ -99,11 +99,19 @@ func (c Config) Validate() error {
 	if err := c.Names.Validate(); err != nil {
 		return fmt.Errorf("dlqarchive: %w", err)
 	}
-	switch {
-	case c.BatchSize < 1:
+	if c.BatchSize < 1 {
 		return fmt.Errorf("dlqarchive: batch size %d: must be positive", c.BatchSize)
-	case c.FetchWait <= 0 || c.AckWait <= 0 || c.MaxBackoff <= 0 || c.DrainBudget <= 0 || c.RetentionInterval <= 0:
-		return errors.New("dlqarchive: durations must be positive")
+	}
+	for _, d := range []struct {
+		name string
+		v    time.Duration
+	}{
+		{"fetch wait", c.FetchWait}, {"ack wait", c.AckWait}, {"max backoff", c.MaxBackoff},
+		{"drain budget", c.DrainBudget}, {"retention interval", c.RetentionInterval},
+	} {
+		if d.v <= 0 {
+			return fmt.Errorf("dlqarchive: %s %s: must be positive", d.name, d.v)
+		}
 	}
 	return nil
 }

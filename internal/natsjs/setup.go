@@ -83,9 +83,9 @@ func (o StreamOptions) Validate() error {
 	case o.MaxAge > 0 && o.DuplicateWindow > o.MaxAge:
 		return fmt.Errorf("natsjs: duplicate window %s: must not exceed the max age %s", o.DuplicateWindow, o.MaxAge)
 	case o.DLQMaxAge < 0:
-		return fmt.Errorf("natsjs: dlq max age %s: must be positive", o.DLQMaxAge)
+		return fmt.Errorf("natsjs: dlq max age %s: must not be negative", o.DLQMaxAge)
 	case o.DLQMaxBytes < 0:
-		return fmt.Errorf("natsjs: dlq max bytes %d: must be positive", o.DLQMaxBytes)
+		return fmt.Errorf("natsjs: dlq max bytes %d: must not be negative", o.DLQMaxBytes)
 	case o.DuplicateWindow > o.DLQMaxAge:
 		return fmt.Errorf("natsjs: duplicate window %s: must not exceed the dlq max age %s", o.DuplicateWindow, o.DLQMaxAge)
 	}
