@@ -6,6 +6,7 @@ import (
 	"testing"
 
 	"github.com/govpulse/govpulse/internal/natsjs"
+	"github.com/govpulse/govpulse/pkg/events"
 )
 
 // TestNATSDoc checks the table of docs/nats.md against the names the code builds: every row's
@@ -75,5 +76,9 @@ func TestNATSDoc(t *testing.T) {
 		if !seen[name] {
 			t.Errorf("docs/nats.md does not list %s", name)
 		}
+	}
+	// pkg/events imports no NATS, so it keeps its own default; it must be the same subject.
+	if n.EventSubjectBase() != events.DefaultSubjectPrefix {
+		t.Errorf("EventSubjectBase %q, events.DefaultSubjectPrefix %q", n.EventSubjectBase(), events.DefaultSubjectPrefix)
 	}
 }
