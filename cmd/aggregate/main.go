@@ -11,8 +11,6 @@ package main
 
 import (
 	"context"
-	"crypto/tls"
-	"crypto/x509"
 	"errors"
 	"flag"
 	"fmt"
@@ -25,7 +23,6 @@ import (
 	"syscall"
 	"time"
 
-	"github.com/ClickHouse/clickhouse-go/v2"
 	"github.com/nats-io/nats.go"
 	"github.com/nats-io/nats.go/jetstream"
 	"github.com/prometheus/client_golang/prometheus"
@@ -37,7 +34,6 @@ import (
 	"github.com/govpulse/govpulse/internal/chstore"
 	"github.com/govpulse/govpulse/internal/config"
 	"github.com/govpulse/govpulse/internal/dlqarchive"
-	"github.com/govpulse/govpulse/internal/engine"
 	"github.com/govpulse/govpulse/internal/natsjs"
 	"github.com/govpulse/govpulse/internal/retry"
 )
@@ -61,48 +57,47 @@ func run(ctx context.Context, args []string, lookup config.LookupEnv, stderr io.
 	if migrateOnly {
 		args = args[1:]
 	}
+	def, archiveDef := aggregate.Config{}.WithDefaults(), dlqarchive.Config{}.WithDefaults()
 	fs := config.New("aggregate", lookup)
 	fs.SetOutput(stderr)
-	addr := fs.String("addr", "GOVPULSE_AGGREGATE_ADDR", "127.0.0.1:8081", "listen address of /healthz, /readyz and /metrics")
-	natsURL := fs.String("nats-url", "GOVPULSE_NATS_URL", "nats://127.0.0.1:4222", "NATS server URL(s), comma separated")
-	prefix := fs.String("subject-prefix", "GOVPULSE_PREFIX", natsjs.DefaultPrefix, "first token of every subject")
-	dsn := fs.String("clickhouse-dsn", "GOVPULSE_CLICKHOUSE_DSN", "clickhouse://127.0.0.1:9000/govpulse", "ClickHouse address and database (native protocol)")
-	partition := fs.String("partition", "GOVPULSE_PARTITION", "all", "name of this aggregator's partition (names its checkpoint)")
+	addr := fs.String("admin-addr", "GOVPULSE_AGGREGATE_ADMIN_ADDR", aggregate.DefaultAdminAddr, "listen address of /healthz, /readyz and /metrics")
+	fs.Deprecate("admin-addr", "addr", "GOVPULSE_AGGREGATE_ADDR")
+	natsURL := natsjs.URLFlag(fs)
+	prefix := natsjs.SubjectPrefixFlag(fs)
+	dsn := fs.String("clickhouse-dsn", "GOVPULSE_CLICKHOUSE_DSN", chstore.DefaultDSN, "ClickHouse address and database (native protocol)")
+	partition := fs.String("partition", "GOVPULSE_PARTITION", def.Partition, "name of this aggregator's partition (names its checkpoint)")
 	regions := fs.String("regions", "GOVPULSE_REGIONS", "", "comma-separated region codes of the partition (empty: all 32 units)")
-	maxBatch := fs.Int("max-batch", "GOVPULSE_MAX_BATCH", 10000, "most stream messages applied between two flushes")
-	flushInterval := fs.Duration("flush-interval", "GOVPULSE_FLUSH_INTERVAL", 250*time.Millisecond, "longest time a read event waits before it is flushed")
-	checkpointInterval := fs.Duration("checkpoint-interval", "GOVPULSE_CHECKPOINT_INTERVAL", 10*time.Second, "shortest time between two checkpoints")
-	outOfOrder := fs.Duration("out-of-orderness", "GOVPULSE_OUT_OF_ORDERNESS", 10*time.Minute, "watermark bound: largest event time seen minus this")
-	lateness := fs.Duration("allowed-lateness", "GOVPULSE_ALLOWED_LATENESS", 7*24*time.Hour, "how far behind the watermark a user-experience event still counts")
-	schemaGrace := fs.Duration("schema-fault-grace", "GOVPULSE_SCHEMA_FAULT_GRACE", 5*time.Minute, "how long a ClickHouse schema fault (missing table or column) is retried before the refused events are dead-lettered")
-	replicas := fs.Int("replicas", "GOVPULSE_STREAM_REPLICAS", 1, "replicas of the latest-value bucket, the checkpoint store and a DLQ stream it recreates (3 in a cluster)")
-	maxItems := fs.Int("max-items-per-level", "GOVPULSE_MAX_ITEMS_PER_LEVEL", engine.DefaultMaxItemsPerLevel, "most items one unit may hold at one level; a portal change adding one more is a dead letter (reason limit)")
-	maxAhead := fs.Duration("max-ahead", "GOVPULSE_INGEST_MAX_AHEAD", aggregate.DefaultMaxAhead, "how far an event time may be ahead of the time the stream stored it (ingest's rule; same variable as ingest's)")
-	clockTolerance := fs.Duration("clock-tolerance", "GOVPULSE_CLOCK_TOLERANCE", aggregate.DefaultClockTolerance, "added to --max-ahead: how far ingest's clock and the stream's may differ")
-	deadLetterBacklog := fs.Int("dead-letter-backlog", "GOVPULSE_DEAD_LETTER_BACKLOG", aggregate.DefaultDeadLetterBacklog, "dead letters kept in memory while the DLQ stream cannot take them (and at most 64 MiB of them); when full, consuming pauses")
-	logLevel := fs.String("log-level", "GOVPULSE_LOG_LEVEL", "info", "log level: debug, info, warn or error")
+	maxBatch := fs.Int("max-batch", "GOVPULSE_MAX_BATCH", def.MaxBatch, "most stream messages applied between two flushes")
+	flushInterval := fs.Duration("flush-interval", "GOVPULSE_FLUSH_INTERVAL", def.FlushInterval, "longest time a read event waits before it is flushed")
+	checkpointInterval := fs.Duration("checkpoint-interval", "GOVPULSE_CHECKPOINT_INTERVAL", def.CheckpointInterval, "shortest time between two checkpoints")
+	outOfOrder := fs.Duration("out-of-orderness", "GOVPULSE_OUT_OF_ORDERNESS", def.OutOfOrderness, "watermark bound: largest event time seen minus this")
+	lateness := fs.Duration("allowed-lateness", "GOVPULSE_ALLOWED_LATENESS", def.AllowedLateness, "how far behind the watermark a user-experience event still counts")
+	schemaGrace := fs.Duration("schema-fault-grace", "GOVPULSE_SCHEMA_FAULT_GRACE", def.SchemaFaultGrace, "how long a ClickHouse schema fault (missing table or column) is retried before the refused events are dead-lettered")
+	replicas := fs.Int("stream-replicas", "GOVPULSE_STREAM_REPLICAS", def.Replicas, "replicas of the latest-value bucket, the checkpoint store and a DLQ stream it recreates (3 in a cluster)")
+	fs.Deprecate("stream-replicas", "replicas", "")
+	maxItems := fs.Int("max-items-per-level", "GOVPULSE_MAX_ITEMS_PER_LEVEL", def.MaxItemsPerLevel, "most items one unit may hold at one level; a portal change adding one more is a dead letter (reason limit)")
+	maxAhead := fs.Duration("max-ahead", "GOVPULSE_INGEST_MAX_AHEAD", def.MaxAhead, "how far an event time may be ahead of the time the stream stored it (ingest's rule; same variable as ingest's)")
+	clockTolerance := fs.Duration("clock-tolerance", "GOVPULSE_CLOCK_TOLERANCE", def.ClockTolerance, "added to --max-ahead: how far ingest's clock and the stream's may differ")
+	deadLetterBacklog := fs.Int("dead-letter-backlog", "GOVPULSE_DEAD_LETTER_BACKLOG", def.DeadLetterBacklog, "dead letters kept in memory while the DLQ stream cannot take them (and at most 64 MiB of them); when full, consuming pauses")
+	newLogger := config.LogFlag(fs)
 	archiveDLQ := fs.Bool("archive-dlq", "GOVPULSE_ARCHIVE_DLQ", true, "copy the DLQ stream into the ClickHouse dlq table (durable consumer dlq-archiver)")
-	dlqRetention := fs.Duration("dlq-retention", "GOVPULSE_DLQ_RETENTION", dlqarchive.DefaultRetention, "how long rows stay in the ClickHouse dlq table; whole months older are dropped (0: keep forever)")
-	chUser := fs.String("clickhouse-user", "GOVPULSE_CLICKHOUSE_USER", "", "ClickHouse user (overrides the DSN's)")
-	chPassword := fs.String("clickhouse-password", "GOVPULSE_CLICKHOUSE_PASSWORD", "", "ClickHouse password (prefer the environment variable to the flag)")
-	chTLS := fs.Bool("clickhouse-tls", "GOVPULSE_CLICKHOUSE_TLS", false, "connect to ClickHouse with TLS (its secure native port, usually 9440)")
-	chTLSCA := fs.String("clickhouse-tls-ca", "GOVPULSE_CLICKHOUSE_TLS_CA", "", "PEM CA file that verifies the ClickHouse server (implies --clickhouse-tls)")
+	dlqRetention := fs.Duration("dlq-retention", "GOVPULSE_DLQ_RETENTION", archiveDef.Retention, "how long rows stay in the ClickHouse dlq table; whole months older are dropped (0: keep forever)")
+	chSecurity := chstore.SecurityFlags(fs)
 	security := natsjs.SecurityFlags(fs)
 	if err := fs.Parse(args); err != nil {
 		return err
 	}
-	var level slog.Level
-	if err := level.UnmarshalText([]byte(*logLevel)); err != nil {
-		return fmt.Errorf("log level %q: %w", *logLevel, err)
+	logger, err := newLogger(stderr)
+	if err != nil {
+		return err
 	}
-	logger := slog.New(slog.NewJSONHandler(stderr, &slog.HandlerOptions{Level: level}))
 
-	if err := config.RefuseExampleSecrets("--nats-password (GOVPULSE_NATS_PASSWORD)", security().Password, "--clickhouse-password (GOVPULSE_CLICKHOUSE_PASSWORD)", *chPassword, "--clickhouse-dsn (GOVPULSE_CLICKHOUSE_DSN)", *dsn); err != nil {
+	if err := config.RefuseExampleSecrets("--nats-password (GOVPULSE_NATS_PASSWORD)", security().Password, "--clickhouse-dsn (GOVPULSE_CLICKHOUSE_DSN)", *dsn); err != nil {
 		return err
 	}
 	cfg := aggregate.Config{
 		Partition:          *partition,
-		Names:              natsjs.Names{Prefix: *prefix},
+		Names:              natsjs.Names{SubjectPrefix: *prefix},
 		MaxBatch:           *maxBatch,
 		FlushInterval:      *flushInterval,
 		CheckpointInterval: *checkpointInterval,
@@ -121,8 +116,15 @@ func run(ctx context.Context, args []string, lookup config.LookupEnv, stderr io.
 	if err := cfg.Validate(); err != nil {
 		return err
 	}
+	archiveCfg := dlqarchive.Config{Names: cfg.Names, Retention: *dlqRetention}
+	if archiveCfg.Retention == 0 {
+		archiveCfg.Retention = dlqarchive.KeepForever
+	}
+	if err := archiveCfg.Validate(); err != nil {
+		return err
+	}
 
-	chOpts, err := clickhouseOptions(*chUser, *chPassword, *chTLS, *chTLSCA)
+	chOpts, err := chSecurity()
 	if err != nil {
 		return err
 	}
@@ -159,11 +161,7 @@ func run(ctx context.Context, args []string, lookup config.LookupEnv, stderr io.
 
 	var archiver *dlqarchive.Archiver
 	if *archiveDLQ {
-		retention := *dlqRetention
-		if retention == 0 {
-			retention = dlqarchive.KeepForever
-		}
-		archiver, err = dlqarchive.New(dlqarchive.Config{Names: cfg.Names, Retention: retention}, js, store, logger, reg)
+		archiver, err = dlqarchive.New(archiveCfg, js, store, logger, reg)
 		if err != nil {
 			return err
 		}
@@ -191,33 +189,6 @@ func run(ctx context.Context, args []string, lookup config.LookupEnv, stderr io.
 	return g.Wait()
 }
 
-// clickhouseOptions turns the ClickHouse security flags into dial options.
-func clickhouseOptions(user, password string, useTLS bool, caFile string) ([]chstore.DialOption, error) {
-	var opts []chstore.DialOption
-	if user != "" || password != "" {
-		opts = append(opts, func(o *clickhouse.Options) {
-			if user != "" {
-				o.Auth.Username = user
-			}
-			o.Auth.Password = password
-		})
-	}
-	if useTLS || caFile != "" {
-		tc := &tls.Config{MinVersion: tls.VersionTLS12}
-		if caFile != "" {
-			pem, err := os.ReadFile(caFile)
-			if err != nil {
-				return nil, fmt.Errorf("clickhouse tls ca: %w", err)
-			}
-			tc.RootCAs = x509.NewCertPool()
-			if !tc.RootCAs.AppendCertsFromPEM(pem) {
-				return nil, fmt.Errorf("clickhouse tls ca %s: no PEM certificate", caFile)
-			}
-		}
-		opts = append(opts, func(o *clickhouse.Options) { o.TLS = tc })
-	}
-	return opts, nil
-}
 
 // migrate applies the ClickHouse migrations, retrying while the server is not reachable yet.
 func migrate(ctx context.Context, store *chstore.Store, logger *slog.Logger) error {

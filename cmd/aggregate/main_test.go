@@ -36,7 +36,7 @@ func TestHelpListsEnvironment(t *testing.T) {
 		t.Fatalf("run --help: %v", err)
 	}
 	for _, want := range []string{
-		"--addr", "GOVPULSE_AGGREGATE_ADDR", "--nats-url", "GOVPULSE_NATS_URL", "--clickhouse-dsn",
+		"--admin-addr", "GOVPULSE_AGGREGATE_ADMIN_ADDR", "--nats-url", "GOVPULSE_NATS_URL", "--clickhouse-dsn",
 		"GOVPULSE_CLICKHOUSE_DSN", "--partition", "GOVPULSE_PARTITION", "--regions", "GOVPULSE_REGIONS",
 		"--max-batch", "--flush-interval", "--checkpoint-interval", "--out-of-orderness",
 		"--allowed-lateness", "--archive-dlq", "--clickhouse-user", "--clickhouse-password",
@@ -107,7 +107,7 @@ func TestRunServesReadinessAndStops(t *testing.T) {
 	})
 	stop := testwait.Run(t, "run", func(ctx context.Context) error {
 		return run(ctx, nil, env(map[string]string{
-			"GOVPULSE_AGGREGATE_ADDR": addr,
+			"GOVPULSE_AGGREGATE_ADDR": addr, // the deprecated name of GOVPULSE_AGGREGATE_ADMIN_ADDR still works
 			"GOVPULSE_NATS_URL":       url,
 			"GOVPULSE_CLICKHOUSE_DSN": "clickhouse://" + chtest.Addr(t) + "/" + database,
 		}), &logs)

@@ -18,7 +18,6 @@ import (
 	"os"
 	"os/signal"
 	"syscall"
-	"time"
 
 	"github.com/govpulse/govpulse/internal/config"
 	"github.com/govpulse/govpulse/internal/ctl"
@@ -75,16 +74,17 @@ func run(ctx context.Context, args []string, env config.LookupEnv, stdout, stder
 }
 
 func feed(ctx context.Context, args []string, env config.LookupEnv, stdout, stderr io.Writer) error {
+	def := ctl.FeedOptions{}.WithDefaults()
 	fs := config.New("govpulsectl feed", env)
 	fs.SetOutput(stderr)
 	url := fs.String("url", "GOVPULSE_INGEST_URL", "http://127.0.0.1:8080", "base URL of the ingest service")
 	name := fs.String("scenario", "GOVPULSE_SCENARIO", ctl.ScenarioSample, "scenario: sample, synthetic or none")
 	n := fs.Int("events", "GOVPULSE_EVENTS", 0, "number of events of the synthetic scenario (0: its default)")
 	seed := fs.Int64("seed", "GOVPULSE_SEED", 0, "scenario seed (0: the default)")
-	batch := fs.Int("batch", "GOVPULSE_FEED_BATCH", 500, "events per request")
+	batch := fs.Int("batch", "GOVPULSE_FEED_BATCH", def.Batch, "events per request")
 	rate := fs.Int("rate", "GOVPULSE_FEED_RATE", 0, "events per second (0: no limit)")
 	token := fs.String("token", "GOVPULSE_INGEST_TOKEN", "", "bearer token for ingest (empty: none)")
-	maxElapsed := fs.Duration("retry-for", "GOVPULSE_FEED_RETRY_FOR", 2*time.Minute, "how long to retry one request")
+	maxElapsed := fs.Duration("retry-for", "GOVPULSE_FEED_RETRY_FOR", def.MaxElapsed, "how long to retry one request")
 	if err := fs.Parse(args); err != nil {
 		return err
 	}
@@ -103,28 +103,34 @@ func feed(ctx context.Context, args []string, env config.LookupEnv, stdout, stde
 }
 
 func watch(ctx context.Context, args []string, env config.LookupEnv, stdout, stderr io.Writer) error {
+	def := ctl.WatchOptions{}.WithDefaults()
 	fs := config.New("govpulsectl watch", env)
 	fs.SetOutput(stderr)
-	url := fs.String("nats-url", "GOVPULSE_NATS_URL", "nats://127.0.0.1:4222", "NATS server URL")
-	prefix := fs.String("prefix", "GOVPULSE_NATS_PREFIX", natsjs.DefaultPrefix, "subject prefix")
-	bucket := fs.String("bucket", "GOVPULSE_LATEST_BUCKET", natsjs.DefaultLatestBucket, "KV bucket of the latest scores")
-	interval := fs.Duration("interval", "GOVPULSE_WATCH_INTERVAL", 500*time.Millisecond, "least time between two tables")
+	url := natsjs.URLFlag(fs)
+	prefix := natsjs.SubjectPrefixFlag(fs)
+	fs.Deprecate("subject-prefix", "prefix", "GOVPULSE_NATS_PREFIX")
+	bucket := fs.String("latest-bucket", "GOVPULSE_LATEST_BUCKET", def.Names.LatestBucket, "KV bucket of the latest scores")
+	fs.Deprecate("latest-bucket", "bucket", "")
+	interval := fs.Duration("interval", "GOVPULSE_WATCH_INTERVAL", def.Interval, "least time between two tables")
 	once := fs.Bool("once", "GOVPULSE_WATCH_ONCE", false, "print the current table from the bucket and exit")
 	if err := fs.Parse(args); err != nil {
 		return err
 	}
 	logger := slog.New(slog.NewTextHandler(stderr, &slog.HandlerOptions{Level: slog.LevelWarn}))
+	opts := ctl.WatchOptions{
+		Names:    natsjs.Names{SubjectPrefix: *prefix, LatestBucket: *bucket},
+		Interval: *interval,
+		Clear:    isTerminal(stdout),
+		Logger:   logger,
+	}
+	if err := opts.Validate(); err != nil {
+		return err
+	}
 	nc, err := natsjs.Connect(*url, logger)
 	if err != nil {
 		return err
 	}
 	defer nc.Close()
-	opts := ctl.WatchOptions{
-		Names:    natsjs.Names{Prefix: *prefix, LatestBucket: *bucket},
-		Interval: *interval,
-		Clear:    isTerminal(stdout),
-		Logger:   logger,
-	}
 	if *once {
 		return ctl.Once(ctx, nc, stdout, opts)
 	}

@@ -20,7 +20,6 @@ import (
 	"flag"
 	"fmt"
 	"io"
-	"log/slog"
 	"os"
 	"os/signal"
 	"strings"
@@ -58,57 +57,57 @@ func main() {
 // run parses the flags, connects to NATS, ensures the streams and serves
 // until ctx is done.
 func run(ctx context.Context, args []string, lookup config.LookupEnv, stderr io.Writer) error {
+	def, streamDef := ingest.Config{}.WithDefaults(), natsjs.StreamOptions{}.WithDefaults()
 	fs := config.New("ingest", lookup)
 	fs.SetOutput(stderr)
-	addr := fs.String("addr", "GOVPULSE_INGEST_ADDR", ingest.DefaultAddr, "listen address (without --tokens: loopback only)")
+	addr := fs.String("addr", "GOVPULSE_INGEST_ADDR", def.Addr, "listen address (without --tokens: loopback only)")
 	tokens := fs.String("tokens", "GOVPULSE_INGEST_TOKENS", "", "tokens file (JSON: source, sha256, regions, families per token); reloaded on SIGHUP")
 	tlsCert := fs.String("tls-cert", "GOVPULSE_INGEST_TLS_CERT", "", "PEM certificate (chain) of the HTTPS listener; reloaded on SIGHUP")
 	tlsKey := fs.String("tls-key", "GOVPULSE_INGEST_TLS_KEY", "", "PEM private key of the HTTPS listener")
-	natsURL := fs.String("nats-url", "GOVPULSE_NATS_URL", "nats://127.0.0.1:4222", "NATS server URL(s), comma separated")
-	prefix := fs.String("subject-prefix", "GOVPULSE_PREFIX", natsjs.DefaultPrefix, "first token of every subject")
-	maxAhead := fs.Duration("max-ahead", "GOVPULSE_INGEST_MAX_AHEAD", ingest.DefaultMaxAhead, "how far in the future an event time may be")
-	maxBody := fs.Int64("max-body", "GOVPULSE_INGEST_MAX_BODY", ingest.DefaultMaxBodyBytes, "request body limit in bytes")
-	maxBodyMemory := fs.Int64("max-body-memory", "GOVPULSE_INGEST_MAX_BODY_MEMORY", ingest.DefaultMaxBodyMemory, "memory of all request bodies held at once in bytes; beyond it 503 with Retry-After")
-	maxEvents := fs.Int("max-events", "GOVPULSE_INGEST_MAX_EVENTS", ingest.DefaultMaxEvents, "events per request limit")
-	maxEvent := fs.Int("max-event-bytes", "GOVPULSE_INGEST_MAX_EVENT_BYTES", ingest.DefaultMaxEventBytes, "size limit of one event in bytes")
-	maxHeader := fs.Int("max-header-bytes", "GOVPULSE_INGEST_MAX_HEADER_BYTES", ingest.DefaultMaxHeaderBytes, "size limit of the request headers in bytes")
-	rateLimit := fs.Int("rate-limit", "GOVPULSE_INGEST_RATE_LIMIT", int(ingest.DefaultRateLimit), "requests per second per token (no limit without tokens); negative: no limit")
-	rateBurst := fs.Int("rate-burst", "GOVPULSE_INGEST_RATE_BURST", ingest.DefaultRateBurst, "requests a token may send at once above the rate")
-	readHeaderTimeout := fs.Duration("read-header-timeout", "GOVPULSE_INGEST_READ_HEADER_TIMEOUT", ingest.DefaultReadHeaderTimeout, "time allowed to read the request headers")
-	readTimeout := fs.Duration("read-timeout", "GOVPULSE_INGEST_READ_TIMEOUT", ingest.DefaultReadTimeout, "time allowed to read a whole request")
-	idleTimeout := fs.Duration("idle-timeout", "GOVPULSE_INGEST_IDLE_TIMEOUT", ingest.DefaultIdleTimeout, "how long an idle keep-alive connection stays open")
-	publishTimeout := fs.Duration("publish-timeout", "GOVPULSE_INGEST_PUBLISH_TIMEOUT", ingest.DefaultPublishTimeout, "how long a request waits for its acknowledgements")
+	natsURL := natsjs.URLFlag(fs)
+	prefix := natsjs.SubjectPrefixFlag(fs)
+	maxAhead := fs.Duration("max-ahead", "GOVPULSE_INGEST_MAX_AHEAD", def.MaxAhead, "how far in the future an event time may be")
+	maxBody := fs.Int64("max-body", "GOVPULSE_INGEST_MAX_BODY", def.MaxBodyBytes, "request body limit in bytes")
+	maxBodyMemory := fs.Int64("max-body-memory", "GOVPULSE_INGEST_MAX_BODY_MEMORY", def.MaxBodyMemory, "memory of all request bodies held at once in bytes; beyond it 503 with Retry-After")
+	maxEvents := fs.Int("max-events", "GOVPULSE_INGEST_MAX_EVENTS", def.MaxEvents, "events per request limit")
+	maxEvent := fs.Int("max-event-bytes", "GOVPULSE_INGEST_MAX_EVENT_BYTES", def.MaxEventBytes, "size limit of one event in bytes")
+	maxHeader := fs.Int("max-header-bytes", "GOVPULSE_INGEST_MAX_HEADER_BYTES", def.MaxHeaderBytes, "size limit of the request headers in bytes")
+	rateLimit := fs.Int("rate-limit", "GOVPULSE_INGEST_RATE_LIMIT", int(def.RateLimit), "requests per second per token (no limit without tokens); negative: no limit")
+	rateBurst := fs.Int("rate-burst", "GOVPULSE_INGEST_RATE_BURST", def.RateBurst, "requests a token may send at once above the rate")
+	readHeaderTimeout := fs.Duration("read-header-timeout", "GOVPULSE_INGEST_READ_HEADER_TIMEOUT", def.ReadHeaderTimeout, "time allowed to read the request headers")
+	readTimeout := fs.Duration("read-timeout", "GOVPULSE_INGEST_READ_TIMEOUT", def.ReadTimeout, "time allowed to read a whole request")
+	idleTimeout := fs.Duration("idle-timeout", "GOVPULSE_INGEST_IDLE_TIMEOUT", def.IdleTimeout, "how long an idle keep-alive connection stays open")
+	publishTimeout := fs.Duration("publish-timeout", "GOVPULSE_INGEST_PUBLISH_TIMEOUT", def.PublishTimeout, "how long a request waits for its acknowledgements")
 	adminAddr := fs.String("admin-addr", "GOVPULSE_INGEST_ADMIN_ADDR", ingest.DefaultAdminAddr, "listen address of /metrics and of /readyz with its reason (keep it private); empty: none")
-	maxConns := fs.Int("max-conns", "GOVPULSE_INGEST_MAX_CONNS", ingest.DefaultMaxConns, "open connections limit; more are closed at once")
-	maxConnsPerAddr := fs.Int("max-conns-per-addr", "GOVPULSE_INGEST_MAX_CONNS_PER_ADDR", ingest.DefaultMaxConnsPerAddr, "open connections limit per client address (raise it behind a proxy); negative: none")
-	maxLetters := fs.Int("max-dead-letters", "GOVPULSE_INGEST_MAX_DEAD_LETTERS", ingest.DefaultMaxDeadLetters, "dead letters per request; beyond it one summary letter counts the rest")
-	letterRate := fs.Int("dead-letter-rate", "GOVPULSE_INGEST_DEAD_LETTER_RATE", int(ingest.DefaultDeadLetterRate), "dead letters per second per source; beyond it one summary letter per request; negative: no limit")
-	letterBurst := fs.Int("dead-letter-burst", "GOVPULSE_INGEST_DEAD_LETTER_BURST", ingest.DefaultDeadLetterBurst, "dead letters a source may write at once above the rate")
-	rejectLate := fs.Bool("reject-late", "GOVPULSE_INGEST_REJECT_LATE", true, "reject user-experience events older than their partition's watermark minus the allowed lateness (too_late); false: store them for the aggregator's late_events")
-	replicas := fs.Int("stream-replicas", "GOVPULSE_STREAM_REPLICAS", 1, "replicas of the EVENTS and DLQ streams (3 in a cluster)")
-	maxAge := fs.Duration("stream-max-age", "GOVPULSE_STREAM_MAX_AGE", 0, "how long the EVENTS stream keeps events (0: forever)")
-	maxBytes := fs.Int64("stream-max-bytes", "GOVPULSE_STREAM_MAX_BYTES", 0, "size limit of the EVENTS stream in bytes (0: none; a full stream refuses events)")
-	dlqMaxAge := fs.Duration("dlq-max-age", "GOVPULSE_DLQ_MAX_AGE", natsjs.DefaultDLQMaxAge, "how long the DLQ stream keeps dead letters")
-	dlqMaxBytes := fs.Int64("dlq-max-bytes", "GOVPULSE_DLQ_MAX_BYTES", natsjs.DefaultDLQMaxBytes, "size limit of the DLQ stream in bytes; beyond it the oldest dead letters are dropped")
-	dupWindow := fs.Duration("duplicate-window", "GOVPULSE_DUPLICATE_WINDOW", natsjs.DefaultDuplicateWindow, "window in which a resent event id is stored once")
-	logLevel := fs.String("log-level", "GOVPULSE_LOG_LEVEL", "info", "log level: debug, info, warn or error")
+	maxConns := fs.Int("max-conns", "GOVPULSE_INGEST_MAX_CONNS", def.MaxConns, "open connections limit; more are closed at once")
+	maxConnsPerAddr := fs.Int("max-conns-per-addr", "GOVPULSE_INGEST_MAX_CONNS_PER_ADDR", def.MaxConnsPerAddr, "open connections limit per client address (raise it behind a proxy); negative: none")
+	maxLetters := fs.Int("max-dead-letters", "GOVPULSE_INGEST_MAX_DEAD_LETTERS", def.MaxDeadLetters, "dead letters per request; beyond it one summary letter counts the rest")
+	letterRate := fs.Int("dead-letter-rate", "GOVPULSE_INGEST_DEAD_LETTER_RATE", int(def.DeadLetterRate), "dead letters per second per source; beyond it one summary letter per request; negative: no limit")
+	letterBurst := fs.Int("dead-letter-burst", "GOVPULSE_INGEST_DEAD_LETTER_BURST", def.DeadLetterBurst, "dead letters a source may write at once above the rate")
+	rejectLate := fs.Bool("reject-late", "GOVPULSE_INGEST_REJECT_LATE", !def.AcceptLate, "reject user-experience events older than their partition's watermark minus the allowed lateness (too_late); false: store them for the aggregator's late_events")
+	replicas := fs.Int("stream-replicas", "GOVPULSE_STREAM_REPLICAS", streamDef.Replicas, "replicas of the EVENTS and DLQ streams (3 in a cluster)")
+	maxAge := fs.Duration("stream-max-age", "GOVPULSE_STREAM_MAX_AGE", streamDef.MaxAge, "how long the EVENTS stream keeps events (0: forever)")
+	maxBytes := fs.Int64("stream-max-bytes", "GOVPULSE_STREAM_MAX_BYTES", streamDef.MaxBytes, "size limit of the EVENTS stream in bytes (0: none; a full stream refuses events)")
+	dlqMaxAge := fs.Duration("dlq-max-age", "GOVPULSE_DLQ_MAX_AGE", streamDef.DLQMaxAge, "how long the DLQ stream keeps dead letters")
+	dlqMaxBytes := fs.Int64("dlq-max-bytes", "GOVPULSE_DLQ_MAX_BYTES", streamDef.DLQMaxBytes, "size limit of the DLQ stream in bytes; beyond it the oldest dead letters are dropped")
+	dupWindow := fs.Duration("duplicate-window", "GOVPULSE_DUPLICATE_WINDOW", streamDef.DuplicateWindow, "window in which a resent event id is stored once")
+	newLogger := config.LogFlag(fs)
 	security := natsjs.SecurityFlags(fs)
 	if err := fs.Parse(args); err != nil {
 		return err
 	}
 
-	var level slog.Level
-	if err := level.UnmarshalText([]byte(*logLevel)); err != nil {
-		return fmt.Errorf("log level %q: %w", *logLevel, err)
+	logger, err := newLogger(stderr)
+	if err != nil {
+		return err
 	}
-	logger := slog.New(slog.NewJSONHandler(stderr, &slog.HandlerOptions{Level: level}))
 
 	cfg := ingest.Config{
 		Addr:              *addr,
 		TokensFile:        *tokens,
 		TLSCertFile:       *tlsCert,
 		TLSKeyFile:        *tlsKey,
-		Names:             natsjs.Names{Prefix: *prefix},
+		Names:             natsjs.Names{SubjectPrefix: *prefix},
 		MaxAhead:          *maxAhead,
 		MaxBodyBytes:      *maxBody,
 		MaxBodyMemory:     *maxBodyMemory,
@@ -132,6 +131,17 @@ func run(ctx context.Context, args []string, lookup config.LookupEnv, stderr io.
 	if err := cfg.Validate(); err != nil {
 		return err
 	}
+	streams := natsjs.StreamOptions{
+		Replicas:        *replicas,
+		MaxAge:          *maxAge,
+		MaxBytes:        *maxBytes,
+		DuplicateWindow: *dupWindow,
+		DLQMaxAge:       *dlqMaxAge,
+		DLQMaxBytes:     *dlqMaxBytes,
+	}.WithDefaults()
+	if err := streams.Validate(); err != nil {
+		return err
+	}
 
 	if err := config.RefuseExampleSecret("--nats-password (GOVPULSE_NATS_PASSWORD)", security().Password); err != nil {
 		return err
@@ -152,14 +162,7 @@ func run(ctx context.Context, args []string, lookup config.LookupEnv, stderr io.
 		return fmt.Errorf("jetstream: %w", err)
 	}
 	sctx, cancel := context.WithTimeout(ctx, 30*time.Second)
-	err = natsjs.EnsureStreams(sctx, js, cfg.Names, natsjs.StreamOptions{
-		Replicas:        *replicas,
-		MaxAge:          *maxAge,
-		MaxBytes:        *maxBytes,
-		DuplicateWindow: *dupWindow,
-		DLQMaxAge:       *dlqMaxAge,
-		DLQMaxBytes:     *dlqMaxBytes,
-	})
+	err = natsjs.EnsureStreams(sctx, js, cfg.Names, streams)
 	cancel()
 	if err != nil {
 		if ctx.Err() != nil {

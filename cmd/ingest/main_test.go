@@ -32,7 +32,7 @@ func TestHelpListsEnvironment(t *testing.T) {
 		t.Fatalf("run --help: %v", err)
 	}
 	for _, want := range []string{
-		"--addr", "GOVPULSE_INGEST_ADDR", "--nats-url", "GOVPULSE_NATS_URL", "--subject-prefix", "GOVPULSE_PREFIX",
+		"--addr", "GOVPULSE_INGEST_ADDR", "--nats-url", "GOVPULSE_NATS_URL", "--subject-prefix", "GOVPULSE_SUBJECT_PREFIX",
 		"--max-ahead", "--max-body", "--max-events", "--stream-replicas", "--stream-max-age",
 		"--duplicate-window", "--log-level", "GOVPULSE_LOG_LEVEL",
 		"--tokens", "GOVPULSE_INGEST_TOKENS", "--tls-cert", "--tls-key", "--max-event-bytes", "--rate-limit",
@@ -68,7 +68,7 @@ func TestRunEnsuresStreamsAndStops(t *testing.T) {
 	})
 	stop := testwait.Run(t, "run", func(ctx context.Context) error {
 		return run(ctx, []string{"--addr", "127.0.0.1:0", "--admin-addr", "127.0.0.1:0", "--stream-max-age", "24h", "--dlq-max-age", "72h"},
-			env(map[string]string{"GOVPULSE_NATS_URL": url, "GOVPULSE_PREFIX": "t1", "GOVPULSE_DLQ_MAX_BYTES": "1048576"}), &out)
+			env(map[string]string{"GOVPULSE_NATS_URL": url, "GOVPULSE_SUBJECT_PREFIX": "t1", "GOVPULSE_DLQ_MAX_BYTES": "1048576"}), &out)
 	})
 	_, js := natstest.Connect(t, url)
 	testwait.For(t, 10*time.Second, 20*time.Millisecond, func() error {

@@ -49,31 +49,33 @@ func main() {
 
 // run parses the flags, connects to NATS and ClickHouse and serves the site until ctx is done.
 func run(ctx context.Context, args []string, lookup config.LookupEnv, stderr io.Writer) error {
+	def := site.Config{}.WithDefaults()
 	fs := config.New("site", lookup)
 	fs.SetOutput(stderr)
 	addr := fs.String("addr", "GOVPULSE_SITE_ADDR", "127.0.0.1:8088", "listen address of the site, its API, /healthz, /readyz and /metrics")
-	natsURL := fs.String("nats-url", "GOVPULSE_NATS_URL", "nats://127.0.0.1:4222", "NATS server URL(s), comma separated")
-	prefix := fs.String("subject-prefix", "GOVPULSE_PREFIX", natsjs.DefaultPrefix, "first token of every subject")
-	dsn := fs.String("clickhouse-dsn", "GOVPULSE_CLICKHOUSE_DSN", "clickhouse://127.0.0.1:9000/govpulse", "ClickHouse address and database (native protocol)")
-	rateLimit := fs.Int("rate-limit", "GOVPULSE_SITE_RATE_LIMIT", 20, "API requests per second per client address; negative: no limit")
-	rateBurst := fs.Int("rate-burst", "GOVPULSE_SITE_RATE_BURST", 40, "API requests a client address may make at once above the rate")
-	maxStreams := fs.Int("max-streams", "GOVPULSE_SITE_MAX_STREAMS", 10000, "concurrent /api/v1/stream clients (more get 503)")
-	streamBuffer := fs.Int("stream-buffer", "GOVPULSE_SITE_STREAM_BUFFER", 64, "events buffered per stream client; a client that falls further behind is dropped")
-	heartbeat := fs.Duration("heartbeat", "GOVPULSE_SITE_HEARTBEAT", 15*time.Second, "interval of the comments that keep idle streams open")
+	natsURL, prefix := natsjs.URLFlag(fs), natsjs.SubjectPrefixFlag(fs)
+	dsn := fs.String("clickhouse-dsn", "GOVPULSE_CLICKHOUSE_DSN", chstore.DefaultDSN, "ClickHouse address and database (native protocol)")
+	rateLimit := fs.Int("rate-limit", "GOVPULSE_SITE_RATE_LIMIT", int(def.RateLimit), "API requests per second per client address; negative: no limit")
+	rateBurst := fs.Int("rate-burst", "GOVPULSE_SITE_RATE_BURST", def.RateBurst, "API requests a client address may make at once above the rate")
+	maxStreams := fs.Int("max-streams", "GOVPULSE_SITE_MAX_STREAMS", def.MaxStreams, "concurrent /api/v1/stream clients (more get 503)")
+	streamBuffer := fs.Int("stream-buffer", "GOVPULSE_SITE_STREAM_BUFFER", def.StreamBuffer, "events buffered per stream client; a client that falls further behind is dropped")
+	heartbeat := fs.Duration("heartbeat", "GOVPULSE_SITE_HEARTBEAT", def.Heartbeat, "interval of the comments that keep idle streams open")
 	corsOrigin := fs.String("cors-origin", "GOVPULSE_SITE_CORS_ORIGIN", "", "Access-Control-Allow-Origin of the API (empty: no CORS header)")
-	logLevel := fs.String("log-level", "GOVPULSE_LOG_LEVEL", "info", "log level: debug, info, warn or error")
+	newLogger := config.LogFlag(fs)
 	chSecurity := chstore.SecurityFlags(fs)
 	security := natsjs.SecurityFlags(fs)
 	if err := fs.Parse(args); err != nil {
 		return err
 	}
-	var level slog.Level
-	if err := level.UnmarshalText([]byte(*logLevel)); err != nil {
-		return fmt.Errorf("log level %q: %w", *logLevel, err)
+	logger, err := newLogger(stderr)
+	if err != nil {
+		return err
 	}
-	logger := slog.New(slog.NewJSONHandler(stderr, &slog.HandlerOptions{Level: level}))
+	if err := config.RefuseExampleSecrets("--nats-password (GOVPULSE_NATS_PASSWORD)", security().Password, "--clickhouse-dsn (GOVPULSE_CLICKHOUSE_DSN)", *dsn); err != nil {
+		return err
+	}
 	cfg := site.Config{
-		Names:        natsjs.Names{Prefix: *prefix},
+		Names:        natsjs.Names{SubjectPrefix: *prefix},
 		RateLimit:    float64(*rateLimit),
 		RateBurst:    *rateBurst,
 		MaxStreams:   *maxStreams,

@@ -19,7 +19,7 @@ export GOVPULSE_NATS_STORE="$RUN_DIR/nats"
 export GOVPULSE_NATS_URL="${GOVPULSE_NATS_URL:-nats://127.0.0.1:4222}"
 export GOVPULSE_CLICKHOUSE_DSN="${GOVPULSE_CLICKHOUSE_DSN:-clickhouse://127.0.0.1:$CH_TCP_PORT/govpulse}"
 export GOVPULSE_INGEST_ADDR="${GOVPULSE_INGEST_ADDR:-127.0.0.1:8080}"
-export GOVPULSE_AGGREGATE_ADDR="${GOVPULSE_AGGREGATE_ADDR:-127.0.0.1:8081}"
+export GOVPULSE_AGGREGATE_ADMIN_ADDR="${GOVPULSE_AGGREGATE_ADMIN_ADDR:-127.0.0.1:8081}"
 export GOVPULSE_SITE_ADDR="${GOVPULSE_SITE_ADDR:-127.0.0.1:8088}"
 
 say() { printf '\033[1mgovpulse:\033[0m %s\n' "$*" >&2; }
@@ -65,7 +65,7 @@ setsid "$BIN/aggregate" >"$LOG/aggregate.log" 2>&1 &
 pids+=($!)
 setsid "$BIN/ingest" >"$LOG/ingest.log" 2>&1 &
 pids+=($!)
-wait_http aggregate "http://$GOVPULSE_AGGREGATE_ADDR/readyz"
+wait_http aggregate "http://$GOVPULSE_AGGREGATE_ADMIN_ADDR/readyz"
 wait_http ingest "http://$GOVPULSE_INGEST_ADDR/readyz"
 setsid "$BIN/site" >"$LOG/site.log" 2>&1 &
 pids+=($!)

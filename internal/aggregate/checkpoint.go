@@ -11,6 +11,7 @@ import (
 	"github.com/nats-io/nats.go/jetstream"
 
 	"github.com/govpulse/govpulse/internal/engine"
+	"github.com/govpulse/govpulse/internal/natsjs"
 )
 
 // checkpointMagic starts every checkpoint; checkpointFormat is bumped whenever the framing changes.
@@ -68,7 +69,7 @@ func decodeCheckpoint(b []byte) (checkpoint, error) {
 }
 
 // objectName is the checkpoint's name in the object store.
-func (c Config) objectName() string { return "partition-" + c.Partition }
+func (c Config) objectName() string { return natsjs.CheckpointObject(c.Partition) }
 
 // engineConfig is the engine configuration of this partition.
 func (c Config) engineConfig() engine.Config {

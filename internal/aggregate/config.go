@@ -1,7 +1,6 @@
 package aggregate
 
 import (
-	"errors"
 	"fmt"
 	"time"
 
@@ -33,9 +32,10 @@ type Config struct {
 	SchemaFaultGrace time.Duration
 	// Prefetch is how many stream messages the consumer buffers ahead. Default 2000.
 	Prefetch int
-	// OutOfOrderness is the watermark's bound. Default 10m.
+	// OutOfOrderness is the watermark's bound. Default engine.DefaultOutOfOrderness (10m).
 	OutOfOrderness time.Duration
-	// AllowedLateness is how far behind the watermark a user-experience event still counts. Default 7 days.
+	// AllowedLateness is how far behind the watermark a user-experience event still counts. Default
+	// engine.DefaultAllowedLateness (7 days).
 	AllowedLateness time.Duration
 	// Replicas is the number of replicas of the latest-value bucket, the checkpoint store and,
 	// when the aggregator has to create it, the DLQ stream. Default 1.
@@ -56,7 +56,9 @@ type Config struct {
 	DeadLetterBacklog int
 }
 
-func (c Config) withDefaults() Config {
+// WithDefaults returns c with every zero field set to its default. The command's flags take their
+// defaults from Config{}.WithDefaults().
+func (c Config) WithDefaults() Config {
 	if c.Partition == "" {
 		c.Partition = "all"
 	}
@@ -88,10 +90,10 @@ func (c Config) withDefaults() Config {
 		c.Prefetch = 2000
 	}
 	if c.OutOfOrderness == 0 {
-		c.OutOfOrderness = 10 * time.Minute
+		c.OutOfOrderness = engine.DefaultOutOfOrderness
 	}
 	if c.AllowedLateness == 0 {
-		c.AllowedLateness = 7 * 24 * time.Hour
+		c.AllowedLateness = engine.DefaultAllowedLateness
 	}
 	if c.Replicas == 0 {
 		c.Replicas = 1
@@ -111,53 +113,51 @@ func (c Config) withDefaults() Config {
 	return c
 }
 
-// Defaults of Config.
+// Defaults of Config and of the command.
 const (
+	// DefaultAdminAddr is the command's listen address of /healthz, /readyz and /metrics.
+	DefaultAdminAddr         = "127.0.0.1:8081"
 	DefaultMaxAhead          = 5 * time.Minute
 	DefaultClockTolerance    = time.Minute
 	DefaultDeadLetterBacklog = 10000
 )
 
-// Validate reports the first setting that cannot work.
+// Validate reports the first setting of c (with its defaults) that cannot work, including the
+// checks the engine and the NATS setup make later, so that a bad setting fails at start, not in a
+// retry.
 func (c Config) Validate() error {
-	c = c.withDefaults()
-	var errs []error
-	seen := make(map[string]bool, len(c.Regions))
-	for _, r := range c.Regions {
-		if _, ok := events.LookupRegion(r); !ok {
-			errs = append(errs, fmt.Errorf("region %q is not one of the assessed units", r))
+	c = c.WithDefaults()
+	switch {
+	case c.MaxBatch < 1:
+		return fmt.Errorf("aggregate: max batch %d: must be at least 1", c.MaxBatch)
+	case c.Prefetch < 1:
+		return fmt.Errorf("aggregate: prefetch %d: must be at least 1", c.Prefetch)
+	case c.DeadLetterBacklog < 1:
+		return fmt.Errorf("aggregate: dead letter backlog %d: must be at least 1", c.DeadLetterBacklog)
+	}
+	for _, d := range []struct {
+		name string
+		v    time.Duration
+	}{
+		{"flush interval", c.FlushInterval}, {"checkpoint interval", c.CheckpointInterval},
+		{"shutdown timeout", c.ShutdownTimeout}, {"retry max interval", c.RetryMaxInterval},
+		{"schema fault grace", c.SchemaFaultGrace}, {"max ahead", c.MaxAhead}, {"clock tolerance", c.ClockTolerance},
+	} {
+		if d.v < 0 {
+			return fmt.Errorf("aggregate: %s %s: must not be negative", d.name, d.v)
 		}
-		if seen[r] {
-			errs = append(errs, fmt.Errorf("region %q is listed twice", r))
-		}
-		seen[r] = true
 	}
-	if c.MaxItemsPerLevel < 1 {
-		errs = append(errs, errors.New("max items per level must be at least 1"))
+	if err := natsjs.ValidateReplicas(c.Replicas); err != nil {
+		return fmt.Errorf("aggregate: %w", err)
 	}
-	if c.MaxAhead < 0 || c.ClockTolerance < 0 {
-		errs = append(errs, errors.New("max ahead and clock tolerance must not be negative"))
+	if err := c.Names.Validate(); err != nil {
+		return fmt.Errorf("aggregate: %w", err)
 	}
-	if c.DeadLetterBacklog < 1 {
-		errs = append(errs, errors.New("dead letter backlog must be at least 1"))
-	}
-	if c.MaxBatch < 1 {
-		errs = append(errs, errors.New("max batch must be at least 1"))
-	}
-	if c.FlushInterval < 0 || c.CheckpointInterval < 0 || c.ShutdownTimeout < 0 || c.RetryMaxInterval < 0 {
-		errs = append(errs, errors.New("durations must not be negative"))
-	}
-	if c.SchemaFaultGrace < 0 {
-		errs = append(errs, errors.New("schema fault grace must not be negative"))
-	}
-	if c.OutOfOrderness < 0 || c.AllowedLateness < 0 {
-		errs = append(errs, errors.New("out-of-orderness and allowed lateness must not be negative"))
-	}
-	if c.Prefetch < 1 {
-		errs = append(errs, errors.New("prefetch must be at least 1"))
-	}
-	if err := errors.Join(errs...); err != nil {
-		return fmt.Errorf("aggregate: config: %w", err)
+	// The partition as the engine checks it when the service starts: regions, windows, items.
+	err := engine.Config{Regions: c.Regions, OutOfOrderness: c.OutOfOrderness,
+		AllowedLateness: c.AllowedLateness, MaxItemsPerLevel: c.MaxItemsPerLevel}.Validate()
+	if err != nil {
+		return fmt.Errorf("aggregate: %w", err)
 	}
 	return nil
 }

@@ -392,7 +392,7 @@ func (s *flusher) publish(ctx context.Context, batch *pending) {
 	nc := s.js.Conn()
 	for _, region := range sortedKeys(batch.scores) {
 		sc := batch.scores[region]
-		key := "scores." + region
+		key := natsjs.ScoreKey(region)
 		if sc.Version <= s.published[key] {
 			continue
 		}
@@ -468,7 +468,7 @@ func (s *flusher) publishFailed(what string, err error) {
 func (s *flusher) loadPublished(ctx context.Context, streamLastSeq uint64) error {
 	keys := []string{s.rankingKey()}
 	for _, r := range s.cfg.Regions {
-		keys = append(keys, "scores."+r)
+		keys = append(keys, natsjs.ScoreKey(r))
 	}
 	for _, key := range keys {
 		entry, err := s.kv.Get(ctx, key)
@@ -573,18 +573,18 @@ func (s *flusher) drainDeadLetters(ctx context.Context, wait bool) error {
 // When no stream takes the subject because the DLQ stream is missing, it creates the stream and
 // tries once more.
 func (s *flusher) sendDeadLetter(ctx context.Context, dl deadLetter) error {
-	msg := nats.NewMsg(s.cfg.Names.DLQSubject("aggregate", dl.code))
+	msg := nats.NewMsg(s.cfg.Names.DLQSubject(natsjs.StageAggregate, dl.code))
 	msg.Data = dl.data
-	msg.Header.Set(jetstream.MsgIDHeader, "aggregate-"+s.cfg.Partition+"-"+dl.code+"-"+strconv.FormatUint(dl.seq, 10))
-	msg.Header.Set("Govpulse-Stage", "aggregate")
-	msg.Header.Set("Govpulse-Reason", dl.reason)
-	msg.Header.Set("Govpulse-Reason-Code", dl.code)
-	msg.Header.Set("Govpulse-Stream-Seq", strconv.FormatUint(dl.seq, 10))
-	msg.Header.Set("Govpulse-Received-At", time.Now().UTC().Format(time.RFC3339Nano))
+	msg.Header.Set(jetstream.MsgIDHeader, natsjs.AggregateDeadLetterID(s.cfg.Partition, dl.code, dl.seq))
+	msg.Header.Set(natsjs.HeaderStage, natsjs.StageAggregate)
+	msg.Header.Set(natsjs.HeaderReason, dl.reason)
+	msg.Header.Set(natsjs.HeaderReasonCode, dl.code)
+	msg.Header.Set(natsjs.HeaderStreamSeq, strconv.FormatUint(dl.seq, 10))
+	msg.Header.Set(natsjs.HeaderReceivedAt, time.Now().UTC().Format(time.RFC3339Nano))
 	if dl.truncated {
-		msg.Header.Set("Govpulse-Truncated", "true")
+		msg.Header.Set(natsjs.HeaderTruncated, "true")
 	}
-	for k, v := range map[string]string{"Govpulse-Event-Id": dl.eventID, "Govpulse-Region": dl.region, "Govpulse-Type": dl.typ} {
+	for k, v := range map[string]string{natsjs.HeaderEventID: dl.eventID, natsjs.HeaderRegion: dl.region, natsjs.HeaderType: dl.typ} {
 		if v != "" {
 			msg.Header.Set(k, v)
 		}
@@ -632,14 +632,14 @@ func (s *flusher) recreateDLQ(ctx context.Context) (bool, error) {
 // latest_scores; see the README.)
 func (s *flusher) rankingKey() string {
 	if s.cfg.allRegions() {
-		return "ranking"
+		return natsjs.RankingKey
 	}
-	return "ranking." + natsjs.Token(s.cfg.Partition)
+	return natsjs.PartitionRankingKey(s.cfg.Partition)
 }
 
 func (s *flusher) rankingSubject() string {
 	if s.cfg.allRegions() {
 		return s.cfg.Names.RankingsSubject()
 	}
-	return s.cfg.Names.RankingsSubject() + "." + natsjs.Token(s.cfg.Partition)
+	return s.cfg.Names.PartitionRankingsSubject(s.cfg.Partition)
 }

@@ -286,7 +286,7 @@ func TestUnwritableDLQHoldsBackCheckpoints(t *testing.T) {
 
 // The backlog keeps at most 64 KiB of each dead letter and is full at its count or at 64 MiB.
 func TestDeadLetterBacklogBounds(t *testing.T) {
-	s := &flusher{cfg: Config{DeadLetterBacklog: 3}.withDefaults(), metrics: mustMetrics(t)}
+	s := &flusher{cfg: Config{DeadLetterBacklog: 3}.WithDefaults(), metrics: mustMetrics(t)}
 	s.queueDeadLetters([]deadLetter{{seq: 1, data: make([]byte, 1<<20)}, {seq: 2, data: []byte("x")}})
 	if len(s.backlog[0].data) != maxDeadLetterData || !s.backlog[0].truncated || s.backlog[1].truncated {
 		t.Fatalf("first letter %d bytes (truncated %v), second truncated %v", len(s.backlog[0].data), s.backlog[0].truncated, s.backlog[1].truncated)
@@ -298,7 +298,7 @@ func TestDeadLetterBacklogBounds(t *testing.T) {
 	if !s.backlogFull() {
 		t.Fatal("3 letters of 3 do not make the backlog full")
 	}
-	big := &flusher{cfg: Config{}.withDefaults(), metrics: mustMetrics(t)}
+	big := &flusher{cfg: Config{}.WithDefaults(), metrics: mustMetrics(t)}
 	for i := range maxBacklogBytes / maxDeadLetterData {
 		if big.backlogFull() {
 			t.Fatalf("full after %d letters of 64 KiB", i)

@@ -52,7 +52,7 @@ func New(cfg Config, js jetstream.JetStream, store batchWriter, logger *slog.Log
 	if logger == nil {
 		logger = slog.New(slog.DiscardHandler)
 	}
-	cfg = cfg.withDefaults()
+	cfg = cfg.WithDefaults()
 	m, err := newMetrics(reg)
 	if err != nil {
 		return nil, err
@@ -272,11 +272,11 @@ func (s *reader) consume(ctx context.Context, jobs chan<- *flushJob) error {
 
 func (s *reader) filterSubjects() []string {
 	if s.cfg.allRegions() {
-		return []string{s.cfg.Names.EventsSubjectPrefix() + ".>"}
+		return []string{s.cfg.Names.EventsSubjects()}
 	}
 	subjects := make([]string, 0, len(s.cfg.Regions))
 	for _, r := range s.cfg.Regions {
-		subjects = append(subjects, s.cfg.Names.EventsSubjectPrefix()+"."+r+".>")
+		subjects = append(subjects, s.cfg.Names.RegionEventsSubjects(r))
 	}
 	return subjects
 }

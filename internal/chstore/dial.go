@@ -103,3 +103,7 @@ func Dial(ctx context.Context, dsn string, opts ...DialOption) (driver.Conn, str
 	}
 	return conn, database, nil
 }
+
+// DefaultDSN is the ClickHouse the commands use when no DSN is given: the local server of
+// `make run`, database govpulse.
+const DefaultDSN = "clickhouse://127.0.0.1:9000/govpulse"

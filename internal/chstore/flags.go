@@ -19,7 +19,12 @@ func SecurityFlags(fs *config.FlagSet) func() ([]DialOption, error) {
 	password := fs.String("clickhouse-password", "GOVPULSE_CLICKHOUSE_PASSWORD", "", "ClickHouse password (prefer the environment variable to the flag)")
 	useTLS := fs.Bool("clickhouse-tls", "GOVPULSE_CLICKHOUSE_TLS", false, "connect to ClickHouse with TLS (its secure native port, usually 9440)")
 	ca := fs.String("clickhouse-tls-ca", "GOVPULSE_CLICKHOUSE_TLS_CA", "", "PEM CA file that verifies the ClickHouse server (implies --clickhouse-tls)")
-	return func() ([]DialOption, error) { return securityOptions(*user, *password, *useTLS, *ca) }
+	return func() ([]DialOption, error) {
+		if err := config.RefuseExampleSecret("--clickhouse-password (GOVPULSE_CLICKHOUSE_PASSWORD)", *password); err != nil {
+			return nil, err
+		}
+		return securityOptions(*user, *password, *useTLS, *ca)
+	}
 }
 
 // securityOptions turns the ClickHouse security settings into dial options.

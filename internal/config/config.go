@@ -4,6 +4,17 @@
 // an empty string), else the built-in default. The usage text lists every
 // flag with its environment variable and built-in default.
 //
+// A setting has one name in every command. A renamed flag or variable keeps
+// its old name for one release through [FlagSet.Deprecate]: the old name
+// still works and prints a deprecation warning.
+//
+// Config structs follow one convention: the zero value of a field means its
+// default, WithDefaults() returns the config with the defaults filled in,
+// Validate() reports the first setting that cannot work ("<pkg>: <setting>
+// <value>: <rule>"), checking the config with its defaults, and the
+// flags take their defaults from Config{}.WithDefaults(), so a default is
+// written once.
+//
 // The package does not read the environment itself: the caller passes a
 // lookup function (os.LookupEnv in a main), so tests stay hermetic.
 package config
@@ -13,6 +24,7 @@ import (
 	"flag"
 	"fmt"
 	"io"
+	"log/slog"
 	"strconv"
 	"strings"
 	"time"
@@ -28,10 +40,12 @@ type FlagSet struct {
 	lookup  LookupEnv
 	entries []entry
 	errs    []error
+	warns   []string
 }
 
 type entry struct {
 	name, env, def, usage, kind string
+	deprecated                  []string // old names: "--flag" or "GOVPULSE_VAR"
 }
 
 // New returns a FlagSet for the named command. lookup may be nil (no
@@ -140,11 +154,91 @@ func (f *FlagSet) Bool(name, env string, def bool, usage string) *bool {
 	return f.fs.Bool(name, v, usage)
 }
 
+// Deprecate keeps the old flag name oldFlag and the old environment variable
+// oldEnv (either may be empty) working for the flag name, which must be
+// defined before. The flag's own variable wins over oldEnv, and a flag given
+// on the command line wins over both. Using an old name prints a
+// deprecation warning to the flag set's output during Parse. The usage lists
+// the old names with the flag.
+func (f *FlagSet) Deprecate(name, oldFlag, oldEnv string) {
+	fl := f.fs.Lookup(name)
+	i := f.entryIndex(name)
+	if fl == nil || i < 0 {
+		panic("config: Deprecate of undefined flag --" + name) // a programming error
+	}
+	e := &f.entries[i]
+	if oldFlag != "" {
+		e.deprecated = append(e.deprecated, "--"+oldFlag)
+		f.fs.Var(&alias{Value: fl.Value, f: f, old: oldFlag, name: name}, oldFlag, "deprecated: use --"+name)
+	}
+	if oldEnv != "" {
+		e.deprecated = append(e.deprecated, oldEnv)
+		if v, ok := f.lookup(oldEnv); ok {
+			if _, set := f.env(e.env); !set {
+				f.warns = append(f.warns, fmt.Sprintf("%s is deprecated; use %s", oldEnv, e.env))
+				val := v
+				if e.kind != "string" {
+					val = strings.TrimSpace(v) // as Int, Duration and Bool read them
+				}
+				if err := fl.Value.Set(val); err != nil {
+					f.envError(oldEnv, v, err)
+				}
+			}
+		}
+	}
+}
+
+func (f *FlagSet) entryIndex(name string) int {
+	for i, e := range f.entries {
+		if e.name == name {
+			return i
+		}
+	}
+	return -1
+}
+
+// alias is the flag.Value of a deprecated flag name: it sets the flag it
+// stands for and warns.
+type alias struct {
+	flag.Value
+	f         *FlagSet
+	old, name string
+}
+
+func (a *alias) Set(s string) error {
+	fmt.Fprintf(a.f.fs.Output(), "warning: --%s is deprecated; use --%s\n", a.old, a.name)
+	return a.Value.Set(s)
+}
+
+// IsBoolFlag lets a deprecated bool flag be given without a value.
+func (a *alias) IsBoolFlag() bool {
+	b, ok := a.Value.(interface{ IsBoolFlag() bool })
+	return ok && b.IsBoolFlag()
+}
+
+// LogFlag defines --log-level (GOVPULSE_LOG_LEVEL), the one log flag of every service, and returns
+// a function that, once f has been parsed, gives the JSON logger writing to w at that level, or an
+// error for a level that is not debug, info, warn or error.
+func LogFlag(f *FlagSet) func(w io.Writer) (*slog.Logger, error) {
+	name := f.String("log-level", "GOVPULSE_LOG_LEVEL", "info", "log level: debug, info, warn or error")
+	return func(w io.Writer) (*slog.Logger, error) {
+		var level slog.Level
+		if err := level.UnmarshalText([]byte(*name)); err != nil {
+			return nil, fmt.Errorf("config: log level %q: %w", *name, err)
+		}
+		return slog.New(slog.NewJSONHandler(w, &slog.HandlerOptions{Level: level})), nil
+	}
+}
+
 // Parse parses the command-line arguments (without the program name). It
 // returns flag.ErrHelp after printing the usage for -h or --help, and an
 // error naming the variable when an environment value does not parse.
 // Positional arguments are refused.
 func (f *FlagSet) Parse(args []string) error {
+	for _, w := range f.warns {
+		fmt.Fprintln(f.fs.Output(), "warning:", w)
+	}
+	f.warns = nil
 	if err := f.fs.Parse(args); err != nil {
 		return err
 	}
@@ -174,5 +268,8 @@ func (f *FlagSet) usage() {
 			fmt.Fprintf(w, ", env %s", e.env)
 		}
 		fmt.Fprintln(w)
+		if len(e.deprecated) > 0 {
+			fmt.Fprintf(w, "    \tdeprecated: %s\n", strings.Join(e.deprecated, ", "))
+		}
 	}
 }

@@ -6,7 +6,6 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
-	"strings"
 	"time"
 
 	"github.com/nats-io/nats.go"
@@ -49,6 +48,14 @@ func (o WatchOptions) WithDefaults() WatchOptions {
 	return o
 }
 
+// Validate reports an invalid option: a name NATS refuses.
+func (o WatchOptions) Validate() error {
+	if err := o.Names.Validate(); err != nil {
+		return fmt.Errorf("ctl: watch: %w", err)
+	}
+	return nil
+}
+
 // Watch prints the ranking table to w whenever the ranking or a score
 // changes, at most once per opts.Interval, until ctx is done (then it
 // returns nil). It subscribes to the rankings and scores subjects (core
@@ -60,7 +67,7 @@ func Watch(ctx context.Context, nc *nats.Conn, w io.Writer, opts WatchOptions) e
 	names := opts.Names
 	ch := make(chan *nats.Msg, 8192)
 	rankings := names.RankingsSubject()
-	scores := strings.TrimSuffix(names.ScoreSubject("x"), "x") + "*"
+	scores := names.ScoreSubjects()
 	for _, subj := range []string{rankings, scores} {
 		sub, err := nc.ChanSubscribe(subj, ch)
 		if err != nil {
@@ -175,11 +182,11 @@ func loadLatest(ctx context.Context, nc *nats.Conn, names natsjs.Names, b *Board
 		}
 		return nil
 	}
-	if err := get("ranking", b.SetRanking); err != nil {
+	if err := get(natsjs.RankingKey, b.SetRanking); err != nil {
 		return err
 	}
 	for _, r := range events.Regions() {
-		if err := get("scores."+r.Code, b.SetScore); err != nil {
+		if err := get(natsjs.ScoreKey(r.Code), b.SetScore); err != nil {
 			return err
 		}
 	}

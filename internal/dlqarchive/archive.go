@@ -17,21 +17,9 @@ import (
 	"github.com/govpulse/govpulse/internal/retry"
 )
 
-// Headers of a dead letter, as the ingest service writes them.
-const (
-	HeaderStage      = "Govpulse-Stage"
-	HeaderReason     = "Govpulse-Reason"
-	HeaderReasonCode = "Govpulse-Reason-Code"
-	HeaderSource     = "Govpulse-Source"
-	HeaderReceivedAt = "Govpulse-Received-At"
-	HeaderEventID    = "Govpulse-Event-Id"
-	HeaderRegion     = "Govpulse-Region"
-	HeaderType       = "Govpulse-Type"
-)
-
 // Defaults of Config.
 const (
-	DefaultConsumer    = "dlq-archiver"
+	DefaultConsumer    = natsjs.DLQArchiveConsumer
 	DefaultBatchSize   = 500
 	DefaultFetchWait   = time.Second
 	DefaultAckWait     = time.Minute
@@ -105,13 +93,25 @@ func (c Config) WithDefaults() Config {
 	return c
 }
 
-// Validate reports whether c (after WithDefaults) is usable.
+// Validate reports whether c, with its defaults, is usable.
 func (c Config) Validate() error {
-	switch {
-	case c.BatchSize < 1:
+	c = c.WithDefaults()
+	if err := c.Names.Validate(); err != nil {
+		return fmt.Errorf("dlqarchive: %w", err)
+	}
+	if c.BatchSize < 1 {
 		return fmt.Errorf("dlqarchive: batch size %d: must be positive", c.BatchSize)
-	case c.FetchWait <= 0 || c.AckWait <= 0 || c.MaxBackoff <= 0 || c.DrainBudget <= 0 || c.RetentionInterval <= 0:
-		return errors.New("dlqarchive: durations must be positive")
+	}
+	for _, d := range []struct {
+		name string
+		v    time.Duration
+	}{
+		{"fetch wait", c.FetchWait}, {"ack wait", c.AckWait}, {"max backoff", c.MaxBackoff},
+		{"drain budget", c.DrainBudget}, {"retention interval", c.RetentionInterval},
+	} {
+		if d.v <= 0 {
+			return fmt.Errorf("dlqarchive: %s %s: must be positive", d.name, d.v)
+		}
 	}
 	return nil
 }
@@ -328,24 +328,24 @@ func Row(m jetstream.Msg) (chstore.DLQRow, error) {
 		return chstore.DLQRow{}, fmt.Errorf("dlqarchive: metadata: %w", err)
 	}
 	h := m.Headers()
-	received, err := time.Parse(time.RFC3339Nano, h.Get(HeaderReceivedAt))
+	received, err := time.Parse(time.RFC3339Nano, h.Get(natsjs.HeaderReceivedAt))
 	if err != nil {
 		received = md.Timestamp // the time the stream stored it
 	}
-	stage := h.Get(HeaderStage)
+	stage := h.Get(natsjs.HeaderStage)
 	if stage == "" {
 		stage = "unknown"
 	}
 	return chstore.DLQRow{
 		Stage:      stage,
-		Reason:     h.Get(HeaderReason),
-		ReasonCode: h.Get(HeaderReasonCode),
-		Source:     h.Get(HeaderSource),
+		Reason:     h.Get(natsjs.HeaderReason),
+		ReasonCode: h.Get(natsjs.HeaderReasonCode),
+		Source:     h.Get(natsjs.HeaderSource),
 		ReceivedAt: received.UTC(),
 		StreamSeq:  md.Sequence.Stream,
-		EventID:    h.Get(HeaderEventID),
-		Region:     h.Get(HeaderRegion),
-		Type:       h.Get(HeaderType),
+		EventID:    h.Get(natsjs.HeaderEventID),
+		Region:     h.Get(natsjs.HeaderRegion),
+		Type:       h.Get(natsjs.HeaderType),
 		Body:       string(m.Data()),
 	}, nil
 }

@@ -8,6 +8,7 @@ import (
 	"github.com/nats-io/nats.go"
 
 	"github.com/govpulse/govpulse/internal/dlqarchive"
+	"github.com/govpulse/govpulse/internal/natsjs"
 	"github.com/govpulse/govpulse/internal/testwait"
 )
 
@@ -24,8 +25,8 @@ func TestRefusedDeadLetterDoesNotStallTheArchive(t *testing.T) {
 		t.Helper()
 		msg := nats.NewMsg("govpulse.dlq.ingest." + code)
 		msg.Data = []byte(`{"id":"x"}`)
-		msg.Header.Set(dlqarchive.HeaderStage, "ingest")
-		msg.Header.Set(dlqarchive.HeaderReasonCode, code)
+		msg.Header.Set(natsjs.HeaderStage, "ingest")
+		msg.Header.Set(natsjs.HeaderReasonCode, code)
 		if _, err := js.PublishMsg(ctx, msg); err != nil {
 			t.Fatal(err)
 		}

@@ -37,9 +37,9 @@ type Config struct {
 	MaxItemsPerLevel int
 }
 
-// withDefaults returns c with the defaults filled in and the regions
+// WithDefaults returns c with the defaults filled in and the regions
 // sorted (a fresh slice).
-func (c Config) withDefaults() Config {
+func (c Config) WithDefaults() Config {
 	if len(c.Regions) == 0 {
 		for _, r := range events.Regions() {
 			c.Regions = append(c.Regions, r.Code)
@@ -61,24 +61,25 @@ func (c Config) withDefaults() Config {
 }
 
 // Validate reports whether c describes a partition: known, distinct region
-// codes, non-negative durations and a non-negative item limit.
+// codes, non-negative durations and a non-negative item limit. (Its zero
+// fields mean their defaults, which are valid.)
 func (c Config) Validate() error {
 	if c.OutOfOrderness < 0 {
-		return fmt.Errorf("engine: config: out-of-orderness %v is negative", c.OutOfOrderness)
+		return fmt.Errorf("engine: out-of-orderness %v: must not be negative", c.OutOfOrderness)
 	}
 	if c.AllowedLateness < 0 {
-		return fmt.Errorf("engine: config: allowed lateness %v is negative", c.AllowedLateness)
+		return fmt.Errorf("engine: allowed lateness %v: must not be negative", c.AllowedLateness)
 	}
 	if c.MaxItemsPerLevel < 0 {
-		return fmt.Errorf("engine: config: max items per level %d is negative", c.MaxItemsPerLevel)
+		return fmt.Errorf("engine: max items per level %d: must not be negative", c.MaxItemsPerLevel)
 	}
 	seen := make(map[string]bool, len(c.Regions))
 	for _, r := range c.Regions {
 		if _, ok := events.LookupRegion(r); !ok {
-			return fmt.Errorf("engine: config: unknown region %q", r)
+			return fmt.Errorf("engine: region %q: not one of the assessed units", r)
 		}
 		if seen[r] {
-			return fmt.Errorf("engine: config: region %q listed twice", r)
+			return fmt.Errorf("engine: region %q is listed twice", r)
 		}
 		seen[r] = true
 	}

@@ -103,7 +103,7 @@ func New(cfg Config) (*Engine, error) {
 	if err := cfg.Validate(); err != nil {
 		return nil, err
 	}
-	cfg = cfg.withDefaults()
+	cfg = cfg.WithDefaults()
 	e := &Engine{
 		cfg:         cfg,
 		regions:     make([]region, len(cfg.Regions)),

@@ -139,7 +139,8 @@ type Config struct {
 	Now func() time.Time
 }
 
-// WithDefaults returns c with every zero field set to its default.
+// WithDefaults returns c with every zero field set to its default. The
+// command's flags take their defaults from Config{}.WithDefaults().
 func (c Config) WithDefaults() Config {
 	if c.Addr == "" {
 		c.Addr = DefaultAddr
@@ -214,9 +215,13 @@ func (c Config) WithDefaults() Config {
 	return c
 }
 
-// Validate reports whether c (after WithDefaults) is usable, including the
+// Validate reports whether c, with its defaults, is usable, including the
 // rule that a server without a tokens file listens on loopback only.
 func (c Config) Validate() error {
+	c = c.WithDefaults()
+	if err := c.Names.Validate(); err != nil {
+		return fmt.Errorf("ingest: %w", err)
+	}
 	switch {
 	case c.MaxAhead < 0:
 		return fmt.Errorf("ingest: max ahead %s: must not be negative", c.MaxAhead)

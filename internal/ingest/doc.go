@@ -39,7 +39,7 @@
 // decides. A JSON array that is not well-formed as a whole is one rejected
 // element (index 0, field "body", reason "syntax"); a broken NDJSON line is
 // rejected on its own. Accepted events are published, in request order and
-// asynchronously, to "<prefix>.events.<region>.<family>.<name>" with the
+// asynchronously, to "<subject prefix>.events.<region>.<family>.<name>" with the
 // canonical JSON as payload and Nats-Msg-Id set to the event's identity,
 // "<region>/<id>" (events.Key), so that units never share ids; the request
 // waits for the acknowledgement of each of its events. The response lists
@@ -69,7 +69,7 @@
 // # Dead letters
 //
 // Every rejected element is published to the DLQ stream on
-// "<prefix>.dlq.ingest.<reason>" (reason = events.Error.Reason, "syntax" for
+// "<subject prefix>.dlq.ingest.<reason>" (reason = events.Error.Reason, "syntax" for
 // a broken body, "too_large" for an event over Config.MaxEventBytes or the
 // NATS payload limit, "forbidden" outside the token's scope). A request
 // refused as a whole after authentication (415, 413, an empty body) is one

@@ -257,7 +257,7 @@ func TestHostileInputs(t *testing.T) {
 		t.Errorf("EVENTS holds %v, want exactly %v", got, want)
 	}
 	for _, m := range e.dlq(t) {
-		if m.Header.Get(ingest.HeaderSource) == "" || m.Header.Get(ingest.HeaderReasonCode) == "" {
+		if m.Header.Get(natsjs.HeaderSource) == "" || m.Header.Get(natsjs.HeaderReasonCode) == "" {
 			t.Errorf("dead letter %s lacks source or reason: %v", m.Subject, m.Header)
 		}
 	}

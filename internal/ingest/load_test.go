@@ -335,8 +335,8 @@ func summary(t *testing.T, msgs []*jetstream.RawStreamMsg) ingest.Summary {
 		if err := json.Unmarshal(m.Data, &s); err != nil {
 			t.Fatalf("summary %q: %v", m.Data, err)
 		}
-		if m.Header.Get(ingest.HeaderReasonCode) != ingest.ReasonDeadLettersDropped ||
-			!strings.Contains(m.Header.Get(ingest.HeaderReason), strconv.Itoa(s.Dropped)+" dead letters") {
+		if m.Header.Get(natsjs.HeaderReasonCode) != ingest.ReasonDeadLettersDropped ||
+			!strings.Contains(m.Header.Get(natsjs.HeaderReason), strconv.Itoa(s.Dropped)+" dead letters") {
 			t.Errorf("summary headers %v", m.Header)
 		}
 		sums = append(sums, s)

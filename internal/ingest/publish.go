@@ -13,24 +13,12 @@ import (
 	"github.com/nats-io/nats.go"
 	"github.com/nats-io/nats.go/jetstream"
 
+	"github.com/govpulse/govpulse/internal/natsjs"
 	"github.com/govpulse/govpulse/pkg/events"
 )
 
-// Headers of a dead letter.
-const (
-	HeaderReason     = "Govpulse-Reason"
-	HeaderReasonCode = "Govpulse-Reason-Code"
-	HeaderStage      = "Govpulse-Stage"
-	HeaderSource     = "Govpulse-Source"
-	HeaderReceivedAt = "Govpulse-Received-At"
-	HeaderEventID    = "Govpulse-Event-Id"
-	HeaderRegion     = "Govpulse-Region"
-	HeaderType       = "Govpulse-Type"
-	HeaderTruncated  = "Govpulse-Truncated"
-)
-
 // stage is the DLQ stage of this service.
-const stage = "ingest"
+const stage = natsjs.StageIngest
 
 // ReasonTooLarge is the rejection reason of an event whose message would
 // exceed the payload limit of the NATS server.
@@ -410,14 +398,14 @@ func (b *batch) deadLetter(raw []byte, ev *events.Event, id, reason, text string
 	}
 	h := b.letterHeader(reason, text)
 	if ev != nil {
-		h.Set(HeaderEventID, ev.ID)
-		h.Set(HeaderRegion, ev.Region)
-		h.Set(HeaderType, string(ev.Type))
+		h.Set(natsjs.HeaderEventID, ev.ID)
+		h.Set(natsjs.HeaderRegion, ev.Region)
+		h.Set(natsjs.HeaderType, string(ev.Type))
 	} else if id != "" {
-		h.Set(HeaderEventID, id)
+		h.Set(natsjs.HeaderEventID, id)
 	}
 	if truncated {
-		h.Set(HeaderTruncated, "true")
+		h.Set(natsjs.HeaderTruncated, "true")
 	}
 	b.publishLetter(reason, data, h)
 }
@@ -425,11 +413,11 @@ func (b *batch) deadLetter(raw []byte, ev *events.Event, id, reason, text string
 // letterHeader returns the headers every dead letter of the request has.
 func (b *batch) letterHeader(reason, text string) nats.Header {
 	h := nats.Header{}
-	h.Set(HeaderReason, headerValue(text))
-	h.Set(HeaderReasonCode, headerValue(reason))
-	h.Set(HeaderStage, stage)
-	h.Set(HeaderSource, headerValue(b.scope.source))
-	h.Set(HeaderReceivedAt, b.received.UTC().Format(time.RFC3339Nano))
+	h.Set(natsjs.HeaderReason, headerValue(text))
+	h.Set(natsjs.HeaderReasonCode, headerValue(reason))
+	h.Set(natsjs.HeaderStage, stage)
+	h.Set(natsjs.HeaderSource, headerValue(b.scope.source))
+	h.Set(natsjs.HeaderReceivedAt, b.received.UTC().Format(time.RFC3339Nano))
 	return h
 }
 

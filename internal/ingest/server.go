@@ -71,7 +71,7 @@ func New(cfg Config, js jetstream.JetStream, logger *slog.Logger, reg prometheus
 		log:          logger.With("component", "ingest"),
 		metrics:      m,
 		gather:       g,
-		prefix:       cfg.Names.EventsSubjectPrefix(),
+		prefix:       cfg.Names.EventSubjectBase(),
 		limits:       newLimiters(cfg.RateLimit, cfg.RateBurst),
 		letterLimits: newLimiters(cfg.DeadLetterRate, cfg.DeadLetterBurst),
 		bodyMem:      semaphore.NewWeighted(cfg.MaxBodyMemory),

@@ -184,10 +184,10 @@ func TestRejectedToDLQ(t *testing.T) {
 	}
 	for _, m := range msgs {
 		h := m.Header
-		if h.Get(ingest.HeaderStage) != "ingest" || h.Get(ingest.HeaderSource) == "" || h.Get(ingest.HeaderReason) == "" {
+		if h.Get(natsjs.HeaderStage) != "ingest" || h.Get(natsjs.HeaderSource) == "" || h.Get(natsjs.HeaderReason) == "" {
 			t.Errorf("%s: headers %v", m.Subject, h)
 		}
-		if _, err := time.Parse(time.RFC3339Nano, h.Get(ingest.HeaderReceivedAt)); err != nil {
+		if _, err := time.Parse(time.RFC3339Nano, h.Get(natsjs.HeaderReceivedAt)); err != nil {
 			t.Errorf("%s: received at: %v", m.Subject, err)
 		}
 		switch m.Subject {
@@ -195,20 +195,20 @@ func TestRejectedToDLQ(t *testing.T) {
 			if string(m.Data) != feedback("q-1", 9, now) {
 				t.Errorf("payload %s is not the original element", m.Data)
 			}
-			if h.Get(ingest.HeaderReason) != "field data.rating: must be 1..5" && !strings.HasPrefix(h.Get(ingest.HeaderReason), "field data.rating") {
-				t.Errorf("reason %q", h.Get(ingest.HeaderReason))
+			if h.Get(natsjs.HeaderReason) != "field data.rating: must be 1..5" && !strings.HasPrefix(h.Get(natsjs.HeaderReason), "field data.rating") {
+				t.Errorf("reason %q", h.Get(natsjs.HeaderReason))
 			}
 			// The event did not decode, but its id is readable: the dead letter names it.
-			if h.Get(ingest.HeaderReasonCode) != "out_of_range" || h.Get(ingest.HeaderEventID) != "q-1" || h.Get(ingest.HeaderRegion) != "" {
+			if h.Get(natsjs.HeaderReasonCode) != "out_of_range" || h.Get(natsjs.HeaderEventID) != "q-1" || h.Get(natsjs.HeaderRegion) != "" {
 				t.Errorf("headers %v", h)
 			}
 		case "govpulse.dlq.ingest.bad_time":
-			if h.Get(ingest.HeaderEventID) != "q-3" || h.Get(ingest.HeaderRegion) != "330000" || h.Get(ingest.HeaderType) != "feedback.rated" {
+			if h.Get(natsjs.HeaderEventID) != "q-3" || h.Get(natsjs.HeaderRegion) != "330000" || h.Get(natsjs.HeaderType) != "feedback.rated" {
 				t.Errorf("known fields missing: %v", h)
 			}
 		case "govpulse.dlq.ingest.too_large":
-			if len(m.Data) != ingest.MaxDLQPayload || h.Get(ingest.HeaderTruncated) != "true" {
-				t.Errorf("big element: %d bytes, truncated %q", len(m.Data), h.Get(ingest.HeaderTruncated))
+			if len(m.Data) != ingest.MaxDLQPayload || h.Get(natsjs.HeaderTruncated) != "true" {
+				t.Errorf("big element: %d bytes, truncated %q", len(m.Data), h.Get(natsjs.HeaderTruncated))
 			}
 		}
 	}

@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/govpulse/govpulse/internal/ingest"
+	"github.com/govpulse/govpulse/internal/natsjs"
 )
 
 func TestParseTokens(t *testing.T) {
@@ -127,7 +128,7 @@ func TestTokenScopesAndMetrics(t *testing.T) {
 		}
 	}
 	for _, m := range e.dlq(t) {
-		if got := m.Header.Get(ingest.HeaderSource); got != "feedback/zhejiang" {
+		if got := m.Header.Get(natsjs.HeaderSource); got != "feedback/zhejiang" {
 			t.Errorf("dead letter source %q", got)
 		}
 	}

@@ -6,7 +6,6 @@ import (
 	"errors"
 	"fmt"
 	"maps"
-	"strings"
 	"time"
 
 	"github.com/nats-io/nats.go/jetstream"
@@ -156,7 +155,7 @@ func (s *Server) applyWatermark(known marks, e jetstream.KeyValueEntry) {
 		return
 	}
 	if wm.Partition == "" {
-		wm.Partition = strings.TrimPrefix(key, "watermark.")
+		wm.Partition = natsjs.WatermarkPartition(key)
 	}
 	m := &mark{Watermark: wm}
 	if len(wm.Regions) > 0 {

@@ -2,6 +2,20 @@ package natsjs
 
 import "github.com/govpulse/govpulse/internal/config"
 
+// URLFlag defines --nats-url (GOVPULSE_NATS_URL), the NATS server URLs every command connects to.
+func URLFlag(fs *config.FlagSet) *string {
+	return fs.String("nats-url", "GOVPULSE_NATS_URL", DefaultURL, "NATS server URL(s), comma separated")
+}
+
+// SubjectPrefixFlag defines --subject-prefix (GOVPULSE_SUBJECT_PREFIX), the first token of every
+// subject ([Names.SubjectPrefix]); the variable's old name GOVPULSE_PREFIX still works for one
+// release.
+func SubjectPrefixFlag(fs *config.FlagSet) *string {
+	p := fs.String("subject-prefix", "GOVPULSE_SUBJECT_PREFIX", DefaultSubjectPrefix, "first token of every subject")
+	fs.Deprecate("subject-prefix", "", "GOVPULSE_PREFIX")
+	return p
+}
+
 // SecurityFlags defines the NATS credential and TLS flags shared by every govpulse command on fs
 // (each with its GOVPULSE_* variable) and returns a function that reads them into a Security
 // once fs has been parsed.

@@ -1,11 +1,17 @@
 package natsjs
 
-import "strings"
+import (
+	"fmt"
+	"strings"
+)
 
-// Default names of the JetStream resources. A deployment may prefix or rename
-// them through [Names].
+// Default names of the JetStream resources. A deployment may change the subject prefix or rename
+// them through [Names]. docs/nats.md lists every name; a test keeps it in step.
 const (
-	DefaultPrefix          = "govpulse"
+	// DefaultURL is the NATS server the commands connect to by default.
+	DefaultURL = "nats://127.0.0.1:4222"
+	// DefaultSubjectPrefix is the first token of every subject.
+	DefaultSubjectPrefix   = "govpulse"
 	DefaultEventsStream    = "EVENTS"
 	DefaultDLQStream       = "DLQ"
 	DefaultLatestBucket    = "govpulse_latest"
@@ -13,11 +19,12 @@ const (
 )
 
 // Names holds the subject prefix and the names of the streams, bucket and
-// object store. The zero value means the defaults; call [Names.WithDefaults]
+// object store, and builds every subject and key from them. The zero value means the defaults; call [Names.WithDefaults]
 // before use. Names is a value type and safe for concurrent use.
 type Names struct {
-	// Prefix is the first token of every subject ("govpulse").
-	Prefix string
+	// SubjectPrefix is the first token of every subject ("govpulse"). It is the only "prefix":
+	// the subjects below it are built by the methods of Names.
+	SubjectPrefix string
 	// EventsStream is the stream of accepted events ("EVENTS").
 	EventsStream string
 	// DLQStream is the stream of rejected input ("DLQ").
@@ -30,8 +37,8 @@ type Names struct {
 
 // WithDefaults returns n with every empty field set to its default.
 func (n Names) WithDefaults() Names {
-	if n.Prefix == "" {
-		n.Prefix = DefaultPrefix
+	if n.SubjectPrefix == "" {
+		n.SubjectPrefix = DefaultSubjectPrefix
 	}
 	if n.EventsStream == "" {
 		n.EventsStream = DefaultEventsStream
@@ -48,39 +55,88 @@ func (n Names) WithDefaults() Names {
 	return n
 }
 
-// EventsSubjectPrefix returns the prefix of the event subjects
-// ("govpulse.events"), as events.Event.Subject expects it.
-func (n Names) EventsSubjectPrefix() string {
-	return n.WithDefaults().Prefix + ".events"
+// Validate reports a name that cannot work: a subject prefix that is not a dot-separated list of
+// subject tokens, or a stream, bucket or object store name with characters JetStream refuses.
+func (n Names) Validate() error {
+	n = n.WithDefaults()
+	for _, tok := range strings.Split(n.SubjectPrefix, ".") {
+		if tok == "" || Token(tok) != tok {
+			return fmt.Errorf("natsjs: subject prefix %q: must be tokens of A-Z a-z 0-9 _ - separated by dots", n.SubjectPrefix)
+		}
+	}
+	for _, name := range []struct{ what, v string }{
+		{"events stream", n.EventsStream}, {"dlq stream", n.DLQStream},
+		{"latest bucket", n.LatestBucket}, {"checkpoint store", n.CheckpointStore},
+	} {
+		if Token(name.v) != name.v {
+			return fmt.Errorf("natsjs: %s name %q: must be of A-Z a-z 0-9 _ -", name.what, name.v)
+		}
+	}
+	return nil
+}
+
+// EventSubjectBase returns the subject of events without its region, family and name tokens
+// ("govpulse.events"): the argument events.Event.Subject takes.
+func (n Names) EventSubjectBase() string {
+	return n.WithDefaults().SubjectPrefix + ".events"
 }
 
 // EventsSubjects returns the subject filter of the EVENTS stream
 // ("govpulse.events.>").
 func (n Names) EventsSubjects() string {
-	return n.EventsSubjectPrefix() + ".>"
+	return n.EventSubjectBase() + ".>"
+}
+
+// RegionEventsSubjects returns the subject filter of the events of one region
+// ("govpulse.events.330000.>").
+func (n Names) RegionEventsSubjects(region string) string {
+	return n.EventSubjectBase() + "." + Token(region) + ".>"
 }
 
 // DLQSubjects returns the subject filter of the DLQ stream ("govpulse.dlq.>").
 func (n Names) DLQSubjects() string {
-	return n.WithDefaults().Prefix + ".dlq.>"
+	return n.WithDefaults().SubjectPrefix + ".dlq.>"
 }
 
 // DLQSubject returns the subject of a rejected message of a stage for a
 // reason ("govpulse.dlq.ingest.range"). Characters that may not appear in a
 // subject token are replaced by '_' and an empty token becomes "unknown".
 func (n Names) DLQSubject(stage, reason string) string {
-	return n.WithDefaults().Prefix + ".dlq." + Token(stage) + "." + Token(reason)
+	return n.WithDefaults().SubjectPrefix + ".dlq." + Token(stage) + "." + Token(reason)
 }
 
 // ScoreSubject returns the subject of the scores of a region
 // ("govpulse.scores.330000").
 func (n Names) ScoreSubject(region string) string {
-	return n.WithDefaults().Prefix + ".scores." + Token(region)
+	return n.WithDefaults().SubjectPrefix + ".scores." + Token(region)
+}
+
+// ScoreSubjects returns the subject filter of the scores of every region ("govpulse.scores.*").
+func (n Names) ScoreSubjects() string {
+	return n.WithDefaults().SubjectPrefix + ".scores.*"
 }
 
 // RankingsSubject returns the subject of the rankings ("govpulse.rankings").
 func (n Names) RankingsSubject() string {
-	return n.WithDefaults().Prefix + ".rankings"
+	return n.WithDefaults().SubjectPrefix + ".rankings"
+}
+
+// PartitionRankingsSubject returns the subject of the partial rankings of a partition that does
+// not hold every unit ("govpulse.rankings.east").
+func (n Names) PartitionRankingsSubject(partition string) string {
+	return n.RankingsSubject() + "." + Token(partition)
+}
+
+// LatestBucketStream returns the name of the stream behind the latest-value bucket
+// ("KV_govpulse_latest"), which NATS permissions and stream settings name.
+func (n Names) LatestBucketStream() string {
+	return "KV_" + n.WithDefaults().LatestBucket
+}
+
+// CheckpointStoreStream returns the name of the stream behind the checkpoint object store
+// ("OBJ_govpulse_checkpoints").
+func (n Names) CheckpointStoreStream() string {
+	return "OBJ_" + n.WithDefaults().CheckpointStore
 }
 
 // Token returns s as a safe subject token: every byte outside
@@ -115,11 +171,45 @@ func tokenByte(c byte) bool {
 	return c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z' || c >= '0' && c <= '9' || c == '_' || c == '-'
 }
 
+// DLQArchiveConsumer is the durable consumer of the DLQ stream that copies it into ClickHouse.
+const DLQArchiveConsumer = "dlq-archiver"
+
+// CheckpointObject returns the name of a partition's checkpoint in the checkpoint object store
+// ("partition-all").
+func CheckpointObject(partition string) string {
+	return "partition-" + partition
+}
+
+// Keys of the latest-value bucket.
+const (
+	// RankingKey holds the latest ranking of all units (a scoring.Ranking as JSON).
+	RankingKey = "ranking"
+	// WatermarkKeys is the key filter of every partition's watermark in the latest-value bucket.
+	WatermarkKeys = watermarkKeyPrefix + "*"
+
+	scoreKeyPrefix     = "scores."
+	watermarkKeyPrefix = "watermark."
+)
+
+// ScoreKey returns the key of the latest-value bucket that holds the latest score of a region
+// ("scores.330000").
+func ScoreKey(region string) string {
+	return scoreKeyPrefix + Token(region)
+}
+
+// PartitionRankingKey returns the key of the latest-value bucket that holds the partial ranking
+// of a partition that does not hold every unit ("ranking.east").
+func PartitionRankingKey(partition string) string {
+	return RankingKey + "." + Token(partition)
+}
+
 // WatermarkKey returns the key of the latest-value bucket under which a partition publishes its
 // watermark ("watermark.all"): a JSON [Watermark], read by ingest to answer too-late events at once.
 func WatermarkKey(partition string) string {
-	return "watermark." + Token(partition)
+	return watermarkKeyPrefix + Token(partition)
 }
 
-// WatermarkKeys is the key filter of every partition's watermark in the latest-value bucket.
-const WatermarkKeys = "watermark.*"
+// WatermarkPartition returns the partition whose watermark key is key ("all" for "watermark.all").
+func WatermarkPartition(key string) string {
+	return strings.TrimPrefix(key, watermarkKeyPrefix)
+}

@@ -24,7 +24,7 @@ func TestNames(t *testing.T) {
 		got  string
 		want string
 	}{
-		{"events prefix", natsjs.Names{}.EventsSubjectPrefix(), "govpulse.events"},
+		{"events prefix", natsjs.Names{}.EventSubjectBase(), "govpulse.events"},
 		{"events filter", natsjs.Names{}.EventsSubjects(), "govpulse.events.>"},
 		{"dlq filter", natsjs.Names{}.DLQSubjects(), "govpulse.dlq.>"},
 		{"dlq subject", natsjs.Names{}.DLQSubject("ingest", "range"), "govpulse.dlq.ingest.range"},
@@ -32,7 +32,7 @@ func TestNames(t *testing.T) {
 		{"dlq empty reason", natsjs.Names{}.DLQSubject("ingest", ""), "govpulse.dlq.ingest.unknown"},
 		{"score", natsjs.Names{}.ScoreSubject("330000"), "govpulse.scores.330000"},
 		{"rankings", natsjs.Names{}.RankingsSubject(), "govpulse.rankings"},
-		{"custom prefix", natsjs.Names{Prefix: "test1"}.ScoreSubject("110000"), "test1.scores.110000"},
+		{"custom prefix", natsjs.Names{SubjectPrefix: "test1"}.ScoreSubject("110000"), "test1.scores.110000"},
 		{"default stream", natsjs.Names{}.WithDefaults().EventsStream, "EVENTS"},
 		{"default dlq", natsjs.Names{}.WithDefaults().DLQStream, "DLQ"},
 		{"default kv", natsjs.Names{}.WithDefaults().LatestBucket, "govpulse_latest"},
@@ -168,7 +168,7 @@ func TestEnsureBuckets(t *testing.T) {
 	js := connect(t)
 	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 	defer cancel()
-	n := natsjs.Names{Prefix: "p"}
+	n := natsjs.Names{SubjectPrefix: "p"}
 	for range 2 {
 		kv, err := natsjs.EnsureLatestBucket(ctx, js, n, 1)
 		if err != nil {

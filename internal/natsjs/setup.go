@@ -68,8 +68,9 @@ func (o StreamOptions) WithDefaults() StreamOptions {
 	return o
 }
 
-// Validate reports whether the options (after WithDefaults) are usable.
+// Validate reports whether the options, with their defaults, are usable.
 func (o StreamOptions) Validate() error {
+	o = o.WithDefaults()
 	switch {
 	case o.Replicas < 1 || o.Replicas > 5:
 		return fmt.Errorf("natsjs: stream replicas %d: must be 1..5", o.Replicas)
@@ -82,9 +83,9 @@ func (o StreamOptions) Validate() error {
 	case o.MaxAge > 0 && o.DuplicateWindow > o.MaxAge:
 		return fmt.Errorf("natsjs: duplicate window %s: must not exceed the max age %s", o.DuplicateWindow, o.MaxAge)
 	case o.DLQMaxAge < 0:
-		return fmt.Errorf("natsjs: dlq max age %s: must be positive", o.DLQMaxAge)
+		return fmt.Errorf("natsjs: dlq max age %s: must not be negative", o.DLQMaxAge)
 	case o.DLQMaxBytes < 0:
-		return fmt.Errorf("natsjs: dlq max bytes %d: must be positive", o.DLQMaxBytes)
+		return fmt.Errorf("natsjs: dlq max bytes %d: must not be negative", o.DLQMaxBytes)
 	case o.DuplicateWindow > o.DLQMaxAge:
 		return fmt.Errorf("natsjs: duplicate window %s: must not exceed the dlq max age %s", o.DuplicateWindow, o.DLQMaxAge)
 	}
@@ -162,7 +163,7 @@ func EnsureStreams(ctx context.Context, js jetstream.JetStream, n Names, o Strea
 // and updates its replicas only when they differ (as EnsureStreams does).
 func EnsureLatestBucket(ctx context.Context, js jetstream.JetStream, n Names, replicas int) (jetstream.KeyValue, error) {
 	n = n.WithDefaults()
-	if err := checkReplicas(replicas); err != nil {
+	if err := ValidateReplicas(replicas); err != nil {
 		return nil, err
 	}
 	cfg := jetstream.KeyValueConfig{
@@ -172,7 +173,7 @@ func EnsureLatestBucket(ctx context.Context, js jetstream.JetStream, n Names, re
 		Storage:     jetstream.FileStorage,
 		Replicas:    max(replicas, 1),
 	}
-	kv, err := ensureReplicas(ctx, js, "KV_"+n.LatestBucket, cfg.Replicas,
+	kv, err := ensureReplicas(ctx, js, n.LatestBucketStream(), cfg.Replicas,
 		func(ctx context.Context) (jetstream.KeyValue, error) { return js.CreateKeyValue(ctx, cfg) },
 		func(ctx context.Context) (jetstream.KeyValue, error) { return js.KeyValue(ctx, cfg.Bucket) },
 		func(ctx context.Context) (jetstream.KeyValue, error) { return js.UpdateKeyValue(ctx, cfg) })
@@ -187,7 +188,7 @@ func EnsureLatestBucket(ctx context.Context, js jetstream.JetStream, n Names, re
 // when they differ (as EnsureStreams does).
 func EnsureCheckpointStore(ctx context.Context, js jetstream.JetStream, n Names, replicas int) (jetstream.ObjectStore, error) {
 	n = n.WithDefaults()
-	if err := checkReplicas(replicas); err != nil {
+	if err := ValidateReplicas(replicas); err != nil {
 		return nil, err
 	}
 	cfg := jetstream.ObjectStoreConfig{
@@ -196,7 +197,7 @@ func EnsureCheckpointStore(ctx context.Context, js jetstream.JetStream, n Names,
 		Storage:     jetstream.FileStorage,
 		Replicas:    max(replicas, 1),
 	}
-	obs, err := ensureReplicas(ctx, js, "OBJ_"+n.CheckpointStore, cfg.Replicas,
+	obs, err := ensureReplicas(ctx, js, n.CheckpointStoreStream(), cfg.Replicas,
 		func(ctx context.Context) (jetstream.ObjectStore, error) { return js.CreateObjectStore(ctx, cfg) },
 		func(ctx context.Context) (jetstream.ObjectStore, error) { return js.ObjectStore(ctx, cfg.Bucket) },
 		func(ctx context.Context) (jetstream.ObjectStore, error) { return js.UpdateObjectStore(ctx, cfg) })
@@ -206,7 +207,9 @@ func EnsureCheckpointStore(ctx context.Context, js jetstream.JetStream, n Names,
 	return obs, nil
 }
 
-func checkReplicas(r int) error {
+// ValidateReplicas reports whether r is a usable number of replicas of a stream, bucket or object
+// store: 1..5, or 0 for 1.
+func ValidateReplicas(r int) error {
 	if r < 0 || r > 5 {
 		return fmt.Errorf("natsjs: replicas %d: must be 1..5 (0 means 1)", r)
 	}

@@ -224,7 +224,7 @@ func (h *harness) waitIngestReady(ctx context.Context) error {
 // aggregateArgs returns the flags of an aggregator of partition on database, serving on port.
 func (h *harness) aggregateArgs(partition, database string, port int, extra ...string) []string {
 	args := []string{
-		"--addr", fmt.Sprintf("127.0.0.1:%d", port),
+		"--admin-addr", fmt.Sprintf("127.0.0.1:%d", port),
 		"--nats-url", h.natsURL(),
 		"--clickhouse-dsn", h.dsn(database),
 		"--partition", partition,

@@ -241,7 +241,7 @@ func TestPermissions(t *testing.T) {
 	// ingest: ensure the streams, publish an event and a dead letter, answer /readyz.
 	ing := connect(t, url, "ingest")
 	must(t, "ingest: ensure streams", natsjs.EnsureStreams(ctx, ing.js, names, natsjs.StreamOptions{}))
-	_, err := ing.js.Publish(ctx, names.EventsSubjectPrefix()+".330000.feedback.rated", []byte(`{}`), jetstream.WithMsgID("e1"))
+	_, err := ing.js.Publish(ctx, names.EventSubjectBase()+".330000.feedback.rated", []byte(`{}`), jetstream.WithMsgID("e1"))
 	must(t, "ingest: publish event", err)
 	_, err = ing.js.Publish(ctx, names.DLQSubject("ingest", "syntax"), []byte(`{`))
 	must(t, "ingest: publish dead letter", err)
@@ -281,7 +281,7 @@ func TestPermissions(t *testing.T) {
 	must(t, "aggregate: stream info", err)
 	_ = info.CachedInfo().State.FirstSeq
 	cons, err := agg.js.OrderedConsumer(ctx, names.EventsStream, jetstream.OrderedConsumerConfig{
-		FilterSubjects: []string{names.EventsSubjectPrefix() + ".330000.>", names.EventsSubjectPrefix() + ".520000.>"},
+		FilterSubjects: []string{names.EventSubjectBase() + ".330000.>", names.EventSubjectBase() + ".520000.>"},
 		DeliverPolicy:  jetstream.DeliverByStartSequencePolicy,
 		OptStartSeq:    1,
 	})
@@ -291,7 +291,7 @@ func TestPermissions(t *testing.T) {
 	msg, err := it.Next(jetstream.NextMaxWait(5 * time.Second))
 	it.Stop()
 	must(t, "aggregate: next message", err)
-	if !strings.HasPrefix(msg.Subject(), names.EventsSubjectPrefix()+".330000.") {
+	if !strings.HasPrefix(msg.Subject(), names.EventSubjectBase()+".330000.") {
 		t.Errorf("message subject %q", msg.Subject())
 	}
 	must(t, "aggregate: publish score", agg.nc.Publish(names.ScoreSubject("330000"), []byte(`{}`)))
@@ -373,11 +373,11 @@ func TestPermissions(t *testing.T) {
 			return err
 		}},
 		{"aggregate publishes an event", agg, func(ctx context.Context) error {
-			_, err := agg.js.Publish(ctx, names.EventsSubjectPrefix()+".330000.feedback.rated", []byte(`{}`))
+			_, err := agg.js.Publish(ctx, names.EventSubjectBase()+".330000.feedback.rated", []byte(`{}`))
 			return err
 		}},
 		{"reader publishes an event", rd, func(ctx context.Context) error {
-			_, err := rd.js.Publish(ctx, names.EventsSubjectPrefix()+".330000.feedback.rated", []byte(`{}`))
+			_, err := rd.js.Publish(ctx, names.EventSubjectBase()+".330000.feedback.rated", []byte(`{}`))
 			return err
 		}},
 		{"reader writes the latest values", rd, func(ctx context.Context) error {
