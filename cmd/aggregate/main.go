@@ -189,7 +189,6 @@ func run(ctx context.Context, args []string, lookup config.LookupEnv, stderr io.
 	return g.Wait()
 }
 
-
 // migrate applies the ClickHouse migrations, retrying while the server is not reachable yet.
 func migrate(ctx context.Context, store *chstore.Store, logger *slog.Logger) error {
 	err := retry.Do(ctx, retry.Policy{Initial: 200 * time.Millisecond, Max: 5 * time.Second},
