@@ -12,15 +12,11 @@ package main
 import (
 	"context"
 	"errors"
-	"flag"
 	"fmt"
 	"io"
 	"log/slog"
 	"net/http"
-	"os"
-	"os/signal"
 	"strings"
-	"syscall"
 	"time"
 
 	"github.com/nats-io/nats.go"
@@ -39,15 +35,9 @@ import (
 )
 
 func main() {
-	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
-	defer stop()
-	err := run(ctx, os.Args[1:], os.LookupEnv, os.Stderr)
-	switch {
-	case errors.Is(err, flag.ErrHelp):
-	case err != nil:
-		fmt.Fprintln(os.Stderr, "aggregate:", err)
-		os.Exit(1)
-	}
+	config.Main("aggregate", func(ctx context.Context, args []string, lookup config.LookupEnv, _, stderr io.Writer) error {
+		return run(ctx, args, lookup, stderr)
+	})
 }
 
 // run parses the flags, connects to NATS and ClickHouse, applies the migrations and runs the

@@ -10,14 +10,10 @@ package main
 
 import (
 	"context"
-	"errors"
-	"flag"
 	"fmt"
 	"io"
 	"log/slog"
 	"os"
-	"os/signal"
-	"syscall"
 
 	"github.com/govpulse/govpulse/internal/config"
 	"github.com/govpulse/govpulse/internal/ctl"
@@ -25,19 +21,7 @@ import (
 )
 
 func main() {
-	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
-	err := run(ctx, os.Args[1:], os.LookupEnv, os.Stdout, os.Stderr)
-	stop()
-	if errors.Is(err, flag.ErrHelp) {
-		os.Exit(0) // the usage was printed
-	}
-	if errors.Is(err, errUsage) {
-		os.Exit(2)
-	}
-	if err != nil {
-		fmt.Fprintln(os.Stderr, "govpulsectl:", err)
-		os.Exit(1)
-	}
+	config.Main("govpulsectl", run)
 }
 
 const usage = `usage: govpulsectl <command> [flags]
@@ -49,7 +33,7 @@ commands:
 `
 
 // errUsage is returned when no command is given; the usage was printed.
-var errUsage = errors.New("no command")
+var errUsage = fmt.Errorf("no command: %w", config.ErrUsage)
 
 // run dispatches a subcommand.
 func run(ctx context.Context, args []string, env config.LookupEnv, stdout, stderr io.Writer) error {

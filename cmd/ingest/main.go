@@ -17,7 +17,6 @@ import (
 	"crypto/rand"
 	"encoding/base64"
 	"errors"
-	"flag"
 	"fmt"
 	"io"
 	"os"
@@ -38,20 +37,12 @@ import (
 )
 
 func main() {
-	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
-	defer stop()
-	var err error
-	if len(os.Args) > 1 && os.Args[1] == "hash-token" {
-		err = hashToken(os.Args[2:], os.Stdin, os.Stdout)
-	} else {
-		err = run(ctx, os.Args[1:], os.LookupEnv, os.Stderr)
-	}
-	switch {
-	case errors.Is(err, flag.ErrHelp):
-	case err != nil:
-		fmt.Fprintln(os.Stderr, "ingest:", err)
-		os.Exit(1)
-	}
+	config.Main("ingest", func(ctx context.Context, args []string, lookup config.LookupEnv, stdout, stderr io.Writer) error {
+		if len(args) > 0 && args[0] == "hash-token" {
+			return hashToken(args[1:], os.Stdin, stdout)
+		}
+		return run(ctx, args, lookup, stderr)
+	})
 }
 
 // run parses the flags, connects to NATS, ensures the streams and serves

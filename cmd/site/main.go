@@ -11,15 +11,11 @@ package main
 import (
 	"context"
 	"errors"
-	"flag"
 	"fmt"
 	"io"
 	"log/slog"
 	"net"
 	"net/http"
-	"os"
-	"os/signal"
-	"syscall"
 	"time"
 
 	"github.com/ClickHouse/clickhouse-go/v2/lib/driver"
@@ -36,15 +32,9 @@ import (
 )
 
 func main() {
-	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
-	defer stop()
-	err := run(ctx, os.Args[1:], os.LookupEnv, os.Stderr)
-	switch {
-	case errors.Is(err, flag.ErrHelp):
-	case err != nil:
-		fmt.Fprintln(os.Stderr, "site:", err)
-		os.Exit(1)
-	}
+	config.Main("site", func(ctx context.Context, args []string, lookup config.LookupEnv, _, stderr io.Writer) error {
+		return run(ctx, args, lookup, stderr)
+	})
 }
 
 // run parses the flags, connects to NATS and ClickHouse and serves the site until ctx is done.
