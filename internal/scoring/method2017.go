@@ -218,6 +218,29 @@ type Counts struct {
 	RatingSum int64 `json:"rating_sum" chtype:"UInt64"`
 }
 
+// Counts returns the portal counts of the state (the window counts are
+// zero).
+func (r *Region) Counts() Counts {
+	c := Counts{
+		PublishedItems:           r.published,
+		ModesTotal:               r.modes,
+		MaturityTotal:            r.maturity,
+		AuditedItems:             r.audited,
+		AuditCorrectConsistent:   r.correctConsistent,
+		AuditCorrectInconsistent: r.correctInconsistent,
+	}
+	c.setLevels(r.required, r.covered)
+	return c
+}
+
+// setWindow stores the counts of the rolling window w in c.
+func (c *Counts) setWindow(w *Window) {
+	c.Applications = w.Applications
+	c.ApplicationsOnlineCompleted = w.OnlineCompleted
+	c.Ratings = w.Ratings
+	c.RatingSum = w.RatingSum
+}
+
 func (c *Counts) required() [LevelCount]int64 {
 	return [LevelCount]int64{c.RequiredProvince, c.RequiredCity, c.RequiredCounty, c.RequiredTownship}
 }
