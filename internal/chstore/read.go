@@ -14,8 +14,8 @@ import (
 // LatestScores returns the latest_scores view: the score of the highest version of each region
 // that has one, ordered by region.
 func (s *Store) LatestScores(ctx context.Context) ([]ScoreRow, error) {
-	q := "SELECT " + scoreColumnList + " FROM " + s.table("latest_scores") + " ORDER BY region"
-	out, err := queryScores(ctx, s.conn, q)
+	q := "SELECT " + scores.list + " FROM " + s.table("latest_scores") + " ORDER BY region"
+	out, err := scores.query(ctx, s.conn, q)
 	if err != nil {
 		return nil, fmt.Errorf("chstore: read latest_scores: %w", err)
 	}
@@ -25,14 +25,14 @@ func (s *Store) LatestScores(ctx context.Context) ([]ScoreRow, error) {
 // ScoreHistory returns the score_history view of one region (every region when region is ""): one
 // row per (region, version), ordered by region and version.
 func (s *Store) ScoreHistory(ctx context.Context, region string) ([]ScoreRow, error) {
-	q := "SELECT " + scoreColumnList + " FROM " + s.table("score_history")
+	q := "SELECT " + scores.list + " FROM " + s.table("score_history")
 	var args []any
 	if region != "" {
 		q += " WHERE region = ?"
 		args = append(args, region)
 	}
 	q += " ORDER BY region, version"
-	out, err := queryScores(ctx, s.conn, q, args...)
+	out, err := scores.query(ctx, s.conn, q, args...)
 	if err != nil {
 		return nil, fmt.Errorf("chstore: read score_history: %w", err)
 	}

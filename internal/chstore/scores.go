@@ -93,21 +93,33 @@ func contains(kinds []reflect.Kind, k reflect.Kind) bool {
 	return false
 }
 
-// scoreColumns are the columns of the scores table, from scoring.Score.
-var scoreColumns = func() []field {
-	cs, err := columnsOf(reflect.TypeFor[scoring.Score]())
+// codec writes and reads the rows of one table whose record type R lists its columns in tags
+// (see columnsOf). It is immutable and safe for concurrent use.
+type codec[R any] struct {
+	table  string
+	fields []field
+	list   string // the column list of an INSERT or SELECT, in field order
+}
+
+// newCodec returns the codec of table for R; it panics on a tag it cannot honour, which is fixed
+// at compile time (the tests derive every codec).
+func newCodec[R any](table string) codec[R] {
+	fs, err := columnsOf(reflect.TypeFor[R]())
 	if err != nil {
-		panic(err) // the tags of scoring.Score are fixed at compile time; a test covers them
+		panic(err)
 	}
-	return cs
-}()
+	return codec[R]{table: table, fields: fs, list: columnList(fs)}
+}
+
+// scores is the codec of the scores table: its columns are the fields of scoring.Score.
+var scores = newCodec[ScoreRow]("scores")
 
 // ScoreColumns returns the columns of the scores table as scoring.Score describes them, in field
 // order, with the <name>_ns column after its time. The views latest_scores and score_history have
 // the same columns, besides name_zh and name_en.
 func ScoreColumns() []Column {
 	var out []Column
-	for _, c := range scoreColumns {
+	for _, c := range scores.fields {
 		out = append(out, Column{c.Name, c.Type})
 		if c.ns {
 			out = append(out, Column{c.Name + "_ns", "Int64"})
@@ -131,15 +143,12 @@ func columnList(cs []field) string {
 	return b.String()
 }
 
-// scoreColumnList is the column list of the scores table in the order of scoreColumns.
-var scoreColumnList = columnList(scoreColumns)
-
-// insertScores stores score rows column by column: one typed slice per column, so that no value
-// is boxed.
-func insertScores(ctx context.Context, s *Store, rows []ScoreRow) error {
-	batch, err := s.conn.PrepareBatch(ctx, "INSERT INTO "+s.table("scores")+" ("+scoreColumnList+")")
+// insert stores rows with one INSERT block, column by column: one typed slice per column, so
+// that no value is boxed.
+func (cd codec[R]) insert(ctx context.Context, s *Store, rows []R) error {
+	batch, err := s.conn.PrepareBatch(ctx, "INSERT INTO "+s.table(cd.table)+" ("+cd.list+")")
 	if err != nil {
-		return fmt.Errorf("chstore: insert scores: %w", &prepareError{err})
+		return fmt.Errorf("chstore: insert %s: %w", cd.table, &prepareError{err})
 	}
 	vals := make([]reflect.Value, len(rows))
 	for i := range rows {
@@ -148,12 +157,12 @@ func insertScores(ctx context.Context, s *Store, rows []ScoreRow) error {
 	pos := 0
 	appendColumn := func(col any) error {
 		if err := batch.Column(pos).Append(col); err != nil {
-			return fmt.Errorf("chstore: insert scores: column %d: %w", pos, err)
+			return fmt.Errorf("chstore: insert %s: column %d: %w", cd.table, pos, err)
 		}
 		pos++
 		return nil
 	}
-	for _, c := range scoreColumns {
+	for _, c := range cd.fields {
 		var cols []any
 		switch c.Type {
 		case "String":
@@ -218,7 +227,7 @@ func insertScores(ctx context.Context, s *Store, rows []ScoreRow) error {
 		}
 	}
 	if err := batch.Send(); err != nil {
-		return fmt.Errorf("chstore: insert scores: %w", err)
+		return fmt.Errorf("chstore: insert %s: %w", cd.table, err)
 	}
 	return nil
 }
@@ -238,15 +247,16 @@ func unsigned(v reflect.Value) uint64 {
 	return v.Uint()
 }
 
-// scoreScanner reads score rows selected with scoreColumnList; it reuses its buffers, so one
-// scanner serves one query.
-type scoreScanner struct {
-	dest []any
+// scanner reads rows selected with a codec's column list; it reuses its buffers, so one scanner
+// serves one query.
+type scanner struct {
+	fields []field
+	dest   []any
 }
 
-func newScoreScanner() *scoreScanner {
-	sc := &scoreScanner{}
-	for _, c := range scoreColumns {
+func newScanner(fields []field) *scanner {
+	sc := &scanner{fields: fields}
+	for _, c := range fields {
 		switch c.Type {
 		case "String":
 			sc.dest = append(sc.dest, new(string))
@@ -270,14 +280,14 @@ func newScoreScanner() *scoreScanner {
 	return sc
 }
 
-// scan reads the current row of rows into r.
-func (sc *scoreScanner) scan(rows driver.Rows, r *ScoreRow) error {
+// scan reads the current row of rows into the record r points to.
+func (sc *scanner) scan(rows driver.Rows, r any) error {
 	if err := rows.Scan(sc.dest...); err != nil {
 		return err
 	}
 	v := reflect.ValueOf(r).Elem()
 	pos := 0
-	for _, c := range scoreColumns {
+	for _, c := range sc.fields {
 		f := v.FieldByIndex(c.index)
 		switch d := sc.dest[pos].(type) {
 		case *string:
@@ -317,8 +327,8 @@ func setUnsigned(f reflect.Value, u uint64) {
 	}
 }
 
-// queryScores runs a query that selects scoreColumnList.
-func queryScores(ctx context.Context, conn driver.Conn, q string, args ...any) ([]ScoreRow, error) {
-	sc := newScoreScanner()
-	return query(ctx, conn, q, func(rows driver.Rows, r *ScoreRow) error { return sc.scan(rows, r) }, args...)
+// query runs q, which selects the codec's column list, and returns its rows.
+func (cd codec[R]) query(ctx context.Context, conn driver.Conn, q string, args ...any) ([]R, error) {
+	sc := newScanner(cd.fields)
+	return query(ctx, conn, q, func(rows driver.Rows, r *R) error { return sc.scan(rows, r) }, args...)
 }

@@ -97,7 +97,7 @@ var (
 		send: rowWise("dlq", dlqColumns, dlqValues)}
 	windowsTable = table[WindowRow]{name: "windows", month: func(r *WindowRow) time.Time { return r.WindowStart },
 		send: rowWise("windows", windowColumns, windowValues)}
-	scoresTable   = table[ScoreRow]{name: "scores", send: insertScores}
+	scoresTable   = table[ScoreRow]{name: "scores", send: scores.insert}
 	rankingsTable = table[RankingRow]{name: "rankings", send: rowWise("rankings", rankingColumns, rankingValues)}
 )
 
