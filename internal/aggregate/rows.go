@@ -15,7 +15,7 @@ import (
 func (p *pending) rows(withRanking bool) chstore.Batch {
 	b := chstore.Batch{Events: p.events, LateEvents: p.late}
 	for _, region := range sortedKeys(p.scores) {
-		b.Scores = append(b.Scores, scoreRow(p.scores[region]))
+		b.Scores = append(b.Scores, p.scores[region]) // a score is its row (chstore.ScoreRow)
 	}
 	if p.ranking != nil && withRanking {
 		b.Rankings = rankingRows(p.ranking)
@@ -78,27 +78,6 @@ func lateRow(ev *events.Event, seq uint64, wm time.Time, reason, payload string,
 	return chstore.LateEventRow{
 		Region: ev.Region, ID: ev.ID, Type: string(ev.Type), Time: ev.Time, StreamSeq: seq,
 		Watermark: wm, Reason: reason, Payload: payload, RecordedAt: stored,
-	}
-}
-
-func scoreRow(s scoring.Score) chstore.ScoreRow {
-	c := s.Counts
-	return chstore.ScoreRow{
-		Region: s.Region, Version: s.Version, AsOf: s.AsOf, Method: s.Method,
-		ServiceModes: s.ServiceModes, ItemCoverage: s.ItemCoverage, GuideAccuracy: s.GuideAccuracy,
-		OnlineMaturity: s.OnlineMaturity, Composite: s.Composite, Grade: string(s.Grade),
-		Satisfaction: s.Satisfaction, PlatformLevels: uint8(s.PlatformLevels), Integrated: s.Integrated,
-		Portals:        uint32(s.Portals),
-		PublishedItems: uint64(c.PublishedItems), ModesTotal: uint64(c.ModesTotal), MaturityTotal: uint64(c.MaturityTotal),
-		RequiredProvince: uint64(c.RequiredProvince), CoveredProvince: uint64(c.CoveredProvince),
-		RequiredCity: uint64(c.RequiredCity), CoveredCity: uint64(c.CoveredCity),
-		RequiredCounty: uint64(c.RequiredCounty), CoveredCounty: uint64(c.CoveredCounty),
-		RequiredTownship: uint64(c.RequiredTownship), CoveredTownship: uint64(c.CoveredTownship),
-		AuditedItems: uint64(c.AuditedItems), AuditCorrectConsistent: uint64(c.AuditCorrectConsistent),
-		AuditCorrectInconsistent: uint64(c.AuditCorrectInconsistent),
-		Applications:             uint64(c.Applications), ApplicationsOnlineCompleted: uint64(c.ApplicationsOnlineCompleted),
-		Ratings: uint64(c.Ratings), RatingSum: uint64(c.RatingSum),
-		WindowStart: s.WindowStart, WindowEnd: s.WindowEnd,
 	}
 }
 

@@ -6,6 +6,7 @@ import (
 	"time"
 
 	"github.com/govpulse/govpulse/internal/chstore"
+	"github.com/govpulse/govpulse/internal/scoring"
 )
 
 const benchRows = 10_000
@@ -18,9 +19,9 @@ func BenchmarkWriteScores(b *testing.B) {
 		rows[i] = chstore.ScoreRow{Region: fmt.Sprintf("%d0000", 11+i%32), Version: uint64(i + 1),
 			AsOf: t0.Add(time.Duration(i) * time.Second), Method: "2017", ServiceModes: 87.5, ItemCoverage: 66.666667,
 			GuideAccuracy: 91.25, OnlineMaturity: 70.123456, Composite: 78.884906, Grade: "medium",
-			Satisfaction: ptr(82.5), PlatformLevels: 3, Integrated: true, Portals: 12, PublishedItems: 1000,
-			ModesTotal: 5000, MaturityTotal: 3000, RequiredProvince: 500, CoveredProvince: 400, Applications: 123,
-			Ratings: 456, RatingSum: 1500, WindowStart: t0.AddDate(0, 0, -29), WindowEnd: t0.AddDate(0, 0, 1)}
+			Satisfaction: ptr(82.5), PlatformLevels: 3, Integrated: true, Portals: 12, Counts: scoring.Counts{PublishedItems: 1000,
+				ModesTotal: 5000, MaturityTotal: 3000, RequiredProvince: 500, CoveredProvince: 400, Applications: 123,
+				Ratings: 456, RatingSum: 1500}, WindowStart: t0.AddDate(0, 0, -29), WindowEnd: t0.AddDate(0, 0, 1)}
 	}
 	benchWrite(b, s, func(iter int) chstore.Batch {
 		for i := range rows {

@@ -27,5 +27,11 @@
 // WriteIsolated splits a refused block in halves down to single rows, stores the others and returns
 // the refused rows with their errors. DropMonthsBefore drops old monthly partitions (retention).
 //
+// # Score columns
+//
+// A row of the scores table is a scoring.Score (ScoreRow): its columns, and so the INSERT and
+// SELECT column lists and the conversions, are derived from the json and chtype tags of its fields
+// (ScoreColumns), and a test checks the migrated table and views against them.
+//
 // A Store is safe for concurrent use. It keeps no scoring logic: rows arrive computed.
 package chstore

@@ -8,10 +8,13 @@ import (
 	"fmt"
 	"io/fs"
 	"path"
+	"regexp"
 	"sort"
 	"strconv"
 	"strings"
 	"time"
+
+	"github.com/ClickHouse/clickhouse-go/v2"
 
 	"github.com/govpulse/govpulse/schema"
 )
@@ -140,7 +143,7 @@ func (s *Store) apply(ctx context.Context, m Migration) error {
 	}
 	start := time.Now()
 	for i, st := range stmts {
-		if err := s.conn.Exec(ctx, st); err != nil {
+		if err := s.conn.Exec(ctx, st); err != nil && !columnAdded(st, err) {
 			return fmt.Errorf("chstore: migrate: %s: statement %d: %w", m.Name, i+1, err)
 		}
 	}
@@ -180,4 +183,17 @@ func (s *Store) AppliedMigrations(ctx context.Context) ([]AppliedMigration, erro
 		return nil, fmt.Errorf("chstore: list migrations: %w", err)
 	}
 	return out, nil
+}
+
+// addColumn matches a statement (after its comment lines) that adds a column to a table.
+var addColumn = regexp.MustCompile(`(?is)^(\s*--[^\n]*\n)*\s*ALTER\s+TABLE\s+\S+\s+ADD\s+COLUMN\s`)
+
+// columnAdded reports whether err says that the column an ALTER TABLE ... ADD COLUMN statement adds
+// exists already: the statement was applied by an earlier, interrupted run of its migration.
+// ClickHouse 18.16 has no ADD COLUMN IF NOT EXISTS, so this is how such a statement is idempotent;
+// it must add one column only.
+func columnAdded(stmt string, err error) bool {
+	var ex *clickhouse.Exception
+	return addColumn.MatchString(stmt) && errors.As(err, &ex) &&
+		(ex.Code == 44 || ex.Code == 15) && strings.Contains(ex.Message, "already exists")
 }

@@ -6,6 +6,7 @@ import (
 	"testing/fstest"
 
 	"github.com/govpulse/govpulse/internal/chstore"
+	"github.com/govpulse/govpulse/internal/chstore/chtest"
 )
 
 func TestLoadMigrations(t *testing.T) {
@@ -73,5 +74,36 @@ func TestEmbeddedMigrations(t *testing.T) {
 				t.Errorf("%s: statement without ${DATABASE}: %.80q", m.Name, st)
 			}
 		}
+	}
+}
+
+// TestMigrateAddColumnAgain checks that a migration adding a column is applied again after an
+// interruption that left the column added but the migration unrecorded (18.16 has no ADD COLUMN
+// IF NOT EXISTS), and that other failures of such a statement still fail the migration.
+func TestMigrateAddColumnAgain(t *testing.T) {
+	conn, db := chtest.Open(t)
+	ctx := t.Context()
+	s := chstore.New(conn, db, nil)
+	ms := []chstore.Migration{{Version: 1, Name: "0001_t.sql", Checksum: "a",
+		SQL: "CREATE TABLE IF NOT EXISTS ${DATABASE}.t (a UInt8) ENGINE = MergeTree ORDER BY a;"}}
+	if err := s.MigrateWith(ctx, ms); err != nil {
+		t.Fatal(err)
+	}
+	if err := conn.Exec(ctx, "ALTER TABLE `"+db+"`.t ADD COLUMN b UInt64"); err != nil {
+		t.Fatal(err)
+	}
+	ms = append(ms, chstore.Migration{Version: 2, Name: "0002_b.sql", Checksum: "b",
+		SQL: "-- the column b\nALTER TABLE ${DATABASE}.t ADD COLUMN b UInt64;"})
+	if err := s.MigrateWith(ctx, ms); err != nil {
+		t.Fatalf("MigrateWith after an interrupted ADD COLUMN: %v", err)
+	}
+	applied, err := s.AppliedMigrations(ctx)
+	if err != nil || len(applied) != 2 {
+		t.Fatalf("applied %v, %v; want 2 migrations", applied, err)
+	}
+	ms = append(ms, chstore.Migration{Version: 3, Name: "0003_c.sql", Checksum: "c",
+		SQL: "ALTER TABLE ${DATABASE}.no_such_table ADD COLUMN c UInt64;"})
+	if err := s.MigrateWith(ctx, ms); err == nil {
+		t.Fatal("MigrateWith adding a column to a missing table succeeded")
 	}
 }

@@ -14,8 +14,8 @@ import (
 // LatestScores returns the latest_scores view: the score of the highest version of each region
 // that has one, ordered by region.
 func (s *Store) LatestScores(ctx context.Context) ([]ScoreRow, error) {
-	q := "SELECT " + scoreColumns + " FROM " + s.table("latest_scores") + " ORDER BY region"
-	out, err := query(ctx, s.conn, q, scanScore)
+	q := "SELECT " + scores.list + " FROM " + s.table("latest_scores") + " ORDER BY region"
+	out, err := scores.query(ctx, s.conn, q)
 	if err != nil {
 		return nil, fmt.Errorf("chstore: read latest_scores: %w", err)
 	}
@@ -25,14 +25,14 @@ func (s *Store) LatestScores(ctx context.Context) ([]ScoreRow, error) {
 // ScoreHistory returns the score_history view of one region (every region when region is ""): one
 // row per (region, version), ordered by region and version.
 func (s *Store) ScoreHistory(ctx context.Context, region string) ([]ScoreRow, error) {
-	q := "SELECT " + scoreColumns + " FROM " + s.table("score_history")
+	q := "SELECT " + scores.list + " FROM " + s.table("score_history")
 	var args []any
 	if region != "" {
 		q += " WHERE region = ?"
 		args = append(args, region)
 	}
 	q += " ORDER BY region, version"
-	out, err := query(ctx, s.conn, q, scanScore, args...)
+	out, err := scores.query(ctx, s.conn, q, args...)
 	if err != nil {
 		return nil, fmt.Errorf("chstore: read score_history: %w", err)
 	}
@@ -162,25 +162,6 @@ func scanEvent(rows driver.Rows, r *EventRow) error {
 		return err
 	}
 	r.Time, r.IngestTime = fromNS(tns), fromDT(ingest)
-	return nil
-}
-
-func scanScore(rows driver.Rows, r *ScoreRow) error {
-	var (
-		asOf, ws, we time.Time
-		asOfNS       int64
-		integrated   uint8
-	)
-	if err := rows.Scan(&r.Region, &r.Version, &asOf, &asOfNS, &r.Method, &r.ServiceModes, &r.ItemCoverage,
-		&r.GuideAccuracy, &r.OnlineMaturity, &r.Composite, &r.Grade, &r.Satisfaction, &r.PlatformLevels,
-		&integrated, &r.Portals, &r.PublishedItems, &r.ModesTotal, &r.MaturityTotal,
-		&r.RequiredProvince, &r.CoveredProvince, &r.RequiredCity, &r.CoveredCity,
-		&r.RequiredCounty, &r.CoveredCounty, &r.RequiredTownship, &r.CoveredTownship,
-		&r.AuditedItems, &r.AuditCorrectConsistent, &r.AuditCorrectInconsistent,
-		&r.Applications, &r.ApplicationsOnlineCompleted, &r.Ratings, &r.RatingSum, &ws, &we); err != nil {
-		return err
-	}
-	r.AsOf, r.Integrated, r.WindowStart, r.WindowEnd = fromNS(asOfNS), integrated != 0, fromDT(ws), fromDT(we)
 	return nil
 }
 

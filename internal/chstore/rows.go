@@ -24,52 +24,6 @@ type EventRow struct {
 	Payload    string // the canonical event JSON
 }
 
-// ScoreRow is a row of the scores table (and of the latest_scores and score_history views): the
-// score of one region as of one version.
-type ScoreRow struct {
-	Region  string
-	Version uint64    // stream sequence of the last event the score reflects
-	AsOf    time.Time // the watermark the score is computed at: columns as_of and as_of_ns
-	Method  string    // scoring method id, such as "2017"
-
-	ServiceModes   float64
-	ItemCoverage   float64
-	GuideAccuracy  float64
-	OnlineMaturity float64
-	Composite      float64
-	Grade          string
-	Satisfaction   *float64 // nil (NULL) when the window has no ratings
-
-	PlatformLevels uint8
-	Integrated     bool // column UInt8
-	Portals        uint32
-
-	PublishedItems uint64
-	ModesTotal     uint64
-	MaturityTotal  uint64
-
-	RequiredProvince uint64
-	CoveredProvince  uint64
-	RequiredCity     uint64
-	CoveredCity      uint64
-	RequiredCounty   uint64
-	CoveredCounty    uint64
-	RequiredTownship uint64
-	CoveredTownship  uint64
-
-	AuditedItems             uint64
-	AuditCorrectConsistent   uint64
-	AuditCorrectInconsistent uint64
-
-	Applications                uint64
-	ApplicationsOnlineCompleted uint64
-	Ratings                     uint64
-	RatingSum                   uint64
-
-	WindowStart time.Time // the rolling window of the user-experience terms (seconds)
-	WindowEnd   time.Time
-}
-
 // RankingRow is a row of the rankings table: one rank of one ranking version.
 type RankingRow struct {
 	Version   uint64
@@ -172,11 +126,4 @@ func fromNS(v int64) time.Time {
 		return time.Time{}
 	}
 	return time.Unix(0, v).UTC()
-}
-
-func u8(b bool) uint8 {
-	if b {
-		return 1
-	}
-	return 0
 }

@@ -50,9 +50,9 @@ func (s *Store) ScoreHistoryRange(ctx context.Context, region string, from, to t
 		span := (maxT-minT)/int64(points) + 1 // ceil((max-min+1)/points) spans of as-of time
 		key = "intDiv(as_of_ns - " + strconv.FormatInt(minT, 10) + ", " + strconv.FormatInt(span, 10) + ")"
 	}
-	q := "SELECT " + scoreColumns + " FROM (SELECT " + scoreColumns + ", " + key + " AS bucket FROM " + t + where +
+	q := "SELECT " + scores.list + " FROM (SELECT " + scores.list + ", " + key + " AS bucket FROM " + t + where +
 		") ORDER BY bucket, version DESC LIMIT 1 BY bucket"
-	out, err := query(ctx, s.conn, q, scanScore, args...)
+	out, err := scores.query(ctx, s.conn, q, args...)
 	if err != nil {
 		return nil, fmt.Errorf("chstore: score history of %s: %w", region, err)
 	}

@@ -12,6 +12,7 @@ import (
 	"github.com/ClickHouse/clickhouse-go/v2/lib/driver"
 	"github.com/govpulse/govpulse/internal/chstore"
 	"github.com/govpulse/govpulse/internal/chstore/chtest"
+	"github.com/govpulse/govpulse/internal/scoring"
 )
 
 // newStore returns a migrated Store on a fresh database of the test server, its connection and
@@ -177,11 +178,11 @@ func sampleBatch() chstore.Batch {
 		Scores: []chstore.ScoreRow{
 			{Region: "330000", Version: 8, AsOf: t0, Method: "2017", ServiceModes: 87.5, ItemCoverage: 66.666667,
 				GuideAccuracy: 91.25, OnlineMaturity: 70.123456, Composite: 78.884906, Grade: "medium",
-				Satisfaction: ptr(100.0), PlatformLevels: 4, Integrated: true, Portals: 12, PublishedItems: 10,
-				ModesTotal: 70, MaturityTotal: 30, RequiredProvince: 5, CoveredProvince: 4, RequiredCity: 3,
-				CoveredCity: 2, RequiredCounty: 2, CoveredCounty: 1, RequiredTownship: 1, CoveredTownship: 1,
-				AuditedItems: 8, AuditCorrectConsistent: 50, AuditCorrectInconsistent: 6, Applications: 3,
-				ApplicationsOnlineCompleted: 2, Ratings: 1, RatingSum: 5,
+				Satisfaction: ptr(100.0), PlatformLevels: 4, Integrated: true, Portals: 12, Counts: scoring.Counts{PublishedItems: 10,
+					ModesTotal: 70, MaturityTotal: 30, RequiredProvince: 5, CoveredProvince: 4, RequiredCity: 3,
+					CoveredCity: 2, RequiredCounty: 2, CoveredCounty: 1, RequiredTownship: 1, CoveredTownship: 1,
+					AuditedItems: 8, AuditCorrectConsistent: 50, AuditCorrectInconsistent: 6, Applications: 3,
+					ApplicationsOnlineCompleted: 2, Ratings: 1, RatingSum: 5},
 				WindowStart: time.Date(2016, 10, 5, 16, 0, 0, 0, time.UTC), WindowEnd: time.Date(2016, 11, 3, 16, 0, 0, 0, time.UTC)},
 			{Region: "110000", Version: 9, AsOf: t1, Method: "2017", Grade: "low", Satisfaction: nil},
 		},

@@ -12,12 +12,6 @@ import (
 const (
 	eventColumns = "region, id, type, time, time_ns, ingest_time, stream_seq, source, item_code, " +
 		"level, rating, channel, outcome, payload"
-	scoreColumns = "region, version, as_of, as_of_ns, method, service_modes, item_coverage, " +
-		"guide_accuracy, online_maturity, composite, grade, satisfaction, platform_levels, integrated, " +
-		"portals, published_items, modes_total, maturity_total, required_province, covered_province, " +
-		"required_city, covered_city, required_county, covered_county, required_township, " +
-		"covered_township, audited_items, audit_correct_consistent, audit_correct_inconsistent, " +
-		"applications, applications_online_completed, ratings, rating_sum, window_start, window_end"
 	rankingColumns = "version, as_of, as_of_ns, method, rank, region, composite, grade, prev_rank, change"
 	windowColumns  = "region, metric, window_start, window_end, version, count, rating_sum, " +
 		"rating_1, rating_2, rating_3, rating_4, rating_5, completed, abandoned, rejected, online_completed"
@@ -103,7 +97,7 @@ var (
 		send: rowWise("dlq", dlqColumns, dlqValues)}
 	windowsTable = table[WindowRow]{name: "windows", month: func(r *WindowRow) time.Time { return r.WindowStart },
 		send: rowWise("windows", windowColumns, windowValues)}
-	scoresTable   = table[ScoreRow]{name: "scores", send: rowWise("scores", scoreColumns, scoreValues)}
+	scoresTable   = table[ScoreRow]{name: "scores", send: scores.insert}
 	rankingsTable = table[RankingRow]{name: "rankings", send: rowWise("rankings", rankingColumns, rankingValues)}
 )
 
@@ -270,17 +264,6 @@ func insertEvents(ctx context.Context, s *Store, rows []EventRow) error {
 		return fmt.Errorf("chstore: insert events: %w", err)
 	}
 	return nil
-}
-
-func scoreValues(r *ScoreRow) []any {
-	return []any{r.Region, r.Version, dt(r.AsOf), ns(r.AsOf), r.Method, r.ServiceModes, r.ItemCoverage,
-		r.GuideAccuracy, r.OnlineMaturity, r.Composite, r.Grade, r.Satisfaction, r.PlatformLevels,
-		u8(r.Integrated), r.Portals, r.PublishedItems, r.ModesTotal, r.MaturityTotal,
-		r.RequiredProvince, r.CoveredProvince, r.RequiredCity, r.CoveredCity,
-		r.RequiredCounty, r.CoveredCounty, r.RequiredTownship, r.CoveredTownship,
-		r.AuditedItems, r.AuditCorrectConsistent, r.AuditCorrectInconsistent,
-		r.Applications, r.ApplicationsOnlineCompleted, r.Ratings, r.RatingSum,
-		dt(r.WindowStart), dt(r.WindowEnd)}
 }
 
 func rankingValues(r *RankingRow) []any {

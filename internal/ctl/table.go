@@ -10,6 +10,7 @@ import (
 	"time"
 	"unicode/utf8"
 
+	"github.com/govpulse/govpulse/internal/scoring"
 	"github.com/govpulse/govpulse/pkg/events"
 )
 
@@ -33,32 +34,11 @@ type RankingEntry struct {
 	Change    int     `json:"change"`
 }
 
-// ScoreMessage is the part of a latest_scores row (as published on
-// govpulse.scores.<region> and stored under "scores.<region>") that the
-// table shows. Other members of the message are ignored.
-type ScoreMessage struct {
-	Region         string    `json:"region"`
-	NameZH         string    `json:"name_zh"`
-	NameEN         string    `json:"name_en"`
-	AsOf           time.Time `json:"as_of"`
-	ServiceModes   float64   `json:"service_modes"`
-	ItemCoverage   float64   `json:"item_coverage"`
-	GuideAccuracy  float64   `json:"guide_accuracy"`
-	OnlineMaturity float64   `json:"online_maturity"`
-	Composite      float64   `json:"composite"`
-	Grade          string    `json:"grade"`
-	Satisfaction   *float64  `json:"satisfaction"`
-	PlatformLevels int       `json:"platform_levels"`
-	Integrated     bool      `json:"integrated"`
-	Method         string    `json:"method"`
-	Version        uint64    `json:"version"`
-}
-
 // Board is the latest ranking and scores seen. The zero value is empty and
 // ready to use. It is not safe for concurrent use.
 type Board struct {
 	ranking *RankingMessage
-	scores  map[string]ScoreMessage
+	scores  map[string]scoring.Score
 }
 
 // SetRanking decodes a ranking message and keeps it unless a newer version
@@ -79,7 +59,7 @@ func (b *Board) SetRanking(data []byte) (bool, error) {
 // SetScore decodes a score message and keeps it unless a newer version of
 // the region's score is already known. It reports whether the board changed.
 func (b *Board) SetScore(data []byte) (bool, error) {
-	var m ScoreMessage
+	var m scoring.Score // members the board does not know are ignored
 	if err := json.Unmarshal(data, &m); err != nil {
 		return false, fmt.Errorf("ctl: decode score: %w", err)
 	}
@@ -90,7 +70,7 @@ func (b *Board) SetScore(data []byte) (bool, error) {
 		return false, nil
 	}
 	if b.scores == nil {
-		b.scores = map[string]ScoreMessage{}
+		b.scores = map[string]scoring.Score{}
 	}
 	b.scores[m.Region] = m
 	return true, nil
@@ -107,7 +87,7 @@ func (b *Board) rows() []RankingEntry {
 	}
 	var out []RankingEntry
 	for _, s := range b.scores {
-		out = append(out, RankingEntry{Region: s.Region, Composite: s.Composite, Grade: s.Grade})
+		out = append(out, RankingEntry{Region: s.Region, Composite: s.Composite, Grade: string(s.Grade)})
 	}
 	slices.SortFunc(out, func(x, y RankingEntry) int {
 		if c := cmp.Compare(y.Composite, x.Composite); c != 0 {
@@ -122,31 +102,48 @@ func (b *Board) rows() []RankingEntry {
 }
 
 // Render writes the ranking table: rank, region (English and Chinese),
-// composite, grade, the four sub-indices and the change of rank.
+// composite, grade, the sub-indices of the method (its scored terms) and the
+// change of rank.
 func (b *Board) Render(w io.Writer) error {
 	var sb strings.Builder
+	method := scoring.Method
 	if r := b.ranking; r != nil {
 		fmt.Fprintf(&sb, "govpulse ranking  version %d  as of %s  method %s\n",
 			r.Version, r.AsOf.UTC().Format(time.RFC3339), r.Method)
+		method = r.Method
 	} else {
 		fmt.Fprintf(&sb, "govpulse scores (no ranking published yet)\n")
 	}
-	fmt.Fprintf(&sb, "%4s  %-6s  %s  %9s  %-9s  %6s  %8s  %6s  %6s  %6s\n",
-		"rank", "code", pad("region", 39), "composite", "grade", "modes", "coverage", "guide", "online", "change")
+	var terms []scoring.Term
+	if spec, ok := scoring.Lookup(method); ok {
+		for _, t := range spec.Terms {
+			if t.Scored() {
+				terms = append(terms, t)
+			}
+		}
+	}
+	fmt.Fprintf(&sb, "%4s  %-6s  %s  %9s  %-9s", "rank", "code", pad("region", 39), "composite", "grade")
+	for _, t := range terms {
+		fmt.Fprintf(&sb, "  %*s", max(6, len(t.Label)), t.Label)
+	}
+	fmt.Fprintf(&sb, "  %6s\n", "change")
 	for _, e := range b.rows() {
 		name := e.Region
 		if reg, ok := events.LookupRegion(e.Region); ok {
 			name = truncate(reg.NameEN, 22) + " " + reg.NameZH
 		}
+		fmt.Fprintf(&sb, "%4d  %-6s  %s  %9.3f  %-9s", e.Rank, e.Region, pad(name, 39), e.Composite, e.Grade)
 		s, ok := b.scores[e.Region]
-		sub := [4]string{"-", "-", "-", "-"}
-		if ok {
-			for i, v := range [4]float64{s.ServiceModes, s.ItemCoverage, s.GuideAccuracy, s.OnlineMaturity} {
-				sub[i] = fmt.Sprintf("%.2f", v)
+		for _, t := range terms {
+			v := "-"
+			if ok {
+				if f := t.Value(&s); f != nil {
+					v = fmt.Sprintf("%.2f", *f)
+				}
 			}
+			fmt.Fprintf(&sb, "  %*s", max(6, len(t.Label)), v)
 		}
-		fmt.Fprintf(&sb, "%4d  %-6s  %s  %9.3f  %-9s  %6s  %8s  %6s  %6s  %6s\n",
-			e.Rank, e.Region, pad(name, 39), e.Composite, e.Grade, sub[0], sub[1], sub[2], sub[3], change(e))
+		fmt.Fprintf(&sb, "  %6s\n", change(e))
 	}
 	if _, err := io.WriteString(w, sb.String()); err != nil {
 		return fmt.Errorf("ctl: write table: %w", err)

@@ -25,4 +25,10 @@
 //
 // each 0 when its denominator is 0. A later method is a new file and a new
 // Method id, never an edit of this one.
+//
+// Score is the one definition of a score's fields: its json tags are the NATS
+// message, its chtype tags the ClickHouse columns (internal/chstore derives
+// its rows from them). Spec describes a method as a value (its terms, their
+// weights, formulas and counts; Lookup by id), so that the code that shows a
+// score iterates over the terms instead of naming them.
 package scoring

@@ -5,6 +5,35 @@ package scoring
 // file, never an edit of this one.
 const Method = "2017"
 
+// method2017 describes the terms of method 2017; its formulas are Evaluate.
+var method2017 = Spec{
+	ID: Method,
+	Terms: []Term{
+		{Name: "service_modes", Label: "modes", Weight: 0.25,
+			Formula: "100 × modes_total / (8 × published_items)",
+			Counts:  []string{"modes_total", "published_items"},
+			Value:   func(s *Score) *float64 { v := s.ServiceModes; return &v }},
+		{Name: "item_coverage", Label: "coverage", Weight: 0.25,
+			Formula: "100 × Σ w × covered / required ÷ Σ w, over the levels with required items (w = 0.4, 0.3, 0.2, 0.1)",
+			Counts: []string{"required_province", "covered_province", "required_city", "covered_city",
+				"required_county", "covered_county", "required_township", "covered_township"},
+			Value: func(s *Score) *float64 { v := s.ItemCoverage; return &v }},
+		{Name: "guide_accuracy", Label: "guide", Weight: 0.25,
+			Formula: "100 × (audit_correct_consistent + 0.8 × audit_correct_inconsistent) / (8 × audited_items)",
+			Counts:  []string{"audited_items", "audit_correct_consistent", "audit_correct_inconsistent"},
+			Value:   func(s *Score) *float64 { v := s.GuideAccuracy; return &v }},
+		{Name: "online_maturity", Label: "online", Weight: 0.25,
+			Formula: "100 × (0.5 D + 0.3 O + 0.2 S) ÷ the weights present; D = maturity_total / (4 × published_items), " +
+				"O = applications_online_completed / applications, S = (rating_sum − ratings) / (4 × ratings)",
+			Counts: []string{"maturity_total", "published_items", "applications_online_completed", "applications", "rating_sum", "ratings"},
+			Value:  func(s *Score) *float64 { v := s.OnlineMaturity; return &v }},
+		{Name: "satisfaction", Label: "satisfaction",
+			Formula: "100 × (rating_sum / ratings − 1) / 4 (shown, not scored)",
+			Counts:  []string{"rating_sum", "ratings"},
+			Value:   func(s *Score) *float64 { return copyFloat(s.Satisfaction) }},
+	},
+}
+
 // The weights, checklists and bands of method 2017. Weights are kept in
 // tenths so that every formula is evaluated in integers.
 const (
@@ -140,4 +169,96 @@ func Evaluate(c *Counts) Indices {
 	ix.Composite = mean4Micro(ix.ServiceModes, ix.ItemCoverage, ix.GuideAccuracy, ix.OnlineMaturity)
 	ix.Grade = GradeOf(ix.Composite)
 	return ix
+}
+
+// Counts are the numbers behind every index of a method 2017 score, stored
+// with it so that a reader can check each index by hand. A new count is one
+// field here (its json and chtype tags name and type the column and the message
+// member) and one migration adding the column (docs/architecture.md). The portal counts describe
+// the region's state; the last four describe its rolling window.
+type Counts struct {
+	// PublishedItems is |Pub|, the items whose latest service state is
+	// published.
+	PublishedItems int64 `json:"published_items" chtype:"UInt64"`
+	// ModesTotal is the sum over Pub of the number of modes offered.
+	ModesTotal int64 `json:"modes_total" chtype:"UInt64"`
+	// MaturityTotal is the sum over Pub of the maturity level (0..4).
+	MaturityTotal int64 `json:"maturity_total" chtype:"UInt64"`
+
+	// RequiredProvince and the other Required fields are |Req_l|, the
+	// catalogue items with required = true at each level; the Covered
+	// fields are |Req_l ∩ Pub|.
+	RequiredProvince int64 `json:"required_province" chtype:"UInt64"`
+	CoveredProvince  int64 `json:"covered_province" chtype:"UInt64"` // |Req_province ∩ Pub|
+	RequiredCity     int64 `json:"required_city" chtype:"UInt64"`    // |Req_city|
+	CoveredCity      int64 `json:"covered_city" chtype:"UInt64"`     // |Req_city ∩ Pub|
+	RequiredCounty   int64 `json:"required_county" chtype:"UInt64"`  // |Req_county|
+	CoveredCounty    int64 `json:"covered_county" chtype:"UInt64"`   // |Req_county ∩ Pub|
+	RequiredTownship int64 `json:"required_township" chtype:"UInt64"`
+	CoveredTownship  int64 `json:"covered_township" chtype:"UInt64"` // |Req_township ∩ Pub|
+
+	// AuditedItems is |Aud|, the items of Pub that have an audit.
+	AuditedItems int64 `json:"audited_items" chtype:"UInt64"`
+	// AuditCorrectConsistent is the number of correct elements summed over
+	// the audits of Aud whose guide is consistent.
+	AuditCorrectConsistent int64 `json:"audit_correct_consistent" chtype:"UInt64"`
+	// AuditCorrectInconsistent is the same sum over the inconsistent ones
+	// (their accuracy counts 0.8 times).
+	AuditCorrectInconsistent int64 `json:"audit_correct_inconsistent" chtype:"UInt64"`
+
+	// Applications is the number of application.completed events in the
+	// rolling window.
+	Applications int64 `json:"applications" chtype:"UInt64"`
+	// ApplicationsOnlineCompleted counts those with outcome completed and
+	// online true.
+	ApplicationsOnlineCompleted int64 `json:"applications_online_completed" chtype:"UInt64"`
+	// Ratings is the number of feedback.rated events in the rolling window.
+	Ratings int64 `json:"ratings" chtype:"UInt64"`
+	// RatingSum is the sum of their ratings (1..5 each).
+	RatingSum int64 `json:"rating_sum" chtype:"UInt64"`
+}
+
+// Counts returns the portal counts of the state (the window counts are
+// zero).
+func (r *Region) Counts() Counts {
+	c := Counts{
+		PublishedItems:           r.published,
+		ModesTotal:               r.modes,
+		MaturityTotal:            r.maturity,
+		AuditedItems:             r.audited,
+		AuditCorrectConsistent:   r.correctConsistent,
+		AuditCorrectInconsistent: r.correctInconsistent,
+	}
+	c.setLevels(r.required, r.covered)
+	return c
+}
+
+// setWindow stores the counts of the rolling window w in c.
+func (c *Counts) setWindow(w *Window) {
+	c.Applications = w.Applications
+	c.ApplicationsOnlineCompleted = w.OnlineCompleted
+	c.Ratings = w.Ratings
+	c.RatingSum = w.RatingSum
+}
+
+func (c *Counts) required() [LevelCount]int64 {
+	return [LevelCount]int64{c.RequiredProvince, c.RequiredCity, c.RequiredCounty, c.RequiredTownship}
+}
+
+func (c *Counts) covered() [LevelCount]int64 {
+	return [LevelCount]int64{c.CoveredProvince, c.CoveredCity, c.CoveredCounty, c.CoveredTownship}
+}
+
+func (c *Counts) setLevels(req, cov [LevelCount]int64) {
+	c.RequiredProvince, c.RequiredCity, c.RequiredCounty, c.RequiredTownship = req[0], req[1], req[2], req[3]
+	c.CoveredProvince, c.CoveredCity, c.CoveredCounty, c.CoveredTownship = cov[0], cov[1], cov[2], cov[3]
+}
+
+// copyFloat returns a copy of *f, or nil.
+func copyFloat(f *float64) *float64 {
+	if f == nil {
+		return nil
+	}
+	v := *f
+	return &v
 }

@@ -247,21 +247,6 @@ func (r *Region) contribute(level int, it *item, sign int64) {
 	}
 }
 
-// Counts returns the portal counts of the state (the window counts are
-// zero).
-func (r *Region) Counts() Counts {
-	c := Counts{
-		PublishedItems:           r.published,
-		ModesTotal:               r.modes,
-		MaturityTotal:            r.maturity,
-		AuditedItems:             r.audited,
-		AuditCorrectConsistent:   r.correctConsistent,
-		AuditCorrectInconsistent: r.correctInconsistent,
-	}
-	c.setLevels(r.required, r.covered)
-	return c
-}
-
 // PlatformLevels returns how many levels, counted down from province
 // without a gap, are joined to the provincial platform (0..4).
 func (r *Region) PlatformLevels() int { return bits.TrailingZeros8(^r.platform.levels) }
@@ -283,10 +268,7 @@ func (r *Region) Score(w Window, asOf time.Time, version uint64) Score {
 		WindowStart:    w.Start.UTC(),
 		WindowEnd:      w.End.UTC(),
 	}
-	s.Applications = w.Applications
-	s.ApplicationsOnlineCompleted = w.OnlineCompleted
-	s.Ratings = w.Ratings
-	s.RatingSum = w.RatingSum
+	s.Counts.setWindow(&w)
 	ix := Evaluate(&s.Counts)
 	s.setIndices(&ix)
 	return s

@@ -266,11 +266,10 @@ func (s *Server) handleHistory(w http.ResponseWriter, r *http.Request) {
 	if !to.IsZero() {
 		out.To = &to
 	}
-	for _, row := range rows {
+	for i := range rows {
+		row := &rows[i] // a stored score is a scoring.Score, as a published one
 		out.Scores = append(out.Scores, HistoryPoint{Version: row.Version, AsOf: row.AsOf, Composite: row.Composite,
-			Grade: row.Grade, SubIndices: SubIndices{ServiceModes: row.ServiceModes, ItemCoverage: row.ItemCoverage,
-				GuideAccuracy: row.GuideAccuracy, OnlineMaturity: row.OnlineMaturity, Satisfaction: row.Satisfaction,
-				ScoreVersion: row.Version}})
+			Grade: string(row.Grade), SubIndices: subIndices(row)})
 	}
 	s.writeJSON(w, http.StatusOK, out)
 }

@@ -93,7 +93,7 @@ func (e *env) storeScores(rows []chstore.ScoreRow) {
 func scoreRow(region string, version uint64, asOf time.Time, composite float64) chstore.ScoreRow {
 	return chstore.ScoreRow{Region: region, Version: version, AsOf: asOf, Method: scoring.Method, Composite: composite,
 		ServiceModes: composite - 1, ItemCoverage: composite + 1, GuideAccuracy: composite, OnlineMaturity: composite,
-		Grade: string(grade(composite))}
+		Grade: grade(composite)}
 }
 
 func TestRegionAPI(t *testing.T) {

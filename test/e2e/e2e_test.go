@@ -22,6 +22,7 @@ import (
 	"github.com/govpulse/govpulse/internal/ingest"
 	"github.com/govpulse/govpulse/internal/natsjs"
 	"github.com/govpulse/govpulse/internal/natsjs/natstest"
+	"github.com/govpulse/govpulse/internal/scoring"
 	"github.com/govpulse/govpulse/internal/testwait"
 )
 
@@ -230,10 +231,10 @@ func TestEndToEnd(t *testing.T) {
 		ServiceModes: 20.833333, ItemCoverage: 71.428571, GuideAccuracy: 57.5, OnlineMaturity: 48.333333,
 		Composite: 49.523809, Grade: "low", Satisfaction: ptr(66.666667),
 		PlatformLevels: 2, Integrated: true, Portals: 12,
-		PublishedItems: 3, ModesTotal: 5, MaturityTotal: 6,
-		RequiredProvince: 2, CoveredProvince: 1, RequiredCity: 1, CoveredCity: 1,
-		AuditedItems: 2, AuditCorrectConsistent: 6, AuditCorrectInconsistent: 4,
-		Applications: 3, ApplicationsOnlineCompleted: 1, Ratings: 3, RatingSum: 11,
+		Counts: scoring.Counts{PublishedItems: 3, ModesTotal: 5, MaturityTotal: 6,
+			RequiredProvince: 2, CoveredProvince: 1, RequiredCity: 1, CoveredCity: 1,
+			AuditedItems: 2, AuditCorrectConsistent: 6, AuditCorrectInconsistent: 4,
+			Applications: 3, ApplicationsOnlineCompleted: 1, Ratings: 3, RatingSum: 11},
 		WindowStart: time.Date(2016, 11, 21, 0, 0, 0, 0, cst), WindowEnd: time.Date(2016, 12, 21, 0, 0, 0, 0, cst),
 	})
 	// Guizhou: only S is present (rating 3: S = 0.5), so online_maturity = 100 * 0.2*0.5 / 0.2 = 50;
@@ -241,7 +242,7 @@ func TestEndToEnd(t *testing.T) {
 	checkScore(t, scores[guizhou], chstore.ScoreRow{
 		Region: guizhou, Version: 23, AsOf: wm, Method: "2017",
 		OnlineMaturity: 50, Composite: 12.5, Grade: "low", Satisfaction: ptr(50), Portals: 1,
-		Ratings: 1, RatingSum: 3,
+		Counts:      scoring.Counts{Ratings: 1, RatingSum: 3},
 		WindowStart: time.Date(2016, 11, 21, 0, 0, 0, 0, cst), WindowEnd: time.Date(2016, 12, 21, 0, 0, 0, 0, cst),
 	})
 	// A unit without events: zeros, grade low, no satisfaction.

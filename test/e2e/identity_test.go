@@ -88,8 +88,8 @@ func TestIdsOfAnotherUnitAreNotDuplicates(t *testing.T) {
 			return err
 		}
 		for _, r := range rows {
-			want := map[string][2]uint64{zhejiang: {2, 9}, guizhou: {2, 3}}[r.Region]
-			if want != [2]uint64{} && (r.Ratings != want[0] || r.RatingSum != want[1]) {
+			want := map[string][2]int64{zhejiang: {2, 9}, guizhou: {2, 3}}[r.Region]
+			if want != [2]int64{} && (r.Ratings != want[0] || r.RatingSum != want[1]) {
 				return fmt.Errorf("%s: %d ratings summing to %d, want %d summing to %d", r.Region, r.Ratings, r.RatingSum, want[0], want[1])
 			}
 		}

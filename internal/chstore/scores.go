@@ -1,0 +1,334 @@
+package chstore
+
+import (
+	"context"
+	"fmt"
+	"reflect"
+	"strings"
+	"time"
+
+	"github.com/ClickHouse/clickhouse-go/v2/lib/driver"
+
+	"github.com/govpulse/govpulse/internal/scoring"
+)
+
+// ScoreRow is a row of the scores table (and of the latest_scores and score_history views): the
+// score of one region as of one version. Its columns are the fields of scoring.Score with a chtype
+// tag (see scoreColumns); the names of the unit are not stored, and read back empty.
+type ScoreRow = scoring.Score
+
+// field is one ClickHouse column of a record type, derived from a field's tags: json names it,
+// chtype gives its type, and ",ns" adds the column <name>_ns Int64 beside a DateTime.
+type field struct {
+	Name  string // the column, the field's JSON name
+	Type  string // its ClickHouse type
+	index []int  // the field in the record
+	ns    bool   // a time also stored as <Name>_ns, and read back from it
+}
+
+// Column is a column of a table as its record type describes it: name and ClickHouse type.
+type Column struct{ Name, Type string }
+
+// The ClickHouse types a column of a record may have, with the Go kinds each accepts.
+var columnKinds = map[string][]reflect.Kind{
+	"String":            {reflect.String},
+	"Float64":           {reflect.Float64},
+	"Nullable(Float64)": {reflect.Pointer},
+	"UInt8":             {reflect.Bool, reflect.Int, reflect.Int64, reflect.Uint8},
+	"UInt32":            {reflect.Int, reflect.Int64, reflect.Uint32},
+	"UInt64":            {reflect.Int, reflect.Int64, reflect.Uint64},
+	"DateTime('UTC')":   {reflect.Struct},
+}
+
+// columnsOf lists the columns of record type t: its fields with a chtype tag, in field order,
+// embedded structs inlined. It fails on a tag it cannot write (a programming error).
+func columnsOf(t reflect.Type) ([]field, error) {
+	var out []field
+	var walk func(t reflect.Type, index []int) error
+	walk = func(t reflect.Type, index []int) error {
+		for i := range t.NumField() {
+			f := t.Field(i)
+			idx := append(append([]int(nil), index...), i)
+			if f.Anonymous && f.Type.Kind() == reflect.Struct {
+				if err := walk(f.Type, idx); err != nil {
+					return err
+				}
+				continue
+			}
+			tag, ok := f.Tag.Lookup("chtype")
+			if !ok {
+				continue
+			}
+			typ, opt, _ := strings.Cut(tag, ",")
+			name, _, _ := strings.Cut(f.Tag.Get("json"), ",")
+			kinds, known := columnKinds[typ]
+			switch {
+			case name == "" || name == "-":
+				return fmt.Errorf("chstore: %s.%s: no json name for its column", t.Name(), f.Name)
+			case !known:
+				return fmt.Errorf("chstore: %s.%s: unsupported column type %q", t.Name(), f.Name, typ)
+			case !contains(kinds, f.Type.Kind()),
+				typ == "DateTime('UTC')" && f.Type != reflect.TypeFor[time.Time](),
+				typ == "Nullable(Float64)" && f.Type != reflect.TypeFor[*float64]():
+				return fmt.Errorf("chstore: %s.%s: a %s cannot be a %s column", t.Name(), f.Name, f.Type, typ)
+			case opt != "" && (opt != "ns" || typ != "DateTime('UTC')"):
+				return fmt.Errorf("chstore: %s.%s: unknown option %q", t.Name(), f.Name, opt)
+			}
+			out = append(out, field{Name: name, Type: typ, index: idx, ns: opt == "ns"})
+		}
+		return nil
+	}
+	if err := walk(t, nil); err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
+func contains(kinds []reflect.Kind, k reflect.Kind) bool {
+	for _, x := range kinds {
+		if x == k {
+			return true
+		}
+	}
+	return false
+}
+
+// codec writes and reads the rows of one table whose record type R lists its columns in tags
+// (see columnsOf). It is immutable and safe for concurrent use.
+type codec[R any] struct {
+	table  string
+	fields []field
+	list   string // the column list of an INSERT or SELECT, in field order
+}
+
+// newCodec returns the codec of table for R; it panics on a tag it cannot honour, which is fixed
+// at compile time (the tests derive every codec).
+func newCodec[R any](table string) codec[R] {
+	fs, err := columnsOf(reflect.TypeFor[R]())
+	if err != nil {
+		panic(err)
+	}
+	return codec[R]{table: table, fields: fs, list: columnList(fs)}
+}
+
+// scores is the codec of the scores table: its columns are the fields of scoring.Score.
+var scores = newCodec[ScoreRow]("scores")
+
+// ScoreColumns returns the columns of the scores table as scoring.Score describes them, in field
+// order, with the <name>_ns column after its time. The views latest_scores and score_history have
+// the same columns, besides name_zh and name_en.
+func ScoreColumns() []Column {
+	var out []Column
+	for _, c := range scores.fields {
+		out = append(out, Column{c.Name, c.Type})
+		if c.ns {
+			out = append(out, Column{c.Name + "_ns", "Int64"})
+		}
+	}
+	return out
+}
+
+// columnList is the column list of an INSERT or SELECT of cs.
+func columnList(cs []field) string {
+	var b strings.Builder
+	for i, c := range cs {
+		if i > 0 {
+			b.WriteString(", ")
+		}
+		b.WriteString(c.Name)
+		if c.ns {
+			b.WriteString(", " + c.Name + "_ns")
+		}
+	}
+	return b.String()
+}
+
+// insert stores rows with one INSERT block, column by column: one typed slice per column, so
+// that no value is boxed.
+func (cd codec[R]) insert(ctx context.Context, s *Store, rows []R) error {
+	batch, err := s.conn.PrepareBatch(ctx, "INSERT INTO "+s.table(cd.table)+" ("+cd.list+")")
+	if err != nil {
+		return fmt.Errorf("chstore: insert %s: %w", cd.table, &prepareError{err})
+	}
+	vals := make([]reflect.Value, len(rows))
+	for i := range rows {
+		vals[i] = reflect.ValueOf(&rows[i]).Elem()
+	}
+	pos := 0
+	appendColumn := func(col any) error {
+		if err := batch.Column(pos).Append(col); err != nil {
+			return fmt.Errorf("chstore: insert %s: column %d: %w", cd.table, pos, err)
+		}
+		pos++
+		return nil
+	}
+	for _, c := range cd.fields {
+		var cols []any
+		switch c.Type {
+		case "String":
+			col := make([]string, len(rows))
+			for i, v := range vals {
+				col[i] = v.FieldByIndex(c.index).String()
+			}
+			cols = append(cols, col)
+		case "Float64":
+			col := make([]float64, len(rows))
+			for i, v := range vals {
+				col[i] = v.FieldByIndex(c.index).Float()
+			}
+			cols = append(cols, col)
+		case "Nullable(Float64)":
+			col := make([]*float64, len(rows))
+			for i, v := range vals {
+				col[i] = v.FieldByIndex(c.index).Interface().(*float64)
+			}
+			cols = append(cols, col)
+		case "UInt8":
+			col := make([]uint8, len(rows))
+			for i, v := range vals {
+				col[i] = uint8(unsigned(v.FieldByIndex(c.index)))
+			}
+			cols = append(cols, col)
+		case "UInt32":
+			col := make([]uint32, len(rows))
+			for i, v := range vals {
+				col[i] = uint32(unsigned(v.FieldByIndex(c.index)))
+			}
+			cols = append(cols, col)
+		case "UInt64":
+			col := make([]uint64, len(rows))
+			for i, v := range vals {
+				col[i] = unsigned(v.FieldByIndex(c.index))
+			}
+			cols = append(cols, col)
+		case "DateTime('UTC')":
+			col := make([]time.Time, len(rows))
+			var nsCol []int64
+			if c.ns {
+				nsCol = make([]int64, len(rows))
+			}
+			for i, v := range vals {
+				t := v.FieldByIndex(c.index).Interface().(time.Time)
+				col[i] = dt(t)
+				if c.ns {
+					nsCol[i] = ns(t)
+				}
+			}
+			cols = append(cols, col)
+			if c.ns {
+				cols = append(cols, nsCol)
+			}
+		}
+		for _, col := range cols {
+			if err := appendColumn(col); err != nil {
+				_ = batch.Abort()
+				return err
+			}
+		}
+	}
+	if err := batch.Send(); err != nil {
+		return fmt.Errorf("chstore: insert %s: %w", cd.table, err)
+	}
+	return nil
+}
+
+// unsigned returns a bool, signed or unsigned integer field as the unsigned value a UInt column
+// stores (a negative count, which the engine never produces, wraps as a conversion would).
+func unsigned(v reflect.Value) uint64 {
+	switch v.Kind() {
+	case reflect.Bool:
+		if v.Bool() {
+			return 1
+		}
+		return 0
+	case reflect.Int, reflect.Int64:
+		return uint64(v.Int())
+	}
+	return v.Uint()
+}
+
+// scanner reads rows selected with a codec's column list; it reuses its buffers, so one scanner
+// serves one query.
+type scanner struct {
+	fields []field
+	dest   []any
+}
+
+func newScanner(fields []field) *scanner {
+	sc := &scanner{fields: fields}
+	for _, c := range fields {
+		switch c.Type {
+		case "String":
+			sc.dest = append(sc.dest, new(string))
+		case "Float64":
+			sc.dest = append(sc.dest, new(float64))
+		case "Nullable(Float64)":
+			sc.dest = append(sc.dest, new(*float64))
+		case "UInt8":
+			sc.dest = append(sc.dest, new(uint8))
+		case "UInt32":
+			sc.dest = append(sc.dest, new(uint32))
+		case "UInt64":
+			sc.dest = append(sc.dest, new(uint64))
+		case "DateTime('UTC')":
+			sc.dest = append(sc.dest, new(time.Time))
+		}
+		if c.ns {
+			sc.dest = append(sc.dest, new(int64))
+		}
+	}
+	return sc
+}
+
+// scan reads the current row of rows into the record r points to.
+func (sc *scanner) scan(rows driver.Rows, r any) error {
+	if err := rows.Scan(sc.dest...); err != nil {
+		return err
+	}
+	v := reflect.ValueOf(r).Elem()
+	pos := 0
+	for _, c := range sc.fields {
+		f := v.FieldByIndex(c.index)
+		switch d := sc.dest[pos].(type) {
+		case *string:
+			f.SetString(*d)
+		case *float64:
+			f.SetFloat(*d)
+		case **float64:
+			f.Set(reflect.ValueOf(*d))
+			*d = nil // the row owns the value; the next row scans a new one
+		case *uint8:
+			setUnsigned(f, uint64(*d))
+		case *uint32:
+			setUnsigned(f, uint64(*d))
+		case *uint64:
+			setUnsigned(f, *d)
+		case *time.Time:
+			t := fromDT(*d)
+			if c.ns {
+				pos++
+				t = fromNS(*sc.dest[pos].(*int64))
+			}
+			f.Set(reflect.ValueOf(t))
+		}
+		pos++
+	}
+	return nil
+}
+
+func setUnsigned(f reflect.Value, u uint64) {
+	switch f.Kind() {
+	case reflect.Bool:
+		f.SetBool(u != 0)
+	case reflect.Int, reflect.Int64:
+		f.SetInt(int64(u))
+	default:
+		f.SetUint(u)
+	}
+}
+
+// query runs q, which selects the codec's column list, and returns its rows.
+func (cd codec[R]) query(ctx context.Context, conn driver.Conn, q string, args ...any) ([]R, error) {
+	sc := newScanner(cd.fields)
+	return query(ctx, conn, q, func(rows driver.Rows, r *R) error { return sc.scan(rows, r) }, args...)
+}
