@@ -12,14 +12,12 @@ import (
 	"testing"
 
 	"github.com/govpulse/govpulse/pkg/events"
+
+	"github.com/govpulse/govpulse/internal/config/configtest"
 )
 
-func env(m map[string]string) func(string) (string, bool) {
-	return func(k string) (string, bool) {
-		v, ok := m[k]
-		return v, ok
-	}
-}
+// env is a lookup of the variables of a test, in place of the process environment.
+var env = configtest.Env
 
 func TestGen(t *testing.T) {
 	dir := t.TempDir()

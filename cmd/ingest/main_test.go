@@ -13,6 +13,7 @@ import (
 	"github.com/nats-io/nats.go/jetstream"
 	"go.uber.org/goleak"
 
+	"github.com/govpulse/govpulse/internal/config/configtest"
 	"github.com/govpulse/govpulse/internal/natsjs/natstest"
 	"github.com/govpulse/govpulse/internal/testwait"
 )
@@ -21,9 +22,8 @@ func TestMain(m *testing.M) {
 	goleak.VerifyTestMain(m)
 }
 
-func env(m map[string]string) func(string) (string, bool) {
-	return func(k string) (string, bool) { v, ok := m[k]; return v, ok }
-}
+// env is a lookup of the variables of a test, in place of the process environment.
+var env = configtest.Env
 
 func TestHelpListsEnvironment(t *testing.T) {
 	var out bytes.Buffer

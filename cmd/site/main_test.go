@@ -17,6 +17,7 @@ import (
 	"go.uber.org/goleak"
 
 	"github.com/govpulse/govpulse/internal/chstore/chtest"
+	"github.com/govpulse/govpulse/internal/config/configtest"
 	"github.com/govpulse/govpulse/internal/natsjs/natstest"
 	"github.com/govpulse/govpulse/internal/testwait"
 )
@@ -26,9 +27,8 @@ func TestMain(m *testing.M) {
 	goleak.VerifyTestMain(m, natstest.IgnoreObjectStorePutLeak())
 }
 
-func env(m map[string]string) func(string) (string, bool) {
-	return func(k string) (string, bool) { v, ok := m[k]; return v, ok }
-}
+// env is a lookup of the variables of a test, in place of the process environment.
+var env = configtest.Env
 
 func TestHelpListsEnvironment(t *testing.T) {
 	var out bytes.Buffer
