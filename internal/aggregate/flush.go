@@ -575,7 +575,8 @@ func (s *flusher) drainDeadLetters(ctx context.Context, wait bool) error {
 func (s *flusher) sendDeadLetter(ctx context.Context, dl deadLetter) error {
 	msg := nats.NewMsg(s.cfg.Names.DLQSubject("aggregate", dl.code))
 	msg.Data = dl.data
-	msg.Header.Set(jetstream.MsgIDHeader, "aggregate-"+s.cfg.Partition+"-"+dl.code+"-"+strconv.FormatUint(dl.seq, 10))
+	// Without the partition: a message whose subject names no unit is dead-lettered by every partition, once.
+	msg.Header.Set(jetstream.MsgIDHeader, "aggregate-"+dl.code+"-"+strconv.FormatUint(dl.seq, 10))
 	msg.Header.Set("Govpulse-Stage", "aggregate")
 	msg.Header.Set("Govpulse-Reason", dl.reason)
 	msg.Header.Set("Govpulse-Reason-Code", dl.code)

@@ -270,15 +270,10 @@ func (s *reader) consume(ctx context.Context, jobs chan<- *flushJob) error {
 	return nil
 }
 
+// filterSubjects are the subjects the partition consumes: all of the stream's, whatever its
+// regions, since every partition follows the watermark of the whole stream (see read).
 func (s *reader) filterSubjects() []string {
-	if s.cfg.allRegions() {
-		return []string{s.cfg.Names.EventsSubjectPrefix() + ".>"}
-	}
-	subjects := make([]string, 0, len(s.cfg.Regions))
-	for _, r := range s.cfg.Regions {
-		subjects = append(subjects, s.cfg.Names.EventsSubjectPrefix()+"."+r+".>")
-	}
-	return subjects
+	return []string{s.cfg.Names.EventsSubjectPrefix() + ".>"}
 }
 
 // retryPolicy is how the service waits between attempts: from 100ms up to RetryMaxInterval, until

@@ -13,6 +13,7 @@ import (
 	"github.com/nats-io/nats.go"
 	"github.com/nats-io/nats.go/jetstream"
 
+	"github.com/govpulse/govpulse/internal/natsjs"
 	"github.com/govpulse/govpulse/pkg/events"
 )
 
@@ -37,7 +38,8 @@ const stage = "ingest"
 const ReasonTooLarge = "too_large"
 
 // headerOverhead is a bound on the bytes the publish headers add to an
-// event message (Nats-Msg-Id with a 128-character id, Nats-Expected-Stream).
+// event message (Nats-Msg-Id with a 128-character id, Nats-Expected-Stream,
+// Govpulse-Event-Time).
 const headerOverhead = 512
 
 // maxHeaderValue cuts dead-letter header values.
@@ -287,6 +289,7 @@ func (b *batch) publish(i int, raw []byte, ev *events.Event) {
 		return
 	}
 	msg := &nats.Msg{Subject: ev.Subject(b.s.prefix), Data: payload, Header: nats.Header{}}
+	msg.Header.Set(natsjs.EventTimeHeader, natsjs.FormatEventTime(ev.Time)) // the partitions' watermark
 	fut, err := b.s.js.PublishMsgAsync(msg,
 		jetstream.WithMsgID(ev.Key().String()),
 		jetstream.WithExpectStream(b.s.cfg.Names.EventsStream),
