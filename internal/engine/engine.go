@@ -89,7 +89,8 @@ type Engine struct {
 
 	rk ranking
 
-	touched []int // scratch: regions rescored by the current event
+	touched []int     // scratch: regions rescored by the current event
+	old     []float64 // scratch: their composites before it
 }
 
 // winKey identifies an hourly window: its operator key and start.
@@ -322,12 +323,14 @@ func (e *Engine) rescore(seq uint64, w time.Time) {
 	start := dayStart(w)
 	win := scoring.Window{Start: start.Add(-(rollDays - 1) * day), End: start.Add(day)}
 	changed := false
+	e.old = e.old[:0]
 	for _, idx := range e.touched {
 		r := &e.regions[idx]
 		acc := e.rolling.Query(idx, win.Start, win.End)
 		win.Ratings, win.RatingSum = acc.ratings, acc.ratingSum
 		win.Applications, win.OnlineCompleted = acc.applications, acc.onlineCompleted
 		prev, had := r.score.Composite, r.scored
+		e.old = append(e.old, prev)
 		r.score = r.state.Score(win, w, seq)
 		r.scored, r.dirty = true, true
 		if !had || prev != r.score.Composite {
@@ -335,6 +338,6 @@ func (e *Engine) rescore(seq uint64, w time.Time) {
 		}
 	}
 	if changed {
-		e.rk.update(e.regions, e.touched, seq, w)
+		e.rk.update(e.regions, e.touched, e.old, seq, w)
 	}
 }

@@ -355,7 +355,7 @@ func TestRestoreRejects(t *testing.T) {
 	if _, err := Restore(Config{Regions: []string{zj, bj}, MaxItemsPerLevel: 5}, snap); !errors.Is(err, ErrIncompatible) {
 		t.Fatalf("other item limit: err = %v", err)
 	}
-	other := reseal(snap, func(b []byte) { b[3] = 3 })
+	other := reseal(snap, func(b []byte) { b[3] = 4 })
 	if _, err := Restore(cfg, other); !errors.Is(err, ErrIncompatible) {
 		t.Fatalf("other version: err = %v", err)
 	}
@@ -364,6 +364,11 @@ func TestRestoreRejects(t *testing.T) {
 	v1 := reseal(snap, func(b []byte) { b[3] = 1 })
 	if _, err := Restore(cfg, v1); !errors.Is(err, ErrIncompatible) || !strings.Contains(err.Error(), "region and id") {
 		t.Fatalf("format 1: err = %v, want incompatible, naming the identity by region and id", err)
+	}
+	// Format 2 lacks the composites before the last ranking change.
+	v2 := reseal(snap, func(b []byte) { b[3] = 2 })
+	if _, err := Restore(cfg, v2); !errors.Is(err, ErrIncompatible) || !strings.Contains(err.Error(), "before the last ranking change") {
+		t.Fatalf("format 2: err = %v", err)
 	}
 	method := reseal(snap, func(b []byte) { b[5] = '8' }) // "2017" -> "2817"
 	if _, err := Restore(cfg, method); !errors.Is(err, ErrIncompatible) {

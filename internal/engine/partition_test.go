@@ -59,7 +59,8 @@ func sortOutput(u *Output) {
 // apply only their own regions' events, the engines give, drained at the
 // same points, exactly the rows of a single engine holding all 32 regions:
 // every score with its version, every hourly window, every outcome (too
-// late, duplicate, over the limit) with its reason, and the watermark.
+// late, duplicate, over the limit) with its reason, and the watermark; and
+// the partitions' ranking parts merge into the single engine's ranking.
 func TestPartitionsDoNotChangeResults(t *testing.T) {
 	rng := rand.New(rand.NewPCG(16, 1))
 	var all []string
@@ -122,6 +123,25 @@ func checkPartitioned(t *testing.T, rng *rand.Rand, cfg Config, parts [][]string
 		}
 		if !reflect.DeepEqual(want.Windows, got.Windows) {
 			t.Fatalf("after sequence %d: windows differ:\nsingle      %+v\npartitioned %+v", seq, want.Windows, got.Windows)
+		}
+		var parts []RankingPart
+		for _, e := range engines {
+			if p, ok := e.Part(); ok {
+				parts = append(parts, p)
+			}
+		}
+		if single.Ranking() == nil {
+			if len(parts) != 0 {
+				t.Fatalf("after sequence %d: parts without a ranking", seq)
+			}
+			return
+		}
+		merged, err := MergeRanking(parts)
+		if err != nil {
+			t.Fatalf("after sequence %d: %v", seq, err)
+		}
+		if w := single.Ranking(); !reflect.DeepEqual(w, merged) {
+			t.Fatalf("after sequence %d: rankings differ:\nsingle %+v\nmerged %+v", seq, w, merged)
 		}
 	}
 	for i, x := range evs {
