@@ -106,6 +106,8 @@ type stored struct {
 	windows []chstore.WindowRow
 	events  []chstore.EventRow
 	late    []chstore.LateEventRow
+	ranking []chstore.RankingRow
+	pushed  string // the ranking under the key "ranking"
 	letters uint64 // messages in the DLQ stream
 }
 
@@ -131,6 +133,16 @@ func (s side) stored(ctx context.Context) (stored, error) {
 	}
 	for i := range out.late {
 		out.late[i].RecordedAt = time.Time{}
+	}
+	if out.ranking, err = s.store.LatestRanking(ctx); err != nil {
+		return out, err
+	}
+	kv, err := natsjs.EnsureLatestBucket(ctx, s.js, natsjs.Names{}, 1)
+	if err != nil {
+		return out, err
+	}
+	if entry, err := kv.Get(ctx, "ranking"); err == nil {
+		out.pushed = string(entry.Value())
 	}
 	info, err := s.js.Stream(ctx, natsjs.DefaultDLQStream)
 	if err != nil {
@@ -203,7 +215,8 @@ func partitionStream(t *testing.T, n int) ([]*nats.Msg, int) {
 
 // Rule 10: two aggregator partitions that split the units, against one NATS server and one
 // database, store what one aggregator stores against another from the same stream: every latest
-// score with its version, every window, event and late event, and the same dead letters.
+// score with its version, every window, event and late event, the same dead letters, and the same
+// latest ranking of all units, stored and under the key "ranking".
 func TestPartitionsStoreWhatOneAggregatorStores(t *testing.T) {
 	ctx := t.Context()
 	msgs, valid := partitionStream(t, 600)
@@ -265,6 +278,10 @@ func TestPartitionsStoreWhatOneAggregatorStores(t *testing.T) {
 			return errors.New("events differ")
 		case want.letters != got.letters:
 			return fmt.Errorf("%d and %d dead letters", want.letters, got.letters)
+		case len(want.ranking) != 32 || !reflect.DeepEqual(want.ranking, got.ranking):
+			return fmt.Errorf("latest rankings differ:\n%+v\n%+v", want.ranking, got.ranking)
+		case want.pushed == "" || want.pushed != got.pushed:
+			return fmt.Errorf("rankings under the key differ:\n%s\n%s", want.pushed, got.pushed)
 		}
 		return nil
 	})
