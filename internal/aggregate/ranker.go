@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"log/slog"
 	"slices"
+	"time"
 
 	"github.com/nats-io/nats.go/jetstream"
 
@@ -14,6 +15,7 @@ import (
 	"github.com/govpulse/govpulse/internal/engine"
 	"github.com/govpulse/govpulse/internal/natsjs"
 	"github.com/govpulse/govpulse/internal/retry"
+	"github.com/govpulse/govpulse/internal/scoring"
 	"github.com/govpulse/govpulse/pkg/events"
 )
 
@@ -118,9 +120,9 @@ func (r *ranker) add(p rankPart) {
 	r.parts[p.Partition] = list
 }
 
-// emit merges the newest cut that every partition has a part of, and stores and publishes it
-// when its version is new.
-func (r *ranker) emit(ctx context.Context) {
+// merged returns the ranking of the newest cut that every partition has a part of, and the cut;
+// false when there is none or its version is not above the one published.
+func (r *ranker) merged() (*scoring.Ranking, uint64, bool) {
 	var cuts []uint64
 	for _, list := range r.parts {
 		for _, p := range list {
@@ -128,10 +130,8 @@ func (r *ranker) emit(ctx context.Context) {
 		}
 	}
 	slices.Sort(cuts)
+	cuts = slices.Compact(cuts)
 	for i := len(cuts) - 1; i >= 0; i-- {
-		if i+1 < len(cuts) && cuts[i] == cuts[i+1] {
-			continue
-		}
 		var parts []engine.RankingPart
 		for _, list := range r.parts {
 			if j := slices.IndexFunc(list, func(p rankPart) bool { return p.Through == cuts[i] }); j >= 0 {
@@ -142,29 +142,38 @@ func (r *ranker) emit(ctx context.Context) {
 		if err != nil {
 			continue // some partition has no part of this cut
 		}
-		if rk.Version <= r.published {
-			return
-		}
-		b := chstore.Batch{Rankings: rankingRows(rk)}
-		if err := retry.Do(ctx, r.cfg.retryPolicy(), func() error {
-			_, err := r.store.WriteIsolated(ctx, b, false)
-			return err
-		}, nil); err != nil {
-			return // stopping: the parts stay in the bucket, and the next start merges them
-		}
-		data, err := json.Marshal(rk)
-		if err != nil {
-			r.log.Warn("encode ranking", "error", err)
-			return
-		}
-		if err := r.js.Conn().Publish(r.cfg.Names.RankingsSubject(), data); err != nil {
-			r.log.Warn("publish ranking", "error", err)
-		}
-		if _, err := r.kv.Put(ctx, "ranking", data); err != nil {
-			r.log.Warn("put ranking", "error", err)
-		}
-		r.published = rk.Version
-		r.log.Debug("ranking of all units", "version", rk.Version, "through", cuts[i])
+		return rk, cuts[i], rk.Version > r.published
+	}
+	return nil, 0, false
+}
+
+// emit stores and publishes the merged ranking when its version is new.
+func (r *ranker) emit(ctx context.Context) {
+	rk, cut, ok := r.merged()
+	if !ok {
 		return
 	}
+	b := chstore.Batch{Rankings: rankingRows(rk)}
+	notify := func(err error, wait time.Duration) {
+		r.log.Warn("clickhouse write of the ranking failed", "error", err, "retry_in", wait)
+	}
+	if err := retry.Do(ctx, r.cfg.retryPolicy(), func() error {
+		_, err := r.store.WriteIsolated(ctx, b, false)
+		return err
+	}, notify); err != nil {
+		return // stopping: the parts stay in the bucket, and the next start merges them
+	}
+	data, err := json.Marshal(rk)
+	if err != nil {
+		r.log.Warn("encode ranking", "error", err)
+		return
+	}
+	if err := r.js.Conn().Publish(r.cfg.Names.RankingsSubject(), data); err != nil {
+		r.log.Warn("publish ranking", "error", err)
+	}
+	if _, err := r.kv.Put(ctx, "ranking", data); err != nil {
+		r.log.Warn("put ranking", "error", err)
+	}
+	r.published = rk.Version
+	r.log.Debug("ranking of all units", "version", rk.Version, "through", cut)
 }
