@@ -286,3 +286,49 @@ func TestPartitionsStoreWhatOneAggregatorStores(t *testing.T) {
 		return nil
 	})
 }
+
+// Messages whose subject or header contradicts their event are dead letters: an event under
+// another unit's subject (reason subject) and a Govpulse-Event-Time header that is not the event's
+// time (reason bad_time). Neither is stored; the header's time still moves the watermark.
+func TestSubjectAndHeaderMustMatchTheEvent(t *testing.T) {
+	svc, js, store := setupService(t, Config{FlushInterval: 10 * time.Millisecond})
+	ctx := t.Context()
+	if err := natsjs.EnsureStreams(ctx, js, natsjs.Names{}, natsjs.StreamOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	when := time.Date(2016, 12, 1, 10, 0, 0, 0, time.UTC)
+	send := func(subject string, ev *events.Event, header time.Time) {
+		t.Helper()
+		data, err := ev.MarshalJSON()
+		if err != nil {
+			t.Fatal(err)
+		}
+		m := nats.NewMsg(subject)
+		m.Data = data
+		m.Header.Set(natsjs.EventTimeHeader, natsjs.FormatEventTime(header))
+		if _, err := js.PublishMsg(ctx, m); err != nil {
+			t.Fatal(err)
+		}
+	}
+	ev := rating("m-1", when, 5)
+	send("govpulse.events.110000.feedback.rated", ev, when)              // 1: Zhejiang's event under Beijing's subject
+	send(ev.Subject(""), rating("m-2", when, 4), when.Add(48*time.Hour)) // 2: the header says two days later
+	send(ev.Subject(""), rating("m-3", when.Add(time.Hour), 3), when.Add(time.Hour))
+	testwait.Run(t, "aggregator", svc.Run)
+	waitDeadLetter(t, js, reasonSubject, 1)
+	waitDeadLetter(t, js, events.ReasonBadTime, 2)
+	testwait.For(t, 10*time.Second, 10*time.Millisecond, func() error {
+		evs, err := store.Events(ctx, "")
+		if err != nil {
+			return err
+		}
+		if len(evs) != 1 || evs[0].ID != "m-3" {
+			return fmt.Errorf("stored events %+v, want m-3 only", evs)
+		}
+		return nil
+	})
+	// m-3's score is computed at the watermark the header of sequence 2 moved.
+	if row := zhejiangScore(t, store, 3); !row.AsOf.Equal(when.Add(48*time.Hour - 10*time.Minute)) {
+		t.Errorf("score as of %v, want the watermark of the header of sequence 2", row.AsOf)
+	}
+}
