@@ -14,11 +14,14 @@ import (
 	"github.com/govpulse/govpulse/internal/natsjs"
 )
 
-// checkpointMagic starts every checkpoint; checkpointFormat is bumped whenever the framing changes.
-// The engine snapshot inside carries its own version, method and configuration checks.
+// checkpointMagic starts every checkpoint; checkpointFormat is bumped whenever the framing or the
+// meaning of the state changes. The engine snapshot inside carries its own version, method and
+// configuration checks. Format 2 is the state of a partition that follows the watermark of the
+// whole stream; a format 1 checkpoint of a partition that does not hold every unit followed its own
+// watermark, and is not resumed (see loadCheckpoint).
 const (
 	checkpointMagic  = "GPCK"
-	checkpointFormat = 1
+	checkpointFormat = 2
 )
 
 // errCheckpointGap is returned when the stream no longer holds the events between the checkpoint
@@ -28,6 +31,7 @@ var errCheckpointGap = errors.New("aggregate: checkpoint is older than the strea
 // checkpoint is what the aggregator persists: the last stream sequence read and the engine state
 // after it. Everything up to lastSeq has been stored in ClickHouse when a checkpoint is written.
 type checkpoint struct {
+	format    uint16 // 0 when encoding means checkpointFormat
 	partition string
 	lastSeq   uint64
 	engine    []byte
@@ -37,7 +41,11 @@ type checkpoint struct {
 func encodeCheckpoint(c checkpoint) []byte {
 	b := make([]byte, 0, len(checkpointMagic)+2+2+len(c.partition)+8+len(c.engine))
 	b = append(b, checkpointMagic...)
-	b = binary.BigEndian.AppendUint16(b, checkpointFormat)
+	format := c.format
+	if format == 0 {
+		format = checkpointFormat
+	}
+	b = binary.BigEndian.AppendUint16(b, format)
 	b = binary.BigEndian.AppendUint16(b, uint16(len(c.partition)))
 	b = append(b, c.partition...)
 	b = binary.BigEndian.AppendUint64(b, c.lastSeq)
@@ -54,8 +62,9 @@ func decodeCheckpoint(b []byte) (checkpoint, error) {
 	if len(b) < 4 {
 		return c, errors.New("checkpoint truncated")
 	}
-	if f := binary.BigEndian.Uint16(b); f != checkpointFormat {
-		return c, fmt.Errorf("checkpoint format %d, want %d", f, checkpointFormat)
+	c.format = binary.BigEndian.Uint16(b)
+	if c.format != 1 && c.format != checkpointFormat {
+		return c, fmt.Errorf("checkpoint format %d, want %d", c.format, checkpointFormat)
 	}
 	n := int(binary.BigEndian.Uint16(b[2:]))
 	b = b[4:]
@@ -130,6 +139,9 @@ func (s *reader) loadCheckpoint(ctx context.Context, checkpoints jetstream.Objec
 		return c, "checkpoint corrupt: " + err.Error()
 	case c.partition != s.cfg.Partition:
 		return c, fmt.Sprintf("checkpoint of partition %q", c.partition)
+	case c.format == 1 && !s.cfg.allRegions():
+		return c, "checkpoint of format 1, written while the partition followed the watermark of its own units; " +
+			"partitions now follow the watermark of the whole stream"
 	case c.lastSeq > streamLastSeq:
 		return c, fmt.Sprintf("checkpoint covers sequence %d but the stream ends at %d: the stream was created anew, "+
 			"and the ClickHouse rows of the old one (higher versions) must be dropped too, or the views keep showing them", c.lastSeq, streamLastSeq)

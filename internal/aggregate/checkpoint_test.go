@@ -5,6 +5,7 @@ import (
 	"context"
 	"encoding/binary"
 	"errors"
+	"fmt"
 	"hash/crc32"
 	"log/slog"
 	"strings"
@@ -228,5 +229,53 @@ func TestRunRebuildsFromACheckpointOfTheOldIdentity(t *testing.T) {
 	if !strings.Contains(out, "rebuilding from the start of the stream") || !strings.Contains(out, "format version 1") ||
 		!strings.Contains(out, "region and id") {
 		t.Errorf("the log does not say why the checkpoint was rebuilt:\n%s", out)
+	}
+}
+
+// A checkpoint of format 1 is resumed by an aggregator of every unit, whose watermark was already
+// the stream's, but not by a partition of some units, which followed its own: that one rebuilds.
+func TestFormat1CheckpointOfAPartitionIsRebuilt(t *testing.T) {
+	for _, tc := range []struct {
+		name string
+		cfg  Config
+		want string
+	}{
+		{"all units", Config{}, "restored checkpoint"},
+		{"partition", Config{Partition: "east", Regions: []string{"330000"}}, "followed the watermark of its own units"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			_, js, store := setupService(t, tc.cfg)
+			ctx := t.Context()
+			if err := natsjs.EnsureStreams(ctx, js, natsjs.Names{}, natsjs.StreamOptions{}); err != nil {
+				t.Fatal(err)
+			}
+			publish(t, js, rating("old-1", time.Date(2016, 12, 1, 10, 0, 0, 0, time.UTC), 5))
+			tc.cfg = tc.cfg.WithDefaults()
+			eng, err := engine.New(tc.cfg.engineConfig())
+			if err != nil {
+				t.Fatal(err)
+			}
+			obj, err := natsjs.EnsureCheckpointStore(ctx, js, natsjs.Names{}, 1)
+			if err != nil {
+				t.Fatal(err)
+			}
+			old := encodeCheckpoint(checkpoint{format: 1, partition: tc.cfg.Partition, lastSeq: 1, engine: eng.AppendSnapshot(nil)})
+			if _, err := obj.PutBytes(ctx, tc.cfg.objectName(), old); err != nil {
+				t.Fatal(err)
+			}
+			var logs testwait.Buffer
+			tc.cfg.FlushInterval = 10 * time.Millisecond
+			svc, err := New(tc.cfg, js, store, slog.New(slog.NewTextHandler(&logs, nil)), nil)
+			if err != nil {
+				t.Fatal(err)
+			}
+			testwait.Run(t, "aggregator", svc.Run)
+			testwait.For(t, 10*time.Second, 10*time.Millisecond, func() error {
+				if !strings.Contains(logs.String(), tc.want) {
+					return fmt.Errorf("the log does not say %q:\n%s", tc.want, logs.String())
+				}
+				return nil
+			})
+		})
 	}
 }

@@ -17,7 +17,9 @@ type Config struct {
 	Regions []string
 	// Names are the NATS subjects, streams and buckets. Default: natsjs defaults.
 	Names natsjs.Names
-	// MaxBatch is the largest number of stream messages applied between two flushes. Default 10000.
+	// MaxBatch is the largest number of stream messages applied between two flushes; batches also
+	// end at the stream sequences that are its multiples, where partitions that share it meet for
+	// the ranking of all units (ranker.go). Default 10000.
 	MaxBatch int
 	// FlushInterval is the longest time a read message waits before it is flushed. Default 250ms.
 	FlushInterval time.Duration

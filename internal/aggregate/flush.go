@@ -104,6 +104,7 @@ type flushJob struct {
 	watermark  time.Time // the partition's watermark after lastSeq; zero before the first event
 	checkpoint []byte    // nil: no checkpoint with this batch
 	final      bool      // the last batch before shutdown: a failed checkpoint is an error
+	part       *rankPart // a partition's share of the ranking of all units after lastSeq; nil for all units
 }
 
 // cut drains the engine into the current batch and turns it into a job; it starts a new batch.
@@ -118,6 +119,9 @@ func (s *reader) cut(final bool) *flushJob {
 		s.batch.merge(s.eng.Drain())
 	}
 	j := &flushJob{batch: s.batch, lastSeq: s.lastSeq, final: final}
+	if p, ok := s.eng.Part(); ok && s.batch.messages > 0 && !s.cfg.allRegions() {
+		j.part = &rankPart{Partition: s.cfg.Partition, Through: s.lastSeq, Part: p}
+	}
 	if wm, ok := s.eng.Watermark(); ok {
 		s.metrics.watermark.Set(float64(wm.UnixNano()) / 1e9)
 		j.watermark = wm
@@ -202,6 +206,7 @@ func (s *flusher) flush(ctx context.Context, j *flushJob) error {
 		s.countRows(b, refused)
 		stored := s.handleRefused(j.batch, b, refused)
 		s.publish(ctx, j.batch)
+		s.publishPart(ctx, j)
 		s.publishWatermark(ctx, j)
 		s.queueDeadLetters(j.batch.deadLetters)
 		s.queueDeadLetters(stored)
@@ -447,6 +452,23 @@ func (s *flusher) publishWatermark(ctx context.Context, j *flushJob) {
 	s.watermarkPublished = j.watermark
 }
 
+// publishPart puts the job's ranking part, if any, in the latest-value bucket under
+// natsjs.RankPartKey, for the ranker (ranker.go). A failure is logged and counted; the next flush puts a
+// newer part.
+func (s *flusher) publishPart(ctx context.Context, j *flushJob) {
+	if j.part == nil {
+		return
+	}
+	data, err := json.Marshal(j.part)
+	if err != nil {
+		s.publishFailed("encode ranking part", err)
+		return
+	}
+	if _, err := s.kv.Put(ctx, natsjs.RankPartKey(s.cfg.Partition), data); err != nil {
+		s.publishFailed("put "+natsjs.RankPartKey(s.cfg.Partition), err)
+	}
+}
+
 // putLatest stores data under key in the latest-value bucket and remembers its version.
 func (s *flusher) putLatest(ctx context.Context, key string, version uint64, data []byte) {
 	if _, err := s.kv.Put(ctx, key, data); err != nil {
@@ -467,6 +489,9 @@ func (s *flusher) publishFailed(what string, err error) {
 // rebuilt values replace it.
 func (s *flusher) loadPublished(ctx context.Context, streamLastSeq uint64) error {
 	keys := []string{s.rankingKey()}
+	if s.cfg.ranks() {
+		keys = append(keys, natsjs.RankingKey) // the ranker's (ranker.go)
+	}
 	for _, r := range s.cfg.Regions {
 		keys = append(keys, natsjs.ScoreKey(r))
 	}
@@ -575,7 +600,8 @@ func (s *flusher) drainDeadLetters(ctx context.Context, wait bool) error {
 func (s *flusher) sendDeadLetter(ctx context.Context, dl deadLetter) error {
 	msg := nats.NewMsg(s.cfg.Names.DLQSubject(natsjs.StageAggregate, dl.code))
 	msg.Data = dl.data
-	msg.Header.Set(jetstream.MsgIDHeader, natsjs.AggregateDeadLetterID(s.cfg.Partition, dl.code, dl.seq))
+	// Without the partition: a message whose subject names no unit is dead-lettered by every partition, once.
+	msg.Header.Set(jetstream.MsgIDHeader, natsjs.AggregateDeadLetterID(dl.code, dl.seq))
 	msg.Header.Set(natsjs.HeaderStage, natsjs.StageAggregate)
 	msg.Header.Set(natsjs.HeaderReason, dl.reason)
 	msg.Header.Set(natsjs.HeaderReasonCode, dl.code)

@@ -34,7 +34,7 @@ func newMetrics(reg prometheus.Registerer) (*metrics, error) {
 	m := &metrics{
 		messages: prometheus.NewCounterVec(prometheus.CounterOpts{
 			Name: "govpulse_aggregate_messages_total",
-			Help: "Stream messages read, by outcome (applied, duplicate, too_late, limit, bad_time, invalid, not_in_partition).",
+			Help: "Stream messages read, by outcome (applied, duplicate, too_late, limit, bad_time, subject, invalid, not_in_partition: another partition's unit, its time only).",
 		}, []string{"outcome"}),
 		flushes: prometheus.NewCounter(prometheus.CounterOpts{
 			Name: "govpulse_aggregate_flushes_total",

@@ -6,11 +6,14 @@ import (
 	"log/slog"
 	"maps"
 	"slices"
+	"strings"
 	"time"
 
+	"github.com/nats-io/nats.go"
 	"github.com/nats-io/nats.go/jetstream"
 
 	"github.com/govpulse/govpulse/internal/engine"
+	"github.com/govpulse/govpulse/internal/natsjs"
 	"github.com/govpulse/govpulse/pkg/events"
 )
 
@@ -38,11 +41,21 @@ func newReader(s *Service) *reader {
 	return &reader{cfg: s.cfg, js: s.js, log: s.log, metrics: s.metrics, ready: &s.ready, batch: &pending{}}
 }
 
+// reasonSubject is the dead-letter reason code of a message whose subject does not name the unit
+// of its event.
+const reasonSubject = "subject"
+
 // read applies one stream message: it decodes the event, checks its time, lets the engine judge
 // and apply it, and queues its rows (the event itself; a too-late event also as a late event and a
 // dead letter; an event over the item limit also as a dead letter). A message that does not decode,
 // or whose time breaks ingest's rule, is queued as a dead letter only: producers that bypass ingest
 // can neither stop the aggregator nor move its watermark.
+//
+// Every partition reads every message of the stream and follows one watermark (docs/method.md,
+// rule 10). A message whose subject names a unit of another partition only moves the watermark,
+// by its time (see messageTime); its owner applies it. The owner, or every partition for a
+// subject that names no unit, moves the watermark by that same time before it judges the payload,
+// so that all partitions agree whatever the payload holds.
 func (s *reader) read(msg jetstream.Msg) {
 	meta, err := msg.Metadata()
 	if err != nil {
@@ -57,6 +70,15 @@ func (s *reader) read(msg jetstream.Msg) {
 	s.metrics.lag.Set(float64(meta.NumPending))
 
 	data := msg.Data()
+	region, known := s.subjectRegion(msg.Subject())
+	if known && !s.owns(region) {
+		if t, ok := messageTime(msg.Headers(), data); ok && s.checkTime(t, meta.Timestamp) == nil {
+			s.eng.Observe(seq, t)
+		}
+		s.metrics.messages.WithLabelValues("not_in_partition").Inc()
+		return
+	}
+	header, hasHeader := headerTime(msg.Headers())
 	ev, err := events.Decode(data)
 	if err != nil {
 		code := "invalid"
@@ -68,19 +90,46 @@ func (s *reader) read(msg jetstream.Msg) {
 		})
 		s.metrics.messages.WithLabelValues("invalid").Inc()
 		s.log.Warn("stream message is not a valid event", "sequence", seq, "subject", msg.Subject(), "error", err)
+		if hasHeader && s.checkTime(header, meta.Timestamp) == nil {
+			s.eng.Observe(seq, header)
+		}
 		return
+	}
+	t := ev.Time
+	if hasHeader {
+		t = header
 	}
 	// Ingest's time rule, judged against the time the stream stored the message rather than the
 	// clock, so that a replay judges every message as the first reading did.
-	if err := events.CheckTime(ev.Time, meta.Timestamp, s.cfg.MaxAhead+s.cfg.ClockTolerance); err != nil {
-		reason := fmt.Sprintf("%v (event time %s, stored by the stream at %s)", err,
-			ev.Time.UTC().Format(time.RFC3339Nano), meta.Timestamp.UTC().Format(time.RFC3339Nano))
+	reason := ""
+	if err := s.checkTime(t, meta.Timestamp); err != nil {
+		reason = fmt.Sprintf("%v (event time %s, stored by the stream at %s)", err,
+			t.UTC().Format(time.RFC3339Nano), meta.Timestamp.UTC().Format(time.RFC3339Nano))
+	} else if !t.Equal(ev.Time) {
+		reason = fmt.Sprintf("header %s %s differs from the event time %s", natsjs.EventTimeHeader,
+			natsjs.FormatEventTime(t), ev.Time.UTC().Format(time.RFC3339Nano))
+		s.eng.Observe(seq, t)
+	}
+	if reason != "" {
 		s.batch.deadLetters = append(s.batch.deadLetters, deadLetter{
 			reason: reason, code: events.ReasonBadTime, seq: seq, data: slices.Clone(data),
 			eventID: ev.ID, region: ev.Region, typ: string(ev.Type),
 		})
 		s.metrics.messages.WithLabelValues(events.ReasonBadTime).Inc()
 		s.log.Warn("stream message has an event time ingest would refuse", "sequence", seq, "subject", msg.Subject(), "reason", reason)
+		return
+	}
+	if !known || ev.Region != region {
+		// Its subject decides which partition applies it: an event under another unit's subject
+		// would count in one partition and not in another.
+		reason := fmt.Sprintf("subject %s does not name the unit of the event, %s", msg.Subject(), ev.Region)
+		s.batch.deadLetters = append(s.batch.deadLetters, deadLetter{
+			reason: reason, code: reasonSubject, seq: seq, data: slices.Clone(data),
+			eventID: ev.ID, region: ev.Region, typ: string(ev.Type),
+		})
+		s.metrics.messages.WithLabelValues(reasonSubject).Inc()
+		s.log.Warn("stream message under another unit's subject", "sequence", seq, "subject", msg.Subject(), "region", ev.Region)
+		s.eng.Observe(seq, t)
 		return
 	}
 	res := s.eng.Apply(seq, ev)
@@ -110,6 +159,54 @@ func (s *reader) read(msg jetstream.Msg) {
 	default:
 		s.metrics.messages.WithLabelValues("applied").Inc()
 	}
+}
+
+// subjectRegion returns the unit named by an event subject ("<prefix>.events.<region>.<type>"),
+// and false when the subject names none of the 32 units.
+func (s *reader) subjectRegion(subject string) (string, bool) {
+	rest, ok := strings.CutPrefix(subject, s.cfg.Names.EventSubjectBase()+".")
+	if !ok {
+		return "", false
+	}
+	region, _, _ := strings.Cut(rest, ".")
+	if _, ok := events.LookupRegion(region); !ok {
+		return "", false
+	}
+	return region, true
+}
+
+// owns reports whether region belongs to the partition.
+func (s *reader) owns(region string) bool { return s.eng.Owns(region) }
+
+// checkTime is ingest's rule for event times, judged against the time the stream stored the
+// message.
+func (s *reader) checkTime(t, stored time.Time) error {
+	return events.CheckTime(t, stored, s.cfg.MaxAhead+s.cfg.ClockTolerance)
+}
+
+// headerTime returns the time in the message's natsjs.EventTimeHeader, and false when it has none
+// that parses.
+func headerTime(h nats.Header) (time.Time, bool) {
+	v := h.Get(natsjs.EventTimeHeader)
+	if v == "" {
+		return time.Time{}, false
+	}
+	return natsjs.ParseEventTime(v)
+}
+
+// messageTime returns the time by which a stream message moves the watermark: its
+// natsjs.EventTimeHeader, set by ingest, so that another partition's payload is not decoded; else,
+// for a message written to the stream without it, the time of its decoded event. It returns false
+// when the message has neither (a payload that is not a valid event).
+func messageTime(h nats.Header, data []byte) (time.Time, bool) {
+	if t, ok := headerTime(h); ok {
+		return t, true
+	}
+	ev, err := events.Decode(data)
+	if err != nil {
+		return time.Time{}, false
+	}
+	return ev.Time, true
 }
 
 // sortedKeys returns the keys of m in ascending order, for deterministic publication.

@@ -37,6 +37,7 @@ type Service struct {
 	// Made by Run's setup before its loops start; each is then owned by its loop.
 	reader  *reader
 	flusher *flusher
+	ranker  *ranker // nil unless the partition ranks all units (Config.ranks)
 }
 
 // New returns a Service that reads from js and writes to store. A nil logger discards logs; a nil
@@ -87,6 +88,9 @@ func (s *Service) Run(ctx context.Context) error {
 	if err != nil {
 		return err
 	}
+	if s.cfg.ranks() {
+		s.ranker = newRanker(s, f.kv, f.published[natsjs.RankingKey])
+	}
 	s.reader, s.flusher = r, f
 	s.log.Info("consuming", "from_sequence", r.lastSeq+1, "regions", len(s.cfg.Regions))
 
@@ -97,6 +101,11 @@ func (s *Service) Run(ctx context.Context) error {
 	jobs := make(chan *flushJob)
 	flushed := make(chan error, 1)
 	go func() { flushed <- f.run(flushCtx, jobs) }()
+	if s.ranker != nil {
+		ranked := make(chan error, 1)
+		go func() { ranked <- s.ranker.run(ctx) }()
+		defer func() { <-ranked }() // it returns once ctx is done
+	}
 
 	wait := retry.NewBackoff(s.cfg.retryPolicy())
 	for ctx.Err() == nil {
@@ -215,8 +224,8 @@ func (s *Service) trySetup(ctx context.Context) (*reader, *flusher, error) {
 }
 
 // consume reads messages from the sequence after the last one read until ctx is done or the
-// consumer fails. It cuts a batch whenever the batch is full or its oldest message has waited
-// FlushInterval, and hands it to the flusher.
+// consumer fails. It cuts a batch whenever the batch is full, its last sequence is a multiple of
+// MaxBatch or its oldest message has waited FlushInterval, and hands it to the flusher.
 func (s *reader) consume(ctx context.Context, jobs chan<- *flushJob) error {
 	cfg := jetstream.OrderedConsumerConfig{
 		FilterSubjects: s.filterSubjects(),
@@ -257,7 +266,10 @@ func (s *reader) consume(ctx context.Context, jobs chan<- *flushJob) error {
 			}
 			s.read(msg)
 		}
-		if s.batch.messages > 0 && (s.batch.messages >= s.cfg.MaxBatch || time.Since(oldest) >= s.cfg.FlushInterval) {
+		// Batches also end at multiples of MaxBatch in stream sequence: partitions, which all read
+		// every message, then share these cuts, and the ranker merges their parts (ranker.go).
+		full := s.batch.messages >= s.cfg.MaxBatch || s.lastSeq%uint64(s.cfg.MaxBatch) == 0
+		if s.batch.messages > 0 && (full || time.Since(oldest) >= s.cfg.FlushInterval) {
 			s.cutReady = s.cut(false)
 			select {
 			case jobs <- s.cutReady:
@@ -270,15 +282,10 @@ func (s *reader) consume(ctx context.Context, jobs chan<- *flushJob) error {
 	return nil
 }
 
+// filterSubjects are the subjects the partition consumes: all of the stream's, whatever its
+// regions, since every partition follows the watermark of the whole stream (see read).
 func (s *reader) filterSubjects() []string {
-	if s.cfg.allRegions() {
-		return []string{s.cfg.Names.EventsSubjects()}
-	}
-	subjects := make([]string, 0, len(s.cfg.Regions))
-	for _, r := range s.cfg.Regions {
-		subjects = append(subjects, s.cfg.Names.RegionEventsSubjects(r))
-	}
-	return subjects
+	return []string{s.cfg.Names.EventsSubjects()}
 }
 
 // retryPolicy is how the service waits between attempts: from 100ms up to RetryMaxInterval, until

@@ -24,8 +24,9 @@ const (
 	// TooLate: a user-experience event older than the watermark minus the
 	// allowed lateness; only the watermark moved.
 	TooLate
-	// NotInPartition: the event's region is not in the partition; it is
-	// ignored entirely (the watermark does not move).
+	// NotInPartition: the event's region is not in the partition; only the
+	// watermark moved (every partition follows the watermark of the whole
+	// stream, see Observe).
 	NotInPartition
 	// OverLimit: a portal change that would add an item to a (region,
 	// level) that already holds Config.MaxItemsPerLevel items; nothing
@@ -88,7 +89,8 @@ type Engine struct {
 
 	rk ranking
 
-	touched []int // scratch: regions rescored by the current event
+	touched []int     // scratch: regions rescored by the current event
+	old     []float64 // scratch: their composites before it
 }
 
 // winKey identifies an hourly window: its operator key and start.
@@ -136,6 +138,12 @@ func (e *Engine) Config() Config {
 	return c
 }
 
+// Owns reports whether region is one of the partition's regions.
+func (e *Engine) Owns(region string) bool {
+	_, ok := e.index[region]
+	return ok
+}
+
 // Watermark returns the partition's watermark W, and false before the
 // first event.
 func (e *Engine) Watermark() (time.Time, bool) { return e.wm.Current() }
@@ -157,31 +165,24 @@ func (e *Engine) LastSeq() uint64 { return e.lastSeq }
 // user-experience event is judged too late, then duplicate, else counted in
 // the windows and its region rescored. Every rescored region and a changed
 // ranking carry version seq.
+//
+// An event of a region outside the partition is not applied: it only
+// raises the watermark, as Observe does, and is NotInPartition.
 func (e *Engine) Apply(seq uint64, ev *events.Event) Result {
 	idx, ok := e.index[ev.Region]
-	if !ok {
-		if seq > e.lastSeq {
-			e.lastSeq = seq
-		}
-		return Result{Outcome: NotInPartition, Reason: "region " + ev.Region + " is not in the partition"}
-	}
 	if e.lastSeq != 0 && seq <= e.lastSeq {
+		if !ok {
+			return Result{Outcome: NotInPartition, Reason: "region " + ev.Region + " is not in the partition"}
+		}
 		return Result{Outcome: Duplicate, Reason: fmt.Sprintf("stream sequence %d already applied (last %d)", seq, e.lastSeq)}
 	}
 	e.lastSeq = seq
 
 	// Rule 1: every event raises the watermark before it is judged.
-	e.wm.Observe(ev.Time)
-	w, _ := e.wm.Current()
-	e.touched = e.touched[:0]
-	if d := dayNumber(w); !e.hasDay || d != e.day {
-		e.hasDay, e.day = true, d
-		e.rolling.Advance(w)
-		e.hourly.Advance(w)
-		e.dedup.Purge(w.Add(-e.cfg.AllowedLateness))
-		for i := range e.regions {
-			e.touched = append(e.touched, i)
-		}
+	w := e.advance(ev.Time)
+	if !ok {
+		e.rescore(seq, w)
+		return Result{Outcome: NotInPartition, Reason: "region " + ev.Region + " is not in the partition"}
 	}
 
 	res := Result{Outcome: Applied}
@@ -206,6 +207,47 @@ func (e *Engine) Apply(seq uint64, ev *events.Event) Result {
 	}
 	e.rescore(seq, w)
 	return res
+}
+
+// Observe raises the watermark with the time t of the stream message seq,
+// which the partition does not apply: an event of a region of another
+// partition, known by its time alone (ingest's Govpulse-Event-Time header),
+// or a message of the partition's own region that is dead-lettered although
+// its time counts. Every partition observes the time of every message of the
+// stream, so that all partitions follow the same watermark as one engine
+// holding every region: the lateness of events, the day of the rolling
+// window and the versions of the rows rescored when the day changes do not
+// depend on how the regions are split (docs/method.md, rule 10).
+//
+// When the watermark's UTC+8 day changes, every region of the partition is
+// rescored at version seq, as Apply does. It reports false, and does
+// nothing, when seq is not above LastSeq (a replay).
+func (e *Engine) Observe(seq uint64, t time.Time) bool {
+	if e.lastSeq != 0 && seq <= e.lastSeq {
+		return false
+	}
+	e.lastSeq = seq
+	e.rescore(seq, e.advance(t))
+	return true
+}
+
+// advance raises the watermark with an event time and returns it; when its
+// day changed, the windows move on and every region is marked for
+// rescoring. It starts the current event's list of touched regions.
+func (e *Engine) advance(t time.Time) time.Time {
+	e.wm.Observe(t)
+	w, _ := e.wm.Current()
+	e.touched = e.touched[:0]
+	if d := dayNumber(w); !e.hasDay || d != e.day {
+		e.hasDay, e.day = true, d
+		e.rolling.Advance(w)
+		e.hourly.Advance(w)
+		e.dedup.Purge(w.Add(-e.cfg.AllowedLateness))
+		for i := range e.regions {
+			e.touched = append(e.touched, i)
+		}
+	}
+	return w
 }
 
 // touch marks region idx for rescoring by the current event.
@@ -281,12 +323,14 @@ func (e *Engine) rescore(seq uint64, w time.Time) {
 	start := dayStart(w)
 	win := scoring.Window{Start: start.Add(-(rollDays - 1) * day), End: start.Add(day)}
 	changed := false
+	e.old = e.old[:0]
 	for _, idx := range e.touched {
 		r := &e.regions[idx]
 		acc := e.rolling.Query(idx, win.Start, win.End)
 		win.Ratings, win.RatingSum = acc.ratings, acc.ratingSum
 		win.Applications, win.OnlineCompleted = acc.applications, acc.onlineCompleted
 		prev, had := r.score.Composite, r.scored
+		e.old = append(e.old, prev)
 		r.score = r.state.Score(win, w, seq)
 		r.scored, r.dirty = true, true
 		if !had || prev != r.score.Composite {
@@ -294,6 +338,6 @@ func (e *Engine) rescore(seq uint64, w time.Time) {
 		}
 	}
 	if changed {
-		e.rk.update(e.regions, e.touched, seq, w)
+		e.rk.update(e.regions, e.touched, e.old, seq, w)
 	}
 }

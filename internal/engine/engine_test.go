@@ -105,13 +105,19 @@ func TestApplyOutcomes(t *testing.T) {
 	day := 24 * 60
 	feed(t, e, 1, rated("r1", zj, atMin(10*day), 5)) // W = day 10 - 10 min
 
-	// Not in the partition: ignored entirely, even the watermark.
+	// Not in the partition: not applied; an older time leaves the watermark
+	// (TestOtherPartitionsMoveTheWatermark shows a newer one raising it).
 	w0, _ := e.Watermark()
-	if r := e.Apply(2, rated("x", "440000", atMin(20*day), 1)); r.Outcome != NotInPartition {
+	if r := e.Apply(2, rated("x", "440000", atMin(5*day), 1)); r.Outcome != NotInPartition {
 		t.Fatalf("other region: %v", r)
 	}
 	if w, _ := e.Watermark(); !w.Equal(w0) || e.LastSeq() != 2 {
 		t.Fatalf("other region moved the watermark to %v (last seq %d)", w, e.LastSeq())
+	}
+	for _, sc := range e.Drain().Scores {
+		if sc.Version != 1 {
+			t.Fatalf("other region's event rescored %s at version %d", sc.Region, sc.Version)
+		}
 	}
 
 	// Too late: before W - 7 days; the reason names time, horizon and watermark.
@@ -349,7 +355,7 @@ func TestRestoreRejects(t *testing.T) {
 	if _, err := Restore(Config{Regions: []string{zj, bj}, MaxItemsPerLevel: 5}, snap); !errors.Is(err, ErrIncompatible) {
 		t.Fatalf("other item limit: err = %v", err)
 	}
-	other := reseal(snap, func(b []byte) { b[3] = 3 })
+	other := reseal(snap, func(b []byte) { b[3] = 4 })
 	if _, err := Restore(cfg, other); !errors.Is(err, ErrIncompatible) {
 		t.Fatalf("other version: err = %v", err)
 	}
@@ -358,6 +364,11 @@ func TestRestoreRejects(t *testing.T) {
 	v1 := reseal(snap, func(b []byte) { b[3] = 1 })
 	if _, err := Restore(cfg, v1); !errors.Is(err, ErrIncompatible) || !strings.Contains(err.Error(), "region and id") {
 		t.Fatalf("format 1: err = %v, want incompatible, naming the identity by region and id", err)
+	}
+	// Format 2 lacks the composites before the last ranking change.
+	v2 := reseal(snap, func(b []byte) { b[3] = 2 })
+	if _, err := Restore(cfg, v2); !errors.Is(err, ErrIncompatible) || !strings.Contains(err.Error(), "before the last ranking change") {
+		t.Fatalf("format 2: err = %v", err)
 	}
 	method := reseal(snap, func(b []byte) { b[5] = '8' }) // "2017" -> "2817"
 	if _, err := Restore(cfg, method); !errors.Is(err, ErrIncompatible) {
@@ -416,5 +427,46 @@ func TestItemLimit(t *testing.T) {
 	}
 	if res := r.Apply(11, published("p5", zj, atMin(50), "z", 1)); res.Outcome != OverLimit {
 		t.Fatalf("after restore: %v", res)
+	}
+}
+
+// An event of another partition's region, or a message known by its time
+// alone, raises the watermark as it would in one engine holding every
+// region: a new day rescores the partition's regions at its sequence, and
+// lateness is judged against it.
+func TestOtherPartitionsMoveTheWatermark(t *testing.T) {
+	day := 24 * 60
+	e := mustNew(t, Config{Regions: []string{zj, bj}})
+	feed(t, e, 1, rated("r1", zj, atMin(10*day), 5))
+	e.Drain()
+	if r := e.Apply(2, rated("x", "440000", atMin(20*day), 1)); r.Outcome != NotInPartition {
+		t.Fatalf("other region: %v", r)
+	}
+	if w, _ := e.Watermark(); !w.Equal(atMin(20*day - 10)) {
+		t.Fatalf("watermark %v after another region's event, want %v", w, atMin(20*day-10))
+	}
+	out := e.Drain()
+	if len(out.Scores) != 2 || out.Scores[0].Version != 2 || out.Scores[1].Version != 2 {
+		t.Fatalf("the new day did not rescore both regions at version 2: %+v", out.Scores)
+	}
+	if r := e.Apply(3, rated("late", zj, atMin(12*day), 1)); r.Outcome != TooLate {
+		t.Fatalf("event before the horizon of the stream's watermark: %v", r)
+	}
+	if !e.Observe(4, atMin(30*day)) {
+		t.Fatal("Observe refused a new sequence")
+	}
+	if w, _ := e.Watermark(); !w.Equal(atMin(30*day - 10)) {
+		t.Fatalf("watermark %v after Observe, want %v", w, atMin(30*day-10))
+	}
+	if e.Observe(4, atMin(40*day)) || e.LastSeq() != 4 {
+		t.Fatal("Observe of a replayed sequence had an effect")
+	}
+	if w, _ := e.Watermark(); !w.Equal(atMin(30*day - 10)) {
+		t.Fatalf("replayed Observe moved the watermark to %v", w)
+	}
+	for _, sc := range e.Drain().Scores {
+		if sc.Version != 4 {
+			t.Fatalf("score of %s has version %d after the day changed at 4", sc.Region, sc.Version)
+		}
 	}
 }

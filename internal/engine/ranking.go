@@ -18,10 +18,14 @@ type ranking struct {
 	order   []int     // region indices in rank order
 	rank    []int     // rank (1..n) per region index
 	prev    []int     // rank per region index before the last change; 0 when none
+	// before holds the composite of each region index in force before the
+	// last change (the composite of the ranking whose ranks are prev), for
+	// the partition's share of the ranking of all units (Part).
+	before []float64
 }
 
 func newRanking(n int) ranking {
-	r := ranking{order: make([]int, n), rank: make([]int, n), prev: make([]int, n)}
+	r := ranking{order: make([]int, n), rank: make([]int, n), prev: make([]int, n), before: make([]float64, n)}
 	for i := range r.order {
 		r.order[i] = i
 	}
@@ -35,9 +39,16 @@ func less(regions []region, a, b int) bool {
 
 // update recomputes the order after the composites of the touched regions
 // changed at event seq; the ranking in force before the event becomes the
-// previous one.
-func (rk *ranking) update(regions []region, touched []int, seq uint64, w time.Time) {
+// previous one. old holds the composites of the touched regions before the
+// event, in the order of touched.
+func (rk *ranking) update(regions []region, touched []int, old []float64, seq uint64, w time.Time) {
 	copy(rk.prev, rk.rank)
+	for i := range regions {
+		rk.before[i] = regions[i].score.Composite
+	}
+	for k, idx := range touched {
+		rk.before[idx] = old[k]
+	}
 	if !rk.has || len(touched) > 1 {
 		slices.SortFunc(rk.order, func(a, b int) int {
 			switch {

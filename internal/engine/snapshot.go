@@ -31,12 +31,15 @@ var (
 // together (scoring.md rule 7), and stores the item limit with the
 // configuration; format 1 remembered bare ids, which another unit's events
 // could match, so a format 1 snapshot is never read: the state is rebuilt.
-const snapshotMagic = "gpe\x02"
+// Format 3 adds the composites in force before the last ranking change
+// (Part needs them); a format 2 snapshot is rebuilt too.
+const snapshotMagic = "gpe\x03"
 
 // formatNotes says, per older format version, why its snapshots cannot be
 // used; Restore puts it in its error, which the aggregator logs.
 var formatNotes = map[byte]string{
 	1: "format 1 remembered applied events by id alone; format 2 identifies them by region and id",
+	2: "format 2 lacks the composites before the last ranking change, which a partition's share of the ranking of all units needs",
 }
 
 // AppendSnapshot appends the engine's whole state to dst and returns the
@@ -77,6 +80,7 @@ func (e *Engine) AppendSnapshot(dst []byte) []byte {
 	for i := range e.regions {
 		dst = binary.AppendUvarint(dst, uint64(e.rk.rank[i]))
 		dst = binary.AppendUvarint(dst, uint64(e.rk.prev[i]))
+		dst = binary.AppendUvarint(dst, math.Float64bits(e.rk.before[i]))
 	}
 	keys := make([]winKey, 0, len(e.winVersions))
 	for k := range e.winVersions {
@@ -189,6 +193,7 @@ func (e *Engine) read(d *snapcodec.Reader) error {
 	seen := make([]bool, n+1)
 	for i := 0; i < n; i++ {
 		rank, prev := d.Uvarint(), d.Uvarint()
+		e.rk.before[i] = math.Float64frombits(d.Uvarint())
 		if rank > uint64(n) || prev > uint64(n) || e.rk.has != (rank != 0) || seen[rank] && rank != 0 {
 			d.Fail("ranks")
 			break

@@ -25,7 +25,8 @@ const stage = natsjs.StageIngest
 const ReasonTooLarge = "too_large"
 
 // headerOverhead is a bound on the bytes the publish headers add to an
-// event message (Nats-Msg-Id with a 128-character id, Nats-Expected-Stream).
+// event message (Nats-Msg-Id with a 128-character id, Nats-Expected-Stream,
+// Govpulse-Event-Time).
 const headerOverhead = 512
 
 // maxHeaderValue cuts dead-letter header values.
@@ -275,6 +276,7 @@ func (b *batch) publish(i int, raw []byte, ev *events.Event) {
 		return
 	}
 	msg := &nats.Msg{Subject: ev.Subject(b.s.prefix), Data: payload, Header: nats.Header{}}
+	msg.Header.Set(natsjs.EventTimeHeader, natsjs.FormatEventTime(ev.Time)) // the partitions' watermark
 	fut, err := b.s.js.PublishMsgAsync(msg,
 		jetstream.WithMsgID(ev.Key().String()),
 		jetstream.WithExpectStream(b.s.cfg.Names.EventsStream),

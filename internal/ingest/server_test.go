@@ -143,6 +143,10 @@ func TestCanonicalPayloadAndSubject(t *testing.T) {
 	if got := m.Header.Get("Nats-Msg-Id"); got != "330000/c-1" {
 		t.Errorf("Nats-Msg-Id %q", got)
 	}
+	// Every aggregator partition reads the event time from this header, not from the payload.
+	if got := m.Header.Get("Govpulse-Event-Time"); got != "2016-11-03T01:30:00Z" {
+		t.Errorf("Govpulse-Event-Time %q", got)
+	}
 	if !strings.Contains(string(m.Data), `"time":"2016-11-03T01:30:00Z"`) {
 		t.Errorf("payload is not canonical: %s", m.Data)
 	}

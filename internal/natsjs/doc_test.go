@@ -47,7 +47,7 @@ func TestNATSDoc(t *testing.T) {
 		"HeaderType":                                    natsjs.HeaderType,
 		"HeaderTruncated":                               natsjs.HeaderTruncated,
 		"HeaderStreamSeq":                               natsjs.HeaderStreamSeq,
-		"AggregateDeadLetterID(partition, reason, seq)": natsjs.AggregateDeadLetterID("PARTITION", "REASON", 7),
+		"AggregateDeadLetterID(reason, seq)": natsjs.AggregateDeadLetterID("REASON", 7),
 	}
 	placeholders := strings.NewReplacer("REGION", "<region>", "PARTITION", "<partition>", "STAGE", "<stage>", "REASON", "<reason>", "-7", "-<seq>")
 	doc, err := os.ReadFile("../../docs/nats.md")

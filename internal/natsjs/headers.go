@@ -26,11 +26,12 @@ const (
 	HeaderStreamSeq = "Govpulse-Stream-Seq"
 )
 
-// AggregateDeadLetterID returns the Nats-Msg-Id of the dead letter the aggregator of a partition
-// writes for the event at stream sequence seq with reason code code
-// ("aggregate-all-too_late-42"), so that a redelivered or replayed event is dead-lettered once.
-func AggregateDeadLetterID(partition, code string, seq uint64) string {
-	return StageAggregate + "-" + partition + "-" + code + "-" + strconv.FormatUint(seq, 10)
+// AggregateDeadLetterID returns the Nats-Msg-Id of the dead letter the aggregator writes for the
+// message at stream sequence seq with reason code code ("aggregate-too_late-42"), so that a
+// redelivered or replayed message is dead-lettered once, and a message every partition
+// dead-letters (a subject that names no unit) is stored once.
+func AggregateDeadLetterID(code string, seq uint64) string {
+	return StageAggregate + "-" + code + "-" + strconv.FormatUint(seq, 10)
 }
 
 // Stages of a dead letter (the value of HeaderStage and a token of its subject).

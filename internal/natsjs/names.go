@@ -186,6 +186,10 @@ const (
 	RankingKey = "ranking"
 	// WatermarkKeys is the key filter of every partition's watermark in the latest-value bucket.
 	WatermarkKeys = watermarkKeyPrefix + "*"
+	// RankPartKeys is the key filter of every partition's share of the ranking of all units.
+	RankPartKeys = rankPartKeyPrefix + "*"
+
+	rankPartKeyPrefix = "rankpart."
 
 	scoreKeyPrefix     = "scores."
 	watermarkKeyPrefix = "watermark."
@@ -201,6 +205,12 @@ func ScoreKey(region string) string {
 // of a partition that does not hold every unit ("ranking.east").
 func PartitionRankingKey(partition string) string {
 	return RankingKey + "." + Token(partition)
+}
+
+// RankPartKey returns the key of the latest-value bucket under which a partition that holds some
+// of the units puts its share of the ranking of all units ("rankpart.east"), for the ranker.
+func RankPartKey(partition string) string {
+	return rankPartKeyPrefix + Token(partition)
 }
 
 // WatermarkKey returns the key of the latest-value bucket under which a partition publishes its

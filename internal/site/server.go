@@ -16,6 +16,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 
 	"github.com/govpulse/govpulse/internal/chstore"
+	"github.com/govpulse/govpulse/internal/natsjs"
 	"github.com/govpulse/govpulse/internal/scoring"
 	"github.com/govpulse/govpulse/pkg/events"
 )
@@ -167,7 +168,7 @@ func (s *Server) resync(ctx context.Context) bool {
 			s.applyScore(data)
 		}
 	}
-	data, found, err := s.get(ctx, kv, "ranking")
+	data, found, err := s.get(ctx, kv, natsjs.RankingKey)
 	if found {
 		s.applyRanking(data)
 	}
