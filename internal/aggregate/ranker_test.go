@@ -65,7 +65,7 @@ func TestRankerMergesTheNewestCommonCut(t *testing.T) {
 	check(100)
 	r.add(parts["east"][150])
 	r.add(parts["west"][200])
-	check(100) // east has not reached 200, west has no part of 150
+	check(100)               // east has not reached 200, west has no part of 150
 	r.add(parts["east"][50]) // older than what east sent: ignored
 	r.add(parts["east"][200])
 	check(200)
