@@ -58,7 +58,7 @@ func run(ctx context.Context, args []string, lookup config.LookupEnv, stderr io.
 	partition := fs.String("partition", "GOVPULSE_PARTITION", def.Partition, "name of this aggregator's partition (names its checkpoint)")
 	regions := fs.String("regions", "GOVPULSE_REGIONS", "", "comma-separated region codes of the partition (empty: all 32 units)")
 	maxBatch := fs.Int("max-batch", "GOVPULSE_MAX_BATCH", def.MaxBatch, "most stream messages applied between two flushes; batches also end at its multiples of stream sequence (partitions: give them the same value)")
-	flushInterval := fs.Duration("flush-interval", "GOVPULSE_FLUSH_INTERVAL", def.FlushInterval, "longest time a read event waits before it is flushed")
+	flushInterval := fs.Duration("flush-interval", "GOVPULSE_FLUSH_INTERVAL", def.FlushInterval, "longest time a read event waits before it is flushed while the previous batch is still being written")
 	checkpointInterval := fs.Duration("checkpoint-interval", "GOVPULSE_CHECKPOINT_INTERVAL", def.CheckpointInterval, "shortest time between two checkpoints")
 	outOfOrder := fs.Duration("out-of-orderness", "GOVPULSE_OUT_OF_ORDERNESS", def.OutOfOrderness, "watermark bound: largest event time seen minus this")
 	lateness := fs.Duration("allowed-lateness", "GOVPULSE_ALLOWED_LATENESS", def.AllowedLateness, "how far behind the watermark a user-experience event still counts")

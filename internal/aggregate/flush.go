@@ -8,6 +8,7 @@ import (
 	"log/slog"
 	"slices"
 	"strconv"
+	"sync/atomic"
 	"time"
 
 	"github.com/nats-io/nats.go"
@@ -42,6 +43,7 @@ type flusher struct {
 	lettersWaiting     bool              // condDeadLetters is set
 	held               *heldCheckpoint   // the newest checkpoint held back while dead letters wait
 	stopping           context.Context   // Run's context, done when the service stops; the flusher's own outlives it
+	waiting            *atomic.Bool      // the service's flag, set while run waits for a job
 }
 
 // heldCheckpoint is a checkpoint the flusher has not written yet because dead letters of the
@@ -56,7 +58,7 @@ type heldCheckpoint struct {
 // store checkpoints.
 func newFlusher(s *Service, kv jetstream.KeyValue, checkpoints jetstream.ObjectStore) *flusher {
 	return &flusher{cfg: s.cfg, js: s.js, store: s.store, log: s.log, metrics: s.metrics, ready: &s.ready,
-		kv: kv, checkpoints: checkpoints, published: make(map[string]uint64)}
+		kv: kv, checkpoints: checkpoints, published: make(map[string]uint64), waiting: &s.flusherWaiting}
 }
 
 // pending is everything read since the last successful flush: the rows of the stream messages
@@ -162,8 +164,10 @@ func (s *flusher) run(ctx context.Context, jobs <-chan *flushJob) error {
 			backoff.Reset()
 		}
 		var err error
+		s.waiting.Store(true)
 		select {
 		case j, ok := <-jobs:
+			s.waiting.Store(false)
 			if !ok {
 				// One last attempt, as the final batch would make: a replay derives what is left.
 				if err := s.drainDeadLetters(ctx, false); err != nil {
@@ -173,10 +177,12 @@ func (s *flusher) run(ctx context.Context, jobs <-chan *flushJob) error {
 			}
 			err = s.flush(ctx, j)
 		case <-due:
+			s.waiting.Store(false)
 			if err = s.drainDeadLetters(ctx, false); err == nil {
 				err = s.checkpointHeld(ctx, false)
 			}
 		case <-ctx.Done():
+			s.waiting.Store(false)
 			err = fmt.Errorf("aggregate: flusher: %w", ctx.Err())
 		}
 		if timer != nil {

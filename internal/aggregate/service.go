@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"sync/atomic"
 	"time"
 
 	"github.com/nats-io/nats.go"
@@ -33,6 +34,10 @@ type Service struct {
 	log     *slog.Logger
 	metrics *metrics
 	ready   readiness
+
+	// flusherWaiting is true while the flusher waits for a batch: a reader at the end of the
+	// stream then hands over what it has at once instead of waiting for FlushInterval.
+	flusherWaiting atomic.Bool
 
 	// Made by Run's setup before its loops start; each is then owned by its loop.
 	reader  *reader
@@ -225,7 +230,10 @@ func (s *Service) trySetup(ctx context.Context) (*reader, *flusher, error) {
 
 // consume reads messages from the sequence after the last one read until ctx is done or the
 // consumer fails. It cuts a batch whenever the batch is full, its last sequence is a multiple of
-// MaxBatch or its oldest message has waited FlushInterval, and hands it to the flusher.
+// MaxBatch, its oldest message has waited FlushInterval, or it ends at the end of the stream while
+// the flusher waits for work, and hands it to the flusher. The last rule keeps a lone event on a
+// quiet pipeline from waiting for the timer, while under load batches still grow as long as the
+// flusher is busy with the previous one.
 func (s *reader) consume(ctx context.Context, jobs chan<- *flushJob) error {
 	cfg := jetstream.OrderedConsumerConfig{
 		FilterSubjects: s.filterSubjects(),
@@ -251,6 +259,10 @@ func (s *reader) consume(ctx context.Context, jobs chan<- *flushJob) error {
 		wait := time.Second
 		if s.batch.messages > 0 {
 			wait = max(time.Millisecond, s.cfg.FlushInterval-time.Since(oldest))
+			if s.atEnd {
+				// Look again soon whether the flusher has finished the previous batch.
+				wait = min(wait, idlePoll)
+			}
 		}
 		msg, err := it.Next(jetstream.NextMaxWait(wait))
 		switch {
@@ -266,10 +278,8 @@ func (s *reader) consume(ctx context.Context, jobs chan<- *flushJob) error {
 			}
 			s.read(msg)
 		}
-		// Batches also end at multiples of MaxBatch in stream sequence: partitions, which all read
-		// every message, then share these cuts, and the ranker merges their parts (ranker.go).
-		full := s.batch.messages >= s.cfg.MaxBatch || s.lastSeq%uint64(s.cfg.MaxBatch) == 0
-		if s.batch.messages > 0 && (full || time.Since(oldest) >= s.cfg.FlushInterval) {
+		if why := s.cutReason(oldest); why != "" {
+			s.metrics.cuts.WithLabelValues(why).Inc()
 			s.cutReady = s.cut(false)
 			select {
 			case jobs <- s.cutReady:
@@ -280,6 +290,35 @@ func (s *reader) consume(ctx context.Context, jobs chan<- *flushJob) error {
 		}
 	}
 	return nil
+}
+
+// The reasons a batch is cut (label of govpulse_aggregate_batches_total).
+const (
+	cutFull     = "full"     // MaxBatch messages, or a sequence that is a multiple of MaxBatch
+	cutInterval = "interval" // the oldest message waited FlushInterval
+	cutIdle     = "idle"     // the end of the stream while the flusher waits
+)
+
+// idlePoll is how often a reader at the end of the stream with a batch in hand looks whether the
+// flusher has become free.
+const idlePoll = 5 * time.Millisecond
+
+// cutReason returns why the batch whose oldest message was read at oldest must be cut now, and ""
+// when it must not.
+func (s *reader) cutReason(oldest time.Time) string {
+	switch {
+	case s.batch.messages == 0:
+		return ""
+	// Batches also end at multiples of MaxBatch in stream sequence: partitions, which all read
+	// every message, then share these cuts, and the ranker merges their parts (ranker.go).
+	case s.batch.messages >= s.cfg.MaxBatch || s.lastSeq%uint64(s.cfg.MaxBatch) == 0:
+		return cutFull
+	case time.Since(oldest) >= s.cfg.FlushInterval:
+		return cutInterval
+	case s.atEnd && s.flusherWaiting.Load():
+		return cutIdle
+	}
+	return ""
 }
 
 // filterSubjects are the subjects the partition consumes: all of the stream's, whatever its
