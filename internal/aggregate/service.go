@@ -246,7 +246,8 @@ func (s *reader) consume(ctx context.Context, jobs chan<- *flushJob) error {
 	defer it.Stop()
 	s.ready.clear(condConsuming)
 
-	var oldest time.Time // when the oldest message of the batch was read
+	var oldest time.Time   // when the oldest message of the batch was read
+	lastSeen := time.Now() // when a message came or the consumer was last found on the server
 	for ctx.Err() == nil {
 		wait := time.Second
 		if s.batch.messages > 0 {
@@ -255,12 +256,19 @@ func (s *reader) consume(ctx context.Context, jobs chan<- *flushJob) error {
 		msg, err := it.Next(jetstream.NextMaxWait(wait))
 		switch {
 		case errors.Is(err, nats.ErrTimeout):
+			if time.Since(lastSeen) >= consumerCheckInterval {
+				lastSeen = time.Now()
+				if err := consumerExists(ctx, cons); err != nil {
+					return err
+				}
+			}
 		case err != nil:
 			if ctx.Err() != nil {
 				return nil
 			}
 			return fmt.Errorf("aggregate: next message: %w", err)
 		default:
+			lastSeen = time.Now()
 			if s.batch.messages == 0 {
 				oldest = time.Now()
 			}
@@ -278,6 +286,25 @@ func (s *reader) consume(ctx context.Context, jobs chan<- *flushJob) error {
 				return nil // shutdown hands it over
 			}
 		}
+	}
+	return nil
+}
+
+// consumerCheckInterval is how long the consumer may deliver nothing before consume asks the
+// server whether it still exists.
+const consumerCheckInterval = 5 * time.Second
+
+// consumerExists returns an error when the server no longer knows the ordered consumer. An ordered
+// consumer is a single in-memory replica on one server of a cluster: when that server is killed,
+// the consumer is gone while the client, connected to another server, never hears of it (each Next
+// of at most a second restarts the client's heartbeat check), so it would wait forever. The error
+// makes consume create it again from the sequence after the last one read. Other errors (no
+// answer during a failover) are left to the next check.
+func consumerExists(ctx context.Context, cons jetstream.Consumer) error {
+	ictx, cancel := context.WithTimeout(ctx, 2*time.Second)
+	defer cancel()
+	if _, err := cons.Info(ictx); errors.Is(err, jetstream.ErrConsumerNotFound) {
+		return fmt.Errorf("aggregate: consumer lost (its server restarted): %w", err)
 	}
 	return nil
 }

@@ -68,7 +68,7 @@ var (
 	qualified = "(`?[A-Za-z_][A-Za-z0-9_]*`?\\.`?[A-Za-z_][A-Za-z0-9_]*`?)"
 	// createMergeTree matches CREATE TABLE [IF NOT EXISTS] db.t (columns) ENGINE = XMergeTree(args) rest.
 	createMergeTree = regexp.MustCompile(`(?is)^CREATE\s+TABLE\s+(IF\s+NOT\s+EXISTS\s+)?` + qualified +
-		`\s*(\(.*\))\s*ENGINE\s*=\s*([A-Za-z]*)MergeTree\s*(?:\(([^)]*)\))?(.*)$`)
+		`\s*(\(.*\))\s*ENGINE\s*=\s*([A-Za-z]*)MergeTree(?:\s*\(([^)]*)\))?(.*)$`)
 	// orderBy captures the first column of an ORDER BY key.
 	orderBy = regexp.MustCompile("(?is)\\bORDER\\s+BY\\s+\\(?\\s*`?([A-Za-z_][A-Za-z0-9_]*)")
 	// ddl matches a DDL statement that names one object: the keyword part and the object name.
