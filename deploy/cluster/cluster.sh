@@ -59,8 +59,10 @@ aggregate_port() { case "$1" in a) echo $((BASE + 81)) ;; b) echo $((BASE + 82))
 site_port() { echo $((BASE + 90)); }
 
 nats_urls() { echo "nats://127.0.0.1:$(nats_port 1),nats://127.0.0.1:$(nats_port 2),nats://127.0.0.1:$(nats_port 3)"; }
-# The DSN lists both replicas: a client whose replica is down uses the other.
-clickhouse_dsn() { echo "clickhouse://127.0.0.1:$(ch_tcp "${1:-1}"),127.0.0.1:$(ch_tcp "$((3 - ${1:-1}))")/$DATABASE"; }
+# The DSN lists both replicas: a client whose replica is down uses the other. A query that gets
+# no answer for 30 s fails (and a write is retried) instead of waiting for the client's default
+# of 5 minutes: a replica restarted within its ZooKeeper session can hold an insert that long.
+clickhouse_dsn() { echo "clickhouse://127.0.0.1:$(ch_tcp "${1:-1}"),127.0.0.1:$(ch_tcp "$((3 - ${1:-1}))")/$DATABASE?read_timeout=30s"; }
 
 ALL=(zookeeper clickhouse-1 clickhouse-2 nats-1 nats-2 nats-3 schema ingest-1 ingest-2 aggregate-a aggregate-b site)
 

@@ -177,7 +177,9 @@ func TestChaosCluster(t *testing.T) {
 	// The partitions catch up (their ranking of all units meets at the end of the stream); then
 	// they stop gracefully and both replicas take every part.
 	var diff string
-	err = testwait.Until(ctx, time.Second, func() error {
+	catchUp, cancelCatchUp := context.WithTimeout(ctx, 3*time.Minute)
+	defer cancelCatchUp()
+	err = testwait.Until(catchUp, time.Second, func() error {
 		got, err := readSnapshot(ctx, conns[0], "govpulse")
 		if err != nil {
 			return err
