@@ -247,7 +247,7 @@ func (s *reader) consume(ctx context.Context, jobs chan<- *flushJob) error {
 	s.ready.clear(condConsuming)
 
 	var oldest time.Time   // when the oldest message of the batch was read
-	lastSeen := time.Now() // when a message came or the consumer was last found on the server
+	lastSeen := time.Now() // when a message came, the flusher took a batch or the consumer was checked
 	for ctx.Err() == nil {
 		wait := time.Second
 		if s.batch.messages > 0 {
@@ -258,7 +258,7 @@ func (s *reader) consume(ctx context.Context, jobs chan<- *flushJob) error {
 		case errors.Is(err, nats.ErrTimeout):
 			if time.Since(lastSeen) >= consumerCheckInterval {
 				lastSeen = time.Now()
-				if err := consumerExists(ctx, cons); err != nil {
+				if err := consumerStalled(ctx, cons); err != nil {
 					return err
 				}
 			}
@@ -282,6 +282,7 @@ func (s *reader) consume(ctx context.Context, jobs chan<- *flushJob) error {
 			select {
 			case jobs <- s.cutReady:
 				s.cutReady = nil
+				lastSeen = time.Now() // the wait for the flusher is not the consumer's
 			case <-ctx.Done():
 				return nil // shutdown hands it over
 			}
@@ -291,20 +292,27 @@ func (s *reader) consume(ctx context.Context, jobs chan<- *flushJob) error {
 }
 
 // consumerCheckInterval is how long the consumer may deliver nothing before consume asks the
-// server whether it still exists.
+// server about it.
 const consumerCheckInterval = 5 * time.Second
 
-// consumerExists returns an error when the server no longer knows the ordered consumer. An ordered
-// consumer is a single in-memory replica on one server of a cluster: when that server is killed,
-// the consumer is gone while the client, connected to another server, never hears of it (each Next
-// of at most a second restarts the client's heartbeat check), so it would wait forever. The error
-// makes consume create it again from the sequence after the last one read. Other errors (no
-// answer during a failover) are left to the next check.
-func consumerExists(ctx context.Context, cons jetstream.Consumer) error {
+// consumerStalled returns an error when the server no longer knows the ordered consumer, or knows
+// it with messages pending that it has not delivered for consumerCheckInterval. An ordered consumer
+// is a single in-memory replica on one server of a cluster: when that server is killed the
+// consumer is gone, and a pull request can be lost while servers restart, while the client,
+// connected to another server, never hears of it (each Next of at most a second restarts the
+// client's heartbeat check), so it would wait forever. The error makes consume create the consumer
+// again from the sequence after the last one read. Other errors (no answer during a failover) are
+// left to the next check.
+func consumerStalled(ctx context.Context, cons jetstream.Consumer) error {
 	ictx, cancel := context.WithTimeout(ctx, 2*time.Second)
 	defer cancel()
-	if _, err := cons.Info(ictx); errors.Is(err, jetstream.ErrConsumerNotFound) {
+	info, err := cons.Info(ictx)
+	switch {
+	case errors.Is(err, jetstream.ErrConsumerNotFound):
 		return fmt.Errorf("aggregate: consumer lost (its server restarted): %w", err)
+	case err == nil && info.NumPending > 0:
+		return fmt.Errorf("aggregate: consumer stalled: %d messages pending, none delivered for %s (%d pull requests waiting)",
+			info.NumPending, consumerCheckInterval, info.NumWaiting)
 	}
 	return nil
 }
