@@ -88,7 +88,9 @@ func TestChaosCluster(t *testing.T) {
 	shape := streamShape{
 		Events: total, Step: time.Minute, Seed: seed,
 		Delayed: 0.03, MaxDelay: 10 * 24 * time.Hour,
-		ResendEvery: 1500, ResendMin: 20, ResendMax: 100, ResendDistance: 3 * rate,
+		// Events sent again 20 s later, after ingest's duplicate window (10 s, clusterDuplicateWindow),
+		// reach the stream as duplicates.
+		ResendEvery: 1500, ResendMin: 20, ResendMax: 100, ResendDistance: 20 * rate,
 	}
 	rng := rand.New(rand.NewPCG(uint64(seed), 0xc1a05))
 	faults := clusterSchedule(rng, total)
@@ -327,9 +329,17 @@ func (c *clusterRun) cleanup() {
 	}
 }
 
+// clusterDuplicateWindow is ingest's duplicate window in the cluster run. It must outlast a request
+// and its retries: two copies of one message id in flight at once make a clustered stream answer
+// "duplicate message id is in process" (10158) for the second, ingest answers 503, and when the
+// client sends the request again after the window has passed, both copies are new again and
+// conflict again, for as long as it retries (TestChaos's one server stores them one after the
+// other and accepts a 1 s window).
+const clusterDuplicateWindow = 10 * time.Second
+
 // command returns deploy/cluster/cluster.sh with args for the test's cluster. The aggregators
 // flush and checkpoint often (so that kills land between and inside flushes and checkpoints);
-// ingest stores an event sent again after a second, and too-late events, as in TestChaos.
+// ingest stores an event sent again after clusterDuplicateWindow, and too-late events.
 func (c *clusterRun) command(args ...string) *exec.Cmd {
 	cmd := exec.Command(filepath.Join(c.root, "deploy", "cluster", "cluster.sh"), args...)
 	cmd.Dir = c.root
@@ -338,7 +348,7 @@ func (c *clusterRun) command(args ...string) *exec.Cmd {
 		"CLUSTER_BIN="+c.bin,
 		"CLUSTER_PORT_BASE="+strconv.Itoa(c.base),
 		"CLUSTER_FLAGS_aggregate=--max-batch 500 --flush-interval 100ms --checkpoint-interval 300ms",
-		"CLUSTER_FLAGS_ingest=--duplicate-window 1s --reject-late=false",
+		"CLUSTER_FLAGS_ingest=--duplicate-window "+clusterDuplicateWindow.String()+" --reject-late=false",
 	)
 	return cmd
 }
