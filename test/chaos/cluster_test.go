@@ -102,9 +102,8 @@ func TestChaosCluster(t *testing.T) {
 	)
 	feedStart := time.Now()
 	// Each ingest server gets the events of half of the ids, in the order of the stream, so that
-	// an event sent again always goes the way of its first copy, after it: two copies of one
-	// message id in flight at once, through two servers, make JetStream answer "duplicate message
-	// id is in process" (10158), which nats-server 2.15 was seen to keep answering for minutes.
+	// an event sent again always goes the way of its first copy, after it, never racing it
+	// through the other server (see clusterDuplicateWindow).
 	g, gctx := errgroup.WithContext(ctx)
 	var feeders sync.WaitGroup
 	urls := strings.Split(c.env["GOVPULSE_INGEST_URLS"], ",")
