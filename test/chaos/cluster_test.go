@@ -96,9 +96,9 @@ func TestChaosCluster(t *testing.T) {
 	faults := clusterSchedule(rng, total)
 	var (
 		sent atomic.Int64
-		done         [faultKinds]atomic.Int64
-		sums         [2]ctl.FeedSummary
-		fed          = make(chan struct{})
+		done [faultKinds]atomic.Int64
+		sums [2]ctl.FeedSummary
+		fed  = make(chan struct{})
 	)
 	feedStart := time.Now()
 	// Each ingest server gets the events of half of the ids, in the order of the stream, so that
