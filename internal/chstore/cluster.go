@@ -25,8 +25,10 @@ type Option func(*Store)
 //     configuration), and <table> becomes a Distributed table over it, sharded by the hash of the
 //     first column of the table's ORDER BY key, so that every version of a key lands on one shard
 //     and FINAL collapses it there;
-//   - every other DDL statement (views, ALTER, DROP) runs ON CLUSTER; an ALTER or DROP of a table
-//     that has a local table runs on both;
+//   - every other DDL statement (views, ALTER, DROP) runs ON CLUSTER; an ALTER of a table that has
+//     a local table alters the local table and creates the Distributed table again (it holds no
+//     rows; ClickHouse 18.16 refuses ALTER ON CLUSTER of a Distributed table over replicated
+//     shards), a DROP drops both;
 //   - inserts go through the Distributed tables synchronously (insert_distributed_sync = 1), so
 //     that an acknowledged write is stored, not queued;
 //   - the migrations record (schema_migrations) is a replicated table like the others.
@@ -81,11 +83,12 @@ var (
 
 // ClusterStatements returns the statements that apply stmt, one statement of a migration with its
 // database already in place, to the cluster schema on cluster (see OnCluster). database is the
-// database of the schema; locals names the tables created so far with a local table (it is
-// updated: a CREATE adds its table), so that ALTER and DROP of such a table reach both. Statements
-// that are not DDL (INSERT ... SELECT) are returned unchanged: they go through the Distributed
-// tables. It fails on a statement it cannot place on the cluster rather than run it on one node.
-func ClusterStatements(stmt, database, cluster string, locals map[string]bool) ([]string, error) {
+// database of the schema; locals maps the tables created so far with a local table to the
+// statement that creates their Distributed table (it is updated: a CREATE adds its table, a DROP
+// removes it), so that ALTER and DROP of such a table reach both. Statements that are not DDL
+// (INSERT ... SELECT) are returned unchanged: they go through the Distributed tables. It fails on
+// a statement it cannot place on the cluster rather than run it on one node.
+func ClusterStatements(stmt, database, cluster string, locals map[string]string) ([]string, error) {
 	head := comments.FindString(stmt)
 	body := strings.TrimRight(stmt[len(head):], "; \t\n")
 	if m := createMergeTree.FindStringSubmatch(body); m != nil {
@@ -103,12 +106,13 @@ func ClusterStatements(stmt, database, cluster string, locals map[string]bool) (
 			engineArgs += ", " + args
 		}
 		local := qualify(db, table+LocalSuffix)
-		locals[table] = true
+		distributed := "CREATE TABLE IF NOT EXISTS " + qualify(db, table) + " ON CLUSTER " + cluster + " AS " + local +
+			"\nENGINE = Distributed(" + cluster + ", " + db + ", " + table + LocalSuffix + ", cityHash64(" + key[1] + "))"
+		locals[table] = distributed
 		return []string{
 			head + "CREATE TABLE " + ifNot + local + " ON CLUSTER " + cluster + "\n" + columns +
 				"\nENGINE = Replicated" + family + "MergeTree(" + engineArgs + ")" + rest,
-			"CREATE TABLE " + ifNot + qualify(db, table) + " ON CLUSTER " + cluster + " AS " + local +
-				"\nENGINE = Distributed(" + cluster + ", " + db + ", " + table + LocalSuffix + ", cityHash64(" + key[1] + "))",
+			strings.Replace(distributed, "IF NOT EXISTS ", ifNot, 1),
 		}, nil
 	}
 	m := ddl.FindStringSubmatch(body)
@@ -122,18 +126,28 @@ func ClusterStatements(stmt, database, cluster string, locals map[string]bool) (
 	if onCluster.MatchString(rest) {
 		return nil, fmt.Errorf("chstore: cluster schema: %s names a cluster already; migrations are single-node", name)
 	}
-	out := []string{head + verb + name + " ON CLUSTER " + cluster + rest}
 	db, table := splitName(name, database)
-	if locals[table] && !strings.HasPrefix(strings.ToUpper(verb), "CREATE") && strings.Contains(name, ".") {
-		// The local table first: a Distributed table never has a column its local table lacks.
-		local := verb + qualify(db, table+LocalSuffix) + " ON CLUSTER " + cluster + rest
-		out = []string{head + local, verb + name + " ON CLUSTER " + cluster + rest}
-		if strings.HasPrefix(strings.ToUpper(verb), "DROP") {
-			out = []string{head + verb + name + " ON CLUSTER " + cluster + rest, local}
-			delete(locals, table)
-		}
+	distributed, hasLocal := locals[table]
+	upper := strings.ToUpper(verb)
+	switch {
+	case !hasLocal || strings.HasPrefix(upper, "CREATE") || !strings.Contains(name, "."):
+		return []string{head + verb + name + " ON CLUSTER " + cluster + rest}, nil
+	case strings.HasPrefix(upper, "DROP"):
+		delete(locals, table)
+		return []string{
+			head + verb + name + " ON CLUSTER " + cluster + rest,
+			verb + qualify(db, table+LocalSuffix) + " ON CLUSTER " + cluster + rest,
+		}, nil
+	case strings.HasPrefix(upper, "ALTER"):
+		// The local table first; then the Distributed table is created again with its columns.
+		return []string{
+			head + verb + qualify(db, table+LocalSuffix) + " ON CLUSTER " + cluster + rest,
+			"DROP TABLE IF EXISTS " + qualify(db, table) + " ON CLUSTER " + cluster,
+			distributed,
+		}, nil
 	}
-	return out, nil
+	// TRUNCATE, OPTIMIZE: the rows are in the local table.
+	return []string{head + verb + qualify(db, table+LocalSuffix) + " ON CLUSTER " + cluster + rest}, nil
 }
 
 // isDDL reports whether a statement changes the schema (and so must reach every node).

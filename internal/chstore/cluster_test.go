@@ -17,7 +17,7 @@ func TestClusterStatements(t *testing.T) {
 	tests := []struct {
 		name    string
 		stmt    string
-		locals  map[string]bool // before the statement
+		locals  map[string]string // before the statement
 		want    []string
 		wantErr string
 	}{
@@ -46,18 +46,19 @@ func TestClusterStatements(t *testing.T) {
 			},
 		},
 		{
-			name:   "add column: local table first",
+			name:   "add column: local table first, then the Distributed table again",
 			stmt:   "ALTER TABLE `db`.scores ADD COLUMN extra String",
-			locals: map[string]bool{"scores": true},
+			locals: map[string]string{"scores": "CREATE DISTRIBUTED"},
 			want: []string{
 				"ALTER TABLE `db`.scores_local ON CLUSTER c ADD COLUMN extra String",
-				"ALTER TABLE `db`.scores ON CLUSTER c ADD COLUMN extra String",
+				"DROP TABLE IF EXISTS `db`.scores ON CLUSTER c",
+				"CREATE DISTRIBUTED",
 			},
 		},
 		{
 			name:   "drop table: Distributed table first",
 			stmt:   "DROP TABLE IF EXISTS `db`.scores",
-			locals: map[string]bool{"scores": true},
+			locals: map[string]string{"scores": "CREATE DISTRIBUTED"},
 			want: []string{
 				"DROP TABLE IF EXISTS `db`.scores ON CLUSTER c",
 				"DROP TABLE IF EXISTS `db`.scores_local ON CLUSTER c",
@@ -85,7 +86,7 @@ func TestClusterStatements(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			locals := map[string]bool{}
+			locals := map[string]string{}
 			for k, v := range tt.locals {
 				locals[k] = v
 			}
@@ -111,7 +112,7 @@ func TestClusterStatementsOfEveryMigration(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	locals := map[string]bool{}
+	locals := map[string]string{}
 	creates := 0
 	for _, m := range ms {
 		stmts, err := chstore.SplitStatements(strings.ReplaceAll(m.SQL, schema.DatabasePlaceholder, "`db`"))

@@ -107,7 +107,7 @@ func (s *Store) MigrateWith(ctx context.Context, ms []Migration) error {
 	}
 	// The statements of every migration, so that a migration that alters a table of an earlier one
 	// knows, on a cluster, that the table has a local table.
-	locals := map[string]bool{}
+	locals := map[string]string{}
 	bootstrap, err := s.statements(migrationsBootstrap(s.table(MigrationsTable)), locals)
 	if err != nil {
 		return fmt.Errorf("chstore: migrate: %s: %w", MigrationsTable, err)
@@ -171,7 +171,7 @@ func migrationsBootstrap(table string) []string {
 // statements returns the statements that apply stmts (of a migration, database in place) to the
 // Store's schema variant: stmts themselves on one node, their cluster form (ClusterStatements) on
 // a cluster.
-func (s *Store) statements(stmts []string, locals map[string]bool) ([]string, error) {
+func (s *Store) statements(stmts []string, locals map[string]string) ([]string, error) {
 	if s.cluster == "" {
 		return stmts, nil
 	}
