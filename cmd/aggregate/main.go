@@ -73,6 +73,7 @@ func run(ctx context.Context, args []string, lookup config.LookupEnv, stderr io.
 	archiveDLQ := fs.Bool("archive-dlq", "GOVPULSE_ARCHIVE_DLQ", true, "copy the DLQ stream into the ClickHouse dlq table (durable consumer dlq-archiver)")
 	dlqRetention := fs.Duration("dlq-retention", "GOVPULSE_DLQ_RETENTION", archiveDef.Retention, "how long rows stay in the ClickHouse dlq table; whole months older are dropped (0: keep forever)")
 	chSecurity := chstore.SecurityFlags(fs)
+	chCluster := chstore.ClusterFlag(fs)
 	security := natsjs.SecurityFlags(fs)
 	if err := fs.Parse(args); err != nil {
 		return err
@@ -118,6 +119,10 @@ func run(ctx context.Context, args []string, lookup config.LookupEnv, stderr io.
 	if err != nil {
 		return err
 	}
+	storeOpts, err := chCluster()
+	if err != nil {
+		return err
+	}
 	natsOpts, err := security().Options()
 	if err != nil {
 		return err
@@ -127,7 +132,7 @@ func run(ctx context.Context, args []string, lookup config.LookupEnv, stderr io.
 		return err
 	}
 	defer conn.Close()
-	store := chstore.New(conn, database, logger)
+	store := chstore.New(conn, database, logger, storeOpts...)
 	if err := migrate(ctx, store, logger); err != nil || migrateOnly {
 		return err
 	}

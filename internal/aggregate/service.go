@@ -254,7 +254,8 @@ func (s *reader) consume(ctx context.Context, jobs chan<- *flushJob) error {
 	defer it.Stop()
 	s.ready.clear(condConsuming)
 
-	var oldest time.Time // when the oldest message of the batch was read
+	var oldest time.Time   // when the oldest message of the batch was read
+	lastSeen := time.Now() // when a message came, the flusher took a batch or the consumer was checked
 	for ctx.Err() == nil {
 		wait := time.Second
 		if s.batch.messages > 0 {
@@ -267,12 +268,19 @@ func (s *reader) consume(ctx context.Context, jobs chan<- *flushJob) error {
 		msg, err := it.Next(jetstream.NextMaxWait(wait))
 		switch {
 		case errors.Is(err, nats.ErrTimeout):
+			if time.Since(lastSeen) >= consumerCheckInterval {
+				lastSeen = time.Now()
+				if err := consumerStalled(ctx, cons); err != nil {
+					return err
+				}
+			}
 		case err != nil:
 			if ctx.Err() != nil {
 				return nil
 			}
 			return fmt.Errorf("aggregate: next message: %w", err)
 		default:
+			lastSeen = time.Now()
 			if s.batch.messages == 0 {
 				oldest = time.Now()
 			}
@@ -284,6 +292,7 @@ func (s *reader) consume(ctx context.Context, jobs chan<- *flushJob) error {
 			select {
 			case jobs <- s.cutReady:
 				s.cutReady = nil
+				lastSeen = time.Now() // the wait for the flusher is not the consumer's
 			case <-ctx.Done():
 				return nil // shutdown hands it over
 			}
@@ -319,6 +328,32 @@ func (s *reader) cutReason(oldest time.Time) string {
 		return cutIdle
 	}
 	return ""
+}
+
+// consumerCheckInterval is how long the consumer may deliver nothing before consume asks the
+// server about it.
+const consumerCheckInterval = 5 * time.Second
+
+// consumerStalled returns an error when the server no longer knows the ordered consumer, or knows
+// it with messages pending that it has not delivered for consumerCheckInterval. An ordered consumer
+// is a single in-memory replica on one server of a cluster: when that server is killed the
+// consumer is gone, and a pull request can be lost while servers restart, while the client,
+// connected to another server, never hears of it (each Next of at most a second restarts the
+// client's heartbeat check), so it would wait forever. The error makes consume create the consumer
+// again from the sequence after the last one read. Other errors (no answer during a failover) are
+// left to the next check.
+func consumerStalled(ctx context.Context, cons jetstream.Consumer) error {
+	ictx, cancel := context.WithTimeout(ctx, 2*time.Second)
+	defer cancel()
+	info, err := cons.Info(ictx)
+	switch {
+	case errors.Is(err, jetstream.ErrConsumerNotFound):
+		return fmt.Errorf("aggregate: consumer lost (its server restarted): %w", err)
+	case err == nil && info.NumPending > 0:
+		return fmt.Errorf("aggregate: consumer stalled: %d messages pending, none delivered for %s (%d pull requests waiting)",
+			info.NumPending, consumerCheckInterval, info.NumWaiting)
+	}
+	return nil
 }
 
 // filterSubjects are the subjects the partition consumes: all of the stream's, whatever its

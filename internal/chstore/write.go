@@ -210,7 +210,7 @@ func (e *prepareError) Unwrap() error { return e.err }
 // rowWise returns a send function that appends rows one by one with their values.
 func rowWise[R any](name, columns string, values func(*R) []any) func(context.Context, *Store, []R) error {
 	return func(ctx context.Context, s *Store, rows []R) error {
-		batch, err := s.conn.PrepareBatch(ctx, "INSERT INTO "+s.table(name)+" ("+columns+")")
+		batch, err := s.conn.PrepareBatch(s.insertContext(ctx), "INSERT INTO "+s.table(name)+" ("+columns+")")
 		if err != nil {
 			return fmt.Errorf("chstore: insert %s: %w", name, &prepareError{err})
 		}
@@ -250,7 +250,7 @@ func insertEvents(ctx context.Context, s *Store, rows []EventRow) error {
 	// In the order of eventColumns.
 	columns := []any{region, id, typ, eventTime, timeNS, ingestTime, seq, source, item, level, rating,
 		channel, outcome, payload}
-	batch, err := s.conn.PrepareBatch(ctx, "INSERT INTO "+s.table("events")+" ("+eventColumns+")")
+	batch, err := s.conn.PrepareBatch(s.insertContext(ctx), "INSERT INTO "+s.table("events")+" ("+eventColumns+")")
 	if err != nil {
 		return fmt.Errorf("chstore: insert events: %w", &prepareError{err})
 	}
