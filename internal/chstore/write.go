@@ -29,14 +29,15 @@ const MaxPartitionsPerBlock = 100
 // Refused is a row that ClickHouse (or the client, for a value its column cannot hold) refused for
 // good: writing it again fails the same way.
 type Refused struct {
-	Table string // events, late_events, dlq, windows, scores or rankings
+	Table string // events, late_events, dlq, windows, scores, rankings, score_changes, score_causes or rank_changes
 	Row   int    // the row's index in that table's slice of the Batch
 	Err   error  // why, with the server's message
 }
 
 // Write stores the rows of b: per non-empty table one INSERT with an explicit column list, or
 // several when the rows span more than MaxPartitionsPerBlock monthly partitions, in the fixed order
-// events, late_events, dlq, windows, scores, rankings (raw input before derived results). It stops
+// events, late_events, dlq, windows, scores, rankings, score_changes, score_causes, rank_changes (raw
+// input before derived results, results before their explanations). It stops
 // at the first failure and returns an error naming the table (see Classify); blocks before it are
 // stored, later ones are not. Writing the same batch again is harmless (see the package
 // documentation), so the caller retries the whole batch.
@@ -71,6 +72,9 @@ func (s *Store) write(ctx context.Context, b Batch, iso *isolation) ([]Refused, 
 		func() error { return writeTable(ctx, s, windowsTable, b.Windows, iso) },
 		func() error { return writeTable(ctx, s, scoresTable, b.Scores, iso) },
 		func() error { return writeTable(ctx, s, rankingsTable, b.Rankings, iso) },
+		func() error { return writeTable(ctx, s, scoreChangesTable, b.ScoreChanges, iso) },
+		func() error { return writeTable(ctx, s, scoreCausesTable, b.ScoreCauses, iso) },
+		func() error { return writeTable(ctx, s, rankChangesTable, b.RankChanges, iso) },
 	} {
 		if err := step(); err != nil {
 			return nil, err

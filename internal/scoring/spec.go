@@ -27,6 +27,9 @@ type Term struct {
 	// Value returns the term's value in a score; nil when it has none (a
 	// satisfaction without ratings).
 	Value func(*Score) *float64
+	// LabelZH is its Chinese name, such as "服务方式完备度", for summaries
+	// in Chinese; empty means Name.
+	LabelZH string
 }
 
 // Scored reports whether the term is part of the composite.
