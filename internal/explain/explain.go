@@ -313,8 +313,14 @@ func (x *Explanation) summarize() {
 		}
 	}
 	for _, c := range x.WindowLeft {
-		fmt.Fprintf(&en, "; %s %s left the %d-day window", thousands(c.Count), c.Type, engine.RollingDays)
-		fmt.Fprintf(&zh, "；%s 个 %s 移出 %d 天窗口", thousands(c.Count), c.Type, engine.RollingDays)
+		if c.Count > 0 {
+			fmt.Fprintf(&en, "; %s %s left the %d-day window", thousands(c.Count), c.Type, engine.RollingDays)
+			fmt.Fprintf(&zh, "；%s 个 %s 移出 %d 天窗口", thousands(c.Count), c.Type, engine.RollingDays)
+		} else {
+			// Events dated after the window's end enter it when it slides to their day.
+			fmt.Fprintf(&en, "; %s %s dated ahead entered the %d-day window", thousands(-c.Count), c.Type, engine.RollingDays)
+			fmt.Fprintf(&zh, "；%s 个提前到达的 %s 进入 %d 天窗口", thousands(-c.Count), c.Type, engine.RollingDays)
+		}
 	}
 	x.SummaryEN, x.SummaryZH = en.String(), zh.String()
 }
