@@ -224,3 +224,15 @@ func regionVersions(region string, versions []uint64) (string, []any) {
 	}
 	return " WHERE " + strings.Join(conds, " AND "), args
 }
+
+// LatestRankChanges returns, per region, its rank_changes row of the highest version (the finest
+// step of that version), ordered by region: the last time each unit's rank changed.
+func (s *Store) LatestRankChanges(ctx context.Context) ([]RankChangeRow, error) {
+	q := "SELECT " + rankChangeColumns + " FROM " + s.table("rank_changes") +
+		" ORDER BY region, version DESC, from_version DESC LIMIT 1 BY region"
+	out, err := query(ctx, s.conn, q, scanRankChange)
+	if err != nil {
+		return nil, fmt.Errorf("chstore: read rank_changes: %w", err)
+	}
+	return out, nil
+}

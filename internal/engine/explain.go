@@ -74,8 +74,8 @@ type Causes struct {
 
 // TypeCount is a number of events of one type.
 type TypeCount struct {
-	Type  string
-	Count int64
+	Type  string `json:"type"`
+	Count int64  `json:"count"`
 }
 
 // causeAcc accumulates the causes of a unit between two Drains.
