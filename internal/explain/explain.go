@@ -150,8 +150,9 @@ func Build(region string, from, to time.Time, start, end []chstore.ScoreChangeRo
 	spec, _ := scoring.Lookup(x.Method)
 	x.Composite = change(before, after, engine.CompositeTerm)
 	if spec != nil {
+		labels := termLabels(x.Method)
 		for _, t := range spec.Terms {
-			tc := TermChange{Term: t.Name, Label: strings.ReplaceAll(t.Name, "_", " "), LabelZH: cmp.Or(t.LabelZH, t.Name),
+			tc := TermChange{Term: t.Name, Label: labels[t.Name][0], LabelZH: labels[t.Name][1],
 				Weight: t.Weight, Change: change(before, after, t.Name)}
 			if d := tc.Delta; d != nil && t.Scored() {
 				c := t.Weight * *d
