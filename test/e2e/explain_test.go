@@ -31,7 +31,7 @@ func TestExplainSample(t *testing.T) {
 		t.Fatalf("feed: %+v, %v", sum, err)
 	}
 	// Events and the scores they change are stored in the same batch.
-	testwait.For(t, 60*time.Second, 100*time.Millisecond, func() error {
+	testwait.For(t, 5*time.Minute, 100*time.Millisecond, func() error {
 		counts, err := p.store.EventCounts(ctx)
 		if err != nil {
 			return err
