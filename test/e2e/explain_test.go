@@ -7,6 +7,9 @@ import (
 	"testing"
 	"time"
 
+	"github.com/prometheus/client_golang/prometheus"
+
+	"github.com/govpulse/govpulse/internal/aggregate"
 	"github.com/govpulse/govpulse/internal/chstore"
 	"github.com/govpulse/govpulse/internal/ctl"
 	"github.com/govpulse/govpulse/internal/explain"
@@ -20,7 +23,13 @@ import (
 // the stored scores, and every stored change against the scores at its two versions.
 func TestExplainSample(t *testing.T) {
 	p := startPipeline(t)
-	stop := p.runAggregator()
+	// The aggregator's default flush interval: fewer, larger inserts than runAggregator's, so that
+	// ClickHouse has few parts to merge (and the database drops quickly) after 25,578 events.
+	svc, err := aggregate.New(aggregate.Config{}, p.js, p.store, nil, prometheus.NewRegistry())
+	if err != nil {
+		t.Fatal(err)
+	}
+	stop := testwait.Run(t, "aggregator", svc.Run)
 	ctx := t.Context()
 	src, err := ctl.Source(ctl.ScenarioSample, 0, 0)
 	if err != nil {
