@@ -6,6 +6,8 @@ import (
 	"fmt"
 	"slices"
 	"time"
+
+	"golang.org/x/sync/errgroup"
 )
 
 // Column lists of the tables, in the order of the values that Write appends and the readers scan.
@@ -36,10 +38,10 @@ type Refused struct {
 
 // Write stores the rows of b: per non-empty table one INSERT with an explicit column list, or
 // several when the rows span more than MaxPartitionsPerBlock monthly partitions, in the fixed order
-// events, late_events, dlq, windows, scores, rankings, score_changes, score_causes, rank_changes (raw
-// input before derived results, results before their explanations). It stops
-// at the first failure and returns an error naming the table (see Classify); blocks before it are
-// stored, later ones are not. Writing the same batch again is harmless (see the package
+// events, late_events, dlq, windows, scores, rankings, then score_changes, score_causes and
+// rank_changes at once (raw input before derived results, results before their explanations). It
+// stops at the first failure and returns an error naming the table (see Classify); blocks before it
+// are stored, later ones are not (of the three written at once, the others may be). Writing the same batch again is harmless (see the package
 // documentation), so the caller retries the whole batch.
 func (s *Store) Write(ctx context.Context, b Batch) error {
 	_, err := s.write(ctx, b, nil)
@@ -72,9 +74,7 @@ func (s *Store) write(ctx context.Context, b Batch, iso *isolation) ([]Refused, 
 		func() error { return writeTable(ctx, s, windowsTable, b.Windows, iso) },
 		func() error { return writeTable(ctx, s, scoresTable, b.Scores, iso) },
 		func() error { return writeTable(ctx, s, rankingsTable, b.Rankings, iso) },
-		func() error { return writeTable(ctx, s, scoreChangesTable, b.ScoreChanges, iso) },
-		func() error { return writeTable(ctx, s, scoreCausesTable, b.ScoreCauses, iso) },
-		func() error { return writeTable(ctx, s, rankChangesTable, b.RankChanges, iso) },
+		func() error { return s.writeExplanations(ctx, b, iso) },
 	} {
 		if err := step(); err != nil {
 			return nil, err
@@ -84,6 +84,32 @@ func (s *Store) write(ctx context.Context, b Batch, iso *isolation) ([]Refused, 
 		return nil, nil
 	}
 	return iso.refused, nil
+}
+
+// writeExplanations stores the rows of score_changes, score_causes and rank_changes, the three at
+// once: they come after the scores and the ranking they explain (an explanation is never stored
+// without its score), but depend on nothing in each other, so their INSERTs need not wait for one
+// another. The refused rows are reported in the order of the tables, as by a sequential write.
+func (s *Store) writeExplanations(ctx context.Context, b Batch, iso *isolation) error {
+	var isos [3]*isolation
+	if iso != nil {
+		for i := range isos {
+			isos[i] = &isolation{schemaFaults: iso.schemaFaults}
+		}
+	}
+	g, gctx := errgroup.WithContext(ctx)
+	g.Go(func() error { return writeTable(gctx, s, scoreChangesTable, b.ScoreChanges, isos[0]) })
+	g.Go(func() error { return writeTable(gctx, s, scoreCausesTable, b.ScoreCauses, isos[1]) })
+	g.Go(func() error { return writeTable(gctx, s, rankChangesTable, b.RankChanges, isos[2]) })
+	if err := g.Wait(); err != nil {
+		return err
+	}
+	if iso != nil {
+		for _, one := range isos {
+			iso.refused = append(iso.refused, one.refused...)
+		}
+	}
+	return nil
 }
 
 // table describes how the rows of one table are inserted.
