@@ -38,8 +38,8 @@ type Refused struct {
 
 // Write stores the rows of b: per non-empty table one INSERT with an explicit column list, or
 // several when the rows span more than MaxPartitionsPerBlock monthly partitions, in the fixed order
-// events, late_events, dlq, windows, scores, rankings, then score_changes, score_causes and
-// rank_changes at once (raw input before derived results, results before their explanations). It
+// events, late_events, dlq, windows, scores, then rankings, score_changes and score_causes at once,
+// then rank_changes (raw input before derived results, results before their explanations). It
 // stops at the first failure and returns an error naming the table (see Classify); blocks before it
 // are stored, later ones are not (of the three written at once, the others may be). Writing the same batch again is harmless (see the package
 // documentation), so the caller retries the whole batch.
@@ -73,8 +73,20 @@ func (s *Store) write(ctx context.Context, b Batch, iso *isolation) ([]Refused, 
 		func() error { return writeTable(ctx, s, dlqTable, b.DLQ, iso) },
 		func() error { return writeTable(ctx, s, windowsTable, b.Windows, iso) },
 		func() error { return writeTable(ctx, s, scoresTable, b.Scores, iso) },
-		func() error { return writeTable(ctx, s, rankingsTable, b.Rankings, iso) },
-		func() error { return s.writeExplanations(ctx, b, iso) },
+		// The ranking and the explanations of the scores depend only on the scores: at once.
+		func() error {
+			return atOnce(ctx, iso,
+				func(ctx context.Context, iso *isolation) error {
+					return writeTable(ctx, s, rankingsTable, b.Rankings, iso)
+				},
+				func(ctx context.Context, iso *isolation) error {
+					return writeTable(ctx, s, scoreChangesTable, b.ScoreChanges, iso)
+				},
+				func(ctx context.Context, iso *isolation) error {
+					return writeTable(ctx, s, scoreCausesTable, b.ScoreCauses, iso)
+				})
+		},
+		func() error { return writeTable(ctx, s, rankChangesTable, b.RankChanges, iso) },
 	} {
 		if err := step(); err != nil {
 			return nil, err
@@ -86,21 +98,19 @@ func (s *Store) write(ctx context.Context, b Batch, iso *isolation) ([]Refused, 
 	return iso.refused, nil
 }
 
-// writeExplanations stores the rows of score_changes, score_causes and rank_changes, the three at
-// once: they come after the scores and the ranking they explain (an explanation is never stored
-// without its score), but depend on nothing in each other, so their INSERTs need not wait for one
-// another. The refused rows are reported in the order of the tables, as by a sequential write.
-func (s *Store) writeExplanations(ctx context.Context, b Batch, iso *isolation) error {
-	var isos [3]*isolation
-	if iso != nil {
-		for i := range isos {
+// atOnce runs the writes of tables that do not depend on one another concurrently, so that their
+// INSERTs do not wait for one another, each with an isolation of its own (nil without iso). It
+// returns the first failure; the refused rows are reported in the order of writes, as a
+// sequential write reports them.
+func atOnce(ctx context.Context, iso *isolation, writes ...func(context.Context, *isolation) error) error {
+	isos := make([]*isolation, len(writes))
+	g, gctx := errgroup.WithContext(ctx)
+	for i, w := range writes {
+		if iso != nil {
 			isos[i] = &isolation{schemaFaults: iso.schemaFaults}
 		}
+		g.Go(func() error { return w(gctx, isos[i]) })
 	}
-	g, gctx := errgroup.WithContext(ctx)
-	g.Go(func() error { return writeTable(gctx, s, scoreChangesTable, b.ScoreChanges, isos[0]) })
-	g.Go(func() error { return writeTable(gctx, s, scoreCausesTable, b.ScoreCauses, isos[1]) })
-	g.Go(func() error { return writeTable(gctx, s, rankChangesTable, b.RankChanges, isos[2]) })
 	if err := g.Wait(); err != nil {
 		return err
 	}
