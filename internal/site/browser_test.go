@@ -391,12 +391,12 @@ func TestBrowser(t *testing.T) {
 	waitFor(t, 5*time.Second, sameOrder)
 	// Its change arrow says on hover why: the units it passed and the term that did it.
 	step("rank change on hover", 10*time.Second, chromedp.Func(func(ctx context.Context, tg *chromedp.Target) error {
-		_, err := chromedp.Poll[chromedp.Void](`(document.querySelector('#ranking tbody tr td.change span').title || '').indexOf('passed ') >= 0`,
+		_, err := chromedp.Poll[chromedp.Void](`(document.querySelector('#ranking tbody tr td.change span').title || '').indexOf('up ') === 0`,
 			chromedp.WithPollingTimeout(8*time.Second))(ctx, tg)
 		return err
 	}))
 	hover, err := chromedp.Run(ctx, chromedp.Evaluate[string](`document.querySelector('#ranking tbody tr td.change span').title`))
-	if err != nil || !strings.HasPrefix(hover, "up ") || !strings.Contains(hover, "(service modes)") && !strings.Contains(hover, "(online maturity)") {
+	if err != nil || !strings.Contains(hover, ": passed ") || !strings.Contains(hover, "(service modes)") && !strings.Contains(hover, "(online maturity)") {
 		t.Errorf("hover of Beijing's arrow: %q (%v)", hover, err)
 	}
 	// Once the rows have arrived (600 ms), while the change is still shown.
