@@ -69,6 +69,7 @@ func run(ctx context.Context, args []string, lookup config.LookupEnv, stderr io.
 	maxAhead := fs.Duration("max-ahead", "GOVPULSE_INGEST_MAX_AHEAD", def.MaxAhead, "how far an event time may be ahead of the time the stream stored it (ingest's rule; same variable as ingest's)")
 	clockTolerance := fs.Duration("clock-tolerance", "GOVPULSE_CLOCK_TOLERANCE", def.ClockTolerance, "added to --max-ahead: how far ingest's clock and the stream's may differ")
 	deadLetterBacklog := fs.Int("dead-letter-backlog", "GOVPULSE_DEAD_LETTER_BACKLOG", def.DeadLetterBacklog, "dead letters kept in memory while the DLQ stream cannot take them (and at most 64 MiB of them); when full, consuming pauses")
+	explain := fs.Bool("explain", "GOVPULSE_EXPLAIN", true, "write score_changes, score_causes and rank_changes, which explain every change of a score and of the ranking")
 	newLogger := config.LogFlag(fs)
 	archiveDLQ := fs.Bool("archive-dlq", "GOVPULSE_ARCHIVE_DLQ", true, "copy the DLQ stream into the ClickHouse dlq table (durable consumer dlq-archiver)")
 	dlqRetention := fs.Duration("dlq-retention", "GOVPULSE_DLQ_RETENTION", archiveDef.Retention, "how long rows stay in the ClickHouse dlq table; whole months older are dropped (0: keep forever)")
@@ -100,6 +101,7 @@ func run(ctx context.Context, args []string, lookup config.LookupEnv, stderr io.
 		ClockTolerance:     *clockTolerance,
 		DeadLetterBacklog:  *deadLetterBacklog,
 		SchemaFaultGrace:   *schemaGrace,
+		NoExplain:          !*explain,
 	}
 	if *regions != "" {
 		cfg.Regions = strings.Split(*regions, ",")

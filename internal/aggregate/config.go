@@ -56,6 +56,9 @@ type Config struct {
 	// them (at most 64 MiB of their bytes in any case); when it is full the aggregator stops
 	// consuming until they are written. Default 10000.
 	DeadLetterBacklog int
+	// NoExplain turns off the tables that explain every change (score_changes, score_causes and
+	// rank_changes; engine.Config.Explain). Default false: they are written.
+	NoExplain bool
 }
 
 // WithDefaults returns c with every zero field set to its default. The command's flags take their

@@ -71,6 +71,8 @@ type pending struct {
 	scores      map[string]scoring.Score
 	ranking     *scoring.Ranking
 	windows     map[windowKey]engine.WindowRow
+	changes     []engine.ScoreChange // every change drained, in order
+	rankChanges []engine.RankChange
 }
 
 type windowKey struct {
@@ -95,6 +97,8 @@ func (p *pending) merge(out engine.Output) {
 		}
 		p.windows[windowKey{w.Region, w.Metric, w.Start.UnixNano()}] = w
 	}
+	p.changes = append(p.changes, out.Changes...)
+	p.rankChanges = append(p.rankChanges, out.RankChanges...)
 }
 
 // flushJob is one batch handed from the consuming loop to the flusher: the rows and outputs of
@@ -365,6 +369,10 @@ func (s *flusher) handleRefused(p *pending, b chstore.Batch, refused []chstore.R
 		case "rankings":
 			version = b.Rankings[r.Row].Version
 			p.ranking = nil
+		case "score_changes", "score_causes", "rank_changes":
+			// An explanation refused leaves its score or ranking stored: nothing to dead-letter.
+			s.log.Debug("clickhouse refused an explanation row", "table", r.Table, "error", r.Err)
+			continue
 		}
 		i, ok := bySeq[version]
 		if ok && region != "" && b.Events[i].Region != region {
@@ -384,6 +392,7 @@ func (s *flusher) countRows(b chstore.Batch, refused []chstore.Refused) {
 	n := map[string]int{
 		"events": len(b.Events), "scores": len(b.Scores), "rankings": len(b.Rankings),
 		"windows": len(b.Windows), "late_events": len(b.LateEvents),
+		"score_changes": len(b.ScoreChanges), "score_causes": len(b.ScoreCauses), "rank_changes": len(b.RankChanges),
 	}
 	for _, r := range refused {
 		n[r.Table]--

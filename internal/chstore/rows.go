@@ -89,11 +89,16 @@ type Batch struct {
 	Windows    []WindowRow
 	LateEvents []LateEventRow
 	DLQ        []DLQRow
+	// ScoreChanges, ScoreCauses and RankChanges explain the changes of Scores and Rankings.
+	ScoreChanges []ScoreChangeRow
+	ScoreCauses  []ScoreCauseRow
+	RankChanges  []RankChangeRow
 }
 
 // Len returns the number of rows in b.
 func (b Batch) Len() int {
-	return len(b.Events) + len(b.Scores) + len(b.Rankings) + len(b.Windows) + len(b.LateEvents) + len(b.DLQ)
+	return len(b.Events) + len(b.Scores) + len(b.Rankings) + len(b.Windows) + len(b.LateEvents) + len(b.DLQ) +
+		len(b.ScoreChanges) + len(b.ScoreCauses) + len(b.RankChanges)
 }
 
 // dt converts a time to what a DateTime column stores.

@@ -35,6 +35,12 @@ type Config struct {
 	// OverLimit. It bounds the portal state's memory against producers that
 	// invent item codes. Zero means DefaultMaxItemsPerLevel.
 	MaxItemsPerLevel int
+	// Explain makes Drain return the change of every score from the unit's
+	// previous drained score with its causes, and the rank changes since
+	// the previous drained ranking (Output.Changes, Output.RankChanges). It
+	// changes no score or ranking, and a snapshot restores under either
+	// setting.
+	Explain bool
 }
 
 // WithDefaults returns c with the defaults filled in and the regions

@@ -64,7 +64,17 @@ type region struct {
 	state  *scoring.Region
 	score  scoring.Score // latest score; valid when scored
 	scored bool
-	dirty  bool // score changed since the last Drain
+	dirty  bool    // score changed since the last Drain
+	win    rollAcc // the rolling window counts of score
+
+	// With Config.Explain: the score the last Drain returned (valid when
+	// hasDrained), the causes accumulated since, and the score in force
+	// when Drain last returned a ranking (valid when hasRanked).
+	drained    scoring.Score
+	hasDrained bool
+	causes     causeAcc
+	ranked     scoring.Score
+	hasRanked  bool
 }
 
 // Engine is one partition's state machine. It is not safe for concurrent
@@ -91,6 +101,16 @@ type Engine struct {
 
 	touched []int     // scratch: regions rescored by the current event
 	old     []float64 // scratch: their composites before it
+
+	// With Config.Explain: the method's terms and counts, the ranking the
+	// last Drain returned, and what the current event did to the windows.
+	spec        *scoring.Spec
+	countNames  []string
+	lastRanking *scoring.Ranking
+	slid        bool // the current event moved the rolling window to a new day
+	added       ux   // the user-experience event the current event added...
+	addedIdx    int  // ...to the window of this region, -1 when none
+	addedTime   time.Time
 }
 
 // winKey identifies an hourly window: its operator key and start.
@@ -114,7 +134,13 @@ func New(cfg Config) (*Engine, error) {
 		dedup:       windows.NewDedup(),
 		winVersions: make(map[winKey]uint64),
 		rk:          newRanking(len(cfg.Regions)),
+		addedIdx:    -1,
 	}
+	spec, ok := scoring.Lookup(scoring.Method)
+	if !ok {
+		return nil, fmt.Errorf("engine: method %s: unknown", scoring.Method)
+	}
+	e.spec, e.countNames = spec, scoring.CountNames()
 	for i, code := range cfg.Regions {
 		r, _ := events.LookupRegion(code)
 		e.regions[i].state = scoring.NewRegion(r.Code, r.NameZH, r.NameEN)
@@ -197,13 +223,24 @@ func (e *Engine) Apply(seq uint64, ev *events.Event) Result {
 				return res
 			}
 		}
-		if e.regions[idx].state.Apply(ev) {
+		r := &e.regions[idx]
+		desc := ""
+		if e.cfg.Explain && len(r.causes.items) < MaxCauseItems {
+			desc = r.state.Describe(ev)
+		}
+		if r.state.Apply(ev) {
 			e.touch(idx)
+			if e.cfg.Explain {
+				r.causes.item(desc)
+			}
 		} else {
 			res.Reason = "superseded: its key has a newer writer"
 		}
 	} else {
 		res = e.applyExperience(seq, idx, ev, w)
+	}
+	if e.cfg.Explain && res.Outcome == Applied {
+		e.regions[idx].causes.applied(seq, ev.Type)
 	}
 	e.rescore(seq, w)
 	return res
@@ -238,8 +275,9 @@ func (e *Engine) advance(t time.Time) time.Time {
 	e.wm.Observe(t)
 	w, _ := e.wm.Current()
 	e.touched = e.touched[:0]
+	e.slid, e.addedIdx = false, -1
 	if d := dayNumber(w); !e.hasDay || d != e.day {
-		e.hasDay, e.day = true, d
+		e.hasDay, e.day, e.slid = true, d, true
 		e.rolling.Advance(w)
 		e.hourly.Advance(w)
 		e.dedup.Purge(w.Add(-e.cfg.AllowedLateness))
@@ -300,6 +338,7 @@ func (e *Engine) applyExperience(seq uint64, idx int, ev *events.Event, w time.T
 	}
 	e.dedup.Add(key, ev.Time)
 	e.winVersions[winKey{key: wk, start: hourStart(ev.Time)}] = seq
+	e.added, e.addedIdx, e.addedTime = in, idx, ev.Time
 	e.touch(idx)
 	return Result{Outcome: Applied}
 }
@@ -331,8 +370,15 @@ func (e *Engine) rescore(seq uint64, w time.Time) {
 		win.Applications, win.OnlineCompleted = acc.applications, acc.onlineCompleted
 		prev, had := r.score.Composite, r.scored
 		e.old = append(e.old, prev)
+		if e.cfg.Explain && e.slid && had {
+			var added *ux
+			if e.addedIdx == idx && !e.addedTime.Before(win.Start) && e.addedTime.Before(win.End) {
+				added = &e.added
+			}
+			r.causes.slid(r.win, acc, added)
+		}
 		r.score = r.state.Score(win, w, seq)
-		r.scored, r.dirty = true, true
+		r.scored, r.dirty, r.win = true, true, acc
 		if !had || prev != r.score.Composite {
 			changed = true
 		}

@@ -20,10 +20,21 @@ type Output struct {
 	// Windows holds the hourly windows changed since the last Drain, sorted
 	// by region, metric and start.
 	Windows []WindowRow
+	// Changes holds, with Config.Explain, the change of every score of
+	// Scores from the unit's score in the previous Drain that returned it,
+	// with its causes, in the order of Scores.
+	Changes []ScoreChange
+	// RankChanges holds, with Config.Explain, every unit whose rank differs
+	// between the previous ranking Drain returned and Ranking (none for the
+	// first ranking).
+	RankChanges []RankChange
 }
 
 // Empty reports whether the output holds nothing.
-func (o *Output) Empty() bool { return len(o.Scores) == 0 && o.Ranking == nil && len(o.Windows) == 0 }
+func (o *Output) Empty() bool {
+	return len(o.Scores) == 0 && o.Ranking == nil && len(o.Windows) == 0 && len(o.Changes) == 0 &&
+		len(o.RankChanges) == 0
+}
 
 // WindowRow is one hourly tumbling window of one region and metric: a row
 // of the windows table.
@@ -65,12 +76,30 @@ func (e *Engine) Drain() Output {
 		r := &e.regions[i]
 		if r.dirty {
 			out.Scores = append(out.Scores, e.score(i))
+			if e.cfg.Explain {
+				out.Changes = append(out.Changes, e.change(i))
+			}
 			r.dirty = false
 		}
 	}
 	if e.rk.dirty {
 		out.Ranking = e.rk.build(e.regions)
 		e.rk.dirty = false
+		if e.cfg.Explain {
+			out.RankChanges = RankChanges(e.spec, e.lastRanking, out.Ranking, e.rankedScore, e.currentScore)
+			e.lastRanking = e.rk.build(e.regions)
+			for i := range e.regions {
+				if r := &e.regions[i]; r.scored {
+					r.ranked, r.hasRanked = e.score(i), true
+				}
+			}
+		}
+	}
+	if e.cfg.Explain {
+		for _, s := range out.Scores {
+			r := &e.regions[e.index[s.Region]]
+			r.drained, r.hasDrained = e.score(e.index[s.Region]), true
+		}
 	}
 	changed := e.hourly.TakeChanged(nil)
 	for _, c := range changed {
@@ -129,4 +158,40 @@ func (e *Engine) Ranking() *scoring.Ranking {
 		return nil
 	}
 	return e.rk.build(e.regions)
+}
+
+// change returns the change of region i's latest score from its drained
+// one, with the causes accumulated since, and starts accumulating anew.
+func (e *Engine) change(i int) ScoreChange {
+	r := &e.regions[i]
+	var from *scoring.Score
+	if r.hasDrained {
+		from = &r.drained
+	}
+	c := ScoreChange{Method: r.score.Method, Region: r.score.Region, Version: r.score.Version, AsOf: r.score.AsOf.UTC(),
+		Terms: termChanges(e.spec, e.countNames, from, &r.score), Causes: r.causes.causes()}
+	if from != nil {
+		c.FromVersion = from.Version
+	}
+	r.causes = causeAcc{items: r.causes.items[:0]}
+	return c
+}
+
+// rankedScore returns the region's score in force when Drain last
+// returned a ranking, nil when none.
+func (e *Engine) rankedScore(region string) *scoring.Score {
+	i, ok := e.index[region]
+	if !ok || !e.regions[i].hasRanked {
+		return nil
+	}
+	return &e.regions[i].ranked
+}
+
+// currentScore returns the region's latest score, nil when none.
+func (e *Engine) currentScore(region string) *scoring.Score {
+	i, ok := e.index[region]
+	if !ok || !e.regions[i].scored {
+		return nil
+	}
+	return &e.regions[i].score
 }

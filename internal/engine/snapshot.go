@@ -3,6 +3,7 @@ package engine
 import (
 	"cmp"
 	"encoding/binary"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"hash/crc32"
@@ -32,14 +33,18 @@ var (
 // configuration; format 1 remembered bare ids, which another unit's events
 // could match, so a format 1 snapshot is never read: the state is rebuilt.
 // Format 3 adds the composites in force before the last ranking change
-// (Part needs them); a format 2 snapshot is rebuilt too.
-const snapshotMagic = "gpe\x03"
+// (Part needs them); a format 2 snapshot is rebuilt too. Format 4 adds what
+// explains the next changes (the scores and ranking the last Drain returned
+// and the causes accumulated since); a format 3 snapshot is rebuilt, so that
+// the first changes after it are explained completely.
+const snapshotMagic = "gpe\x04"
 
 // formatNotes says, per older format version, why its snapshots cannot be
 // used; Restore puts it in its error, which the aggregator logs.
 var formatNotes = map[byte]string{
 	1: "format 1 remembered applied events by id alone; format 2 identifies them by region and id",
 	2: "format 2 lacks the composites before the last ranking change, which a partition's share of the ranking of all units needs",
+	3: "format 3 lacks the scores and ranking last drained and the causes since, which explain the next changes",
 }
 
 // AppendSnapshot appends the engine's whole state to dst and returns the
@@ -98,6 +103,7 @@ func (e *Engine) AppendSnapshot(dst []byte) []byte {
 		dst = binary.AppendVarint(dst, k.start)
 		dst = binary.AppendUvarint(dst, e.winVersions[k])
 	}
+	dst = e.appendExplain(dst)
 	return binary.LittleEndian.AppendUint32(dst, crc32.ChecksumIEEE(dst[start:]))
 }
 
@@ -182,6 +188,8 @@ func (e *Engine) read(d *snapcodec.Reader) error {
 			// Every change of a region's state rescores it, so its latest
 			// score is its current state scored with the stored window.
 			r.score = r.state.Score(win, asOf, version)
+			r.win = rollAcc{ratings: win.Ratings, ratingSum: win.RatingSum, applications: win.Applications,
+				onlineCompleted: win.OnlineCompleted}
 		} else if r.dirty {
 			d.Fail("dirty region without score")
 		}
@@ -212,6 +220,7 @@ func (e *Engine) read(d *snapcodec.Reader) error {
 		k := winKey{key: int(d.Varint()), start: d.Varint()}
 		e.winVersions[k] = d.Uvarint()
 	}
+	e.readExplain(d)
 	if d.Err() == nil && d.Len() != 0 {
 		d.Fail("trailing bytes")
 	}
@@ -243,4 +252,82 @@ func readConfig(d *snapcodec.Reader) Config {
 	c.AllowedLateness = time.Duration(d.Varint())
 	c.MaxItemsPerLevel = int(min(d.Uvarint(), math.MaxInt32))
 	return c
+}
+
+// appendExplain appends the state behind the next changes: per region the
+// score last drained, the score of the ranking last drained and the causes
+// since, then the ranking last drained.
+// Scores and the ranking are kept in their JSON form (deterministic).
+func (e *Engine) appendExplain(dst []byte) []byte {
+	for i := range e.regions {
+		r := &e.regions[i]
+		dst = snapcodec.AppendBool(dst, r.hasDrained)
+		if r.hasDrained {
+			b, _ := json.Marshal(&r.drained) // a Score always encodes
+			dst = snapcodec.AppendString(dst, string(b))
+		}
+		dst = snapcodec.AppendBool(dst, r.hasRanked)
+		if r.hasRanked {
+			b, _ := json.Marshal(&r.ranked) // a Score always encodes
+			dst = snapcodec.AppendString(dst, string(b))
+		}
+		c := &r.causes
+		dst = binary.AppendUvarint(dst, c.firstSeq)
+		dst = binary.AppendUvarint(dst, c.lastSeq)
+		dst = appendInt64s(dst, c.byType[:]...)
+		dst = binary.AppendUvarint(dst, uint64(len(c.items)))
+		for _, it := range c.items {
+			dst = snapcodec.AppendString(dst, it)
+		}
+		dst = binary.AppendVarint(dst, c.itemsTotal)
+		dst = appendInt64s(dst, c.left[:]...)
+	}
+	dst = snapcodec.AppendBool(dst, e.lastRanking != nil)
+	if e.lastRanking != nil {
+		b, _ := json.Marshal(e.lastRanking) // a Ranking always encodes
+		dst = snapcodec.AppendString(dst, string(b))
+	}
+	return dst
+}
+
+// readExplain reads what appendExplain wrote.
+func (e *Engine) readExplain(d *snapcodec.Reader) {
+	for i := range e.regions {
+		r := &e.regions[i]
+		r.hasDrained = d.Bool()
+		if r.hasDrained {
+			if err := json.Unmarshal([]byte(d.String()), &r.drained); err != nil && d.Err() == nil {
+				d.Fail("drained score")
+			}
+		}
+		r.hasRanked = d.Bool()
+		if r.hasRanked {
+			if err := json.Unmarshal([]byte(d.String()), &r.ranked); err != nil && d.Err() == nil {
+				d.Fail("ranked score")
+			}
+		}
+		c := &r.causes
+		c.firstSeq, c.lastSeq = d.Uvarint(), d.Uvarint()
+		for j := range c.byType {
+			c.byType[j] = d.Varint()
+		}
+		n := d.Uvarint()
+		if n > MaxCauseItems {
+			d.Fail("cause items")
+			return
+		}
+		for j := uint64(0); j < n && d.Err() == nil; j++ {
+			c.items = append(c.items, d.String())
+		}
+		c.itemsTotal = d.Varint()
+		for j := range c.left {
+			c.left[j] = d.Varint()
+		}
+	}
+	if d.Bool() {
+		e.lastRanking = new(scoring.Ranking)
+		if err := json.Unmarshal([]byte(d.String()), e.lastRanking); err != nil && d.Err() == nil {
+			d.Fail("drained ranking")
+		}
+	}
 }

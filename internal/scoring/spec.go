@@ -27,6 +27,9 @@ type Term struct {
 	// Value returns the term's value in a score; nil when it has none (a
 	// satisfaction without ratings).
 	Value func(*Score) *float64
+	// LabelZH is its Chinese name, such as "服务方式完备度", for summaries
+	// in Chinese; empty means Name.
+	LabelZH string
 }
 
 // Scored reports whether the term is part of the composite.
@@ -59,4 +62,19 @@ var countFields = func() map[string]int {
 		m[name] = i
 	}
 	return m
+}()
+
+// CountNames returns the names of the counts of a score (the JSON members
+// and columns of Counts), in the order of their fields. The slice is a
+// fresh copy.
+func CountNames() []string { return append([]string(nil), countNames...) }
+
+// countNames lists the JSON names of the fields of Counts in field order.
+var countNames = func() []string {
+	t := reflect.TypeFor[Counts]()
+	names := make([]string, t.NumField())
+	for i := range t.NumField() {
+		names[i], _, _ = strings.Cut(t.Field(i).Tag.Get("json"), ",")
+	}
+	return names
 }()

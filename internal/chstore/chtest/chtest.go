@@ -70,7 +70,8 @@ func Open(tb testing.TB) (driver.Conn, string) {
 		tb.Fatalf("chtest: create database on %s: %v", addr, err)
 	}
 	tb.Cleanup(func() {
-		ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+		// A database that took a whole scenario may take a while to drop on a busy server.
+		ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
 		defer cancel()
 		if err := conn.Exec(ctx, "DROP DATABASE IF EXISTS "+db); err != nil {
 			tb.Errorf("chtest: drop database %s: %v", db, err)
