@@ -36,6 +36,7 @@ const (
 	fOutcome       = "data.outcome"
 	fOnline        = "data.online"
 	fVisits        = "data.visits"
+	fPortal        = "data.portal"
 	elementsPrefix = "data.elements."
 )
 
@@ -163,14 +164,29 @@ func (d *ServicePublishedData) check() *Error {
 		}
 		seen |= 1 << k
 	}
-	return checkRange(fMaturity, d.Maturity, 0, 4)
+	if err := checkRange(fMaturity, d.Maturity, 0, 4); err != nil {
+		return err
+	}
+	return checkPortal(d.Portal)
 }
 
 func (d *ServiceWithdrawnData) check() *Error {
 	if err := checkItemCode(fItemCode, d.ItemCode); err != nil {
 		return err
 	}
-	return checkLevel(fLevel, d.Level)
+	if err := checkLevel(fLevel, d.Level); err != nil {
+		return err
+	}
+	return checkPortal(d.Portal)
+}
+
+// checkPortal checks the optional portal of a payload: "" (absent, the
+// main portal) or 1..200 code points.
+func checkPortal(p string) *Error {
+	if p == "" {
+		return nil
+	}
+	return checkText(fPortal, p)
 }
 
 func (d *GuideAuditedData) check() *Error {
@@ -186,7 +202,7 @@ func (d *GuideAuditedData) check() *Error {
 				"must be correct, missing or incorrect")
 		}
 	}
-	return nil
+	return checkPortal(d.Portal)
 }
 
 func (d *PlatformUpdatedData) check() *Error {
