@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"time"
 
+	"github.com/govpulse/govpulse/internal/portals"
 	"github.com/govpulse/govpulse/internal/scoring"
 	"github.com/govpulse/govpulse/pkg/events"
 	"github.com/govpulse/govpulse/pkg/windows"
@@ -75,6 +76,9 @@ type region struct {
 	causes     causeAcc
 	ranked     scoring.Score
 	hasRanked  bool
+
+	// The unit's portals and the inconsistencies between them.
+	portals *portals.Unit
 }
 
 // Engine is one partition's state machine. It is not safe for concurrent
@@ -144,6 +148,7 @@ func New(cfg Config) (*Engine, error) {
 	for i, code := range cfg.Regions {
 		r, _ := events.LookupRegion(code)
 		e.regions[i].state = scoring.NewRegion(r.Code, r.NameZH, r.NameEN)
+		e.regions[i].portals = newPortals(r.Code)
 		e.index[r.Code] = i
 	}
 	var err error
@@ -223,6 +228,11 @@ func (e *Engine) Apply(seq uint64, ev *events.Event) Result {
 				return res
 			}
 		}
+		if reason := e.portalLimit(idx, ev); reason != "" {
+			e.rescore(seq, w)
+			return Result{Outcome: OverLimit, Reason: reason}
+		}
+		e.applyPortals(seq, idx, ev)
 		r := &e.regions[idx]
 		desc := ""
 		if e.cfg.Explain && len(r.causes.items) < MaxCauseItems {

@@ -355,7 +355,7 @@ func TestRestoreRejects(t *testing.T) {
 	if _, err := Restore(Config{Regions: []string{zj, bj}, MaxItemsPerLevel: 5}, snap); !errors.Is(err, ErrIncompatible) {
 		t.Fatalf("other item limit: err = %v", err)
 	}
-	other := reseal(snap, func(b []byte) { b[3] = 5 })
+	other := reseal(snap, func(b []byte) { b[3] = 0x7f })
 	if _, err := Restore(cfg, other); !errors.Is(err, ErrIncompatible) {
 		t.Fatalf("other version: err = %v", err)
 	}
@@ -374,6 +374,11 @@ func TestRestoreRejects(t *testing.T) {
 	v3 := reseal(snap, func(b []byte) { b[3] = 3 })
 	if _, err := Restore(cfg, v3); !errors.Is(err, ErrIncompatible) || !strings.Contains(err.Error(), "explain the next changes") {
 		t.Fatalf("format 3: err = %v", err)
+	}
+	// Format 4 lacks the state of the units' portals.
+	v4 := reseal(snap, func(b []byte) { b[3] = 4 })
+	if _, err := Restore(cfg, v4); !errors.Is(err, ErrIncompatible) || !strings.Contains(err.Error(), "portals") {
+		t.Fatalf("format 4: err = %v", err)
 	}
 	method := reseal(snap, func(b []byte) { b[5] = '8' }) // "2017" -> "2817"
 	if _, err := Restore(cfg, method); !errors.Is(err, ErrIncompatible) {

@@ -36,8 +36,10 @@ var (
 // (Part needs them); a format 2 snapshot is rebuilt too. Format 4 adds what
 // explains the next changes (the scores and ranking the last Drain returned
 // and the causes accumulated since); a format 3 snapshot is rebuilt, so that
-// the first changes after it are explained completely.
-const snapshotMagic = "gpe\x04"
+// the first changes after it are explained completely. Format 5 adds the
+// portal state of every unit (internal/portals); a format 4 snapshot is
+// rebuilt, so that the inconsistencies between portals are complete.
+const snapshotMagic = "gpe\x05"
 
 // formatNotes says, per older format version, why its snapshots cannot be
 // used; Restore puts it in its error, which the aggregator logs.
@@ -45,6 +47,7 @@ var formatNotes = map[byte]string{
 	1: "format 1 remembered applied events by id alone; format 2 identifies them by region and id",
 	2: "format 2 lacks the composites before the last ranking change, which a partition's share of the ranking of all units needs",
 	3: "format 3 lacks the scores and ranking last drained and the causes since, which explain the next changes",
+	4: "format 4 lacks the state of each unit's portals, which the inconsistencies between portals need",
 }
 
 // AppendSnapshot appends the engine's whole state to dst and returns the
@@ -104,6 +107,7 @@ func (e *Engine) AppendSnapshot(dst []byte) []byte {
 		dst = binary.AppendUvarint(dst, e.winVersions[k])
 	}
 	dst = e.appendExplain(dst)
+	dst = e.appendPortals(dst)
 	return binary.LittleEndian.AppendUint32(dst, crc32.ChecksumIEEE(dst[start:]))
 }
 
@@ -221,6 +225,7 @@ func (e *Engine) read(d *snapcodec.Reader) error {
 		e.winVersions[k] = d.Uvarint()
 	}
 	e.readExplain(d)
+	e.readPortals(d)
 	if d.Err() == nil && d.Len() != 0 {
 		d.Fail("trailing bytes")
 	}
