@@ -423,6 +423,7 @@ func (s *flusher) countRows(b chstore.Batch, refused []chstore.Refused) {
 		"events": len(b.Events), "scores": len(b.Scores), "rankings": len(b.Rankings),
 		"windows": len(b.Windows), "late_events": len(b.LateEvents),
 		"score_changes": len(b.ScoreChanges), "score_causes": len(b.ScoreCauses), "rank_changes": len(b.RankChanges),
+		"inconsistencies": len(b.Inconsistencies), "portal_counts": len(b.PortalCounts),
 	}
 	for _, r := range refused {
 		n[r.Table]--
