@@ -108,3 +108,24 @@ func (s *Store) PortalMeasures(ctx context.Context) ([]portals.Measures, error) 
 	}
 	return out, nil
 }
+
+// UnitPortals returns the portal measures of one region (nil before its first portal change) and
+// its open inconsistencies, the limit most recently opened first.
+func (s *Store) UnitPortals(ctx context.Context, region string, limit int) (*portals.Measures, []InconsistencyRow, error) {
+	q := "SELECT " + portalMeasureColumns + " FROM " + s.table("portal_measures") + " WHERE region = ?"
+	ms, err := query(ctx, s.conn, q, scanPortalMeasures, region)
+	if err != nil {
+		return nil, nil, fmt.Errorf("chstore: read portal_measures of %s: %w", region, err)
+	}
+	q = "SELECT " + inconsistencyColumns + " FROM " + s.table("inconsistencies") + " FINAL" +
+		" WHERE region = ? AND closed_version = 0 ORDER BY opened_version DESC, level, item_code, portal_a, portal_b" +
+		" LIMIT " + fmt.Sprint(max(limit, 0))
+	open, err := query(ctx, s.conn, q, scanInconsistency, region)
+	if err != nil {
+		return nil, nil, fmt.Errorf("chstore: read inconsistencies of %s: %w", region, err)
+	}
+	if len(ms) == 0 {
+		return nil, open, nil
+	}
+	return &ms[0], open, nil
+}
