@@ -164,3 +164,26 @@ func render(cs []portals.Inconsistency) string {
 	}
 	return b.String()
 }
+
+// A producer that invents portals fills its unit's portal state only up to the bound: the event
+// that would add one more portal is a dead letter with reason limit and is not applied to method
+// 2017 either.
+func TestPortalsOverTheLimitAreDeadLetters(t *testing.T) {
+	svc, js, store, _ := setupWithConn(t, Config{FlushInterval: 10 * time.Millisecond})
+	when := time.Date(2016, 12, 1, 10, 0, 0, 0, time.UTC)
+	for i := range portals.DefaultMaxPortals + 1 {
+		publish(t, js, &events.Event{ID: fmt.Sprintf("p-%02d", i), Type: events.ServicePublished, Region: "330000",
+			Time: when.Add(time.Duration(i) * time.Minute), Source: "test",
+			Data: &events.ServicePublishedData{ItemCode: "A", Level: events.LevelProvince, Name: "n", Department: "d",
+				Maturity: 1 + i%4, Portal: fmt.Sprintf("portal-%02d", i)}})
+	}
+	testwait.Run(t, "aggregator", svc.Run)
+	m := waitDeadLetter(t, js, events.ReasonLimit, portals.DefaultMaxPortals+1)
+	if m.Header.Get("Govpulse-Event-Id") != fmt.Sprintf("p-%02d", portals.DefaultMaxPortals) {
+		t.Errorf("dead letter headers %v", m.Header)
+	}
+	// The last applied event (sequence 16, maturity 4) is method 2017's writer of the item.
+	if sc := zhejiangScore(t, store, portals.DefaultMaxPortals); sc.MaturityTotal != int64(1+(portals.DefaultMaxPortals-1)%4) {
+		t.Errorf("maturity total %d", sc.MaturityTotal)
+	}
+}
