@@ -212,6 +212,13 @@ type pendingKey struct {
 	opened uint64
 }
 
+func comparePending(x, y pendingKey) int {
+	if c := comparePairs(x.pair, y.pair); c != 0 {
+		return c
+	}
+	return cmp.Compare(x.opened, y.opened)
+}
+
 // NewUnit returns the empty portal state of the unit region.
 func NewUnit(region string, limits Limits) *Unit {
 	return &Unit{
@@ -475,12 +482,7 @@ func (u *Unit) Take() (changed []Inconsistency, m Measures, ok bool) {
 		for k := range u.pending {
 			keys = append(keys, k)
 		}
-		slices.SortFunc(keys, func(x, y pendingKey) int {
-			if c := comparePairs(x.pair, y.pair); c != 0 {
-				return c
-			}
-			return cmp.Compare(x.opened, y.opened)
-		})
+		slices.SortFunc(keys, comparePending)
 		changed = make([]Inconsistency, len(keys))
 		for i, k := range keys {
 			changed[i] = u.pending[k]

@@ -177,17 +177,31 @@ func (u *Unit) RestoreSnapshot(b []byte) ([]byte, error) {
 	if n > uint64(d.Len()) {
 		d.Fail("item count")
 	}
+	var lastItem ItemKey
 	for i := uint64(0); i < n && d.Err() == nil; i++ {
 		k := ItemKey{Level: readLevel(d), Code: d.String()}
+		if d.Err() == nil && (k.Code == "" || i > 0 && compareItems(lastItem, k) >= 0) {
+			d.Fail("item order")
+		}
+		lastItem = k
 		np := d.Uvarint()
 		if np > uint64(d.Len()) || np == 0 {
 			d.Fail("portal count")
 		}
 		it := &item{by: make(map[string]*desc)}
+		lastPortal := ""
 		for j := uint64(0); j < np && d.Err() == nil; j++ {
 			p := d.String()
+			if j > 0 && p <= lastPortal {
+				d.Fail("portal order")
+			}
+			lastPortal = p
 			x := &desc{}
 			f := d.Byte()
+			if f&^(flagService|flagPublished|flagGuide) != 0 || f&(flagService|flagGuide) == 0 ||
+				f&flagPublished != 0 && f&flagService == 0 {
+				d.Fail("description flags")
+			}
 			if f&flagService != 0 {
 				x.svc.stamp = readStamp(d)
 				x.svc.published = f&flagPublished != 0
@@ -217,8 +231,13 @@ func (u *Unit) RestoreSnapshot(b []byte) ([]byte, error) {
 	if no > uint64(d.Len()) {
 		d.Fail("open count")
 	}
+	var lastOpen pairKey
 	for i := uint64(0); i < no && d.Err() == nil; i++ {
 		c := fresh.readInc(d)
+		if d.Err() == nil && i > 0 && comparePairs(lastOpen, c.key()) >= 0 {
+			d.Fail("open order")
+		}
+		lastOpen = c.key()
 		it := fresh.items[ItemKey{Level: events.Level(c.Level), Code: c.ItemCode}]
 		if d.Err() == nil && (it == nil || !c.Open()) {
 			d.Fail("open inconsistency")
@@ -238,9 +257,15 @@ func (u *Unit) RestoreSnapshot(b []byte) ([]byte, error) {
 	if np > uint64(d.Len()) {
 		d.Fail("pending count")
 	}
+	var lastPending pendingKey
 	for i := uint64(0); i < np && d.Err() == nil; i++ {
 		c := fresh.readInc(d)
-		fresh.pending[pendingKey{pair: c.key(), opened: c.OpenedVersion}] = c
+		k := pendingKey{pair: c.key(), opened: c.OpenedVersion}
+		if d.Err() == nil && i > 0 && comparePending(lastPending, k) >= 0 {
+			d.Fail("pending order")
+		}
+		lastPending = k
+		fresh.pending[k] = c
 	}
 	fresh.measuresDirty = d.Bool()
 	fresh.version = d.Uvarint()
