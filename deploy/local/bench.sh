@@ -5,8 +5,10 @@
 # data under $RUN_DIR/test-clickhouse, as `make test` does), runs the Go benchmarks of the hot
 # paths (decoding, windows, the engine, scoring, ClickHouse writes, ingest, the ingest load test),
 # then the end-to-end replay (HTTP ingest -> JetStream -> aggregate -> ClickHouse) with the default
-# JetStream sync interval and with sync_interval: always, then the site's fan-out (1,000 Server-Sent
-# Event clients receiving every ranking of a replay), prints the figures and stops the server.
+# JetStream sync interval and with sync_interval: always, the latency from ingest's 202 to the score
+# published on NATS (paced at 5,000 events/s, and for lone events on an idle pipeline), then the
+# site's fan-out (1,000 Server-Sent Event clients receiving every ranking of a replay), prints the
+# figures and stops the server.
 # Everything printed is also written to $RUN_DIR/bench.txt.
 #
 # Environment:
@@ -14,6 +16,9 @@
 #   LOAD_BENCHTIME         -benchtime of the ingest load test BenchmarkLoadMixed (default 2s)
 #   GOVPULSE_BENCH_EVENTS  events of the end-to-end replay (default 200000)
 #   GOVPULSE_BENCH_FEEDERS concurrent HTTP clients of the replay (default 8)
+#   GOVPULSE_LATENCY_RATE, GOVPULSE_LATENCY_SECONDS, GOVPULSE_LATENCY_BATCH, GOVPULSE_LATENCY_LONE
+#                          the latency benchmark: events/s (5000) for seconds (20) in requests of
+#                          (50) events; lone events (50)
 set -euo pipefail
 cd "$(dirname "$0")/../.."
 RUN_DIR="${RUN_DIR:-$PWD/.run}"
@@ -51,6 +56,9 @@ status=0
 	# One iteration is a whole replay of GOVPULSE_BENCH_EVENTS events, once per sync setting.
 	run go test -run '^$' -bench EndToEnd -benchtime 1x -timeout 30m ./test/bench/
 	echo
+	# One iteration is a whole paced run, or all the lone events.
+	run go test -run '^$' -bench Latency -benchtime 1x -timeout 20m ./test/bench/
+	echo
 	# One iteration publishes every ranking of a replay of the sample scenario to 1,000 streams.
 	run go test -run '^$' -bench Stream1000 -benchtime 1x -benchmem -timeout 10m ./internal/site/
 	exit "$failed"
@@ -58,7 +66,7 @@ status=0
 
 echo
 echo "== figures (also in $OUT)"
-grep -E '^(pkg:|Benchmark|end-to-end )' "$OUT" || true
+grep -E '^(pkg:|Benchmark|end-to-end |latency )' "$OUT" || true
 if [ "$status" -ne 0 ]; then
 	echo "bench.sh: a benchmark failed (exit $status); see $OUT" >&2
 fi
