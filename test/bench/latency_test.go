@@ -278,8 +278,20 @@ func paced(b *testing.B) {
 	if err := <-errs; err != nil {
 		b.Fatal(err)
 	}
-	// Wait until no score has arrived for a second: the last batch is published.
-	testwait.For(b, time.Minute, 50*time.Millisecond, func() error {
+	// Wait until the last event is stored (its flush publishes right after the write), then
+	// until no score has arrived for a second.
+	st, err := p.ingestJS.Stream(ctx, natsjs.DefaultEventsStream)
+	if err != nil {
+		b.Fatal(err)
+	}
+	info, err := st.Info(ctx)
+	if err != nil {
+		b.Fatal(err)
+	}
+	testwait.For(b, 5*time.Minute, 10*time.Millisecond, func() error {
+		if _, ok := p.rec.reached(info.State.LastSeq); !ok {
+			return fmt.Errorf("stream sequence %d not stored", info.State.LastSeq)
+		}
 		if time.Since(w.last()) < time.Second {
 			return errors.New("scores still arriving")
 		}
