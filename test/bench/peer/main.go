@@ -143,7 +143,7 @@ func run(ctx context.Context, args []string, stdout io.Writer) error {
 			"GOVPULSE_PEER_NATS_URL=" + o.natsURL,
 			"GOVPULSE_PEER_CLICKHOUSE_DSN=clickhouse://" + o.clickhouse + "/" + telegrafDatabase,
 		},
-		conn, "SELECT count() FROM `"+telegrafDatabase+"`.`"+telegrafTable+"`")
+		conn, "`"+telegrafDatabase+"`.`"+telegrafTable+"`", "value")
 	if err != nil {
 		return err
 	}
@@ -166,7 +166,7 @@ func run(ctx context.Context, args []string, stdout io.Writer) error {
 			"GOVPULSE_CLICKHOUSE_DSN=" + dsn,
 			"GOVPULSE_AGGREGATE_ADMIN_ADDR=" + admin,
 		},
-		conn, "SELECT count() FROM `"+govpulseDatabase+"`.events")
+		conn, "`"+govpulseDatabase+"`.events", "region, id")
 	if err != nil {
 		return err
 	}
@@ -296,6 +296,7 @@ type drained struct {
 	clickhouse time.Duration // CPU of the ClickHouse server over that time (0 when unknown)
 	nats       time.Duration // CPU of the NATS server over that time (0 when unknown)
 	rows       uint64        // rows counted at the end (at least the events)
+	distinct   uint64        // distinct events among them
 }
 
 func (d drained) describe(n int) string {
@@ -307,13 +308,16 @@ func (d drained) describe(n int) string {
 	if d.nats > 0 {
 		s += fmt.Sprintf(", NATS %.2f CPU s (%.1f µs/event)", d.nats.Seconds(), perEvent(d.nats, n))
 	}
-	return s + fmt.Sprintf(", %d rows", d.rows)
+	return s + fmt.Sprintf(", %d rows, %d distinct", d.rows, d.distinct)
 }
 
-// drain starts cmd with env added to the environment, logging to <log-dir>/<name>.log, polls query
-// (a count) every 100 ms until it reaches o.events, records the figures and stops the process.
+// drain starts cmd with env added to the environment, logging to <log-dir>/<name>.log, polls the
+// row count of table every 100 ms until it reaches o.events and the rows hold o.events distinct
+// values of key (a drain at least once may store an event twice), records the figures and stops
+// the process. The wall time ends when the count that proved the drain complete returned; the
+// distinct count, which reads the whole table, is not timed.
 func drain(ctx context.Context, o options, progress io.Writer, name string, cmd *exec.Cmd, env []string,
-	conn driver.Conn, query string) (drained, error) {
+	conn driver.Conn, table, key string) (drained, error) {
 	ctx, cancel := context.WithTimeout(ctx, o.timeout)
 	defer cancel()
 	logPath := filepath.Join(o.logDir, name+".log")
@@ -344,9 +348,13 @@ func drain(ctx context.Context, o options, progress io.Writer, name string, cmd 
 	fmt.Fprintf(progress, "%s draining (pid %d, log %s)\n", name, cmd.Process.Pid, logPath)
 	tick := time.NewTicker(100 * time.Millisecond)
 	defer tick.Stop()
-	var rows uint64
+	countQuery := "SELECT count() FROM " + table
+	distinctQuery := "SELECT uniqExact(" + key + ") FROM " + table
+	var rows, distinct uint64
+	var end time.Time
+	var d drained
 	lastReport := start
-	for rows < uint64(o.events) {
+	for distinct < uint64(o.events) {
 		select {
 		case <-ctx.Done():
 			return drained{}, fmt.Errorf("%s: %d of %d rows after %s: %w (see %s)", name, rows, o.events, time.Since(start).Round(time.Second), ctx.Err(), logPath)
@@ -355,25 +363,33 @@ func drain(ctx context.Context, o options, progress io.Writer, name string, cmd 
 			return drained{}, fmt.Errorf("%s exited after %d of %d rows: %v (see %s)", name, rows, o.events, err, logPath)
 		case <-tick.C:
 		}
-		if err := conn.QueryRow(ctx, query).Scan(&rows); err != nil {
+		if err := conn.QueryRow(ctx, countQuery).Scan(&rows); err != nil {
 			// The table may be busy or briefly unreachable; the next tick asks again.
 			continue
 		}
+		end = time.Now()
 		if time.Since(lastReport) >= 5*time.Second {
 			fmt.Fprintf(progress, "  %s: %d rows after %s\n", name, rows, time.Since(start).Round(time.Second))
 			lastReport = time.Now()
 		}
+		if rows < uint64(o.events) {
+			continue
+		}
+		// The CPU figures end here too, before the distinct count adds ClickHouse's work.
+		if d.cpu, err = procCPU(cmd.Process.Pid); err != nil {
+			return drained{}, fmt.Errorf("%s CPU: %w", name, err)
+		}
+		if after, err := procCPU(o.clickhousePID); err == nil {
+			d.clickhouse = after - chBefore
+		}
+		if after, err := procCPU(o.natsPID); err == nil {
+			d.nats = after - natsBefore
+		}
+		if err := conn.QueryRow(ctx, distinctQuery).Scan(&distinct); err != nil {
+			continue
+		}
 	}
-	d := drained{wall: time.Since(start), rows: rows}
-	if d.cpu, err = procCPU(cmd.Process.Pid); err != nil {
-		return drained{}, fmt.Errorf("%s CPU: %w", name, err)
-	}
-	if after, err := procCPU(o.clickhousePID); err == nil && o.clickhousePID > 0 {
-		d.clickhouse = after - chBefore
-	}
-	if after, err := procCPU(o.natsPID); err == nil && o.natsPID > 0 {
-		d.nats = after - natsBefore
-	}
+	d.wall, d.rows, d.distinct = end.Sub(start), rows, distinct
 
 	// Stop the process as a service manager would, and wait for it.
 	_ = cmd.Process.Signal(syscall.SIGTERM)
