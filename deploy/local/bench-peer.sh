@@ -39,8 +39,12 @@ die() { log "$*"; exit 1; }
 # port_free succeeds when nothing listens on 127.0.0.1:$1.
 port_free() { ! (exec 3<>"/dev/tcp/127.0.0.1/$1") 2>/dev/null; }
 
-# telegraf_ok succeeds when $1 is a Telegraf binary of TELEGRAF_VERSION.
-telegraf_ok() { [ -x "$1" ] && "$1" --version 2>/dev/null | grep -q "Telegraf $TELEGRAF_VERSION "; }
+# telegraf_ok succeeds when $1 is a Telegraf binary built from the module at TELEGRAF_VERSION (a
+# `go install` build reports "Telegraf unknown" itself: its build information names the module).
+telegraf_ok() {
+	[ -x "$1" ] && go version -m "$1" 2>/dev/null |
+		grep -Eq "^[[:space:]]+mod[[:space:]]+github.com/influxdata/telegraf[[:space:]]+v$TELEGRAF_VERSION([[:space:]]|\$)"
+}
 
 # build_telegraf installs Telegraf from its module into TOOLS, printing progress while it builds.
 build_telegraf() {
@@ -65,11 +69,11 @@ build_telegraf() {
 
 TELEGRAF="${TELEGRAF:-$TOOLS/telegraf}"
 if telegraf_ok "$TELEGRAF"; then
-	log "using $TELEGRAF ($("$TELEGRAF" --version))"
+	log "using $TELEGRAF (module github.com/influxdata/telegraf v$TELEGRAF_VERSION)"
 else
-	[ "$TELEGRAF" = "$TOOLS/telegraf" ] || die "TELEGRAF=$TELEGRAF is not Telegraf $TELEGRAF_VERSION"
+	[ "$TELEGRAF" = "$TOOLS/telegraf" ] || die "TELEGRAF=$TELEGRAF is not built from github.com/influxdata/telegraf v$TELEGRAF_VERSION"
 	build_telegraf
-	telegraf_ok "$TELEGRAF" || die "$TELEGRAF does not report Telegraf $TELEGRAF_VERSION"
+	telegraf_ok "$TELEGRAF" || die "$TELEGRAF is not built from github.com/influxdata/telegraf v$TELEGRAF_VERSION"
 fi
 
 log "building aggregate, nats-server and bench-peer into $BIN"
@@ -122,7 +126,7 @@ port_free "$NATS_PORT" && die "nats-server does not listen on $NATS_PORT"
 	echo "govpulse make bench-peer, $(date -u +%Y-%m-%dT%H:%M:%SZ)"
 	echo "commit $(git rev-parse --short HEAD 2>/dev/null || echo unknown)$(git diff --quiet 2>/dev/null || echo ' (with local changes)')"
 	echo "$(go version); $(nproc) cores; $(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2- | sed 's/^ *//'); load average $(cut -d' ' -f1-3 /proc/loadavg)"
-	echo "$("$TELEGRAF" --version); ClickHouse $(deploy/clickhouse/clickhouse.sh client --query 'SELECT version()'); $("$BIN/nats-server" --version)"
+	echo "Telegraf v$TELEGRAF_VERSION ($TELEGRAF); ClickHouse $(deploy/clickhouse/clickhouse.sh client --query 'SELECT version()'); $("$BIN/nats-server" --version)"
 	"$BIN/bench-peer" --events "$EVENTS" --nats-url "nats://127.0.0.1:$NATS_PORT" --clickhouse "127.0.0.1:$CH_TCP_PORT" \
 		--telegraf "$TELEGRAF" --telegraf-config deploy/bench-peer/telegraf.conf --aggregate "$BIN/aggregate" \
 		--log-dir "$PEER_DIR" --clickhouse-pid "$CH_PID" --nats-pid "$NATS_PID"

@@ -196,7 +196,9 @@ func publish(ctx context.Context, js jetstream.JetStream, n int, errs *publishEr
 		}
 		msg := &nats.Msg{Subject: ev.Subject(base), Data: payload, Header: nats.Header{}}
 		msg.Header.Set(natsjs.EventTimeHeader, natsjs.FormatEventTime(ev.Time))
-		_, err = js.PublishMsgAsync(msg, jetstream.WithMsgID(ev.Key().String()), jetstream.WithExpectStream(names.EventsStream))
+		// A server busy writing may leave 4,096 publishes unacknowledged for a while: wait for room.
+		_, err = js.PublishMsgAsync(msg, jetstream.WithMsgID(ev.Key().String()), jetstream.WithExpectStream(names.EventsStream),
+			jetstream.WithStallWait(time.Minute))
 		if err != nil {
 			return 0, fmt.Errorf("publish event %d: %w", i, err)
 		}
