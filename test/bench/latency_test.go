@@ -265,7 +265,13 @@ func paced(b *testing.B) {
 	for k := range reqs {
 		due := start.Add(time.Duration(k*perReq) * time.Second / time.Duration(perSec))
 		if d := time.Until(due); d > 0 {
-			time.Sleep(d)
+			// The schedule itself, not a wait for a condition.
+			t := time.NewTimer(d)
+			select {
+			case <-t.C:
+			case <-ctx.Done():
+				t.Stop()
+			}
 		} else if d < -10*time.Millisecond {
 			late++
 		}
@@ -374,14 +380,16 @@ func lone(b *testing.B) {
 		}
 		seq := info.State.LastSeq // one client, one event at a time: the event just stored
 		var scored time.Time
-		deadline := time.Now().Add(loneTimeout)
-		for time.Now().Before(deadline) {
-			if t, ok := w.covered(seq); ok {
-				scored = t
-				break
+		wctx, wcancel := context.WithTimeout(ctx, loneTimeout)
+		_ = testwait.Until(wctx, time.Millisecond, func() error {
+			t, ok := w.covered(seq)
+			if !ok {
+				return fmt.Errorf("sequence %d has no score", seq)
 			}
-			time.Sleep(time.Millisecond)
-		}
+			scored = t
+			return nil
+		})
+		wcancel()
 		b.StopTimer()
 		if scored.IsZero() {
 			l.noScore++
