@@ -299,6 +299,7 @@ type drained struct {
 	nats       time.Duration // CPU of the NATS server over that time (0 when unknown)
 	rows       uint64        // rows counted at the end (at least the events)
 	distinct   uint64        // distinct events among them
+	peakRSS    uint64        // the process's peak resident memory in bytes (VmHWM; 0 when unknown)
 }
 
 func (d drained) describe(n int) string {
@@ -309,6 +310,9 @@ func (d drained) describe(n int) string {
 	}
 	if d.nats > 0 {
 		s += fmt.Sprintf(", NATS %.2f CPU s (%.1f µs/event)", d.nats.Seconds(), perEvent(d.nats, n))
+	}
+	if d.peakRSS > 0 {
+		s += fmt.Sprintf(", peak RSS %d MB", d.peakRSS>>20)
 	}
 	return s + fmt.Sprintf(", %d rows, %d distinct", d.rows, d.distinct)
 }
@@ -392,6 +396,7 @@ func drain(ctx context.Context, o options, progress io.Writer, name string, cmd 
 		}
 	}
 	d.wall, d.rows, d.distinct = end.Sub(start), rows, distinct
+	d.peakRSS, _ = peakRSS(cmd.Process.Pid)
 
 	// Stop the process as a service manager would, and wait for it.
 	_ = cmd.Process.Signal(syscall.SIGTERM)
@@ -415,6 +420,24 @@ func procCPU(pid int) (time.Duration, error) {
 		return 0, fmt.Errorf("read stat: %w", err)
 	}
 	return parseStatCPU(string(b))
+}
+
+// peakRSS returns the peak resident memory of the process pid so far (VmHWM of /proc/<pid>/status).
+func peakRSS(pid int) (uint64, error) {
+	b, err := os.ReadFile(fmt.Sprintf("/proc/%d/status", pid))
+	if err != nil {
+		return 0, fmt.Errorf("read status: %w", err)
+	}
+	for line := range strings.Lines(string(b)) {
+		if v, ok := strings.CutPrefix(line, "VmHWM:"); ok {
+			kb, err := strconv.ParseUint(strings.TrimSuffix(strings.TrimSpace(v), " kB"), 10, 64)
+			if err != nil {
+				return 0, fmt.Errorf("status: VmHWM %q: %w", v, err)
+			}
+			return kb << 10, nil
+		}
+	}
+	return 0, errors.New("status: no VmHWM")
 }
 
 // parseStatCPU returns utime + stime of a /proc/<pid>/stat line. The command name (field 2) is in

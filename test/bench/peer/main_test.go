@@ -1,6 +1,7 @@
 package main
 
 import (
+	"os"
 	"testing"
 	"time"
 )
@@ -54,5 +55,12 @@ func TestParseFlags(t *testing.T) {
 		if _, err := parseFlags(args); err == nil {
 			t.Errorf("parseFlags(%q) succeeded, want an error", args)
 		}
+	}
+}
+
+func TestPeakRSS(t *testing.T) {
+	rss, err := peakRSS(os.Getpid())
+	if err != nil || rss == 0 {
+		t.Fatalf("peakRSS(self) = %d, %v; want a positive size", rss, err)
 	}
 }
