@@ -138,7 +138,7 @@ func run(ctx context.Context, args []string, stdout io.Writer) error {
 	if err := prepareTelegraf(ctx, js, conn, o.maxAckPending); err != nil {
 		return err
 	}
-	tg, err := drain(ctx, o, stdout, "telegraf", exec.Command(o.telegraf, "--config", o.telegrafConfig),
+	tg, err := drain(ctx, o, stdout, "telegraf", exec.Command(o.telegraf, "--config", o.telegrafConfig, "--strict-env-handling"),
 		[]string{
 			"GOVPULSE_PEER_NATS_URL=" + o.natsURL,
 			"GOVPULSE_PEER_CLICKHOUSE_DSN=clickhouse://" + o.clickhouse + "/" + telegrafDatabase,
