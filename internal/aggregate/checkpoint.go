@@ -87,6 +87,7 @@ func (c Config) engineConfig() engine.Config {
 		OutOfOrderness:   c.OutOfOrderness,
 		AllowedLateness:  c.AllowedLateness,
 		MaxItemsPerLevel: c.MaxItemsPerLevel,
+		Methods:          c.Methods,
 	}
 }
 

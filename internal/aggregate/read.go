@@ -7,6 +7,7 @@ import (
 	"maps"
 	"slices"
 	"strings"
+	"sync/atomic"
 	"time"
 
 	"github.com/nats-io/nats.go"
@@ -27,6 +28,10 @@ type reader struct {
 	log     *slog.Logger
 	metrics *metrics
 	ready   *readiness
+	// progress is the service's Progress: the sequence of the last message read.
+	progress *atomic.Uint64
+	// stopAt is, for a re-scoring, the last stream sequence it reads.
+	stopAt uint64
 
 	eng          *engine.Engine
 	lastSeq      uint64   // stream sequence of the last message read (applied or not)
@@ -38,7 +43,7 @@ type reader struct {
 
 // newReader returns the reader of s, before its engine is restored.
 func newReader(s *Service) *reader {
-	return &reader{cfg: s.cfg, js: s.js, log: s.log, metrics: s.metrics, ready: &s.ready, batch: &pending{}}
+	return &reader{cfg: s.cfg, js: s.js, log: s.log, metrics: s.metrics, ready: &s.ready, progress: &s.progress, batch: &pending{}}
 }
 
 // reasonSubject is the dead-letter reason code of a message whose subject does not name the unit

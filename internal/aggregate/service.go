@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"sync/atomic"
 	"time"
 
 	"github.com/nats-io/nats.go"
@@ -33,6 +34,10 @@ type Service struct {
 	log     *slog.Logger
 	metrics *metrics
 	ready   readiness
+
+	// progress is the stream sequence of the last message read and target, for a re-scoring, the
+	// last sequence of the stream when it started (Progress).
+	progress, target atomic.Uint64
 
 	// Made by Run's setup before its loops start; each is then owned by its loop.
 	reader  *reader
@@ -92,7 +97,7 @@ func (s *Service) Run(ctx context.Context) error {
 		s.ranker = newRanker(s, f.kv, f.published[natsjs.RankingKey])
 	}
 	s.reader, s.flusher = r, f
-	s.log.Info("consuming", "from_sequence", r.lastSeq+1, "regions", len(s.cfg.Regions))
+	s.log.Info("consuming", "from_sequence", r.lastSeq+1, "regions", len(s.cfg.Regions), "methods", s.cfg.Methods)
 
 	f.stopping = ctx
 	// The flusher outlives ctx: at shutdown it gets ShutdownTimeout to finish what was handed to it.
@@ -108,9 +113,9 @@ func (s *Service) Run(ctx context.Context) error {
 	}
 
 	wait := retry.NewBackoff(s.cfg.retryPolicy())
-	for ctx.Err() == nil {
+	for ctx.Err() == nil && !r.caughtUp() {
 		err := r.consume(ctx, jobs)
-		if err == nil || ctx.Err() != nil {
+		if err == nil || ctx.Err() != nil || errors.Is(err, errCaughtUp) {
 			break
 		}
 		s.ready.set(condConsuming, "consuming: "+err.Error())
@@ -122,6 +127,17 @@ func (s *Service) Run(ctx context.Context) error {
 	}
 	return s.shutdown(r, jobs, flushed, cancelFlush)
 }
+
+// Progress returns the stream sequence of the last message read and, for a re-scoring
+// (Config.Rescore), the last sequence of the stream when it started, which Run reads up to (0
+// otherwise, and before Run has set up). It is safe for concurrent use.
+func (s *Service) Progress() (done, target uint64) { return s.progress.Load(), s.target.Load() }
+
+// errCaughtUp ends the consuming loop of a re-scoring that read every message it had to.
+var errCaughtUp = errors.New("aggregate: rescore caught up")
+
+// caughtUp reports whether a re-scoring has read every message it had to.
+func (s *reader) caughtUp() bool { return s.cfg.Rescore && s.lastSeq >= s.stopAt }
 
 // shutdown hands the last batch (with a final checkpoint) to the flusher and waits for it to
 // finish, at most ShutdownTimeout.
@@ -220,6 +236,11 @@ func (s *Service) trySetup(ctx context.Context) (*reader, *flusher, error) {
 	if err := r.restore(ctx, obj, state); err != nil {
 		return nil, nil, err
 	}
+	if s.cfg.Rescore {
+		r.stopAt = state.LastSeq
+		s.target.Store(state.LastSeq)
+	}
+	s.progress.Store(r.lastSeq)
 	return r, f, nil
 }
 
@@ -277,6 +298,10 @@ func (s *reader) consume(ctx context.Context, jobs chan<- *flushJob) error {
 			case <-ctx.Done():
 				return nil // shutdown hands it over
 			}
+		}
+		s.progress.Store(s.lastSeq)
+		if s.caughtUp() {
+			return errCaughtUp // shutdown stores the last batch and checkpoints
 		}
 	}
 	return nil

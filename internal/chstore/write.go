@@ -29,14 +29,15 @@ const MaxPartitionsPerBlock = 100
 // Refused is a row that ClickHouse (or the client, for a value its column cannot hold) refused for
 // good: writing it again fails the same way.
 type Refused struct {
-	Table string // events, late_events, dlq, windows, scores or rankings
+	Table string // events, late_events, dlq, windows, scores, rankings, method_scores or method_rankings
 	Row   int    // the row's index in that table's slice of the Batch
 	Err   error  // why, with the server's message
 }
 
 // Write stores the rows of b: per non-empty table one INSERT with an explicit column list, or
 // several when the rows span more than MaxPartitionsPerBlock monthly partitions, in the fixed order
-// events, late_events, dlq, windows, scores, rankings (raw input before derived results). It stops
+// events, late_events, dlq, windows, scores, rankings, method_scores, method_rankings (raw input
+// before derived results). It stops
 // at the first failure and returns an error naming the table (see Classify); blocks before it are
 // stored, later ones are not. Writing the same batch again is harmless (see the package
 // documentation), so the caller retries the whole batch.
@@ -71,6 +72,8 @@ func (s *Store) write(ctx context.Context, b Batch, iso *isolation) ([]Refused, 
 		func() error { return writeTable(ctx, s, windowsTable, b.Windows, iso) },
 		func() error { return writeTable(ctx, s, scoresTable, b.Scores, iso) },
 		func() error { return writeTable(ctx, s, rankingsTable, b.Rankings, iso) },
+		func() error { return writeTable(ctx, s, methodScoresTable, b.MethodScores, iso) },
+		func() error { return writeTable(ctx, s, methodRankingsTable, b.MethodRankings, iso) },
 	} {
 		if err := step(); err != nil {
 			return nil, err
@@ -99,6 +102,9 @@ var (
 		send: rowWise("windows", windowColumns, windowValues)}
 	scoresTable   = table[ScoreRow]{name: "scores", send: scores.insert}
 	rankingsTable = table[RankingRow]{name: "rankings", send: rowWise("rankings", rankingColumns, rankingValues)}
+
+	methodScoresTable   = table[ScoreRow]{name: "method_scores", send: methodScores.insert}
+	methodRankingsTable = table[RankingRow]{name: "method_rankings", send: rowWise("method_rankings", rankingColumns, rankingValues)}
 )
 
 // writeTable sends rows in blocks of at most MaxPartitionsPerBlock partitions; with iso it

@@ -62,9 +62,10 @@ type Result struct {
 // region is one unit of the partition.
 type region struct {
 	state  *scoring.Region
-	score  scoring.Score // latest score; valid when scored
+	scores []scoring.Score // latest score under each method (Config.Methods); valid when scored
+	win    scoring.Window  // the rolling window counts of the latest scores
 	scored bool
-	dirty  bool // score changed since the last Drain
+	dirty  bool // scores changed since the last Drain
 }
 
 // Engine is one partition's state machine. It is not safe for concurrent
@@ -87,10 +88,12 @@ type Engine struct {
 	// the last Drain.
 	winVersions map[winKey]uint64
 
-	rk ranking
+	specs []*scoring.Spec // the methods, in the order of Config.Methods
+	rk    []ranking       // the ranking under each method
 
-	touched []int     // scratch: regions rescored by the current event
-	old     []float64 // scratch: their composites before it
+	touched []int            // scratch: regions rescored by the current event
+	old     []float64        // scratch: their composites before it, under one method
+	wins    []scoring.Window // scratch: their rolling windows
 }
 
 // winKey identifies an hourly window: its operator key and start.
@@ -113,11 +116,16 @@ func New(cfg Config) (*Engine, error) {
 		wm:          windows.NewWatermark(cfg.OutOfOrderness),
 		dedup:       windows.NewDedup(),
 		winVersions: make(map[winKey]uint64),
-		rk:          newRanking(len(cfg.Regions)),
+	}
+	for _, id := range cfg.Methods {
+		spec, _ := scoring.Lookup(id) // Validate checked it
+		e.specs = append(e.specs, spec)
+		e.rk = append(e.rk, newRanking(len(cfg.Regions)))
 	}
 	for i, code := range cfg.Regions {
 		r, _ := events.LookupRegion(code)
 		e.regions[i].state = scoring.NewRegion(r.Code, r.NameZH, r.NameEN)
+		e.regions[i].scores = make([]scoring.Score, len(e.specs))
 		e.index[r.Code] = i
 	}
 	var err error
@@ -279,7 +287,7 @@ func (e *Engine) applyExperience(seq uint64, idx int, ev *events.Event, w time.T
 		}
 		in = ux{metric: metricFeedback, rating: uint8(d.Rating)}
 	case *events.ApplicationCompletedData:
-		in = ux{metric: metricApplication, online: d.Online}
+		in = ux{metric: metricApplication, online: d.Online, noVisit: d.Visits == 0, timed: d.Timed, onTime: d.OnTime()}
 		switch d.Outcome {
 		case events.Completed:
 			in.outcome = 0
@@ -322,22 +330,29 @@ func (e *Engine) rescore(seq uint64, w time.Time) {
 	}
 	start := dayStart(w)
 	win := scoring.Window{Start: start.Add(-(rollDays - 1) * day), End: start.Add(day)}
-	changed := false
-	e.old = e.old[:0]
+	e.wins = e.wins[:0]
 	for _, idx := range e.touched {
-		r := &e.regions[idx]
-		acc := e.rolling.Query(idx, win.Start, win.End)
-		win.Ratings, win.RatingSum = acc.ratings, acc.ratingSum
-		win.Applications, win.OnlineCompleted = acc.applications, acc.onlineCompleted
-		prev, had := r.score.Composite, r.scored
-		e.old = append(e.old, prev)
-		r.score = r.state.Score(win, w, seq)
-		r.scored, r.dirty = true, true
-		if !had || prev != r.score.Composite {
-			changed = true
+		e.rolling.Query(idx, win.Start, win.End).window(&win)
+		e.wins = append(e.wins, win)
+	}
+	for m, spec := range e.specs {
+		changed := false
+		e.old = e.old[:0]
+		for k, idx := range e.touched {
+			r := &e.regions[idx]
+			prev := r.scores[m].Composite
+			e.old = append(e.old, prev)
+			r.scores[m] = spec.Score(r.state, e.wins[k], w, seq)
+			if !r.scored || prev != r.scores[m].Composite {
+				changed = true
+			}
+		}
+		if changed {
+			e.rk[m].update(e.regions, m, e.touched, e.old, seq, w)
 		}
 	}
-	if changed {
-		e.rk.update(e.regions, e.touched, e.old, seq, w)
+	for k, idx := range e.touched {
+		r := &e.regions[idx]
+		r.scored, r.dirty, r.win = true, true, e.wins[k]
 	}
 }

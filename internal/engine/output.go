@@ -11,19 +11,33 @@ import (
 // Output is what changed since the last Drain: the latest row of each
 // output, each carrying the version of the event that last changed it.
 type Output struct {
-	// Scores holds the latest score of every region rescored since the last
-	// Drain, sorted by region code.
+	// Scores holds the latest scores of every region rescored since the last
+	// Drain, sorted by region code, and within a region one per method in
+	// the order of Config.Methods.
 	Scores []scoring.Score
-	// Ranking is the latest ranking, non-nil when it changed since the last
-	// Drain.
-	Ranking *scoring.Ranking
+	// Rankings holds the latest ranking of every method whose ranking
+	// changed since the last Drain, in the order of Config.Methods.
+	Rankings []*scoring.Ranking
 	// Windows holds the hourly windows changed since the last Drain, sorted
 	// by region, metric and start.
 	Windows []WindowRow
 }
 
 // Empty reports whether the output holds nothing.
-func (o *Output) Empty() bool { return len(o.Scores) == 0 && o.Ranking == nil && len(o.Windows) == 0 }
+func (o *Output) Empty() bool {
+	return len(o.Scores) == 0 && len(o.Rankings) == 0 && len(o.Windows) == 0
+}
+
+// RankingOf returns the ranking of the method with the given id in o, nil
+// when it did not change.
+func (o *Output) RankingOf(method string) *scoring.Ranking {
+	for _, r := range o.Rankings {
+		if r.Method == method {
+			return r
+		}
+	}
+	return nil
+}
 
 // WindowRow is one hourly tumbling window of one region and metric: a row
 // of the windows table.
@@ -64,13 +78,17 @@ func (e *Engine) Drain() Output {
 	for i := range e.regions {
 		r := &e.regions[i]
 		if r.dirty {
-			out.Scores = append(out.Scores, e.score(i))
+			for m := range e.specs {
+				out.Scores = append(out.Scores, r.scores[m].Clone())
+			}
 			r.dirty = false
 		}
 	}
-	if e.rk.dirty {
-		out.Ranking = e.rk.build(e.regions)
-		e.rk.dirty = false
+	for m := range e.rk {
+		if e.rk[m].dirty {
+			out.Rankings = append(out.Rankings, e.rk[m].build(e.regions, m, e.specs[m].ID))
+			e.rk[m].dirty = false
+		}
 	}
 	changed := e.hourly.TakeChanged(nil)
 	for _, c := range changed {
@@ -100,33 +118,34 @@ func (e *Engine) windowRow(c windows.Result[int, hourAcc], version uint64) Windo
 	}
 }
 
-// score returns a copy of the latest score of region i that shares no
+// Scores returns the current scores of every region of the partition,
+// sorted by region code and, within a region, one per method in the order
+// of Config.Methods; it is empty before the first event. They share no
 // memory with the engine.
-func (e *Engine) score(i int) scoring.Score {
-	s := e.regions[i].score
-	if s.Satisfaction != nil {
-		v := *s.Satisfaction
-		s.Satisfaction = &v
-	}
-	return s
-}
-
-// Scores returns the current score of every region of the partition,
-// sorted by region code; it is empty before the first event.
 func (e *Engine) Scores() []scoring.Score {
 	var out []scoring.Score
 	for i := range e.regions {
 		if e.regions[i].scored {
-			out = append(out, e.score(i))
+			for m := range e.specs {
+				out = append(out, e.regions[i].scores[m].Clone())
+			}
 		}
 	}
 	return out
 }
 
-// Ranking returns the current ranking, nil before the first event.
-func (e *Engine) Ranking() *scoring.Ranking {
-	if !e.rk.has {
-		return nil
+// Ranking returns the current ranking under the first method of
+// Config.Methods, nil before the first event.
+func (e *Engine) Ranking() *scoring.Ranking { return e.RankingOf(e.specs[0].ID) }
+
+// RankingOf returns the current ranking under the method with the given
+// id, nil before the first event or when the engine does not compute the
+// method.
+func (e *Engine) RankingOf(method string) *scoring.Ranking {
+	for m, spec := range e.specs {
+		if spec.ID == method && e.rk[m].has {
+			return e.rk[m].build(e.regions, m, spec.ID)
+		}
 	}
-	return e.rk.build(e.regions)
+	return nil
 }
