@@ -269,9 +269,10 @@ func (s *reader) consume(ctx context.Context, jobs chan<- *flushJob) error {
 
 	var oldest time.Time // when the oldest message of the batch was read
 	for ctx.Err() == nil {
+		// At most a second, so that a long flush interval does not delay shutdown.
 		wait := time.Second
 		if s.batch.messages > 0 {
-			wait = max(time.Millisecond, s.cfg.FlushInterval-time.Since(oldest))
+			wait = min(wait, max(time.Millisecond, s.cfg.FlushInterval-time.Since(oldest)))
 		}
 		msg, err := it.Next(jetstream.NextMaxWait(wait))
 		switch {
