@@ -94,8 +94,8 @@ func TestRescoreStoresWhatALiveRunStores(t *testing.T) {
 		}
 	}
 	testwait.For(t, 60*time.Second, 50*time.Millisecond, func() error {
-		if done, _ := live.Progress(); done != uint64(len(msgs)) {
-			return fmt.Errorf("live aggregator read %d of %d messages", done, len(msgs))
+		if p := live.Progress(); p.Done != uint64(len(msgs)) {
+			return fmt.Errorf("live aggregator read %d of %d messages", p.Done, len(msgs))
 		}
 		return nil
 	})
@@ -118,8 +118,8 @@ func TestRescoreStoresWhatALiveRunStores(t *testing.T) {
 		case <-time.After(60 * time.Second):
 			t.Fatal("rescore did not finish within 60s")
 		}
-		if done, target := svc.Progress(); done != uint64(len(msgs)) || target != uint64(len(msgs)) {
-			t.Errorf("rescore progress %d of %d, want %d of %d", done, target, len(msgs), len(msgs))
+		if p := svc.Progress(); p.Done != uint64(len(msgs)) || p.Target != uint64(len(msgs)) || p.Start != 0 {
+			t.Errorf("rescore progress %+v, want %d of %d from 0", p, len(msgs), len(msgs))
 		}
 		return svc
 	}

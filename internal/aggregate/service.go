@@ -35,9 +35,11 @@ type Service struct {
 	metrics *metrics
 	ready   readiness
 
-	// progress is the stream sequence of the last message read and target, for a re-scoring, the
-	// last sequence of the stream when it started (Progress).
-	progress, target atomic.Uint64
+	// progress is the stream sequence of the last message read, start the one it started after,
+	// target, for a re-scoring, the last sequence of the stream when it started, and startedAt
+	// when (Unix nanoseconds): Progress.
+	progress, start, target atomic.Uint64
+	startedAt               atomic.Int64
 
 	// Made by Run's setup before its loops start; each is then owned by its loop.
 	reader  *reader
@@ -128,10 +130,17 @@ func (s *Service) Run(ctx context.Context) error {
 	return s.shutdown(r, jobs, flushed, cancelFlush)
 }
 
-// Progress returns the stream sequence of the last message read and, for a re-scoring
-// (Config.Rescore), the last sequence of the stream when it started, which Run reads up to (0
-// otherwise, and before Run has set up). It is safe for concurrent use.
-func (s *Service) Progress() (done, target uint64) { return s.progress.Load(), s.target.Load() }
+// Progress returns how far Run got: the stream sequence it started after, the one of the last
+// message read and, for a re-scoring (Config.Rescore), the last sequence of the stream when it
+// started, which it reads up to (0 otherwise); all 0 before Run has set up. It is safe for
+// concurrent use.
+func (s *Service) Progress() RescoreProgress {
+	p := RescoreProgress{Start: s.start.Load(), Done: s.progress.Load(), Target: s.target.Load()}
+	if at := s.startedAt.Load(); at != 0 {
+		p.Elapsed = time.Since(time.Unix(0, at))
+	}
+	return p
+}
 
 // errCaughtUp ends the consuming loop of a re-scoring that read every message it had to.
 var errCaughtUp = errors.New("aggregate: rescore caught up")
@@ -241,6 +250,8 @@ func (s *Service) trySetup(ctx context.Context) (*reader, *flusher, error) {
 		s.target.Store(state.LastSeq)
 	}
 	s.progress.Store(r.lastSeq)
+	s.start.Store(r.lastSeq)
+	s.startedAt.Store(time.Now().UnixNano())
 	return r, f, nil
 }
 
