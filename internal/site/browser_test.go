@@ -470,4 +470,13 @@ func TestBrowser(t *testing.T) {
 	if err != nil || cmp["head"] != float64(6) || cmp["first"] != beijing || cmp["ranking"] != true {
 		t.Errorf("side by side: %v (%v)", cmp, err)
 	}
+	// A unit's page under method 2022 explains its five dimensions from their counts.
+	step("unit page under 2022", 20*time.Second,
+		chromedp.Navigate(p.site.URL+"/region/"+zhejiang+"?method=2022"),
+		chromedp.WaitVisible(`#terms tbody tr:nth-child(6)`),
+	)
+	terms, err := chromedp.Run(ctx, chromedp.Text(`#terms`))
+	if err != nil || !strings.Contains(terms, "applications_on_time") || !strings.Contains(terms, "ratings_bad") {
+		t.Errorf("unit page under 2022: %q (%v)", terms, err)
+	}
 }

@@ -105,7 +105,7 @@
     var unit = el('th');
     unit.setAttribute('scope', 'row');
     row.link = el('a', 'name-main');
-    row.link.href = '/region/' + encodeURIComponent(code);
+    row.link.href = '/region/' + encodeURIComponent(code) + (methodInfo ? '?method=' + encodeURIComponent(methodInfo.id) : '');
     row.other = el('span', 'name-other');
     unit.append(row.link, row.other);
     row.composite = el('td', 'composite num');
