@@ -258,7 +258,12 @@ func rescoreConfig(cfg *aggregate.Config, method, from string) error {
 // stream held when it started (or ctx is done), showing its progress: a bar redrawn in place on a
 // terminal, a log line every 10 seconds otherwise.
 func runRescore(ctx context.Context, svc *aggregate.Service, cfg aggregate.Config, logger *slog.Logger, stderr io.Writer) error {
-	logger.Info("re-scoring the stream", "method", cfg.Methods[0], "from", cfg.From, "checkpoint", aggregate.RescorePartition(cfg.Methods[0]))
+	from := "the first event"
+	if !cfg.From.IsZero() {
+		from = cfg.From.UTC().Format(time.RFC3339Nano)
+	}
+	logger.Info("re-scoring the stream", "method", cfg.Methods[0], "rows_from", from,
+		"checkpoint", natsjs.CheckpointObject(cfg.Partition))
 	terminal := isTerminal(stderr)
 	every := 10 * time.Second
 	if terminal {
