@@ -36,23 +36,24 @@ var method2017 = newSpec(Spec{
 	Bands: []Band{{Grade: GradeVeryHigh, Min: 90}, {Grade: GradeHigh, Min: 80}, {Grade: GradeMedium, Min: 60},
 		{Grade: GradeLow}},
 	Source: "the 2017 report (scoring.md): four sub-indices of equal weight; bands 90, 80 and 60",
-	evaluate: func(c *Counts) []TermResult {
-		ix := Evaluate(c)
-		return []TermResult{{ix.ServiceModes, true}, {ix.ItemCoverage, true}, {ix.GuideAccuracy, true},
+	evaluate: func(c Counts) termResults {
+		ix := Evaluate(&c)
+		return termResults{{ix.ServiceModes, true}, {ix.ItemCoverage, true}, {ix.GuideAccuracy, true},
 			{ix.OnlineMaturity, true}, {ix.Satisfaction, ix.HasSatisfaction}}
 	},
-	columns: func(s *Score, res []TermResult) {
-		s.ServiceModes = res[0].Value.Float()
-		s.ItemCoverage = res[1].Value.Float()
-		s.GuideAccuracy = res[2].Value.Float()
-		s.OnlineMaturity = res[3].Value.Float()
-		s.Satisfaction = nil
-		if res[4].OK {
-			v := res[4].Value.Float()
-			s.Satisfaction = &v
-		}
+	columns: func(res termResults) namedTerms {
+		return namedTerms{serviceModes: res[0].Value.Float(), itemCoverage: res[1].Value.Float(),
+			guideAccuracy: res[2].Value.Float(), onlineMaturity: res[3].Value.Float(),
+			satisfaction: res[4].Value.Float(), hasSatisfaction: res[4].OK}
 	},
 })
+
+// namedTerms are the values of the named fields of Score (method 2017's
+// sub-indices and satisfaction).
+type namedTerms struct {
+	serviceModes, itemCoverage, guideAccuracy, onlineMaturity, satisfaction float64
+	hasSatisfaction                                                         bool
+}
 
 // The weights, checklists and bands of method 2017. Weights are kept in
 // tenths so that every formula is evaluated in integers.
@@ -238,8 +239,8 @@ type Counts struct {
 	RatingSum int64 `json:"rating_sum" chtype:"UInt64"`
 
 	// The counts added by method 2022 (columns of method_scores only). A
-	// score carries the counts its method's terms name; the others are zero
-	// and left out of its message.
+	// score carries the window counts its method's terms name; the others
+	// are zero (and these four are then left out of its message).
 
 	// RatingsBad counts the ratings of 1 or 2 (不满意, 非常不满意: 差评).
 	RatingsBad int64 `json:"ratings_bad,omitzero" chtype:"UInt64,methods"`
@@ -268,16 +269,28 @@ func (r *Region) Counts() Counts {
 	return c
 }
 
-// setWindow stores the counts of the rolling window w in c.
-func (c *Counts) setWindow(w *Window) {
-	c.Applications = w.Applications
-	c.ApplicationsOnlineCompleted = w.OnlineCompleted
-	c.Ratings = w.Ratings
-	c.RatingSum = w.RatingSum
-	c.RatingsBad = w.RatingsBad
-	c.ApplicationsNoVisit = w.NoVisit
-	c.ApplicationsTimed = w.Timed
-	c.ApplicationsOnTime = w.OnTime
+// windowCounts names the counts of the rolling window, in the order of the
+// bits of setWindow's mask.
+var windowCounts = [...]string{"applications", "applications_online_completed", "ratings", "rating_sum",
+	"ratings_bad", "applications_no_visit", "applications_timed", "applications_on_time"}
+
+// setWindow stores the counts of the rolling window w in c: those whose bit
+// is set in used (bit i for windowCounts[i]); the others are zero.
+func (c *Counts) setWindow(w *Window, used uint8) {
+	pick := func(i int, v int64) int64 {
+		if used&(1<<i) != 0 {
+			return v
+		}
+		return 0
+	}
+	c.Applications = pick(0, w.Applications)
+	c.ApplicationsOnlineCompleted = pick(1, w.OnlineCompleted)
+	c.Ratings = pick(2, w.Ratings)
+	c.RatingSum = pick(3, w.RatingSum)
+	c.RatingsBad = pick(4, w.RatingsBad)
+	c.ApplicationsNoVisit = pick(5, w.NoVisit)
+	c.ApplicationsTimed = pick(6, w.Timed)
+	c.ApplicationsOnTime = pick(7, w.OnTime)
 }
 
 func (c *Counts) required() [LevelCount]int64 {

@@ -70,8 +70,8 @@ var method2022 = newSpec(Spec{
 })
 
 // evaluate2022 computes the terms of method 2022, in the order of its Terms.
-func evaluate2022(c *Counts) []TermResult {
-	ix := Evaluate(c) // the three dimensions kept from 2017, and satisfaction
+func evaluate2022(c Counts) termResults {
+	ix := Evaluate(&c) // the three dimensions kept from 2017, and satisfaction
 
 	var ts terms
 	if c.Ratings > 0 {
@@ -95,6 +95,6 @@ func evaluate2022(c *Counts) []TermResult {
 	}
 	handling := percentMicro(&ts)
 
-	return []TermResult{{effectiveness, true}, {handling, true}, {ix.ServiceModes, true},
+	return termResults{{effectiveness, true}, {handling, true}, {ix.ServiceModes, true},
 		{ix.ItemCoverage, true}, {ix.GuideAccuracy, true}, {ix.Satisfaction, ix.HasSatisfaction}}
 }

@@ -4,6 +4,7 @@ import (
 	"math/big"
 	"math/rand/v2"
 	"testing"
+	"time"
 )
 
 // randomCounts2022 returns consistent counts with the counts of method 2022
@@ -194,5 +195,31 @@ func TestParseMethods(t *testing.T) {
 				t.Errorf("ParseMethods(%q) = %v, want %v", tt.in, got, tt.want)
 			}
 		}
+	}
+}
+
+// TestSpecScoreAllocates checks that scoring a region allocates only the terms of a method
+// without named fields (method 2017: its satisfaction only, as before).
+func TestSpecScoreAllocates(t *testing.T) {
+	r := NewRegion("330000", "浙江省", "Zhejiang")
+	w := Window{Applications: 10, OnlineCompleted: 4, Ratings: 4, RatingSum: 15, RatingsBad: 1, NoVisit: 3, Timed: 5, OnTime: 4}
+	for id, want := range map[string]float64{Method: 1, Method2022: 1 + 6} {
+		spec, _ := Lookup(id)
+		if n := testing.AllocsPerRun(100, func() { spec.Score(r, w, time.Unix(0, 0), 1) }); n > want {
+			t.Errorf("method %s: Score allocates %v times, want at most %v", id, n, want)
+		}
+	}
+}
+
+func BenchmarkSpecScore(b *testing.B) {
+	r := NewRegion("330000", "浙江省", "Zhejiang")
+	w := Window{Applications: 10, OnlineCompleted: 4, Ratings: 4, RatingSum: 15, RatingsBad: 1, NoVisit: 3, Timed: 5, OnTime: 4}
+	for _, id := range Methods() {
+		spec, _ := Lookup(id)
+		b.Run(id, func(b *testing.B) {
+			for b.Loop() {
+				spec.Score(r, w, time.Unix(0, 0), 1)
+			}
+		})
 	}
 }

@@ -27,17 +27,17 @@ type Spec struct {
 	Source string
 
 	// evaluate computes the rounded value of every term (in the order of
-	// Terms; ok false for a term without a value) from the counts.
-	evaluate func(c *Counts) []TermResult
+	// Terms; OK false for a term without a value) from the counts.
+	evaluate func(c Counts) termResults
 	// columns stores a method's own fields of Score, if it has any (method
 	// 2017's named columns); nil for a method whose terms are only in
 	// Score.Terms.
-	columns func(s *Score, res []TermResult)
+	columns func(res termResults) namedTerms
 	// weightSum is the sum of the integer weights of the scored terms.
 	weightSum int64
-	// unused are the indices in Counts of the counts no term names; a score
-	// of the method has them zero.
-	unused []int
+	// window has bit i set when a term names windowCounts[i]; a score of
+	// the method has the other window counts zero.
+	window uint8
 }
 
 // Term is one index of a score: a sub-index of the composite or an index
@@ -77,6 +77,14 @@ type TermResult struct {
 	Value Micro
 	OK    bool
 }
+
+// maxTerms bounds the terms of a method, so that a method's results are an
+// array that needs no allocation.
+const maxTerms = 8
+
+// termResults holds the results of a method's terms, in the order of its
+// Terms.
+type termResults [maxTerms]TermResult
 
 // methods lists every method govpulse implements, oldest first.
 var methods = []*Spec{&method2017, &method2022}
@@ -138,7 +146,13 @@ func (sp *Spec) Grade(composite Micro) Grade {
 // Terms) and the composite, the mean of the rounded scored terms weighted
 // by their weights, rounded half away from zero, exactly.
 func (sp *Spec) Evaluate(c *Counts) ([]TermResult, Micro) {
-	res := sp.evaluate(c)
+	res, composite := sp.evaluateMicro(c)
+	return res[:len(sp.Terms)], composite
+}
+
+// evaluateMicro is Evaluate without allocating.
+func (sp *Spec) evaluateMicro(c *Counts) (termResults, Micro) {
+	res := sp.evaluate(*c) // by value: an indirect call would move the counts to the heap
 	var num int64
 	for i, t := range sp.Terms {
 		if t.units > 0 && res[i].OK {
@@ -170,18 +184,17 @@ func (sp *Spec) Score(r *Region, w Window, asOf time.Time, version uint64) Score
 		WindowStart:    w.Start.UTC(),
 		WindowEnd:      w.End.UTC(),
 	}
-	s.Counts.setWindow(&w)
-	if len(sp.unused) > 0 {
-		cv := reflect.ValueOf(&s.Counts).Elem()
-		for _, i := range sp.unused {
-			cv.Field(i).SetInt(0)
-		}
-	}
-	res, composite := sp.Evaluate(&s.Counts)
+	s.Counts.setWindow(&w, sp.window)
+	res, composite := sp.evaluateMicro(&s.Counts)
 	s.Composite = composite.Float()
 	s.Grade = sp.Grade(composite)
 	if sp.columns != nil {
-		sp.columns(&s, res)
+		n := sp.columns(res)
+		s.ServiceModes, s.ItemCoverage, s.GuideAccuracy, s.OnlineMaturity = n.serviceModes, n.itemCoverage, n.guideAccuracy, n.onlineMaturity
+		if n.hasSatisfaction {
+			v := n.satisfaction
+			s.Satisfaction = &v
+		}
 		return s
 	}
 	s.Terms = make([]TermValue, len(sp.Terms))
@@ -202,7 +215,7 @@ func newSpec(sp Spec) Spec {
 	for _, t := range sp.Terms {
 		sp.weightSum += t.units
 	}
-	if sp.weightSum <= 0 || len(sp.Bands) == 0 || sp.evaluate == nil {
+	if sp.weightSum <= 0 || len(sp.Bands) == 0 || sp.evaluate == nil || len(sp.Terms) > maxTerms {
 		panic("scoring: method " + sp.ID + " has no scored term, band or formula")
 	}
 	named := make(map[string]bool)
@@ -214,12 +227,11 @@ func newSpec(sp Spec) Spec {
 			named[c] = true
 		}
 	}
-	for name, i := range countFields {
-		if !named[name] {
-			sp.unused = append(sp.unused, i)
+	for i, name := range windowCounts {
+		if named[name] {
+			sp.window |= 1 << i
 		}
 	}
-	slices.Sort(sp.unused)
 	for i := range sp.Terms {
 		sp.Terms[i].Weight = float64(sp.Terms[i].units) / float64(sp.weightSum)
 		if sp.Terms[i].Value == nil {
