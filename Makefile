@@ -8,7 +8,7 @@ export GOFLAGS ?= -buildvcs=false
 # STATICCHECK is built from its module at this version (it supports Go 1.26).
 STATICCHECK ?= honnef.co/go/tools/cmd/staticcheck@v0.8.2
 
-.PHONY: run test bench chaos reset build lint
+.PHONY: run test bench chaos cluster cluster-stop chaos-cluster reset build lint
 
 ## run: install what is missing, start ClickHouse, NATS, aggregate and ingest, feed the scenario, watch the ranking
 run:
@@ -29,6 +29,26 @@ chaos:
 	@mkdir -p $(BIN)
 	@$(GO) test -c -o $(BIN)/chaos.test ./test/chaos
 	@GOVPULSE_REQUIRE_SERVERS=1 $(BIN)/chaos.test -test.run '^TestChaos$$' -test.count 1 -test.timeout 60m -chaos.long
+
+## cluster: a cluster on this machine (deploy/cluster/cluster.sh): ZooKeeper, two ClickHouse replicas
+## of one shard (replicated tables behind Distributed ones), three NATS servers (R3 streams and
+## buckets), two ingest servers, two aggregator partitions and the site; data in .run/cluster
+cluster:
+	@deploy/clickhouse/clickhouse.sh install
+	@CLUSTER_DIR=$(RUN_DIR)/cluster deploy/cluster/cluster.sh start
+
+## cluster-stop: stop everything `make cluster` started (the data stays)
+cluster-stop:
+	@CLUSTER_DIR=$(RUN_DIR)/cluster deploy/cluster/cluster.sh stop
+
+## chaos-cluster: events through a cluster of its own (as `make cluster`) while one NATS server (the
+## stream leader), one ClickHouse replica, an aggregator partition and an ingest server are killed
+## (SIGKILL) and restarted; compares with an uninterrupted single-node run
+chaos-cluster:
+	@deploy/clickhouse/clickhouse.sh install
+	@mkdir -p $(BIN)
+	@$(GO) test -c -o $(BIN)/chaos.test ./test/chaos
+	@GOVPULSE_REQUIRE_SERVERS=1 $(BIN)/chaos.test -test.run '^TestChaosCluster$$' -test.count 1 -test.timeout 40m -chaos.cluster
 
 ## reset: delete the local stream and database so that the next run starts empty
 reset:

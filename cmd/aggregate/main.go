@@ -64,7 +64,7 @@ func run(ctx context.Context, args []string, lookup config.LookupEnv, stderr io.
 	partition := fs.String("partition", "GOVPULSE_PARTITION", def.Partition, "name of this aggregator's partition (names its checkpoint)")
 	regions := fs.String("regions", "GOVPULSE_REGIONS", "", "comma-separated region codes of the partition (empty: all 32 units)")
 	maxBatch := fs.Int("max-batch", "GOVPULSE_MAX_BATCH", def.MaxBatch, "most stream messages applied between two flushes; batches also end at its multiples of stream sequence (partitions: give them the same value)")
-	flushInterval := fs.Duration("flush-interval", "GOVPULSE_FLUSH_INTERVAL", def.FlushInterval, "longest time a read event waits before it is flushed")
+	flushInterval := fs.Duration("flush-interval", "GOVPULSE_FLUSH_INTERVAL", def.FlushInterval, "longest time a read event waits before it is flushed while the previous batch is still being written")
 	checkpointInterval := fs.Duration("checkpoint-interval", "GOVPULSE_CHECKPOINT_INTERVAL", def.CheckpointInterval, "shortest time between two checkpoints")
 	outOfOrder := fs.Duration("out-of-orderness", "GOVPULSE_OUT_OF_ORDERNESS", def.OutOfOrderness, "watermark bound: largest event time seen minus this")
 	lateness := fs.Duration("allowed-lateness", "GOVPULSE_ALLOWED_LATENESS", def.AllowedLateness, "how far behind the watermark a user-experience event still counts")
@@ -78,10 +78,12 @@ func run(ctx context.Context, args []string, lookup config.LookupEnv, stderr io.
 	methods := fs.String("methods", "GOVPULSE_METHODS", scoring.DefaultMethod, "comma-separated scoring methods computed side by side (known: "+strings.Join(scoring.Methods(), ", ")+"); a partition without every unit computes the default only")
 	rescoreMethod := fs.String("method", "GOVPULSE_RESCORE_METHOD", "", "rescore only: the method to re-score the stream's history under")
 	rescoreFrom := fs.String("from", "GOVPULSE_RESCORE_FROM", "", "rescore only: store the scores and rankings from this time on (RFC 3339; empty: all)")
+	explain := fs.Bool("explain", "GOVPULSE_EXPLAIN", true, "write score_changes, score_causes and rank_changes, which explain every change of a score and of the ranking")
 	newLogger := config.LogFlag(fs)
 	archiveDLQ := fs.Bool("archive-dlq", "GOVPULSE_ARCHIVE_DLQ", true, "copy the DLQ stream into the ClickHouse dlq table (durable consumer dlq-archiver)")
 	dlqRetention := fs.Duration("dlq-retention", "GOVPULSE_DLQ_RETENTION", archiveDef.Retention, "how long rows stay in the ClickHouse dlq table; whole months older are dropped (0: keep forever)")
 	chSecurity := chstore.SecurityFlags(fs)
+	chCluster := chstore.ClusterFlag(fs)
 	security := natsjs.SecurityFlags(fs)
 	if err := fs.Parse(args); err != nil {
 		return err
@@ -108,6 +110,7 @@ func run(ctx context.Context, args []string, lookup config.LookupEnv, stderr io.
 		ClockTolerance:     *clockTolerance,
 		DeadLetterBacklog:  *deadLetterBacklog,
 		SchemaFaultGrace:   *schemaGrace,
+		NoExplain:          !*explain,
 	}
 	if *regions != "" {
 		cfg.Regions = strings.Split(*regions, ",")
@@ -135,6 +138,10 @@ func run(ctx context.Context, args []string, lookup config.LookupEnv, stderr io.
 	if err != nil {
 		return err
 	}
+	storeOpts, err := chCluster()
+	if err != nil {
+		return err
+	}
 	natsOpts, err := security().Options()
 	if err != nil {
 		return err
@@ -144,7 +151,7 @@ func run(ctx context.Context, args []string, lookup config.LookupEnv, stderr io.
 		return err
 	}
 	defer conn.Close()
-	store := chstore.New(conn, database, logger)
+	store := chstore.New(conn, database, logger, storeOpts...)
 	if err := migrate(ctx, store, logger); err != nil || migrateOnly {
 		return err
 	}

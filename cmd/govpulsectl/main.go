@@ -3,6 +3,7 @@
 //	govpulsectl feed  --url http://127.0.0.1:8080 [--scenario sample] [--batch 500] [--rate 0]
 //	govpulsectl watch --nats-url nats://127.0.0.1:4222 [--once] [--methods 2017,2022]
 //	govpulsectl gen   --out file.ndjson [--scenario sample|synthetic] [--events N]
+//	govpulsectl explain REGION --from T1 --to T2 [--json]
 //
 // Every flag has a GOVPULSE_* environment equivalent (see --help of each
 // subcommand).
@@ -10,13 +11,18 @@ package main
 
 import (
 	"context"
+	"encoding/json"
 	"fmt"
 	"io"
 	"log/slog"
 	"os"
+	"strings"
+	"time"
 
+	"github.com/govpulse/govpulse/internal/chstore"
 	"github.com/govpulse/govpulse/internal/config"
 	"github.com/govpulse/govpulse/internal/ctl"
+	"github.com/govpulse/govpulse/internal/explain"
 	"github.com/govpulse/govpulse/internal/natsjs"
 	"github.com/govpulse/govpulse/internal/scoring"
 )
@@ -31,6 +37,7 @@ commands:
   feed   post a scenario to the ingest HTTP API
   watch  print the ranking table as it changes (NATS)
   gen    write a scenario as NDJSON
+  explain  explain the change of a unit's score between two times (ClickHouse)
 `
 
 // errUsage is returned when no command is given; the usage was printed.
@@ -50,6 +57,8 @@ func run(ctx context.Context, args []string, env config.LookupEnv, stdout, stder
 		return watch(ctx, rest, env, stdout, stderr)
 	case "gen":
 		return gen(rest, env, stdout, stderr)
+	case "explain":
+		return explainCmd(ctx, rest, env, stdout, stderr)
 	case "help", "-h", "--help":
 		fmt.Fprint(stdout, usage)
 		return nil
@@ -177,4 +186,67 @@ func isTerminal(w io.Writer) bool {
 	}
 	st, err := f.Stat()
 	return err == nil && st.Mode()&os.ModeCharDevice != 0
+}
+
+// explainCmd prints the explanation of a unit's change between two times: the summaries in English
+// and Chinese, or with --json the structured form.
+func explainCmd(ctx context.Context, args []string, env config.LookupEnv, stdout, stderr io.Writer) error {
+	fs := config.New("govpulsectl explain", env)
+	fs.SetOutput(stderr)
+	dsn := fs.String("clickhouse-dsn", "GOVPULSE_CLICKHOUSE_DSN", chstore.DefaultDSN, "ClickHouse address and database (native protocol)")
+	from := fs.String("from", "GOVPULSE_EXPLAIN_FROM", "", "start of the interval, RFC 3339 (empty: the beginning)")
+	to := fs.String("to", "GOVPULSE_EXPLAIN_TO", "", "end of the interval, RFC 3339 (empty: now)")
+	asJSON := fs.Bool("json", "GOVPULSE_EXPLAIN_JSON", false, "print the structured form as JSON")
+	chSecurity := chstore.SecurityFlags(fs)
+	// The region comes first or after the flags.
+	var region string
+	if len(args) > 0 && !strings.HasPrefix(args[0], "-") {
+		region, args = args[0], args[1:]
+	}
+	if err := fs.Parse(args); err != nil {
+		return err
+	}
+	if region == "" && fs.Flags().NArg() == 1 {
+		region = fs.Flags().Arg(0)
+	} else if fs.Flags().NArg() != 0 || region == "" {
+		fmt.Fprintln(stderr, "usage: govpulsectl explain REGION [--from T1] [--to T2] [--json]")
+		return fmt.Errorf("explain: one region code: %w", config.ErrUsage)
+	}
+	t1, t2 := time.Time{}, time.Now()
+	for _, p := range []struct {
+		flag, v string
+		t       *time.Time
+	}{{"--from", *from, &t1}, {"--to", *to, &t2}} {
+		if p.v == "" {
+			continue
+		}
+		t, err := time.Parse(time.RFC3339, p.v)
+		if err != nil {
+			return fmt.Errorf("explain: %s %q: want RFC 3339, such as 2017-01-01T00:00:00+08:00: %w", p.flag, p.v, err)
+		}
+		*p.t = t
+	}
+	if err := config.RefuseExampleSecrets("--clickhouse-dsn (GOVPULSE_CLICKHOUSE_DSN)", *dsn); err != nil {
+		return err
+	}
+	opts, err := chSecurity()
+	if err != nil {
+		return err
+	}
+	conn, database, err := chstore.Dial(ctx, *dsn, opts...)
+	if err != nil {
+		return err
+	}
+	defer conn.Close()
+	x, err := explain.Load(ctx, chstore.New(conn, database, nil), region, t1, t2)
+	if err != nil {
+		return err
+	}
+	if *asJSON {
+		enc := json.NewEncoder(stdout)
+		enc.SetIndent("", "  ")
+		return enc.Encode(x)
+	}
+	_, err = fmt.Fprintf(stdout, "%s\n%s\n", x.SummaryEN, x.SummaryZH)
+	return err
 }

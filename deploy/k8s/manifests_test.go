@@ -135,6 +135,7 @@ var (
 	aggregate  = inNS("aggregate", map[string]string{"app.kubernetes.io/name": "aggregate", "govpulse.io/partition": "a"})
 	nats       = component("nats")
 	clickhouse = component("clickhouse")
+	keeper     = component("clickhouse-keeper")
 	grafana    = component("grafana")
 	site       = component("site")
 	other      = component("other")
@@ -335,8 +336,19 @@ func TestNetworkPolicies(t *testing.T) {
 		{elsewhere, clickhouse, 9000, false},
 		{clickhouse, internet, 443, false},
 		{clickhouse, nats, 4222, false},
+		{clickhouse, clickhouse, 9000, true},
+		{clickhouse, clickhouse, 9009, true},
+		{aggregate, clickhouse, 9009, false},
+		{clickhouse, keeper, 9181, true},
+		{clickhouse, keeper, 9234, false},
+		{keeper, keeper, 9234, true},
+		{keeper, keeper, 9181, false},
+		{aggregate, keeper, 9181, false},
+		{keeper, clickhouse, 9000, false},
+		{keeper, internet, 443, false},
+		{internet, keeper, 9181, false},
 	}
-	for _, c := range []pod{ingest, aggregate, nats, clickhouse, grafana, site, other} {
+	for _, c := range []pod{ingest, aggregate, nats, clickhouse, keeper, grafana, site, other} {
 		flows = append(flows, struct {
 			from, to pod
 			port     int
@@ -378,5 +390,23 @@ func TestIngestAdminPort(t *testing.T) {
 				}
 			}
 		}
+	}
+}
+
+// TestClickHouseUsersSettings checks that the profile settings Kubernetes mounts are those of
+// deploy/clickhouse/cluster/users.d/govpulse.xml (kustomize reads files of its own folder only, so
+// the file is a copy with one comment line more).
+func TestClickHouseUsersSettings(t *testing.T) {
+	want, err := os.ReadFile("../clickhouse/cluster/users.d/govpulse.xml")
+	if err != nil {
+		t.Fatal(err)
+	}
+	got, err := os.ReadFile("clickhouse/users-govpulse.xml")
+	if err != nil {
+		t.Fatal(err)
+	}
+	_, rest, _ := strings.Cut(string(got), "\n")
+	if rest != string(want) {
+		t.Error("clickhouse/users-govpulse.xml differs from deploy/clickhouse/cluster/users.d/govpulse.xml (after its first line)")
 	}
 }

@@ -5,7 +5,8 @@
 # data under $RUN_DIR/test-clickhouse, as `make test` does), runs the Go benchmarks of the hot
 # paths (decoding, windows, the engine, scoring, ClickHouse writes, ingest, the ingest load test),
 # then the end-to-end replay (HTTP ingest -> JetStream -> aggregate -> ClickHouse) with the default
-# JetStream sync interval and with sync_interval: always, then the site's fan-out (1,000 Server-Sent
+# JetStream sync interval, without and with the tables that explain every change (their cost is
+# printed: "end-to-end explain cost"), and with sync_interval: always, then the site's fan-out (1,000 Server-Sent
 # Event clients receiving every ranking of a replay), prints the figures and stops the server.
 # Everything printed is also written to $RUN_DIR/bench.txt.
 #
@@ -48,7 +49,7 @@ status=0
 	echo
 	run go test -run '^$' -bench LoadMixed -benchmem -benchtime "$LOAD_BENCHTIME" -timeout 20m ./internal/ingest/
 	echo
-	# One iteration is a whole replay of GOVPULSE_BENCH_EVENTS events, once per sync setting.
+	# One iteration is a whole replay of GOVPULSE_BENCH_EVENTS events: explain off and on, then sync=always.
 	run go test -run '^$' -bench EndToEnd -benchtime 1x -timeout 30m ./test/bench/
 	echo
 	# One iteration publishes every ranking of a replay of the sample scenario to 1,000 streams.

@@ -88,6 +88,7 @@ func (c Config) engineConfig() engine.Config {
 		AllowedLateness:  c.AllowedLateness,
 		MaxItemsPerLevel: c.MaxItemsPerLevel,
 		Methods:          c.Methods,
+		Explain:          !c.NoExplain && !c.Rescore, // a re-scoring stores no explanation
 	}
 }
 

@@ -69,6 +69,9 @@ type Config struct {
 	// From, with Rescore, leaves out the scores and rankings whose as_of is before it (the state
 	// is still built from the first event). Zero: everything.
 	From time.Time
+	// NoExplain turns off the tables that explain every change (score_changes, score_causes and
+	// rank_changes; engine.Config.Explain). Default false: they are written.
+	NoExplain bool
 }
 
 // RescorePartition is the partition name of a re-scoring under method, which names its checkpoint.

@@ -8,6 +8,7 @@ import (
 	"log/slog"
 	"slices"
 	"strconv"
+	"sync/atomic"
 	"time"
 
 	"github.com/nats-io/nats.go"
@@ -42,6 +43,7 @@ type flusher struct {
 	lettersWaiting     bool              // condDeadLetters is set
 	held               *heldCheckpoint   // the newest checkpoint held back while dead letters wait
 	stopping           context.Context   // Run's context, done when the service stops; the flusher's own outlives it
+	waiting            *atomic.Bool      // the service's flag, set while run waits for a job
 }
 
 // heldCheckpoint is a checkpoint the flusher has not written yet because dead letters of the
@@ -56,7 +58,7 @@ type heldCheckpoint struct {
 // store checkpoints.
 func newFlusher(s *Service, kv jetstream.KeyValue, checkpoints jetstream.ObjectStore) *flusher {
 	return &flusher{cfg: s.cfg, js: s.js, store: s.store, log: s.log, metrics: s.metrics, ready: &s.ready,
-		kv: kv, checkpoints: checkpoints, published: make(map[string]uint64)}
+		kv: kv, checkpoints: checkpoints, published: make(map[string]uint64), waiting: &s.flusherWaiting}
 }
 
 // pending is everything read since the last successful flush: the rows of the stream messages
@@ -69,6 +71,8 @@ type pending struct {
 	scores      map[string]scoring.Score    // by scoreKey
 	rankings    map[string]*scoring.Ranking // by method
 	windows     map[windowKey]engine.WindowRow
+	changes     []engine.ScoreChange // every change drained, in order
+	rankChanges []engine.RankChange
 }
 
 // scoreKey is the key of a score in pending.scores: its region and method.
@@ -99,6 +103,8 @@ func (p *pending) merge(out engine.Output) {
 		}
 		p.windows[windowKey{w.Region, w.Metric, w.Start.UnixNano()}] = w
 	}
+	p.changes = append(p.changes, out.Changes...)
+	p.rankChanges = append(p.rankChanges, out.RankChanges...)
 }
 
 // flushJob is one batch handed from the consuming loop to the flusher: the rows and outputs of
@@ -168,8 +174,10 @@ func (s *flusher) run(ctx context.Context, jobs <-chan *flushJob) error {
 			backoff.Reset()
 		}
 		var err error
+		s.waiting.Store(true)
 		select {
 		case j, ok := <-jobs:
+			s.waiting.Store(false)
 			if !ok {
 				// One last attempt, as the final batch would make: a replay derives what is left.
 				if err := s.drainDeadLetters(ctx, false); err != nil {
@@ -179,10 +187,12 @@ func (s *flusher) run(ctx context.Context, jobs <-chan *flushJob) error {
 			}
 			err = s.flush(ctx, j)
 		case <-due:
+			s.waiting.Store(false)
 			if err = s.drainDeadLetters(ctx, false); err == nil {
 				err = s.checkpointHeld(ctx, false)
 			}
 		case <-ctx.Done():
+			s.waiting.Store(false)
 			err = fmt.Errorf("aggregate: flusher: %w", ctx.Err())
 		}
 		if timer != nil {
@@ -378,6 +388,10 @@ func (s *flusher) handleRefused(p *pending, b chstore.Batch, refused []chstore.R
 		case "method_rankings":
 			version = b.MethodRankings[r.Row].Version
 			delete(p.rankings, b.MethodRankings[r.Row].Method)
+		case "score_changes", "score_causes", "rank_changes":
+			// An explanation refused leaves its score or ranking stored: nothing to dead-letter.
+			s.log.Debug("clickhouse refused an explanation row", "table", r.Table, "error", r.Err)
+			continue
 		}
 		i, ok := bySeq[version]
 		if ok && region != "" && b.Events[i].Region != region {
@@ -398,6 +412,7 @@ func (s *flusher) countRows(b chstore.Batch, refused []chstore.Refused) {
 		"events": len(b.Events), "scores": len(b.Scores), "rankings": len(b.Rankings),
 		"windows": len(b.Windows), "late_events": len(b.LateEvents),
 		"method_scores": len(b.MethodScores), "method_rankings": len(b.MethodRankings),
+		"score_changes": len(b.ScoreChanges), "score_causes": len(b.ScoreCauses), "rank_changes": len(b.RankChanges),
 	}
 	for _, r := range refused {
 		n[r.Table]--

@@ -260,13 +260,14 @@ func TestUnwritableDLQHoldsBackCheckpoints(t *testing.T) {
 	if seq := checkpointSeq(); seq >= 2 {
 		t.Fatalf("checkpoint covers sequence %d, past the unwritten dead letter of sequence 2", seq)
 	}
-	// Two more invalid messages fill the backlog (2): consumption pauses until they are written.
+	// More invalid messages fill the backlog (2): consumption pauses until they are written. The
+	// batch that fills it holds 4 alone, or 4 and 5 when both were read before it was cut.
 	invalid()                                                 // 4
 	invalid()                                                 // 5
 	publish(t, js, rating("r-3", when.Add(2*time.Minute), 4)) // 6
 	testwait.For(t, 10*time.Second, 10*time.Millisecond, func() error {
-		if n := metricValue(t, reg, "govpulse_aggregate_dead_letters_pending"); n != 3 {
-			return fmt.Errorf("%v dead letters pending, want 3", n)
+		if n := metricValue(t, reg, "govpulse_aggregate_dead_letters_pending"); n < 2 {
+			return fmt.Errorf("%v dead letters pending, want the backlog full (2 or 3)", n)
 		}
 		return nil
 	})

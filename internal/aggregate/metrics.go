@@ -10,6 +10,7 @@ import (
 // metrics are the aggregator's Prometheus series, registered on the injected registry.
 type metrics struct {
 	messages       *prometheus.CounterVec
+	cuts           *prometheus.CounterVec
 	flushes        prometheus.Counter
 	flushSeconds   prometheus.Histogram
 	flushRows      *prometheus.CounterVec
@@ -36,6 +37,10 @@ func newMetrics(reg prometheus.Registerer) (*metrics, error) {
 			Name: "govpulse_aggregate_messages_total",
 			Help: "Stream messages read, by outcome (applied, duplicate, too_late, limit, bad_time, subject, invalid, not_in_partition: another partition's unit, its time only).",
 		}, []string{"outcome"}),
+		cuts: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "govpulse_aggregate_batches_total",
+			Help: "Batches cut by the reader, by reason (full: MaxBatch; interval: the oldest message waited FlushInterval; idle: the end of the stream while the flusher waited).",
+		}, []string{"reason"}),
 		flushes: prometheus.NewCounter(prometheus.CounterOpts{
 			Name: "govpulse_aggregate_flushes_total",
 			Help: "Flushes that stored their batch.",
@@ -102,7 +107,7 @@ func newMetrics(reg prometheus.Registerer) (*metrics, error) {
 			Help: "Times the aggregator found the DLQ stream missing and created it.",
 		}),
 	}
-	if err := promreg.Register(reg, m.rowsRefused, m.schemaFault, m.messages, m.flushes, m.flushSeconds, m.flushRows,
+	if err := promreg.Register(reg, m.rowsRefused, m.schemaFault, m.messages, m.cuts, m.flushes, m.flushSeconds, m.flushRows,
 		m.storeErrors, m.publishErrors, m.lag, m.lastSeq, m.watermark, m.checkpoints, m.checkpointSize,
 		m.checkpointAge, m.checkpointTime, m.deadLettersPending, m.dlqRecreated); err != nil {
 		return nil, fmt.Errorf("aggregate: metrics: %w", err)

@@ -14,6 +14,7 @@ import (
 
 	"github.com/govpulse/govpulse/internal/chstore"
 	"github.com/govpulse/govpulse/internal/chstore/chtest"
+	"github.com/govpulse/govpulse/internal/explain"
 	"github.com/govpulse/govpulse/internal/natsjs"
 	"github.com/govpulse/govpulse/internal/natsjs/natstest"
 	"github.com/govpulse/govpulse/internal/scenario"
@@ -282,6 +283,31 @@ func TestPartitionsStoreWhatOneAggregatorStores(t *testing.T) {
 			return fmt.Errorf("latest rankings differ:\n%+v\n%+v", want.ranking, got.ranking)
 		case want.pushed == "" || want.pushed != got.pushed:
 			return fmt.Errorf("rankings under the key differ:\n%s\n%s", want.pushed, got.pushed)
+		}
+		return nil
+	})
+	// Both explain every score they stored; one aggregator the changes of its rankings too (the
+	// ranker of partitions may have stored a single ranking: it merges the newest cut it has).
+	testwait.For(t, 30*time.Second, 200*time.Millisecond, func() error {
+		for name, s := range map[string]side{"one aggregator": single, "partitions": parted} {
+			history, err := s.store.ScoreHistory(ctx, "")
+			if err != nil {
+				return err
+			}
+			changes, err := s.store.ScoreChanges(ctx, "")
+			if err != nil {
+				return err
+			}
+			if err := explain.Verify(history, changes); err != nil {
+				return fmt.Errorf("%s: %w", name, err)
+			}
+			ranks, err := s.store.RankChanges(ctx, time.Time{}, time.Now())
+			if err != nil {
+				return err
+			}
+			if len(ranks) == 0 && name == "one aggregator" {
+				return fmt.Errorf("%s: no rank changes stored", name)
+			}
 		}
 		return nil
 	})

@@ -13,6 +13,7 @@ import (
 
 	"github.com/govpulse/govpulse/internal/chstore"
 	"github.com/govpulse/govpulse/internal/engine"
+	"github.com/govpulse/govpulse/internal/explain"
 	"github.com/govpulse/govpulse/internal/natsjs"
 	"github.com/govpulse/govpulse/internal/retry"
 	"github.com/govpulse/govpulse/internal/scoring"
@@ -53,6 +54,9 @@ type ranker struct {
 	log       *slog.Logger
 	published uint64
 	parts     map[string][]rankPart // per partition, its latest parts by increasing Through
+	// last is the ranking stored last since the start, from which the next one's rank changes are
+	// taken (parts carry composites only: the rank changes name no term).
+	last *scoring.Ranking
 }
 
 func newRanker(s *Service, kv jetstream.KeyValue, published uint64) *ranker {
@@ -150,6 +154,13 @@ func (r *ranker) emit(ctx context.Context) {
 		return
 	}
 	b := chstore.Batch{Rankings: rankingRows(rk)}
+	if !r.cfg.NoExplain {
+		spec, _ := scoring.Lookup(rk.Method)
+		unknown := func(string) *scoring.Score { return nil }
+		for _, c := range engine.RankChanges(spec, r.last, rk, unknown, unknown) {
+			b.RankChanges = append(b.RankChanges, explain.RankRow(&c))
+		}
+	}
 	notify := func(err error, wait time.Duration) {
 		r.log.Warn("clickhouse write of the ranking failed", "error", err, "retry_in", wait)
 	}
@@ -170,6 +181,6 @@ func (r *ranker) emit(ctx context.Context) {
 	if _, err := r.kv.Put(ctx, natsjs.RankingKey, data); err != nil {
 		r.log.Warn("put ranking", "error", err)
 	}
-	r.published = rk.Version
+	r.published, r.last = rk.Version, rk
 	r.log.Debug("ranking of all units", "version", rk.Version, "through", cut)
 }

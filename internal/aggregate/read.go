@@ -39,11 +39,17 @@ type reader struct {
 	cutReady     *flushJob
 	snapshotSeq  uint64    // last sequence of the last snapshot handed to the flusher
 	lastSnapshot time.Time // when it was taken
+	// atEnd is true when the last message read was the newest of the stream when it was
+	// delivered (no message of the consumer's subjects pending after it).
+	atEnd bool
+	// flusherWaiting is the service's flag: true while the flusher waits for a batch.
+	flusherWaiting *atomic.Bool
 }
 
 // newReader returns the reader of s, before its engine is restored.
 func newReader(s *Service) *reader {
-	return &reader{cfg: s.cfg, js: s.js, log: s.log, metrics: s.metrics, ready: &s.ready, progress: &s.progress, batch: &pending{}}
+	return &reader{cfg: s.cfg, js: s.js, log: s.log, metrics: s.metrics, ready: &s.ready, progress: &s.progress,
+		batch: &pending{}, flusherWaiting: &s.flusherWaiting}
 }
 
 // reasonSubject is the dead-letter reason code of a message whose subject does not name the unit
@@ -73,6 +79,7 @@ func (s *reader) read(msg jetstream.Msg) {
 	s.batch.messages++
 	s.metrics.lastSeq.Set(float64(seq))
 	s.metrics.lag.Set(float64(meta.NumPending))
+	s.atEnd = meta.NumPending == 0
 
 	data := msg.Data()
 	region, known := s.subjectRegion(msg.Subject())

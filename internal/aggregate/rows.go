@@ -6,6 +6,7 @@ import (
 
 	"github.com/govpulse/govpulse/internal/chstore"
 	"github.com/govpulse/govpulse/internal/engine"
+	"github.com/govpulse/govpulse/internal/explain"
 	"github.com/govpulse/govpulse/internal/scoring"
 	"github.com/govpulse/govpulse/pkg/events"
 )
@@ -47,6 +48,14 @@ func (p *pending) rows(withRanking bool) chstore.Batch {
 	})
 	for _, k := range keys {
 		b.Windows = append(b.Windows, windowRow(p.windows[k]))
+	}
+	for i := range p.changes {
+		b.ScoreChanges, b.ScoreCauses = explain.AppendRows(b.ScoreChanges, b.ScoreCauses, &p.changes[i])
+	}
+	if withRanking {
+		for i := range p.rankChanges {
+			b.RankChanges = append(b.RankChanges, explain.RankRow(&p.rankChanges[i]))
+		}
 	}
 	return b
 }

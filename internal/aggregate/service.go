@@ -40,6 +40,9 @@ type Service struct {
 	// when (Unix nanoseconds): Progress.
 	progress, start, target atomic.Uint64
 	startedAt               atomic.Int64
+	// flusherWaiting is true while the flusher waits for a batch: a reader at the end of the
+	// stream then hands over what it has at once instead of waiting for FlushInterval.
+	flusherWaiting atomic.Bool
 
 	// Made by Run's setup before its loops start; each is then owned by its loop.
 	reader  *reader
@@ -257,7 +260,10 @@ func (s *Service) trySetup(ctx context.Context) (*reader, *flusher, error) {
 
 // consume reads messages from the sequence after the last one read until ctx is done or the
 // consumer fails. It cuts a batch whenever the batch is full, its last sequence is a multiple of
-// MaxBatch or its oldest message has waited FlushInterval, and hands it to the flusher.
+// MaxBatch, its oldest message has waited FlushInterval, or it ends at the end of the stream while
+// the flusher waits for work, and hands it to the flusher. The last rule keeps a lone event on a
+// quiet pipeline from waiting for the timer, while under load batches still grow as long as the
+// flusher is busy with the previous one.
 func (s *reader) consume(ctx context.Context, jobs chan<- *flushJob) error {
 	cfg := jetstream.OrderedConsumerConfig{
 		FilterSubjects: s.filterSubjects(),
@@ -278,35 +284,46 @@ func (s *reader) consume(ctx context.Context, jobs chan<- *flushJob) error {
 	defer it.Stop()
 	s.ready.clear(condConsuming)
 
-	var oldest time.Time // when the oldest message of the batch was read
+	var oldest time.Time   // when the oldest message of the batch was read
+	lastSeen := time.Now() // when a message came, the flusher took a batch or the consumer was checked
 	for ctx.Err() == nil {
 		// At most a second, so that a long flush interval does not delay shutdown.
 		wait := time.Second
 		if s.batch.messages > 0 {
 			wait = min(wait, max(time.Millisecond, s.cfg.FlushInterval-time.Since(oldest)))
+			if s.atEnd {
+				// Look again soon whether the flusher has finished the previous batch.
+				wait = min(wait, idlePoll)
+			}
 		}
 		msg, err := it.Next(jetstream.NextMaxWait(wait))
 		switch {
 		case errors.Is(err, nats.ErrTimeout):
+			if time.Since(lastSeen) >= consumerCheckInterval {
+				lastSeen = time.Now()
+				if err := consumerStalled(ctx, cons); err != nil {
+					return err
+				}
+			}
 		case err != nil:
 			if ctx.Err() != nil {
 				return nil
 			}
 			return fmt.Errorf("aggregate: next message: %w", err)
 		default:
+			lastSeen = time.Now()
 			if s.batch.messages == 0 {
 				oldest = time.Now()
 			}
 			s.read(msg)
 		}
-		// Batches also end at multiples of MaxBatch in stream sequence: partitions, which all read
-		// every message, then share these cuts, and the ranker merges their parts (ranker.go).
-		full := s.batch.messages >= s.cfg.MaxBatch || s.lastSeq%uint64(s.cfg.MaxBatch) == 0
-		if s.batch.messages > 0 && (full || time.Since(oldest) >= s.cfg.FlushInterval) {
+		if why := s.cutReason(oldest); why != "" {
+			s.metrics.cuts.WithLabelValues(why).Inc()
 			s.cutReady = s.cut(false)
 			select {
 			case jobs <- s.cutReady:
 				s.cutReady = nil
+				lastSeen = time.Now() // the wait for the flusher is not the consumer's
 			case <-ctx.Done():
 				return nil // shutdown hands it over
 			}
@@ -315,6 +332,61 @@ func (s *reader) consume(ctx context.Context, jobs chan<- *flushJob) error {
 		if s.caughtUp() {
 			return errCaughtUp // shutdown stores the last batch and checkpoints
 		}
+	}
+	return nil
+}
+
+// The reasons a batch is cut (label of govpulse_aggregate_batches_total).
+const (
+	cutFull     = "full"     // MaxBatch messages, or a sequence that is a multiple of MaxBatch
+	cutInterval = "interval" // the oldest message waited FlushInterval
+	cutIdle     = "idle"     // the end of the stream while the flusher waits
+)
+
+// idlePoll is how often a reader at the end of the stream with a batch in hand looks whether the
+// flusher has become free.
+const idlePoll = 5 * time.Millisecond
+
+// cutReason returns why the batch whose oldest message was read at oldest must be cut now, and ""
+// when it must not.
+func (s *reader) cutReason(oldest time.Time) string {
+	switch {
+	case s.batch.messages == 0:
+		return ""
+	// Batches also end at multiples of MaxBatch in stream sequence: partitions, which all read
+	// every message, then share these cuts, and the ranker merges their parts (ranker.go).
+	case s.batch.messages >= s.cfg.MaxBatch || s.lastSeq%uint64(s.cfg.MaxBatch) == 0:
+		return cutFull
+	case time.Since(oldest) >= s.cfg.FlushInterval:
+		return cutInterval
+	case s.atEnd && s.flusherWaiting.Load():
+		return cutIdle
+	}
+	return ""
+}
+
+// consumerCheckInterval is how long the consumer may deliver nothing before consume asks the
+// server about it.
+const consumerCheckInterval = 5 * time.Second
+
+// consumerStalled returns an error when the server no longer knows the ordered consumer, or knows
+// it with messages pending that it has not delivered for consumerCheckInterval. An ordered consumer
+// is a single in-memory replica on one server of a cluster: when that server is killed the
+// consumer is gone, and a pull request can be lost while servers restart, while the client,
+// connected to another server, never hears of it (each Next of at most a second restarts the
+// client's heartbeat check), so it would wait forever. The error makes consume create the consumer
+// again from the sequence after the last one read. Other errors (no answer during a failover) are
+// left to the next check.
+func consumerStalled(ctx context.Context, cons jetstream.Consumer) error {
+	ictx, cancel := context.WithTimeout(ctx, 2*time.Second)
+	defer cancel()
+	info, err := cons.Info(ictx)
+	switch {
+	case errors.Is(err, jetstream.ErrConsumerNotFound):
+		return fmt.Errorf("aggregate: consumer lost (its server restarted): %w", err)
+	case err == nil && info.NumPending > 0:
+		return fmt.Errorf("aggregate: consumer stalled: %d messages pending, none delivered for %s (%d pull requests waiting)",
+			info.NumPending, consumerCheckInterval, info.NumWaiting)
 	}
 	return nil
 }

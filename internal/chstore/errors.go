@@ -53,6 +53,10 @@ var (
 		chproto.ErrSystemError, chproto.ErrCannotScheduleTask, chproto.ErrDeadlockAvoided,
 		chproto.ErrReadonly, chproto.ErrUnknownUser, chproto.ErrWrongPassword, chproto.ErrAccessDenied,
 		chproto.ErrAuthenticationFailed, chproto.ErrPocoException, chproto.ErrStdException,
+		// Replicated and Distributed tables (the cluster schema): no replica answers, too few
+		// replicas alive for the insert quorum, an earlier quorum insert still under way.
+		chproto.ErrAllConnectionTriesFailed, chproto.ErrTooFewLiveReplicas,
+		chproto.ErrUnsatisfiedQuorumForPreviousWrite, chproto.ErrReplicaIsNotInQuorum, chproto.ErrAllReplicasAreStale,
 	)
 	rowCodes = codeSet(
 		chproto.ErrCannotParseText, chproto.ErrCannotParseQuotedString, chproto.ErrCannotParseInputAssertionFailed,

@@ -54,3 +54,19 @@ func securityOptions(user, password string, useTLS bool, caFile string) ([]DialO
 	}
 	return opts, nil
 }
+
+// ClusterFlag defines --clickhouse-cluster (GOVPULSE_CLICKHOUSE_CLUSTER) on fs and returns a
+// function that turns it into Store options once fs has been parsed: the cluster variant of the
+// schema (OnCluster) when it names a cluster, the single-node schema when it is empty.
+func ClusterFlag(fs *config.FlagSet) func() ([]Option, error) {
+	name := fs.String("clickhouse-cluster", "GOVPULSE_CLICKHOUSE_CLUSTER", "", "ClickHouse cluster (remote_servers) of the replicated schema: <table>_local replicated tables behind Distributed <table> (empty: the single-node schema)")
+	return func() ([]Option, error) {
+		if *name == "" {
+			return nil, nil
+		}
+		if !ValidCluster(*name) {
+			return nil, fmt.Errorf("chstore: --clickhouse-cluster %q: want an identifier (letters, digits, underscores)", *name)
+		}
+		return []Option{OnCluster(*name)}, nil
+	}
+}

@@ -102,17 +102,34 @@ func (s *Store) MigrateWith(ctx context.Context, ms []Migration) error {
 	if !ValidDatabase(s.db) {
 		return fmt.Errorf("chstore: migrate: %w: %q", ErrInvalidDatabase, s.db)
 	}
-	if err := s.conn.Exec(ctx, "CREATE DATABASE IF NOT EXISTS `"+s.db+"`"); err != nil {
-		return fmt.Errorf("chstore: migrate: create database: %w", err)
+	if s.cluster != "" && !ValidCluster(s.cluster) {
+		return fmt.Errorf("chstore: migrate: invalid cluster name %q", s.cluster)
 	}
-	create := "CREATE TABLE IF NOT EXISTS " + s.table(MigrationsTable) + ` (
-    version UInt32,
-    name String,
-    checksum String,
-    applied_at DateTime('UTC')
-) ENGINE = ReplacingMergeTree() ORDER BY version`
-	if err := s.conn.Exec(ctx, create); err != nil {
-		return fmt.Errorf("chstore: migrate: create %s: %w", MigrationsTable, err)
+	// The statements of every migration, so that a migration that alters a table of an earlier one
+	// knows, on a cluster, that the table has a local table.
+	locals := map[string]string{}
+	bootstrap, err := s.statements(migrationsBootstrap(s.table(MigrationsTable)), locals)
+	if err != nil {
+		return fmt.Errorf("chstore: migrate: %s: %w", MigrationsTable, err)
+	}
+	stmts := make([][]string, len(ms))
+	for i, m := range ms {
+		split, err := SplitStatements(strings.ReplaceAll(m.SQL, schema.DatabasePlaceholder, "`"+s.db+"`"))
+		if err != nil {
+			return fmt.Errorf("chstore: migrate: %s: %w", m.Name, err)
+		}
+		if stmts[i], err = s.statements(split, locals); err != nil {
+			return fmt.Errorf("chstore: migrate: %s: %w", m.Name, err)
+		}
+	}
+	// On a cluster every DDL statement waits for every node; once the migrations record exists it
+	// is not created again, so that a start while a node is down does not wait for it.
+	if s.cluster == "" || !s.tableExists(ctx, MigrationsTable) {
+		for _, st := range bootstrap {
+			if err := s.conn.Exec(ctx, st); err != nil {
+				return fmt.Errorf("chstore: migrate: create %s: %w", MigrationsTable, err)
+			}
+		}
 	}
 	applied, err := s.AppliedMigrations(ctx)
 	if err != nil {
@@ -122,25 +139,61 @@ func (s *Store) MigrateWith(ctx context.Context, ms []Migration) error {
 	for _, a := range applied {
 		done[a.Version] = a
 	}
-	for _, m := range ms {
+	for i, m := range ms {
 		if a, ok := done[m.Version]; ok {
 			if a.Checksum != m.Checksum {
 				return fmt.Errorf("chstore: migrate: %s: %w (recorded checksum %s, file %s)", m.Name, ErrMigrationChanged, a.Checksum, m.Checksum)
 			}
 			continue
 		}
-		if err := s.apply(ctx, m); err != nil {
+		if err := s.apply(ctx, m, stmts[i]); err != nil {
 			return err
 		}
 	}
 	return nil
 }
 
-func (s *Store) apply(ctx context.Context, m Migration) error {
-	stmts, err := SplitStatements(strings.ReplaceAll(m.SQL, schema.DatabasePlaceholder, "`"+s.db+"`"))
-	if err != nil {
-		return fmt.Errorf("chstore: migrate: %s: %w", m.Name, err)
+// migrationsBootstrap returns the statements that create the database and the migrations record
+// table, qualified as table.
+func migrationsBootstrap(table string) []string {
+	db, _, _ := strings.Cut(table, ".")
+	return []string{
+		"CREATE DATABASE IF NOT EXISTS " + db,
+		"CREATE TABLE IF NOT EXISTS " + table + ` (
+    version UInt32,
+    name String,
+    checksum String,
+    applied_at DateTime('UTC')
+) ENGINE = ReplacingMergeTree() ORDER BY version`,
 	}
+}
+
+// statements returns the statements that apply stmts (of a migration, database in place) to the
+// Store's schema variant: stmts themselves on one node, their cluster form (ClusterStatements) on
+// a cluster.
+func (s *Store) statements(stmts []string, locals map[string]string) ([]string, error) {
+	if s.cluster == "" {
+		return stmts, nil
+	}
+	var out []string
+	for _, st := range stmts {
+		cs, err := ClusterStatements(st, s.db, s.cluster, locals)
+		if err != nil {
+			return nil, err
+		}
+		out = append(out, cs...)
+	}
+	return out, nil
+}
+
+// tableExists reports whether the connected server has the table (false also when it cannot tell).
+func (s *Store) tableExists(ctx context.Context, table string) bool {
+	var n uint64
+	err := s.conn.QueryRow(ctx, "SELECT count() FROM system.tables WHERE database = ? AND name = ?", s.db, table).Scan(&n)
+	return err == nil && n > 0
+}
+
+func (s *Store) apply(ctx context.Context, m Migration, stmts []string) error {
 	start := time.Now()
 	for i, st := range stmts {
 		if err := s.conn.Exec(ctx, st); err != nil && !columnAdded(st, err) {
@@ -148,7 +201,7 @@ func (s *Store) apply(ctx context.Context, m Migration) error {
 		}
 	}
 	rec := "INSERT INTO " + s.table(MigrationsTable) + " (version, name, checksum, applied_at)"
-	batch, err := s.conn.PrepareBatch(ctx, rec)
+	batch, err := s.conn.PrepareBatch(s.insertContext(ctx), rec)
 	if err != nil {
 		return fmt.Errorf("chstore: migrate: record %s: %w", m.Name, err)
 	}
@@ -186,7 +239,7 @@ func (s *Store) AppliedMigrations(ctx context.Context) ([]AppliedMigration, erro
 }
 
 // addColumn matches a statement (after its comment lines) that adds a column to a table.
-var addColumn = regexp.MustCompile(`(?is)^(\s*--[^\n]*\n)*\s*ALTER\s+TABLE\s+\S+\s+ADD\s+COLUMN\s`)
+var addColumn = regexp.MustCompile(`(?is)^(\s*--[^\n]*\n)*\s*ALTER\s+TABLE\s+\S+\s+(ON\s+CLUSTER\s+\S+\s+)?ADD\s+COLUMN\s`)
 
 // columnAdded reports whether err says that the column an ALTER TABLE ... ADD COLUMN statement adds
 // exists already: the statement was applied by an earlier, interrupted run of its migration.

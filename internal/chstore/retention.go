@@ -20,7 +20,12 @@ func (s *Store) DropMonthsBefore(ctx context.Context, table string, cutoff time.
 	if !slices.Contains(monthlyTables, table) {
 		return nil, fmt.Errorf("chstore: drop months of %q: not a monthly partitioned table", table)
 	}
-	rows, err := s.conn.Query(ctx, "SELECT DISTINCT partition FROM system.parts WHERE database = ? AND table = ? AND active ORDER BY partition", s.db, table)
+	// On a cluster the parts are those of the local table; the drop runs on every shard.
+	local, onCluster := s.localTable(table), ""
+	if s.cluster != "" {
+		onCluster = " ON CLUSTER " + s.cluster
+	}
+	rows, err := s.conn.Query(ctx, "SELECT DISTINCT partition FROM system.parts WHERE database = ? AND table = ? AND active ORDER BY partition", s.db, local)
 	if err != nil {
 		return nil, fmt.Errorf("chstore: drop months of %s: list partitions: %w", table, err)
 	}
@@ -48,7 +53,7 @@ func (s *Store) DropMonthsBefore(ctx context.Context, table string, cutoff time.
 	var dropped []string
 	for _, p := range old {
 		// p is six digits (checked above): safe to put into the statement.
-		if err := s.conn.Exec(ctx, "ALTER TABLE "+s.table(table)+" DROP PARTITION "+p); err != nil {
+		if err := s.conn.Exec(ctx, "ALTER TABLE "+s.table(local)+onCluster+" DROP PARTITION "+p); err != nil {
 			return dropped, fmt.Errorf("chstore: drop partition %s of %s: %w", p, table, err)
 		}
 		dropped = append(dropped, p)

@@ -93,12 +93,17 @@ type Batch struct {
 	// for the tables method_scores and method_rankings.
 	MethodScores   []ScoreRow
 	MethodRankings []RankingRow
+	// ScoreChanges, ScoreCauses and RankChanges explain the changes of the scores and rankings
+	// (of every method in MethodScores and MethodRankings).
+	ScoreChanges []ScoreChangeRow
+	ScoreCauses  []ScoreCauseRow
+	RankChanges  []RankChangeRow
 }
 
 // Len returns the number of rows in b.
 func (b Batch) Len() int {
 	return len(b.Events) + len(b.Scores) + len(b.Rankings) + len(b.Windows) + len(b.LateEvents) + len(b.DLQ) +
-		len(b.MethodScores) + len(b.MethodRankings)
+		len(b.MethodScores) + len(b.MethodRankings) + len(b.ScoreChanges) + len(b.ScoreCauses) + len(b.RankChanges)
 }
 
 // dt converts a time to what a DateTime column stores.

@@ -205,7 +205,7 @@ func columnList(cs []field) string {
 // insert stores rows with one INSERT block, column by column: one typed slice per column, so
 // that no value is boxed.
 func (cd codec[R]) insert(ctx context.Context, s *Store, rows []R) error {
-	batch, err := s.conn.PrepareBatch(ctx, "INSERT INTO "+s.table(cd.table)+" ("+cd.list+")")
+	batch, err := s.conn.PrepareBatch(s.insertContext(ctx), "INSERT INTO "+s.table(cd.table)+" ("+cd.list+")")
 	if err != nil {
 		return fmt.Errorf("chstore: insert %s: %w", cd.table, &prepareError{err})
 	}

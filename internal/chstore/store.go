@@ -12,21 +12,27 @@ import (
 // Store writes and reads the govpulse tables of one database. It is safe for concurrent use; it does
 // not own the connection (the caller closes it).
 type Store struct {
-	conn driver.Conn
-	db   string
-	log  *slog.Logger
+	conn    driver.Conn
+	db      string
+	cluster string // the ClickHouse cluster of the schema (OnCluster); "" for one node
+	log     *slog.Logger
 
 	onBlock func(table string, rows int) // called before each INSERT block is sent; for tests
 }
 
 // New returns a Store for database on conn, which may be connected to any database (Dial connects to
 // "default"): every statement names the database. database must satisfy ValidDatabase; Migrate
-// reports an invalid name, and writes and reads fail on it. A nil logger discards.
-func New(conn driver.Conn, database string, logger *slog.Logger) *Store {
+// reports an invalid name, and writes and reads fail on it. A nil logger discards. Options choose
+// the schema variant (OnCluster); without them the Store uses the single-node schema.
+func New(conn driver.Conn, database string, logger *slog.Logger, opts ...Option) *Store {
 	if logger == nil {
 		logger = slog.New(slog.NewTextHandler(io.Discard, nil))
 	}
-	return &Store{conn: conn, db: database, log: logger.With("component", "chstore", "database", database)}
+	s := &Store{conn: conn, db: database, log: logger.With("component", "chstore", "database", database)}
+	for _, o := range opts {
+		o(s)
+	}
+	return s
 }
 
 // Database returns the name of the database the Store uses.

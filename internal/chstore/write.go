@@ -6,6 +6,8 @@ import (
 	"fmt"
 	"slices"
 	"time"
+
+	"golang.org/x/sync/errgroup"
 )
 
 // Column lists of the tables, in the order of the values that Write appends and the readers scan.
@@ -29,17 +31,18 @@ const MaxPartitionsPerBlock = 100
 // Refused is a row that ClickHouse (or the client, for a value its column cannot hold) refused for
 // good: writing it again fails the same way.
 type Refused struct {
-	Table string // events, late_events, dlq, windows, scores, rankings, method_scores or method_rankings
+	Table string // events, late_events, dlq, windows, scores, rankings, method_scores, method_rankings, score_changes, score_causes or rank_changes
 	Row   int    // the row's index in that table's slice of the Batch
 	Err   error  // why, with the server's message
 }
 
 // Write stores the rows of b: per non-empty table one INSERT with an explicit column list, or
 // several when the rows span more than MaxPartitionsPerBlock monthly partitions, in the fixed order
-// events, late_events, dlq, windows, scores, rankings, method_scores, method_rankings (raw input
-// before derived results). It stops
-// at the first failure and returns an error naming the table (see Classify); blocks before it are
-// stored, later ones are not. Writing the same batch again is harmless (see the package
+// events, late_events, dlq, windows, scores, method_scores, then rankings, method_rankings,
+// score_changes and score_causes at once, then rank_changes (raw input before derived results,
+// results before their explanations). It stops at the first failure and returns an error naming the
+// table (see Classify); blocks before it are stored, later ones are not (of the four written at
+// once, the others may be). Writing the same batch again is harmless (see the package
 // documentation), so the caller retries the whole batch.
 func (s *Store) Write(ctx context.Context, b Batch) error {
 	_, err := s.write(ctx, b, nil)
@@ -71,9 +74,24 @@ func (s *Store) write(ctx context.Context, b Batch, iso *isolation) ([]Refused, 
 		func() error { return writeTable(ctx, s, dlqTable, b.DLQ, iso) },
 		func() error { return writeTable(ctx, s, windowsTable, b.Windows, iso) },
 		func() error { return writeTable(ctx, s, scoresTable, b.Scores, iso) },
-		func() error { return writeTable(ctx, s, rankingsTable, b.Rankings, iso) },
 		func() error { return writeTable(ctx, s, methodScoresTable, b.MethodScores, iso) },
-		func() error { return writeTable(ctx, s, methodRankingsTable, b.MethodRankings, iso) },
+		// The rankings and the explanations of the scores depend only on the scores: at once.
+		func() error {
+			return atOnce(ctx, iso,
+				func(ctx context.Context, iso *isolation) error {
+					return writeTable(ctx, s, rankingsTable, b.Rankings, iso)
+				},
+				func(ctx context.Context, iso *isolation) error {
+					return writeTable(ctx, s, methodRankingsTable, b.MethodRankings, iso)
+				},
+				func(ctx context.Context, iso *isolation) error {
+					return writeTable(ctx, s, scoreChangesTable, b.ScoreChanges, iso)
+				},
+				func(ctx context.Context, iso *isolation) error {
+					return writeTable(ctx, s, scoreCausesTable, b.ScoreCauses, iso)
+				})
+		},
+		func() error { return writeTable(ctx, s, rankChangesTable, b.RankChanges, iso) },
 	} {
 		if err := step(); err != nil {
 			return nil, err
@@ -83,6 +101,30 @@ func (s *Store) write(ctx context.Context, b Batch, iso *isolation) ([]Refused, 
 		return nil, nil
 	}
 	return iso.refused, nil
+}
+
+// atOnce runs the writes of tables that do not depend on one another concurrently, so that their
+// INSERTs do not wait for one another, each with an isolation of its own (nil without iso). It
+// returns the first failure; the refused rows are reported in the order of writes, as a
+// sequential write reports them.
+func atOnce(ctx context.Context, iso *isolation, writes ...func(context.Context, *isolation) error) error {
+	isos := make([]*isolation, len(writes))
+	g, gctx := errgroup.WithContext(ctx)
+	for i, w := range writes {
+		if iso != nil {
+			isos[i] = &isolation{schemaFaults: iso.schemaFaults}
+		}
+		g.Go(func() error { return w(gctx, isos[i]) })
+	}
+	if err := g.Wait(); err != nil {
+		return err
+	}
+	if iso != nil {
+		for _, one := range isos {
+			iso.refused = append(iso.refused, one.refused...)
+		}
+	}
+	return nil
 }
 
 // table describes how the rows of one table are inserted.
@@ -216,7 +258,7 @@ func (e *prepareError) Unwrap() error { return e.err }
 // rowWise returns a send function that appends rows one by one with their values.
 func rowWise[R any](name, columns string, values func(*R) []any) func(context.Context, *Store, []R) error {
 	return func(ctx context.Context, s *Store, rows []R) error {
-		batch, err := s.conn.PrepareBatch(ctx, "INSERT INTO "+s.table(name)+" ("+columns+")")
+		batch, err := s.conn.PrepareBatch(s.insertContext(ctx), "INSERT INTO "+s.table(name)+" ("+columns+")")
 		if err != nil {
 			return fmt.Errorf("chstore: insert %s: %w", name, &prepareError{err})
 		}
@@ -256,7 +298,7 @@ func insertEvents(ctx context.Context, s *Store, rows []EventRow) error {
 	// In the order of eventColumns.
 	columns := []any{region, id, typ, eventTime, timeNS, ingestTime, seq, source, item, level, rating,
 		channel, outcome, payload}
-	batch, err := s.conn.PrepareBatch(ctx, "INSERT INTO "+s.table("events")+" ("+eventColumns+")")
+	batch, err := s.conn.PrepareBatch(s.insertContext(ctx), "INSERT INTO "+s.table("events")+" ("+eventColumns+")")
 	if err != nil {
 		return fmt.Errorf("chstore: insert events: %w", &prepareError{err})
 	}

@@ -65,8 +65,14 @@ func (s *benchStream) next() *events.Event {
 // BenchmarkApply measures Apply on a mixed stream over the 32 units after
 // their portals were filled with 200 items each; the events are generated
 // outside the timed region in chunks.
-func BenchmarkApply(b *testing.B) {
-	e := mustNew(b, Config{})
+func BenchmarkApply(b *testing.B) { benchApply(b, Config{}) }
+
+// BenchmarkApplyExplain is BenchmarkApply with Config.Explain, as the
+// aggregator runs by default: Drain also returns the changes and causes.
+func BenchmarkApplyExplain(b *testing.B) { benchApply(b, Config{Explain: true}) }
+
+func benchApply(b *testing.B, cfg Config) {
+	e := mustNew(b, cfg)
 	s := newBenchStream(e.Config().Regions)
 	seq := uint64(0)
 	for _, region := range s.regions {

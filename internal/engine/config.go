@@ -41,6 +41,12 @@ type Config struct {
 	// scoring.DefaultMethod alone. The first is the method of Ranking, Part
 	// and Scores' order within a region follows this order.
 	Methods []string
+	// Explain makes Drain return the change of every score from the unit's
+	// previous drained score with its causes, and the rank changes since
+	// the previous drained ranking (Output.Changes, Output.RankChanges). It
+	// changes no score or ranking, and a snapshot restores under either
+	// setting.
+	Explain bool
 }
 
 // WithDefaults returns c with the defaults filled in and the regions

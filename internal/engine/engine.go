@@ -66,6 +66,17 @@ type region struct {
 	win    scoring.Window  // the rolling window counts of the latest scores
 	scored bool
 	dirty  bool // scores changed since the last Drain
+
+	// With Config.Explain, per method in the order of Config.Methods: the
+	// scores the last Drain returned (valid when hasDrained) and the score
+	// in force when Drain last returned the method's ranking (valid when
+	// hasRanked[m]); and the causes accumulated since the last Drain that
+	// returned the unit, which are those of every method's change.
+	drained    []scoring.Score
+	hasDrained bool
+	ranked     []scoring.Score
+	hasRanked  []bool
+	causes     causeAcc
 }
 
 // Engine is one partition's state machine. It is not safe for concurrent
@@ -94,6 +105,16 @@ type Engine struct {
 	touched []int            // scratch: regions rescored by the current event
 	old     []float64        // scratch: their composites before it, under one method
 	wins    []scoring.Window // scratch: their rolling windows
+
+	// With Config.Explain: the names of the counts, the ranking of each
+	// method the last Drain returned, and what the current event did to the
+	// windows.
+	countNames   []string
+	lastRankings []*scoring.Ranking
+	slid         bool // the current event moved the rolling window to a new day
+	added        ux   // the user-experience event the current event added...
+	addedIdx     int  // ...to the window of this region, -1 when none
+	addedTime    time.Time
 }
 
 // winKey identifies an hourly window: its operator key and start.
@@ -116,16 +137,22 @@ func New(cfg Config) (*Engine, error) {
 		wm:          windows.NewWatermark(cfg.OutOfOrderness),
 		dedup:       windows.NewDedup(),
 		winVersions: make(map[winKey]uint64),
+		addedIdx:    -1,
+		countNames:  scoring.CountNames(),
 	}
 	for _, id := range cfg.Methods {
 		spec, _ := scoring.Lookup(id) // Validate checked it
 		e.specs = append(e.specs, spec)
 		e.rk = append(e.rk, newRanking(len(cfg.Regions)))
 	}
+	e.lastRankings = make([]*scoring.Ranking, len(e.specs))
 	for i, code := range cfg.Regions {
 		r, _ := events.LookupRegion(code)
 		e.regions[i].state = scoring.NewRegion(r.Code, r.NameZH, r.NameEN)
 		e.regions[i].scores = make([]scoring.Score, len(e.specs))
+		e.regions[i].drained = make([]scoring.Score, len(e.specs))
+		e.regions[i].ranked = make([]scoring.Score, len(e.specs))
+		e.regions[i].hasRanked = make([]bool, len(e.specs))
 		e.index[r.Code] = i
 	}
 	var err error
@@ -205,13 +232,24 @@ func (e *Engine) Apply(seq uint64, ev *events.Event) Result {
 				return res
 			}
 		}
-		if e.regions[idx].state.Apply(ev) {
+		r := &e.regions[idx]
+		desc := ""
+		if e.cfg.Explain && len(r.causes.items) < MaxCauseItems {
+			desc = r.state.Describe(ev)
+		}
+		if r.state.Apply(ev) {
 			e.touch(idx)
+			if e.cfg.Explain {
+				r.causes.item(desc)
+			}
 		} else {
 			res.Reason = "superseded: its key has a newer writer"
 		}
 	} else {
 		res = e.applyExperience(seq, idx, ev, w)
+	}
+	if e.cfg.Explain && res.Outcome == Applied {
+		e.regions[idx].causes.applied(seq, ev.Type)
 	}
 	e.rescore(seq, w)
 	return res
@@ -246,8 +284,9 @@ func (e *Engine) advance(t time.Time) time.Time {
 	e.wm.Observe(t)
 	w, _ := e.wm.Current()
 	e.touched = e.touched[:0]
+	e.slid, e.addedIdx = false, -1
 	if d := dayNumber(w); !e.hasDay || d != e.day {
-		e.hasDay, e.day = true, d
+		e.hasDay, e.day, e.slid = true, d, true
 		e.rolling.Advance(w)
 		e.hourly.Advance(w)
 		e.dedup.Purge(w.Add(-e.cfg.AllowedLateness))
@@ -308,6 +347,7 @@ func (e *Engine) applyExperience(seq uint64, idx int, ev *events.Event, w time.T
 	}
 	e.dedup.Add(key, ev.Time)
 	e.winVersions[winKey{key: wk, start: hourStart(ev.Time)}] = seq
+	e.added, e.addedIdx, e.addedTime = in, idx, ev.Time
 	e.touch(idx)
 	return Result{Outcome: Applied}
 }
@@ -334,6 +374,13 @@ func (e *Engine) rescore(seq uint64, w time.Time) {
 	for _, idx := range e.touched {
 		e.rolling.Query(idx, win.Start, win.End).window(&win)
 		e.wins = append(e.wins, win)
+		if r := &e.regions[idx]; e.cfg.Explain && e.slid && r.scored {
+			var added *ux
+			if e.addedIdx == idx && !e.addedTime.Before(win.Start) && e.addedTime.Before(win.End) {
+				added = &e.added
+			}
+			r.causes.slid(r.win, win, added)
+		}
 	}
 	for m, spec := range e.specs {
 		changed := false

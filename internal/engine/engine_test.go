@@ -370,10 +370,16 @@ func TestRestoreRejects(t *testing.T) {
 	if _, err := Restore(cfg, v2); !errors.Is(err, ErrIncompatible) || !strings.Contains(err.Error(), "before the last ranking change") {
 		t.Fatalf("format 2: err = %v", err)
 	}
-	// Format 3 held one method.
+	// Format 3 held one method without what explains the next changes;
+	// format 4 one of the two.
 	v3 := reseal(snap, func(b []byte) { b[3] = 3 })
-	if _, err := Restore(cfg, v3); !errors.Is(err, ErrIncompatible) || !strings.Contains(err.Error(), "one method") {
+	if _, err := Restore(cfg, v3); !errors.Is(err, ErrIncompatible) || !strings.Contains(err.Error(), "one method") ||
+		!strings.Contains(err.Error(), "explains the next changes") {
 		t.Fatalf("format 3: err = %v", err)
+	}
+	v4 := reseal(snap, func(b []byte) { b[3] = 4 })
+	if _, err := Restore(cfg, v4); !errors.Is(err, ErrIncompatible) || !strings.Contains(err.Error(), "format 5 holds both") {
+		t.Fatalf("format 4: err = %v", err)
 	}
 	if _, err := Restore(Config{Regions: []string{zj, bj}, Methods: []string{"2017", "2022"}}, snap); !errors.Is(err, ErrIncompatible) {
 		t.Fatalf("other methods: err = %v", err)

@@ -25,7 +25,7 @@ func FuzzRestore(f *testing.F) {
 	f.Add(e.AppendSnapshot(nil))
 	f.Add([]byte("gpe\x01"))
 	f.Add([]byte("gpe\x02"))
-	f.Add([]byte("gpe\x03"))
+	f.Add([]byte("gpe\x04"))
 	f.Fuzz(func(t *testing.T, data []byte) {
 		r, err := Restore(cfg, data)
 		if err != nil {

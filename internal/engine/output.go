@@ -21,11 +21,21 @@ type Output struct {
 	// Windows holds the hourly windows changed since the last Drain, sorted
 	// by region, metric and start.
 	Windows []WindowRow
+	// Changes holds, with Config.Explain, the change of every score of
+	// Scores from the unit's score in the previous Drain that returned it,
+	// with its causes, in the order of Scores.
+	Changes []ScoreChange
+	// RankChanges holds, with Config.Explain, every unit whose rank differs
+	// between the previous ranking of a method Drain returned and its
+	// ranking in Rankings (none for a method's first ranking), method by
+	// method in the order of Rankings.
+	RankChanges []RankChange
 }
 
 // Empty reports whether the output holds nothing.
 func (o *Output) Empty() bool {
-	return len(o.Scores) == 0 && len(o.Rankings) == 0 && len(o.Windows) == 0
+	return len(o.Scores) == 0 && len(o.Rankings) == 0 && len(o.Windows) == 0 && len(o.Changes) == 0 &&
+		len(o.RankChanges) == 0
 }
 
 // RankingOf returns the ranking of the method with the given id in o, nil
@@ -81,13 +91,28 @@ func (e *Engine) Drain() Output {
 			for m := range e.specs {
 				out.Scores = append(out.Scores, r.scores[m].Clone())
 			}
+			if e.cfg.Explain {
+				out.Changes = e.appendChanges(out.Changes, i)
+			}
 			r.dirty = false
 		}
 	}
 	for m := range e.rk {
-		if e.rk[m].dirty {
-			out.Rankings = append(out.Rankings, e.rk[m].build(e.regions, m, e.specs[m].ID))
-			e.rk[m].dirty = false
+		if !e.rk[m].dirty {
+			continue
+		}
+		rk := e.rk[m].build(e.regions, m, e.specs[m].ID)
+		out.Rankings = append(out.Rankings, rk)
+		e.rk[m].dirty = false
+		if e.cfg.Explain {
+			out.RankChanges = append(out.RankChanges,
+				RankChanges(e.specs[m], e.lastRankings[m], rk, e.rankedScore(m), e.currentScore(m))...)
+			e.lastRankings[m] = e.rk[m].build(e.regions, m, e.specs[m].ID)
+			for i := range e.regions {
+				if r := &e.regions[i]; r.scored {
+					r.ranked[m], r.hasRanked[m] = r.scores[m].Clone(), true
+				}
+			}
 		}
 	}
 	changed := e.hourly.TakeChanged(nil)
@@ -148,4 +173,54 @@ func (e *Engine) RankingOf(method string) *scoring.Ranking {
 		}
 	}
 	return nil
+}
+
+// appendChanges appends to dst the change of region i's latest score under
+// every method from its drained one, with the causes accumulated since,
+// remembers the latest scores as drained and starts accumulating anew.
+func (e *Engine) appendChanges(dst []ScoreChange, i int) []ScoreChange {
+	r := &e.regions[i]
+	for m, spec := range e.specs {
+		s := &r.scores[m]
+		var from *scoring.Score
+		if r.hasDrained {
+			from = &r.drained[m]
+		}
+		c := ScoreChange{Method: s.Method, Region: s.Region, Version: s.Version, AsOf: s.AsOf.UTC(),
+			Terms: termChanges(spec, e.countNames, from, s), Causes: r.causes.causes()}
+		if from != nil {
+			c.FromVersion = from.Version
+		}
+		dst = append(dst, c)
+	}
+	for m := range e.specs {
+		r.drained[m] = r.scores[m].Clone()
+	}
+	r.hasDrained = true
+	r.causes = causeAcc{items: r.causes.items[:0]}
+	return dst
+}
+
+// rankedScore returns the function that returns a region's score under
+// method m in force when Drain last returned m's ranking, nil when none.
+func (e *Engine) rankedScore(m int) func(region string) *scoring.Score {
+	return func(region string) *scoring.Score {
+		i, ok := e.index[region]
+		if !ok || !e.regions[i].hasRanked[m] {
+			return nil
+		}
+		return &e.regions[i].ranked[m]
+	}
+}
+
+// currentScore returns the function that returns a region's latest score
+// under method m, nil when none.
+func (e *Engine) currentScore(m int) func(region string) *scoring.Score {
+	return func(region string) *scoring.Score {
+		i, ok := e.index[region]
+		if !ok || !e.regions[i].scored {
+			return nil
+		}
+		return &e.regions[i].scores[m]
+	}
 }

@@ -3,6 +3,7 @@ package engine
 import (
 	"cmp"
 	"encoding/binary"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"hash/crc32"
@@ -35,15 +36,20 @@ var (
 // (Part needs them); a format 2 snapshot is rebuilt too.
 //
 // Format 4 lists the methods (each with its ranking) instead of one, and
-// keeps the window counts of method 2022; a format 3 snapshot is rebuilt.
-const snapshotMagic = "gpe\x04"
+// keeps the window counts of method 2022; format 4 also existed adding only
+// what explains the next changes to format 3. Format 5 has both: the
+// methods, and per method the scores and ranking the last Drain returned,
+// with the causes accumulated since. Snapshots of formats 3 and 4 are
+// rebuilt, so that the first changes after them are explained completely.
+const snapshotMagic = "gpe\x05"
 
 // formatNotes says, per older format version, why its snapshots cannot be
 // used; Restore puts it in its error, which the aggregator logs.
 var formatNotes = map[byte]string{
 	1: "format 1 remembered applied events by id alone; format 2 identifies them by region and id",
 	2: "format 2 lacks the composites before the last ranking change, which a partition's share of the ranking of all units needs",
-	3: "format 3 holds one method and lacks the window counts of method 2022 (bad ratings, no visit, on time)",
+	3: "format 3 holds one method, lacks the window counts of method 2022 (bad ratings, no visit, on time) and what explains the next changes",
+	4: "format 4 holds either one method and what explains its changes, or the methods without what explains theirs; format 5 holds both",
 }
 
 // AppendSnapshot appends the engine's whole state to dst and returns the
@@ -112,6 +118,7 @@ func (e *Engine) AppendSnapshot(dst []byte) []byte {
 		dst = binary.AppendVarint(dst, k.start)
 		dst = binary.AppendUvarint(dst, e.winVersions[k])
 	}
+	dst = e.appendExplain(dst)
 	return binary.LittleEndian.AppendUint32(dst, crc32.ChecksumIEEE(dst[start:]))
 }
 
@@ -225,6 +232,7 @@ func (e *Engine) read(d *snapcodec.Reader) error {
 		k := winKey{key: int(d.Varint()), start: d.Varint()}
 		e.winVersions[k] = d.Uvarint()
 	}
+	e.readExplain(d)
 	if d.Err() == nil && d.Len() != 0 {
 		d.Fail("trailing bytes")
 	}
@@ -280,4 +288,99 @@ func readConfig(d *snapcodec.Reader) Config {
 	c.AllowedLateness = time.Duration(d.Varint())
 	c.MaxItemsPerLevel = int(min(d.Uvarint(), math.MaxInt32))
 	return c
+}
+
+// appendExplain appends the state behind the next changes: per region the
+// scores last drained, per method the score of the ranking last drained and
+// the causes since, then per method the ranking last drained. Scores and
+// rankings are kept in their JSON form (deterministic).
+func (e *Engine) appendExplain(dst []byte) []byte {
+	for i := range e.regions {
+		r := &e.regions[i]
+		dst = snapcodec.AppendBool(dst, r.hasDrained)
+		if r.hasDrained {
+			for m := range e.specs {
+				dst = appendJSON(dst, &r.drained[m])
+			}
+		}
+		for m := range e.specs {
+			dst = snapcodec.AppendBool(dst, r.hasRanked[m])
+			if r.hasRanked[m] {
+				dst = appendJSON(dst, &r.ranked[m])
+			}
+		}
+		c := &r.causes
+		dst = binary.AppendUvarint(dst, c.firstSeq)
+		dst = binary.AppendUvarint(dst, c.lastSeq)
+		dst = appendInt64s(dst, c.byType[:]...)
+		dst = binary.AppendUvarint(dst, uint64(len(c.items)))
+		for _, it := range c.items {
+			dst = snapcodec.AppendString(dst, it)
+		}
+		dst = binary.AppendVarint(dst, c.itemsTotal)
+		dst = appendInt64s(dst, c.left[:]...)
+	}
+	for _, rk := range e.lastRankings {
+		dst = snapcodec.AppendBool(dst, rk != nil)
+		if rk != nil {
+			dst = appendJSON(dst, rk)
+		}
+	}
+	return dst
+}
+
+// appendJSON appends v (a Score or a Ranking, which always encode) in its
+// JSON form.
+func appendJSON(dst []byte, v any) []byte {
+	b, _ := json.Marshal(v)
+	return snapcodec.AppendString(dst, string(b))
+}
+
+// readJSON reads what appendJSON wrote into v.
+func readJSON(d *snapcodec.Reader, v any, what string) {
+	if err := json.Unmarshal([]byte(d.String()), v); err != nil && d.Err() == nil {
+		d.Fail(what)
+	}
+}
+
+// readExplain reads what appendExplain wrote.
+func (e *Engine) readExplain(d *snapcodec.Reader) {
+	for i := range e.regions {
+		r := &e.regions[i]
+		r.hasDrained = d.Bool()
+		if r.hasDrained {
+			for m := range e.specs {
+				readJSON(d, &r.drained[m], "drained score")
+			}
+		}
+		for m := range e.specs {
+			r.hasRanked[m] = d.Bool()
+			if r.hasRanked[m] {
+				readJSON(d, &r.ranked[m], "ranked score")
+			}
+		}
+		c := &r.causes
+		c.firstSeq, c.lastSeq = d.Uvarint(), d.Uvarint()
+		for j := range c.byType {
+			c.byType[j] = d.Varint()
+		}
+		n := d.Uvarint()
+		if n > MaxCauseItems {
+			d.Fail("cause items")
+			return
+		}
+		for j := uint64(0); j < n && d.Err() == nil; j++ {
+			c.items = append(c.items, d.String())
+		}
+		c.itemsTotal = d.Varint()
+		for j := range c.left {
+			c.left[j] = d.Varint()
+		}
+	}
+	for m := range e.lastRankings {
+		if d.Bool() {
+			e.lastRankings[m] = new(scoring.Ranking)
+			readJSON(d, e.lastRankings[m], "drained ranking")
+		}
+	}
 }

@@ -14,9 +14,13 @@ import (
 const (
 	day        = 24 * time.Hour
 	cstOffset  = 8 * time.Hour
-	rollDays   = 30
+	rollDays   = RollingDays
 	rollLength = rollDays * day
 )
+
+// RollingDays is the length of the rolling window of the user-experience
+// counts, in UTC+8 days.
+const RollingDays = 30
 
 // dayStart returns the start of the UTC+8 calendar day that contains t.
 func dayStart(t time.Time) time.Time {

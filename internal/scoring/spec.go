@@ -278,3 +278,18 @@ var countFields = func() map[string]int {
 	}
 	return m
 }()
+
+// CountNames returns the names of the counts of a score (the JSON members
+// and columns of Counts), in the order of their fields. The slice is a
+// fresh copy.
+func CountNames() []string { return append([]string(nil), countNames...) }
+
+// countNames lists the JSON names of the fields of Counts in field order.
+var countNames = func() []string {
+	t := reflect.TypeFor[Counts]()
+	names := make([]string, t.NumField())
+	for i := range t.NumField() {
+		names[i], _, _ = strings.Cut(t.Field(i).Tag.Get("json"), ",")
+	}
+	return names
+}()

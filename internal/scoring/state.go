@@ -99,12 +99,7 @@ func (r *Region) Apply(ev *events.Event) bool {
 	case *events.CatalogItemData:
 		return r.setCatalog(d.Level, d.ItemCode, st, d.Required)
 	case *events.ServicePublishedData:
-		var modes uint8
-		for _, m := range d.Modes {
-			if i := m.Index(); i >= 0 {
-				modes |= 1 << i
-			}
-		}
+		modes := modeBits(d.Modes)
 		if d.Maturity < 0 || d.Maturity > MaxMaturity {
 			return false
 		}
@@ -114,13 +109,7 @@ func (r *Region) Apply(ev *events.Event) bool {
 	case *events.GuideAuditedData:
 		return r.setAudit(d.Level, d.ItemCode, st, uint8(d.Correct()), d.Consistent)
 	case *events.PlatformUpdatedData:
-		var levels uint8
-		for _, l := range d.Levels {
-			if i := l.Index(); i >= 0 {
-				levels |= 1 << i
-			}
-		}
-		return r.setPlatform(st, d.Integrated, levels, int64(d.Portals))
+		return r.setPlatform(st, d.Integrated, levelBits(d.Levels), int64(d.Portals))
 	}
 	return false
 }

@@ -16,6 +16,7 @@ import (
 	"github.com/go-json-experiment/json/jsontext"
 
 	"github.com/govpulse/govpulse/internal/chstore"
+	"github.com/govpulse/govpulse/internal/explain"
 	"github.com/govpulse/govpulse/internal/scoring"
 	"github.com/govpulse/govpulse/pkg/events"
 )
@@ -510,4 +511,86 @@ func clientAddr(r *http.Request) string {
 		return r.RemoteAddr
 	}
 	return host
+}
+
+// DefaultExplainSpan is the interval GET /api/v1/regions/{code}/explain explains when from is not
+// given: the span of the rolling window before to.
+const DefaultExplainSpan = 30 * 24 * time.Hour
+
+// handleExplain answers GET /api/v1/regions/{code}/explain?from=&to=: the change of the unit's
+// score between the scores in force at from and at to (explain.Explanation). to defaults to the
+// as_of of the unit's latest score (now before one), from to DefaultExplainSpan before to.
+func (s *Server) handleExplain(w http.ResponseWriter, r *http.Request) {
+	reg, ok := s.region(w, r)
+	if !ok {
+		return
+	}
+	q, err := query(r, "from", "to")
+	if err != nil {
+		s.writeError(w, http.StatusBadRequest, err.Error())
+		return
+	}
+	var from, to time.Time
+	for _, p := range []struct {
+		name string
+		t    *time.Time
+	}{{"from", &from}, {"to", &to}} {
+		v := q.Get(p.name)
+		if v == "" {
+			continue
+		}
+		if *p.t, err = time.Parse(time.RFC3339Nano, v); err != nil {
+			s.writeError(w, http.StatusBadRequest, fmt.Sprintf("%s: want an RFC 3339 time such as 2016-12-01T00:00:00+08:00, got %q", p.name, v))
+			return
+		}
+	}
+	if to.IsZero() {
+		to = time.Now().UTC()
+		if _, sc := s.latest(reg.Code); sc != nil {
+			to = sc.AsOf
+		}
+	}
+	if from.IsZero() {
+		from = to.Add(-DefaultExplainSpan)
+	}
+	if from.After(to) {
+		s.writeError(w, http.StatusBadRequest, fmt.Sprintf("from %s is after to %s", from.Format(time.RFC3339), to.Format(time.RFC3339)))
+		return
+	}
+	ctx, cancel := context.WithTimeout(r.Context(), s.cfg.QueryTimeout)
+	defer cancel()
+	x, err := explain.Load(ctx, s.store, reg.Code, from, to)
+	if err != nil {
+		s.log.Warn("explanation not read", "region", reg.Code, "error", err)
+		s.writeError(w, http.StatusServiceUnavailable, "the score store is not reachable")
+		return
+	}
+	s.writeJSON(w, http.StatusOK, x)
+}
+
+// RankChanges is the body of GET /api/v1/rank-changes.
+type RankChanges struct {
+	Changes []explain.RankChange `json:"changes"` // per unit its last rank change, by region
+}
+
+// handleRankChanges answers GET /api/v1/rank-changes: the last stored rank change of every unit
+// whose rank ever changed, with its summaries (the ranking's change arrows show them on hover).
+func (s *Server) handleRankChanges(w http.ResponseWriter, r *http.Request) {
+	if _, err := query(r); err != nil {
+		s.writeError(w, http.StatusBadRequest, err.Error())
+		return
+	}
+	ctx, cancel := context.WithTimeout(r.Context(), s.cfg.QueryTimeout)
+	defer cancel()
+	rows, err := s.store.LatestRankChanges(ctx)
+	if err != nil {
+		s.log.Warn("rank changes not read", "error", err)
+		s.writeError(w, http.StatusServiceUnavailable, "the score store is not reachable")
+		return
+	}
+	out := RankChanges{Changes: make([]explain.RankChange, 0, len(rows))}
+	for _, row := range rows {
+		out.Changes = append(out.Changes, explain.Rank(row))
+	}
+	s.writeJSON(w, http.StatusOK, out)
 }

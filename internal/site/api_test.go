@@ -384,3 +384,52 @@ func TestStreamOutlivesReadTimeout(t *testing.T) {
 	e.publishAll(scores(5, t0, 0), nil)
 	until(t, ch, 5*time.Second, rankingEvent(5))
 }
+
+func TestExplainAPI(t *testing.T) {
+	e := start(t, Config{})
+	const zj = "330000"
+	f := func(v float64) *float64 { return &v }
+	at := func(h int) time.Time { return t0.Add(time.Duration(h) * time.Hour) }
+	b := chstore.Batch{
+		ScoreChanges: []chstore.ScoreChangeRow{
+			{Method: scoring.Method, Region: zj, Version: 10, Term: "composite", To: f(40), AsOf: at(1)},
+			{Method: scoring.Method, Region: zj, Version: 20, Term: "composite", FromVersion: 10, From: f(40), To: f(42.5), Delta: f(2.5), AsOf: at(3)},
+		},
+		ScoreCauses: []chstore.ScoreCauseRow{
+			{Method: scoring.Method, Region: zj, Version: 10, AsOf: at(1), FirstSeq: 1, LastSeq: 10, Applied: 3,
+				EventTypes: []string{"feedback.rated"}, EventCounts: []uint64{3}},
+			{Method: scoring.Method, Region: zj, Version: 20, FromVersion: 10, AsOf: at(3), FirstSeq: 12, LastSeq: 20, Applied: 2,
+				EventTypes: []string{"service.published"}, EventCounts: []uint64{2}, Items: []string{"city/X published, 5 of 8 modes, maturity 3"}, ItemsTotal: 2},
+		},
+		RankChanges: []chstore.RankChangeRow{{Method: scoring.Method, Version: 20, FromVersion: 10, AsOf: at(3), Region: zj,
+			OldRank: 4, NewRank: 3, Passed: []string{"110000"}, PassedTerms: []string{"service_modes"}}},
+	}
+	if err := e.store.Write(t.Context(), b); err != nil {
+		t.Fatal(err)
+	}
+	var x struct {
+		FromVersion uint64 `json:"from_version"`
+		ToVersion   uint64 `json:"to_version"`
+		Applied     int64  `json:"applied"`
+		SummaryEN   string `json:"summary_en"`
+	}
+	path := "/api/v1/regions/" + zj + "/explain?from=" + at(2).Format(time.RFC3339) + "&to=" + at(4).Format(time.RFC3339)
+	if resp, body := e.get(path, &x); resp.StatusCode != http.StatusOK || x.FromVersion != 10 || x.ToVersion != 20 || x.Applied != 2 ||
+		!strings.HasPrefix(x.SummaryEN, zj+" composite +2.50 (40.00 → 42.50)") {
+		t.Errorf("explain: %s %s", resp.Status, body)
+	}
+	var rc RankChanges
+	if resp, body := e.get("/api/v1/rank-changes", &rc); resp.StatusCode != http.StatusOK || len(rc.Changes) != 1 ||
+		rc.Changes[0].SummaryEN != "up 1 (4 → 3): passed 110000 (service modes)" {
+		t.Errorf("rank changes: %s %s", resp.Status, body)
+	}
+	for _, q := range []string{"from=yesterday", "to=2016-13-01T00:00:00Z", "from=2016-12-02T00:00:00Z&to=2016-12-01T00:00:00Z", "points=5"} {
+		resp, body := e.get("/api/v1/regions/"+zj+"/explain?"+q, nil)
+		if resp.StatusCode != http.StatusBadRequest || !strings.Contains(body, `"error":`) {
+			t.Errorf("?%s: %s %s, want 400", q, resp.Status, body)
+		}
+	}
+	if resp, _ := e.get("/api/v1/regions/999999/explain", nil); resp.StatusCode != http.StatusNotFound {
+		t.Errorf("unknown region: %s", resp.Status)
+	}
+}

@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"io"
 	"net/http"
 	"net/http/httptest"
 	"os"
@@ -228,6 +229,24 @@ func (p *pipeline) composite(region string, want float64) time.Time {
 	return at
 }
 
+// getJSON reads a path of the site's API into v and returns the answer and its body.
+func (p *pipeline) getJSON(path string, v any) (*http.Response, string) {
+	p.t.Helper()
+	resp, err := p.client.Get(p.site.URL + path)
+	if err != nil {
+		p.t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	body, err := io.ReadAll(resp.Body)
+	if err != nil {
+		p.t.Fatal(err)
+	}
+	if err := json.Unmarshal(body, v); err != nil {
+		p.t.Fatalf("%s: %v: %s", path, err, body)
+	}
+	return resp, string(body)
+}
+
 // ranking returns the region codes of the site's ranking in rank order.
 func (p *pipeline) ranking() (uint64, []string) {
 	p.t.Helper()
@@ -372,6 +391,16 @@ func TestBrowser(t *testing.T) {
 		t.Fatalf("after the move: %v (%v)", state, err)
 	}
 	waitFor(t, 5*time.Second, sameOrder)
+	// Its change arrow says on hover why: the units it passed and the term that did it.
+	step("rank change on hover", 10*time.Second, chromedp.Func(func(ctx context.Context, tg *chromedp.Target) error {
+		_, err := chromedp.Poll[chromedp.Void](`(document.querySelector('#ranking tbody tr td.change span').title || '').indexOf('up ') === 0`,
+			chromedp.WithPollingTimeout(8*time.Second))(ctx, tg)
+		return err
+	}))
+	hover, err := chromedp.Run(ctx, chromedp.Evaluate[string](`document.querySelector('#ranking tbody tr td.change span').title`))
+	if err != nil || !strings.Contains(hover, ": passed ") || !strings.Contains(hover, "(service modes)") && !strings.Contains(hover, "(online maturity)") {
+		t.Errorf("hover of Beijing's arrow: %q (%v)", hover, err)
+	}
 	// Once the rows have arrived (600 ms), while the change is still shown.
 	step("animation", 5*time.Second, chromedp.Func(func(ctx context.Context, tg *chromedp.Target) error {
 		_, err := chromedp.Poll[chromedp.Void](`document.getAnimations().every(a => a.playState !== 'running')`,
@@ -387,7 +416,20 @@ func TestBrowser(t *testing.T) {
 		chromedp.WaitVisible(`#chart svg path.line.composite`),
 		chromedp.WaitVisible(`#terms tbody tr:nth-child(5)`),
 		chromedp.WaitVisible(`#events tbody tr`),
+		chromedp.WaitVisible(`#explain[data-to-version]`),
 	)
+	// The unit page says why its score changed over the last 30 days, as the API does.
+	var x struct {
+		SummaryEN string `json:"summary_en"`
+		SummaryZH string `json:"summary_zh"`
+	}
+	if resp, body := p.getJSON("/api/v1/regions/"+zhejiang+"/explain", &x); resp.StatusCode != http.StatusOK {
+		t.Fatalf("explain: %d %s", resp.StatusCode, body)
+	}
+	shown, err := chromedp.Run(ctx, chromedp.Text(`#explain`))
+	if err != nil || shown != x.SummaryEN || !strings.Contains(shown, zhejiang+" composite ") || !strings.Contains(shown, "service.published") {
+		t.Errorf("explanation shown %q, the API says %q (%v)", shown, x.SummaryEN, err)
+	}
 	page, err := chromedp.Run(ctx, chromedp.Evaluate[map[string]any](`({
 		points: Number(document.getElementById('chart').dataset.points),
 		path: document.querySelector('#chart svg path.line.composite').getAttribute('d'),
@@ -419,6 +461,9 @@ func TestBrowser(t *testing.T) {
 	name, err := chromedp.Run(ctx, chromedp.Text(`#name`))
 	if err != nil || name != "浙江省" {
 		t.Errorf("name in Chinese: %q (%v)", name, err)
+	}
+	if shown, err := chromedp.Run(ctx, chromedp.Text(`#explain`)); err != nil || shown != x.SummaryZH || !strings.Contains(shown, "综合指数") {
+		t.Errorf("explanation in Chinese %q, the API says %q (%v)", shown, x.SummaryZH, err)
 	}
 	step("phone", 20*time.Second,
 		chromedp.EmulateViewport(390, 844, chromedp.EmulateScale(2)),

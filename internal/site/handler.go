@@ -48,6 +48,8 @@ func (s *Server) Handler() http.Handler {
 	api.HandleFunc("GET /api/v1/comparison", s.handleComparison)
 	api.HandleFunc("GET /api/v1/regions/{code}", s.handleRegion)
 	api.HandleFunc("GET /api/v1/regions/{code}/history", s.handleHistory)
+	api.HandleFunc("GET /api/v1/regions/{code}/explain", s.handleExplain)
+	api.HandleFunc("GET /api/v1/rank-changes", s.handleRankChanges)
 	api.HandleFunc("GET /api/v1/stream", s.handleStream)
 	api.HandleFunc("/api/", func(w http.ResponseWriter, r *http.Request) {
 		s.writeError(w, http.StatusNotFound, "no such API path: "+r.URL.Path)

@@ -4,8 +4,10 @@
 // publishes them to an in-process JetStream server (file storage), while the real aggregator
 // consumes the stream, applies the events and stores rows and scores in ClickHouse. It reports the
 // events per second from the first request to the last score stored, the events per second of
-// ingest alone, and the time from the last event accepted to its score stored; a sub-benchmark
-// repeats the run with the JetStream setting sync_interval: always.
+// ingest alone, and the time from the last event accepted to its score stored. It runs without and
+// with the tables that explain every change (aggregate --explain) and prints their cost in the same
+// run ("end-to-end explain cost: ..."), then repeats the run with the JetStream setting
+// sync_interval: always.
 //
 // It needs the ClickHouse test server named by GOVPULSE_TEST_CLICKHOUSE (see internal/chstore/chtest)
 // and is meant to run once per invocation:

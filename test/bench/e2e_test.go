@@ -45,27 +45,38 @@ const (
 )
 
 // BenchmarkEndToEnd replays a synthetic stream through HTTP ingest, JetStream, the aggregator and
-// ClickHouse, once with the server's default sync interval and once with sync_interval: always.
+// ClickHouse: with the server's default sync interval, without and with the tables that explain
+// every change (the aggregator's --explain, on by default), then with sync_interval: always. It
+// prints the cost of the explanations: how much lower the end-to-end rate is with them.
 // Run it with -benchtime=1x: one iteration is a whole replay.
 func BenchmarkEndToEnd(b *testing.B) {
 	n := envInt(b, envEvents, defaultEvents)
 	feeders := envInt(b, envFeeders, defaultFeeders)
 	chtest.Addr(b) // skip (or fail) early without a ClickHouse server
 	evs := slices.Collect(scenario.Stream(scenario.StreamOptions{Events: n}))
-	for _, sync := range []struct {
-		name   string
-		always bool
-	}{{"sync=default", false}, {"sync=always", true}} {
-		b.Run(sync.name, func(b *testing.B) {
+	rates := map[bool]float64{} // end-to-end events/s with sync=default, by explain
+	for _, run := range []struct {
+		name    string
+		always  bool
+		explain bool
+	}{{"sync=default,explain=off", false, false}, {"sync=default", false, true}, {"sync=always", true, true}} {
+		b.Run(run.name, func(b *testing.B) {
 			var sum result
 			for range b.N {
-				r := replay(b, evs, feeders, sync.always)
-				b.Logf("%s: %s", sync.name, r)
-				fmt.Printf("end-to-end %s: %s\n", sync.name, r)
+				r := replay(b, evs, feeders, run.always, run.explain)
+				b.Logf("%s: %s", run.name, r)
+				fmt.Printf("end-to-end %s: %s\n", run.name, r)
 				sum.add(r)
 			}
 			sum.report(b)
+			if !run.always && sum.runs > 0 {
+				rates[run.explain] = rate(sum.events, sum.total)
+			}
 		})
+	}
+	if off, on := rates[false], rates[true]; off > 0 && on > 0 {
+		fmt.Printf("end-to-end explain cost: %.1f%% (%.0f events/s with score_changes, score_causes and rank_changes, %.0f without; budget 10%%)\n",
+			100*(off-on)/off, on, off)
 	}
 }
 
@@ -125,7 +136,7 @@ func ms(d time.Duration) float64 { return float64(d) / float64(time.Millisecond)
 
 // replay runs one end-to-end replay of evs on fresh servers (a new JetStream store and a new
 // ClickHouse database) and returns its figures.
-func replay(b *testing.B, evs []*events.Event, feeders int, syncAlways bool) result {
+func replay(b *testing.B, evs []*events.Event, feeders int, syncAlways, explain bool) result {
 	b.StopTimer()
 	ctx, cancel := context.WithTimeout(b.Context(), replayTimeout)
 	defer cancel()
@@ -147,8 +158,8 @@ func replay(b *testing.B, evs []*events.Event, feeders int, syncAlways bool) res
 	}
 	rec := &recorder{store: store}
 
-	// The aggregator, with the production defaults.
-	svc, err := aggregate.New(aggregate.Config{}, aggJS, rec, nil, nil)
+	// The aggregator, with the production defaults but for explain.
+	svc, err := aggregate.New(aggregate.Config{NoExplain: !explain}, aggJS, rec, nil, nil)
 	if err != nil {
 		b.Fatal(err)
 	}

@@ -8,6 +8,7 @@ import (
 	"github.com/ClickHouse/clickhouse-go/v2/lib/driver"
 
 	"github.com/govpulse/govpulse/internal/chstore"
+	"github.com/govpulse/govpulse/internal/explain"
 )
 
 // snapshot is what the comparison reads from one database.
@@ -15,6 +16,22 @@ type snapshot struct {
 	scores  []chstore.ScoreRow
 	ranking []chstore.RankingRow
 	counts  []regionCount
+	// latestChanges are the score_changes rows of each region's latest version without what
+	// depends on where flushes were cut (from_version, from_value, delta): the values at that
+	// version, which both runs must agree on.
+	latestChanges []latestChange
+	// unexplained says how the score_changes of the run disagree with its scores ("" when they
+	// agree; explain.Verify): the chain of changes must hold whatever the run's flush boundaries.
+	unexplained string
+}
+
+// latestChange is a score_changes row of a region's latest version, reduced to what does not
+// depend on the run.
+type latestChange struct {
+	Region  string
+	Version uint64
+	Term    string
+	To      *float64
 }
 
 // regionCount is the per-region count of the events table read through FINAL.
@@ -60,6 +77,26 @@ func readSnapshot(ctx context.Context, conn driver.Conn, database string) (snaps
 	if err := rows.Err(); err != nil {
 		return s, fmt.Errorf("chaos: count events of %s: %w", database, err)
 	}
+	history, err := st.ScoreHistory(ctx, "")
+	if err != nil {
+		return s, err
+	}
+	changes, err := st.ScoreChanges(ctx, "")
+	if err != nil {
+		return s, err
+	}
+	if err := explain.Verify(history, changes); err != nil {
+		s.unexplained = err.Error()
+	}
+	latest := make(map[string]uint64, len(s.scores))
+	for _, sc := range s.scores {
+		latest[sc.Region] = sc.Version
+	}
+	for _, c := range changes {
+		if latest[c.Region] == c.Version {
+			s.latestChanges = append(s.latestChanges, latestChange{Region: c.Region, Version: c.Version, Term: c.Term, To: c.To})
+		}
+	}
 	return s, nil
 }
 
@@ -70,6 +107,17 @@ func firstDifference(got, want snapshot) string {
 		return d
 	}
 	if d := diffRows("latest_ranking", got.ranking, want.ranking, func(r chstore.RankingRow) string { return fmt.Sprintf("rank %d", r.Rank) }); d != "" {
+		return d
+	}
+	if got.unexplained != "" {
+		return "score_changes of the chaos run: " + got.unexplained
+	}
+	if want.unexplained != "" {
+		return "score_changes of the uninterrupted run: " + want.unexplained
+	}
+	if d := diffRows("score_changes at the latest versions", got.latestChanges, want.latestChanges, func(c latestChange) string {
+		return fmt.Sprintf("region %s version %d term %s", c.Region, c.Version, c.Term)
+	}); d != "" {
 		return d
 	}
 	return diffRows("events FINAL per region", got.counts, want.counts, func(c regionCount) string { return "region " + c.Region })

@@ -182,7 +182,30 @@
     if (change > 0) { s = el('span', 'up', '▲' + change); s.setAttribute('aria-label', t('up') + ' ' + change); }
     else if (change < 0) { s = el('span', 'down', '▼' + (-change)); s.setAttribute('aria-label', t('down') + ' ' + (-change)); }
     else { s = el('span', 'same', '='); s.setAttribute('aria-label', t('same')); }
+    // The last stored change of the unit's rank, in words, on hover.
+    var note = row.entry && rankNotes.get(row.entry.region);
+    if (note) { s.title = lang === 'zh' ? note.summary_zh : note.summary_en; }
     row.change.append(s);
+  }
+
+  // rankNotes holds the last rank change of each unit (/api/v1/rank-changes), read again after a
+  // new ranking at most every two seconds.
+  var rankNotes = new Map();
+  var notesPending = null;
+  function loadNotes() {
+    if (notesPending) { return; }
+    notesPending = setTimeout(function () {
+      notesPending = null;
+      fetch('/api/v1/rank-changes', { headers: { Accept: 'application/json' } })
+        .then(function (res) { return res.ok ? res.json() : null; })
+        .then(function (body) {
+          if (!body || !Array.isArray(body.changes)) { return; }
+          rankNotes = new Map();
+          body.changes.forEach(function (c) { rankNotes.set(c.region, c); });
+          rows.forEach(function (row) { if (row.entry) { fillChange(row, row.entry.change); } });
+        })
+        .catch(function () { /* the arrows keep their counts */ });
+    }, current ? 2000 : 0);
   }
 
   // render shows ranking r if it is newer than the one shown, moving rows in place.
@@ -206,6 +229,7 @@
       fillNames(row); fillGrade(row); fillBars(row); fillChange(row, e.change);
       tbody.append(row.tr); // appending in rank order moves the row
     });
+    loadNotes();
     rows.forEach(function (row, code) { if (!seen.has(code)) { row.tr.remove(); rows.delete(code); } });
     var announcements = [];
     var moved = [];

@@ -19,7 +19,8 @@
       online_maturity: 'Online maturity', satisfaction: 'Satisfaction (not scored)',
       levels: 'Levels joined to the platform', integrated: 'Integrated platform', portals: 'Portals',
       yes: 'yes', no: 'no', no_history: 'No scores stored yet.',
-      chart_summary: 'Composite from {a} to {b}, {n} points between {from} and {to}.'
+      chart_summary: 'Composite from {a} to {b}, {n} points between {from} and {to}.',
+      explain: 'Why it changed in the last 30 days'
     },
     zh: {
       skip_unit: '跳到单位', back: 'govpulse · 排名', code: '代码', asof: '截至', version: '版本',
@@ -35,7 +36,8 @@
       online_maturity: '在线服务成熟度', satisfaction: '满意度（不计分）',
       levels: '接入平台的层级', integrated: '平台整合', portals: '门户数量',
       yes: '是', no: '否', no_history: '尚无得分记录。',
-      chart_summary: '总体指数从 {a} 变为 {b}，{from} 至 {to} 共 {n} 个点。'
+      chart_summary: '总体指数从 {a} 变为 {b}，{from} 至 {to} 共 {n} 个点。',
+      explain: '近 30 天为何变化'
     }
   };
   var LINES = ['composite', 'service_modes', 'item_coverage', 'guide_accuracy', 'online_maturity'];
@@ -43,12 +45,13 @@
 
   var code = decodeURIComponent(location.pathname.split('/')[2] || '');
   // ?method= shows the unit's score, rank and terms under another scoring method (its history
-  // stays the default method's).
+  // and the explanation of its changes stay the default method's).
   var method = new URLSearchParams(location.search).get('method') || '';
   var methodQuery = method ? '?method=' + encodeURIComponent(method) : '';
   var lang = pickLang();
   var detail = null;
   var history = null;
+  var explanation = null;
   var version = 0;
 
   function pickLang() {
@@ -83,6 +86,14 @@
     setStatus(statusState);
     renderDetail();
     renderChart();
+    renderExplain();
+  }
+  // renderExplain shows the explanation of the last 30 days in the page's language.
+  function renderExplain() {
+    var p = byId('explain');
+    if (!explanation) { p.textContent = '–'; return; }
+    p.textContent = lang === 'zh' ? explanation.summary_zh : explanation.summary_en;
+    p.setAttribute('data-to-version', String(explanation.to_version));
   }
   var statusState = 'connecting';
   function setStatus(state) {
@@ -222,12 +233,15 @@
   function load() {
     return Promise.all([
       fetch('/api/v1/regions/' + encodeURIComponent(code) + methodQuery).then(function (r) { return r.ok ? r.json() : null; }),
-      fetch('/api/v1/regions/' + encodeURIComponent(code) + '/history?points=400').then(function (r) { return r.ok ? r.json() : null; })
+      fetch('/api/v1/regions/' + encodeURIComponent(code) + '/history?points=400').then(function (r) { return r.ok ? r.json() : null; }),
+      fetch('/api/v1/regions/' + encodeURIComponent(code) + '/explain').then(function (r) { return r.ok ? r.json() : null; })
     ]).then(function (res) {
       if (res[0]) { detail = res[0]; if (detail.score) { version = Math.max(version, detail.score.version); } }
       if (res[1]) { history = res[1]; }
+      if (res[2]) { explanation = res[2]; }
       renderDetail();
       renderChart();
+      renderExplain();
     });
   }
 
