@@ -271,16 +271,17 @@ func TestIncrementalRankingMatchesSort(t *testing.T) {
 // TestMethodsAreIndependent checks that methods computed side by side do not
 // change one another: on random streams drained at the same random points,
 // an engine of methods 2017 and 2022 gives, method by method, exactly the
-// scores and rankings of an engine of that method alone (so re-scoring the
-// stream under one method stores what a run of both stored for it).
+// scores, rankings, score changes and rank changes of an engine of that
+// method alone, also across snapshots (so re-scoring the stream under one
+// method stores what a run of both stored for it).
 func TestMethodsAreIndependent(t *testing.T) {
 	rng := rand.New(rand.NewPCG(21, 22))
 	both := []string{scoring.Method, scoring.Method2022}
 	for round := 0; round < 20; round++ {
 		regions := []string{zj, bj, "320000", "520000"}
-		cfg := Config{Regions: regions}
+		cfg := Config{Regions: regions, Explain: true}
 		if round%4 == 0 {
-			cfg = Config{}
+			cfg = Config{Explain: true}
 		}
 		evs := randomStream(rng, append(regions, "440000"), 50+rng.IntN(250))
 		engines := map[string]*Engine{}
@@ -308,6 +309,24 @@ func TestMethodsAreIndependent(t *testing.T) {
 				if !reflect.DeepEqual(out.RankingOf(m), single.RankingOf(m)) {
 					t.Fatalf("round %d, event %d, method %s: ranking\n%+v\nalone\n%+v", round, at, m, out.RankingOf(m), single.RankingOf(m))
 				}
+				var changes []ScoreChange
+				for _, ch := range out.Changes {
+					if ch.Method == m {
+						changes = append(changes, ch)
+					}
+				}
+				if !reflect.DeepEqual(changes, single.Changes) {
+					t.Fatalf("round %d, event %d, method %s: score changes differ from the method's alone", round, at, m)
+				}
+				var ranks []RankChange
+				for _, rc := range out.RankChanges {
+					if rc.Method == m {
+						ranks = append(ranks, rc)
+					}
+				}
+				if !reflect.DeepEqual(ranks, single.RankChanges) {
+					t.Fatalf("round %d, event %d, method %s: rank changes\n%+v\nalone\n%+v", round, at, m, ranks, single.RankChanges)
+				}
 				if !reflect.DeepEqual(out.Windows, single.Windows) {
 					t.Fatalf("round %d, event %d: windows differ", round, at)
 				}
@@ -323,6 +342,17 @@ func TestMethodsAreIndependent(t *testing.T) {
 			}
 			if rng.IntN(8) == 0 {
 				check(i)
+			}
+			if rng.IntN(40) == 0 { // the explanations' state of every method survives a snapshot
+				snap := e.AppendSnapshot(nil)
+				restored, err := Restore(c, snap)
+				if err != nil {
+					t.Fatalf("round %d: Restore: %v", round, err)
+				}
+				if !bytes.Equal(restored.AppendSnapshot(nil), snap) {
+					t.Fatalf("round %d: snapshot of the restored engine differs", round)
+				}
+				e = restored
 			}
 		}
 		check(len(evs))
