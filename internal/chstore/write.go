@@ -38,11 +38,11 @@ type Refused struct {
 
 // Write stores the rows of b: per non-empty table one INSERT with an explicit column list, or
 // several when the rows span more than MaxPartitionsPerBlock monthly partitions, in the fixed order
-// events, late_events, dlq, windows, scores, method_scores, then rankings, method_rankings,
-// score_changes and score_causes at once, then rank_changes (raw input before derived results,
-// results before their explanations). It stops at the first failure and returns an error naming the
-// table (see Classify); blocks before it are stored, later ones are not (of the four written at
-// once, the others may be). Writing the same batch again is harmless (see the package
+// events, late_events, dlq, windows, then scores and method_scores at once, then rankings,
+// method_rankings, score_changes and score_causes at once, then rank_changes (raw input before
+// derived results, results before their explanations). It stops at the first failure and returns
+// an error naming the table (see Classify); blocks before it are stored, later ones are not (of
+// the tables written at once, the others may be). Writing the same batch again is harmless (see the package
 // documentation), so the caller retries the whole batch.
 func (s *Store) Write(ctx context.Context, b Batch) error {
 	_, err := s.write(ctx, b, nil)
@@ -73,8 +73,16 @@ func (s *Store) write(ctx context.Context, b Batch, iso *isolation) ([]Refused, 
 		func() error { return writeTable(ctx, s, lateEventsTable, b.LateEvents, iso) },
 		func() error { return writeTable(ctx, s, dlqTable, b.DLQ, iso) },
 		func() error { return writeTable(ctx, s, windowsTable, b.Windows, iso) },
-		func() error { return writeTable(ctx, s, scoresTable, b.Scores, iso) },
-		func() error { return writeTable(ctx, s, methodScoresTable, b.MethodScores, iso) },
+		// The two tables of scores hold the same scores: at once.
+		func() error {
+			return atOnce(ctx, iso,
+				func(ctx context.Context, iso *isolation) error {
+					return writeTable(ctx, s, scoresTable, b.Scores, iso)
+				},
+				func(ctx context.Context, iso *isolation) error {
+					return writeTable(ctx, s, methodScoresTable, b.MethodScores, iso)
+				})
+		},
 		// The rankings and the explanations of the scores depend only on the scores: at once.
 		func() error {
 			return atOnce(ctx, iso,
