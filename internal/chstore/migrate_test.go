@@ -62,8 +62,8 @@ func TestEmbeddedMigrations(t *testing.T) {
 		t.Fatal("no embedded migrations")
 	}
 	for i, m := range ms {
-		if i > 0 && m.Version <= ms[i-1].Version || i == 0 && m.Version != 1 {
-			t.Errorf("%s: version %d after %d", m.Name, m.Version, i)
+		if m.Version != uint32(i+1) {
+			t.Errorf("%s: version %d, want %d", m.Name, m.Version, i+1)
 		}
 		stmts, err := chstore.SplitStatements(m.SQL)
 		if err != nil {
