@@ -17,6 +17,7 @@ import (
 	"github.com/govpulse/govpulse/internal/chstore"
 	"github.com/govpulse/govpulse/internal/engine"
 	"github.com/govpulse/govpulse/internal/natsjs"
+	"github.com/govpulse/govpulse/internal/portals"
 	"github.com/govpulse/govpulse/internal/retry"
 	"github.com/govpulse/govpulse/internal/scoring"
 )
@@ -73,6 +74,10 @@ type pending struct {
 	windows     map[windowKey]engine.WindowRow
 	changes     []engine.ScoreChange // every change drained, in order
 	rankChanges []engine.RankChange
+	// The changes of the portal state: every inconsistency row drained, in order (a later row of
+	// the same inconsistency has a higher version), and the latest measures per region.
+	inconsistencies []portals.Inconsistency
+	portalMeasures  map[string]portals.Measures
 }
 
 // scoreKey is the key of a score in pending.scores: its region and method.
@@ -105,6 +110,13 @@ func (p *pending) merge(out engine.Output) {
 	}
 	p.changes = append(p.changes, out.Changes...)
 	p.rankChanges = append(p.rankChanges, out.RankChanges...)
+	p.inconsistencies = append(p.inconsistencies, out.Inconsistencies...)
+	for _, m := range out.PortalMeasures {
+		if p.portalMeasures == nil {
+			p.portalMeasures = make(map[string]portals.Measures)
+		}
+		p.portalMeasures[m.Region] = m
+	}
 }
 
 // flushJob is one batch handed from the consuming loop to the flusher: the rows and outputs of
@@ -319,7 +331,7 @@ func (s *flusher) storeBatch(ctx context.Context, b chstore.Batch) ([]chstore.Re
 // reason code "store" and the ClickHouse error: it returns them, for the backlog. An events or late_events row is its event. A
 // windows, scores or rankings row names the event behind it by its version (the stream sequence of
 // the last event that changed it), which is dead-lettered when it is in this batch and, for a
-// window or a score, of the row's unit; a refused score or ranking is not published either, so that
+// window, a score, an inconsistency or portal counts, of the row's unit; a refused score or ranking is not published either, so that
 // NATS never shows what ClickHouse does not hold.
 func (s *flusher) handleRefused(p *pending, b chstore.Batch, refused []chstore.Refused) (letters []deadLetter) {
 	if len(refused) == 0 {
@@ -341,6 +353,19 @@ func (s *flusher) handleRefused(p *pending, b chstore.Batch, refused []chstore.R
 			sum := byTable[table]
 			s.log.Error("clickhouse refused rows; their events are dead-lettered where known", "table", table,
 				"rows", sum.rows, "error", sum.first)
+		}
+	}()
+	// A refused inconsistency row is not published either.
+	dropInc := make(map[int]bool)
+	defer func() {
+		if len(dropInc) > 0 {
+			kept := make([]portals.Inconsistency, 0, len(p.inconsistencies))
+			for i, c := range p.inconsistencies {
+				if !dropInc[i] {
+					kept = append(kept, c)
+				}
+			}
+			p.inconsistencies = kept
 		}
 	}()
 	sent := make(map[uint64]bool)
@@ -388,6 +413,11 @@ func (s *flusher) handleRefused(p *pending, b chstore.Batch, refused []chstore.R
 		case "method_rankings":
 			version = b.MethodRankings[r.Row].Version
 			delete(p.rankings, b.MethodRankings[r.Row].Method)
+		case "inconsistencies":
+			version, region = b.Inconsistencies[r.Row].Version, b.Inconsistencies[r.Row].Region
+			dropInc[r.Row] = true
+		case "portal_counts":
+			version, region = b.PortalCounts[r.Row].Version, b.PortalCounts[r.Row].Region
 		case "score_changes", "score_causes", "rank_changes":
 			// An explanation refused leaves its score or ranking stored: nothing to dead-letter.
 			s.log.Debug("clickhouse refused an explanation row", "table", r.Table, "error", r.Err)
@@ -413,6 +443,7 @@ func (s *flusher) countRows(b chstore.Batch, refused []chstore.Refused) {
 		"windows": len(b.Windows), "late_events": len(b.LateEvents),
 		"method_scores": len(b.MethodScores), "method_rankings": len(b.MethodRankings),
 		"score_changes": len(b.ScoreChanges), "score_causes": len(b.ScoreCauses), "rank_changes": len(b.RankChanges),
+		"inconsistencies": len(b.Inconsistencies), "portal_counts": len(b.PortalCounts),
 	}
 	for _, r := range refused {
 		n[r.Table]--
@@ -425,8 +456,10 @@ func (s *flusher) countRows(b chstore.Batch, refused []chstore.Refused) {
 }
 
 // publish sends, after the rows are stored, each new score to <prefix>.scores.<region>, the new
-// ranking to <prefix>.rankings, and both to the latest-value bucket. A version that was already
-// published (a replay after a restart) is not sent again. Failures are logged and counted: the
+// ranking to <prefix>.rankings, and both to the latest-value bucket, and every change of an
+// inconsistency to <prefix>.inconsistencies.<region>. A score or ranking version that was already
+// published (a replay after a restart) is not sent again; a change of an inconsistency replayed
+// after a restart is sent again (its key and version say it is the same). Failures are logged and counted: the
 // rows are stored, and the next change publishes again.
 func (s *flusher) publish(ctx context.Context, batch *pending) {
 	nc := s.js.Conn()
@@ -445,6 +478,17 @@ func (s *flusher) publish(ctx context.Context, batch *pending) {
 			s.publishFailed("publish score", err)
 		}
 		s.putLatest(ctx, key, sc.Version, data)
+	}
+	for i := range batch.inconsistencies {
+		c := &batch.inconsistencies[i]
+		data, err := json.Marshal(c)
+		if err != nil {
+			s.publishFailed("encode inconsistency", err)
+			continue
+		}
+		if err := nc.Publish(s.cfg.Names.InconsistencySubject(c.Region), data); err != nil {
+			s.publishFailed("publish inconsistency", err)
+		}
 	}
 	for _, method := range sortedKeys(batch.rankings) {
 		r := batch.rankings[method]

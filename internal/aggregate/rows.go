@@ -57,6 +57,10 @@ func (p *pending) rows(withRanking bool) chstore.Batch {
 			b.RankChanges = append(b.RankChanges, explain.RankRow(&p.rankChanges[i]))
 		}
 	}
+	b.Inconsistencies = p.inconsistencies // an inconsistency is its row (chstore.InconsistencyRow)
+	for _, region := range sortedKeys(p.portalMeasures) {
+		b.PortalCounts = append(b.PortalCounts, p.portalMeasures[region])
+	}
 	return b
 }
 

@@ -98,12 +98,16 @@ type Batch struct {
 	ScoreChanges []ScoreChangeRow
 	ScoreCauses  []ScoreCauseRow
 	RankChanges  []RankChangeRow
+	// Inconsistencies and PortalCounts are the changes of the units' portal state.
+	Inconsistencies []InconsistencyRow
+	PortalCounts    []PortalCountsRow
 }
 
 // Len returns the number of rows in b.
 func (b Batch) Len() int {
 	return len(b.Events) + len(b.Scores) + len(b.Rankings) + len(b.Windows) + len(b.LateEvents) + len(b.DLQ) +
-		len(b.MethodScores) + len(b.MethodRankings) + len(b.ScoreChanges) + len(b.ScoreCauses) + len(b.RankChanges)
+		len(b.MethodScores) + len(b.MethodRankings) + len(b.ScoreChanges) + len(b.ScoreCauses) + len(b.RankChanges) +
+		len(b.Inconsistencies) + len(b.PortalCounts)
 }
 
 // dt converts a time to what a DateTime column stores.

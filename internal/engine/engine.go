@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"time"
 
+	"github.com/govpulse/govpulse/internal/portals"
 	"github.com/govpulse/govpulse/internal/scoring"
 	"github.com/govpulse/govpulse/pkg/events"
 	"github.com/govpulse/govpulse/pkg/windows"
@@ -77,6 +78,9 @@ type region struct {
 	ranked     []scoring.Score
 	hasRanked  []bool
 	causes     causeAcc
+
+	// The unit's portals and the inconsistencies between them.
+	portals *portals.Unit
 }
 
 // Engine is one partition's state machine. It is not safe for concurrent
@@ -153,6 +157,7 @@ func New(cfg Config) (*Engine, error) {
 		e.regions[i].drained = make([]scoring.Score, len(e.specs))
 		e.regions[i].ranked = make([]scoring.Score, len(e.specs))
 		e.regions[i].hasRanked = make([]bool, len(e.specs))
+		e.regions[i].portals = newPortals(r.Code)
 		e.index[r.Code] = i
 	}
 	var err error
@@ -232,6 +237,11 @@ func (e *Engine) Apply(seq uint64, ev *events.Event) Result {
 				return res
 			}
 		}
+		if reason := e.portalLimit(idx, ev); reason != "" {
+			e.rescore(seq, w)
+			return Result{Outcome: OverLimit, Reason: reason}
+		}
+		e.applyPortals(seq, idx, ev)
 		r := &e.regions[idx]
 		desc := ""
 		if e.cfg.Explain && len(r.causes.items) < MaxCauseItems {

@@ -355,7 +355,7 @@ func TestRestoreRejects(t *testing.T) {
 	if _, err := Restore(Config{Regions: []string{zj, bj}, MaxItemsPerLevel: 5}, snap); !errors.Is(err, ErrIncompatible) {
 		t.Fatalf("other item limit: err = %v", err)
 	}
-	other := reseal(snap, func(b []byte) { b[3] = 6 })
+	other := reseal(snap, func(b []byte) { b[3] = 0x7f })
 	if _, err := Restore(cfg, other); !errors.Is(err, ErrIncompatible) {
 		t.Fatalf("other version: err = %v", err)
 	}
@@ -383,6 +383,11 @@ func TestRestoreRejects(t *testing.T) {
 	}
 	if _, err := Restore(Config{Regions: []string{zj, bj}, Methods: []string{"2017", "2022"}}, snap); !errors.Is(err, ErrIncompatible) {
 		t.Fatalf("other methods: err = %v", err)
+	}
+	// Format 5 lacks the state of the units' portals.
+	v5 := reseal(snap, func(b []byte) { b[3] = 5 })
+	if _, err := Restore(cfg, v5); !errors.Is(err, ErrIncompatible) || !strings.Contains(err.Error(), "portals") {
+		t.Fatalf("format 5: err = %v", err)
 	}
 	method := reseal(snap, func(b []byte) { b[7] = '8' }) // "2017" -> "2817"
 	if _, err := Restore(cfg, method); !errors.Is(err, ErrIncompatible) {

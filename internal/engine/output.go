@@ -3,6 +3,7 @@ package engine
 import (
 	"time"
 
+	"github.com/govpulse/govpulse/internal/portals"
 	"github.com/govpulse/govpulse/internal/scoring"
 	"github.com/govpulse/govpulse/pkg/events"
 	"github.com/govpulse/govpulse/pkg/windows"
@@ -30,12 +31,18 @@ type Output struct {
 	// ranking in Rankings (none for a method's first ranking), method by
 	// method in the order of Rankings.
 	RankChanges []RankChange
+	// Inconsistencies holds the inconsistencies between portals opened,
+	// changed or closed since the last Drain, by region, item, portals and
+	// opening version; PortalMeasures the portal measures of every region
+	// whose portal state changed, by region (internal/portals).
+	Inconsistencies []portals.Inconsistency
+	PortalMeasures  []portals.Measures
 }
 
 // Empty reports whether the output holds nothing.
 func (o *Output) Empty() bool {
 	return len(o.Scores) == 0 && len(o.Rankings) == 0 && len(o.Windows) == 0 && len(o.Changes) == 0 &&
-		len(o.RankChanges) == 0
+		len(o.RankChanges) == 0 && len(o.Inconsistencies) == 0 && len(o.PortalMeasures) == 0
 }
 
 // RankingOf returns the ranking of the method with the given id in o, nil
@@ -121,6 +128,7 @@ func (e *Engine) Drain() Output {
 		out.Windows = append(out.Windows, e.windowRow(c, e.winVersions[k]))
 	}
 	clear(e.winVersions)
+	e.drainPortals(&out)
 	return out
 }
 

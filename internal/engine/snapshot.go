@@ -41,7 +41,10 @@ var (
 // methods, and per method the scores and ranking the last Drain returned,
 // with the causes accumulated since. Snapshots of formats 3 and 4 are
 // rebuilt, so that the first changes after them are explained completely.
-const snapshotMagic = "gpe\x05"
+// Format 6 adds the portal state of every unit (internal/portals); a format
+// 5 snapshot is rebuilt, so that the inconsistencies between portals are
+// complete.
+const snapshotMagic = "gpe\x06"
 
 // formatNotes says, per older format version, why its snapshots cannot be
 // used; Restore puts it in its error, which the aggregator logs.
@@ -50,6 +53,7 @@ var formatNotes = map[byte]string{
 	2: "format 2 lacks the composites before the last ranking change, which a partition's share of the ranking of all units needs",
 	3: "format 3 holds one method, lacks the window counts of method 2022 (bad ratings, no visit, on time) and what explains the next changes",
 	4: "format 4 holds either one method and what explains its changes, or the methods without what explains theirs; format 5 holds both",
+	5: "format 5 lacks the state of each unit's portals, which the inconsistencies between portals need",
 }
 
 // AppendSnapshot appends the engine's whole state to dst and returns the
@@ -119,6 +123,7 @@ func (e *Engine) AppendSnapshot(dst []byte) []byte {
 		dst = binary.AppendUvarint(dst, e.winVersions[k])
 	}
 	dst = e.appendExplain(dst)
+	dst = e.appendPortals(dst)
 	return binary.LittleEndian.AppendUint32(dst, crc32.ChecksumIEEE(dst[start:]))
 }
 
@@ -233,6 +238,7 @@ func (e *Engine) read(d *snapcodec.Reader) error {
 		e.winVersions[k] = d.Uvarint()
 	}
 	e.readExplain(d)
+	e.readPortals(d)
 	if d.Err() == nil && d.Len() != 0 {
 		d.Fail("trailing bytes")
 	}

@@ -29,6 +29,8 @@ func TestNATSDoc(t *testing.T) {
 		"Names.ScoreSubject(region)":                n.ScoreSubject("REGION"),
 		"Names.RankingsSubject()":                   n.RankingsSubject(),
 		"Names.ScoreSubjects()":                     n.ScoreSubjects(),
+		"Names.InconsistencySubject(region)":        n.InconsistencySubject("REGION"),
+		"Names.InconsistencySubjects()":             n.InconsistencySubjects(),
 		"DLQArchiveConsumer":                        natsjs.DLQArchiveConsumer,
 		"CheckpointObject(partition)":               natsjs.CheckpointObject("PARTITION"),
 		"Names.PartitionRankingsSubject(partition)": n.PartitionRankingsSubject("PARTITION"),

@@ -116,6 +116,18 @@ func (n Names) ScoreSubjects() string {
 	return n.WithDefaults().SubjectPrefix + ".scores.*"
 }
 
+// InconsistencySubject returns the subject of the changes of the inconsistencies between the
+// portals of a region ("govpulse.inconsistencies.330000").
+func (n Names) InconsistencySubject(region string) string {
+	return n.WithDefaults().SubjectPrefix + ".inconsistencies." + Token(region)
+}
+
+// InconsistencySubjects returns the subject filter of the inconsistencies of every region
+// ("govpulse.inconsistencies.*").
+func (n Names) InconsistencySubjects() string {
+	return n.WithDefaults().SubjectPrefix + ".inconsistencies.*"
+}
+
 // RankingsSubject returns the subject of the rankings ("govpulse.rankings").
 func (n Names) RankingsSubject() string {
 	return n.WithDefaults().SubjectPrefix + ".rankings"

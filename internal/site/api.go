@@ -17,6 +17,7 @@ import (
 
 	"github.com/govpulse/govpulse/internal/chstore"
 	"github.com/govpulse/govpulse/internal/explain"
+	"github.com/govpulse/govpulse/internal/portals"
 	"github.com/govpulse/govpulse/internal/scoring"
 	"github.com/govpulse/govpulse/pkg/events"
 )
@@ -243,7 +244,15 @@ type RegionDetail struct {
 	// Platform are the unit's platform facts from its latest score, null before one.
 	Platform *Platform `json:"platform"`
 	Events   []Event   `json:"events"` // the most recent events by event time, latest first
+	// PortalMeasures are the unit's portal measures (internal/portals), null before its first
+	// portal change; Inconsistencies its open inconsistencies between portals, the 20 most
+	// recently opened first.
+	PortalMeasures  *portals.Measures       `json:"portal_measures"`
+	Inconsistencies []portals.Inconsistency `json:"inconsistencies"`
 }
+
+// maxInconsistencies is the most open inconsistencies GET /api/v1/regions/{code} returns.
+const maxInconsistencies = 20
 
 // Platform are the platform facts of a unit.
 type Platform struct {
@@ -323,6 +332,14 @@ func (s *Server) handleRegion(w http.ResponseWriter, r *http.Request) {
 	}
 	for _, row := range rows {
 		out.Events = append(out.Events, eventOf(row))
+	}
+	out.Inconsistencies = []portals.Inconsistency{}
+	m, open, err := s.store.UnitPortals(ctx, reg.Code, maxInconsistencies)
+	if err != nil {
+		s.log.Warn("portal measures not read", "region", reg.Code, "error", err)
+	} else {
+		out.PortalMeasures = m
+		out.Inconsistencies = append(out.Inconsistencies, open...)
 	}
 	s.writeJSON(w, http.StatusOK, out)
 }

@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"net/http"
 	"net/http/httptest"
+	"reflect"
 	"slices"
 	"strings"
 	"testing"
@@ -15,6 +16,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus/testutil"
 
 	"github.com/govpulse/govpulse/internal/chstore"
+	"github.com/govpulse/govpulse/internal/portals"
 	"github.com/govpulse/govpulse/internal/scoring"
 	"github.com/govpulse/govpulse/pkg/events"
 )
@@ -112,7 +114,14 @@ func TestRegionAPI(t *testing.T) {
 	}
 	rows = append(rows, chstore.EventRow{Region: "520000", ID: "gz-1", Type: "feedback.rated", Time: t0, StreamSeq: 9,
 		Payload: `{"data":{"rating":3}}`})
-	if err := e.store.Write(context.Background(), chstore.Batch{Events: rows}); err != nil {
+	open := portals.Inconsistency{Region: zj, Level: "province", ItemCode: "P1", PortalA: "", PortalB: "app",
+		Fields: []portals.Field{{Name: "name", A: hostile, B: "n"}}, OpenedAt: t0, OpenedVersion: 7, Version: 7}
+	closed := open
+	closed.ItemCode, closed.ClosedAt, closed.ClosedVersion, closed.Version = "P2", t0.Add(time.Hour), 8, 8
+	measures := portals.Measures{Region: zj, Portals: 2, PublishedItems: 4, MultiPortalItems: 2, Open: 1,
+		InconsistentItems: 1, Closed: 1, OpenNanosTotal: int64(time.Hour), Version: 8}
+	if err := e.store.Write(context.Background(), chstore.Batch{Events: rows,
+		Inconsistencies: []chstore.InconsistencyRow{open, closed}, PortalCounts: []chstore.PortalCountsRow{measures}}); err != nil {
 		t.Fatal(err)
 	}
 	var d RegionDetail
@@ -130,6 +139,10 @@ func TestRegionAPI(t *testing.T) {
 	}
 	if len(d.Events) != 3 || d.Events[0].ID != "zj-4" || d.Events[2].ID != "zj-2" {
 		t.Fatalf("events: %+v", d.Events)
+	}
+	measures.Share, measures.MeanOpenSeconds, measures.OpenNanosTotal = 0.25, 3600, 0
+	if d.PortalMeasures == nil || *d.PortalMeasures != measures || !reflect.DeepEqual(d.Inconsistencies, []portals.Inconsistency{open}) {
+		t.Fatalf("portal measures %+v, inconsistencies %+v", d.PortalMeasures, d.Inconsistencies)
 	}
 	if !strings.Contains(string(d.Events[0].Data), `"name":"\u003cimg src=x onerror=alert(1)\u003e"`) &&
 		!strings.Contains(string(d.Events[0].Data), `"name":"<img src=x onerror=alert(1)>"`) {

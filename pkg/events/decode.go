@@ -423,7 +423,7 @@ func (d *decoder) catalogItem() (*CatalogItemData, *Error) {
 
 func (d *decoder) servicePublished() (*ServicePublishedData, *Error) {
 	p := &ServicePublishedData{}
-	_, err := d.payload([]string{fItemCode, fLevel, fName, fDepartment, fModes, fMaturity}, 0,
+	seen, err := d.payload([]string{fItemCode, fLevel, fName, fDepartment, fModes, fMaturity, fPortal}, 1<<6,
 		func(k int) *Error {
 			var err *Error
 			var s []byte
@@ -440,30 +440,52 @@ func (d *decoder) servicePublished() (*ServicePublishedData, *Error) {
 				p.Modes, err = list(d, fModes, internMode)
 			case 5:
 				p.Maturity, err = d.intValue(fMaturity)
+			case 6:
+				p.Portal, err = d.portal()
 			}
 			return err
 		})
 	if err == nil {
 		err = p.check()
 	}
-	return p, err
+	return p, presentPortal(err, seen&(1<<6) != 0, p.Portal)
+}
+
+// portal decodes the optional portal member.
+func (d *decoder) portal() (string, *Error) {
+	s, err := d.stringValue(fPortal)
+	return string(s), err
+}
+
+// presentPortal returns err, or the failure of a portal member present but
+// empty (check takes "" for an absent portal).
+func presentPortal(err *Error, present bool, portal string) *Error {
+	if err == nil && present && portal == "" {
+		return checkText(fPortal, portal)
+	}
+	return err
 }
 
 func (d *decoder) serviceWithdrawn() (*ServiceWithdrawnData, *Error) {
 	p := &ServiceWithdrawnData{}
-	_, err := d.payload([]string{fItemCode, fLevel}, 0, func(k int) *Error {
+	seen, err := d.payload([]string{fItemCode, fLevel, fPortal}, 1<<2, func(k int) *Error {
+		if k == 2 {
+			var err *Error
+			p.Portal, err = d.portal()
+			return err
+		}
 		return d.itemKey(k, &p.ItemCode, &p.Level)
 	})
 	if err == nil {
 		err = p.check()
 	}
-	return p, err
+	return p, presentPortal(err, seen&(1<<2) != 0, p.Portal)
 }
 
 func (d *decoder) guideAudited() (*GuideAuditedData, *Error) {
 	p := &GuideAuditedData{}
 	var elemSeen uint8
-	_, err := d.payload([]string{fItemCode, fLevel, fElements, fConsistent}, 0, func(k int) *Error {
+	seen, err := d.payload([]string{fItemCode, fLevel, fElements, fConsistent, fPortal}, 1<<4, func(k int) *Error {
 		var err *Error
 		switch k {
 		case 0, 1:
@@ -472,6 +494,8 @@ func (d *decoder) guideAudited() (*GuideAuditedData, *Error) {
 			elemSeen, err = d.elements(&p.Elements)
 		case 3:
 			p.Consistent, err = d.boolValue(fConsistent)
+		case 4:
+			p.Portal, err = d.portal()
 		}
 		return err
 	})
@@ -483,7 +507,7 @@ func (d *decoder) guideAudited() (*GuideAuditedData, *Error) {
 			return p, newError(elementsPrefix+string(elementAt(k)), ReasonMissingField, "is required")
 		}
 	}
-	return p, p.check()
+	return p, presentPortal(p.check(), seen&(1<<4) != 0, p.Portal)
 }
 
 // elements decodes the elements object into v and returns the bit set of

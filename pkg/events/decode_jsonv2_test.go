@@ -463,9 +463,9 @@ func (d *v2Decoder) itemKey(k int, code *string, level *Level) *Error {
 
 var (
 	v2catalogPaths     = []string{fItemCode, fLevel, fRequired}
-	v2publishedPaths   = []string{fItemCode, fLevel, fName, fDepartment, fModes, fMaturity}
-	v2withdrawnPaths   = []string{fItemCode, fLevel}
-	v2guidePaths       = []string{fItemCode, fLevel, fElements, fConsistent}
+	v2publishedPaths   = []string{fItemCode, fLevel, fName, fDepartment, fModes, fMaturity, fPortal}
+	v2withdrawnPaths   = []string{fItemCode, fLevel, fPortal}
+	v2guidePaths       = []string{fItemCode, fLevel, fElements, fConsistent, fPortal}
 	v2platformPaths    = []string{fIntegrated, fLevels, fPortals}
 	v2feedbackPaths    = []string{fRating, fChannel, fItemCode, fLevel}
 	v2applicationPaths = []string{fItemCode, fLevel, fOutcome, fOnline, fVisits}
@@ -496,7 +496,7 @@ func (d *v2Decoder) catalogItem() (*CatalogItemData, *Error) {
 
 func (d *v2Decoder) servicePublished() (*ServicePublishedData, *Error) {
 	p := &ServicePublishedData{}
-	_, err := d.members(v2publishedPaths, 0, func(k int) *Error {
+	seen, err := d.members(v2publishedPaths, 1<<6, func(k int) *Error {
 		var err *Error
 		var s []byte
 		switch k {
@@ -512,30 +512,38 @@ func (d *v2Decoder) servicePublished() (*ServicePublishedData, *Error) {
 			p.Modes, err = v2List(d, fModes, internMode)
 		case 5:
 			p.Maturity, err = d.int(fMaturity)
+		case 6:
+			s, err = d.str(fPortal)
+			p.Portal = string(s)
 		}
 		return err
 	})
 	if err == nil {
 		err = p.check()
 	}
-	return p, err
+	return p, presentPortal(err, seen&(1<<6) != 0, p.Portal)
 }
 
 func (d *v2Decoder) serviceWithdrawn() (*ServiceWithdrawnData, *Error) {
 	p := &ServiceWithdrawnData{}
-	_, err := d.members(v2withdrawnPaths, 0, func(k int) *Error {
+	seen, err := d.members(v2withdrawnPaths, 1<<2, func(k int) *Error {
+		if k == 2 {
+			s, err := d.str(fPortal)
+			p.Portal = string(s)
+			return err
+		}
 		return d.itemKey(k, &p.ItemCode, &p.Level)
 	})
 	if err == nil {
 		err = p.check()
 	}
-	return p, err
+	return p, presentPortal(err, seen&(1<<2) != 0, p.Portal)
 }
 
 func (d *v2Decoder) guideAudited() (*GuideAuditedData, *Error) {
 	p := &GuideAuditedData{}
 	var elemSeen uint
-	_, err := d.members(v2guidePaths, 0, func(k int) *Error {
+	seen, err := d.members(v2guidePaths, 1<<4, func(k int) *Error {
 		var err *Error
 		switch k {
 		case 0, 1:
@@ -551,6 +559,10 @@ func (d *v2Decoder) guideAudited() (*GuideAuditedData, *Error) {
 			})
 		case 3:
 			p.Consistent, err = d.bool(fConsistent)
+		case 4:
+			var s []byte
+			s, err = d.str(fPortal)
+			p.Portal = string(s)
 		}
 		return err
 	})
@@ -562,7 +574,7 @@ func (d *v2Decoder) guideAudited() (*GuideAuditedData, *Error) {
 			return p, newError(path, ReasonMissingField, "is required")
 		}
 	}
-	return p, p.check()
+	return p, presentPortal(p.check(), seen&(1<<4) != 0, p.Portal)
 }
 
 func (d *v2Decoder) platformUpdated() (*PlatformUpdatedData, *Error) {

@@ -60,7 +60,8 @@ func guide(data string) string       { return envelope("guide.audited", data) }
 func platform(data string) string    { return envelope("platform.updated", data) }
 func application(data string) string { return envelope("application.completed", data) }
 
-// pub builds a service.published payload with one member replaced.
+// pub builds a service.published payload with one member replaced (key ""
+// appends repl as a member instead).
 func pub(key, repl string) string {
 	members := []struct{ key, text string }{
 		{"item_code", `"item_code":"330000-A-001"`}, {"level", `"level":"province"`},
@@ -76,6 +77,9 @@ func pub(key, repl string) string {
 			continue
 		}
 		parts = append(parts, m.text)
+	}
+	if key == "" && repl != "" {
+		parts = append(parts, repl)
 	}
 	return published("{" + strings.Join(parts, ",") + "}")
 }
@@ -244,6 +248,26 @@ func decodeCases() []decodeCase {
 		{"published department missing", pub("department", ""), "data.department", events.ReasonMissingField},
 		{"published department control", pub("department", `"department":"a\u001fb"`), "data.department", events.ReasonControlChar},
 		{"published value order", published(`{"item_code":"A","level":"x","name":"","department":"d","modes":[],"maturity":9}`), "data.level", events.ReasonUnknownValue},
+
+		// portal (service.published, service.withdrawn, guide.audited)
+		{"published portal", pub("", `"portal":"zwfw.zj.gov.cn"`), "", ""},
+		{"published portal first", published(`{"portal":"app.zj.gov.cn","item_code":"A","level":"city","name":"n","department":"d","modes":[],"maturity":0}`), "", ""},
+		{"published portal 200 Chinese characters", pub("", `"portal":"`+han200+`"`), "", ""},
+		{"published portal 201 Chinese characters", pub("", `"portal":"`+han200+`网"`), "data.portal", events.ReasonTooLong},
+		{"published portal empty", pub("", `"portal":""`), "data.portal", events.ReasonEmpty},
+		{"published portal null", pub("", `"portal":null`), "data.portal", events.ReasonWrongType},
+		{"published portal number", pub("", `"portal":1`), "data.portal", events.ReasonWrongType},
+		{"published portal control", pub("", `"portal":"a\tb"`), "data.portal", events.ReasonControlChar},
+		{"published portal repeated", pub("", `"portal":"a","portal":"b"`), "data.portal", events.ReasonDuplicateKey},
+		{"published portal empty after bad maturity", pub("maturity", `"maturity":9,"portal":""`), "data.maturity", events.ReasonOutOfRange},
+		{"withdrawn portal", withdrawn(`{"item_code":"A","level":"township","portal":"app.example"}`), "", ""},
+		{"withdrawn portal empty", withdrawn(`{"item_code":"A","level":"township","portal":""}`), "data.portal", events.ReasonEmpty},
+		{"withdrawn portal with bad level", withdrawn(`{"item_code":"A","level":"x","portal":""}`), "data.level", events.ReasonUnknownValue},
+		{"guide portal", guide(`{"item_code":"A1","level":"city","elements":` + allElements + `,"consistent":true,"portal":"p2"}`), "", ""},
+		{"guide portal empty", guide(`{"item_code":"A1","level":"city","elements":` + allElements + `,"consistent":true,"portal":""}`), "data.portal", events.ReasonEmpty},
+		{"guide portal 201 ASCII", guide(`{"item_code":"A1","level":"city","elements":` + allElements + `,"consistent":true,"portal":"` + strings.Repeat("p", 201) + `"}`), "data.portal", events.ReasonTooLong},
+		{"catalog portal unknown", catalog(`{"item_code":"A","level":"city","required":true,"portal":"p"}`), "data.portal", events.ReasonUnknownField},
+		{"application portal unknown", application(`{"item_code":"A","level":"city","outcome":"completed","online":true,"visits":0,"portal":"p"}`), "data.portal", events.ReasonUnknownField},
 
 		// service.withdrawn
 		{"withdrawn valid", withdrawn(`{"item_code":"A","level":"township"}`), "", ""},

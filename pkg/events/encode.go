@@ -46,8 +46,10 @@ func (e *Event) AppendJSON(dst []byte) ([]byte, error) {
 		dst = appendList(dst, d.Modes)
 		dst = append(dst, `,"maturity":`...)
 		dst = strconv.AppendInt(dst, int64(d.Maturity), 10)
+		dst = appendPortal(dst, d.Portal)
 	case *ServiceWithdrawnData:
 		dst = appendItem(dst, d.ItemCode, d.Level)
+		dst = appendPortal(dst, d.Portal)
 	case *GuideAuditedData:
 		dst = appendItem(dst, d.ItemCode, d.Level)
 		dst = append(dst, `,"elements":{`...)
@@ -61,6 +63,7 @@ func (e *Event) AppendJSON(dst []byte) ([]byte, error) {
 		}
 		dst = append(dst, `},"consistent":`...)
 		dst = strconv.AppendBool(dst, d.Consistent)
+		dst = appendPortal(dst, d.Portal)
 	case *PlatformUpdatedData:
 		dst = append(dst, `"integrated":`...)
 		dst = strconv.AppendBool(dst, d.Integrated)
@@ -100,6 +103,16 @@ func appendItem(dst []byte, code string, level Level) []byte {
 	dst = appendString(dst, code)
 	dst = append(dst, `,"level":`...)
 	return appendString(dst, string(level))
+}
+
+// appendPortal appends the portal member, which is absent for the main
+// portal.
+func appendPortal(dst []byte, portal string) []byte {
+	if portal == "" {
+		return dst
+	}
+	dst = append(dst, `,"portal":`...)
+	return appendString(dst, portal)
 }
 
 func appendList[T ~string](dst []byte, l []T) []byte {

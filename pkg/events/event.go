@@ -48,6 +48,9 @@ type ServicePublishedData struct {
 	Department string // 1..200 code points
 	Modes      []Mode // no repeats, may be empty
 	Maturity   int    // 0..4
+	// Portal is the portal that offers the item (1..200 code points, e.g.
+	// its host name); "" is the unit's main portal.
+	Portal string
 }
 
 // ServiceWithdrawnData is the payload of service.withdrawn: the item is no
@@ -55,6 +58,9 @@ type ServicePublishedData struct {
 type ServiceWithdrawnData struct {
 	ItemCode string // 1..64 of A-Z a-z 0-9 . _ -
 	Level    Level
+	// Portal is the portal that no longer offers the item; "" is the unit's
+	// main portal.
+	Portal string
 }
 
 // GuideAuditedData is the payload of guide.audited: the latest audit of an
@@ -66,6 +72,9 @@ type GuideAuditedData struct {
 	// [Elements] (Elements[0] is the verdict on "basis").
 	Elements   [8]Verdict
 	Consistent bool
+	// Portal is the portal whose guide was audited; "" is the unit's main
+	// portal.
+	Portal string
 }
 
 // Correct returns how many elements have the verdict [Correct].

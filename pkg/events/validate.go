@@ -38,6 +38,7 @@ const (
 	fVisits        = "data.visits"
 	fPromisedDays  = "data.promised_days"
 	fTookDays      = "data.took_days"
+	fPortal        = "data.portal"
 	elementsPrefix = "data.elements."
 )
 
@@ -165,14 +166,29 @@ func (d *ServicePublishedData) check() *Error {
 		}
 		seen |= 1 << k
 	}
-	return checkRange(fMaturity, d.Maturity, 0, 4)
+	if err := checkRange(fMaturity, d.Maturity, 0, 4); err != nil {
+		return err
+	}
+	return checkPortal(d.Portal)
 }
 
 func (d *ServiceWithdrawnData) check() *Error {
 	if err := checkItemCode(fItemCode, d.ItemCode); err != nil {
 		return err
 	}
-	return checkLevel(fLevel, d.Level)
+	if err := checkLevel(fLevel, d.Level); err != nil {
+		return err
+	}
+	return checkPortal(d.Portal)
+}
+
+// checkPortal checks the optional portal of a payload: "" (absent, the
+// main portal) or 1..200 code points.
+func checkPortal(p string) *Error {
+	if p == "" {
+		return nil
+	}
+	return checkText(fPortal, p)
 }
 
 func (d *GuideAuditedData) check() *Error {
@@ -188,7 +204,7 @@ func (d *GuideAuditedData) check() *Error {
 				"must be correct, missing or incorrect")
 		}
 	}
-	return nil
+	return checkPortal(d.Portal)
 }
 
 func (d *PlatformUpdatedData) check() *Error {

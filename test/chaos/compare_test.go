@@ -9,6 +9,7 @@ import (
 
 	"github.com/govpulse/govpulse/internal/chstore"
 	"github.com/govpulse/govpulse/internal/explain"
+	"github.com/govpulse/govpulse/internal/portals"
 )
 
 // snapshot is what the comparison reads from one database.
@@ -23,6 +24,10 @@ type snapshot struct {
 	// unexplained says how the score_changes of the run disagree with its scores ("" when they
 	// agree; explain.Verify): the chain of changes must hold whatever the run's flush boundaries.
 	unexplained string
+	// inconsistencies (through FINAL) and portalMeasures depend only on the stream: their keys
+	// and versions are stream sequences and event times.
+	inconsistencies []chstore.InconsistencyRow
+	portalMeasures  []portals.Measures
 }
 
 // latestChange is a score_changes row of a region's latest version, reduced to what does not
@@ -88,6 +93,12 @@ func readSnapshot(ctx context.Context, conn driver.Conn, database string) (snaps
 	if err := explain.Verify(history, changes); err != nil {
 		s.unexplained = err.Error()
 	}
+	if s.inconsistencies, err = st.Inconsistencies(ctx, ""); err != nil {
+		return s, err
+	}
+	if s.portalMeasures, err = st.PortalMeasures(ctx); err != nil {
+		return s, err
+	}
 	latest := make(map[string]uint64, len(s.scores))
 	for _, sc := range s.scores {
 		latest[sc.Region] = sc.Version
@@ -117,6 +128,16 @@ func firstDifference(got, want snapshot) string {
 	}
 	if d := diffRows("score_changes at the latest versions", got.latestChanges, want.latestChanges, func(c latestChange) string {
 		return fmt.Sprintf("region %s version %d term %s", c.Region, c.Version, c.Term)
+	}); d != "" {
+		return d
+	}
+	if d := diffRows("inconsistencies FINAL", got.inconsistencies, want.inconsistencies, func(c chstore.InconsistencyRow) string {
+		return fmt.Sprintf("region %s item %s/%s portals %q|%q opened %d", c.Region, c.Level, c.ItemCode, c.PortalA, c.PortalB, c.OpenedVersion)
+	}); d != "" {
+		return d
+	}
+	if d := diffRows("portal_measures", got.portalMeasures, want.portalMeasures, func(m portals.Measures) string {
+		return "region " + m.Region
 	}); d != "" {
 		return d
 	}

@@ -1,8 +1,9 @@
 // Package chaos holds the chaos test of the govpulse pipeline (TestChaos): it replays a synthetic
 // stream through real ingest, aggregate, NATS and ClickHouse processes while it kills the
 // aggregator with SIGKILL, stops ClickHouse and restarts the NATS server, and then checks that
-// latest_scores, latest_ranking and the per-region event counts equal those of an uninterrupted
-// run over the same stream.
+// latest_scores, latest_ranking, the score changes at the latest versions, the inconsistencies
+// between portals (FINAL), portal_measures and the per-region event counts equal those of an
+// uninterrupted run over the same stream.
 //
 // The default run is short (20,000 events, 2 kills, one ClickHouse outage, one NATS restart) and
 // runs with every `go test`; `make chaos` runs the long one (100,000 events, 5 kills):

@@ -18,6 +18,9 @@
       service_modes: 'Service modes', item_coverage: 'Item coverage', guide_accuracy: 'Guide accuracy',
       online_maturity: 'Online maturity', satisfaction: 'Satisfaction (not scored)',
       levels: 'Levels joined to the platform', integrated: 'Integrated platform', portals: 'Portals',
+      portals_seen: 'Portals seen', multi_portal: 'Items on more than one portal',
+      open_inconsistencies: 'Open inconsistencies between portals', share_inconsistent: 'Share of items described inconsistently',
+      mean_open: 'Mean time an inconsistency stays open',
       yes: 'yes', no: 'no', no_history: 'No scores stored yet.',
       chart_summary: 'Composite from {a} to {b}, {n} points between {from} and {to}.',
       explain: 'Why it changed in the last 30 days'
@@ -35,6 +38,9 @@
       service_modes: '服务方式完备度', item_coverage: '服务事项覆盖度', guide_accuracy: '办事指南准确度',
       online_maturity: '在线服务成熟度', satisfaction: '满意度（不计分）',
       levels: '接入平台的层级', integrated: '平台整合', portals: '门户数量',
+      portals_seen: '已见门户', multi_portal: '多门户提供的事项',
+      open_inconsistencies: '门户间未解决的不一致', share_inconsistent: '描述不一致的事项占比',
+      mean_open: '不一致的平均持续时间',
       yes: '是', no: '否', no_history: '尚无得分记录。',
       chart_summary: '总体指数从 {a} 变为 {b}，{from} 至 {to} 共 {n} 个点。',
       explain: '近 30 天为何变化'
@@ -150,6 +156,14 @@
       ['portals', p ? p.portals : t('none')]].forEach(function (f) {
       pf.append(el('dt', null, t(f[0])), el('dd', null, f[1]));
     });
+    var m = d.portal_measures;
+    if (m) {
+      [['portals_seen', String(m.portals)], ['multi_portal', m.multi_portal_items + ' / ' + m.published_items],
+        ['open_inconsistencies', String(m.open)], ['share_inconsistent', (100 * m.share).toFixed(1) + ' %'],
+        ['mean_open', m.closed ? duration(m.mean_open_seconds) : t('none')]].forEach(function (f) {
+        pf.append(el('dt', null, t(f[0])), el('dd', null, f[1]));
+      });
+    }
 
     var eb = document.querySelector('#events tbody');
     eb.textContent = '';
@@ -163,6 +177,13 @@
         el('td', 'details', describe(e)));
       eb.append(tr);
     });
+  }
+
+  // duration writes a number of seconds as hours, minutes or seconds.
+  function duration(sec) {
+    if (sec >= 3600) { return (sec / 3600).toFixed(1) + ' h'; }
+    if (sec >= 60) { return (sec / 60).toFixed(1) + ' min'; }
+    return sec.toFixed(0) + ' s';
   }
 
   // describe summarises an event's data as plain text.

@@ -1,0 +1,189 @@
+package aggregate
+
+import (
+	"encoding/json"
+	"fmt"
+	"math"
+	"reflect"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/nats-io/nats.go"
+
+	"github.com/govpulse/govpulse/internal/natsjs"
+	"github.com/govpulse/govpulse/internal/portals"
+	"github.com/govpulse/govpulse/internal/testwait"
+	"github.com/govpulse/govpulse/pkg/events"
+)
+
+// TestInconsistenciesBetweenPortals runs a scenario of Zhejiang's portals (the main portal "",
+// "app" and "mini") that opens and closes an inconsistency of every kind (published against
+// withdrawn, a differing field, a differing guide verdict, a third portal joining) through the
+// aggregator, with real NATS and ClickHouse, and compares the stored rows and measures and the
+// published messages with hand-worked expectations.
+func TestInconsistenciesBetweenPortals(t *testing.T) {
+	svc, js, store, conn := setupWithConn(t, Config{FlushInterval: 100 * time.Millisecond})
+	ctx := t.Context()
+	var (
+		mu       sync.Mutex
+		messages = map[string]portals.Inconsistency{} // by key and opening version: the last message
+	)
+	sub, err := js.Conn().Subscribe(natsjs.Names{}.InconsistencySubject("330000"), func(m *nats.Msg) {
+		var c portals.Inconsistency
+		if err := json.Unmarshal(m.Data, &c); err != nil {
+			t.Errorf("message %s: %v", m.Data, err)
+			return
+		}
+		mu.Lock()
+		defer mu.Unlock()
+		k := fmt.Sprintf("%s|%s|%s|%d", c.ItemCode, c.PortalA, c.PortalB, c.OpenedVersion)
+		if old, ok := messages[k]; !ok || c.Version >= old.Version {
+			messages[k] = c
+		}
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer func() { _ = sub.Unsubscribe() }()
+
+	t0 := time.Date(2016, 12, 1, 2, 0, 0, 0, time.UTC)
+	at := func(m int) time.Time { return t0.Add(time.Duration(m) * time.Minute) }
+	n := 0
+	ev := func(m int, d events.Payload) *events.Event {
+		n++
+		return &events.Event{ID: fmt.Sprintf("p-%02d", n), Type: d.EventType(), Region: "330000", Time: at(m),
+			Source: "test", Data: d}
+	}
+	pub := func(m int, portal, code, dept string, maturity int) *events.Event {
+		return ev(m, &events.ServicePublishedData{ItemCode: code, Level: events.LevelCity, Name: "企业设立登记",
+			Department: dept, Modes: []events.Mode{events.Modes()[0]}, Maturity: maturity, Portal: portal})
+	}
+	wd := func(m int, portal, code string) *events.Event {
+		return ev(m, &events.ServiceWithdrawnData{ItemCode: code, Level: events.LevelCity, Portal: portal})
+	}
+	audit := func(m int, portal string, fees events.Verdict) *events.Event {
+		d := &events.GuideAuditedData{ItemCode: "A1", Level: events.LevelCity, Consistent: true, Portal: portal}
+		for i := range d.Elements {
+			d.Elements[i] = events.Correct
+		}
+		d.Elements[events.ElementFees.Index()] = fees
+		return ev(m, d)
+	}
+	stream := []*events.Event{
+		pub(0, "", "A1", "d", 3),         // 1
+		pub(1, "app", "A1", "d", 3),      // 2: the same description
+		wd(2, "app", "A1"),               // 3: opens published/withdrawn
+		pub(3, "app", "A1", "d", 3),      // 4: closes it
+		pub(4, "app", "A1", "d", 2),      // 5: opens maturity 3/2
+		pub(5, "app", "A1", "d", 3),      // 6: closes it
+		audit(6, "", events.Missing),     // 7
+		audit(7, "app", events.Correct),  // 8: opens guide.fees missing/correct
+		audit(8, "", events.Correct),     // 9: closes it
+		pub(9, "mini", "B2", "d", 1),     // 10: a third portal joins: four open
+		pub(10, "mini", "A1", "d", 3),    // 11: closes the two of A1
+		wd(11, "mini", "B2"),             // 12: closes the two of B2 (nobody publishes it)
+		pub(12, "app", "A1", "other", 3), // 13: opens department against "" and "mini"
+	}
+	for _, e := range stream {
+		publish(t, js, e)
+	}
+	f := func(name, a, b string) []portals.Field { return []portals.Field{{Name: name, A: a, B: b}} }
+	row := func(code, a, b string, fields []portals.Field, opened, openedAt, closed, closedAt int) portals.Inconsistency {
+		c := portals.Inconsistency{Region: "330000", Level: "city", ItemCode: code, PortalA: a, PortalB: b, Fields: fields,
+			OpenedAt: at(openedAt), OpenedVersion: uint64(opened), Version: uint64(max(opened, closed))}
+		if closed != 0 {
+			c.ClosedAt, c.ClosedVersion = at(closedAt), uint64(closed)
+		}
+		return c
+	}
+	want := []portals.Inconsistency{
+		row("A1", "", "app", f("published", "published", "withdrawn"), 3, 2, 4, 3),
+		row("A1", "", "app", f("maturity", "3", "2"), 5, 4, 6, 5),
+		row("A1", "", "app", f("guide.fees", "missing", "correct"), 8, 7, 9, 8),
+		row("A1", "", "app", f("department", "d", "other"), 13, 12, 0, 0),
+		row("A1", "", "mini", f("published", "published", "absent"), 10, 9, 11, 10),
+		row("A1", "app", "mini", f("published", "published", "absent"), 10, 9, 11, 10),
+		row("A1", "app", "mini", f("department", "other", "d"), 13, 12, 0, 0),
+		row("B2", "", "mini", f("published", "absent", "published"), 10, 9, 12, 11),
+		row("B2", "app", "mini", f("published", "absent", "published"), 10, 9, 12, 11),
+	}
+	stop := testwait.Run(t, "aggregator", svc.Run)
+	defer stop()
+	testwait.For(t, 30*time.Second, 50*time.Millisecond, func() error {
+		got, err := store.Inconsistencies(ctx, "330000")
+		if err != nil {
+			return err
+		}
+		if !reflect.DeepEqual(got, want) {
+			return fmt.Errorf("stored\n%s\nwant\n%s", render(got), render(want))
+		}
+		return nil
+	})
+	testwait.For(t, 10*time.Second, 50*time.Millisecond, func() error {
+		mu.Lock()
+		defer mu.Unlock()
+		for _, w := range want {
+			k := fmt.Sprintf("%s|%s|%s|%d", w.ItemCode, w.PortalA, w.PortalB, w.OpenedVersion)
+			if got := messages[k]; !reflect.DeepEqual(got, w) {
+				return fmt.Errorf("last message of %s: %+v, want %+v", k, got, w)
+			}
+		}
+		return nil
+	})
+
+	var open uint64
+	if err := conn.QueryRow(ctx, "SELECT count() FROM `"+store.Database()+"`.open_inconsistencies").Scan(&open); err != nil {
+		t.Fatal(err)
+	}
+	if open != 2 {
+		t.Errorf("open_inconsistencies holds %d rows, want 2", open)
+	}
+	ms, err := store.PortalMeasures(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	// Closed: 1+1+1 minutes (A1 with app), 1+1 (A1 with mini), 2+2 (B2): 9 minutes over 7.
+	wantM := portals.Measures{Region: "330000", Portals: 3, PublishedItems: 1, MultiPortalItems: 1, Open: 2,
+		InconsistentItems: 1, Share: 1, Closed: 7, MeanOpenSeconds: 9 * 60 / 7.0, Version: 13}
+	if len(ms) != 1 || math.Abs(ms[0].MeanOpenSeconds-wantM.MeanOpenSeconds) > 1e-9 {
+		t.Fatalf("portal_measures %+v, want %+v", ms, wantM)
+	}
+	ms[0].MeanOpenSeconds = wantM.MeanOpenSeconds
+	if ms[0] != wantM {
+		t.Errorf("portal_measures %+v, want %+v", ms[0], wantM)
+	}
+}
+
+func render(cs []portals.Inconsistency) string {
+	var b strings.Builder
+	for _, c := range cs {
+		fmt.Fprintf(&b, "  %s %q|%q %v open %d@%s closed %d@%s v%d\n", c.ItemCode, c.PortalA, c.PortalB, c.Fields,
+			c.OpenedVersion, c.OpenedAt.Format(time.TimeOnly), c.ClosedVersion, c.ClosedAt.Format(time.TimeOnly), c.Version)
+	}
+	return b.String()
+}
+
+// A producer that invents portals fills its unit's portal state only up to the bound: the event
+// that would add one more portal is a dead letter with reason limit and is not applied to method
+// 2017 either.
+func TestPortalsOverTheLimitAreDeadLetters(t *testing.T) {
+	svc, js, store, _ := setupWithConn(t, Config{FlushInterval: 10 * time.Millisecond})
+	when := time.Date(2016, 12, 1, 10, 0, 0, 0, time.UTC)
+	for i := range portals.DefaultMaxPortals + 1 {
+		publish(t, js, &events.Event{ID: fmt.Sprintf("p-%02d", i), Type: events.ServicePublished, Region: "330000",
+			Time: when.Add(time.Duration(i) * time.Minute), Source: "test",
+			Data: &events.ServicePublishedData{ItemCode: "A", Level: events.LevelProvince, Name: "n", Department: "d",
+				Maturity: 1 + i%4, Portal: fmt.Sprintf("portal-%02d", i)}})
+	}
+	testwait.Run(t, "aggregator", svc.Run)
+	m := waitDeadLetter(t, js, events.ReasonLimit, portals.DefaultMaxPortals+1)
+	if m.Header.Get("Govpulse-Event-Id") != fmt.Sprintf("p-%02d", portals.DefaultMaxPortals) {
+		t.Errorf("dead letter headers %v", m.Header)
+	}
+	// The last applied event (sequence 16, maturity 4) is method 2017's writer of the item.
+	if sc := zhejiangScore(t, store, portals.DefaultMaxPortals); sc.MaturityTotal != int64(1+(portals.DefaultMaxPortals-1)%4) {
+		t.Errorf("maturity total %d", sc.MaturityTotal)
+	}
+}
