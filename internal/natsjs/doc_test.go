@@ -32,6 +32,9 @@ func TestNATSDoc(t *testing.T) {
 		"DLQArchiveConsumer":                        natsjs.DLQArchiveConsumer,
 		"CheckpointObject(partition)":               natsjs.CheckpointObject("PARTITION"),
 		"Names.PartitionRankingsSubject(partition)": n.PartitionRankingsSubject("PARTITION"),
+		"Names.GroupRankingsSubject(group)":         n.GroupRankingsSubject("GROUP"),
+		"Names.GroupRankingsSubjects()":             n.GroupRankingsSubjects(),
+		"GroupRankingKey(group)":                    natsjs.GroupRankingKey("GROUP"),
 		"ScoreKey(region)":                          natsjs.ScoreKey("REGION"),
 		"RankingKey":                                natsjs.RankingKey,
 		"PartitionRankingKey(partition)":            natsjs.PartitionRankingKey("PARTITION"),
@@ -49,7 +52,7 @@ func TestNATSDoc(t *testing.T) {
 		"HeaderStreamSeq":                           natsjs.HeaderStreamSeq,
 		"AggregateDeadLetterID(reason, seq)":        natsjs.AggregateDeadLetterID("REASON", 7),
 	}
-	placeholders := strings.NewReplacer("REGION", "<region>", "PARTITION", "<partition>", "STAGE", "<stage>", "REASON", "<reason>", "-7", "-<seq>")
+	placeholders := strings.NewReplacer("REGION", "<region>", "PARTITION", "<partition>", "STAGE", "<stage>", "REASON", "<reason>", "-7", "-<seq>", "GROUP", "<group>")
 	doc, err := os.ReadFile("../../docs/nats.md")
 	if err != nil {
 		t.Fatal(err)
