@@ -1,9 +1,14 @@
 package chstore_test
 
 import (
+	"reflect"
 	"slices"
 	"testing"
+	"time"
 
+	"github.com/govpulse/govpulse/internal/chstore"
+	"github.com/govpulse/govpulse/internal/groups"
+	"github.com/govpulse/govpulse/internal/scoring"
 	"github.com/govpulse/govpulse/pkg/events"
 )
 
@@ -66,5 +71,39 @@ func TestHierarchy(t *testing.T) {
 		if n != uint64(want) {
 			t.Errorf("subtree of %s: %d units, want %d", root, n, want)
 		}
+	}
+}
+
+// TestGroupRankings stores two rankings of the key cities, the first twice, and reads the latest.
+func TestGroupRankings(t *testing.T) {
+	s, _, _ := newStore(t)
+	ctx := t.Context()
+	g, _ := groups.Lookup(groups.KeyCities)
+	at := time.Date(2019, 12, 31, 13, 0, 0, 123456789, time.UTC)
+	first := groups.Rank(g, map[string]scoring.Score{"440300": {Region: "440300", Composite: 97.34, Grade: "A"}}, nil, 10, at)
+	second := groups.Rank(g, map[string]scoring.Score{
+		"440300": {Region: "440300", Composite: 97.34, Grade: "A"},
+		"320100": {Region: "320100", Composite: 98.5, Grade: "A"},
+	}, first, 11, at.Add(time.Hour))
+	for _, rows := range [][]chstore.GroupRankingRow{
+		chstore.GroupRankingRows(g.Name, first), chstore.GroupRankingRows(g.Name, first), chstore.GroupRankingRows(g.Name, second),
+		chstore.GroupRankingRows(groups.CitiesOf("440000"), second), // another group's rows at the same version
+	} {
+		if err := s.WriteGroupRankings(ctx, rows); err != nil {
+			t.Fatal(err)
+		}
+	}
+	got, err := s.LatestGroupRanking(ctx, g.Name, scoring.Method)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if want := chstore.GroupRankingRows(g.Name, second); !reflect.DeepEqual(got, want) {
+		t.Errorf("latest ranking of the key cities:\n%+v\nwant\n%+v", got[:3], want[:3])
+	}
+	if got[0].Region != "320100" || got[1].Region != "440300" || got[1].PrevRank != 1 || got[1].Change != -1 || len(got) != 32 {
+		t.Errorf("first places %+v", got[:2])
+	}
+	if none, err := s.LatestGroupRanking(ctx, groups.CountiesOf("330100"), scoring.Method); err != nil || len(none) != 0 {
+		t.Errorf("a group without rankings: %v, %v", none, err)
 	}
 }

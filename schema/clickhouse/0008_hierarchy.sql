@@ -1,4 +1,5 @@
--- govpulse ClickHouse schema, migration 0008: the hierarchy of units (GB/T 2260), written by
+-- govpulse ClickHouse schema, migration 0008: the hierarchy of units (GB/T 2260) and the rankings
+-- of groups of units, written by
 -- TestHierarchyMigration -update from pkg/events/units.tsv; a new version of the data is a new
 -- migration.
 --
@@ -25,6 +26,30 @@ CREATE TABLE IF NOT EXISTS ${DATABASE}.units
 )
 ENGINE = ReplacingMergeTree()
 ORDER BY region;
+
+-- group_rankings holds the rankings of the groups of units beside the provincial units (package
+-- internal/groups: key-cities, cities-<code>, counties-<code>), one row per rank, as rankings holds
+-- the ranking of the provincial units. The latest ranking of the key cities:
+--     SELECT rank, region, composite FROM ${DATABASE}.group_rankings FINAL
+--     WHERE ranking_group = 'key-cities' AND method = '2017' AND version =
+--         (SELECT max(version) FROM ${DATABASE}.group_rankings WHERE ranking_group = 'key-cities' AND method = '2017')
+--     ORDER BY rank
+CREATE TABLE IF NOT EXISTS ${DATABASE}.group_rankings
+(
+    ranking_group String,
+    method String,
+    version UInt64,
+    as_of DateTime('UTC'),
+    as_of_ns Int64,
+    rank UInt16,
+    region String,
+    composite Float64,
+    grade String,
+    prev_rank UInt16,
+    change Int16
+)
+ENGINE = ReplacingMergeTree(version)
+ORDER BY (ranking_group, method, version, rank);
 
 INSERT INTO ${DATABASE}.units (region, name_zh, name_en, level, parent, province, prefecture)
 SELECT region, name_zh, name_en, 1, '', region, ''
