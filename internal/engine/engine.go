@@ -81,8 +81,10 @@ type region struct {
 // use.
 type Engine struct {
 	cfg     Config
-	regions []region       // sorted by code
-	index   map[string]int // region code -> index in regions
+	regions []region               // the provincial units by code, then the units under them in order of arrival
+	index   map[string]int         // region code -> index in regions
+	byCode  []int                  // the indices of regions in code order
+	groups  map[string]*groupState // by group name; nil for a group with units of another partition
 
 	wm      windows.Watermark
 	hasDay  bool
@@ -99,8 +101,10 @@ type Engine struct {
 
 	rk ranking
 
-	touched []int     // scratch: regions rescored by the current event
-	old     []float64 // scratch: their composites before it
+	touched     []int     // scratch: regions rescored by the current event
+	old         []float64 // scratch: the composites of its provincial units before it
+	provTouched []int     // scratch: its provincial units
+	changed     []int     // scratch: the units below the provincial level whose composite it changed
 
 	// With Config.Explain: the method's terms and counts, the ranking the
 	// last Drain returned, and what the current event did to the windows.
@@ -135,6 +139,7 @@ func New(cfg Config) (*Engine, error) {
 		winVersions: make(map[winKey]uint64),
 		rk:          newRanking(len(cfg.Regions)),
 		addedIdx:    -1,
+		groups:      make(map[string]*groupState),
 	}
 	spec, ok := scoring.Lookup(scoring.Method)
 	if !ok {
@@ -145,6 +150,7 @@ func New(cfg Config) (*Engine, error) {
 		r, _ := events.LookupRegion(code)
 		e.regions[i].state = scoring.NewRegion(r.Code, r.NameZH, r.NameEN)
 		e.index[r.Code] = i
+		e.byCode = append(e.byCode, i)
 	}
 	var err error
 	if e.rolling, err = windows.New[int](rollingConfig(cfg.AllowedLateness), windows.Aggregator[ux, rollAcc, rollAcc](rolling{})); err != nil {
@@ -164,11 +170,9 @@ func (e *Engine) Config() Config {
 	return c
 }
 
-// Owns reports whether region is one of the partition's regions.
-func (e *Engine) Owns(region string) bool {
-	_, ok := e.index[region]
-	return ok
-}
+// Owns reports whether region is one of the partition's provincial units
+// or a unit under one.
+func (e *Engine) Owns(region string) bool { return e.ownsUnit(region) }
 
 // Watermark returns the partition's watermark W, and false before the
 // first event.
@@ -197,7 +201,7 @@ func (e *Engine) LastSeq() uint64 { return e.lastSeq }
 func (e *Engine) Apply(seq uint64, ev *events.Event) Result {
 	idx, ok := e.index[ev.Region]
 	if e.lastSeq != 0 && seq <= e.lastSeq {
-		if !ok {
+		if !ok && !e.ownsUnit(ev.Region) {
 			return Result{Outcome: NotInPartition, Reason: "region " + ev.Region + " is not in the partition"}
 		}
 		return Result{Outcome: Duplicate, Reason: fmt.Sprintf("stream sequence %d already applied (last %d)", seq, e.lastSeq)}
@@ -206,6 +210,9 @@ func (e *Engine) Apply(seq uint64, ev *events.Event) Result {
 
 	// Rule 1: every event raises the watermark before it is judged.
 	w := e.advance(ev.Time)
+	if !ok && e.ownsUnit(ev.Region) {
+		idx, ok = e.addUnit(ev.Region), true
+	}
 	if !ok {
 		e.rescore(seq, w)
 		return Result{Outcome: NotInPartition, Reason: "region " + ev.Region + " is not in the partition"}
@@ -361,15 +368,20 @@ func (e *Engine) rescore(seq uint64, w time.Time) {
 	}
 	start := dayStart(w)
 	win := scoring.Window{Start: start.Add(-(rollDays - 1) * day), End: start.Add(day)}
-	changed := false
+	changed, provChanged := e.changed[:0], false
 	e.old = e.old[:0]
+	provTouched := e.provTouched[:0]
+	n := e.provincial()
 	for _, idx := range e.touched {
 		r := &e.regions[idx]
 		acc := e.rolling.Query(idx, win.Start, win.End)
 		win.Ratings, win.RatingSum = acc.ratings, acc.ratingSum
 		win.Applications, win.OnlineCompleted = acc.applications, acc.onlineCompleted
 		prev, had := r.score.Composite, r.scored
-		e.old = append(e.old, prev)
+		if idx < n {
+			e.old = append(e.old, prev)
+			provTouched = append(provTouched, idx)
+		}
 		if e.cfg.Explain && e.slid && had {
 			var added *ux
 			if e.addedIdx == idx && !e.addedTime.Before(win.Start) && e.addedTime.Before(win.End) {
@@ -380,10 +392,18 @@ func (e *Engine) rescore(seq uint64, w time.Time) {
 		r.score = r.state.Score(win, w, seq)
 		r.scored, r.dirty, r.win = true, true, acc
 		if !had || prev != r.score.Composite {
-			changed = true
+			if idx < n {
+				provChanged = true
+			} else {
+				changed = append(changed, idx)
+			}
 		}
 	}
-	if changed {
-		e.rk.update(e.regions, e.touched, e.old, seq, w)
+	e.changed, e.provTouched = changed, provTouched
+	if provChanged {
+		e.rk.update(e.regions, provTouched, e.old, seq, w)
+	}
+	if len(changed) > 0 {
+		e.rankGroups(changed, seq, w)
 	}
 }

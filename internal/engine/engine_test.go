@@ -355,7 +355,7 @@ func TestRestoreRejects(t *testing.T) {
 	if _, err := Restore(Config{Regions: []string{zj, bj}, MaxItemsPerLevel: 5}, snap); !errors.Is(err, ErrIncompatible) {
 		t.Fatalf("other item limit: err = %v", err)
 	}
-	other := reseal(snap, func(b []byte) { b[3] = 5 })
+	other := reseal(snap, func(b []byte) { b[3] = 9 })
 	if _, err := Restore(cfg, other); !errors.Is(err, ErrIncompatible) {
 		t.Fatalf("other version: err = %v", err)
 	}

@@ -14,9 +14,14 @@ type Output struct {
 	// Scores holds the latest score of every region rescored since the last
 	// Drain, sorted by region code.
 	Scores []scoring.Score
-	// Ranking is the latest ranking, non-nil when it changed since the last
-	// Drain.
+	// Ranking is the latest ranking of the provincial units, non-nil when it
+	// changed since the last Drain.
 	Ranking *scoring.Ranking
+	// GroupRankings holds the latest ranking of every group of units beside
+	// the provincial units (package groups) that changed since the last
+	// Drain, ordered by group name. A partition ranks only the groups whose
+	// units it holds all.
+	GroupRankings []GroupRanking
 	// Windows holds the hourly windows changed since the last Drain, sorted
 	// by region, metric and start.
 	Windows []WindowRow
@@ -33,7 +38,7 @@ type Output struct {
 // Empty reports whether the output holds nothing.
 func (o *Output) Empty() bool {
 	return len(o.Scores) == 0 && o.Ranking == nil && len(o.Windows) == 0 && len(o.Changes) == 0 &&
-		len(o.RankChanges) == 0
+		len(o.RankChanges) == 0 && len(o.GroupRankings) == 0
 }
 
 // WindowRow is one hourly tumbling window of one region and metric: a row
@@ -72,7 +77,7 @@ func metricName(m int) string {
 // The latest rows it returns do not depend on when it is called.
 func (e *Engine) Drain() Output {
 	var out Output
-	for i := range e.regions {
+	for _, i := range e.byCode {
 		r := &e.regions[i]
 		if r.dirty {
 			out.Scores = append(out.Scores, e.score(i))
@@ -101,6 +106,7 @@ func (e *Engine) Drain() Output {
 			r.drained, r.hasDrained = e.score(e.index[s.Region]), true
 		}
 	}
+	out.GroupRankings = e.drainGroups()
 	changed := e.hourly.TakeChanged(nil)
 	for _, c := range changed {
 		k := winKey{key: c.Key, start: c.Window.Start.UnixNano()}
@@ -114,7 +120,7 @@ func (e *Engine) Drain() Output {
 func (e *Engine) windowRow(c windows.Result[int, hourAcc], version uint64) WindowRow {
 	a := c.Value
 	return WindowRow{
-		Region:          e.cfg.Regions[c.Key/metricCount],
+		Region:          e.regions[c.Key/metricCount].state.Code(),
 		Metric:          metricName(c.Key % metricCount),
 		Start:           c.Window.Start.UTC(),
 		End:             c.Window.End.UTC(),
@@ -144,7 +150,7 @@ func (e *Engine) score(i int) scoring.Score {
 // sorted by region code; it is empty before the first event.
 func (e *Engine) Scores() []scoring.Score {
 	var out []scoring.Score
-	for i := range e.regions {
+	for _, i := range e.byCode {
 		if e.regions[i].scored {
 			out = append(out, e.score(i))
 		}
@@ -152,7 +158,8 @@ func (e *Engine) Scores() []scoring.Score {
 	return out
 }
 
-// Ranking returns the current ranking, nil before the first event.
+// Ranking returns the current ranking of the provincial units, nil before
+// the first event.
 func (e *Engine) Ranking() *scoring.Ranking {
 	if !e.rk.has {
 		return nil

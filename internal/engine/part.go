@@ -41,8 +41,8 @@ func (e *Engine) Part() (RankingPart, bool) {
 		return RankingPart{}, false
 	}
 	p := RankingPart{Version: e.rk.version, AsOf: e.rk.asOf.UTC(), First: e.rk.prev[0] == 0,
-		Entries: make([]PartEntry, len(e.regions))}
-	for i := range e.regions {
+		Entries: make([]PartEntry, e.provincial())}
+	for i := range e.provincial() {
 		s := &e.regions[i].score
 		p.Entries[i] = PartEntry{Region: s.Region, Composite: s.Composite, Grade: s.Grade, Before: e.rk.before[i]}
 	}

@@ -8,8 +8,9 @@ import (
 	"github.com/govpulse/govpulse/internal/scoring"
 )
 
-// ranking is the partition's ranking, kept as ranks per region index and
-// materialised only on Drain.
+// ranking is the partition's ranking of its provincial units (region
+// indices 0..n-1), kept as ranks per region index and materialised only on
+// Drain.
 type ranking struct {
 	has     bool      // a ranking exists (after the first event)
 	dirty   bool      // changed since the last Drain
@@ -43,7 +44,7 @@ func less(regions []region, a, b int) bool {
 // event, in the order of touched.
 func (rk *ranking) update(regions []region, touched []int, old []float64, seq uint64, w time.Time) {
 	copy(rk.prev, rk.rank)
-	for i := range regions {
+	for i := range rk.before {
 		rk.before[i] = regions[i].score.Composite
 	}
 	for k, idx := range touched {

@@ -36,8 +36,10 @@ var (
 // (Part needs them); a format 2 snapshot is rebuilt too. Format 4 adds what
 // explains the next changes (the scores and ranking the last Drain returned
 // and the causes accumulated since); a format 3 snapshot is rebuilt, so that
-// the first changes after it are explained completely.
-const snapshotMagic = "gpe\x04"
+// the first changes after it are explained completely. Format 5 adds the
+// units below the provincial level that have a state, and the rankings of
+// the groups of units; a format 4 snapshot is rebuilt.
+const snapshotMagic = "gpe\x05"
 
 // formatNotes says, per older format version, why its snapshots cannot be
 // used; Restore puts it in its error, which the aggregator logs.
@@ -45,6 +47,7 @@ var formatNotes = map[byte]string{
 	1: "format 1 remembered applied events by id alone; format 2 identifies them by region and id",
 	2: "format 2 lacks the composites before the last ranking change, which a partition's share of the ranking of all units needs",
 	3: "format 3 lacks the scores and ranking last drained and the causes since, which explain the next changes",
+	4: "format 4 lacks the units below the provincial level and the rankings of the groups of units",
 }
 
 // AppendSnapshot appends the engine's whole state to dst and returns the
@@ -57,6 +60,7 @@ func (e *Engine) AppendSnapshot(dst []byte) []byte {
 	dst = append(dst, snapshotMagic...)
 	dst = snapcodec.AppendString(dst, scoring.Method)
 	dst = appendConfig(dst, e.cfg)
+	dst = e.appendUnits(dst)
 	dst = binary.AppendUvarint(dst, e.lastSeq)
 	dst = e.wm.AppendSnapshot(dst)
 	dst = snapcodec.AppendBool(dst, e.hasDay)
@@ -82,7 +86,7 @@ func (e *Engine) AppendSnapshot(dst []byte) []byte {
 	dst = snapcodec.AppendBool(dst, e.rk.dirty)
 	dst = binary.AppendUvarint(dst, e.rk.version)
 	dst = snapcodec.AppendTime(dst, e.rk.asOf)
-	for i := range e.regions {
+	for i := range e.provincial() {
 		dst = binary.AppendUvarint(dst, uint64(e.rk.rank[i]))
 		dst = binary.AppendUvarint(dst, uint64(e.rk.prev[i]))
 		dst = binary.AppendUvarint(dst, math.Float64bits(e.rk.before[i]))
@@ -104,6 +108,7 @@ func (e *Engine) AppendSnapshot(dst []byte) []byte {
 		dst = binary.AppendUvarint(dst, e.winVersions[k])
 	}
 	dst = e.appendExplain(dst)
+	dst = e.appendGroups(dst)
 	return binary.LittleEndian.AppendUint32(dst, crc32.ChecksumIEEE(dst[start:]))
 }
 
@@ -140,6 +145,7 @@ func Restore(cfg Config, snap []byte) (*Engine, error) {
 	if c := readConfig(d); d.Err() == nil && !c.equal(e.cfg) {
 		return nil, fmt.Errorf("%w: configuration %+v, want %+v", ErrIncompatible, c, e.cfg)
 	}
+	e.readUnits(d)
 	if err := e.read(d); err != nil {
 		return nil, err
 	}
@@ -197,7 +203,7 @@ func (e *Engine) read(d *snapcodec.Reader) error {
 	e.rk.has, e.rk.dirty = d.Bool(), d.Bool()
 	e.rk.version = d.Uvarint()
 	e.rk.asOf = d.Time()
-	n := len(e.regions)
+	n := e.provincial()
 	seen := make([]bool, n+1)
 	for i := 0; i < n; i++ {
 		rank, prev := d.Uvarint(), d.Uvarint()
@@ -221,6 +227,7 @@ func (e *Engine) read(d *snapcodec.Reader) error {
 		e.winVersions[k] = d.Uvarint()
 	}
 	e.readExplain(d)
+	e.readGroups(d)
 	if d.Err() == nil && d.Len() != 0 {
 		d.Fail("trailing bytes")
 	}
