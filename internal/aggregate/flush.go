@@ -70,6 +70,7 @@ type pending struct {
 	deadLetters []deadLetter
 	scores      map[string]scoring.Score
 	ranking     *scoring.Ranking
+	groups      map[string]*scoring.Ranking // the latest ranking of each group of units, by name
 	windows     map[windowKey]engine.WindowRow
 	changes     []engine.ScoreChange // every change drained, in order
 	rankChanges []engine.RankChange
@@ -90,6 +91,12 @@ func (p *pending) merge(out engine.Output) {
 	}
 	if out.Ranking != nil {
 		p.ranking = out.Ranking
+	}
+	for _, g := range out.GroupRankings {
+		if p.groups == nil {
+			p.groups = make(map[string]*scoring.Ranking)
+		}
+		p.groups[g.Group] = g.Ranking
 	}
 	for _, w := range out.Windows {
 		if p.windows == nil {
@@ -369,6 +376,9 @@ func (s *flusher) handleRefused(p *pending, b chstore.Batch, refused []chstore.R
 		case "rankings":
 			version = b.Rankings[r.Row].Version
 			p.ranking = nil
+		case "group_rankings":
+			version = b.GroupRankings[r.Row].Version
+			delete(p.groups, b.GroupRankings[r.Row].Group)
 		case "score_changes", "score_causes", "rank_changes":
 			// An explanation refused leaves its score or ranking stored: nothing to dead-letter.
 			s.log.Debug("clickhouse refused an explanation row", "table", r.Table, "error", r.Err)
@@ -393,6 +403,7 @@ func (s *flusher) countRows(b chstore.Batch, refused []chstore.Refused) {
 		"events": len(b.Events), "scores": len(b.Scores), "rankings": len(b.Rankings),
 		"windows": len(b.Windows), "late_events": len(b.LateEvents),
 		"score_changes": len(b.ScoreChanges), "score_causes": len(b.ScoreCauses), "rank_changes": len(b.RankChanges),
+		"group_rankings": len(b.GroupRankings),
 	}
 	for _, r := range refused {
 		n[r.Table]--
@@ -405,7 +416,8 @@ func (s *flusher) countRows(b chstore.Batch, refused []chstore.Refused) {
 }
 
 // publish sends, after the rows are stored, each new score to <prefix>.scores.<region>, the new
-// ranking to <prefix>.rankings, and both to the latest-value bucket. A version that was already
+// ranking to <prefix>.rankings, each new ranking of a group of units to
+// <prefix>.grouprankings.<group>, and all to the latest-value bucket. A version that was already
 // published (a replay after a restart) is not sent again. Failures are logged and counted: the
 // rows are stored, and the next change publishes again.
 func (s *flusher) publish(ctx context.Context, batch *pending) {
@@ -436,6 +448,22 @@ func (s *flusher) publish(ctx context.Context, batch *pending) {
 			}
 			s.putLatest(ctx, s.rankingKey(), r.Version, data)
 		}
+	}
+	for _, group := range sortedKeys(batch.groups) {
+		r := batch.groups[group]
+		key := natsjs.GroupRankingKey(group)
+		if r.Version <= s.published[key] {
+			continue
+		}
+		data, err := json.Marshal(r)
+		if err != nil {
+			s.publishFailed("encode group ranking", err)
+			continue
+		}
+		if err := nc.Publish(s.cfg.Names.GroupRankingsSubject(group), data); err != nil {
+			s.publishFailed("publish group ranking", err)
+		}
+		s.putLatest(ctx, key, r.Version, data)
 	}
 }
 
@@ -510,6 +538,11 @@ func (s *flusher) loadPublished(ctx context.Context, streamLastSeq uint64) error
 	for _, r := range s.cfg.Regions {
 		keys = append(keys, natsjs.ScoreKey(r))
 	}
+	groupKeys, err := s.groupRankingKeys(ctx)
+	if err != nil {
+		return err
+	}
+	keys = append(keys, groupKeys...)
 	for _, key := range keys {
 		entry, err := s.kv.Get(ctx, key)
 		if errors.Is(err, jetstream.ErrKeyNotFound) {
@@ -526,6 +559,25 @@ func (s *flusher) loadPublished(ctx context.Context, streamLastSeq uint64) error
 		}
 	}
 	return nil
+}
+
+// groupRankingKeys returns the keys of the group rankings in the latest-value bucket.
+func (s *flusher) groupRankingKeys(ctx context.Context) ([]string, error) {
+	ctx, cancel := context.WithCancel(ctx)
+	defer cancel()
+	lister, err := s.kv.ListKeysFiltered(ctx, natsjs.GroupRankingKeys)
+	if err != nil {
+		return nil, fmt.Errorf("aggregate: list %s: %w", natsjs.GroupRankingKeys, err)
+	}
+	defer func() { _ = lister.Stop() }()
+	var keys []string
+	for k := range lister.Keys() {
+		keys = append(keys, k)
+	}
+	if err := ctx.Err(); err != nil {
+		return nil, fmt.Errorf("aggregate: list %s: %w", natsjs.GroupRankingKeys, err)
+	}
+	return keys, nil
 }
 
 // deadLetter is a stream message the aggregator could not use, for the DLQ stream.

@@ -47,8 +47,8 @@ func groupRankingValues(r *GroupRankingRow) []any {
 		r.PrevRank, r.Change}
 }
 
-// WriteGroupRankings stores rows of group rankings in one INSERT. Writing the same rows again is
-// harmless: they replace themselves.
+// WriteGroupRankings stores rows of group rankings in one INSERT, as Write does with
+// Batch.GroupRankings. Writing the same rows again is harmless: they replace themselves.
 func (s *Store) WriteGroupRankings(ctx context.Context, rows []GroupRankingRow) error {
 	return writeTable(ctx, s, groupRankingsTable, rows, nil)
 }

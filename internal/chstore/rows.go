@@ -93,12 +93,14 @@ type Batch struct {
 	ScoreChanges []ScoreChangeRow
 	ScoreCauses  []ScoreCauseRow
 	RankChanges  []RankChangeRow
+	// GroupRankings are the rankings of groups of units beside the provincial units.
+	GroupRankings []GroupRankingRow
 }
 
 // Len returns the number of rows in b.
 func (b Batch) Len() int {
 	return len(b.Events) + len(b.Scores) + len(b.Rankings) + len(b.Windows) + len(b.LateEvents) + len(b.DLQ) +
-		len(b.ScoreChanges) + len(b.ScoreCauses) + len(b.RankChanges)
+		len(b.ScoreChanges) + len(b.ScoreCauses) + len(b.RankChanges) + len(b.GroupRankings)
 }
 
 // dt converts a time to what a DateTime column stores.

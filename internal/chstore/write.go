@@ -31,14 +31,14 @@ const MaxPartitionsPerBlock = 100
 // Refused is a row that ClickHouse (or the client, for a value its column cannot hold) refused for
 // good: writing it again fails the same way.
 type Refused struct {
-	Table string // events, late_events, dlq, windows, scores, rankings, score_changes, score_causes or rank_changes
+	Table string // events, late_events, dlq, windows, scores, rankings, group_rankings, score_changes, score_causes or rank_changes
 	Row   int    // the row's index in that table's slice of the Batch
 	Err   error  // why, with the server's message
 }
 
 // Write stores the rows of b: per non-empty table one INSERT with an explicit column list, or
 // several when the rows span more than MaxPartitionsPerBlock monthly partitions, in the fixed order
-// events, late_events, dlq, windows, scores, then rankings, score_changes and score_causes at once,
+// events, late_events, dlq, windows, scores, then rankings, group_rankings, score_changes and score_causes at once,
 // then rank_changes (raw input before derived results, results before their explanations). It
 // stops at the first failure and returns an error naming the table (see Classify); blocks before it
 // are stored, later ones are not (of the three written at once, the others may be). Writing the same batch again is harmless (see the package
@@ -78,6 +78,9 @@ func (s *Store) write(ctx context.Context, b Batch, iso *isolation) ([]Refused, 
 			return atOnce(ctx, iso,
 				func(ctx context.Context, iso *isolation) error {
 					return writeTable(ctx, s, rankingsTable, b.Rankings, iso)
+				},
+				func(ctx context.Context, iso *isolation) error {
+					return writeTable(ctx, s, groupRankingsTable, b.GroupRankings, iso)
 				},
 				func(ctx context.Context, iso *isolation) error {
 					return writeTable(ctx, s, scoreChangesTable, b.ScoreChanges, iso)

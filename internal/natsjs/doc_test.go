@@ -35,6 +35,7 @@ func TestNATSDoc(t *testing.T) {
 		"Names.GroupRankingsSubject(group)":         n.GroupRankingsSubject("GROUP"),
 		"Names.GroupRankingsSubjects()":             n.GroupRankingsSubjects(),
 		"GroupRankingKey(group)":                    natsjs.GroupRankingKey("GROUP"),
+		"GroupRankingKeys":                          natsjs.GroupRankingKeys,
 		"ScoreKey(region)":                          natsjs.ScoreKey("REGION"),
 		"RankingKey":                                natsjs.RankingKey,
 		"PartitionRankingKey(partition)":            natsjs.PartitionRankingKey("PARTITION"),

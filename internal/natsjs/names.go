@@ -200,6 +200,8 @@ const (
 	RankingKey = "ranking"
 	// WatermarkKeys is the key filter of every partition's watermark in the latest-value bucket.
 	WatermarkKeys = watermarkKeyPrefix + "*"
+	// GroupRankingKeys is the key filter of the latest rankings of every group of units.
+	GroupRankingKeys = groupKeyPrefix + "*"
 	// RankPartKeys is the key filter of every partition's share of the ranking of all units.
 	RankPartKeys = rankPartKeyPrefix + "*"
 
