@@ -67,6 +67,11 @@ type region struct {
 	dirty  bool    // score changed since the last Drain
 	win    rollAcc // the rolling window counts of score
 
+	// The groups the unit is ranked in beside the provincial units
+	// (groupsOf), once hasGroups.
+	groups    []string
+	hasGroups bool
+
 	// With Config.Explain: the score the last Drain returned (valid when
 	// hasDrained), the causes accumulated since, and the score in force
 	// when Drain last returned a ranking (valid when hasRanked).
@@ -105,6 +110,7 @@ type Engine struct {
 	old         []float64 // scratch: the composites of its provincial units before it
 	provTouched []int     // scratch: its provincial units
 	changed     []int     // scratch: the units below the provincial level whose composite it changed
+	changedOld  []float64 // scratch: their composites before it
 
 	// With Config.Explain: the method's terms and counts, the ranking the
 	// last Drain returned, and what the current event did to the windows.
@@ -368,7 +374,7 @@ func (e *Engine) rescore(seq uint64, w time.Time) {
 	}
 	start := dayStart(w)
 	win := scoring.Window{Start: start.Add(-(rollDays - 1) * day), End: start.Add(day)}
-	changed, provChanged := e.changed[:0], false
+	changed, changedOld, provChanged := e.changed[:0], e.changedOld[:0], false
 	e.old = e.old[:0]
 	provTouched := e.provTouched[:0]
 	n := e.provincial()
@@ -396,14 +402,15 @@ func (e *Engine) rescore(seq uint64, w time.Time) {
 				provChanged = true
 			} else {
 				changed = append(changed, idx)
+				changedOld = append(changedOld, prev)
 			}
 		}
 	}
-	e.changed, e.provTouched = changed, provTouched
+	e.changed, e.changedOld, e.provTouched = changed, changedOld, provTouched
 	if provChanged {
 		e.rk.update(e.regions, provTouched, e.old, seq, w)
 	}
 	if len(changed) > 0 {
-		e.rankGroups(changed, seq, w)
+		e.changeGroups(changed, changedOld, seq, w)
 	}
 }

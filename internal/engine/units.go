@@ -2,7 +2,7 @@ package engine
 
 import (
 	"encoding/binary"
-	"encoding/json"
+	"math"
 	"slices"
 	"strings"
 	"time"
@@ -67,12 +67,24 @@ type GroupRanking struct {
 	Ranking *scoring.Ranking
 }
 
-// groupState is the latest ranking of a group whose units the partition
-// holds.
+// groupState is what the ranking of a group whose units the partition holds
+// is made of, kept lazily: its rankings are computed only when Drain or
+// GroupRankings asks, from the current composites and the composites before
+// the last change.
 type groupState struct {
-	group groups.Group
-	cur   *scoring.Ranking // nil before the group's first ranking
-	dirty bool             // changed since the last Drain
+	group   groups.Group
+	has     bool      // the group has a ranking (a member was scored)
+	prevHas bool      // it had one before the last change
+	dirty   bool      // changed since the last Drain
+	version uint64    // the event of the last change
+	asOf    time.Time // the watermark at it
+	before  []before  // the members the last change changed, with their composites before it
+}
+
+// before is a member's composite before the last change of its group.
+type before struct {
+	code      string
+	composite float64
 }
 
 // groupsOf returns the groups a unit is ranked in beside the provincial
@@ -98,24 +110,49 @@ func (e *Engine) groupsOf(code string) []string {
 	return out
 }
 
-// rankGroups ranks again, at version seq and watermark w, every group of a
-// unit whose composite changed at this event (changed holds their indices).
-func (e *Engine) rankGroups(changed []int, seq uint64, w time.Time) {
-	var names []string
-	for _, idx := range changed {
-		names = append(names, e.groupsOf(e.regions[idx].state.Code())...)
-	}
-	slices.Sort(names)
-	for _, name := range slices.Compact(names) {
-		g := e.groups[name]
-		scores := make(map[string]scoring.Score, len(g.group.Members))
-		for _, m := range g.group.Members {
-			if i, ok := e.index[m]; ok && e.regions[i].scored {
-				scores[m] = e.regions[i].score
-			}
+// changeGroups records, for the groups of the units whose composite changed
+// at event seq (changed holds their indices, old their composites before
+// it), that their rankings changed at seq and watermark w.
+func (e *Engine) changeGroups(changed []int, old []float64, seq uint64, w time.Time) {
+	for k, idx := range changed {
+		r := &e.regions[idx]
+		if !r.hasGroups {
+			r.groups, r.hasGroups = e.groupsOf(r.state.Code()), true
 		}
-		g.cur, g.dirty = groups.Rank(g.group, scores, g.cur, seq, w), true
+		for _, name := range r.groups {
+			g := e.groups[name]
+			if g.version != seq || !g.has {
+				g.prevHas, g.before = g.has, g.before[:0]
+				g.version, g.asOf = seq, w
+			}
+			g.before = append(g.before, before{code: r.state.Code(), composite: old[k]})
+			g.has, g.dirty = true, true
+		}
 	}
+}
+
+// ranking materialises the current ranking of a group, with the ranks of the
+// ranking before its last change.
+func (e *Engine) ranking(g *groupState) *scoring.Ranking {
+	score := func(code string) (float64, scoring.Grade, bool) {
+		i, ok := e.index[code]
+		if !ok || !e.regions[i].scored {
+			return 0, "", false
+		}
+		return e.regions[i].score.Composite, e.regions[i].score.Grade, true
+	}
+	var prev *scoring.Ranking
+	if g.prevHas {
+		prev = groups.RankFunc(g.group, func(code string) (float64, scoring.Grade, bool) {
+			for _, b := range g.before {
+				if b.code == code {
+					return b.composite, "", true
+				}
+			}
+			return score(code)
+		}, nil, 0, time.Time{})
+	}
+	return groups.RankFunc(g.group, score, prev, g.version, g.asOf)
 }
 
 // drainGroups returns the rankings of the groups changed since the last
@@ -124,7 +161,7 @@ func (e *Engine) drainGroups() []GroupRanking {
 	var out []GroupRanking
 	for name, g := range e.groups {
 		if g != nil && g.dirty {
-			out = append(out, GroupRanking{Group: name, Ranking: cloneRanking(g.cur)})
+			out = append(out, GroupRanking{Group: name, Ranking: e.ranking(g)})
 			g.dirty = false
 		}
 	}
@@ -138,18 +175,12 @@ func (e *Engine) drainGroups() []GroupRanking {
 func (e *Engine) GroupRankings() []GroupRanking {
 	var out []GroupRanking
 	for name, g := range e.groups {
-		if g != nil && g.cur != nil {
-			out = append(out, GroupRanking{Group: name, Ranking: cloneRanking(g.cur)})
+		if g != nil && g.has {
+			out = append(out, GroupRanking{Group: name, Ranking: e.ranking(g)})
 		}
 	}
 	slices.SortFunc(out, func(a, b GroupRanking) int { return strings.Compare(a.Group, b.Group) })
 	return out
-}
-
-func cloneRanking(r *scoring.Ranking) *scoring.Ranking {
-	c := *r
-	c.Entries = slices.Clone(r.Entries)
-	return &c
 }
 
 // appendUnits appends the codes of the units below the provincial level
@@ -188,16 +219,29 @@ func (e *Engine) readUnits(d *snapcodec.Reader) {
 	}
 }
 
-// appendGroups appends the rankings of the groups, ordered by name (JSON,
-// deterministic).
+// appendGroups appends the state of the groups with a ranking, ordered by
+// name.
 func (e *Engine) appendGroups(dst []byte) []byte {
-	rs := e.GroupRankings()
-	dst = binary.AppendUvarint(dst, uint64(len(rs)))
-	for _, r := range rs {
-		dst = snapcodec.AppendString(dst, r.Group)
-		dst = snapcodec.AppendBool(dst, e.groups[r.Group].dirty)
-		b, _ := json.Marshal(r.Ranking) // a Ranking always encodes
-		dst = snapcodec.AppendString(dst, string(b))
+	var names []string
+	for name, g := range e.groups {
+		if g != nil && g.has {
+			names = append(names, name)
+		}
+	}
+	slices.Sort(names)
+	dst = binary.AppendUvarint(dst, uint64(len(names)))
+	for _, name := range names {
+		g := e.groups[name]
+		dst = snapcodec.AppendString(dst, name)
+		dst = snapcodec.AppendBool(dst, g.prevHas)
+		dst = snapcodec.AppendBool(dst, g.dirty)
+		dst = binary.AppendUvarint(dst, g.version)
+		dst = snapcodec.AppendTime(dst, g.asOf)
+		dst = binary.AppendUvarint(dst, uint64(len(g.before)))
+		for _, b := range g.before {
+			dst = snapcodec.AppendString(dst, b.code)
+			dst = binary.AppendUvarint(dst, math.Float64bits(b.composite))
+		}
 	}
 	return dst
 }
@@ -210,7 +254,7 @@ func (e *Engine) readGroups(d *snapcodec.Reader) {
 		return
 	}
 	for range count {
-		name, dirty, js := d.String(), d.Bool(), d.String()
+		name := d.String()
 		if d.Err() != nil {
 			return
 		}
@@ -219,10 +263,14 @@ func (e *Engine) readGroups(d *snapcodec.Reader) {
 			d.Fail("group " + name)
 			return
 		}
-		st := &groupState{group: g, dirty: dirty, cur: new(scoring.Ranking)}
-		if err := json.Unmarshal([]byte(js), st.cur); err != nil {
-			d.Fail("ranking of group " + name)
+		st := &groupState{group: g, has: true, prevHas: d.Bool(), dirty: d.Bool(), version: d.Uvarint(), asOf: d.Time()}
+		n := d.Uvarint()
+		if n > uint64(len(g.Members)) {
+			d.Fail("group " + name + " members")
 			return
+		}
+		for range n {
+			st.before = append(st.before, before{code: d.String(), composite: math.Float64frombits(d.Uvarint())})
 		}
 		e.groups[name] = st
 	}

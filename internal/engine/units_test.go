@@ -203,3 +203,56 @@ func TestSnapshotWithUnits(t *testing.T) {
 		}
 	}
 }
+
+// TestGroupRankingsAgainstEager checks the lazily kept group rankings against rankings computed
+// eagerly after every event whose scores changed a member's composite (brute force): the same
+// entries, previous ranks, version and as-of, whenever they are asked for.
+func TestGroupRankingsAgainstEager(t *testing.T) {
+	rng := rand.New(rand.NewPCG(11, 12))
+	evs := randomStream(rng, hierarchyUnits, 2500)
+	e, _ := New(Config{})
+	eager := map[string]*scoring.Ranking{}
+	last := map[string]float64{} // composite per unit after the previous event
+	var all []groups.Group
+	for _, g := range groups.All() {
+		if g.Name != groups.Provinces && slices.ContainsFunc(g.Members, func(m string) bool { return slices.Contains(hierarchyUnits, m) }) {
+			all = append(all, g)
+		}
+	}
+	for i, ev := range evs {
+		seq := uint64(i + 1)
+		e.Apply(seq, ev)
+		w, _ := e.Watermark()
+		now := map[string]scoring.Score{}
+		for _, s := range e.Scores() {
+			now[s.Region] = s
+		}
+		for _, g := range all {
+			changed, held := false, true
+			for _, m := range g.Members {
+				held = held && e.Owns(m)
+				s, ok := now[m]
+				if p, had := last[m]; ok && (!had || p != s.Composite) {
+					changed = true
+				}
+			}
+			if held && changed {
+				eager[g.Name] = groups.Rank(g, now, eager[g.Name], seq, w)
+			}
+		}
+		for code, s := range now {
+			last[code] = s.Composite
+		}
+		if i%211 == 0 || i == len(evs)-1 {
+			got := e.GroupRankings()
+			if len(got) != len(eager) {
+				t.Fatalf("event %d: %d group rankings, want %d", i, len(got), len(eager))
+			}
+			for _, g := range got {
+				if !reflect.DeepEqual(g.Ranking, eager[g.Group]) {
+					t.Fatalf("event %d, group %s:\n%+v\nwant\n%+v", i, g.Group, g.Ranking, eager[g.Group])
+				}
+			}
+		}
+	}
+}

@@ -132,13 +132,35 @@ func Of(code string) []string {
 // events, with composite 0 (so after every unit with a positive composite, then by code).
 // PrevRank and Change come from prev, which may be nil.
 func Rank(g Group, scores map[string]scoring.Score, prev *scoring.Ranking, version uint64, asOf time.Time) *scoring.Ranking {
-	list := make([]scoring.Score, len(g.Members))
-	for i, code := range g.Members {
+	return RankFunc(g, func(code string) (float64, scoring.Grade, bool) {
 		s, ok := scores[code]
+		return s.Composite, s.Grade, ok
+	}, prev, version, asOf)
+}
+
+// RankFunc is Rank with the scores given by a function: the composite and grade of a unit's latest
+// score, and false when it has none. It ranks in the order of scoring.Compare, as scoring.Rank does.
+func RankFunc(g Group, score func(code string) (float64, scoring.Grade, bool), prev *scoring.Ranking, version uint64, asOf time.Time) *scoring.Ranking {
+	rk := &scoring.Ranking{Version: version, AsOf: asOf.UTC(), Method: scoring.Method,
+		Entries: make([]scoring.RankEntry, len(g.Members))}
+	for i, code := range g.Members {
+		c, grade, ok := score(code)
 		if !ok {
-			s = scoring.Score{Region: code, Grade: scoring.GradeOf(0)}
+			c, grade = 0, scoring.GradeOf(0)
 		}
-		list[i] = s
+		rk.Entries[i] = scoring.RankEntry{Region: code, Composite: c, Grade: grade}
 	}
-	return scoring.Rank(list, prev, version, asOf)
+	slices.SortFunc(rk.Entries, scoring.Compare)
+	for i := range rk.Entries {
+		e := &rk.Entries[i]
+		e.Rank = i + 1
+		if prev != nil {
+			// A group has at most a few dozen units: a scan is cheaper than a map.
+			if j := slices.IndexFunc(prev.Entries, func(p scoring.RankEntry) bool { return p.Region == e.Region }); j >= 0 {
+				e.PrevRank = prev.Entries[j].Rank
+				e.Change = e.PrevRank - e.Rank
+			}
+		}
+	}
+	return rk
 }
