@@ -253,11 +253,17 @@ func (e *Engine) readGroups(d *snapcodec.Reader) {
 		d.Fail("group count")
 		return
 	}
+	last := ""
 	for range count {
 		name := d.String()
 		if d.Err() != nil {
 			return
 		}
+		if name <= last {
+			d.Fail("groups out of order")
+			return
+		}
+		last = name
 		g, ok := groups.Lookup(name)
 		if !ok || slices.ContainsFunc(g.Members, func(m string) bool { return !e.ownsUnit(m) }) {
 			d.Fail("group " + name)
