@@ -51,13 +51,20 @@ func (e *Engine) ownsUnit(code string) bool {
 func (e *Engine) addUnit(code string) int {
 	u, _ := events.LookupUnit(code)
 	idx := len(e.regions)
-	e.regions = append(e.regions, region{state: scoring.NewRegion(u.Code, u.NameZH, u.NameEN)})
+	e.regions = append(e.regions, e.newRegion(u.Code, u.NameZH, u.NameEN))
 	e.index[code] = idx
 	at, _ := slices.BinarySearchFunc(e.byCode, code, func(i int, c string) int {
 		return strings.Compare(e.regions[i].state.Code(), c)
 	})
 	e.byCode = slices.Insert(e.byCode, at, idx)
 	return idx
+}
+
+// newRegion returns the empty state of a unit.
+func (e *Engine) newRegion(code, nameZH, nameEN string) region {
+	n := len(e.specs)
+	return region{state: scoring.NewRegion(code, nameZH, nameEN), scores: make([]scoring.Score, n),
+		drained: make([]scoring.Score, n), ranked: make([]scoring.Score, n), hasRanked: make([]bool, n)}
 }
 
 // GroupRanking is the ranking of a group of units beside the provincial
@@ -139,11 +146,11 @@ func (e *Engine) ranking(g *groupState) *scoring.Ranking {
 		if !ok || !e.regions[i].scored {
 			return 0, "", false
 		}
-		return e.regions[i].score.Composite, e.regions[i].score.Grade, true
+		return e.regions[i].scores[0].Composite, e.regions[i].scores[0].Grade, true
 	}
 	var prev *scoring.Ranking
 	if g.prevHas {
-		prev = groups.RankFunc(g.group, func(code string) (float64, scoring.Grade, bool) {
+		prev = groups.RankFunc(e.specs[0].ID, g.group, func(code string) (float64, scoring.Grade, bool) {
 			for _, b := range g.before {
 				if b.code == code {
 					return b.composite, "", true
@@ -152,7 +159,7 @@ func (e *Engine) ranking(g *groupState) *scoring.Ranking {
 			return score(code)
 		}, nil, 0, time.Time{})
 	}
-	return groups.RankFunc(g.group, score, prev, g.version, g.asOf)
+	return groups.RankFunc(e.specs[0].ID, g.group, score, prev, g.version, g.asOf)
 }
 
 // drainGroups returns the rankings of the groups changed since the last

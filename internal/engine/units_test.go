@@ -41,11 +41,11 @@ func TestUnitsOnDemand(t *testing.T) {
 		}
 		if i%97 == 0 || i == len(evs)-1 {
 			a, p := all.Drain(), prov.Drain()
-			if a.Ranking != nil {
-				allRk = a.Ranking
+			if r := a.RankingOf(scoring.DefaultMethod); r != nil {
+				allRk = r
 			}
-			if p.Ranking != nil {
-				provRk = p.Ranking
+			if r := p.RankingOf(scoring.DefaultMethod); r != nil {
+				provRk = r
 			}
 			if !slices.IsSortedFunc(a.Scores, func(x, y scoring.Score) int { return compareCodes(x.Region, y.Region) }) {
 				t.Fatalf("scores not in code order")

@@ -127,21 +127,22 @@ func Of(code string) []string {
 	return []string{CountiesOf(u.Parent)}
 }
 
-// Rank returns the ranking of the group g from scores, the latest score of each unit that has one
+// Rank returns the ranking under the default method of the group g from scores, the latest score of each unit that has one
 // (others are ignored): every member ranks, and a member without a score is ranked as a unit without
 // events, with composite 0 (so after every unit with a positive composite, then by code).
 // PrevRank and Change come from prev, which may be nil.
 func Rank(g Group, scores map[string]scoring.Score, prev *scoring.Ranking, version uint64, asOf time.Time) *scoring.Ranking {
-	return RankFunc(g, func(code string) (float64, scoring.Grade, bool) {
+	return RankFunc(scoring.DefaultMethod, g, func(code string) (float64, scoring.Grade, bool) {
 		s, ok := scores[code]
 		return s.Composite, s.Grade, ok
 	}, prev, version, asOf)
 }
 
-// RankFunc is Rank with the scores given by a function: the composite and grade of a unit's latest
-// score, and false when it has none. It ranks in the order of scoring.Compare, as scoring.Rank does.
-func RankFunc(g Group, score func(code string) (float64, scoring.Grade, bool), prev *scoring.Ranking, version uint64, asOf time.Time) *scoring.Ranking {
-	rk := &scoring.Ranking{Version: version, AsOf: asOf.UTC(), Method: scoring.Method,
+// RankFunc is Rank under the given method with the scores given by a function: the composite and
+// grade of a unit's latest score, and false when it has none. It ranks in the order of
+// scoring.Compare, as scoring.RankMethod does.
+func RankFunc(method string, g Group, score func(code string) (float64, scoring.Grade, bool), prev *scoring.Ranking, version uint64, asOf time.Time) *scoring.Ranking {
+	rk := &scoring.Ranking{Version: version, AsOf: asOf.UTC(), Method: method,
 		Entries: make([]scoring.RankEntry, len(g.Members))}
 	for i, code := range g.Members {
 		c, grade, ok := score(code)
