@@ -1,6 +1,7 @@
 package engine
 
 import (
+	"fmt"
 	"math/rand/v2"
 	"reflect"
 	"slices"
@@ -21,13 +22,20 @@ var hierarchyUnits = []string{"330000", "110000", "440000", "330100", "330200", 
 // units: an engine fed the whole stream and one fed only the provincial units' events (observing
 // the times of the others) agree on every provincial result.
 func TestUnitsOnDemand(t *testing.T) {
+	for _, cfg := range []Config{{}, {Methods: scoring.Methods(), Explain: true}} {
+		t.Run(fmt.Sprint(cfg.Methods), func(t *testing.T) { testUnitsOnDemand(t, cfg) })
+	}
+}
+
+func testUnitsOnDemand(t *testing.T, cfg Config) {
 	rng := rand.New(rand.NewPCG(7, 8))
 	evs := randomStream(rng, hierarchyUnits, 3000)
-	all, err := New(Config{})
+	all, err := New(cfg)
 	if err != nil {
 		t.Fatal(err)
 	}
-	prov, _ := New(Config{})
+	prov, _ := New(cfg)
+	allOut, provOut := Output{}, Output{}
 	var allRk, provRk *scoring.Ranking
 	for i, ev := range evs {
 		seq := uint64(i + 1)
@@ -41,6 +49,8 @@ func TestUnitsOnDemand(t *testing.T) {
 		}
 		if i%97 == 0 || i == len(evs)-1 {
 			a, p := all.Drain(), prov.Drain()
+			allOut.Rankings, provOut.Rankings = append(allOut.Rankings, a.Rankings...), append(provOut.Rankings, p.Rankings...)
+			allOut.RankChanges, provOut.RankChanges = append(allOut.RankChanges, a.RankChanges...), append(provOut.RankChanges, p.RankChanges...)
 			if r := a.RankingOf(scoring.DefaultMethod); r != nil {
 				allRk = r
 			}
@@ -55,6 +65,9 @@ func TestUnitsOnDemand(t *testing.T) {
 	if !reflect.DeepEqual(allRk, provRk) || len(allRk.Entries) != 32 {
 		t.Fatalf("the ranking of the provincial units differs")
 	}
+	if !reflect.DeepEqual(allOut, provOut) || len(allOut.Rankings) == 0 {
+		t.Fatalf("the rankings and rank changes of the provincial units differ under some method")
+	}
 	var provScores, lower []scoring.Score
 	for _, s := range all.Scores() {
 		if u, _ := events.LookupUnit(s.Region); u.Level == events.Provincial {
@@ -66,7 +79,7 @@ func TestUnitsOnDemand(t *testing.T) {
 	if !reflect.DeepEqual(provScores, prov.Scores()) {
 		t.Errorf("the scores of the provincial units differ")
 	}
-	if len(lower) != len(hierarchyUnits)-3 || len(all.regions) != 32+len(hierarchyUnits)-3 {
+	if len(lower) != (len(hierarchyUnits)-3)*len(all.specs) || len(all.regions) != 32+len(hierarchyUnits)-3 {
 		t.Errorf("%d scores of lower units, %d states; want %d", len(lower), len(all.regions), len(hierarchyUnits)-3)
 	}
 	for _, s := range lower {
