@@ -68,7 +68,7 @@ func newDatabase(t *testing.T) *chstore.Store {
 // and 2022 on the same stream, stores exactly the method 2022 rows the live aggregator stores:
 // every score with its version and every ranking row. (Batches end at the same stream sequences
 // in both: at the multiples of MaxBatch, the flush interval being longer than the test, and at
-// the last message.) A re-scoring from a time stores the same rows from that time on.
+// the last message, since both read a stream that is already whole.) A re-scoring from a time stores the same rows from that time on.
 func TestRescoreStoresWhatALiveRunStores(t *testing.T) {
 	ctx := t.Context()
 	url, _ := natstest.Start(t)
@@ -85,14 +85,16 @@ func TestRescoreStoresWhatALiveRunStores(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	stopLive := testwait.Run(t, "live aggregator", live.Run)
-
 	msgs := methodStream(t, 500)
 	for _, m := range msgs {
 		if _, err := js.PublishMsg(ctx, m); err != nil {
 			t.Fatal(err)
 		}
 	}
+	// The live aggregator starts on the whole stream: an aggregator that reaches the end of the
+	// stream while its flusher waits cuts a batch there, so while events still arrive its batches
+	// would end wherever it caught up with them.
+	stopLive := testwait.Run(t, "live aggregator", live.Run)
 	testwait.For(t, 60*time.Second, 50*time.Millisecond, func() error {
 		if p := live.Progress(); p.Done != uint64(len(msgs)) {
 			return fmt.Errorf("live aggregator read %d of %d messages", p.Done, len(msgs))
