@@ -71,6 +71,7 @@ type pending struct {
 	deadLetters []deadLetter
 	scores      map[string]scoring.Score    // by scoreKey
 	rankings    map[string]*scoring.Ranking // by method
+	groups      map[string]*scoring.Ranking // the latest ranking of each group of units, by name
 	windows     map[windowKey]engine.WindowRow
 	changes     []engine.ScoreChange // every change drained, in order
 	rankChanges []engine.RankChange
@@ -101,6 +102,12 @@ func (p *pending) merge(out engine.Output) {
 			p.rankings = make(map[string]*scoring.Ranking)
 		}
 		p.rankings[r.Method] = r
+	}
+	for _, g := range out.GroupRankings {
+		if p.groups == nil {
+			p.groups = make(map[string]*scoring.Ranking)
+		}
+		p.groups[g.Group] = g.Ranking
 	}
 	for _, w := range out.Windows {
 		if p.windows == nil {
@@ -418,6 +425,9 @@ func (s *flusher) handleRefused(p *pending, b chstore.Batch, refused []chstore.R
 			dropInc[r.Row] = true
 		case "portal_counts":
 			version, region = b.PortalCounts[r.Row].Version, b.PortalCounts[r.Row].Region
+		case "group_rankings":
+			version = b.GroupRankings[r.Row].Version
+			delete(p.groups, b.GroupRankings[r.Row].Group)
 		case "score_changes", "score_causes", "rank_changes":
 			// An explanation refused leaves its score or ranking stored: nothing to dead-letter.
 			s.log.Debug("clickhouse refused an explanation row", "table", r.Table, "error", r.Err)
@@ -444,6 +454,7 @@ func (s *flusher) countRows(b chstore.Batch, refused []chstore.Refused) {
 		"method_scores": len(b.MethodScores), "method_rankings": len(b.MethodRankings),
 		"score_changes": len(b.ScoreChanges), "score_causes": len(b.ScoreCauses), "rank_changes": len(b.RankChanges),
 		"inconsistencies": len(b.Inconsistencies), "portal_counts": len(b.PortalCounts),
+		"group_rankings": len(b.GroupRankings),
 	}
 	for _, r := range refused {
 		n[r.Table]--
@@ -456,7 +467,8 @@ func (s *flusher) countRows(b chstore.Batch, refused []chstore.Refused) {
 }
 
 // publish sends, after the rows are stored, each new score to <prefix>.scores.<region>, the new
-// ranking to <prefix>.rankings, and both to the latest-value bucket, and every change of an
+// ranking to <prefix>.rankings, each new ranking of a group of units to
+// <prefix>.grouprankings.<group>, and all to the latest-value bucket, and every change of an
 // inconsistency to <prefix>.inconsistencies.<region>. A score or ranking version that was already
 // published (a replay after a restart) is not sent again; a change of an inconsistency replayed
 // after a restart is sent again (its key and version say it is the same). Failures are logged and counted: the
@@ -503,6 +515,22 @@ func (s *flusher) publish(ctx context.Context, batch *pending) {
 		}
 		if err := nc.Publish(s.rankingSubject(method), data); err != nil {
 			s.publishFailed("publish ranking", err)
+		}
+		s.putLatest(ctx, key, r.Version, data)
+	}
+	for _, group := range sortedKeys(batch.groups) {
+		r := batch.groups[group]
+		key := natsjs.GroupRankingKey(group)
+		if r.Version <= s.published[key] {
+			continue
+		}
+		data, err := json.Marshal(r)
+		if err != nil {
+			s.publishFailed("encode group ranking", err)
+			continue
+		}
+		if err := nc.Publish(s.cfg.Names.GroupRankingsSubject(group), data); err != nil {
+			s.publishFailed("publish group ranking", err)
 		}
 		s.putLatest(ctx, key, r.Version, data)
 	}
@@ -582,6 +610,11 @@ func (s *flusher) loadPublished(ctx context.Context, streamLastSeq uint64) error
 			keys = append(keys, s.scoreKey(m, r))
 		}
 	}
+	groupKeys, err := s.groupRankingKeys(ctx)
+	if err != nil {
+		return err
+	}
+	keys = append(keys, groupKeys...)
 	for _, key := range keys {
 		entry, err := s.kv.Get(ctx, key)
 		if errors.Is(err, jetstream.ErrKeyNotFound) {
@@ -598,6 +631,25 @@ func (s *flusher) loadPublished(ctx context.Context, streamLastSeq uint64) error
 		}
 	}
 	return nil
+}
+
+// groupRankingKeys returns the keys of the group rankings in the latest-value bucket.
+func (s *flusher) groupRankingKeys(ctx context.Context) ([]string, error) {
+	ctx, cancel := context.WithCancel(ctx)
+	defer cancel()
+	lister, err := s.kv.ListKeysFiltered(ctx, natsjs.GroupRankingKeys)
+	if err != nil {
+		return nil, fmt.Errorf("aggregate: list %s: %w", natsjs.GroupRankingKeys, err)
+	}
+	defer func() { _ = lister.Stop() }()
+	var keys []string
+	for k := range lister.Keys() {
+		keys = append(keys, k)
+	}
+	if err := ctx.Err(); err != nil {
+		return nil, fmt.Errorf("aggregate: list %s: %w", natsjs.GroupRankingKeys, err)
+	}
+	return keys, nil
 }
 
 // deadLetter is a stream message the aggregator could not use, for the DLQ stream.

@@ -174,14 +174,14 @@ func (s *reader) read(msg jetstream.Msg) {
 }
 
 // subjectRegion returns the unit named by an event subject ("<prefix>.events.<region>.<type>"),
-// and false when the subject names none of the 32 units.
+// and false when the subject names no unit of the hierarchy.
 func (s *reader) subjectRegion(subject string) (string, bool) {
 	rest, ok := strings.CutPrefix(subject, s.cfg.Names.EventSubjectBase()+".")
 	if !ok {
 		return "", false
 	}
 	region, _, _ := strings.Cut(rest, ".")
-	if _, ok := events.LookupRegion(region); !ok {
+	if _, ok := events.LookupUnit(region); !ok {
 		return "", false
 	}
 	return region, true

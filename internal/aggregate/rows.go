@@ -33,6 +33,9 @@ func (p *pending) rows(withRanking bool) chstore.Batch {
 			b.MethodRankings = append(b.MethodRankings, rows...)
 		}
 	}
+	for _, group := range sortedKeys(p.groups) {
+		b.GroupRankings = append(b.GroupRankings, chstore.GroupRankingRows(group, p.groups[group])...)
+	}
 	keys := make([]windowKey, 0, len(p.windows))
 	for k := range p.windows {
 		keys = append(keys, k)

@@ -101,13 +101,16 @@ type Batch struct {
 	// Inconsistencies and PortalCounts are the changes of the units' portal state.
 	Inconsistencies []InconsistencyRow
 	PortalCounts    []PortalCountsRow
+	// GroupRankings are the rankings of groups of units beside the provincial units.
+	GroupRankings []GroupRankingRow
 }
 
 // Len returns the number of rows in b.
 func (b Batch) Len() int {
 	return len(b.Events) + len(b.Scores) + len(b.Rankings) + len(b.Windows) + len(b.LateEvents) + len(b.DLQ) +
 		len(b.MethodScores) + len(b.MethodRankings) + len(b.ScoreChanges) + len(b.ScoreCauses) + len(b.RankChanges) +
-		len(b.Inconsistencies) + len(b.PortalCounts)
+		len(b.Inconsistencies) + len(b.PortalCounts) +
+		len(b.GroupRankings)
 }
 
 // dt converts a time to what a DateTime column stores.

@@ -31,7 +31,7 @@ const MaxPartitionsPerBlock = 100
 // Refused is a row that ClickHouse (or the client, for a value its column cannot hold) refused for
 // good: writing it again fails the same way.
 type Refused struct {
-	Table string // events, late_events, dlq, windows, scores, rankings, method_scores, method_rankings, score_changes, score_causes, rank_changes, inconsistencies or portal_counts
+	Table string // events, late_events, dlq, windows, scores, rankings, method_scores, method_rankings, group_rankings, score_changes, score_causes, rank_changes, inconsistencies or portal_counts
 	Row   int    // the row's index in that table's slice of the Batch
 	Err   error  // why, with the server's message
 }
@@ -39,7 +39,7 @@ type Refused struct {
 // Write stores the rows of b: per non-empty table one INSERT with an explicit column list, or
 // several when the rows span more than MaxPartitionsPerBlock monthly partitions, in the fixed order
 // events, late_events, dlq, windows, then scores and method_scores at once, then rankings,
-// method_rankings, score_changes and score_causes at once, then rank_changes, then
+// method_rankings, group_rankings, score_changes and score_causes at once, then rank_changes, then
 // inconsistencies and portal_counts at once (raw input before derived results, results before
 // their explanations). It stops at the first failure and returns an error naming the table (see
 // Classify); blocks before it are stored, later ones are not (of the tables written at once, the
@@ -92,6 +92,9 @@ func (s *Store) write(ctx context.Context, b Batch, iso *isolation) ([]Refused, 
 				},
 				func(ctx context.Context, iso *isolation) error {
 					return writeTable(ctx, s, methodRankingsTable, b.MethodRankings, iso)
+				},
+				func(ctx context.Context, iso *isolation) error {
+					return writeTable(ctx, s, groupRankingsTable, b.GroupRankings, iso)
 				},
 				func(ctx context.Context, iso *isolation) error {
 					return writeTable(ctx, s, scoreChangesTable, b.ScoreChanges, iso)

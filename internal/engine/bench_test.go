@@ -177,3 +177,66 @@ func BenchmarkFloodOneUnit(b *testing.B) {
 	b.ReportMetric(float64(DefaultMaxItemsPerLevel*len(levels)), "items/unit")
 	b.ReportMetric(float64(applied)/b.Elapsed().Seconds(), "events/s")
 }
+
+// BenchmarkApplyUnits measures Apply on a mixed stream spread evenly over
+// the 32 provincial units ("32") and over every unit of the hierarchy
+// ("all", 3,340 units), after each unit's portal was filled with 20 items.
+// It reports events/s and the live heap per unit that has a state (B/unit,
+// the engine's heap after the portals were filled, divided by the units).
+func BenchmarkApplyUnits(b *testing.B) {
+	var all []string
+	for _, u := range events.Units() {
+		all = append(all, u.Code)
+	}
+	provincial := all[:0:0]
+	for _, r := range events.Regions() {
+		provincial = append(provincial, r.Code)
+	}
+	for _, tc := range []struct {
+		name  string
+		units []string
+	}{{"32", provincial}, {"all", all}} {
+		b.Run(tc.name, func(b *testing.B) {
+			before := heapBytes()
+			e := mustNew(b, Config{})
+			s := newBenchStream(tc.units)
+			s.codes = s.codes[:20]
+			seq := uint64(0)
+			for _, region := range s.regions {
+				for _, code := range s.codes {
+					lv := events.Levels()[s.rng.IntN(4)]
+					for _, d := range []events.Payload{
+						&events.CatalogItemData{ItemCode: code, Level: lv, Required: true},
+						&events.ServicePublishedData{ItemCode: code, Level: lv, Name: "n", Department: "d", Modes: events.Modes()[:5], Maturity: 3},
+					} {
+						seq++
+						e.Apply(seq, &events.Event{ID: fmt.Sprintf("init-%d", seq), Type: d.EventType(), Region: region, Time: s.now, Source: "bench", Data: d})
+					}
+				}
+			}
+			e.Drain()
+			perUnit := float64(heapBytes()-min(before, heapBytes())) / float64(len(tc.units))
+			const chunk = 1 << 14
+			buf := make([]*events.Event, chunk)
+			b.ReportAllocs()
+			b.ResetTimer()
+			for done := 0; done < b.N; {
+				b.StopTimer()
+				n := min(chunk, b.N-done)
+				for i := range n {
+					buf[i] = s.next()
+				}
+				e.Drain()
+				b.StartTimer()
+				for _, x := range buf[:n] {
+					seq++
+					e.Apply(seq, x)
+				}
+				done += n
+			}
+			b.StopTimer()
+			b.ReportMetric(float64(b.N)/b.Elapsed().Seconds(), "events/s")
+			b.ReportMetric(perUnit, "B/unit")
+		})
+	}
+}

@@ -68,6 +68,11 @@ type region struct {
 	scored bool
 	dirty  bool // scores changed since the last Drain
 
+	// The groups the unit is ranked in beside the provincial units
+	// (groupsOf), once hasGroups.
+	groups    []string
+	hasGroups bool
+
 	// With Config.Explain, per method in the order of Config.Methods: the
 	// scores the last Drain returned (valid when hasDrained) and the score
 	// in force when Drain last returned the method's ranking (valid when
@@ -87,8 +92,10 @@ type region struct {
 // use.
 type Engine struct {
 	cfg     Config
-	regions []region       // sorted by code
-	index   map[string]int // region code -> index in regions
+	regions []region               // the provincial units by code, then the units under them in order of arrival
+	index   map[string]int         // region code -> index in regions
+	byCode  []int                  // the indices of regions in code order
+	groups  map[string]*groupState // by group name; nil for a group with units of another partition
 
 	wm      windows.Watermark
 	hasDay  bool
@@ -106,9 +113,12 @@ type Engine struct {
 	specs []*scoring.Spec // the methods, in the order of Config.Methods
 	rk    []ranking       // the ranking under each method
 
-	touched []int            // scratch: regions rescored by the current event
-	old     []float64        // scratch: their composites before it, under one method
-	wins    []scoring.Window // scratch: their rolling windows
+	touched     []int            // scratch: regions rescored by the current event
+	old         []float64        // scratch: the composites of its provincial units before it, under one method
+	wins        []scoring.Window // scratch: their rolling windows
+	provTouched []int            // scratch: its provincial units
+	changed     []int            // scratch: the units below the provincial level whose composite under the first method it changed
+	changedOld  []float64        // scratch: their composites before it
 
 	// With Config.Explain: the names of the counts, the ranking of each
 	// method the last Drain returned, and what the current event did to the
@@ -143,6 +153,7 @@ func New(cfg Config) (*Engine, error) {
 		winVersions: make(map[winKey]uint64),
 		addedIdx:    -1,
 		countNames:  scoring.CountNames(),
+		groups:      make(map[string]*groupState),
 	}
 	for _, id := range cfg.Methods {
 		spec, _ := scoring.Lookup(id) // Validate checked it
@@ -152,13 +163,9 @@ func New(cfg Config) (*Engine, error) {
 	e.lastRankings = make([]*scoring.Ranking, len(e.specs))
 	for i, code := range cfg.Regions {
 		r, _ := events.LookupRegion(code)
-		e.regions[i].state = scoring.NewRegion(r.Code, r.NameZH, r.NameEN)
-		e.regions[i].scores = make([]scoring.Score, len(e.specs))
-		e.regions[i].drained = make([]scoring.Score, len(e.specs))
-		e.regions[i].ranked = make([]scoring.Score, len(e.specs))
-		e.regions[i].hasRanked = make([]bool, len(e.specs))
-		e.regions[i].portals = newPortals(r.Code)
+		e.regions[i] = e.newRegion(r.Code, r.NameZH, r.NameEN)
 		e.index[r.Code] = i
+		e.byCode = append(e.byCode, i)
 	}
 	var err error
 	if e.rolling, err = windows.New[int](rollingConfig(cfg.AllowedLateness), windows.Aggregator[ux, rollAcc, rollAcc](rolling{})); err != nil {
@@ -178,11 +185,9 @@ func (e *Engine) Config() Config {
 	return c
 }
 
-// Owns reports whether region is one of the partition's regions.
-func (e *Engine) Owns(region string) bool {
-	_, ok := e.index[region]
-	return ok
-}
+// Owns reports whether region is one of the partition's provincial units
+// or a unit under one.
+func (e *Engine) Owns(region string) bool { return e.ownsUnit(region) }
 
 // Watermark returns the partition's watermark W, and false before the
 // first event.
@@ -211,7 +216,7 @@ func (e *Engine) LastSeq() uint64 { return e.lastSeq }
 func (e *Engine) Apply(seq uint64, ev *events.Event) Result {
 	idx, ok := e.index[ev.Region]
 	if e.lastSeq != 0 && seq <= e.lastSeq {
-		if !ok {
+		if !ok && !e.ownsUnit(ev.Region) {
 			return Result{Outcome: NotInPartition, Reason: "region " + ev.Region + " is not in the partition"}
 		}
 		return Result{Outcome: Duplicate, Reason: fmt.Sprintf("stream sequence %d already applied (last %d)", seq, e.lastSeq)}
@@ -220,6 +225,9 @@ func (e *Engine) Apply(seq uint64, ev *events.Event) Result {
 
 	// Rule 1: every event raises the watermark before it is judged.
 	w := e.advance(ev.Time)
+	if !ok && e.ownsUnit(ev.Region) {
+		idx, ok = e.addUnit(ev.Region), true
+	}
 	if !ok {
 		e.rescore(seq, w)
 		return Result{Outcome: NotInPartition, Reason: "region " + ev.Region + " is not in the partition"}
@@ -392,21 +400,31 @@ func (e *Engine) rescore(seq uint64, w time.Time) {
 			r.causes.slid(r.win, win, added)
 		}
 	}
+	n := e.provincial()
 	for m, spec := range e.specs {
 		changed := false
-		e.old = e.old[:0]
+		e.old, e.provTouched = e.old[:0], e.provTouched[:0]
+		e.changed, e.changedOld = e.changed[:0], e.changedOld[:0]
 		for k, idx := range e.touched {
 			r := &e.regions[idx]
 			prev := r.scores[m].Composite
-			e.old = append(e.old, prev)
 			r.scores[m] = spec.Score(r.state, e.wins[k], w, seq)
-			if !r.scored || prev != r.scores[m].Composite {
-				changed = true
+			moved := !r.scored || prev != r.scores[m].Composite
+			if idx < n {
+				e.old = append(e.old, prev)
+				e.provTouched = append(e.provTouched, idx)
+				changed = changed || moved
+			} else if moved && m == 0 {
+				e.changed = append(e.changed, idx)
+				e.changedOld = append(e.changedOld, prev)
 			}
 		}
 		if changed {
-			e.rk[m].update(e.regions, m, e.touched, e.old, seq, w)
+			e.rk[m].update(e.regions, m, e.provTouched, e.old, seq, w)
 		}
+	}
+	if len(e.changed) > 0 {
+		e.changeGroups(e.changed, e.changedOld, seq, w)
 	}
 	for k, idx := range e.touched {
 		r := &e.regions[idx]

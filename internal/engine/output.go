@@ -19,6 +19,11 @@ type Output struct {
 	// Rankings holds the latest ranking of every method whose ranking
 	// changed since the last Drain, in the order of Config.Methods.
 	Rankings []*scoring.Ranking
+	// GroupRankings holds the latest ranking, under the first method of
+	// Config.Methods, of every group of units beside the provincial units
+	// (package groups) that changed since the last Drain, ordered by group
+	// name. A partition ranks only the groups whose units it holds all.
+	GroupRankings []GroupRanking
 	// Windows holds the hourly windows changed since the last Drain, sorted
 	// by region, metric and start.
 	Windows []WindowRow
@@ -42,7 +47,7 @@ type Output struct {
 // Empty reports whether the output holds nothing.
 func (o *Output) Empty() bool {
 	return len(o.Scores) == 0 && len(o.Rankings) == 0 && len(o.Windows) == 0 && len(o.Changes) == 0 &&
-		len(o.RankChanges) == 0 && len(o.Inconsistencies) == 0 && len(o.PortalMeasures) == 0
+		len(o.RankChanges) == 0 && len(o.Inconsistencies) == 0 && len(o.PortalMeasures) == 0 && len(o.GroupRankings) == 0
 }
 
 // RankingOf returns the ranking of the method with the given id in o, nil
@@ -92,7 +97,7 @@ func metricName(m int) string {
 // The latest rows it returns do not depend on when it is called.
 func (e *Engine) Drain() Output {
 	var out Output
-	for i := range e.regions {
+	for _, i := range e.byCode {
 		r := &e.regions[i]
 		if r.dirty {
 			for m := range e.specs {
@@ -122,6 +127,7 @@ func (e *Engine) Drain() Output {
 			}
 		}
 	}
+	out.GroupRankings = e.drainGroups()
 	changed := e.hourly.TakeChanged(nil)
 	for _, c := range changed {
 		k := winKey{key: c.Key, start: c.Window.Start.UnixNano()}
@@ -136,7 +142,7 @@ func (e *Engine) Drain() Output {
 func (e *Engine) windowRow(c windows.Result[int, hourAcc], version uint64) WindowRow {
 	a := c.Value
 	return WindowRow{
-		Region:          e.cfg.Regions[c.Key/metricCount],
+		Region:          e.regions[c.Key/metricCount].state.Code(),
 		Metric:          metricName(c.Key % metricCount),
 		Start:           c.Window.Start.UTC(),
 		End:             c.Window.End.UTC(),
@@ -157,7 +163,7 @@ func (e *Engine) windowRow(c windows.Result[int, hourAcc], version uint64) Windo
 // memory with the engine.
 func (e *Engine) Scores() []scoring.Score {
 	var out []scoring.Score
-	for i := range e.regions {
+	for _, i := range e.byCode {
 		if e.regions[i].scored {
 			for m := range e.specs {
 				out = append(out, e.regions[i].scores[m].Clone())

@@ -42,8 +42,8 @@ func (e *Engine) Part() (RankingPart, bool) {
 		return RankingPart{}, false
 	}
 	p := RankingPart{Version: rk.version, AsOf: rk.asOf.UTC(), First: rk.prev[0] == 0,
-		Entries: make([]PartEntry, len(e.regions))}
-	for i := range e.regions {
+		Entries: make([]PartEntry, e.provincial())}
+	for i := range e.provincial() {
 		s := &e.regions[i].scores[0]
 		p.Entries[i] = PartEntry{Region: s.Region, Composite: s.Composite, Grade: s.Grade, Before: rk.before[i]}
 	}

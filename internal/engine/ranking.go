@@ -44,7 +44,7 @@ func less(regions []region, m, a, b int) bool {
 // event, in the order of touched.
 func (rk *ranking) update(regions []region, m int, touched []int, old []float64, seq uint64, w time.Time) {
 	copy(rk.prev, rk.rank)
-	for i := range regions {
+	for i := range rk.before {
 		rk.before[i] = regions[i].scores[m].Composite
 	}
 	for k, idx := range touched {

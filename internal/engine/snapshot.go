@@ -41,10 +41,11 @@ var (
 // methods, and per method the scores and ranking the last Drain returned,
 // with the causes accumulated since. Snapshots of formats 3 and 4 are
 // rebuilt, so that the first changes after them are explained completely.
-// Format 6 adds the portal state of every unit (internal/portals); a format
-// 5 snapshot is rebuilt, so that the inconsistencies between portals are
-// complete.
-const snapshotMagic = "gpe\x06"
+// Format 6 added either the portal state of every unit (internal/portals)
+// or the units below the provincial level and the rankings of the groups of
+// units; format 7 has both. Snapshots of format 5 and 6 are rebuilt, so that
+// the inconsistencies between portals and the group rankings are complete.
+const snapshotMagic = "gpe\x07"
 
 // formatNotes says, per older format version, why its snapshots cannot be
 // used; Restore puts it in its error, which the aggregator logs.
@@ -53,7 +54,8 @@ var formatNotes = map[byte]string{
 	2: "format 2 lacks the composites before the last ranking change, which a partition's share of the ranking of all units needs",
 	3: "format 3 holds one method, lacks the window counts of method 2022 (bad ratings, no visit, on time) and what explains the next changes",
 	4: "format 4 holds either one method and what explains its changes, or the methods without what explains theirs; format 5 holds both",
-	5: "format 5 lacks the state of each unit's portals, which the inconsistencies between portals need",
+	5: "format 5 lacks the state of each unit's portals and the units below the provincial level with the rankings of their groups",
+	6: "format 6 holds either the state of each unit's portals or the units below the provincial level with the rankings of their groups; format 7 holds both",
 }
 
 // AppendSnapshot appends the engine's whole state to dst and returns the
@@ -69,6 +71,7 @@ func (e *Engine) AppendSnapshot(dst []byte) []byte {
 		dst = snapcodec.AppendString(dst, m)
 	}
 	dst = appendConfig(dst, e.cfg)
+	dst = e.appendUnits(dst)
 	dst = binary.AppendUvarint(dst, e.lastSeq)
 	dst = e.wm.AppendSnapshot(dst)
 	dst = snapcodec.AppendBool(dst, e.hasDay)
@@ -100,7 +103,7 @@ func (e *Engine) AppendSnapshot(dst []byte) []byte {
 		dst = snapcodec.AppendBool(dst, rk.dirty)
 		dst = binary.AppendUvarint(dst, rk.version)
 		dst = snapcodec.AppendTime(dst, rk.asOf)
-		for i := range e.regions {
+		for i := range e.provincial() {
 			dst = binary.AppendUvarint(dst, uint64(rk.rank[i]))
 			dst = binary.AppendUvarint(dst, uint64(rk.prev[i]))
 			dst = binary.AppendUvarint(dst, math.Float64bits(rk.before[i]))
@@ -124,6 +127,7 @@ func (e *Engine) AppendSnapshot(dst []byte) []byte {
 	}
 	dst = e.appendExplain(dst)
 	dst = e.appendPortals(dst)
+	dst = e.appendGroups(dst)
 	return binary.LittleEndian.AppendUint32(dst, crc32.ChecksumIEEE(dst[start:]))
 }
 
@@ -168,6 +172,7 @@ func Restore(cfg Config, snap []byte) (*Engine, error) {
 	if c := readConfig(d); d.Err() == nil && !c.withMethods(methods).equal(e.cfg) {
 		return nil, fmt.Errorf("%w: configuration %+v, want %+v", ErrIncompatible, c, e.cfg)
 	}
+	e.readUnits(d)
 	if err := e.read(d); err != nil {
 		return nil, err
 	}
@@ -227,7 +232,7 @@ func (e *Engine) read(d *snapcodec.Reader) error {
 		}
 	}
 	for m := range e.rk {
-		readRanking(d, &e.rk[m], len(e.regions))
+		readRanking(d, &e.rk[m], e.provincial())
 	}
 	count := d.Uvarint()
 	if count > uint64(d.Len()) {
@@ -239,6 +244,7 @@ func (e *Engine) read(d *snapcodec.Reader) error {
 	}
 	e.readExplain(d)
 	e.readPortals(d)
+	e.readGroups(d)
 	if d.Err() == nil && d.Len() != 0 {
 		d.Fail("trailing bytes")
 	}

@@ -45,12 +45,17 @@ type token struct {
 	hashText string // hex, the key of the token's rate limiter
 }
 
+// Subtree is the suffix of a token's region that names a unit and every unit
+// under it: "330000/*" is Zhejiang, its cities and their counties.
+const Subtree = "/*"
+
 // scope is what a request may send: the source it writes as and the
 // regions and families it may send (nil maps mean all).
 type scope struct {
 	source   string
-	key      string // the rate limiter key
-	regions  map[string]bool
+	key      string          // the rate limiter key
+	regions  map[string]bool // units named alone
+	subtrees []string        // units named with Subtree
 	families map[events.Family]bool
 	token    bool // the source comes from a token (else from the address)
 }
@@ -58,7 +63,9 @@ type scope struct {
 // allows returns "" when the scope allows an event of region and type t,
 // else the field at fault and the rule it breaks.
 func (sc *scope) allows(region string, t events.Type) (field, rule string) {
-	if sc.regions != nil && !sc.regions[region] {
+	if sc.regions != nil && !sc.regions[region] && !slices.ContainsFunc(sc.subtrees, func(root string) bool {
+		return events.InSubtree(region, root)
+	}) {
 		return "region", fmt.Sprintf("the token of source %s may not send events of region %s", sc.source, region)
 	}
 	if sc.families != nil && !sc.families[t.Family()] {
@@ -103,7 +110,9 @@ func LoadTokens(path string) (*Tokens, error) {
 //
 // Every entry needs a source (1..200 characters without control
 // characters), the SHA-256 of its token in hex (HashToken), at least one
-// region (a code of the 32 units, or "*" for all) and at least one family
+// region (a unit's code, which allows that unit alone; a unit's code and
+// "/*", such as "330000/*", which allows the unit and every unit under it;
+// or "*" for all) and at least one family
 // (catalog, service, guide, platform, feedback, application, or "*").
 // Unknown members, a hash given twice and an empty list are errors.
 func ParseTokens(b []byte) (*Tokens, error) {
@@ -154,10 +163,15 @@ func parseToken(e tokenJSON) (token, error) {
 	if !slices.Contains(e.Regions, All) {
 		sc.regions = make(map[string]bool, len(e.Regions))
 		for _, r := range e.Regions {
-			if _, ok := events.LookupRegion(r); !ok {
-				return tok, fmt.Errorf("regions: unknown region %q", r)
+			code, sub := strings.CutSuffix(r, Subtree)
+			if _, ok := events.LookupUnit(code); !ok {
+				return tok, fmt.Errorf("regions: unknown unit %q", code)
 			}
-			sc.regions[r] = true
+			if sub {
+				sc.subtrees = append(sc.subtrees, code)
+			} else {
+				sc.regions[r] = true
+			}
 		}
 	}
 	if len(e.Families) == 0 {

@@ -34,6 +34,10 @@ func TestNATSDoc(t *testing.T) {
 		"DLQArchiveConsumer":                        natsjs.DLQArchiveConsumer,
 		"CheckpointObject(partition)":               natsjs.CheckpointObject("PARTITION"),
 		"Names.PartitionRankingsSubject(partition)": n.PartitionRankingsSubject("PARTITION"),
+		"Names.GroupRankingsSubject(group)":         n.GroupRankingsSubject("GROUP"),
+		"Names.GroupRankingsSubjects()":             n.GroupRankingsSubjects(),
+		"GroupRankingKey(group)":                    natsjs.GroupRankingKey("GROUP"),
+		"GroupRankingKeys":                          natsjs.GroupRankingKeys,
 		"ScoreKey(region)":                          natsjs.ScoreKey("REGION"),
 		"Names.MethodScoreSubject(method, region)":  n.MethodScoreSubject("METHOD", "REGION"),
 		"Names.MethodScoreSubjects(method)":         n.MethodScoreSubjects("METHOD"),
@@ -56,7 +60,7 @@ func TestNATSDoc(t *testing.T) {
 		"HeaderStreamSeq":                           natsjs.HeaderStreamSeq,
 		"AggregateDeadLetterID(reason, seq)":        natsjs.AggregateDeadLetterID("REASON", 7),
 	}
-	placeholders := strings.NewReplacer("METHOD", "<method>", "REGION", "<region>", "PARTITION", "<partition>", "STAGE", "<stage>", "REASON", "<reason>", "-7", "-<seq>")
+	placeholders := strings.NewReplacer("METHOD", "<method>", "REGION", "<region>", "PARTITION", "<partition>", "STAGE", "<stage>", "REASON", "<reason>", "-7", "-<seq>", "GROUP", "<group>")
 	doc, err := os.ReadFile("../../docs/nats.md")
 	if err != nil {
 		t.Fatal(err)

@@ -158,6 +158,20 @@ func (n Names) PartitionRankingsSubject(partition string) string {
 	return n.RankingsSubject() + "." + Token(partition)
 }
 
+// GroupRankingsSubject returns the subject of the rankings of a group of units other than the
+// provincial units, named by package groups ("govpulse.grouprankings.key-cities",
+// "govpulse.grouprankings.cities-330000"); the ranking of the provincial units stays on
+// RankingsSubject.
+func (n Names) GroupRankingsSubject(group string) string {
+	return n.WithDefaults().SubjectPrefix + ".grouprankings." + Token(group)
+}
+
+// GroupRankingsSubjects returns the subject filter of the rankings of every group
+// ("govpulse.grouprankings.*").
+func (n Names) GroupRankingsSubjects() string {
+	return n.WithDefaults().SubjectPrefix + ".grouprankings.*"
+}
+
 // LatestBucketStream returns the name of the stream behind the latest-value bucket
 // ("KV_govpulse_latest"), which NATS permissions and stream settings name.
 func (n Names) LatestBucketStream() string {
@@ -217,10 +231,13 @@ const (
 	RankingKey = "ranking"
 	// WatermarkKeys is the key filter of every partition's watermark in the latest-value bucket.
 	WatermarkKeys = watermarkKeyPrefix + "*"
+	// GroupRankingKeys is the key filter of the latest rankings of every group of units.
+	GroupRankingKeys = groupKeyPrefix + "*"
 	// RankPartKeys is the key filter of every partition's share of the ranking of all units.
 	RankPartKeys = rankPartKeyPrefix + "*"
 
 	rankPartKeyPrefix = "rankpart."
+	groupKeyPrefix    = "group."
 
 	scoreKeyPrefix     = "scores."
 	watermarkKeyPrefix = "watermark."
@@ -248,6 +265,13 @@ func MethodRankingKey(method string) string {
 // of a partition that does not hold every unit ("ranking.east").
 func PartitionRankingKey(partition string) string {
 	return RankingKey + "." + Token(partition)
+}
+
+// GroupRankingKey returns the key of the latest-value bucket that holds the latest ranking of a
+// group of units other than the provincial units ("group.key-cities"); the ranking of the
+// provincial units stays under RankingKey.
+func GroupRankingKey(group string) string {
+	return groupKeyPrefix + Token(group)
 }
 
 // RankPartKey returns the key of the latest-value bucket under which a partition that holds some

@@ -78,10 +78,10 @@ func LookupRegion(code string) (Region, bool) {
 	return t.list[i], true
 }
 
-// internRegion returns the canonical code string for b when b is a known
-// region code; it does not allocate.
+// internRegion returns the canonical code string for b when b is the code of
+// a unit of the hierarchy (Units); it does not allocate.
 func internRegion(b []byte) (string, bool) {
-	t := loadRegions()
+	t := loadUnits()
 	i, ok := t.byCode[string(b)]
 	if !ok {
 		return "", false

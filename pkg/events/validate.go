@@ -69,7 +69,7 @@ func checkEnvelope(e *Event) *Error {
 	if !e.Type.Valid() {
 		return errUnknownType()
 	}
-	if _, ok := LookupRegion(e.Region); !ok {
+	if _, ok := LookupUnit(e.Region); !ok {
 		return errUnknownRegion()
 	}
 	if err := checkTimeValue(e.Time); err != nil {
@@ -83,7 +83,7 @@ func errUnknownType() *Error {
 }
 
 func errUnknownRegion() *Error {
-	return newError("region", ReasonUnknownRegion, "must be a region code of the region list")
+	return newError("region", ReasonUnknownRegion, "must be the code of a unit of GB/T 2260 (a provincial unit of the region list or a unit under one)")
 }
 
 // checkPayload checks that p is the payload of t and then its values.
