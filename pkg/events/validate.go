@@ -11,11 +11,11 @@ import (
 const (
 	maxIDLen       = 128
 	maxItemCodeLen = 64
-	maxTextLen     = 200       // code points
-	maxLongTextLen = 500       // code points of a comment or an appeal's reason
+	maxTextLen     = 200 // code points
+	maxLongTextLen = 500 // code points of a comment or an appeal's reason
 	maxVersionLen  = 32
 	maxDetailCodes = 16
-	maxDeadline    = 60 // working days
+	maxDeadline    = 60        // working days
 	minUnix        = 946684800 // 2000-01-01T00:00:00Z
 	maxYear        = 9999
 )
