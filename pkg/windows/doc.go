@@ -47,6 +47,7 @@
 // so that the result equals that of a stream in which the voided input never came, whatever the
 // order of the input, its duplicates and its void. Remove is bound by window finality, not by the
 // lateness horizon: it corrects every window that is not final; final windows never change.
+// Ledger.AppendSnapshot and ReadLedger keep a Ledger across restarts like the other snapshots.
 //
 // # Exactly once
 //

@@ -2,7 +2,11 @@ package windows
 
 import (
 	"cmp"
+	"encoding/binary"
+	"fmt"
 	"math"
+	"slices"
+	"strings"
 	"time"
 )
 
@@ -241,3 +245,103 @@ func (l *Ledger[K, In]) Purge(before time.Time) {
 
 // Len returns the number of ids held, counted, void or pending.
 func (l *Ledger[K, In]) Len() int { return len(l.entries) }
+
+var ledgerMagic = []byte{'g', 'p', 'l', 1}
+
+// AppendSnapshot appends the ledger to dst, sorted by id (deterministic: the same ledger always
+// gives the same bytes), and returns the extended slice. Read it with ReadLedger and the same
+// codecs.
+func (l *Ledger[K, In]) AppendSnapshot(dst []byte, keys Codec[K], ins Codec[In]) []byte {
+	ids := make([]string, 0, len(l.entries))
+	for id := range l.entries {
+		ids = append(ids, id)
+	}
+	slices.Sort(ids)
+	dst = append(dst, ledgerMagic...)
+	dst = binary.AppendUvarint(dst, uint64(len(ids)))
+	for _, id := range ids {
+		e := l.entries[id]
+		dst = StringCodec{}.Append(dst, id)
+		dst = appendBool(dst, e.void)
+		dst = appendBool(dst, e.pending)
+		if e.pending {
+			dst = binary.AppendVarint(dst, e.voidTime)
+			continue
+		}
+		dst = keys.Append(dst, e.Key)
+		dst = binary.AppendVarint(dst, nanos(e.Time))
+		dst = ins.Append(dst, e.In)
+	}
+	return dst
+}
+
+// ReadLedger reads a Ledger written by AppendSnapshot at the start of src and returns it with the
+// bytes after it. Input it cannot decode gives an error matching ErrCorrupt.
+func ReadLedger[K cmp.Ordered, In any](src []byte, keys Codec[K], ins Codec[In]) (*Ledger[K, In], []byte, error) {
+	l, rest, err := readLedger(src, keys, ins)
+	if err != nil {
+		return nil, src, fmt.Errorf("windows: read ledger: %w", err)
+	}
+	return l, rest, nil
+}
+
+func readLedger[K cmp.Ordered, In any](src []byte, keys Codec[K], ins Codec[In]) (*Ledger[K, In], []byte, error) {
+	rest, err := readMagic(src, ledgerMagic, "ledger")
+	if err != nil {
+		return nil, src, err
+	}
+	n, rest, err := readCount(rest, 4, "id count")
+	if err != nil {
+		return nil, src, err
+	}
+	l := NewLedger[K, In]()
+	prev := ""
+	for i := range n {
+		var id string
+		if id, rest, err = (StringCodec{}).Read(rest); err != nil {
+			return nil, src, err
+		}
+		if i > 0 && strings.Compare(prev, id) >= 0 {
+			return nil, src, fmt.Errorf("%w: ids out of order", ErrCorrupt)
+		}
+		prev = id
+		e := &ledgerEntry[K, In]{}
+		if e.void, rest, err = readBool(rest, "void"); err != nil {
+			return nil, src, err
+		}
+		if e.pending, rest, err = readBool(rest, "pending"); err != nil {
+			return nil, src, err
+		}
+		if e.pending {
+			if !e.void {
+				return nil, src, fmt.Errorf("%w: a pending entry that is not void", ErrCorrupt)
+			}
+			if e.voidTime, rest, err = readVarint(rest, "void time"); err != nil {
+				return nil, src, err
+			}
+			l.entries[id] = e
+			continue
+		}
+		if e.Key, rest, err = keys.Read(rest); err != nil {
+			return nil, src, codecError("key", err)
+		}
+		var tn int64
+		if tn, rest, err = readVarint(rest, "time"); err != nil {
+			return nil, src, err
+		}
+		e.Time = fromNanos(tn)
+		if e.In, rest, err = ins.Read(rest); err != nil {
+			return nil, src, codecError("input", err)
+		}
+		l.entries[id] = e
+		if !e.void {
+			m := l.byKey[e.Key]
+			if m == nil {
+				m = make(map[string]*ledgerEntry[K, In])
+				l.byKey[e.Key] = m
+			}
+			m[id] = e
+		}
+	}
+	return l, rest, nil
+}
