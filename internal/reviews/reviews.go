@@ -364,6 +364,9 @@ type Alert struct {
 	Bad, Reviews, BaselineBad, BaselineReviews int64
 	// TopItems are the items with the most bad reviews in the short window, most first.
 	TopItems []ItemCount
+	// Factor and MinCount are the thresholds in force.
+	Factor   float64
+	MinCount int
 }
 
 // ItemCount is a number of bad reviews of an item.
@@ -384,7 +387,8 @@ func (t *Tracker) judge(region string, w windows.Window, v tally) {
 	switch {
 	case high && !active:
 		a = Alert{Region: region, ID: region + "/" + w.Start.UTC().Format(time.RFC3339), Window: w,
-			Bad: v.Bad, Reviews: v.Total, BaselineBad: base.Bad, BaselineReviews: base.Total, TopItems: t.top(region, w)}
+			Bad: v.Bad, Reviews: v.Total, BaselineBad: base.Bad, BaselineReviews: base.Total, TopItems: t.top(region, w),
+			Factor: t.cfg.AlertFactor, MinCount: t.cfg.AlertMinCount}
 		t.active[region] = a
 		t.alerts = append(t.alerts, a)
 	case !high && active:

@@ -163,6 +163,17 @@ func TestLifecycle(t *testing.T) {
 	if !down.Ended || down.ID != up.ID || down.Window.Start != at("2024-10-10 17:00") || down.Bad != 1 {
 		t.Errorf("ended alert %+v", down)
 	}
+	if r := up.Row(7, tr.Watermark()); r.State != "raised" || r.Bad != 8 || r.Factor != DefaultAlertFactor ||
+		len(r.TopItems) != 2 || r.TopBad[0] != 4 {
+		t.Errorf("alert row %+v", r)
+	}
+	if r := down.Row(8, tr.Watermark()); r.State != "ended" || r.ID != up.ID {
+		t.Errorf("alert row %+v", r)
+	}
+	if r := d27.Row(PeriodDay, 9, tr.Watermark()); r.Overdue != 1 || r.OnTimeRate == nil || *r.OnTimeRate != 0.5 ||
+		r.BadRate == nil || *r.BadRate != 1 || r.FollowUpMean == nil || *r.FollowUpMean != 4 {
+		t.Errorf("day row %+v", r)
+	}
 	if more := tr.TakeAlerts(); len(more) != 0 {
 		t.Errorf("alerts taken twice: %+v", more)
 	}
