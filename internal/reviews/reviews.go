@@ -110,6 +110,8 @@ type Case struct {
 	Closed           time.Time // zero unless closed
 	Resolved         bool
 	FollowUp         int // the follow-up rating, 0 when none
+
+	last time.Time // the latest event time of the events of the case, for forgetting it
 }
 
 // Void reports whether the review was voided on appeal.
@@ -160,19 +162,23 @@ func New(cfg Config) (*Tracker, error) {
 
 func caseKey(region, id string) string { return region + "/" + id }
 
-func (t *Tracker) caseOf(region, id string) *Case {
+// caseOf returns the case of a review, created if needed, touched by an event at tm.
+func (t *Tracker) caseOf(region, id string, tm time.Time) *Case {
 	k := caseKey(region, id)
 	c := t.cases[k]
 	if c == nil {
 		c = &Case{Region: region, ReviewID: id}
 		t.cases[k] = c
 	}
+	if tm.After(c.last) {
+		c.last = tm
+	}
 	return c
 }
 
 // Apply applies ev at watermark wm (already raised by ev's time). Events before the lateness
-// horizon change nothing. Lifecycle events are idempotent: the first opening and the first closing
-// of a rectification count, a later decision replaces an earlier one.
+// horizon change nothing. Lifecycle events are idempotent: the first decision of an appeal, the
+// first opening and the first closing of a rectification count (a voided review stays void).
 func (t *Tracker) Apply(ev *events.Event, wm time.Time) Outcome {
 	t.advance(wm)
 	if t.rolling.Check(ev.Time, wm) != nil {
@@ -180,7 +186,7 @@ func (t *Tracker) Apply(ev *events.Event, wm time.Time) Outcome {
 	}
 	switch d := ev.Data.(type) {
 	case *events.FeedbackRatedData:
-		c := t.caseOf(ev.Region, ev.ID)
+		c := t.caseOf(ev.Region, ev.ID, ev.Time)
 		if c.Seen {
 			return Ignored
 		}
@@ -193,9 +199,12 @@ func (t *Tracker) Apply(ev *events.Event, wm time.Time) Outcome {
 		_ = t.rolling.Add(ev.Region, ev.Time, r, wm)
 		_ = t.short.Add(ev.Region, ev.Time, r, wm)
 	case *events.FeedbackAppealedData:
-		t.caseOf(ev.Region, d.ReviewID).Appealed = true
+		t.caseOf(ev.Region, d.ReviewID, ev.Time).Appealed = true
 	case *events.FeedbackAppealDecidedData:
-		c := t.caseOf(ev.Region, d.ReviewID)
+		c := t.caseOf(ev.Region, d.ReviewID, ev.Time)
+		if c.Decision != "" {
+			return Ignored
+		}
 		c.Appealed = true
 		c.Decision = d.Decision
 		if d.Decision == events.Upheld {
@@ -206,13 +215,13 @@ func (t *Tracker) Apply(ev *events.Event, wm time.Time) Outcome {
 			}
 		}
 	case *events.RectificationOpenedData:
-		c := t.caseOf(ev.Region, d.ReviewID)
+		c := t.caseOf(ev.Region, d.ReviewID, ev.Time)
 		if c.Opened.IsZero() {
 			c.Opened, c.DeadlineDays = ev.Time, d.DeadlineDays
 			c.Deadline = t.cfg.Calendar.Deadline(ev.Time, d.DeadlineDays)
 		}
 	case *events.RectificationClosedData:
-		c := t.caseOf(ev.Region, d.ReviewID)
+		c := t.caseOf(ev.Region, d.ReviewID, ev.Time)
 		if c.Closed.IsZero() {
 			c.Closed, c.Resolved, c.FollowUp = ev.Time, d.Resolved, d.Rating
 		}
@@ -238,22 +247,14 @@ func (t *Tracker) advance(wm time.Time) {
 	}
 	horizon := t.rolling.RetractHorizon()
 	t.ledger.Purge(horizon)
+	// A case whose events are all older than the rolling window and the lateness horizon counts
+	// in no result any more, and an event of it would be too late.
+	forget := t.rolling.Horizon(wm).Add(-t.cfg.Window)
 	for k, c := range t.cases {
-		if last := latest(c); last.Before(horizon) && last.Before(t.rolling.Horizon(wm).Add(-t.cfg.Window)) {
+		if c.last.Before(horizon) && c.last.Before(forget) {
 			delete(t.cases, k)
 		}
 	}
-}
-
-// latest returns the latest event time of a case.
-func latest(c *Case) time.Time {
-	l := c.Time
-	for _, x := range []time.Time{c.Opened, c.Closed} {
-		if x.After(l) {
-			l = x
-		}
-	}
-	return l
 }
 
 // Watermark returns the watermark of the last Apply or Advance.
