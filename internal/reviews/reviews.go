@@ -39,7 +39,7 @@ type Config struct {
 	Calendar        *workdays.Calendar // working days of deadlines; nil: workdays.China with no local rules
 	Window          time.Duration      // the rolling window of the results and the alert baseline, whole days
 	AllowedLateness time.Duration      // events before watermark - AllowedLateness are too late
-	AlertWindow     time.Duration      // the short window of alerts (tumbling)
+	AlertWindow     time.Duration      // the short window of alerts (tumbling), a divisor of a day
 	AlertFactor     float64            // an alert needs a short-window bad rate above baseline * factor
 	AlertMinCount   int                // and at least this many bad reviews in the short window
 }
@@ -145,6 +145,9 @@ func New(cfg Config) (*Tracker, error) {
 	if cfg.Window%(24*time.Hour) != 0 {
 		return nil, errors.New("reviews: the window must be whole days")
 	}
+	if (24*time.Hour)%cfg.AlertWindow != 0 {
+		return nil, errors.New("reviews: the alert window must divide a day")
+	}
 	t := &Tracker{cfg: cfg, ledger: windows.NewLedger[string, rating](), cases: map[string]*Case{},
 		active: map[string]Alert{}}
 	var err error
@@ -240,11 +243,13 @@ func (t *Tracker) advance(wm time.Time) {
 		return
 	}
 	t.wm = wm
-	t.rolling.Advance(wm)
+	// Short windows are judged before the rolling window moves on, so that the baseline of each is
+	// still whole (see judge).
 	t.short.Advance(wm)
 	for _, r := range t.short.TakeFinal(nil) {
 		t.judge(r.Key, r.Window, r.Value)
 	}
+	t.rolling.Advance(wm)
 	horizon := t.rolling.RetractHorizon()
 	t.ledger.Purge(horizon)
 	// A case whose events are all older than the rolling window and the lateness horizon counts
@@ -361,7 +366,7 @@ type Alert struct {
 	// Window is the short window judged.
 	Window windows.Window
 	// Bad and Reviews are the counts of the short window; BaselineBad and BaselineReviews those of
-	// the rolling window before it (the baseline).
+	// the unit's rolling window of the short window's day (the baseline).
 	Bad, Reviews, BaselineBad, BaselineReviews int64
 	// TopItems are the items with the most bad reviews in the short window, most first.
 	TopItems []ItemCount
@@ -378,9 +383,12 @@ type ItemCount struct {
 
 // judge judges a final short window of region: an alert is raised when its bad reviews reach the
 // minimum count and their rate exceeds the baseline rate times the factor, and ended by the first
-// final window after it that does not.
+// final window after it that does not. The baseline is the unit's rolling window of the short
+// window's day (that day included), which the rolling operator still holds whole before it advances
+// past the watermark at which the short window became final.
 func (t *Tracker) judge(region string, w windows.Window, v tally) {
-	base := t.rolling.Query(region, dayStart(w.Start).Add(-t.cfg.Window), dayStart(w.Start))
+	end := dayStart(w.Start).Add(24 * time.Hour)
+	base := t.rolling.Query(region, end.Add(-t.cfg.Window), end)
 	baseRate, _ := ratio(base.Bad, base.Total)
 	rate, _ := ratio(v.Bad, v.Total)
 	high := v.Bad >= int64(t.cfg.AlertMinCount) && rate > baseRate*t.cfg.AlertFactor

@@ -178,3 +178,14 @@ func TestLifecycle(t *testing.T) {
 		t.Errorf("alerts taken twice: %+v", more)
 	}
 }
+
+func TestConfig(t *testing.T) {
+	for _, cfg := range []Config{{Window: 36 * time.Hour}, {AlertWindow: 7 * time.Hour}} {
+		if _, err := New(cfg); err == nil {
+			t.Errorf("New(%+v) accepted", cfg)
+		}
+	}
+	if _, err := New(Config{AlertWindow: 30 * time.Minute}); err != nil {
+		t.Error(err)
+	}
+}
