@@ -36,19 +36,24 @@ type ReviewStatRow struct {
 }
 
 // AlertRow is a row of alerts: an alert of a unit raised or ended, with its evidence (TopItems[i]
-// goes with TopBad[i]).
+// goes with TopBad[i]). Its JSON form, with the column names, is the message of the alert on NATS
+// (natsjs.Names.AlertSubject).
 type AlertRow struct {
-	Region                                     string
-	ID                                         string
-	State                                      string // "raised" or "ended"
-	WindowStart, WindowEnd                     time.Time
-	Bad, Reviews, BaselineBad, BaselineReviews uint64
-	Factor                                     float64
-	MinCount                                   uint64
-	TopItems                                   []string
-	TopBad                                     []uint64
-	Version                                    uint64
-	RecordedAt                                 time.Time
+	Region          string    `json:"region"`
+	ID              string    `json:"id"`
+	State           string    `json:"state"` // "raised" or "ended"
+	WindowStart     time.Time `json:"window_start"`
+	WindowEnd       time.Time `json:"window_end"`
+	Bad             uint64    `json:"bad"`
+	Reviews         uint64    `json:"reviews"`
+	BaselineBad     uint64    `json:"baseline_bad"`
+	BaselineReviews uint64    `json:"baseline_reviews"`
+	Factor          float64   `json:"factor"`
+	MinCount        uint64    `json:"min_count"`
+	TopItems        []string  `json:"top_items"`
+	TopBad          []uint64  `json:"top_bad"`
+	Version         uint64    `json:"version"`
+	RecordedAt      time.Time `json:"recorded_at"`
 }
 
 var (

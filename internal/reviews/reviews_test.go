@@ -1,8 +1,10 @@
 package reviews
 
 import (
+	"encoding/json"
 	"fmt"
 	"slices"
+	"strings"
 	"testing"
 	"time"
 
@@ -169,6 +171,10 @@ func TestLifecycle(t *testing.T) {
 	}
 	if r := down.Row(8, tr.Watermark()); r.State != "ended" || r.ID != up.ID {
 		t.Errorf("alert row %+v", r)
+	}
+	msg, err := json.Marshal(up.Row(7, tr.Watermark()))
+	if err != nil || !strings.Contains(string(msg), `"state":"raised"`) || !strings.Contains(string(msg), `"top_items":["ITEM-4","ITEM-5"]`) {
+		t.Errorf("alert message %s, %v", msg, err)
 	}
 	if r := d27.Row(PeriodDay, 9, tr.Watermark()); r.Overdue != 1 || r.OnTimeRate == nil || *r.OnTimeRate != 0.5 ||
 		r.BadRate == nil || *r.BadRate != 1 || r.FollowUpMean == nil || *r.FollowUpMean != 4 {
