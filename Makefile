@@ -8,7 +8,7 @@ export GOFLAGS ?= -buildvcs=false
 # STATICCHECK is built from its module at this version (it supports Go 1.26).
 STATICCHECK ?= honnef.co/go/tools/cmd/staticcheck@v0.8.2
 
-.PHONY: run test bench chaos cluster cluster-stop chaos-cluster reset build lint
+.PHONY: run test bench bench-peer chaos cluster cluster-stop chaos-cluster reset build lint
 
 ## run: install what is missing, start ClickHouse, NATS, aggregate and ingest, feed the scenario, watch the ranking
 run:
@@ -21,6 +21,11 @@ test:
 ## bench: the benchmarks with their figures (hot paths, then the end-to-end replay)
 bench:
 	@RUN_DIR=$(RUN_DIR) deploy/local/bench.sh
+
+## bench-peer: aggregate against Telegraf v1.37.2 (built here once) draining the same backlog of
+## events (GOVPULSE_PEER_EVENTS, default 1,000,000) from JetStream into ClickHouse, on private servers
+bench-peer:
+	@RUN_DIR=$(RUN_DIR) deploy/local/bench-peer.sh
 
 ## chaos: 100,000 events through real servers while aggregate is killed (SIGKILL) 5 times, ClickHouse
 ## stopped once and NATS restarted once; compares the outputs with an uninterrupted run

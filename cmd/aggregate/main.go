@@ -4,6 +4,9 @@
 //
 //	aggregate [flags]          run the aggregator until SIGINT or SIGTERM
 //	aggregate migrate [flags]  apply the ClickHouse migrations and exit
+//	aggregate rescore --method 2022 [--from TIME] [flags]
+//	                           re-score the stream's history under one method, beside the running
+//	                           aggregator, and exit once its rows are stored
 //
 // Every flag has a GOVPULSE_* environment variable that sets its default; a flag given on the
 // command line wins. Run "aggregate --help" for the list.
@@ -16,6 +19,7 @@ import (
 	"io"
 	"log/slog"
 	"net/http"
+	"os"
 	"strings"
 	"time"
 
@@ -32,6 +36,7 @@ import (
 	"github.com/govpulse/govpulse/internal/dlqarchive"
 	"github.com/govpulse/govpulse/internal/natsjs"
 	"github.com/govpulse/govpulse/internal/retry"
+	"github.com/govpulse/govpulse/internal/scoring"
 )
 
 func main() {
@@ -44,7 +49,8 @@ func main() {
 // aggregator (or only migrates) until ctx is done.
 func run(ctx context.Context, args []string, lookup config.LookupEnv, stderr io.Writer) error {
 	migrateOnly := len(args) > 0 && args[0] == "migrate"
-	if migrateOnly {
+	rescore := len(args) > 0 && args[0] == "rescore"
+	if migrateOnly || rescore {
 		args = args[1:]
 	}
 	def, archiveDef := aggregate.Config{}.WithDefaults(), dlqarchive.Config{}.WithDefaults()
@@ -69,6 +75,9 @@ func run(ctx context.Context, args []string, lookup config.LookupEnv, stderr io.
 	maxAhead := fs.Duration("max-ahead", "GOVPULSE_INGEST_MAX_AHEAD", def.MaxAhead, "how far an event time may be ahead of the time the stream stored it (ingest's rule; same variable as ingest's)")
 	clockTolerance := fs.Duration("clock-tolerance", "GOVPULSE_CLOCK_TOLERANCE", def.ClockTolerance, "added to --max-ahead: how far ingest's clock and the stream's may differ")
 	deadLetterBacklog := fs.Int("dead-letter-backlog", "GOVPULSE_DEAD_LETTER_BACKLOG", def.DeadLetterBacklog, "dead letters kept in memory while the DLQ stream cannot take them (and at most 64 MiB of them); when full, consuming pauses")
+	methods := fs.String("methods", "GOVPULSE_METHODS", scoring.DefaultMethod, "comma-separated scoring methods computed side by side (known: "+strings.Join(scoring.Methods(), ", ")+"); a partition without every unit computes the default only")
+	rescoreMethod := fs.String("method", "GOVPULSE_RESCORE_METHOD", "", "rescore only: the method to re-score the stream's history under")
+	rescoreFrom := fs.String("from", "GOVPULSE_RESCORE_FROM", "", "rescore only: store the scores and rankings from this time on (RFC 3339; empty: all)")
 	explain := fs.Bool("explain", "GOVPULSE_EXPLAIN", true, "write score_changes, score_causes and rank_changes, which explain every change of a score and of the ranking")
 	newLogger := config.LogFlag(fs)
 	archiveDLQ := fs.Bool("archive-dlq", "GOVPULSE_ARCHIVE_DLQ", true, "copy the DLQ stream into the ClickHouse dlq table (durable consumer dlq-archiver)")
@@ -105,6 +114,14 @@ func run(ctx context.Context, args []string, lookup config.LookupEnv, stderr io.
 	}
 	if *regions != "" {
 		cfg.Regions = strings.Split(*regions, ",")
+	}
+	if cfg.Methods, err = scoring.ParseMethods(*methods); err != nil {
+		return fmt.Errorf("--methods: %w", err)
+	}
+	if rescore {
+		if err := rescoreConfig(&cfg, *rescoreMethod, *rescoreFrom); err != nil {
+			return err
+		}
 	}
 	if err := cfg.Validate(); err != nil {
 		return err
@@ -155,9 +172,12 @@ func run(ctx context.Context, args []string, lookup config.LookupEnv, stderr io.
 	if err != nil {
 		return err
 	}
+	if rescore {
+		return runRescore(ctx, svc, cfg, logger, stderr)
+	}
 
 	var archiver *dlqarchive.Archiver
-	if *archiveDLQ {
+	if *archiveDLQ && !rescore {
 		archiver, err = dlqarchive.New(archiveCfg, js, store, logger, reg)
 		if err != nil {
 			return err
@@ -214,4 +234,89 @@ func handler(svc *aggregate.Service, reg *prometheus.Registry) http.Handler {
 	})
 	mux.Handle("GET /metrics", promhttp.HandlerFor(reg, promhttp.HandlerOpts{Registry: reg}))
 	return mux
+}
+
+// rescoreConfig turns the aggregator's configuration into the one of a re-scoring under method
+// from the time from (RFC 3339, empty for all): its own partition (and checkpoint), that method
+// alone.
+func rescoreConfig(cfg *aggregate.Config, method, from string) error {
+	if method == "" {
+		return errors.New("rescore: --method is required")
+	}
+	ids, err := scoring.ParseMethods(method)
+	if err != nil || len(ids) != 1 {
+		return fmt.Errorf("rescore: --method %q: one of %s", method, strings.Join(scoring.Methods(), ", "))
+	}
+	if from != "" {
+		t, err := time.Parse(time.RFC3339Nano, from)
+		if err != nil {
+			return fmt.Errorf("rescore: --from %q: %w", from, err)
+		}
+		cfg.From = t
+	}
+	cfg.Partition, cfg.Methods, cfg.Rescore = aggregate.RescorePartition(ids[0]), ids, true
+	if len(cfg.Regions) != 0 && len(cfg.Regions) != len(aggregate.Config{}.WithDefaults().Regions) {
+		return errors.New("rescore: --regions: a re-scoring holds every unit")
+	}
+	return nil
+}
+
+// runRescore runs the re-scoring svc until it has stored the method's rows for every message the
+// stream held when it started (or ctx is done), showing its progress: a bar redrawn in place on a
+// terminal, a log line every 10 seconds otherwise.
+func runRescore(ctx context.Context, svc *aggregate.Service, cfg aggregate.Config, logger *slog.Logger, stderr io.Writer) error {
+	from := "the first event"
+	if !cfg.From.IsZero() {
+		from = cfg.From.UTC().Format(time.RFC3339Nano)
+	}
+	logger.Info("re-scoring the stream", "method", cfg.Methods[0], "rows_from", from,
+		"checkpoint", natsjs.CheckpointObject(cfg.Partition))
+	terminal := isTerminal(stderr)
+	every := 10 * time.Second
+	if terminal {
+		every = 200 * time.Millisecond
+	}
+	done := make(chan error, 1)
+	go func() { done <- svc.Run(ctx) }()
+	tick := time.NewTicker(every)
+	defer tick.Stop()
+	for {
+		select {
+		case err := <-done:
+			p := svc.Progress()
+			if terminal {
+				fmt.Fprintf(stderr, "\r%s\n", p.Bar(30))
+			}
+			if err != nil {
+				return err
+			}
+			if ctx.Err() != nil {
+				logger.Warn("re-scoring interrupted; the next run resumes from its checkpoint", "progress", p.String())
+				return nil
+			}
+			logger.Info("re-scoring done", "method", cfg.Methods[0], "progress", p.String())
+			return nil
+		case <-tick.C:
+			p := svc.Progress()
+			if p.Target == 0 && p.Done == 0 {
+				continue // not set up yet
+			}
+			if terminal {
+				fmt.Fprintf(stderr, "\r%s", p.Bar(30))
+			} else {
+				logger.Info("re-scoring", "method", cfg.Methods[0], "events", p.Done, "of", p.Target, "progress", p.String())
+			}
+		}
+	}
+}
+
+// isTerminal reports whether w is a terminal (a character device), where a progress bar can be
+// redrawn in place.
+func isTerminal(w io.Writer) bool {
+	f, ok := w.(*os.File)
+	if !ok {
+		return false
+	}
+	info, err := f.Stat()
+	return err == nil && info.Mode()&os.ModeCharDevice != 0
 }

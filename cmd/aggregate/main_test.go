@@ -52,15 +52,22 @@ func TestHelpListsEnvironment(t *testing.T) {
 
 func TestBadConfigurationIsRefused(t *testing.T) {
 	for name, args := range map[string][]string{
-		"positional argument": {"extra"},
-		"unknown flag":        {"--no-such-flag"},
-		"bad log level":       {"--log-level", "loud"},
-		"http dsn":            {"--clickhouse-dsn", "http://127.0.0.1:8123/govpulse"},
-		"region twice":        {"--regions", "330000,330000"},
-		"unknown region":      {"--regions", "330000,999999"},
-		"no items":            {"--max-items-per-level", "-1"},
-		"negative ahead":      {"--max-ahead", "-1m"},
-		"no backlog":          {"--dead-letter-backlog", "-5"},
+		"positional argument":  {"extra"},
+		"unknown flag":         {"--no-such-flag"},
+		"bad log level":        {"--log-level", "loud"},
+		"http dsn":             {"--clickhouse-dsn", "http://127.0.0.1:8123/govpulse"},
+		"region twice":         {"--regions", "330000,330000"},
+		"unknown region":       {"--regions", "330000,999999"},
+		"no items":             {"--max-items-per-level", "-1"},
+		"negative ahead":       {"--max-ahead", "-1m"},
+		"no backlog":           {"--dead-letter-backlog", "-5"},
+		"unknown method":       {"--methods", "2017,2019"},
+		"method twice":         {"--methods", "2022,2022"},
+		"partition of methods": {"--regions", "330000", "--methods", "2017,2022"},
+		"rescore no method":    {"rescore"},
+		"rescore two methods":  {"rescore", "--method", "2017,2022"},
+		"rescore bad from":     {"rescore", "--method", "2022", "--from", "yesterday"},
+		"rescore partition":    {"rescore", "--method", "2022", "--regions", "330000"},
 	} {
 		if err := run(context.Background(), args, env(nil), io.Discard); err == nil {
 			t.Errorf("%s: accepted", name)

@@ -1,7 +1,7 @@
 // Command govpulsectl feeds scenarios to govpulse and watches its rankings.
 //
 //	govpulsectl feed  --url http://127.0.0.1:8080 [--scenario sample] [--batch 500] [--rate 0]
-//	govpulsectl watch --nats-url nats://127.0.0.1:4222 [--once]
+//	govpulsectl watch --nats-url nats://127.0.0.1:4222 [--once] [--methods 2017,2022]
 //	govpulsectl gen   --out file.ndjson [--scenario sample|synthetic] [--events N]
 //	govpulsectl explain REGION --from T1 --to T2 [--json]
 //
@@ -24,6 +24,7 @@ import (
 	"github.com/govpulse/govpulse/internal/ctl"
 	"github.com/govpulse/govpulse/internal/explain"
 	"github.com/govpulse/govpulse/internal/natsjs"
+	"github.com/govpulse/govpulse/internal/scoring"
 )
 
 func main() {
@@ -106,8 +107,13 @@ func watch(ctx context.Context, args []string, env config.LookupEnv, stdout, std
 	fs.Deprecate("latest-bucket", "bucket", "")
 	interval := fs.Duration("interval", "GOVPULSE_WATCH_INTERVAL", def.Interval, "least time between two tables")
 	once := fs.Bool("once", "GOVPULSE_WATCH_ONCE", false, "print the current table from the bucket and exit")
+	methods := fs.String("methods", "GOVPULSE_METHODS", scoring.DefaultMethod, "comma-separated scoring methods whose rankings are shown, one table each (as aggregate's --methods)")
 	if err := fs.Parse(args); err != nil {
 		return err
+	}
+	ids, err := scoring.ParseMethods(*methods)
+	if err != nil {
+		return fmt.Errorf("--methods: %w", err)
 	}
 	logger := slog.New(slog.NewTextHandler(stderr, &slog.HandlerOptions{Level: slog.LevelWarn}))
 	opts := ctl.WatchOptions{
@@ -115,6 +121,7 @@ func watch(ctx context.Context, args []string, env config.LookupEnv, stdout, std
 		Interval: *interval,
 		Clear:    isTerminal(stdout),
 		Logger:   logger,
+		Methods:  ids,
 	}
 	if err := opts.Validate(); err != nil {
 		return err

@@ -28,6 +28,7 @@ import (
 	"github.com/govpulse/govpulse/internal/chstore"
 	"github.com/govpulse/govpulse/internal/config"
 	"github.com/govpulse/govpulse/internal/natsjs"
+	"github.com/govpulse/govpulse/internal/scoring"
 	"github.com/govpulse/govpulse/internal/site"
 )
 
@@ -51,6 +52,7 @@ func run(ctx context.Context, args []string, lookup config.LookupEnv, stderr io.
 	streamBuffer := fs.Int("stream-buffer", "GOVPULSE_SITE_STREAM_BUFFER", def.StreamBuffer, "events buffered per stream client; a client that falls further behind is dropped")
 	heartbeat := fs.Duration("heartbeat", "GOVPULSE_SITE_HEARTBEAT", def.Heartbeat, "interval of the comments that keep idle streams open")
 	corsOrigin := fs.String("cors-origin", "GOVPULSE_SITE_CORS_ORIGIN", "", "Access-Control-Allow-Origin of the API (empty: no CORS header)")
+	methods := fs.String("methods", "GOVPULSE_METHODS", scoring.DefaultMethod, "comma-separated scoring methods the site shows (as aggregate's --methods); the default's are streamed, the others served with ?method=")
 	newLogger := config.LogFlag(fs)
 	chSecurity := chstore.SecurityFlags(fs)
 	security := natsjs.SecurityFlags(fs)
@@ -72,6 +74,9 @@ func run(ctx context.Context, args []string, lookup config.LookupEnv, stderr io.
 		StreamBuffer: *streamBuffer,
 		Heartbeat:    *heartbeat,
 		CORSOrigin:   *corsOrigin,
+	}
+	if cfg.Methods, err = scoring.ParseMethods(*methods); err != nil {
+		return fmt.Errorf("--methods: %w", err)
 	}
 	if err := cfg.WithDefaults().Validate(); err != nil {
 		return err

@@ -90,7 +90,7 @@ build() {
 	fi
 	log "building into $BIN"
 	mkdir -p "$BIN"
-	(cd "$ROOT" && GOFLAGS="${GOFLAGS:-} -buildvcs=false" go build -o "$BIN/" ./cmd/aggregate ./cmd/ingest ./cmd/site &&
+	(cd "$ROOT" && GOFLAGS="${GOFLAGS:-} -buildvcs=false" go build -o "$BIN/" ./cmd/aggregate ./cmd/ingest ./cmd/site ./cmd/govpulsectl &&
 		GOFLAGS="${GOFLAGS:-} -buildvcs=false" go build -o "$BIN/nats-server" github.com/nats-io/nats-server/v2)
 }
 

@@ -6,8 +6,10 @@
 # paths (decoding, windows, the engine, scoring, ClickHouse writes, ingest, the ingest load test),
 # then the end-to-end replay (HTTP ingest -> JetStream -> aggregate -> ClickHouse) with the default
 # JetStream sync interval, without and with the tables that explain every change (their cost is
-# printed: "end-to-end explain cost"), and with sync_interval: always, then the site's fan-out (1,000 Server-Sent
-# Event clients receiving every ranking of a replay), prints the figures and stops the server.
+# printed: "end-to-end explain cost"), and with sync_interval: always, the latency from ingest's 202
+# to the score published on NATS (paced at 5,000 events/s, and for lone events on an idle
+# pipeline), then the site's fan-out (1,000 Server-Sent Event clients receiving every ranking of a
+# replay), prints the figures and stops the server.
 # Everything printed is also written to $RUN_DIR/bench.txt.
 #
 # Environment:
@@ -15,6 +17,9 @@
 #   LOAD_BENCHTIME         -benchtime of the ingest load test BenchmarkLoadMixed (default 2s)
 #   GOVPULSE_BENCH_EVENTS  events of the end-to-end replay (default 200000)
 #   GOVPULSE_BENCH_FEEDERS concurrent HTTP clients of the replay (default 8)
+#   GOVPULSE_LATENCY_RATE, GOVPULSE_LATENCY_SECONDS, GOVPULSE_LATENCY_BATCH, GOVPULSE_LATENCY_LONE
+#                          the latency benchmark: events/s (5000) for seconds (20) in requests of
+#                          (50) events; lone events (50)
 set -euo pipefail
 cd "$(dirname "$0")/../.."
 RUN_DIR="${RUN_DIR:-$PWD/.run}"
@@ -52,6 +57,9 @@ status=0
 	# One iteration is a whole replay of GOVPULSE_BENCH_EVENTS events: explain off and on, then sync=always.
 	run go test -run '^$' -bench EndToEnd -benchtime 1x -timeout 30m ./test/bench/
 	echo
+	# One iteration is a whole paced run, or all the lone events.
+	run go test -run '^$' -bench Latency -benchtime 1x -timeout 20m ./test/bench/
+	echo
 	# One iteration publishes every ranking of a replay of the sample scenario to 1,000 streams.
 	run go test -run '^$' -bench Stream1000 -benchtime 1x -benchmem -timeout 10m ./internal/site/
 	exit "$failed"
@@ -59,7 +67,7 @@ status=0
 
 echo
 echo "== figures (also in $OUT)"
-grep -E '^(pkg:|Benchmark|end-to-end )' "$OUT" || true
+grep -E '^(pkg:|Benchmark|end-to-end |latency )' "$OUT" || true
 if [ "$status" -ne 0 ]; then
 	echo "bench.sh: a benchmark failed (exit $status); see $OUT" >&2
 fi

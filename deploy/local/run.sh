@@ -4,7 +4,8 @@
 # Installs what is missing (ClickHouse from Debian's packages, curl), builds the binaries (and a NATS
 # server from the nats-server module), starts ClickHouse on 127.0.0.1:9000, a JetStream server on
 # 127.0.0.1:4222, `aggregate`, `ingest` (127.0.0.1:8080) and `site` (http://127.0.0.1:8088/), feeds
-# the sample scenario through the HTTP API (SCENARIO=none feeds nothing) and shows the live ranking.
+# the sample scenario through the HTTP API (SCENARIO=none feeds nothing) and shows the live ranking
+# under each scoring method of GOVPULSE_METHODS (default 2017,2022).
 # Ctrl-C stops everything it started, in order: site, ingest, aggregate (which flushes and
 # checkpoints), NATS, ClickHouse.
 # Everything lives under RUN_DIR (default .run/); `make reset` deletes the stream and the database.
@@ -21,6 +22,8 @@ export GOVPULSE_CLICKHOUSE_DSN="${GOVPULSE_CLICKHOUSE_DSN:-clickhouse://127.0.0.
 export GOVPULSE_INGEST_ADDR="${GOVPULSE_INGEST_ADDR:-127.0.0.1:8080}"
 export GOVPULSE_AGGREGATE_ADMIN_ADDR="${GOVPULSE_AGGREGATE_ADMIN_ADDR:-127.0.0.1:8081}"
 export GOVPULSE_SITE_ADDR="${GOVPULSE_SITE_ADDR:-127.0.0.1:8088}"
+# The scoring methods computed side by side (aggregate) and shown (govpulsectl watch: one table each).
+export GOVPULSE_METHODS="${GOVPULSE_METHODS:-2017,2022}"
 
 say() { printf '\033[1mgovpulse:\033[0m %s\n' "$*" >&2; }
 
@@ -78,5 +81,5 @@ if [ "$SCENARIO" != none ]; then
 	pids+=($!)
 fi
 say "the site: http://$GOVPULSE_SITE_ADDR/"
-say "live ranking (Ctrl-C stops everything)"
+say "live rankings under methods $GOVPULSE_METHODS (Ctrl-C stops everything)"
 "$BIN/govpulsectl" watch || true

@@ -87,7 +87,8 @@ func (c Config) engineConfig() engine.Config {
 		OutOfOrderness:   c.OutOfOrderness,
 		AllowedLateness:  c.AllowedLateness,
 		MaxItemsPerLevel: c.MaxItemsPerLevel,
-		Explain:          !c.NoExplain,
+		Methods:          c.Methods,
+		Explain:          !c.NoExplain && !c.Rescore, // a re-scoring stores no explanation
 	}
 }
 

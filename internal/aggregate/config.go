@@ -6,6 +6,7 @@ import (
 
 	"github.com/govpulse/govpulse/internal/engine"
 	"github.com/govpulse/govpulse/internal/natsjs"
+	"github.com/govpulse/govpulse/internal/scoring"
 	"github.com/govpulse/govpulse/pkg/events"
 )
 
@@ -56,10 +57,25 @@ type Config struct {
 	// them (at most 64 MiB of their bytes in any case); when it is full the aggregator stops
 	// consuming until they are written. Default 10000.
 	DeadLetterBacklog int
+	// Methods are the ids of the scoring methods computed side by side from the same state, each
+	// with its own scores and ranking. Default: scoring.DefaultMethod alone. A partition that
+	// does not hold every unit computes the default method only.
+	Methods []string
+	// Rescore makes the service re-score the stream's history under its one method: it reads
+	// every message the stream held when it started, from its own checkpoint (name it with
+	// RescorePartition), stores only the method's scores and rankings (method_scores and
+	// method_rankings), publishes nothing, and returns from Run once it has stored them.
+	Rescore bool
+	// From, with Rescore, leaves out the scores and rankings whose as_of is before it (the state
+	// is still built from the first event). Zero: everything.
+	From time.Time
 	// NoExplain turns off the tables that explain every change (score_changes, score_causes and
 	// rank_changes; engine.Config.Explain). Default false: they are written.
 	NoExplain bool
 }
+
+// RescorePartition is the partition name of a re-scoring under method, which names its checkpoint.
+func RescorePartition(method string) string { return "rescore-" + method }
 
 // WithDefaults returns c with every zero field set to its default. The command's flags take their
 // defaults from Config{}.WithDefaults().
@@ -71,6 +87,9 @@ func (c Config) WithDefaults() Config {
 		for _, r := range events.Regions() {
 			c.Regions = append(c.Regions, r.Code)
 		}
+	}
+	if len(c.Methods) == 0 {
+		c.Methods = []string{scoring.DefaultMethod}
 	}
 	c.Names = c.Names.WithDefaults()
 	if c.MaxBatch == 0 {
@@ -158,11 +177,20 @@ func (c Config) Validate() error {
 	if err := c.Names.Validate(); err != nil {
 		return fmt.Errorf("aggregate: %w", err)
 	}
-	// The partition as the engine checks it when the service starts: regions, windows, items.
-	err := engine.Config{Regions: c.Regions, OutOfOrderness: c.OutOfOrderness,
-		AllowedLateness: c.AllowedLateness, MaxItemsPerLevel: c.MaxItemsPerLevel}.Validate()
-	if err != nil {
+	// The partition as the engine checks it when the service starts: regions, windows, items,
+	// methods.
+	if err := c.engineConfig().Validate(); err != nil {
 		return fmt.Errorf("aggregate: %w", err)
+	}
+	if _, ok := scoring.Lookup(c.Partition); ok {
+		return fmt.Errorf("aggregate: partition %q: named like a scoring method, whose rankings share its subject and key", c.Partition)
+	}
+	switch {
+	case !c.allRegions() && (len(c.Methods) != 1 || c.Methods[0] != scoring.DefaultMethod):
+		return fmt.Errorf("aggregate: methods %v: a partition that does not hold every unit computes the default method %s only",
+			c.Methods, scoring.DefaultMethod)
+	case c.Rescore && len(c.Methods) != 1:
+		return fmt.Errorf("aggregate: rescore: methods %v: one method at a time", c.Methods)
 	}
 	return nil
 }

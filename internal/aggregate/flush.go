@@ -68,12 +68,15 @@ type pending struct {
 	events      []chstore.EventRow
 	late        []chstore.LateEventRow
 	deadLetters []deadLetter
-	scores      map[string]scoring.Score
-	ranking     *scoring.Ranking
+	scores      map[string]scoring.Score    // by scoreKey
+	rankings    map[string]*scoring.Ranking // by method
 	windows     map[windowKey]engine.WindowRow
 	changes     []engine.ScoreChange // every change drained, in order
 	rankChanges []engine.RankChange
 }
+
+// scoreKey is the key of a score in pending.scores: its region and method.
+func scoreKey(sc *scoring.Score) string { return sc.Region + "/" + sc.Method }
 
 type windowKey struct {
 	region, metric string
@@ -86,10 +89,13 @@ func (p *pending) merge(out engine.Output) {
 		if p.scores == nil {
 			p.scores = make(map[string]scoring.Score)
 		}
-		p.scores[sc.Region] = sc
+		p.scores[scoreKey(&sc)] = sc
 	}
-	if out.Ranking != nil {
-		p.ranking = out.Ranking
+	for _, r := range out.Rankings {
+		if p.rankings == nil {
+			p.rankings = make(map[string]*scoring.Ranking)
+		}
+		p.rankings[r.Method] = r
 	}
 	for _, w := range out.Windows {
 		if p.windows == nil {
@@ -208,6 +214,9 @@ func (s *flusher) flush(ctx context.Context, j *flushJob) error {
 	if j.batch.messages > 0 {
 		start := time.Now()
 		b := j.batch.rows(s.cfg.allRegions())
+		if s.cfg.Rescore {
+			b = rescoreRows(b, s.cfg.From)
+		}
 		refused, err := s.storeBatch(ctx, b)
 		if err != nil {
 			return fmt.Errorf("aggregate: store batch up to sequence %d: %w", j.lastSeq, err)
@@ -215,11 +224,15 @@ func (s *flusher) flush(ctx context.Context, j *flushJob) error {
 		s.ready.clear(condStore)
 		s.countRows(b, refused)
 		stored := s.handleRefused(j.batch, b, refused)
-		s.publish(ctx, j.batch)
-		s.publishPart(ctx, j)
-		s.publishWatermark(ctx, j)
-		s.queueDeadLetters(j.batch.deadLetters)
-		s.queueDeadLetters(stored)
+		if !s.cfg.Rescore {
+			// A re-scoring stores the rows of its method only: the live aggregator publishes, and
+			// dead-letters what it refuses.
+			s.publish(ctx, j.batch)
+			s.publishPart(ctx, j)
+			s.publishWatermark(ctx, j)
+			s.queueDeadLetters(j.batch.deadLetters)
+			s.queueDeadLetters(stored)
+		}
 		s.metrics.flushes.Inc()
 		s.metrics.flushSeconds.Observe(time.Since(start).Seconds())
 		s.log.Debug("flushed", "messages", j.batch.messages, "last_sequence", j.lastSeq, "rows", b.Len(), "took", time.Since(start))
@@ -365,10 +378,16 @@ func (s *flusher) handleRefused(p *pending, b chstore.Batch, refused []chstore.R
 			version, region = b.Windows[r.Row].Version, b.Windows[r.Row].Region
 		case "scores":
 			version, region = b.Scores[r.Row].Version, b.Scores[r.Row].Region
-			delete(p.scores, region)
+			delete(p.scores, scoreKey(&b.Scores[r.Row]))
+		case "method_scores":
+			version, region = b.MethodScores[r.Row].Version, b.MethodScores[r.Row].Region
+			delete(p.scores, scoreKey(&b.MethodScores[r.Row]))
 		case "rankings":
 			version = b.Rankings[r.Row].Version
-			p.ranking = nil
+			delete(p.rankings, b.Rankings[r.Row].Method)
+		case "method_rankings":
+			version = b.MethodRankings[r.Row].Version
+			delete(p.rankings, b.MethodRankings[r.Row].Method)
 		case "score_changes", "score_causes", "rank_changes":
 			// An explanation refused leaves its score or ranking stored: nothing to dead-letter.
 			s.log.Debug("clickhouse refused an explanation row", "table", r.Table, "error", r.Err)
@@ -392,6 +411,7 @@ func (s *flusher) countRows(b chstore.Batch, refused []chstore.Refused) {
 	n := map[string]int{
 		"events": len(b.Events), "scores": len(b.Scores), "rankings": len(b.Rankings),
 		"windows": len(b.Windows), "late_events": len(b.LateEvents),
+		"method_scores": len(b.MethodScores), "method_rankings": len(b.MethodRankings),
 		"score_changes": len(b.ScoreChanges), "score_causes": len(b.ScoreCauses), "rank_changes": len(b.RankChanges),
 	}
 	for _, r := range refused {
@@ -410,9 +430,9 @@ func (s *flusher) countRows(b chstore.Batch, refused []chstore.Refused) {
 // rows are stored, and the next change publishes again.
 func (s *flusher) publish(ctx context.Context, batch *pending) {
 	nc := s.js.Conn()
-	for _, region := range sortedKeys(batch.scores) {
-		sc := batch.scores[region]
-		key := natsjs.ScoreKey(region)
+	for _, k := range sortedKeys(batch.scores) {
+		sc := batch.scores[k]
+		key, subject := s.scoreKey(sc.Method, sc.Region), s.scoreSubject(sc.Method, sc.Region)
 		if sc.Version <= s.published[key] {
 			continue
 		}
@@ -421,21 +441,26 @@ func (s *flusher) publish(ctx context.Context, batch *pending) {
 			s.publishFailed("encode score", err)
 			continue
 		}
-		if err := nc.Publish(s.cfg.Names.ScoreSubject(region), data); err != nil {
+		if err := nc.Publish(subject, data); err != nil {
 			s.publishFailed("publish score", err)
 		}
 		s.putLatest(ctx, key, sc.Version, data)
 	}
-	if r := batch.ranking; r != nil && r.Version > s.published[s.rankingKey()] {
+	for _, method := range sortedKeys(batch.rankings) {
+		r := batch.rankings[method]
+		key := s.rankingKey(method)
+		if r.Version <= s.published[key] {
+			continue
+		}
 		data, err := json.Marshal(r)
 		if err != nil {
 			s.publishFailed("encode ranking", err)
-		} else {
-			if err := nc.Publish(s.rankingSubject(), data); err != nil {
-				s.publishFailed("publish ranking", err)
-			}
-			s.putLatest(ctx, s.rankingKey(), r.Version, data)
+			continue
 		}
+		if err := nc.Publish(s.rankingSubject(method), data); err != nil {
+			s.publishFailed("publish ranking", err)
+		}
+		s.putLatest(ctx, key, r.Version, data)
 	}
 }
 
@@ -503,12 +528,15 @@ func (s *flusher) publishFailed(what string, err error) {
 // sequence comes from a stream that was deleted and created anew: it is ignored, so that the
 // rebuilt values replace it.
 func (s *flusher) loadPublished(ctx context.Context, streamLastSeq uint64) error {
-	keys := []string{s.rankingKey()}
+	var keys []string
 	if s.cfg.ranks() {
 		keys = append(keys, natsjs.RankingKey) // the ranker's (ranker.go)
 	}
-	for _, r := range s.cfg.Regions {
-		keys = append(keys, natsjs.ScoreKey(r))
+	for _, m := range s.cfg.Methods {
+		keys = append(keys, s.rankingKey(m))
+		for _, r := range s.cfg.Regions {
+			keys = append(keys, s.scoreKey(m, r))
+		}
 	}
 	for _, key := range keys {
 		entry, err := s.kv.Get(ctx, key)
@@ -671,16 +699,41 @@ func (s *flusher) recreateDLQ(ctx context.Context) (bool, error) {
 // "ranking.<partition>" and "<prefix>.rankings.<partition>", so that partitions never overwrite one
 // another's rankings. (With several partitions, the ranking of all units is read from
 // latest_scores; see the README.)
-func (s *flusher) rankingKey() string {
-	if s.cfg.allRegions() {
+// A method other than the default has its own key and subject ("ranking.2022",
+// "<prefix>.rankings.2022"); only a partition of every unit computes one.
+func (s *flusher) rankingKey(method string) string {
+	switch {
+	case method != scoring.DefaultMethod:
+		return natsjs.MethodRankingKey(method)
+	case s.cfg.allRegions():
 		return natsjs.RankingKey
 	}
 	return natsjs.PartitionRankingKey(s.cfg.Partition)
 }
 
-func (s *flusher) rankingSubject() string {
-	if s.cfg.allRegions() {
+func (s *flusher) rankingSubject(method string) string {
+	switch {
+	case method != scoring.DefaultMethod:
+		return s.cfg.Names.MethodRankingsSubject(method)
+	case s.cfg.allRegions():
 		return s.cfg.Names.RankingsSubject()
 	}
 	return s.cfg.Names.PartitionRankingsSubject(s.cfg.Partition)
+}
+
+// scoreKey and scoreSubject name where a region's score under a method goes: "scores.<region>"
+// and "<prefix>.scores.<region>" for the default method, "scores.<method>.<region>" and
+// "<prefix>.scores.<method>.<region>" for another.
+func (s *flusher) scoreKey(method, region string) string {
+	if method == scoring.DefaultMethod {
+		return natsjs.ScoreKey(region)
+	}
+	return natsjs.MethodScoreKey(method, region)
+}
+
+func (s *flusher) scoreSubject(method, region string) string {
+	if method == scoring.DefaultMethod {
+		return s.cfg.Names.ScoreSubject(region)
+	}
+	return s.cfg.Names.MethodScoreSubject(method, region)
 }

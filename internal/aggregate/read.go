@@ -28,6 +28,10 @@ type reader struct {
 	log     *slog.Logger
 	metrics *metrics
 	ready   *readiness
+	// progress is the service's Progress: the sequence of the last message read.
+	progress *atomic.Uint64
+	// stopAt is, for a re-scoring, the last stream sequence it reads.
+	stopAt uint64
 
 	eng          *engine.Engine
 	lastSeq      uint64   // stream sequence of the last message read (applied or not)
@@ -44,8 +48,8 @@ type reader struct {
 
 // newReader returns the reader of s, before its engine is restored.
 func newReader(s *Service) *reader {
-	return &reader{cfg: s.cfg, js: s.js, log: s.log, metrics: s.metrics, ready: &s.ready, batch: &pending{},
-		flusherWaiting: &s.flusherWaiting}
+	return &reader{cfg: s.cfg, js: s.js, log: s.log, metrics: s.metrics, ready: &s.ready, progress: &s.progress,
+		batch: &pending{}, flusherWaiting: &s.flusherWaiting}
 }
 
 // reasonSubject is the dead-letter reason code of a message whose subject does not name the unit

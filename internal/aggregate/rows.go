@@ -11,15 +11,27 @@ import (
 	"github.com/govpulse/govpulse/pkg/events"
 )
 
-// rows converts the pending batch to ClickHouse rows, in a deterministic order. The rankings
-// table holds rankings of all 32 units only: a partial partition's ranking is published, not stored.
+// rows converts the pending batch to ClickHouse rows, in a deterministic order. Every method's
+// scores and rankings go to method_scores and method_rankings, and method 2017's also to scores
+// and rankings, whose named columns are its own. The ranking tables hold rankings of all 32 units
+// only: a partial partition's ranking is published, not stored.
 func (p *pending) rows(withRanking bool) chstore.Batch {
 	b := chstore.Batch{Events: p.events, LateEvents: p.late}
-	for _, region := range sortedKeys(p.scores) {
-		b.Scores = append(b.Scores, p.scores[region]) // a score is its row (chstore.ScoreRow)
+	for _, k := range sortedKeys(p.scores) {
+		sc := p.scores[k] // a score is its row (chstore.ScoreRow)
+		if sc.Method == scoring.Method {
+			b.Scores = append(b.Scores, sc)
+		}
+		b.MethodScores = append(b.MethodScores, sc)
 	}
-	if p.ranking != nil && withRanking {
-		b.Rankings = rankingRows(p.ranking)
+	if withRanking {
+		for _, method := range sortedKeys(p.rankings) {
+			rows := rankingRows(p.rankings[method])
+			if method == scoring.Method {
+				b.Rankings = rows
+			}
+			b.MethodRankings = append(b.MethodRankings, rows...)
+		}
 	}
 	keys := make([]windowKey, 0, len(p.windows))
 	for k := range p.windows {
@@ -46,6 +58,23 @@ func (p *pending) rows(withRanking bool) chstore.Batch {
 		}
 	}
 	return b
+}
+
+// rescoreRows keeps of b what a re-scoring stores: the scores and rankings of its method in the
+// method tables, those with as_of before from left out.
+func rescoreRows(b chstore.Batch, from time.Time) chstore.Batch {
+	out := chstore.Batch{}
+	for _, sc := range b.MethodScores {
+		if !sc.AsOf.Before(from) {
+			out.MethodScores = append(out.MethodScores, sc)
+		}
+	}
+	for _, r := range b.MethodRankings {
+		if !r.AsOf.Before(from) {
+			out.MethodRankings = append(out.MethodRankings, r)
+		}
+	}
+	return out
 }
 
 func compare[T string | int64](a, b T) int {

@@ -35,6 +35,11 @@ type Service struct {
 	metrics *metrics
 	ready   readiness
 
+	// progress is the stream sequence of the last message read, start the one it started after,
+	// target, for a re-scoring, the last sequence of the stream when it started, and startedAt
+	// when (Unix nanoseconds): Progress.
+	progress, start, target atomic.Uint64
+	startedAt               atomic.Int64
 	// flusherWaiting is true while the flusher waits for a batch: a reader at the end of the
 	// stream then hands over what it has at once instead of waiting for FlushInterval.
 	flusherWaiting atomic.Bool
@@ -97,7 +102,7 @@ func (s *Service) Run(ctx context.Context) error {
 		s.ranker = newRanker(s, f.kv, f.published[natsjs.RankingKey])
 	}
 	s.reader, s.flusher = r, f
-	s.log.Info("consuming", "from_sequence", r.lastSeq+1, "regions", len(s.cfg.Regions))
+	s.log.Info("consuming", "from_sequence", r.lastSeq+1, "regions", len(s.cfg.Regions), "methods", s.cfg.Methods)
 
 	f.stopping = ctx
 	// The flusher outlives ctx: at shutdown it gets ShutdownTimeout to finish what was handed to it.
@@ -113,9 +118,9 @@ func (s *Service) Run(ctx context.Context) error {
 	}
 
 	wait := retry.NewBackoff(s.cfg.retryPolicy())
-	for ctx.Err() == nil {
+	for ctx.Err() == nil && !r.caughtUp() {
 		err := r.consume(ctx, jobs)
-		if err == nil || ctx.Err() != nil {
+		if err == nil || ctx.Err() != nil || errors.Is(err, errCaughtUp) {
 			break
 		}
 		s.ready.set(condConsuming, "consuming: "+err.Error())
@@ -127,6 +132,24 @@ func (s *Service) Run(ctx context.Context) error {
 	}
 	return s.shutdown(r, jobs, flushed, cancelFlush)
 }
+
+// Progress returns how far Run got: the stream sequence it started after, the one of the last
+// message read and, for a re-scoring (Config.Rescore), the last sequence of the stream when it
+// started, which it reads up to (0 otherwise); all 0 before Run has set up. It is safe for
+// concurrent use.
+func (s *Service) Progress() RescoreProgress {
+	p := RescoreProgress{Start: s.start.Load(), Done: s.progress.Load(), Target: s.target.Load()}
+	if at := s.startedAt.Load(); at != 0 {
+		p.Elapsed = time.Since(time.Unix(0, at))
+	}
+	return p
+}
+
+// errCaughtUp ends the consuming loop of a re-scoring that read every message it had to.
+var errCaughtUp = errors.New("aggregate: rescore caught up")
+
+// caughtUp reports whether a re-scoring has read every message it had to.
+func (s *reader) caughtUp() bool { return s.cfg.Rescore && s.lastSeq >= s.stopAt }
 
 // shutdown hands the last batch (with a final checkpoint) to the flusher and waits for it to
 // finish, at most ShutdownTimeout.
@@ -225,6 +248,13 @@ func (s *Service) trySetup(ctx context.Context) (*reader, *flusher, error) {
 	if err := r.restore(ctx, obj, state); err != nil {
 		return nil, nil, err
 	}
+	if s.cfg.Rescore {
+		r.stopAt = state.LastSeq
+		s.target.Store(state.LastSeq)
+	}
+	s.progress.Store(r.lastSeq)
+	s.start.Store(r.lastSeq)
+	s.startedAt.Store(time.Now().UnixNano())
 	return r, f, nil
 }
 
@@ -257,9 +287,10 @@ func (s *reader) consume(ctx context.Context, jobs chan<- *flushJob) error {
 	var oldest time.Time   // when the oldest message of the batch was read
 	lastSeen := time.Now() // when a message came, the flusher took a batch or the consumer was checked
 	for ctx.Err() == nil {
+		// At most a second, so that a long flush interval does not delay shutdown.
 		wait := time.Second
 		if s.batch.messages > 0 {
-			wait = max(time.Millisecond, s.cfg.FlushInterval-time.Since(oldest))
+			wait = min(wait, max(time.Millisecond, s.cfg.FlushInterval-time.Since(oldest)))
 			if s.atEnd {
 				// Look again soon whether the flusher has finished the previous batch.
 				wait = min(wait, idlePoll)
@@ -296,6 +327,10 @@ func (s *reader) consume(ctx context.Context, jobs chan<- *flushJob) error {
 			case <-ctx.Done():
 				return nil // shutdown hands it over
 			}
+		}
+		s.progress.Store(s.lastSeq)
+		if s.caughtUp() {
+			return errCaughtUp // shutdown stores the last batch and checkpoints
 		}
 	}
 	return nil

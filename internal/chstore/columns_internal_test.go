@@ -34,7 +34,7 @@ func TestColumnsOfRejects(t *testing.T) {
 			A time.Time `json:"a" chtype:"DateTime('UTC'),ms"`
 		}](), "unknown option"},
 	} {
-		if _, err := columnsOf(tc.typ); err == nil || !strings.Contains(err.Error(), tc.want) {
+		if _, err := columnsOf(tc.typ, ""); err == nil || !strings.Contains(err.Error(), tc.want) {
 			t.Errorf("%s: error %v, want one containing %q", tc.name, err, tc.want)
 		}
 	}

@@ -8,6 +8,8 @@ import (
 	"time"
 
 	"github.com/ClickHouse/clickhouse-go/v2/lib/driver"
+
+	"github.com/govpulse/govpulse/internal/scoring"
 )
 
 // Column lists of the tables that explain changes (schema/clickhouse/0004_explain.sql).
@@ -135,7 +137,10 @@ func scanRankChange(rows driver.Rows, r *RankChangeRow) error {
 	return nil
 }
 
-// ScoreChanges returns the score_changes rows of one region (every region when region is "") at
+// The readers of the explanations read those of the default method (scoring.DefaultMethod), whose
+// scores are those of the scores table; the tables hold every method's.
+
+// ScoreChanges returns the score_changes rows of the default method of one region (every region when region is "") at
 // the given versions (every version when none is given), through FINAL, ordered by region, version
 // and term.
 func (s *Store) ScoreChanges(ctx context.Context, region string, versions ...uint64) ([]ScoreChangeRow, error) {
@@ -149,23 +154,23 @@ func (s *Store) ScoreChanges(ctx context.Context, region string, versions ...uin
 	return out, nil
 }
 
-// ScoreCauses returns the score_causes rows of one region whose as_of is in (from, to], through
+// ScoreCauses returns the score_causes rows of the default method of one region whose as_of is in (from, to], through
 // FINAL, ordered by version. A zero from means from the start.
 func (s *Store) ScoreCauses(ctx context.Context, region string, from, to time.Time) ([]ScoreCauseRow, error) {
 	q := "SELECT " + scoreCauseColumns + " FROM " + s.table("score_causes") +
-		" FINAL WHERE region = ? AND as_of_ns > ? AND as_of_ns <= ? ORDER BY version"
-	out, err := query(ctx, s.conn, q, scanScoreCause, region, ns(from), ns(to))
+		" FINAL WHERE method = ? AND region = ? AND as_of_ns > ? AND as_of_ns <= ? ORDER BY version"
+	out, err := query(ctx, s.conn, q, scanScoreCause, scoring.DefaultMethod, region, ns(from), ns(to))
 	if err != nil {
 		return nil, fmt.Errorf("chstore: read score_causes: %w", err)
 	}
 	return out, nil
 }
 
-// VersionAt returns the highest version of a region's stored score changes whose as_of is at or
+// VersionAt returns the highest version of a region's stored score changes of the default method whose as_of is at or
 // before t, and false when there is none.
 func (s *Store) VersionAt(ctx context.Context, region string, t time.Time) (uint64, bool, error) {
 	rows, err := s.conn.Query(ctx, "SELECT max(version), count() FROM "+s.table("score_causes")+
-		" WHERE region = ? AND as_of_ns <= ?", region, ns(t))
+		" WHERE method = ? AND region = ? AND as_of_ns <= ?", scoring.DefaultMethod, region, ns(t))
 	if err != nil {
 		return 0, false, fmt.Errorf("chstore: read score_causes: %w", err)
 	}
@@ -185,16 +190,16 @@ func (s *Store) VersionAt(ctx context.Context, region string, t time.Time) (uint
 	return v, n > 0, nil
 }
 
-// RankChanges returns the rank_changes rows whose as_of is in (from, to], of the rankings' finest
+// RankChanges returns the rank_changes rows of the default method whose as_of is in (from, to], of the rankings' finest
 // steps (the rows with the highest from_version of each version: after a crash a version may have
 // been written from two previous rankings), ordered by version and new rank. A zero from means from
 // the start.
 func (s *Store) RankChanges(ctx context.Context, from, to time.Time) ([]RankChangeRow, error) {
 	t := s.table("rank_changes")
-	q := "SELECT " + rankChangeColumns + " FROM " + t + " FINAL WHERE as_of_ns > ? AND as_of_ns <= ? AND " +
+	q := "SELECT " + rankChangeColumns + " FROM " + t + " FINAL WHERE method = ? AND as_of_ns > ? AND as_of_ns <= ? AND " +
 		"(version, from_version) IN (SELECT version, max(from_version) FROM " + t +
-		" WHERE as_of_ns > ? AND as_of_ns <= ? GROUP BY version) ORDER BY version, new_rank"
-	out, err := query(ctx, s.conn, q, scanRankChange, ns(from), ns(to), ns(from), ns(to))
+		" WHERE method = ? AND as_of_ns > ? AND as_of_ns <= ? GROUP BY version) ORDER BY version, new_rank"
+	out, err := query(ctx, s.conn, q, scanRankChange, scoring.DefaultMethod, ns(from), ns(to), scoring.DefaultMethod, ns(from), ns(to))
 	if err != nil {
 		return nil, fmt.Errorf("chstore: read rank_changes: %w", err)
 	}
@@ -202,12 +207,10 @@ func (s *Store) RankChanges(ctx context.Context, from, to time.Time) ([]RankChan
 }
 
 // regionVersions returns the WHERE clause (with a leading space, or "") and its arguments that
-// select one region (none when "") and a set of versions (all when empty).
+// select the default method, one region (every one when "") and a set of versions (all when
+// empty).
 func regionVersions(region string, versions []uint64) (string, []any) {
-	var (
-		conds []string
-		args  []any
-	)
+	conds, args := []string{"method = ?"}, []any{any(scoring.DefaultMethod)}
 	if region != "" {
 		conds = append(conds, "region = ?")
 		args = append(args, region)
@@ -219,18 +222,15 @@ func regionVersions(region string, versions []uint64) (string, []any) {
 		}
 		conds = append(conds, "version IN ("+strings.Join(list, ", ")+")")
 	}
-	if len(conds) == 0 {
-		return "", nil
-	}
 	return " WHERE " + strings.Join(conds, " AND "), args
 }
 
-// LatestRankChanges returns, per region, its rank_changes row of the highest version (the finest
+// LatestRankChanges returns, per region, its rank_changes row of the default method of the highest version (the finest
 // step of that version), ordered by region: the last time each unit's rank changed.
 func (s *Store) LatestRankChanges(ctx context.Context) ([]RankChangeRow, error) {
 	q := "SELECT " + rankChangeColumns + " FROM " + s.table("rank_changes") +
-		" ORDER BY region, version DESC, from_version DESC LIMIT 1 BY region"
-	out, err := query(ctx, s.conn, q, scanRankChange)
+		" WHERE method = ? ORDER BY region, version DESC, from_version DESC LIMIT 1 BY region"
+	out, err := query(ctx, s.conn, q, scanRankChange, scoring.DefaultMethod)
 	if err != nil {
 		return nil, fmt.Errorf("chstore: read rank_changes: %w", err)
 	}

@@ -52,6 +52,54 @@ func (s *Store) LatestRanking(ctx context.Context) ([]RankingRow, error) {
 	return out, nil
 }
 
+// LatestMethodScores returns the latest score of every region under the given method, from the
+// method_scores table (terms in Terms), ordered by region.
+func (s *Store) LatestMethodScores(ctx context.Context, method string) ([]ScoreRow, error) {
+	t := s.table("method_scores")
+	q := "SELECT " + methodScores.list + " FROM " + t + " FINAL WHERE method = ? AND (region, version) IN " +
+		"(SELECT region, max(version) FROM " + t + " WHERE method = ? GROUP BY region) ORDER BY region"
+	out, err := methodScores.query(ctx, s.conn, q, method, method)
+	if err != nil {
+		return nil, fmt.Errorf("chstore: read latest scores of method %s: %w", method, err)
+	}
+	return out, nil
+}
+
+// MethodScoreHistory returns every stored score under the given method, ordered by region and
+// version.
+func (s *Store) MethodScoreHistory(ctx context.Context, method string) ([]ScoreRow, error) {
+	q := "SELECT " + methodScores.list + " FROM " + s.table("method_scores") + " FINAL WHERE method = ? ORDER BY region, version"
+	out, err := methodScores.query(ctx, s.conn, q, method)
+	if err != nil {
+		return nil, fmt.Errorf("chstore: read scores of method %s: %w", method, err)
+	}
+	return out, nil
+}
+
+// LatestMethodRanking returns the ranking with the highest version under the given method, from
+// the method_rankings table, ordered by rank; empty when the method has none.
+func (s *Store) LatestMethodRanking(ctx context.Context, method string) ([]RankingRow, error) {
+	t := s.table("method_rankings")
+	q := "SELECT " + rankingColumns + " FROM " + t + " FINAL WHERE method = ? AND version = (SELECT max(version) FROM " + t +
+		" WHERE method = ?) ORDER BY rank"
+	out, err := query(ctx, s.conn, q, scanRanking, method, method)
+	if err != nil {
+		return nil, fmt.Errorf("chstore: read latest ranking of method %s: %w", method, err)
+	}
+	return out, nil
+}
+
+// MethodRankings returns every stored ranking row under the given method, ordered by version and
+// rank.
+func (s *Store) MethodRankings(ctx context.Context, method string) ([]RankingRow, error) {
+	q := "SELECT " + rankingColumns + " FROM " + s.table("method_rankings") + " FINAL WHERE method = ? ORDER BY version, rank"
+	out, err := query(ctx, s.conn, q, scanRanking, method)
+	if err != nil {
+		return nil, fmt.Errorf("chstore: read rankings of method %s: %w", method, err)
+	}
+	return out, nil
+}
+
 // EventCounts returns the number of distinct event ids stored per region.
 func (s *Store) EventCounts(ctx context.Context) (map[string]uint64, error) {
 	rows, err := s.conn.Query(ctx, "SELECT region, uniqExact(id) FROM "+s.table("events")+" GROUP BY region")

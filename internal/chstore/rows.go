@@ -84,12 +84,17 @@ type DLQRow struct {
 // Batch holds the rows of one flush. Write stores each non-empty slice with one INSERT.
 type Batch struct {
 	Events     []EventRow
-	Scores     []ScoreRow
-	Rankings   []RankingRow
+	Scores     []ScoreRow   // scores of method 2017, for the scores table
+	Rankings   []RankingRow // rankings of method 2017, for the rankings table
 	Windows    []WindowRow
 	LateEvents []LateEventRow
 	DLQ        []DLQRow
-	// ScoreChanges, ScoreCauses and RankChanges explain the changes of Scores and Rankings.
+	// MethodScores and MethodRankings are the scores and rankings of every method (2017 included),
+	// for the tables method_scores and method_rankings.
+	MethodScores   []ScoreRow
+	MethodRankings []RankingRow
+	// ScoreChanges, ScoreCauses and RankChanges explain the changes of the scores and rankings
+	// (of every method in MethodScores and MethodRankings).
 	ScoreChanges []ScoreChangeRow
 	ScoreCauses  []ScoreCauseRow
 	RankChanges  []RankChangeRow
@@ -98,7 +103,7 @@ type Batch struct {
 // Len returns the number of rows in b.
 func (b Batch) Len() int {
 	return len(b.Events) + len(b.Scores) + len(b.Rankings) + len(b.Windows) + len(b.LateEvents) + len(b.DLQ) +
-		len(b.ScoreChanges) + len(b.ScoreCauses) + len(b.RankChanges)
+		len(b.MethodScores) + len(b.MethodRankings) + len(b.ScoreChanges) + len(b.ScoreCauses) + len(b.RankChanges)
 }
 
 // dt converts a time to what a DateTime column stores.

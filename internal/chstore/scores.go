@@ -12,10 +12,25 @@ import (
 	"github.com/govpulse/govpulse/internal/scoring"
 )
 
-// ScoreRow is a row of the scores table (and of the latest_scores and score_history views): the
-// score of one region as of one version. Its columns are the fields of scoring.Score with a chtype
-// tag (see scoreColumns); the names of the unit are not stored, and read back empty.
+// ScoreRow is a row of the scores table (and of the latest_scores and score_history views), method
+// 2017's scores in named columns, or of the method_scores table, every method's scores with their
+// terms as arrays: the score of one region under one method as of one version. Its columns are the
+// fields of scoring.Score with a chtype tag (see columnsOf); the names of the unit are not stored,
+// and read back empty.
 type ScoreRow = scoring.Score
+
+// The tables whose columns a record type describes, chosen by the options of its chtype tags.
+const (
+	// tableScores is the scores table: fields without the option "methods".
+	tableScores = "scores"
+	// tableMethods is the method_scores table: fields without the option "scores".
+	tableMethods = "methods"
+)
+
+// termsType is the chtype of scoring.Score.Terms: the columns term_names Array(String) and
+// term_values Array(Nullable(Float64)), the names and values of the method's terms in its order,
+// as Term.Value gives them.
+const termsType = "Terms"
 
 // field is one ClickHouse column of a record type, derived from a field's tags: json names it,
 // chtype gives its type, and ",ns" adds the column <name>_ns Int64 beside a DateTime.
@@ -24,6 +39,18 @@ type field struct {
 	Type  string // its ClickHouse type
 	index []int  // the field in the record
 	ns    bool   // a time also stored as <Name>_ns, and read back from it
+}
+
+// names returns the field's columns: term_names and term_values for the terms, the name and
+// <name>_ns for a time with ns, else the name.
+func (f field) names() []string {
+	switch {
+	case f.Type == termsType:
+		return []string{"term_names", "term_values"}
+	case f.ns:
+		return []string{f.Name, f.Name + "_ns"}
+	}
+	return []string{f.Name}
 }
 
 // Column is a column of a table as its record type describes it: name and ClickHouse type.
@@ -38,11 +65,13 @@ var columnKinds = map[string][]reflect.Kind{
 	"UInt32":            {reflect.Int, reflect.Int64, reflect.Uint32},
 	"UInt64":            {reflect.Int, reflect.Int64, reflect.Uint64},
 	"DateTime('UTC')":   {reflect.Struct},
+	termsType:           {reflect.Slice},
 }
 
-// columnsOf lists the columns of record type t: its fields with a chtype tag, in field order,
-// embedded structs inlined. It fails on a tag it cannot write (a programming error).
-func columnsOf(t reflect.Type) ([]field, error) {
+// columnsOf lists the columns of record type t in the table sel ("" for a type of one table):
+// its fields with a chtype tag whose options do not name the other table, in field order, embedded
+// structs inlined. It fails on a tag it cannot write (a programming error).
+func columnsOf(t reflect.Type, sel string) ([]field, error) {
 	var out []field
 	var walk func(t reflect.Type, index []int) error
 	walk = func(t reflect.Type, index []int) error {
@@ -59,7 +88,21 @@ func columnsOf(t reflect.Type) ([]field, error) {
 			if !ok {
 				continue
 			}
-			typ, opt, _ := strings.Cut(tag, ",")
+			typ, opts, _ := strings.Cut(tag, ",")
+			var opt string
+			only := ""
+			for _, o := range strings.Split(opts, ",") {
+				switch o {
+				case "":
+				case tableScores, tableMethods:
+					only = o
+				default:
+					opt = o
+				}
+			}
+			if only != "" && sel != "" && only != sel {
+				continue
+			}
 			name, _, _ := strings.Cut(f.Tag.Get("json"), ",")
 			kinds, known := columnKinds[typ]
 			switch {
@@ -69,7 +112,8 @@ func columnsOf(t reflect.Type) ([]field, error) {
 				return fmt.Errorf("chstore: %s.%s: unsupported column type %q", t.Name(), f.Name, typ)
 			case !contains(kinds, f.Type.Kind()),
 				typ == "DateTime('UTC')" && f.Type != reflect.TypeFor[time.Time](),
-				typ == "Nullable(Float64)" && f.Type != reflect.TypeFor[*float64]():
+				typ == "Nullable(Float64)" && f.Type != reflect.TypeFor[*float64](),
+				typ == termsType && f.Type != reflect.TypeFor[[]scoring.TermValue]():
 				return fmt.Errorf("chstore: %s.%s: a %s cannot be a %s column", t.Name(), f.Name, f.Type, typ)
 			case opt != "" && (opt != "ns" || typ != "DateTime('UTC')"):
 				return fmt.Errorf("chstore: %s.%s: unknown option %q", t.Name(), f.Name, opt)
@@ -101,28 +145,44 @@ type codec[R any] struct {
 	list   string // the column list of an INSERT or SELECT, in field order
 }
 
-// newCodec returns the codec of table for R; it panics on a tag it cannot honour, which is fixed
-// at compile time (the tests derive every codec).
-func newCodec[R any](table string) codec[R] {
-	fs, err := columnsOf(reflect.TypeFor[R]())
+// newCodec returns the codec of table for R, with the fields of sel (see columnsOf); it panics on
+// a tag it cannot honour, which is fixed at compile time (the tests derive every codec).
+func newCodec[R any](table, sel string) codec[R] {
+	fs, err := columnsOf(reflect.TypeFor[R](), sel)
 	if err != nil {
 		panic(err)
 	}
 	return codec[R]{table: table, fields: fs, list: columnList(fs)}
 }
 
-// scores is the codec of the scores table: its columns are the fields of scoring.Score.
-var scores = newCodec[ScoreRow]("scores")
+// scores is the codec of the scores table (method 2017's named columns), methodScores the one of
+// the method_scores table (every method, terms as arrays): their columns are the fields of
+// scoring.Score.
+var (
+	scores       = newCodec[ScoreRow]("scores", tableScores)
+	methodScores = newCodec[ScoreRow]("method_scores", tableMethods)
+)
 
 // ScoreColumns returns the columns of the scores table as scoring.Score describes them, in field
 // order, with the <name>_ns column after its time. The views latest_scores and score_history have
 // the same columns, besides name_zh and name_en.
-func ScoreColumns() []Column {
+func ScoreColumns() []Column { return scores.columns() }
+
+// MethodScoreColumns returns the columns of the method_scores table as scoring.Score describes
+// them, in field order.
+func MethodScoreColumns() []Column { return methodScores.columns() }
+
+// columns lists the codec's columns with their types.
+func (cd codec[R]) columns() []Column {
 	var out []Column
-	for _, c := range scores.fields {
-		out = append(out, Column{c.Name, c.Type})
-		if c.ns {
-			out = append(out, Column{c.Name + "_ns", "Int64"})
+	for _, c := range cd.fields {
+		switch {
+		case c.Type == termsType:
+			out = append(out, Column{"term_names", "Array(String)"}, Column{"term_values", "Array(Nullable(Float64))"})
+		case c.ns:
+			out = append(out, Column{c.Name, c.Type}, Column{c.Name + "_ns", "Int64"})
+		default:
+			out = append(out, Column{c.Name, c.Type})
 		}
 	}
 	return out
@@ -131,13 +191,12 @@ func ScoreColumns() []Column {
 // columnList is the column list of an INSERT or SELECT of cs.
 func columnList(cs []field) string {
 	var b strings.Builder
-	for i, c := range cs {
-		if i > 0 {
-			b.WriteString(", ")
-		}
-		b.WriteString(c.Name)
-		if c.ns {
-			b.WriteString(", " + c.Name + "_ns")
+	for _, c := range cs {
+		for _, name := range c.names() {
+			if b.Len() > 0 {
+				b.WriteString(", ")
+			}
+			b.WriteString(name)
 		}
 	}
 	return b.String()
@@ -201,6 +260,18 @@ func (cd codec[R]) insert(ctx context.Context, s *Store, rows []R) error {
 				col[i] = unsigned(v.FieldByIndex(c.index))
 			}
 			cols = append(cols, col)
+		case termsType:
+			names, values := make([][]string, len(rows)), make([][]*float64, len(rows))
+			for i, v := range vals {
+				for _, tv := range termsOf(v.Addr().Interface()) {
+					names[i] = append(names[i], tv.Name)
+					values[i] = append(values[i], tv.Value)
+				}
+				if names[i] == nil {
+					names[i], values[i] = []string{}, []*float64{}
+				}
+			}
+			cols = append(cols, names, values)
 		case "DateTime('UTC')":
 			col := make([]time.Time, len(rows))
 			var nsCol []int64
@@ -230,6 +301,24 @@ func (cd codec[R]) insert(ctx context.Context, s *Store, rows []R) error {
 		return fmt.Errorf("chstore: insert %s: %w", cd.table, err)
 	}
 	return nil
+}
+
+// termsOf returns the terms of the score r points to as its method's Term.Value gives them (for
+// method 2017, from its named fields), or its Terms when its method is unknown.
+func termsOf(r any) []scoring.TermValue {
+	s, ok := r.(*scoring.Score)
+	if !ok {
+		return nil
+	}
+	spec, ok := scoring.Lookup(s.Method)
+	if !ok {
+		return s.Terms
+	}
+	out := make([]scoring.TermValue, len(spec.Terms))
+	for i, t := range spec.Terms {
+		out[i] = scoring.TermValue{Name: t.Name, Value: t.Value(s)}
+	}
+	return out
 }
 
 // unsigned returns a bool, signed or unsigned integer field as the unsigned value a UInt column
@@ -272,6 +361,8 @@ func newScanner(fields []field) *scanner {
 			sc.dest = append(sc.dest, new(uint64))
 		case "DateTime('UTC')":
 			sc.dest = append(sc.dest, new(time.Time))
+		case termsType:
+			sc.dest = append(sc.dest, new([]string), new([]*float64))
 		}
 		if c.ns {
 			sc.dest = append(sc.dest, new(int64))
@@ -303,6 +394,18 @@ func (sc *scanner) scan(rows driver.Rows, r any) error {
 			setUnsigned(f, uint64(*d))
 		case *uint64:
 			setUnsigned(f, *d)
+		case *[]string:
+			pos++
+			values := *sc.dest[pos].(*[]*float64)
+			terms := make([]scoring.TermValue, len(*d))
+			for i, name := range *d {
+				terms[i].Name = name
+				if i < len(values) {
+					terms[i].Value = values[i]
+				}
+			}
+			f.Set(reflect.ValueOf(terms))
+			*d, *sc.dest[pos].(*[]*float64) = nil, nil
 		case *time.Time:
 			t := fromDT(*d)
 			if c.ns {

@@ -78,6 +78,9 @@ func TestMigrateTwice(t *testing.T) {
 		"windows": "ReplacingMergeTree", "late_events": "ReplacingMergeTree", "dlq": "ReplacingMergeTree",
 		"regions": "ReplacingMergeTree", chstore.MigrationsTable: "ReplacingMergeTree",
 		"latest_scores": "View", "latest_ranking": "View", "score_history": "View",
+		"method_scores": "ReplacingMergeTree", "method_rankings": "ReplacingMergeTree",
+		"latest_method_scores": "View", "latest_method_ranking": "View", "method_comparison": "View",
+		"latest_scores_2017": "View", "latest_ranking_2017": "View", "latest_scores_2022": "View", "latest_ranking_2022": "View",
 	} {
 		if got[name] != engine {
 			t.Errorf("table %s: engine %q, want %q", name, got[name], engine)

@@ -31,17 +31,18 @@ const MaxPartitionsPerBlock = 100
 // Refused is a row that ClickHouse (or the client, for a value its column cannot hold) refused for
 // good: writing it again fails the same way.
 type Refused struct {
-	Table string // events, late_events, dlq, windows, scores, rankings, score_changes, score_causes or rank_changes
+	Table string // events, late_events, dlq, windows, scores, rankings, method_scores, method_rankings, score_changes, score_causes or rank_changes
 	Row   int    // the row's index in that table's slice of the Batch
 	Err   error  // why, with the server's message
 }
 
 // Write stores the rows of b: per non-empty table one INSERT with an explicit column list, or
 // several when the rows span more than MaxPartitionsPerBlock monthly partitions, in the fixed order
-// events, late_events, dlq, windows, scores, then rankings, score_changes and score_causes at once,
-// then rank_changes (raw input before derived results, results before their explanations). It
-// stops at the first failure and returns an error naming the table (see Classify); blocks before it
-// are stored, later ones are not (of the three written at once, the others may be). Writing the same batch again is harmless (see the package
+// events, late_events, dlq, windows, then scores and method_scores at once, then rankings,
+// method_rankings, score_changes and score_causes at once, then rank_changes (raw input before
+// derived results, results before their explanations). It stops at the first failure and returns
+// an error naming the table (see Classify); blocks before it are stored, later ones are not (of
+// the tables written at once, the others may be). Writing the same batch again is harmless (see the package
 // documentation), so the caller retries the whole batch.
 func (s *Store) Write(ctx context.Context, b Batch) error {
 	_, err := s.write(ctx, b, nil)
@@ -72,12 +73,24 @@ func (s *Store) write(ctx context.Context, b Batch, iso *isolation) ([]Refused, 
 		func() error { return writeTable(ctx, s, lateEventsTable, b.LateEvents, iso) },
 		func() error { return writeTable(ctx, s, dlqTable, b.DLQ, iso) },
 		func() error { return writeTable(ctx, s, windowsTable, b.Windows, iso) },
-		func() error { return writeTable(ctx, s, scoresTable, b.Scores, iso) },
-		// The ranking and the explanations of the scores depend only on the scores: at once.
+		// The two tables of scores hold the same scores: at once.
+		func() error {
+			return atOnce(ctx, iso,
+				func(ctx context.Context, iso *isolation) error {
+					return writeTable(ctx, s, scoresTable, b.Scores, iso)
+				},
+				func(ctx context.Context, iso *isolation) error {
+					return writeTable(ctx, s, methodScoresTable, b.MethodScores, iso)
+				})
+		},
+		// The rankings and the explanations of the scores depend only on the scores: at once.
 		func() error {
 			return atOnce(ctx, iso,
 				func(ctx context.Context, iso *isolation) error {
 					return writeTable(ctx, s, rankingsTable, b.Rankings, iso)
+				},
+				func(ctx context.Context, iso *isolation) error {
+					return writeTable(ctx, s, methodRankingsTable, b.MethodRankings, iso)
 				},
 				func(ctx context.Context, iso *isolation) error {
 					return writeTable(ctx, s, scoreChangesTable, b.ScoreChanges, iso)
@@ -139,6 +152,9 @@ var (
 		send: rowWise("windows", windowColumns, windowValues)}
 	scoresTable   = table[ScoreRow]{name: "scores", send: scores.insert}
 	rankingsTable = table[RankingRow]{name: "rankings", send: rowWise("rankings", rankingColumns, rankingValues)}
+
+	methodScoresTable   = table[ScoreRow]{name: "method_scores", send: methodScores.insert}
+	methodRankingsTable = table[RankingRow]{name: "method_rankings", send: rowWise("method_rankings", rankingColumns, rankingValues)}
 )
 
 // writeTable sends rows in blocks of at most MaxPartitionsPerBlock partitions; with iso it

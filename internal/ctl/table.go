@@ -37,6 +37,7 @@ type RankingEntry struct {
 // Board is the latest ranking and scores seen. The zero value is empty and
 // ready to use. It is not safe for concurrent use.
 type Board struct {
+	method  string // the method shown before a ranking says it; "" is scoring.DefaultMethod
 	ranking *RankingMessage
 	scores  map[string]scoring.Score
 }
@@ -106,13 +107,13 @@ func (b *Board) rows() []RankingEntry {
 // change of rank.
 func (b *Board) Render(w io.Writer) error {
 	var sb strings.Builder
-	method := scoring.Method
+	method := cmp.Or(b.method, scoring.DefaultMethod)
 	if r := b.ranking; r != nil {
+		method = cmp.Or(r.Method, method)
 		fmt.Fprintf(&sb, "govpulse ranking  version %d  as of %s  method %s\n",
-			r.Version, r.AsOf.UTC().Format(time.RFC3339), r.Method)
-		method = r.Method
+			r.Version, r.AsOf.UTC().Format(time.RFC3339), method)
 	} else {
-		fmt.Fprintf(&sb, "govpulse scores (no ranking published yet)\n")
+		fmt.Fprintf(&sb, "govpulse scores (no ranking published yet)  method %s\n", method)
 	}
 	var terms []scoring.Term
 	if spec, ok := scoring.Lookup(method); ok {

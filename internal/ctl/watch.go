@@ -12,6 +12,7 @@ import (
 	"github.com/nats-io/nats.go/jetstream"
 
 	"github.com/govpulse/govpulse/internal/natsjs"
+	"github.com/govpulse/govpulse/internal/scoring"
 	"github.com/govpulse/govpulse/pkg/events"
 )
 
@@ -34,6 +35,9 @@ type WatchOptions struct {
 	Clear bool
 	// Logger receives warnings about undecodable messages. nil discards.
 	Logger *slog.Logger
+	// Methods are the scoring methods whose rankings are shown, one table
+	// each, in this order. Empty means scoring.DefaultMethod alone.
+	Methods []string
 }
 
 // WithDefaults returns o with every zero field set to its default.
@@ -45,13 +49,94 @@ func (o WatchOptions) WithDefaults() WatchOptions {
 	if o.Logger == nil {
 		o.Logger = slog.New(slog.DiscardHandler)
 	}
+	if len(o.Methods) == 0 {
+		o.Methods = []string{scoring.DefaultMethod}
+	}
 	return o
 }
 
-// Validate reports an invalid option: a name NATS refuses.
+// Validate reports an invalid option: a name NATS refuses, an unknown
+// method.
 func (o WatchOptions) Validate() error {
 	if err := o.Names.Validate(); err != nil {
 		return fmt.Errorf("ctl: watch: %w", err)
+	}
+	for _, m := range o.Methods {
+		if _, ok := scoring.Lookup(m); !ok {
+			return fmt.Errorf("ctl: watch: method %q: not one of %v", m, scoring.Methods())
+		}
+	}
+	return nil
+}
+
+// rankingsSubject, scoreSubjects, rankingKey and scoreKey name where a
+// method's rankings and scores are published: the un-suffixed names for
+// the default method, the method's own for another.
+func rankingsSubject(n natsjs.Names, method string) string {
+	if method == scoring.DefaultMethod {
+		return n.RankingsSubject()
+	}
+	return n.MethodRankingsSubject(method)
+}
+
+func scoreSubjects(n natsjs.Names, method string) string {
+	if method == scoring.DefaultMethod {
+		return n.ScoreSubjects()
+	}
+	return n.MethodScoreSubjects(method)
+}
+
+func rankingKey(method string) string {
+	if method == scoring.DefaultMethod {
+		return natsjs.RankingKey
+	}
+	return natsjs.MethodRankingKey(method)
+}
+
+func scoreKey(method, region string) string {
+	if method == scoring.DefaultMethod {
+		return natsjs.ScoreKey(region)
+	}
+	return natsjs.MethodScoreKey(method, region)
+}
+
+// boards is one Board per method, in the order of WatchOptions.Methods.
+type boards []*Board
+
+func newBoards(methods []string) boards {
+	bs := make(boards, len(methods))
+	for i, m := range methods {
+		bs[i] = &Board{method: m}
+	}
+	return bs
+}
+
+func (bs boards) empty() bool {
+	for _, b := range bs {
+		if !b.Empty() {
+			return false
+		}
+	}
+	return true
+}
+
+// render writes the table of every method that has something to show,
+// one after the other.
+func (bs boards) render(w io.Writer) error {
+	first := true
+	for _, b := range bs {
+		if b.Empty() {
+			continue
+		}
+		if !first {
+			if _, err := io.WriteString(w, "\n"); err != nil {
+				return fmt.Errorf("ctl: write table: %w", err)
+			}
+		}
+		first = false
+		if err := b.Render(w); err != nil {
+			return err
+		}
 	}
 	return nil
 }
@@ -66,17 +151,27 @@ func Watch(ctx context.Context, nc *nats.Conn, w io.Writer, opts WatchOptions) e
 	opts = opts.WithDefaults()
 	names := opts.Names
 	ch := make(chan *nats.Msg, 8192)
-	rankings := names.RankingsSubject()
-	scores := names.ScoreSubjects()
-	for _, subj := range []string{rankings, scores} {
-		sub, err := nc.ChanSubscribe(subj, ch)
-		if err != nil {
-			return fmt.Errorf("ctl: watch: subscribe %s: %w", subj, err)
-		}
-		defer func() { _ = sub.Unsubscribe() }()
+	b := newBoards(opts.Methods)
+	// A message's subscription says which board it is for and what it is.
+	type target struct {
+		board   *Board
+		ranking bool
 	}
-	var b Board
-	if err := start(ctx, nc, names, &b); err != nil {
+	targets := make(map[*nats.Subscription]target)
+	for i, m := range opts.Methods {
+		for _, t := range []struct {
+			subject string
+			ranking bool
+		}{{rankingsSubject(names, m), true}, {scoreSubjects(names, m), false}} {
+			sub, err := nc.ChanSubscribe(t.subject, ch)
+			if err != nil {
+				return fmt.Errorf("ctl: watch: subscribe %s: %w", t.subject, err)
+			}
+			defer func() { _ = sub.Unsubscribe() }()
+			targets[sub] = target{board: b[i], ranking: t.ranking}
+		}
+	}
+	if err := start(ctx, nc, names, b); err != nil {
 		return err
 	}
 	render := func() error {
@@ -85,10 +180,10 @@ func Watch(ctx context.Context, nc *nats.Conn, w io.Writer, opts WatchOptions) e
 				return fmt.Errorf("ctl: watch: %w", err)
 			}
 		}
-		return b.Render(w)
+		return b.render(w)
 	}
-	if b.Empty() {
-		if _, err := fmt.Fprintf(w, "waiting for the first ranking on %s ...\n", rankings); err != nil {
+	if b.empty() {
+		if _, err := fmt.Fprintf(w, "waiting for the first ranking on %s ...\n", rankingsSubject(names, opts.Methods[0])); err != nil {
 			return fmt.Errorf("ctl: watch: %w", err)
 		}
 	} else if err := render(); err != nil {
@@ -104,10 +199,10 @@ func Watch(ctx context.Context, nc *nats.Conn, w io.Writer, opts WatchOptions) e
 		case m := <-ch:
 			var changed bool
 			var err error
-			if m.Subject == rankings {
-				changed, err = b.SetRanking(m.Data)
-			} else {
-				changed, err = b.SetScore(m.Data)
+			if t := targets[m.Sub]; t.ranking {
+				changed, err = t.board.SetRanking(m.Data)
+			} else if t.board != nil {
+				changed, err = t.board.SetScore(m.Data)
 			}
 			if err != nil {
 				opts.Logger.Warn("skipping message", "subject", m.Subject, "error", err)
@@ -126,7 +221,7 @@ func Watch(ctx context.Context, nc *nats.Conn, w io.Writer, opts WatchOptions) e
 
 // start makes sure the server has the subscriptions, then loads the latest
 // bucket into b, within [startTimeout].
-func start(ctx context.Context, nc *nats.Conn, names natsjs.Names, b *Board) error {
+func start(ctx context.Context, nc *nats.Conn, names natsjs.Names, b boards) error {
 	ctx, cancel := context.WithTimeout(ctx, startTimeout)
 	defer cancel()
 	if err := nc.FlushWithContext(ctx); err != nil {
@@ -145,19 +240,20 @@ func Once(ctx context.Context, nc *nats.Conn, w io.Writer, opts WatchOptions) er
 	opts = opts.WithDefaults()
 	ctx, cancel := context.WithTimeout(ctx, startTimeout)
 	defer cancel()
-	var b Board
-	if err := loadLatest(ctx, nc, opts.Names, &b); err != nil {
+	b := newBoards(opts.Methods)
+	if err := loadLatest(ctx, nc, opts.Names, b); err != nil {
 		return err
 	}
-	if b.Empty() {
+	if b.empty() {
 		return ErrNoRanking
 	}
-	return b.Render(w)
+	return b.render(w)
 }
 
-// loadLatest reads the ranking and the score of every region from the
-// latest bucket into b. A missing bucket or key is not an error.
-func loadLatest(ctx context.Context, nc *nats.Conn, names natsjs.Names, b *Board) error {
+// loadLatest reads the ranking and the score of every region of each
+// board's method from the latest bucket into it. A missing bucket or key is
+// not an error.
+func loadLatest(ctx context.Context, nc *nats.Conn, names natsjs.Names, b boards) error {
 	js, err := jetstream.New(nc)
 	if err != nil {
 		return fmt.Errorf("ctl: jetstream: %w", err)
@@ -182,12 +278,14 @@ func loadLatest(ctx context.Context, nc *nats.Conn, names natsjs.Names, b *Board
 		}
 		return nil
 	}
-	if err := get(natsjs.RankingKey, b.SetRanking); err != nil {
-		return err
-	}
-	for _, r := range events.Regions() {
-		if err := get(natsjs.ScoreKey(r.Code), b.SetScore); err != nil {
+	for _, board := range b {
+		if err := get(rankingKey(board.method), board.SetRanking); err != nil {
 			return err
+		}
+		for _, r := range events.Regions() {
+			if err := get(scoreKey(board.method, r.Code), board.SetScore); err != nil {
+				return err
+			}
 		}
 	}
 	return nil

@@ -133,3 +133,43 @@ func TestWatch(t *testing.T) {
 		t.Error("the screen was cleared although Clear is false")
 	}
 }
+
+// With several methods, Once shows one table per method, each from the method's own keys and with
+// the method's terms.
+func TestOnceShowsEveryMethod(t *testing.T) {
+	nc, js := connectNATS(t)
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	kv, err := natsjs.EnsureLatestBucket(ctx, js, natsjs.Names{}, 1)
+	if err != nil {
+		t.Fatal(err)
+	}
+	mustPut(t, kv, "ranking", rankingJSON(7, "330000", "520000"))
+	r22 := ctl.RankingMessage{Version: 7, AsOf: time.Date(2016, 12, 31, 12, 50, 0, 0, time.UTC), Method: "2022",
+		Ranking: []ctl.RankingEntry{{Rank: 1, Region: "520000", Composite: 88, Grade: "high"}, {Rank: 2, Region: "330000", Composite: 87, Grade: "high"}}}
+	b, _ := json.Marshal(r22)
+	mustPut(t, kv, natsjs.MethodRankingKey("2022"), b)
+	mustPut(t, kv, natsjs.MethodScoreKey("2022", "520000"), []byte(`{"region":"520000","method":"2022","version":7,"composite":88,`+
+		`"grade":"high","terms":[{"name":"online_effectiveness","value":91.25},{"name":"online_handling","value":80.5},`+
+		`{"name":"service_modes","value":70},{"name":"item_coverage","value":60},{"name":"guide_accuracy","value":50},{"name":"satisfaction","value":null}]}`))
+	var out bytes.Buffer
+	if err := ctl.Once(ctx, nc, &out, ctl.WatchOptions{Methods: []string{"2017", "2022"}}); err != nil {
+		t.Fatal(err)
+	}
+	tables := strings.Split(out.String(), "\n\n")
+	if len(tables) != 2 || !strings.Contains(tables[0], "method 2017") || !strings.Contains(tables[1], "method 2022") {
+		t.Fatalf("want a table of 2017 then one of 2022:\n%s", out.String())
+	}
+	for _, want := range []string{"effect", "handling", "91.25", "80.50"} {
+		if !strings.Contains(tables[1], want) {
+			t.Errorf("the 2022 table lacks %q:\n%s", want, tables[1])
+		}
+	}
+	lines := strings.Split(tables[1], "\n")
+	if len(lines) < 4 || !strings.Contains(lines[2], "520000") || !strings.Contains(lines[3], "330000") {
+		t.Errorf("the 2022 table is not in the 2022 ranking's order:\n%s", tables[1])
+	}
+	if err := (ctl.WatchOptions{Methods: []string{"1999"}}).Validate(); err == nil {
+		t.Error("an unknown method was accepted")
+	}
+}

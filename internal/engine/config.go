@@ -5,6 +5,7 @@ import (
 	"slices"
 	"time"
 
+	"github.com/govpulse/govpulse/internal/scoring"
 	"github.com/govpulse/govpulse/pkg/events"
 )
 
@@ -35,6 +36,11 @@ type Config struct {
 	// OverLimit. It bounds the portal state's memory against producers that
 	// invent item codes. Zero means DefaultMaxItemsPerLevel.
 	MaxItemsPerLevel int
+	// Methods are the ids of the scoring methods computed from the same
+	// state, each with its own scores and ranking; empty means
+	// scoring.DefaultMethod alone. The first is the method of Ranking, Part
+	// and Scores' order within a region follows this order.
+	Methods []string
 	// Explain makes Drain return the change of every score from the unit's
 	// previous drained score with its causes, and the rank changes since
 	// the previous drained ranking (Output.Changes, Output.RankChanges). It
@@ -63,11 +69,16 @@ func (c Config) WithDefaults() Config {
 	if c.MaxItemsPerLevel == 0 {
 		c.MaxItemsPerLevel = DefaultMaxItemsPerLevel
 	}
+	if len(c.Methods) == 0 {
+		c.Methods = []string{scoring.DefaultMethod}
+	} else {
+		c.Methods = slices.Clone(c.Methods)
+	}
 	return c
 }
 
 // Validate reports whether c describes a partition: known, distinct region
-// codes, non-negative durations and a non-negative item limit. (Its zero
+// codes and methods, non-negative durations and a non-negative item limit. (Its zero
 // fields mean their defaults, which are valid.)
 func (c Config) Validate() error {
 	if c.OutOfOrderness < 0 {
@@ -78,6 +89,14 @@ func (c Config) Validate() error {
 	}
 	if c.MaxItemsPerLevel < 0 {
 		return fmt.Errorf("engine: max items per level %d: must not be negative", c.MaxItemsPerLevel)
+	}
+	for i, m := range c.Methods {
+		if _, ok := scoring.Lookup(m); !ok {
+			return fmt.Errorf("engine: method %q: not one of %v", m, scoring.Methods())
+		}
+		if slices.Contains(c.Methods[:i], m) {
+			return fmt.Errorf("engine: method %q is listed twice", m)
+		}
 	}
 	seen := make(map[string]bool, len(c.Regions))
 	for _, r := range c.Regions {
@@ -94,5 +113,6 @@ func (c Config) Validate() error {
 
 func (c Config) equal(o Config) bool {
 	return slices.Equal(c.Regions, o.Regions) && c.OutOfOrderness == o.OutOfOrderness &&
-		c.AllowedLateness == o.AllowedLateness && c.MaxItemsPerLevel == o.MaxItemsPerLevel
+		c.AllowedLateness == o.AllowedLateness && c.MaxItemsPerLevel == o.MaxItemsPerLevel &&
+		slices.Equal(c.Methods, o.Methods)
 }

@@ -62,19 +62,21 @@ type Result struct {
 // region is one unit of the partition.
 type region struct {
 	state  *scoring.Region
-	score  scoring.Score // latest score; valid when scored
+	scores []scoring.Score // latest score under each method (Config.Methods); valid when scored
+	win    scoring.Window  // the rolling window counts of the latest scores
 	scored bool
-	dirty  bool    // score changed since the last Drain
-	win    rollAcc // the rolling window counts of score
+	dirty  bool // scores changed since the last Drain
 
-	// With Config.Explain: the score the last Drain returned (valid when
-	// hasDrained), the causes accumulated since, and the score in force
-	// when Drain last returned a ranking (valid when hasRanked).
-	drained    scoring.Score
+	// With Config.Explain, per method in the order of Config.Methods: the
+	// scores the last Drain returned (valid when hasDrained) and the score
+	// in force when Drain last returned the method's ranking (valid when
+	// hasRanked[m]); and the causes accumulated since the last Drain that
+	// returned the unit, which are those of every method's change.
+	drained    []scoring.Score
 	hasDrained bool
+	ranked     []scoring.Score
+	hasRanked  []bool
 	causes     causeAcc
-	ranked     scoring.Score
-	hasRanked  bool
 }
 
 // Engine is one partition's state machine. It is not safe for concurrent
@@ -97,20 +99,22 @@ type Engine struct {
 	// the last Drain.
 	winVersions map[winKey]uint64
 
-	rk ranking
+	specs []*scoring.Spec // the methods, in the order of Config.Methods
+	rk    []ranking       // the ranking under each method
 
-	touched []int     // scratch: regions rescored by the current event
-	old     []float64 // scratch: their composites before it
+	touched []int            // scratch: regions rescored by the current event
+	old     []float64        // scratch: their composites before it, under one method
+	wins    []scoring.Window // scratch: their rolling windows
 
-	// With Config.Explain: the method's terms and counts, the ranking the
-	// last Drain returned, and what the current event did to the windows.
-	spec        *scoring.Spec
-	countNames  []string
-	lastRanking *scoring.Ranking
-	slid        bool // the current event moved the rolling window to a new day
-	added       ux   // the user-experience event the current event added...
-	addedIdx    int  // ...to the window of this region, -1 when none
-	addedTime   time.Time
+	// With Config.Explain: the names of the counts, the ranking of each
+	// method the last Drain returned, and what the current event did to the
+	// windows.
+	countNames   []string
+	lastRankings []*scoring.Ranking
+	slid         bool // the current event moved the rolling window to a new day
+	added        ux   // the user-experience event the current event added...
+	addedIdx     int  // ...to the window of this region, -1 when none
+	addedTime    time.Time
 }
 
 // winKey identifies an hourly window: its operator key and start.
@@ -133,17 +137,22 @@ func New(cfg Config) (*Engine, error) {
 		wm:          windows.NewWatermark(cfg.OutOfOrderness),
 		dedup:       windows.NewDedup(),
 		winVersions: make(map[winKey]uint64),
-		rk:          newRanking(len(cfg.Regions)),
 		addedIdx:    -1,
+		countNames:  scoring.CountNames(),
 	}
-	spec, ok := scoring.Lookup(scoring.Method)
-	if !ok {
-		return nil, fmt.Errorf("engine: method %s: unknown", scoring.Method)
+	for _, id := range cfg.Methods {
+		spec, _ := scoring.Lookup(id) // Validate checked it
+		e.specs = append(e.specs, spec)
+		e.rk = append(e.rk, newRanking(len(cfg.Regions)))
 	}
-	e.spec, e.countNames = spec, scoring.CountNames()
+	e.lastRankings = make([]*scoring.Ranking, len(e.specs))
 	for i, code := range cfg.Regions {
 		r, _ := events.LookupRegion(code)
 		e.regions[i].state = scoring.NewRegion(r.Code, r.NameZH, r.NameEN)
+		e.regions[i].scores = make([]scoring.Score, len(e.specs))
+		e.regions[i].drained = make([]scoring.Score, len(e.specs))
+		e.regions[i].ranked = make([]scoring.Score, len(e.specs))
+		e.regions[i].hasRanked = make([]bool, len(e.specs))
 		e.index[r.Code] = i
 	}
 	var err error
@@ -317,7 +326,7 @@ func (e *Engine) applyExperience(seq uint64, idx int, ev *events.Event, w time.T
 		}
 		in = ux{metric: metricFeedback, rating: uint8(d.Rating)}
 	case *events.ApplicationCompletedData:
-		in = ux{metric: metricApplication, online: d.Online}
+		in = ux{metric: metricApplication, online: d.Online, noVisit: d.Visits == 0, timed: d.Timed, onTime: d.OnTime()}
 		switch d.Outcome {
 		case events.Completed:
 			in.outcome = 0
@@ -361,29 +370,36 @@ func (e *Engine) rescore(seq uint64, w time.Time) {
 	}
 	start := dayStart(w)
 	win := scoring.Window{Start: start.Add(-(rollDays - 1) * day), End: start.Add(day)}
-	changed := false
-	e.old = e.old[:0]
+	e.wins = e.wins[:0]
 	for _, idx := range e.touched {
-		r := &e.regions[idx]
-		acc := e.rolling.Query(idx, win.Start, win.End)
-		win.Ratings, win.RatingSum = acc.ratings, acc.ratingSum
-		win.Applications, win.OnlineCompleted = acc.applications, acc.onlineCompleted
-		prev, had := r.score.Composite, r.scored
-		e.old = append(e.old, prev)
-		if e.cfg.Explain && e.slid && had {
+		e.rolling.Query(idx, win.Start, win.End).window(&win)
+		e.wins = append(e.wins, win)
+		if r := &e.regions[idx]; e.cfg.Explain && e.slid && r.scored {
 			var added *ux
 			if e.addedIdx == idx && !e.addedTime.Before(win.Start) && e.addedTime.Before(win.End) {
 				added = &e.added
 			}
-			r.causes.slid(r.win, acc, added)
-		}
-		r.score = r.state.Score(win, w, seq)
-		r.scored, r.dirty, r.win = true, true, acc
-		if !had || prev != r.score.Composite {
-			changed = true
+			r.causes.slid(r.win, win, added)
 		}
 	}
-	if changed {
-		e.rk.update(e.regions, e.touched, e.old, seq, w)
+	for m, spec := range e.specs {
+		changed := false
+		e.old = e.old[:0]
+		for k, idx := range e.touched {
+			r := &e.regions[idx]
+			prev := r.scores[m].Composite
+			e.old = append(e.old, prev)
+			r.scores[m] = spec.Score(r.state, e.wins[k], w, seq)
+			if !r.scored || prev != r.scores[m].Composite {
+				changed = true
+			}
+		}
+		if changed {
+			e.rk[m].update(e.regions, m, e.touched, e.old, seq, w)
+		}
+	}
+	for k, idx := range e.touched {
+		r := &e.regions[idx]
+		r.scored, r.dirty, r.win = true, true, e.wins[k]
 	}
 }

@@ -90,7 +90,7 @@ func TestFirstEventScoresEveryRegion(t *testing.T) {
 			t.Fatalf("region without events: %+v", s)
 		}
 	}
-	rk := out.Ranking
+	rk := out.RankingOf(scoring.Method)
 	if rk == nil || len(rk.Entries) != 32 || rk.Version != 1 || rk.Entries[0].Region != zj ||
 		rk.Entries[1].Region != bj || rk.Entries[0].PrevRank != 0 || rk.Entries[0].Change != 0 {
 		t.Fatalf("first ranking: %+v", rk)
@@ -281,7 +281,7 @@ func TestHourlyWindows(t *testing.T) {
 func TestRankingChanges(t *testing.T) {
 	e := mustNew(t, Config{Regions: []string{bj, zj, "320000"}})
 	feed(t, e, 1, rated("a", "320000", atMin(60), 5)) // composite 25
-	first := e.Drain().Ranking
+	first := drainRanking(e)
 	if got := regionsOf(first); got != "320000 110000 330000" || first.Entries[0].PrevRank != 0 {
 		t.Fatalf("first ranking %s %+v", got, first)
 	}
@@ -289,7 +289,7 @@ func TestRankingChanges(t *testing.T) {
 	// Same composite again: no new ranking.
 	feed(t, e, 3, rated("b", "320000", atMin(62), 5))
 	out := e.Drain()
-	rk := out.Ranking
+	rk := out.RankingOf(scoring.Method)
 	if rk == nil || rk.Version != 2 || regionsOf(rk) != "330000 320000 110000" {
 		t.Fatalf("ranking after a change: %+v", rk)
 	}
@@ -308,7 +308,7 @@ func TestRankingChanges(t *testing.T) {
 	}
 	// A composite change that keeps the order is still a new ranking.
 	feed(t, e, 4, rated("c", zj, atMin(63), 1))
-	rk = e.Drain().Ranking
+	rk = drainRanking(e)
 	if rk == nil || rk.Version != 4 || rk.Entries[0].PrevRank != 1 || rk.Entries[0].Change != 0 {
 		t.Fatalf("ranking after a composite change: %+v", rk)
 	}
@@ -355,7 +355,7 @@ func TestRestoreRejects(t *testing.T) {
 	if _, err := Restore(Config{Regions: []string{zj, bj}, MaxItemsPerLevel: 5}, snap); !errors.Is(err, ErrIncompatible) {
 		t.Fatalf("other item limit: err = %v", err)
 	}
-	other := reseal(snap, func(b []byte) { b[3] = 5 })
+	other := reseal(snap, func(b []byte) { b[3] = 6 })
 	if _, err := Restore(cfg, other); !errors.Is(err, ErrIncompatible) {
 		t.Fatalf("other version: err = %v", err)
 	}
@@ -370,12 +370,21 @@ func TestRestoreRejects(t *testing.T) {
 	if _, err := Restore(cfg, v2); !errors.Is(err, ErrIncompatible) || !strings.Contains(err.Error(), "before the last ranking change") {
 		t.Fatalf("format 2: err = %v", err)
 	}
-	// Format 3 lacks what explains the next changes.
+	// Format 3 held one method without what explains the next changes;
+	// format 4 one of the two.
 	v3 := reseal(snap, func(b []byte) { b[3] = 3 })
-	if _, err := Restore(cfg, v3); !errors.Is(err, ErrIncompatible) || !strings.Contains(err.Error(), "explain the next changes") {
+	if _, err := Restore(cfg, v3); !errors.Is(err, ErrIncompatible) || !strings.Contains(err.Error(), "one method") ||
+		!strings.Contains(err.Error(), "explains the next changes") {
 		t.Fatalf("format 3: err = %v", err)
 	}
-	method := reseal(snap, func(b []byte) { b[5] = '8' }) // "2017" -> "2817"
+	v4 := reseal(snap, func(b []byte) { b[3] = 4 })
+	if _, err := Restore(cfg, v4); !errors.Is(err, ErrIncompatible) || !strings.Contains(err.Error(), "format 5 holds both") {
+		t.Fatalf("format 4: err = %v", err)
+	}
+	if _, err := Restore(Config{Regions: []string{zj, bj}, Methods: []string{"2017", "2022"}}, snap); !errors.Is(err, ErrIncompatible) {
+		t.Fatalf("other methods: err = %v", err)
+	}
+	method := reseal(snap, func(b []byte) { b[7] = '8' }) // "2017" -> "2817"
 	if _, err := Restore(cfg, method); !errors.Is(err, ErrIncompatible) {
 		t.Fatalf("other method: err = %v", err)
 	}
@@ -474,4 +483,10 @@ func TestOtherPartitionsMoveTheWatermark(t *testing.T) {
 			t.Fatalf("score of %s has version %d after the day changed at 4", sc.Region, sc.Version)
 		}
 	}
+}
+
+// drainRanking drains e and returns the ranking of method 2017 in the output.
+func drainRanking(e *Engine) *scoring.Ranking {
+	out := e.Drain()
+	return out.RankingOf(scoring.Method)
 }

@@ -153,8 +153,8 @@ func (c *causeAcc) causes() Causes {
 
 // slid records the slide of the rolling window from the counts before to
 // those after, less the event just added to the window (added, when set).
-func (c *causeAcc) slid(before, after rollAcc, added *ux) {
-	ratings, applications := after.ratings, after.applications
+func (c *causeAcc) slid(before, after scoring.Window, added *ux) {
+	ratings, applications := after.Ratings, after.Applications
 	if added != nil {
 		if added.metric == metricFeedback {
 			ratings--
@@ -162,8 +162,8 @@ func (c *causeAcc) slid(before, after rollAcc, added *ux) {
 			applications--
 		}
 	}
-	c.left[metricFeedback] += before.ratings - ratings
-	c.left[metricApplication] += before.applications - applications
+	c.left[metricFeedback] += before.Ratings - ratings
+	c.left[metricApplication] += before.Applications - applications
 }
 
 // Changes of a score: one TermChange per term, the composite and every count.

@@ -91,9 +91,9 @@ func (c *explainChecker) drained(out Output) {
 		c.checkCauses(ch)
 		c.last[s.Region] = s.Version
 	}
-	if out.Ranking != nil {
+	if out.RankingOf(scoring.Method) != nil {
 		c.checkRanks(out)
-		c.rankings = append(c.rankings, out.Ranking)
+		c.rankings = append(c.rankings, out.RankingOf(scoring.Method))
 		m := map[string]scoring.Score{}
 		for k, v := range c.current {
 			m[k] = v
@@ -221,12 +221,12 @@ func (c *explainChecker) checkRanks(out Output) {
 		return &s
 	}
 	var want []RankChange
-	for _, e := range out.Ranking.Entries {
+	for _, e := range out.RankingOf(scoring.Method).Entries {
 		if old[e.Region] == e.Rank {
 			continue
 		}
 		rc := RankChange{Region: e.Region, OldRank: old[e.Region], NewRank: e.Rank}
-		for _, f := range out.Ranking.Entries {
+		for _, f := range out.RankingOf(scoring.Method).Entries {
 			if old[f.Region] < old[e.Region] && f.Rank > e.Rank {
 				rc.Passed = append(rc.Passed, Pass{Region: f.Region})
 			}
@@ -242,11 +242,11 @@ func (c *explainChecker) checkRanks(out Output) {
 	for i, rc := range out.RankChanges {
 		w := want[i]
 		if rc.Region != w.Region || rc.OldRank != w.OldRank || rc.NewRank != w.NewRank || rc.FromVersion != prev.Version ||
-			rc.Version != out.Ranking.Version || len(rc.Passed) != len(w.Passed) || len(rc.PassedBy) != len(w.PassedBy) {
+			rc.Version != out.RankingOf(scoring.Method).Version || len(rc.Passed) != len(w.Passed) || len(rc.PassedBy) != len(w.PassedBy) {
 			t.Fatalf("rank change %+v, want %+v", rc, w)
 		}
 		check := func(up, down string, term string) {
-			ub, ua, db, da := scoreAt(up, prev), scoreAt(up, out.Ranking), scoreAt(down, prev), scoreAt(down, out.Ranking)
+			ub, ua, db, da := scoreAt(up, prev), scoreAt(up, out.RankingOf(scoring.Method)), scoreAt(down, prev), scoreAt(down, out.RankingOf(scoring.Method))
 			best := 0.0
 			for _, tm := range c.spec.Terms {
 				if !tm.Scored() {
@@ -342,7 +342,7 @@ func TestExplainDoesNotChangeResults(t *testing.T) {
 	}
 	outs[1].Changes, outs[1].RankChanges = nil, nil
 	if !slices.EqualFunc(outs[0].Scores, outs[1].Scores, func(a, b scoring.Score) bool { return a.Version == b.Version && a.Composite == b.Composite }) ||
-		outs[0].Ranking.Version != outs[1].Ranking.Version || len(outs[0].Windows) != len(outs[1].Windows) {
+		outs[0].RankingOf(scoring.Method).Version != outs[1].RankingOf(scoring.Method).Version || len(outs[0].Windows) != len(outs[1].Windows) {
 		t.Fatal("Explain changed the results")
 	}
 }

@@ -11,12 +11,13 @@ import (
 // Output is what changed since the last Drain: the latest row of each
 // output, each carrying the version of the event that last changed it.
 type Output struct {
-	// Scores holds the latest score of every region rescored since the last
-	// Drain, sorted by region code.
+	// Scores holds the latest scores of every region rescored since the last
+	// Drain, sorted by region code, and within a region one per method in
+	// the order of Config.Methods.
 	Scores []scoring.Score
-	// Ranking is the latest ranking, non-nil when it changed since the last
-	// Drain.
-	Ranking *scoring.Ranking
+	// Rankings holds the latest ranking of every method whose ranking
+	// changed since the last Drain, in the order of Config.Methods.
+	Rankings []*scoring.Ranking
 	// Windows holds the hourly windows changed since the last Drain, sorted
 	// by region, metric and start.
 	Windows []WindowRow
@@ -25,15 +26,27 @@ type Output struct {
 	// with its causes, in the order of Scores.
 	Changes []ScoreChange
 	// RankChanges holds, with Config.Explain, every unit whose rank differs
-	// between the previous ranking Drain returned and Ranking (none for the
-	// first ranking).
+	// between the previous ranking of a method Drain returned and its
+	// ranking in Rankings (none for a method's first ranking), method by
+	// method in the order of Rankings.
 	RankChanges []RankChange
 }
 
 // Empty reports whether the output holds nothing.
 func (o *Output) Empty() bool {
-	return len(o.Scores) == 0 && o.Ranking == nil && len(o.Windows) == 0 && len(o.Changes) == 0 &&
+	return len(o.Scores) == 0 && len(o.Rankings) == 0 && len(o.Windows) == 0 && len(o.Changes) == 0 &&
 		len(o.RankChanges) == 0
+}
+
+// RankingOf returns the ranking of the method with the given id in o, nil
+// when it did not change.
+func (o *Output) RankingOf(method string) *scoring.Ranking {
+	for _, r := range o.Rankings {
+		if r.Method == method {
+			return r
+		}
+	}
+	return nil
 }
 
 // WindowRow is one hourly tumbling window of one region and metric: a row
@@ -75,30 +88,31 @@ func (e *Engine) Drain() Output {
 	for i := range e.regions {
 		r := &e.regions[i]
 		if r.dirty {
-			out.Scores = append(out.Scores, e.score(i))
+			for m := range e.specs {
+				out.Scores = append(out.Scores, r.scores[m].Clone())
+			}
 			if e.cfg.Explain {
-				out.Changes = append(out.Changes, e.change(i))
+				out.Changes = e.appendChanges(out.Changes, i)
 			}
 			r.dirty = false
 		}
 	}
-	if e.rk.dirty {
-		out.Ranking = e.rk.build(e.regions)
-		e.rk.dirty = false
+	for m := range e.rk {
+		if !e.rk[m].dirty {
+			continue
+		}
+		rk := e.rk[m].build(e.regions, m, e.specs[m].ID)
+		out.Rankings = append(out.Rankings, rk)
+		e.rk[m].dirty = false
 		if e.cfg.Explain {
-			out.RankChanges = RankChanges(e.spec, e.lastRanking, out.Ranking, e.rankedScore, e.currentScore)
-			e.lastRanking = e.rk.build(e.regions)
+			out.RankChanges = append(out.RankChanges,
+				RankChanges(e.specs[m], e.lastRankings[m], rk, e.rankedScore(m), e.currentScore(m))...)
+			e.lastRankings[m] = e.rk[m].build(e.regions, m, e.specs[m].ID)
 			for i := range e.regions {
 				if r := &e.regions[i]; r.scored {
-					r.ranked, r.hasRanked = e.score(i), true
+					r.ranked[m], r.hasRanked[m] = r.scores[m].Clone(), true
 				}
 			}
-		}
-	}
-	if e.cfg.Explain {
-		for _, s := range out.Scores {
-			r := &e.regions[e.index[s.Region]]
-			r.drained, r.hasDrained = e.score(e.index[s.Region]), true
 		}
 	}
 	changed := e.hourly.TakeChanged(nil)
@@ -129,69 +143,84 @@ func (e *Engine) windowRow(c windows.Result[int, hourAcc], version uint64) Windo
 	}
 }
 
-// score returns a copy of the latest score of region i that shares no
+// Scores returns the current scores of every region of the partition,
+// sorted by region code and, within a region, one per method in the order
+// of Config.Methods; it is empty before the first event. They share no
 // memory with the engine.
-func (e *Engine) score(i int) scoring.Score {
-	s := e.regions[i].score
-	if s.Satisfaction != nil {
-		v := *s.Satisfaction
-		s.Satisfaction = &v
-	}
-	return s
-}
-
-// Scores returns the current score of every region of the partition,
-// sorted by region code; it is empty before the first event.
 func (e *Engine) Scores() []scoring.Score {
 	var out []scoring.Score
 	for i := range e.regions {
 		if e.regions[i].scored {
-			out = append(out, e.score(i))
+			for m := range e.specs {
+				out = append(out, e.regions[i].scores[m].Clone())
+			}
 		}
 	}
 	return out
 }
 
-// Ranking returns the current ranking, nil before the first event.
-func (e *Engine) Ranking() *scoring.Ranking {
-	if !e.rk.has {
-		return nil
+// Ranking returns the current ranking under the first method of
+// Config.Methods, nil before the first event.
+func (e *Engine) Ranking() *scoring.Ranking { return e.RankingOf(e.specs[0].ID) }
+
+// RankingOf returns the current ranking under the method with the given
+// id, nil before the first event or when the engine does not compute the
+// method.
+func (e *Engine) RankingOf(method string) *scoring.Ranking {
+	for m, spec := range e.specs {
+		if spec.ID == method && e.rk[m].has {
+			return e.rk[m].build(e.regions, m, spec.ID)
+		}
 	}
-	return e.rk.build(e.regions)
+	return nil
 }
 
-// change returns the change of region i's latest score from its drained
-// one, with the causes accumulated since, and starts accumulating anew.
-func (e *Engine) change(i int) ScoreChange {
+// appendChanges appends to dst the change of region i's latest score under
+// every method from its drained one, with the causes accumulated since,
+// remembers the latest scores as drained and starts accumulating anew.
+func (e *Engine) appendChanges(dst []ScoreChange, i int) []ScoreChange {
 	r := &e.regions[i]
-	var from *scoring.Score
-	if r.hasDrained {
-		from = &r.drained
+	for m, spec := range e.specs {
+		s := &r.scores[m]
+		var from *scoring.Score
+		if r.hasDrained {
+			from = &r.drained[m]
+		}
+		c := ScoreChange{Method: s.Method, Region: s.Region, Version: s.Version, AsOf: s.AsOf.UTC(),
+			Terms: termChanges(spec, e.countNames, from, s), Causes: r.causes.causes()}
+		if from != nil {
+			c.FromVersion = from.Version
+		}
+		dst = append(dst, c)
 	}
-	c := ScoreChange{Method: r.score.Method, Region: r.score.Region, Version: r.score.Version, AsOf: r.score.AsOf.UTC(),
-		Terms: termChanges(e.spec, e.countNames, from, &r.score), Causes: r.causes.causes()}
-	if from != nil {
-		c.FromVersion = from.Version
+	for m := range e.specs {
+		r.drained[m] = r.scores[m].Clone()
 	}
+	r.hasDrained = true
 	r.causes = causeAcc{items: r.causes.items[:0]}
-	return c
+	return dst
 }
 
-// rankedScore returns the region's score in force when Drain last
-// returned a ranking, nil when none.
-func (e *Engine) rankedScore(region string) *scoring.Score {
-	i, ok := e.index[region]
-	if !ok || !e.regions[i].hasRanked {
-		return nil
+// rankedScore returns the function that returns a region's score under
+// method m in force when Drain last returned m's ranking, nil when none.
+func (e *Engine) rankedScore(m int) func(region string) *scoring.Score {
+	return func(region string) *scoring.Score {
+		i, ok := e.index[region]
+		if !ok || !e.regions[i].hasRanked[m] {
+			return nil
+		}
+		return &e.regions[i].ranked[m]
 	}
-	return &e.regions[i].ranked
 }
 
-// currentScore returns the region's latest score, nil when none.
-func (e *Engine) currentScore(region string) *scoring.Score {
-	i, ok := e.index[region]
-	if !ok || !e.regions[i].scored {
-		return nil
+// currentScore returns the function that returns a region's latest score
+// under method m, nil when none.
+func (e *Engine) currentScore(m int) func(region string) *scoring.Score {
+	return func(region string) *scoring.Score {
+		i, ok := e.index[region]
+		if !ok || !e.regions[i].scored {
+			return nil
+		}
+		return &e.regions[i].scores[m]
 	}
-	return &e.regions[i].score
 }

@@ -34,17 +34,18 @@ type PartEntry struct {
 	Before float64 `json:"before"`
 }
 
-// Part returns the partition's share of the ranking of all units, and
-// false before its first ranking.
+// Part returns the partition's share of the ranking of all units under the
+// first method of Config.Methods, and false before its first ranking.
 func (e *Engine) Part() (RankingPart, bool) {
-	if !e.rk.has {
+	rk := &e.rk[0]
+	if !rk.has {
 		return RankingPart{}, false
 	}
-	p := RankingPart{Version: e.rk.version, AsOf: e.rk.asOf.UTC(), First: e.rk.prev[0] == 0,
+	p := RankingPart{Version: rk.version, AsOf: rk.asOf.UTC(), First: rk.prev[0] == 0,
 		Entries: make([]PartEntry, len(e.regions))}
 	for i := range e.regions {
-		s := &e.regions[i].score
-		p.Entries[i] = PartEntry{Region: s.Region, Composite: s.Composite, Grade: s.Grade, Before: e.rk.before[i]}
+		s := &e.regions[i].scores[0]
+		p.Entries[i] = PartEntry{Region: s.Region, Composite: s.Composite, Grade: s.Grade, Before: rk.before[i]}
 	}
 	return p, true
 }

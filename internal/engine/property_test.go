@@ -62,7 +62,12 @@ func randomStream(rng *rand.Rand, regions []string, n int) []*events.Event {
 		case 5, 6:
 			d = &events.FeedbackRatedData{Rating: 1 + rng.IntN(5), Channel: events.ChannelMobile}
 		default:
-			d = &events.ApplicationCompletedData{ItemCode: code, Level: lv, Outcome: events.Outcomes()[rng.IntN(3)], Online: rng.IntN(2) == 0}
+			a := &events.ApplicationCompletedData{ItemCode: code, Level: lv, Outcome: events.Outcomes()[rng.IntN(3)],
+				Online: rng.IntN(2) == 0, Visits: max(0, rng.IntN(4)-1)}
+			if rng.IntN(2) == 0 {
+				a.Timed, a.PromisedDays, a.TookDays = true, rng.IntN(10), rng.IntN(12)
+			}
+			d = a
 		}
 		if d.EventType().Portal() {
 			if rng.IntN(4) == 0 {
@@ -83,34 +88,35 @@ func randomStream(rng *rand.Rand, regions []string, n int) []*events.Event {
 
 // latest keeps the latest row of every output, by version.
 type latest struct {
-	t       *testing.T
-	scores  map[string]scoring.Score
-	ranking *scoring.Ranking
-	windows map[string]WindowRow
+	t        *testing.T
+	scores   map[string]scoring.Score    // by region/method
+	rankings map[string]*scoring.Ranking // by method
+	windows  map[string]WindowRow
 }
 
 func newLatest(t *testing.T) *latest {
-	return &latest{t: t, scores: map[string]scoring.Score{}, windows: map[string]WindowRow{}}
+	return &latest{t: t, scores: map[string]scoring.Score{}, rankings: map[string]*scoring.Ranking{}, windows: map[string]WindowRow{}}
 }
 
 func (l *latest) add(out Output) {
 	l.t.Helper()
 	for _, s := range out.Scores {
-		if old, ok := l.scores[s.Region]; ok {
+		key := s.Region + "/" + s.Method
+		if old, ok := l.scores[key]; ok {
 			if old.Version > s.Version {
-				l.t.Fatalf("score of %s went back from version %d to %d", s.Region, old.Version, s.Version)
+				l.t.Fatalf("score of %s went back from version %d to %d", key, old.Version, s.Version)
 			}
 			if old.Version == s.Version && !reflect.DeepEqual(old, s) {
-				l.t.Fatalf("two scores of %s with version %d differ", s.Region, s.Version)
+				l.t.Fatalf("two scores of %s with version %d differ", key, s.Version)
 			}
 		}
-		l.scores[s.Region] = s
+		l.scores[key] = s
 	}
-	if out.Ranking != nil {
-		if l.ranking != nil && l.ranking.Version > out.Ranking.Version {
-			l.t.Fatalf("ranking went back from version %d to %d", l.ranking.Version, out.Ranking.Version)
+	for _, rk := range out.Rankings {
+		if old := l.rankings[rk.Method]; old != nil && old.Version > rk.Version {
+			l.t.Fatalf("ranking of %s went back from version %d to %d", rk.Method, old.Version, rk.Version)
 		}
-		l.ranking = out.Ranking
+		l.rankings[rk.Method] = rk
 	}
 	for _, w := range out.Windows {
 		k := w.Region + "/" + w.Metric + "/" + w.Start.String()
@@ -130,8 +136,8 @@ func (l *latest) equal(o *latest) error {
 		}
 		return fmt.Errorf("score sets differ: %d vs %d", len(l.scores), len(o.scores))
 	}
-	if !reflect.DeepEqual(l.ranking, o.ranking) {
-		return fmt.Errorf("rankings differ:\n%+v\n%+v", l.ranking, o.ranking)
+	if !reflect.DeepEqual(l.rankings, o.rankings) {
+		return fmt.Errorf("rankings differ:\n%+v\n%+v", l.rankings, o.rankings)
 	}
 	if !reflect.DeepEqual(l.windows, o.windows) {
 		return fmt.Errorf("windows differ: %d vs %d rows", len(l.windows), len(o.windows))
@@ -158,6 +164,9 @@ func TestDeterministicVersions(t *testing.T) {
 		if round%3 == 1 {
 			cfg.AllowedLateness = 2 * 24 * time.Hour
 			cfg.OutOfOrderness = time.Hour
+		}
+		if round%2 == 1 {
+			cfg.Methods = []string{scoring.Method, scoring.Method2022}
 		}
 		regions := []string{zj, bj, "320000", "520000", "440000"} // 440000 is outside the subset
 		evs := randomStream(rng, regions, 50+rng.IntN(250))
@@ -224,7 +233,7 @@ func TestDeterministicVersions(t *testing.T) {
 			}
 			found := false
 			for _, f := range fresh.Scores() {
-				if f.Region == s.Region {
+				if f.Region == s.Region && f.Method == s.Method {
 					found = true
 					if !reflect.DeepEqual(f, s) {
 						t.Fatalf("round %d: score of %s at version %d differs from a fresh computation:\n%+v\n%+v", round, s.Region, s.Version, s, f)
@@ -248,13 +257,109 @@ func TestIncrementalRankingMatchesSort(t *testing.T) {
 	for i, x := range randomStream(rng, regions, 600) {
 		e.Apply(uint64(i+1), x)
 		out := e.Drain()
-		if out.Ranking == nil {
+		if out.RankingOf(scoring.Method) == nil {
 			continue
 		}
-		want := scoring.Rank(e.Scores(), prev, out.Ranking.Version, out.Ranking.AsOf)
-		if !reflect.DeepEqual(want, out.Ranking) {
-			t.Fatalf("event %d: ranking\n got %+v\nwant %+v", i+1, out.Ranking, want)
+		want := scoring.Rank(e.Scores(), prev, out.RankingOf(scoring.Method).Version, out.RankingOf(scoring.Method).AsOf)
+		if !reflect.DeepEqual(want, out.RankingOf(scoring.Method)) {
+			t.Fatalf("event %d: ranking\n got %+v\nwant %+v", i+1, out.RankingOf(scoring.Method), want)
 		}
-		prev = out.Ranking
+		prev = out.RankingOf(scoring.Method)
+	}
+}
+
+// TestMethodsAreIndependent checks that methods computed side by side do not
+// change one another: on random streams drained at the same random points,
+// an engine of methods 2017 and 2022 gives, method by method, exactly the
+// scores, rankings, score changes and rank changes of an engine of that
+// method alone, also across snapshots (so re-scoring the stream under one
+// method stores what a run of both stored for it).
+func TestMethodsAreIndependent(t *testing.T) {
+	rng := rand.New(rand.NewPCG(21, 22))
+	both := []string{scoring.Method, scoring.Method2022}
+	for round := 0; round < 20; round++ {
+		regions := []string{zj, bj, "320000", "520000"}
+		cfg := Config{Regions: regions, Explain: true}
+		if round%4 == 0 {
+			cfg = Config{Explain: true}
+		}
+		evs := randomStream(rng, append(regions, "440000"), 50+rng.IntN(250))
+		engines := map[string]*Engine{}
+		for _, m := range both {
+			c := cfg
+			c.Methods = []string{m}
+			engines[m] = mustNew(t, c)
+		}
+		c := cfg
+		c.Methods = both
+		e := mustNew(t, c)
+		check := func(at int) {
+			out := e.Drain()
+			for _, m := range both {
+				single := engines[m].Drain()
+				var mine []scoring.Score
+				for _, s := range out.Scores {
+					if s.Method == m {
+						mine = append(mine, s)
+					}
+				}
+				if !reflect.DeepEqual(mine, single.Scores) {
+					t.Fatalf("round %d, event %d, method %s: scores\n%+v\nalone\n%+v", round, at, m, mine, single.Scores)
+				}
+				if !reflect.DeepEqual(out.RankingOf(m), single.RankingOf(m)) {
+					t.Fatalf("round %d, event %d, method %s: ranking\n%+v\nalone\n%+v", round, at, m, out.RankingOf(m), single.RankingOf(m))
+				}
+				var changes []ScoreChange
+				for _, ch := range out.Changes {
+					if ch.Method == m {
+						changes = append(changes, ch)
+					}
+				}
+				if !reflect.DeepEqual(changes, single.Changes) {
+					t.Fatalf("round %d, event %d, method %s: score changes differ from the method's alone", round, at, m)
+				}
+				var ranks []RankChange
+				for _, rc := range out.RankChanges {
+					if rc.Method == m {
+						ranks = append(ranks, rc)
+					}
+				}
+				if !reflect.DeepEqual(ranks, single.RankChanges) {
+					t.Fatalf("round %d, event %d, method %s: rank changes\n%+v\nalone\n%+v", round, at, m, ranks, single.RankChanges)
+				}
+				if !reflect.DeepEqual(out.Windows, single.Windows) {
+					t.Fatalf("round %d, event %d: windows differ", round, at)
+				}
+			}
+		}
+		for i, x := range evs {
+			seq := uint64(i + 1)
+			want := e.Apply(seq, x)
+			for _, m := range both {
+				if got := engines[m].Apply(seq, x); got != want {
+					t.Fatalf("round %d, event %d: outcome %v under %s alone, %v with both", round, i, got, m, want)
+				}
+			}
+			if rng.IntN(8) == 0 {
+				check(i)
+			}
+			if rng.IntN(40) == 0 { // the explanations' state of every method survives a snapshot
+				snap := e.AppendSnapshot(nil)
+				restored, err := Restore(c, snap)
+				if err != nil {
+					t.Fatalf("round %d: Restore: %v", round, err)
+				}
+				if !bytes.Equal(restored.AppendSnapshot(nil), snap) {
+					t.Fatalf("round %d: snapshot of the restored engine differs", round)
+				}
+				e = restored
+			}
+		}
+		check(len(evs))
+		for _, m := range both {
+			if !reflect.DeepEqual(e.RankingOf(m), engines[m].RankingOf(m)) {
+				t.Fatalf("round %d: final ranking of %s differs", round, m)
+			}
+		}
 	}
 }

@@ -32,19 +32,20 @@ func newRanking(n int) ranking {
 	return r
 }
 
-func less(regions []region, a, b int) bool {
-	return scoring.Less(regions[a].score.Composite, regions[a].score.Region,
-		regions[b].score.Composite, regions[b].score.Region)
+// less orders regions a and b under method m.
+func less(regions []region, m, a, b int) bool {
+	return scoring.Less(regions[a].scores[m].Composite, regions[a].scores[m].Region,
+		regions[b].scores[m].Composite, regions[b].scores[m].Region)
 }
 
-// update recomputes the order after the composites of the touched regions
+// update recomputes the order under method m after the composites of the touched regions
 // changed at event seq; the ranking in force before the event becomes the
 // previous one. old holds the composites of the touched regions before the
 // event, in the order of touched.
-func (rk *ranking) update(regions []region, touched []int, old []float64, seq uint64, w time.Time) {
+func (rk *ranking) update(regions []region, m int, touched []int, old []float64, seq uint64, w time.Time) {
 	copy(rk.prev, rk.rank)
 	for i := range regions {
-		rk.before[i] = regions[i].score.Composite
+		rk.before[i] = regions[i].scores[m].Composite
 	}
 	for k, idx := range touched {
 		rk.before[idx] = old[k]
@@ -52,9 +53,9 @@ func (rk *ranking) update(regions []region, touched []int, old []float64, seq ui
 	if !rk.has || len(touched) > 1 {
 		slices.SortFunc(rk.order, func(a, b int) int {
 			switch {
-			case less(regions, a, b):
+			case less(regions, m, a, b):
 				return -1
-			case less(regions, b, a):
+			case less(regions, m, b, a):
 				return 1
 			}
 			return 0
@@ -64,7 +65,7 @@ func (rk *ranking) update(regions []region, touched []int, old []float64, seq ui
 		idx := touched[0]
 		pos := rk.rank[idx] - 1
 		rest := slices.Delete(rk.order, pos, pos+1)
-		at := sort.Search(len(rest), func(j int) bool { return less(regions, idx, rest[j]) })
+		at := sort.Search(len(rest), func(j int) bool { return less(regions, m, idx, rest[j]) })
 		rk.order = slices.Insert(rest, at, idx)
 	}
 	for i, idx := range rk.order {
@@ -73,12 +74,12 @@ func (rk *ranking) update(regions []region, touched []int, old []float64, seq ui
 	rk.has, rk.dirty, rk.version, rk.asOf = true, true, seq, w
 }
 
-// build materialises the ranking.
-func (rk *ranking) build(regions []region) *scoring.Ranking {
-	out := &scoring.Ranking{Version: rk.version, AsOf: rk.asOf.UTC(), Method: scoring.Method,
+// build materialises the ranking under method m.
+func (rk *ranking) build(regions []region, m int, method string) *scoring.Ranking {
+	out := &scoring.Ranking{Version: rk.version, AsOf: rk.asOf.UTC(), Method: method,
 		Entries: make([]scoring.RankEntry, len(rk.order))}
 	for i, idx := range rk.order {
-		s := &regions[idx].score
+		s := &regions[idx].scores[m]
 		e := scoring.RankEntry{Rank: i + 1, Region: s.Region, Composite: s.Composite, Grade: s.Grade,
 			PrevRank: rk.prev[idx]}
 		if e.PrevRank != 0 {

@@ -33,18 +33,23 @@ var (
 // configuration; format 1 remembered bare ids, which another unit's events
 // could match, so a format 1 snapshot is never read: the state is rebuilt.
 // Format 3 adds the composites in force before the last ranking change
-// (Part needs them); a format 2 snapshot is rebuilt too. Format 4 adds what
-// explains the next changes (the scores and ranking the last Drain returned
-// and the causes accumulated since); a format 3 snapshot is rebuilt, so that
-// the first changes after it are explained completely.
-const snapshotMagic = "gpe\x04"
+// (Part needs them); a format 2 snapshot is rebuilt too.
+//
+// Format 4 lists the methods (each with its ranking) instead of one, and
+// keeps the window counts of method 2022; format 4 also existed adding only
+// what explains the next changes to format 3. Format 5 has both: the
+// methods, and per method the scores and ranking the last Drain returned,
+// with the causes accumulated since. Snapshots of formats 3 and 4 are
+// rebuilt, so that the first changes after them are explained completely.
+const snapshotMagic = "gpe\x05"
 
 // formatNotes says, per older format version, why its snapshots cannot be
 // used; Restore puts it in its error, which the aggregator logs.
 var formatNotes = map[byte]string{
 	1: "format 1 remembered applied events by id alone; format 2 identifies them by region and id",
 	2: "format 2 lacks the composites before the last ranking change, which a partition's share of the ranking of all units needs",
-	3: "format 3 lacks the scores and ranking last drained and the causes since, which explain the next changes",
+	3: "format 3 holds one method, lacks the window counts of method 2022 (bad ratings, no visit, on time) and what explains the next changes",
+	4: "format 4 holds either one method and what explains its changes, or the methods without what explains theirs; format 5 holds both",
 }
 
 // AppendSnapshot appends the engine's whole state to dst and returns the
@@ -55,7 +60,10 @@ var formatNotes = map[byte]string{
 func (e *Engine) AppendSnapshot(dst []byte) []byte {
 	start := len(dst)
 	dst = append(dst, snapshotMagic...)
-	dst = snapcodec.AppendString(dst, scoring.Method)
+	dst = binary.AppendUvarint(dst, uint64(len(e.cfg.Methods)))
+	for _, m := range e.cfg.Methods {
+		dst = snapcodec.AppendString(dst, m)
+	}
 	dst = appendConfig(dst, e.cfg)
 	dst = binary.AppendUvarint(dst, e.lastSeq)
 	dst = e.wm.AppendSnapshot(dst)
@@ -70,22 +78,29 @@ func (e *Engine) AppendSnapshot(dst []byte) []byte {
 		dst = snapcodec.AppendBool(dst, r.scored)
 		dst = snapcodec.AppendBool(dst, r.dirty)
 		if r.scored {
-			s := &r.score
+			// Every method scores a region at the same event from the same
+			// window.
+			s := &r.scores[0]
 			dst = binary.AppendUvarint(dst, s.Version)
 			dst = snapcodec.AppendTime(dst, s.AsOf)
-			dst = snapcodec.AppendTime(dst, s.WindowStart)
-			dst = snapcodec.AppendTime(dst, s.WindowEnd)
-			dst = appendInt64s(dst, s.Applications, s.ApplicationsOnlineCompleted, s.Ratings, s.RatingSum)
+			dst = snapcodec.AppendTime(dst, r.win.Start)
+			dst = snapcodec.AppendTime(dst, r.win.End)
+			w := &r.win
+			dst = appendInt64s(dst, w.Applications, w.OnlineCompleted, w.Ratings, w.RatingSum,
+				w.RatingsBad, w.NoVisit, w.Timed, w.OnTime)
 		}
 	}
-	dst = snapcodec.AppendBool(dst, e.rk.has)
-	dst = snapcodec.AppendBool(dst, e.rk.dirty)
-	dst = binary.AppendUvarint(dst, e.rk.version)
-	dst = snapcodec.AppendTime(dst, e.rk.asOf)
-	for i := range e.regions {
-		dst = binary.AppendUvarint(dst, uint64(e.rk.rank[i]))
-		dst = binary.AppendUvarint(dst, uint64(e.rk.prev[i]))
-		dst = binary.AppendUvarint(dst, math.Float64bits(e.rk.before[i]))
+	for m := range e.rk {
+		rk := &e.rk[m]
+		dst = snapcodec.AppendBool(dst, rk.has)
+		dst = snapcodec.AppendBool(dst, rk.dirty)
+		dst = binary.AppendUvarint(dst, rk.version)
+		dst = snapcodec.AppendTime(dst, rk.asOf)
+		for i := range e.regions {
+			dst = binary.AppendUvarint(dst, uint64(rk.rank[i]))
+			dst = binary.AppendUvarint(dst, uint64(rk.prev[i]))
+			dst = binary.AppendUvarint(dst, math.Float64bits(rk.before[i]))
+		}
 	}
 	keys := make([]winKey, 0, len(e.winVersions))
 	for k := range e.winVersions {
@@ -134,10 +149,18 @@ func Restore(cfg Config, snap []byte) (*Engine, error) {
 		return nil, fmt.Errorf("%w: format version %d, want %d%s", ErrIncompatible, body[3], snapshotMagic[3], why)
 	}
 	d := snapcodec.NewReader(body[len(snapshotMagic):], ErrCorrupt)
-	if m := d.String(); d.Err() == nil && m != scoring.Method {
-		return nil, fmt.Errorf("%w: method %q, want %q", ErrIncompatible, m, scoring.Method)
+	n := d.Uvarint()
+	if n > uint64(d.Len()) {
+		d.Fail("method count")
 	}
-	if c := readConfig(d); d.Err() == nil && !c.equal(e.cfg) {
+	var methods []string
+	for i := uint64(0); i < n && d.Err() == nil; i++ {
+		methods = append(methods, d.String())
+	}
+	if d.Err() == nil && !slices.Equal(methods, e.cfg.Methods) {
+		return nil, fmt.Errorf("%w: methods %q, want %q", ErrIncompatible, methods, e.cfg.Methods)
+	}
+	if c := readConfig(d); d.Err() == nil && !c.withMethods(methods).equal(e.cfg) {
 		return nil, fmt.Errorf("%w: configuration %+v, want %+v", ErrIncompatible, c, e.cfg)
 	}
 	if err := e.read(d); err != nil {
@@ -184,33 +207,22 @@ func (e *Engine) read(d *snapcodec.Reader) error {
 			version := d.Uvarint()
 			asOf := d.Time()
 			win := scoring.Window{Start: d.Time(), End: d.Time()}
-			win.Applications, win.OnlineCompleted, win.Ratings, win.RatingSum = d.Varint(), d.Varint(), d.Varint(), d.Varint()
+			for _, p := range []*int64{&win.Applications, &win.OnlineCompleted, &win.Ratings, &win.RatingSum,
+				&win.RatingsBad, &win.NoVisit, &win.Timed, &win.OnTime} {
+				*p = d.Varint()
+			}
+			r.win = win
 			// Every change of a region's state rescores it, so its latest
-			// score is its current state scored with the stored window.
-			r.score = r.state.Score(win, asOf, version)
-			r.win = rollAcc{ratings: win.Ratings, ratingSum: win.RatingSum, applications: win.Applications,
-				onlineCompleted: win.OnlineCompleted}
+			// scores are its current state scored with the stored window.
+			for m, spec := range e.specs {
+				r.scores[m] = spec.Score(r.state, win, asOf, version)
+			}
 		} else if r.dirty {
 			d.Fail("dirty region without score")
 		}
 	}
-	e.rk.has, e.rk.dirty = d.Bool(), d.Bool()
-	e.rk.version = d.Uvarint()
-	e.rk.asOf = d.Time()
-	n := len(e.regions)
-	seen := make([]bool, n+1)
-	for i := 0; i < n; i++ {
-		rank, prev := d.Uvarint(), d.Uvarint()
-		e.rk.before[i] = math.Float64frombits(d.Uvarint())
-		if rank > uint64(n) || prev > uint64(n) || e.rk.has != (rank != 0) || seen[rank] && rank != 0 {
-			d.Fail("ranks")
-			break
-		}
-		seen[rank] = true
-		e.rk.rank[i], e.rk.prev[i] = int(rank), int(prev)
-		if rank != 0 {
-			e.rk.order[rank-1] = i
-		}
+	for m := range e.rk {
+		readRanking(d, &e.rk[m], len(e.regions))
 	}
 	count := d.Uvarint()
 	if count > uint64(d.Len()) {
@@ -227,6 +239,27 @@ func (e *Engine) read(d *snapcodec.Reader) error {
 	return d.Err()
 }
 
+// readRanking reads a ranking of n regions written by AppendSnapshot.
+func readRanking(d *snapcodec.Reader, rk *ranking, n int) {
+	rk.has, rk.dirty = d.Bool(), d.Bool()
+	rk.version = d.Uvarint()
+	rk.asOf = d.Time()
+	seen := make([]bool, n+1)
+	for i := 0; i < n; i++ {
+		rank, prev := d.Uvarint(), d.Uvarint()
+		rk.before[i] = math.Float64frombits(d.Uvarint())
+		if rank > uint64(n) || prev > uint64(n) || rk.has != (rank != 0) || seen[rank] && rank != 0 {
+			d.Fail("ranks")
+			return
+		}
+		seen[rank] = true
+		rk.rank[i], rk.prev[i] = int(rank), int(prev)
+		if rank != 0 {
+			rk.order[rank-1] = i
+		}
+	}
+}
+
 func appendConfig(dst []byte, c Config) []byte {
 	dst = binary.AppendUvarint(dst, uint64(len(c.Regions)))
 	for _, r := range c.Regions {
@@ -237,7 +270,10 @@ func appendConfig(dst []byte, c Config) []byte {
 	return binary.AppendUvarint(dst, uint64(c.MaxItemsPerLevel))
 }
 
-// readConfig reads what appendConfig wrote.
+// withMethods returns c with the methods given.
+func (c Config) withMethods(m []string) Config { c.Methods = m; return c }
+
+// readConfig reads what appendConfig wrote (the methods precede it).
 func readConfig(d *snapcodec.Reader) Config {
 	n := d.Uvarint()
 	if n > uint64(d.Len()) {
@@ -255,21 +291,23 @@ func readConfig(d *snapcodec.Reader) Config {
 }
 
 // appendExplain appends the state behind the next changes: per region the
-// score last drained, the score of the ranking last drained and the causes
-// since, then the ranking last drained.
-// Scores and the ranking are kept in their JSON form (deterministic).
+// scores last drained, per method the score of the ranking last drained and
+// the causes since, then per method the ranking last drained. Scores and
+// rankings are kept in their JSON form (deterministic).
 func (e *Engine) appendExplain(dst []byte) []byte {
 	for i := range e.regions {
 		r := &e.regions[i]
 		dst = snapcodec.AppendBool(dst, r.hasDrained)
 		if r.hasDrained {
-			b, _ := json.Marshal(&r.drained) // a Score always encodes
-			dst = snapcodec.AppendString(dst, string(b))
+			for m := range e.specs {
+				dst = appendJSON(dst, &r.drained[m])
+			}
 		}
-		dst = snapcodec.AppendBool(dst, r.hasRanked)
-		if r.hasRanked {
-			b, _ := json.Marshal(&r.ranked) // a Score always encodes
-			dst = snapcodec.AppendString(dst, string(b))
+		for m := range e.specs {
+			dst = snapcodec.AppendBool(dst, r.hasRanked[m])
+			if r.hasRanked[m] {
+				dst = appendJSON(dst, &r.ranked[m])
+			}
 		}
 		c := &r.causes
 		dst = binary.AppendUvarint(dst, c.firstSeq)
@@ -282,12 +320,27 @@ func (e *Engine) appendExplain(dst []byte) []byte {
 		dst = binary.AppendVarint(dst, c.itemsTotal)
 		dst = appendInt64s(dst, c.left[:]...)
 	}
-	dst = snapcodec.AppendBool(dst, e.lastRanking != nil)
-	if e.lastRanking != nil {
-		b, _ := json.Marshal(e.lastRanking) // a Ranking always encodes
-		dst = snapcodec.AppendString(dst, string(b))
+	for _, rk := range e.lastRankings {
+		dst = snapcodec.AppendBool(dst, rk != nil)
+		if rk != nil {
+			dst = appendJSON(dst, rk)
+		}
 	}
 	return dst
+}
+
+// appendJSON appends v (a Score or a Ranking, which always encode) in its
+// JSON form.
+func appendJSON(dst []byte, v any) []byte {
+	b, _ := json.Marshal(v)
+	return snapcodec.AppendString(dst, string(b))
+}
+
+// readJSON reads what appendJSON wrote into v.
+func readJSON(d *snapcodec.Reader, v any, what string) {
+	if err := json.Unmarshal([]byte(d.String()), v); err != nil && d.Err() == nil {
+		d.Fail(what)
+	}
 }
 
 // readExplain reads what appendExplain wrote.
@@ -296,14 +349,14 @@ func (e *Engine) readExplain(d *snapcodec.Reader) {
 		r := &e.regions[i]
 		r.hasDrained = d.Bool()
 		if r.hasDrained {
-			if err := json.Unmarshal([]byte(d.String()), &r.drained); err != nil && d.Err() == nil {
-				d.Fail("drained score")
+			for m := range e.specs {
+				readJSON(d, &r.drained[m], "drained score")
 			}
 		}
-		r.hasRanked = d.Bool()
-		if r.hasRanked {
-			if err := json.Unmarshal([]byte(d.String()), &r.ranked); err != nil && d.Err() == nil {
-				d.Fail("ranked score")
+		for m := range e.specs {
+			r.hasRanked[m] = d.Bool()
+			if r.hasRanked[m] {
+				readJSON(d, &r.ranked[m], "ranked score")
 			}
 		}
 		c := &r.causes
@@ -324,10 +377,10 @@ func (e *Engine) readExplain(d *snapcodec.Reader) {
 			c.left[j] = d.Varint()
 		}
 	}
-	if d.Bool() {
-		e.lastRanking = new(scoring.Ranking)
-		if err := json.Unmarshal([]byte(d.String()), e.lastRanking); err != nil && d.Err() == nil {
-			d.Fail("drained ranking")
+	for m := range e.lastRankings {
+		if d.Bool() {
+			e.lastRankings[m] = new(scoring.Ranking)
+			readJSON(d, e.lastRankings[m], "drained ranking")
 		}
 	}
 }

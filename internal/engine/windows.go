@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"time"
 
+	"github.com/govpulse/govpulse/internal/scoring"
 	"github.com/govpulse/govpulse/pkg/windows"
 )
 
@@ -49,12 +50,18 @@ type ux struct {
 	rating  uint8 // 1..5, feedback
 	outcome uint8 // 0 completed, 1 abandoned, 2 rejected
 	online  bool
+	noVisit bool // no visit in person
+	timed   bool // promised_days and took_days given
+	onTime  bool // took_days <= promised_days
 }
 
 // rollAcc is the rolling window aggregate of a region: what the scores
 // need.
 type rollAcc struct {
 	ratings, ratingSum, applications, onlineCompleted int64
+	// The counts of method 2022: ratings of 1 or 2, and completed
+	// applications without a visit, timed, and on time.
+	ratingsBad, noVisit, timed, onTime int64
 }
 
 // rolling aggregates rollAcc.
@@ -64,10 +71,25 @@ func (rolling) Add(a rollAcc, in ux) rollAcc {
 	if in.metric == metricFeedback {
 		a.ratings++
 		a.ratingSum += int64(in.rating)
-	} else {
-		a.applications++
-		if in.outcome == 0 && in.online {
-			a.onlineCompleted++
+		if in.rating <= 2 {
+			a.ratingsBad++
+		}
+		return a
+	}
+	a.applications++
+	if in.outcome != 0 {
+		return a
+	}
+	if in.online {
+		a.onlineCompleted++
+	}
+	if in.noVisit {
+		a.noVisit++
+	}
+	if in.timed {
+		a.timed++
+		if in.onTime {
+			a.onTime++
 		}
 	}
 	return a
@@ -75,7 +97,8 @@ func (rolling) Add(a rollAcc, in ux) rollAcc {
 
 func (rolling) Merge(a, b rollAcc) rollAcc {
 	return rollAcc{a.ratings + b.ratings, a.ratingSum + b.ratingSum,
-		a.applications + b.applications, a.onlineCompleted + b.onlineCompleted}
+		a.applications + b.applications, a.onlineCompleted + b.onlineCompleted,
+		a.ratingsBad + b.ratingsBad, a.noVisit + b.noVisit, a.timed + b.timed, a.onTime + b.onTime}
 }
 
 func (rolling) Result(a rollAcc) rollAcc { return a }
@@ -151,12 +174,14 @@ func readInt64s(src []byte, vs ...*int64) ([]byte, error) {
 type rollCodec struct{}
 
 func (rollCodec) Append(dst []byte, a rollAcc) []byte {
-	return appendInt64s(dst, a.ratings, a.ratingSum, a.applications, a.onlineCompleted)
+	return appendInt64s(dst, a.ratings, a.ratingSum, a.applications, a.onlineCompleted,
+		a.ratingsBad, a.noVisit, a.timed, a.onTime)
 }
 
 func (rollCodec) Read(src []byte) (rollAcc, []byte, error) {
 	var a rollAcc
-	rest, err := readInt64s(src, &a.ratings, &a.ratingSum, &a.applications, &a.onlineCompleted)
+	rest, err := readInt64s(src, &a.ratings, &a.ratingSum, &a.applications, &a.onlineCompleted,
+		&a.ratingsBad, &a.noVisit, &a.timed, &a.onTime)
 	return a, rest, err
 }
 
@@ -172,6 +197,13 @@ func (hourCodec) Read(src []byte) (hourAcc, []byte, error) {
 	rest, err := readInt64s(src, &a.count, &a.ratingSum, &a.ratings[0], &a.ratings[1], &a.ratings[2],
 		&a.ratings[3], &a.ratings[4], &a.completed, &a.abandoned, &a.rejected, &a.onlineCompleted)
 	return a, rest, err
+}
+
+// window returns the counts of a rolling window aggregate, in w.
+func (a rollAcc) window(w *scoring.Window) {
+	w.Ratings, w.RatingSum, w.RatingsBad = a.ratings, a.ratingSum, a.ratingsBad
+	w.Applications, w.OnlineCompleted = a.applications, a.onlineCompleted
+	w.NoVisit, w.Timed, w.OnTime = a.noVisit, a.timed, a.onTime
 }
 
 // rollingConfig is the rolling window: 30 days, starting every UTC+8 day.

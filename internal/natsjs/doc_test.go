@@ -36,6 +36,11 @@ func TestNATSDoc(t *testing.T) {
 		"CheckpointObject(partition)":               natsjs.CheckpointObject("PARTITION"),
 		"Names.PartitionRankingsSubject(partition)": n.PartitionRankingsSubject("PARTITION"),
 		"ScoreKey(region)":                          natsjs.ScoreKey("REGION"),
+		"Names.MethodScoreSubject(method, region)":  n.MethodScoreSubject("METHOD", "REGION"),
+		"Names.MethodScoreSubjects(method)":         n.MethodScoreSubjects("METHOD"),
+		"Names.MethodRankingsSubject(method)":       n.MethodRankingsSubject("METHOD"),
+		"MethodScoreKey(method, region)":            natsjs.MethodScoreKey("METHOD", "REGION"),
+		"MethodRankingKey(method)":                  natsjs.MethodRankingKey("METHOD"),
 		"RankingKey":                                natsjs.RankingKey,
 		"PartitionRankingKey(partition)":            natsjs.PartitionRankingKey("PARTITION"),
 		"WatermarkKey(partition)":                   natsjs.WatermarkKey("PARTITION"),
@@ -52,7 +57,7 @@ func TestNATSDoc(t *testing.T) {
 		"HeaderStreamSeq":                           natsjs.HeaderStreamSeq,
 		"AggregateDeadLetterID(reason, seq)":        natsjs.AggregateDeadLetterID("REASON", 7),
 	}
-	placeholders := strings.NewReplacer("REGION", "<region>", "PARTITION", "<partition>", "STAGE", "<stage>", "REASON", "<reason>", "-7", "-<seq>", "ID", "<id>", "STATE", "<state>")
+	placeholders := strings.NewReplacer("METHOD", "<method>", "REGION", "<region>", "PARTITION", "<partition>", "STAGE", "<stage>", "REASON", "<reason>", "-7", "-<seq>", "ID", "<id>", "STATE", "<state>")
 	doc, err := os.ReadFile("../../docs/nats.md")
 	if err != nil {
 		t.Fatal(err)

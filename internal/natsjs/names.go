@@ -136,6 +136,25 @@ func (n Names) RankingsSubject() string {
 	return n.WithDefaults().SubjectPrefix + ".rankings"
 }
 
+// MethodScoreSubject returns the subject of the scores of a region under a method other than the
+// default ("govpulse.scores.2022.330000"); the default method's are on ScoreSubject.
+func (n Names) MethodScoreSubject(method, region string) string {
+	return n.WithDefaults().SubjectPrefix + ".scores." + Token(method) + "." + Token(region)
+}
+
+// MethodScoreSubjects returns the subject filter of every region's scores under a method other than
+// the default ("govpulse.scores.2022.*").
+func (n Names) MethodScoreSubjects(method string) string {
+	return n.WithDefaults().SubjectPrefix + ".scores." + Token(method) + ".*"
+}
+
+// MethodRankingsSubject returns the subject of the rankings of all units under a method other than
+// the default ("govpulse.rankings.2022"); the default method's are on RankingsSubject. A partition
+// may not be named like a method (PartitionRankingsSubject shares the form).
+func (n Names) MethodRankingsSubject(method string) string {
+	return n.RankingsSubject() + "." + Token(method)
+}
+
 // PartitionRankingsSubject returns the subject of the partial rankings of a partition that does
 // not hold every unit ("govpulse.rankings.east").
 func (n Names) PartitionRankingsSubject(partition string) string {
@@ -214,6 +233,18 @@ const (
 // ("scores.330000").
 func ScoreKey(region string) string {
 	return scoreKeyPrefix + Token(region)
+}
+
+// MethodScoreKey returns the key of the latest-value bucket that holds the latest score of a region
+// under a method other than the default ("scores.2022.330000").
+func MethodScoreKey(method, region string) string {
+	return scoreKeyPrefix + Token(method) + "." + Token(region)
+}
+
+// MethodRankingKey returns the key of the latest-value bucket that holds the latest ranking of all
+// units under a method other than the default ("ranking.2022").
+func MethodRankingKey(method string) string {
+	return RankingKey + "." + Token(method)
 }
 
 // PartitionRankingKey returns the key of the latest-value bucket that holds the partial ranking

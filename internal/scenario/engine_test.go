@@ -26,13 +26,13 @@ func runEngine(t *testing.T, evs []events.Event) ([]scoring.Score, *scoring.Rank
 			t.Fatalf("event %d (%s): %s %s", i, evs[i].ID, res.Outcome, res.Reason)
 		}
 		if i%1000 == 999 {
-			if out := e.Drain(); out.Ranking != nil {
-				last = out.Ranking
+			if out := e.Drain(); out.RankingOf(scoring.Method) != nil {
+				last = out.RankingOf(scoring.Method)
 			}
 		}
 	}
-	if out := e.Drain(); out.Ranking != nil {
-		last = out.Ranking
+	if out := e.Drain(); out.RankingOf(scoring.Method) != nil {
+		last = out.RankingOf(scoring.Method)
 	}
 	if last == nil {
 		t.Fatal("no ranking drained")

@@ -1,6 +1,8 @@
-// Package scoring implements scoring method "2017": the portal state of a
-// region (last writer wins per key), the four sub-indices, the composite,
-// the grade and the ranking.
+// Package scoring implements the scoring methods: the portal state of a
+// region (last writer wins per key) and, per method (a Spec: method "2017"
+// with four sub-indices, method2017.go; method "2022" with five dimensions,
+// method2022.go), the sub-indices, the composite, the grade and the
+// ranking. Below, method 2017.
 //
 // The package is pure: it reads no clock and does no I/O. A Region keeps
 // the catalogue entry, the service and the guide audit of every
@@ -24,7 +26,8 @@
 //	composite       = (service_modes + item_coverage + guide_accuracy + online_maturity) / 4
 //
 // each 0 when its denominator is 0. A later method is a new file and a new
-// Method id, never an edit of this one.
+// id, never an edit of an earlier one; docs/method.md gives method 2022's
+// formulas.
 //
 // Score is the one definition of a score's fields: its json tags are the NATS
 // message, its chtype tags the ClickHouse columns (internal/chstore derives

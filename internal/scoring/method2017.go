@@ -6,32 +6,53 @@ package scoring
 const Method = "2017"
 
 // method2017 describes the terms of method 2017; its formulas are Evaluate.
-var method2017 = Spec{
-	ID: Method,
+var method2017 = newSpec(Spec{
+	ID:   Method,
+	Name: "省级政府网上政务服务能力 (2017)",
 	Terms: []Term{
-		{Name: "service_modes", LabelZH: "服务方式完备度", Label: "modes", Weight: 0.25,
+		{Name: "service_modes", Label: "modes", LabelZH: "服务方式完备度", units: 1,
 			Formula: "100 × modes_total / (8 × published_items)",
 			Counts:  []string{"modes_total", "published_items"},
-			Value:   func(s *Score) *float64 { v := s.ServiceModes; return &v }},
-		{Name: "item_coverage", LabelZH: "服务事项覆盖度", Label: "coverage", Weight: 0.25,
+			Value:   termValue("service_modes", func(s *Score) *float64 { v := s.ServiceModes; return &v })},
+		{Name: "item_coverage", Label: "coverage", LabelZH: "服务事项覆盖度", units: 1,
 			Formula: "100 × Σ w × covered / required ÷ Σ w, over the levels with required items (w = 0.4, 0.3, 0.2, 0.1)",
 			Counts: []string{"required_province", "covered_province", "required_city", "covered_city",
 				"required_county", "covered_county", "required_township", "covered_township"},
-			Value: func(s *Score) *float64 { v := s.ItemCoverage; return &v }},
-		{Name: "guide_accuracy", LabelZH: "办事指南准确度", Label: "guide", Weight: 0.25,
+			Value: termValue("item_coverage", func(s *Score) *float64 { v := s.ItemCoverage; return &v })},
+		{Name: "guide_accuracy", Label: "guide", LabelZH: "办事指南准确度", units: 1,
 			Formula: "100 × (audit_correct_consistent + 0.8 × audit_correct_inconsistent) / (8 × audited_items)",
 			Counts:  []string{"audited_items", "audit_correct_consistent", "audit_correct_inconsistent"},
-			Value:   func(s *Score) *float64 { v := s.GuideAccuracy; return &v }},
-		{Name: "online_maturity", LabelZH: "在线服务成熟度", Label: "online", Weight: 0.25,
+			Value:   termValue("guide_accuracy", func(s *Score) *float64 { v := s.GuideAccuracy; return &v })},
+		{Name: "online_maturity", Label: "online", LabelZH: "在线服务成熟度", units: 1,
 			Formula: "100 × (0.5 D + 0.3 O + 0.2 S) ÷ the weights present; D = maturity_total / (4 × published_items), " +
 				"O = applications_online_completed / applications, S = (rating_sum − ratings) / (4 × ratings)",
 			Counts: []string{"maturity_total", "published_items", "applications_online_completed", "applications", "rating_sum", "ratings"},
-			Value:  func(s *Score) *float64 { v := s.OnlineMaturity; return &v }},
-		{Name: "satisfaction", LabelZH: "满意度", Label: "satisfaction",
+			Value:  termValue("online_maturity", func(s *Score) *float64 { v := s.OnlineMaturity; return &v })},
+		{Name: "satisfaction", Label: "satisfaction", LabelZH: "满意度",
 			Formula: "100 × (rating_sum / ratings − 1) / 4 (shown, not scored)",
 			Counts:  []string{"rating_sum", "ratings"},
-			Value:   func(s *Score) *float64 { return copyFloat(s.Satisfaction) }},
+			Value:   termValue("satisfaction", func(s *Score) *float64 { return copyFloat(s.Satisfaction) })},
 	},
+	Bands: []Band{{Grade: GradeVeryHigh, Min: 90}, {Grade: GradeHigh, Min: 80}, {Grade: GradeMedium, Min: 60},
+		{Grade: GradeLow}},
+	Source: "the 2017 report (scoring.md): four sub-indices of equal weight; bands 90, 80 and 60",
+	evaluate: func(c Counts) termResults {
+		ix := Evaluate(&c)
+		return termResults{{ix.ServiceModes, true}, {ix.ItemCoverage, true}, {ix.GuideAccuracy, true},
+			{ix.OnlineMaturity, true}, {ix.Satisfaction, ix.HasSatisfaction}}
+	},
+	columns: func(res termResults) namedTerms {
+		return namedTerms{serviceModes: res[0].Value.Float(), itemCoverage: res[1].Value.Float(),
+			guideAccuracy: res[2].Value.Float(), onlineMaturity: res[3].Value.Float(),
+			satisfaction: res[4].Value.Float(), hasSatisfaction: res[4].OK}
+	},
+})
+
+// namedTerms are the values of the named fields of Score (method 2017's
+// sub-indices and satisfaction).
+type namedTerms struct {
+	serviceModes, itemCoverage, guideAccuracy, onlineMaturity, satisfaction float64
+	hasSatisfaction                                                         bool
 }
 
 // The weights, checklists and bands of method 2017. Weights are kept in
@@ -216,6 +237,21 @@ type Counts struct {
 	Ratings int64 `json:"ratings" chtype:"UInt64"`
 	// RatingSum is the sum of their ratings (1..5 each).
 	RatingSum int64 `json:"rating_sum" chtype:"UInt64"`
+
+	// The counts added by method 2022 (columns of method_scores only). A
+	// score carries the window counts its method's terms name; the others
+	// are zero (and these four are then left out of its message).
+
+	// RatingsBad counts the ratings of 1 or 2 (不满意, 非常不满意: 差评).
+	RatingsBad int64 `json:"ratings_bad,omitzero" chtype:"UInt64,methods"`
+	// ApplicationsNoVisit counts the applications with outcome completed
+	// and no visit in person (visits = 0).
+	ApplicationsNoVisit int64 `json:"applications_no_visit,omitzero" chtype:"UInt64,methods"`
+	// ApplicationsTimed counts the applications with outcome completed that
+	// give promised_days and took_days.
+	ApplicationsTimed int64 `json:"applications_timed,omitzero" chtype:"UInt64,methods"`
+	// ApplicationsOnTime counts those of them with took_days <= promised_days.
+	ApplicationsOnTime int64 `json:"applications_on_time,omitzero" chtype:"UInt64,methods"`
 }
 
 // Counts returns the portal counts of the state (the window counts are
@@ -233,12 +269,28 @@ func (r *Region) Counts() Counts {
 	return c
 }
 
-// setWindow stores the counts of the rolling window w in c.
-func (c *Counts) setWindow(w *Window) {
-	c.Applications = w.Applications
-	c.ApplicationsOnlineCompleted = w.OnlineCompleted
-	c.Ratings = w.Ratings
-	c.RatingSum = w.RatingSum
+// windowCounts names the counts of the rolling window, in the order of the
+// bits of setWindow's mask.
+var windowCounts = [...]string{"applications", "applications_online_completed", "ratings", "rating_sum",
+	"ratings_bad", "applications_no_visit", "applications_timed", "applications_on_time"}
+
+// setWindow stores the counts of the rolling window w in c: those whose bit
+// is set in used (bit i for windowCounts[i]); the others are zero.
+func (c *Counts) setWindow(w *Window, used uint8) {
+	pick := func(i int, v int64) int64 {
+		if used&(1<<i) != 0 {
+			return v
+		}
+		return 0
+	}
+	c.Applications = pick(0, w.Applications)
+	c.ApplicationsOnlineCompleted = pick(1, w.OnlineCompleted)
+	c.Ratings = pick(2, w.Ratings)
+	c.RatingSum = pick(3, w.RatingSum)
+	c.RatingsBad = pick(4, w.RatingsBad)
+	c.ApplicationsNoVisit = pick(5, w.NoVisit)
+	c.ApplicationsTimed = pick(6, w.Timed)
+	c.ApplicationsOnTime = pick(7, w.OnTime)
 }
 
 func (c *Counts) required() [LevelCount]int64 {

@@ -25,7 +25,7 @@ type Ranking struct {
 	// Version is the stream sequence of the event that produced it.
 	Version uint64      `json:"version"`
 	AsOf    time.Time   `json:"as_of"`   // the watermark it was computed at, UTC
-	Method  string      `json:"method"`  // Method
+	Method  string      `json:"method"`  // the method's id
 	Entries []RankEntry `json:"ranking"` // in rank order
 }
 
@@ -50,11 +50,17 @@ func Compare(a, b RankEntry) int {
 	return strings.Compare(a.Region, b.Region)
 }
 
-// Rank returns the ranking of the scores (one per unit) at the given
-// version and watermark. PrevRank and Change are taken from prev, which
-// may be nil when there was no ranking before.
+// Rank returns the ranking under method 2017 of the scores (one per unit)
+// at the given version and watermark (RankMethod for any method).
 func Rank(scores []Score, prev *Ranking, version uint64, asOf time.Time) *Ranking {
-	rk := &Ranking{Version: version, AsOf: asOf.UTC(), Method: Method, Entries: make([]RankEntry, len(scores))}
+	return RankMethod(Method, scores, prev, version, asOf)
+}
+
+// RankMethod returns the ranking under the given method of the scores (one
+// per unit) at the given version and watermark. PrevRank and Change are
+// taken from prev, which may be nil when there was no ranking before.
+func RankMethod(method string, scores []Score, prev *Ranking, version uint64, asOf time.Time) *Ranking {
+	rk := &Ranking{Version: version, AsOf: asOf.UTC(), Method: method, Entries: make([]RankEntry, len(scores))}
 	for i := range scores {
 		rk.Entries[i] = RankEntry{Region: scores[i].Region, Composite: scores[i].Composite, Grade: scores[i].Grade}
 	}

@@ -240,25 +240,9 @@ func (r *Region) contribute(level int, it *item, sign int64) {
 // without a gap, are joined to the provincial platform (0..4).
 func (r *Region) PlatformLevels() int { return bits.TrailingZeros8(^r.platform.levels) }
 
-// Score computes the region's score from its state and the counts of its
-// rolling window, at watermark asOf, with the given version.
+// Score computes the region's score under method 2017 from its state and
+// the counts of its rolling window, at watermark asOf, with the given
+// version (Spec.Score for any method).
 func (r *Region) Score(w Window, asOf time.Time, version uint64) Score {
-	s := Score{
-		Region:         r.code,
-		NameZH:         r.nameZH,
-		NameEN:         r.nameEN,
-		AsOf:           asOf.UTC(),
-		Method:         Method,
-		Version:        version,
-		PlatformLevels: r.PlatformLevels(),
-		Integrated:     r.platform.integrated,
-		Portals:        r.platform.portals,
-		Counts:         r.Counts(),
-		WindowStart:    w.Start.UTC(),
-		WindowEnd:      w.End.UTC(),
-	}
-	s.Counts.setWindow(&w)
-	ix := Evaluate(&s.Counts)
-	s.setIndices(&ix)
-	return s
+	return method2017.Score(r, w, asOf, version)
 }

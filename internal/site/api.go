@@ -7,7 +7,9 @@ import (
 	"net"
 	"net/http"
 	"net/url"
+	"slices"
 	"strconv"
+	"strings"
 	"time"
 
 	"github.com/go-json-experiment/json"
@@ -80,19 +82,153 @@ func (s *Server) region(w http.ResponseWriter, r *http.Request) (events.Region, 
 	return reg, ok
 }
 
-// handleRanking answers GET /api/v1/ranking.
+// method returns the method a request names with ?method= (the default method when it names
+// none), or answers 404 when the site does not show it.
+func (s *Server) method(w http.ResponseWriter, q url.Values) (string, bool) {
+	m := q.Get("method")
+	if m == "" {
+		return scoring.DefaultMethod, true
+	}
+	if !slices.Contains(s.cfg.Methods, m) {
+		s.writeError(w, http.StatusNotFound, fmt.Sprintf("unknown method %q (shown: %s)", m, strings.Join(s.cfg.Methods, ", ")))
+		return "", false
+	}
+	return m, true
+}
+
+// handleRanking answers GET /api/v1/ranking[?method=].
 func (s *Server) handleRanking(w http.ResponseWriter, r *http.Request) {
-	if _, err := query(r); err != nil {
+	q, err := query(r, "method")
+	if err != nil {
 		s.writeError(w, http.StatusBadRequest, err.Error())
 		return
 	}
-	rk, _ := s.latest("")
+	method, ok := s.method(w, q)
+	if !ok {
+		return
+	}
+	rk, _, _ := s.latestOf(method, "")
 	if rk == nil {
 		w.Header().Set("Retry-After", "5")
 		s.writeError(w, http.StatusServiceUnavailable, "no ranking has been published yet")
 		return
 	}
 	s.writeJSON(w, http.StatusOK, rk)
+}
+
+// MethodInfo is one method of GET /api/v1/methods: its id, name, terms and grade bands, as
+// scoring.Spec describes it.
+type MethodInfo struct {
+	ID      string     `json:"id"`
+	Name    string     `json:"name"`
+	Default bool       `json:"default"` // the method the stream carries and ?method= defaults to
+	Source  string     `json:"source"`  // where its terms and bands come from, and which choices are govpulse's
+	Terms   []TermInfo `json:"terms"`
+	Bands   []BandInfo `json:"bands"`
+}
+
+// TermInfo is one term of a method.
+type TermInfo struct {
+	Name    string   `json:"name"`
+	Label   string   `json:"label"`
+	LabelZH string   `json:"label_zh"`
+	Weight  float64  `json:"weight"` // 0 when shown, not scored
+	Formula string   `json:"formula"`
+	Counts  []string `json:"counts"`
+}
+
+// BandInfo is a grade band: the grade of a composite of at least Min (above Min when Above).
+type BandInfo struct {
+	Grade string  `json:"grade"`
+	Min   float64 `json:"min"`
+	Above bool    `json:"above"`
+}
+
+// handleMethods answers GET /api/v1/methods: the methods the site shows, the default first.
+func (s *Server) handleMethods(w http.ResponseWriter, r *http.Request) {
+	if _, err := query(r); err != nil {
+		s.writeError(w, http.StatusBadRequest, err.Error())
+		return
+	}
+	out := []MethodInfo{}
+	for _, id := range s.cfg.Methods {
+		spec, _ := scoring.Lookup(id) // Validate checked it
+		m := MethodInfo{ID: spec.ID, Name: spec.Name, Default: id == scoring.DefaultMethod, Source: spec.Source,
+			Terms: []TermInfo{}, Bands: []BandInfo{}}
+		for _, t := range spec.Terms {
+			m.Terms = append(m.Terms, TermInfo{Name: t.Name, Label: t.Label, LabelZH: t.LabelZH, Weight: t.Weight,
+				Formula: t.Formula, Counts: t.Counts})
+		}
+		for _, b := range spec.Bands {
+			m.Bands = append(m.Bands, BandInfo{Grade: string(b.Grade), Min: b.Min, Above: b.Above})
+		}
+		if m.Default {
+			out = append([]MethodInfo{m}, out...)
+		} else {
+			out = append(out, m)
+		}
+	}
+	s.writeJSON(w, http.StatusOK, out)
+}
+
+// Comparison is the body of GET /api/v1/comparison: every unit's place under each method shown.
+type Comparison struct {
+	Methods []string         `json:"methods"` // the methods, the default first
+	Units   []ComparisonUnit `json:"units"`   // in the order of the first method's ranking, then by code
+}
+
+// ComparisonUnit is one unit of a [Comparison].
+type ComparisonUnit struct {
+	Region string `json:"region"`
+	NameZH string `json:"name_zh"`
+	NameEN string `json:"name_en"`
+	// Places holds the unit's place under each method, in the order of Comparison.Methods; null
+	// under a method without a ranking yet.
+	Places []*scoring.RankEntry `json:"places"`
+}
+
+// handleComparison answers GET /api/v1/comparison.
+func (s *Server) handleComparison(w http.ResponseWriter, r *http.Request) {
+	if _, err := query(r); err != nil {
+		s.writeError(w, http.StatusBadRequest, err.Error())
+		return
+	}
+	methods := []string{scoring.DefaultMethod}
+	for _, m := range s.cfg.Methods {
+		if m != scoring.DefaultMethod {
+			methods = append(methods, m)
+		}
+	}
+	places := make([]map[string]scoring.RankEntry, len(methods))
+	var order []string
+	for i, m := range methods {
+		places[i] = map[string]scoring.RankEntry{}
+		if rk, _, _ := s.latestOf(m, ""); rk != nil {
+			for _, e := range rk.Entries {
+				places[i][e.Region] = e.RankEntry
+				if i == 0 {
+					order = append(order, e.Region)
+				}
+			}
+		}
+	}
+	for _, reg := range events.Regions() {
+		if !slices.Contains(order, reg.Code) {
+			order = append(order, reg.Code)
+		}
+	}
+	out := Comparison{Methods: methods, Units: []ComparisonUnit{}}
+	for _, code := range order {
+		reg, _ := events.LookupRegion(code)
+		u := ComparisonUnit{Region: code, NameZH: reg.NameZH, NameEN: reg.NameEN, Places: make([]*scoring.RankEntry, len(methods))}
+		for i := range methods {
+			if e, ok := places[i][code]; ok {
+				u.Places[i] = &e
+			}
+		}
+		out.Units = append(out.Units, u)
+	}
+	s.writeJSON(w, http.StatusOK, out)
 }
 
 // RegionDetail is the body of GET /api/v1/regions/{code}.
@@ -146,11 +282,16 @@ func (s *Server) handleRegion(w http.ResponseWriter, r *http.Request) {
 	if !ok {
 		return
 	}
-	if _, err := query(r); err != nil {
+	q, err := query(r, "method")
+	if err != nil {
 		s.writeError(w, http.StatusBadRequest, err.Error())
 		return
 	}
-	rk, sc := s.latest(reg.Code)
+	method, ok := s.method(w, q)
+	if !ok {
+		return
+	}
+	rk, sc, _ := s.latestOf(method, reg.Code)
 	out := RegionDetail{Region: reg.Code, NameZH: reg.NameZH, NameEN: reg.NameEN, ISO: reg.ISO, Score: sc,
 		Terms: []Term{}, Events: []Event{}}
 	if rk != nil {

@@ -17,6 +17,7 @@ import (
 
 	"github.com/govpulse/govpulse/internal/engine"
 	"github.com/govpulse/govpulse/internal/scenario"
+	"github.com/govpulse/govpulse/internal/scoring"
 )
 
 // replayRankings applies the sample scenario to an engine, drains it every flushEvery events as
@@ -35,7 +36,8 @@ func replayRankings(tb testing.TB, flushEvery int) [][]byte {
 		if (i+1)%flushEvery != 0 && i != len(evs)-1 {
 			continue
 		}
-		if r := eng.Drain().Ranking; r != nil {
+		if o := eng.Drain(); o.RankingOf(scoring.Method) != nil {
+			r := o.RankingOf(scoring.Method)
 			b, err := json.Marshal(r)
 			if err != nil {
 				tb.Fatal(err)

@@ -26,6 +26,7 @@ import (
 	"github.com/govpulse/govpulse/internal/ingest"
 	"github.com/govpulse/govpulse/internal/natsjs"
 	"github.com/govpulse/govpulse/internal/natsjs/natstest"
+	"github.com/govpulse/govpulse/internal/scoring"
 	"github.com/govpulse/govpulse/pkg/events"
 )
 
@@ -157,11 +158,12 @@ func startPipeline(t *testing.T) *pipeline {
 	if err != nil {
 		t.Fatal(err)
 	}
-	agg, err := aggregate.New(aggregate.Config{FlushInterval: 20 * time.Millisecond}, js, store, nil, prometheus.NewRegistry())
+	methods := []string{scoring.Method, scoring.Method2022}
+	agg, err := aggregate.New(aggregate.Config{FlushInterval: 20 * time.Millisecond, Methods: methods}, js, store, nil, prometheus.NewRegistry())
 	if err != nil {
 		t.Fatal(err)
 	}
-	srv, err := New(Config{}, nc, store, nil, prometheus.NewRegistry())
+	srv, err := New(Config{Methods: methods}, nc, store, nil, prometheus.NewRegistry())
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -482,4 +484,44 @@ func TestBrowser(t *testing.T) {
 		t.Errorf("the unit page is wider than a phone (%v)", err)
 	}
 	shoot(t, ctx, shots, "site-region-phone.png")
+
+	// Methods side by side: the selector leads to method 2022's ranking, with its own terms, and
+	// to every unit's rank under both methods.
+	step("method 2022", 20*time.Second,
+		chromedp.EmulateViewport(1280, 1000),
+		chromedp.Navigate(p.site.URL+"/"),
+		chromedp.WaitVisible(`#methods a[href="/?method=2022"]`),
+		chromedp.Click(`#methods a[href="/?method=2022"]`),
+		chromedp.WaitVisible(`#ranking tbody tr:nth-child(32)`),
+	)
+	m22, err := chromedp.Run(ctx, chromedp.Evaluate[map[string]any](`({
+		method: document.getElementById('method').textContent,
+		current: document.querySelector('#methods a[aria-current="page"]').getAttribute('href'),
+		bars: document.querySelectorAll('#ranking tbody tr:first-child .bars li').length,
+		fill: document.querySelectorAll('#ranking tbody tr .fill.online_effectiveness').length,
+		rows: document.querySelectorAll('#ranking tbody tr').length})`))
+	if err != nil || m22["method"] != "2022" || m22["current"] != "/?method=2022" || m22["bars"] != float64(5) ||
+		m22["fill"] != float64(32) || m22["rows"] != float64(32) {
+		t.Errorf("method 2022 page: %v (%v)", m22, err)
+	}
+	step("side by side", 20*time.Second,
+		chromedp.Click(`#methods a[href="/?view=compare"]`),
+		chromedp.WaitVisible(`#compare tbody tr:nth-child(32)`),
+	)
+	cmp, err := chromedp.Run(ctx, chromedp.Evaluate[map[string]any](`({
+		head: document.querySelectorAll('#compare thead th').length,
+		first: document.querySelector('#compare tbody tr').dataset.region,
+		ranking: document.getElementById('ranking-wrap').hidden})`))
+	if err != nil || cmp["head"] != float64(6) || cmp["first"] != beijing || cmp["ranking"] != true {
+		t.Errorf("side by side: %v (%v)", cmp, err)
+	}
+	// A unit's page under method 2022 explains its five dimensions from their counts.
+	step("unit page under 2022", 20*time.Second,
+		chromedp.Navigate(p.site.URL+"/region/"+zhejiang+"?method=2022"),
+		chromedp.WaitVisible(`#terms tbody tr:nth-child(6)`),
+	)
+	terms, err := chromedp.Run(ctx, chromedp.Text(`#terms`))
+	if err != nil || !strings.Contains(terms, "applications_on_time") || !strings.Contains(terms, "ratings_bad") {
+		t.Errorf("unit page under 2022: %q (%v)", terms, err)
+	}
 }

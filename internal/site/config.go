@@ -3,9 +3,11 @@ package site
 import (
 	"errors"
 	"fmt"
+	"slices"
 	"time"
 
 	"github.com/govpulse/govpulse/internal/natsjs"
+	"github.com/govpulse/govpulse/internal/scoring"
 )
 
 // Config configures a [Server]. The zero value means the defaults.
@@ -43,11 +45,18 @@ type Config struct {
 	// CORSOrigin, when not empty, is sent as Access-Control-Allow-Origin on /api responses. Empty
 	// (the default) sends no CORS header.
 	CORSOrigin string
+	// Methods are the scoring methods the site shows (as the aggregator's --methods); empty means
+	// scoring.DefaultMethod alone. The default method's rankings and scores are streamed; the
+	// others are served by the API (?method=) and the page reads them from there.
+	Methods []string
 }
 
 // WithDefaults returns c with every zero field set to its default.
 func (c Config) WithDefaults() Config {
 	c.Names = c.Names.WithDefaults()
+	if len(c.Methods) == 0 {
+		c.Methods = []string{scoring.DefaultMethod}
+	}
 	if c.RateLimit == 0 {
 		c.RateLimit = 20
 	}
@@ -111,6 +120,11 @@ func (c Config) Validate() error {
 	}{{"heartbeat", c.Heartbeat}, {"write timeout", c.WriteTimeout}, {"resync", c.Resync}, {"query timeout", c.QueryTimeout}} {
 		if d.d <= 0 {
 			errs = append(errs, fmt.Errorf("%s %s must be positive", d.name, d.d))
+		}
+	}
+	for i, m := range c.Methods {
+		if _, ok := scoring.Lookup(m); !ok || slices.Contains(c.Methods[:i], m) {
+			errs = append(errs, fmt.Errorf("method %q unknown or listed twice", m))
 		}
 	}
 	if err := errors.Join(errs...); err != nil {

@@ -44,6 +44,8 @@ func (s *Server) Handler() http.Handler {
 	})
 	api := http.NewServeMux()
 	api.HandleFunc("GET /api/v1/ranking", s.handleRanking)
+	api.HandleFunc("GET /api/v1/methods", s.handleMethods)
+	api.HandleFunc("GET /api/v1/comparison", s.handleComparison)
 	api.HandleFunc("GET /api/v1/regions/{code}", s.handleRegion)
 	api.HandleFunc("GET /api/v1/regions/{code}/history", s.handleHistory)
 	api.HandleFunc("GET /api/v1/regions/{code}/explain", s.handleExplain)

@@ -41,6 +41,15 @@ type Server struct {
 	scoresF  map[string]*frame
 	clients  map[*client]struct{}
 	closed   bool // Run has ended: no new stream clients
+	// others holds the latest ranking and scores of every method but the default, which the API
+	// serves (?method=) and the stream does not carry.
+	others map[string]*methodState
+}
+
+// methodState is the latest ranking and scores of one method other than the default.
+type methodState struct {
+	ranking *scoring.Ranking
+	scores  map[string]*scoring.Score
 }
 
 // client is one stream connection. Its channel is closed when it is dropped or the server stops.
@@ -75,7 +84,19 @@ func New(cfg Config, nc *nats.Conn, store *chstore.Store, logger *slog.Logger, r
 		limiter: newLimiter(cfg.RateLimit, cfg.RateBurst, cfg.RateClients),
 		beat:    &frame{data: []byte(heartbeat)}, static: static,
 		scores: map[string]*scoring.Score{}, scoresF: map[string]*frame{}, clients: map[*client]struct{}{},
+		others: others(cfg.Methods),
 	}, nil
+}
+
+// others returns an empty state of every method but the default.
+func others(methods []string) map[string]*methodState {
+	out := make(map[string]*methodState)
+	for _, m := range methods {
+		if m != scoring.DefaultMethod {
+			out[m] = &methodState{scores: map[string]*scoring.Score{}}
+		}
+	}
+	return out
 }
 
 // Ready reports nil once the server has read the latest-value bucket and while it is connected
@@ -97,12 +118,35 @@ func (s *Server) Run(ctx context.Context) error {
 	msgs := make(chan *nats.Msg, 4096)
 	rankings := s.cfg.Names.RankingsSubject()
 	scores := strings.TrimSuffix(s.cfg.Names.ScoreSubject("x"), "x") + "*"
-	for _, subj := range []string{rankings, scores} {
-		sub, err := s.nc.ChanSubscribe(subj, msgs)
+	// A message's subscription says what it is: the default method's ranking or score, or one of
+	// another method.
+	type kind struct {
+		method  string // "" for the default method
+		ranking bool
+	}
+	kinds := make(map[*nats.Subscription]kind)
+	subjects := []struct {
+		subject string
+		kind    kind
+	}{{rankings, kind{ranking: true}}, {scores, kind{}}}
+	for _, m := range s.cfg.Methods {
+		if m != scoring.DefaultMethod {
+			subjects = append(subjects, struct {
+				subject string
+				kind    kind
+			}{s.cfg.Names.MethodRankingsSubject(m), kind{m, true}}, struct {
+				subject string
+				kind    kind
+			}{s.cfg.Names.MethodScoreSubjects(m), kind{method: m}})
+		}
+	}
+	for _, sj := range subjects {
+		sub, err := s.nc.ChanSubscribe(sj.subject, msgs)
 		if err != nil {
-			return fmt.Errorf("site: subscribe %s: %w", subj, err)
+			return fmt.Errorf("site: subscribe %s: %w", sj.subject, err)
 		}
 		defer func() { _ = sub.Unsubscribe() }()
+		kinds[sub] = sj.kind
 	}
 	// The subscriptions reach the server before the bucket is read, so nothing falls in between.
 	fctx, cancel := context.WithTimeout(ctx, s.cfg.QueryTimeout)
@@ -121,9 +165,14 @@ func (s *Server) Run(ctx context.Context) error {
 		case <-ctx.Done():
 			return nil
 		case m := <-msgs:
-			if m.Subject == rankings {
+			switch k := kinds[m.Sub]; {
+			case k.method != "" && k.ranking:
+				s.applyMethodRanking(k.method, m.Data)
+			case k.method != "":
+				s.applyMethodScore(k.method, m.Data)
+			case k.ranking:
 				s.applyRanking(m.Data)
-			} else {
+			default:
 				s.applyScore(m.Data)
 			}
 		case <-resync.C:
@@ -172,7 +221,61 @@ func (s *Server) resync(ctx context.Context) bool {
 	if found {
 		s.applyRanking(data)
 	}
-	return ok && err == nil
+	ok = ok && err == nil
+	for m := range s.others {
+		for _, r := range events.Regions() {
+			data, found, err := s.get(ctx, kv, natsjs.MethodScoreKey(m, r.Code))
+			ok = ok && err == nil
+			if found {
+				s.applyMethodScore(m, data)
+			}
+		}
+		data, found, err := s.get(ctx, kv, natsjs.MethodRankingKey(m))
+		ok = ok && err == nil
+		if found {
+			s.applyMethodRanking(m, data)
+		}
+	}
+	return ok
+}
+
+// applyMethodRanking keeps a ranking of a method other than the default, newer than the one held.
+func (s *Server) applyMethodRanking(method string, data []byte) {
+	r, err := decodeRanking(data)
+	if err == nil && r.Method != method {
+		err = fmt.Errorf("site: ranking of method %q on the subject of %q", r.Method, method)
+	}
+	if err != nil {
+		s.invalid("ranking", err)
+		return
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	st := s.others[method]
+	if st.ranking == nil || r.Version > st.ranking.Version {
+		st.ranking = r
+		s.metrics.messages.WithLabelValues("ranking").Inc()
+	}
+}
+
+// applyMethodScore keeps a score of a method other than the default, newer than the one held for
+// its region.
+func (s *Server) applyMethodScore(method string, data []byte) {
+	sc, err := decodeScore(data)
+	if err == nil && sc.Method != method {
+		err = fmt.Errorf("site: score of method %q on the subject of %q", sc.Method, method)
+	}
+	if err != nil {
+		s.invalid("score", err)
+		return
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	st := s.others[method]
+	if old := st.scores[sc.Region]; old == nil || sc.Version > old.Version {
+		st.scores[sc.Region] = sc
+		s.metrics.messages.WithLabelValues("score").Inc()
+	}
 }
 
 // get reads one key of the bucket; a missing key is not an error.
@@ -306,20 +409,36 @@ func (s *Server) closeAll() {
 	}
 }
 
-// latest returns the extended ranking and a copy of the score of region ("" for none).
+// latest returns the extended ranking and a copy of the score of region ("" for none) under the
+// default method.
 func (s *Server) latest(region string) (*Ranking, *scoring.Score) {
+	r, sc, _ := s.latestOf(scoring.DefaultMethod, region)
+	return r, sc
+}
+
+// latestOf returns the extended ranking and a copy of the score of region ("" for none) under
+// method, and false when the site does not show the method.
+func (s *Server) latestOf(method, region string) (*Ranking, *scoring.Score, bool) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
+	ranking, scores := s.ranking, s.scores
+	if method != scoring.DefaultMethod {
+		st, ok := s.others[method]
+		if !ok {
+			return nil, nil, false
+		}
+		ranking, scores = st.ranking, st.scores
+	}
 	var r *Ranking
-	if s.ranking != nil {
-		r = extend(s.ranking, s.scores)
+	if ranking != nil {
+		r = extend(ranking, scores)
 	}
 	var sc *scoring.Score
-	if v := s.scores[region]; v != nil {
-		cp := *v
+	if v := scores[region]; v != nil {
+		cp := v.Clone()
 		sc = &cp
 	}
-	return r, sc
+	return r, sc, true
 }
 
 // Clients returns the number of connected stream clients.

@@ -28,6 +28,10 @@ type RankingEntry struct {
 	NameZH string `json:"name_zh"`
 	NameEN string `json:"name_en"`
 	SubIndices
+	// Terms are the values of every term of the ranking's method in the unit's latest score, in
+	// the method's order (empty when no score of the unit is known yet): the sub-indices of any
+	// method.
+	Terms []scoring.TermValue `json:"terms"`
 }
 
 // SubIndices are the four sub-indices of a score (0..100) and its satisfaction (null when the
@@ -45,6 +49,9 @@ type SubIndices struct {
 func subIndices(sc *scoring.Score) SubIndices {
 	if sc == nil {
 		return SubIndices{}
+	}
+	if sc.Method != scoring.Method {
+		return SubIndices{ScoreVersion: sc.Version} // the sub-indices of other methods are in Terms
 	}
 	return SubIndices{ServiceModes: sc.ServiceModes, ItemCoverage: sc.ItemCoverage, GuideAccuracy: sc.GuideAccuracy,
 		OnlineMaturity: sc.OnlineMaturity, Satisfaction: sc.Satisfaction, ScoreVersion: sc.Version}
@@ -85,7 +92,22 @@ func extend(r *scoring.Ranking, scores map[string]*scoring.Score) *Ranking {
 	out := &Ranking{Version: r.Version, AsOf: r.AsOf, Method: r.Method, Entries: make([]RankingEntry, len(r.Entries))}
 	for i, e := range r.Entries {
 		reg, _ := events.LookupRegion(e.Region)
-		out.Entries[i] = RankingEntry{RankEntry: e, NameZH: reg.NameZH, NameEN: reg.NameEN, SubIndices: subIndices(scores[e.Region])}
+		sc := scores[e.Region]
+		out.Entries[i] = RankingEntry{RankEntry: e, NameZH: reg.NameZH, NameEN: reg.NameEN, SubIndices: subIndices(sc),
+			Terms: termValues(r.Method, sc)}
+	}
+	return out
+}
+
+// termValues returns the terms of method in sc as Term.Value reads them; empty when sc is nil.
+func termValues(method string, sc *scoring.Score) []scoring.TermValue {
+	out := []scoring.TermValue{}
+	spec, ok := scoring.Lookup(method)
+	if !ok || sc == nil {
+		return out
+	}
+	for _, t := range spec.Terms {
+		out = append(out, scoring.TermValue{Name: t.Name, Value: t.Value(sc)})
 	}
 	return out
 }

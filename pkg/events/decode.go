@@ -665,7 +665,7 @@ func (d *decoder) rectificationClosed() (*RectificationClosedData, *Error) {
 
 func (d *decoder) applicationCompleted() (*ApplicationCompletedData, *Error) {
 	p := &ApplicationCompletedData{}
-	_, err := d.payload([]string{fItemCode, fLevel, fOutcome, fOnline, fVisits}, 0, func(k int) *Error {
+	seen, err := d.payload([]string{fItemCode, fLevel, fOutcome, fOnline, fVisits, fPromisedDays, fTookDays}, 1<<5|1<<6, func(k int) *Error {
 		var err *Error
 		var s []byte
 		switch k {
@@ -678,9 +678,24 @@ func (d *decoder) applicationCompleted() (*ApplicationCompletedData, *Error) {
 			p.Online, err = d.boolValue(fOnline)
 		case 4:
 			p.Visits, err = d.intValue(fVisits)
+		case 5:
+			p.PromisedDays, err = d.intValue(fPromisedDays)
+		case 6:
+			p.TookDays, err = d.intValue(fTookDays)
 		}
 		return err
 	})
+	if err == nil {
+		// The two times come together or not at all.
+		switch hasP, hasT := seen&(1<<5) != 0, seen&(1<<6) != 0; {
+		case hasP && !hasT:
+			err = newError(fTookDays, ReasonMissingField, "must be given together with data.promised_days")
+		case hasT && !hasP:
+			err = newError(fPromisedDays, ReasonMissingField, "must be given together with data.took_days")
+		default:
+			p.Timed = hasP
+		}
+	}
 	if err == nil {
 		err = p.check()
 	}

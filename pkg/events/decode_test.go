@@ -300,6 +300,16 @@ func decodeCases() []decodeCase {
 		{"application online string", application(`{"item_code":"A","level":"city","outcome":"abandoned","online":"yes","visits":1}`), "data.online", events.ReasonWrongType},
 		{"application online missing", application(`{"item_code":"A","level":"city","outcome":"abandoned","visits":1}`), "data.online", events.ReasonMissingField},
 		{"application first missing member", application(`{"visits":1}`), "data.item_code", events.ReasonMissingField},
+		{"application timed", application(`{"item_code":"A","level":"city","outcome":"completed","online":true,"visits":0,"promised_days":5,"took_days":7}`), "", ""},
+		{"application timed at the limits", application(`{"item_code":"A","level":"city","outcome":"completed","online":true,"visits":0,"promised_days":365,"took_days":3650}`), "", ""},
+		{"application timed zero", application(`{"item_code":"A","level":"city","outcome":"completed","online":true,"visits":0,"took_days":0,"promised_days":0}`), "", ""},
+		{"application promised without took", application(`{"item_code":"A","level":"city","outcome":"completed","online":true,"visits":0,"promised_days":5}`), "data.took_days", events.ReasonMissingField},
+		{"application took without promised", application(`{"item_code":"A","level":"city","outcome":"completed","online":true,"visits":0,"took_days":5}`), "data.promised_days", events.ReasonMissingField},
+		{"application promised 366", application(`{"item_code":"A","level":"city","outcome":"completed","online":true,"visits":0,"promised_days":366,"took_days":1}`), "data.promised_days", events.ReasonOutOfRange},
+		{"application promised -1", application(`{"item_code":"A","level":"city","outcome":"completed","online":true,"visits":0,"promised_days":-1,"took_days":1}`), "data.promised_days", events.ReasonOutOfRange},
+		{"application took 3651", application(`{"item_code":"A","level":"city","outcome":"completed","online":true,"visits":0,"promised_days":1,"took_days":3651}`), "data.took_days", events.ReasonOutOfRange},
+		{"application took string", application(`{"item_code":"A","level":"city","outcome":"completed","online":true,"visits":0,"promised_days":1,"took_days":"2"}`), "data.took_days", events.ReasonWrongType},
+		{"application promised repeated", application(`{"item_code":"A","level":"city","outcome":"completed","online":true,"visits":0,"promised_days":1,"promised_days":2,"took_days":2}`), "data.promised_days", events.ReasonDuplicateKey},
 
 		// feedback.rated: the members of a review record
 		{"feedback review record", feedback(`{"rating":1,"channel":"web","item_code":"A","level":"city","case_number":"330100-2024-000123","item_version":"v3.1","detail_codes":["slow","unclear_guide"],"comment":"材料要求前后不一致"}`), "", ""},

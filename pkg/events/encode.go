@@ -101,6 +101,12 @@ func (e *Event) AppendJSON(dst []byte) ([]byte, error) {
 		dst = strconv.AppendBool(dst, d.Online)
 		dst = append(dst, `,"visits":`...)
 		dst = strconv.AppendInt(dst, int64(d.Visits), 10)
+		if d.Timed {
+			dst = append(dst, `,"promised_days":`...)
+			dst = strconv.AppendInt(dst, int64(d.PromisedDays), 10)
+			dst = append(dst, `,"took_days":`...)
+			dst = strconv.AppendInt(dst, int64(d.TookDays), 10)
+		}
 	case *FeedbackAppealedData:
 		dst = appendReview(dst, d.ReviewID)
 		dst = append(dst, `,"reason":`...)

@@ -46,6 +46,9 @@ func TestMarshalCanonical(t *testing.T) {
 		{base(events.ApplicationCompleted, &events.ApplicationCompletedData{ItemCode: "A", Level: events.LevelCity,
 			Outcome: events.Abandoned, Online: true, Visits: 2}),
 			`{"item_code":"A","level":"city","outcome":"abandoned","online":true,"visits":2}`},
+		{base(events.ApplicationCompleted, &events.ApplicationCompletedData{ItemCode: "A", Level: events.LevelCity,
+			Outcome: events.Completed, Online: true, Timed: true, PromisedDays: 0, TookDays: 3}),
+			`{"item_code":"A","level":"city","outcome":"completed","online":true,"visits":0,"promised_days":0,"took_days":3}`},
 	}
 	for _, tc := range cases {
 		t.Run(string(tc.e.Type), func(t *testing.T) {

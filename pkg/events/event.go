@@ -151,7 +151,17 @@ type ApplicationCompletedData struct {
 	Outcome  Outcome
 	Online   bool // handled entirely online
 	Visits   int  // 0..20 visits in person
+	// Timed is true when the event gives promised_days and took_days
+	// (optional, always together): the time limit the service promises
+	// and the time the application took, in calendar days.
+	Timed        bool
+	PromisedDays int // 0..365, when Timed
+	TookDays     int // 0..3650, when Timed
 }
+
+// OnTime reports whether a timed application took no longer than the time
+// it was promised; false when it is not timed.
+func (d *ApplicationCompletedData) OnTime() bool { return d.Timed && d.TookDays <= d.PromisedDays }
 
 // EventType returns [CatalogItem].
 func (*CatalogItemData) EventType() Type { return CatalogItem }

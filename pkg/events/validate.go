@@ -49,6 +49,8 @@ const (
 	fDecision      = "data.decision"
 	fDeadlineDays  = "data.deadline_days"
 	fResolved      = "data.resolved"
+	fPromisedDays  = "data.promised_days"
+	fTookDays      = "data.took_days"
 	elementsPrefix = "data.elements."
 )
 
@@ -341,7 +343,19 @@ func (d *ApplicationCompletedData) check() *Error {
 	if !d.Outcome.Valid() {
 		return newError(fOutcome, ReasonUnknownValue, "must be completed, abandoned or rejected")
 	}
-	return checkRange(fVisits, d.Visits, 0, 20)
+	if err := checkRange(fVisits, d.Visits, 0, 20); err != nil {
+		return err
+	}
+	if !d.Timed {
+		if d.PromisedDays != 0 || d.TookDays != 0 {
+			return newError(fPromisedDays, ReasonOutOfRange, "must be 0 unless Timed (promised_days and took_days are given together)")
+		}
+		return nil
+	}
+	if err := checkRange(fPromisedDays, d.PromisedDays, 0, MaxPromisedDays); err != nil {
+		return err
+	}
+	return checkRange(fTookDays, d.TookDays, 0, MaxTookDays)
 }
 
 func (d *FeedbackAppealedData) check() *Error {
@@ -388,6 +402,12 @@ func checkReviewID(s string) *Error {
 	}
 	return nil
 }
+
+// Limits of the optional times of application.completed, in days.
+const (
+	MaxPromisedDays = 365  // a promised time limit of at most a year
+	MaxTookDays     = 3650 // an application handled within ten years
+)
 
 func indexPath(field string, i int) string {
 	return field + "[" + strconv.Itoa(i) + "]"

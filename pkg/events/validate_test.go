@@ -81,6 +81,21 @@ func TestValidate(t *testing.T) {
 			e.Type = events.ApplicationCompleted
 			e.Data = &events.ApplicationCompletedData{ItemCode: "A", Level: events.LevelCity}
 		}, "data.outcome", events.ReasonUnknownValue},
+		{"application timed", func(e *events.Event) {
+			e.Type = events.ApplicationCompleted
+			e.Data = &events.ApplicationCompletedData{ItemCode: "A", Level: events.LevelCity, Outcome: events.Completed,
+				Timed: true, PromisedDays: 3, TookDays: 4}
+		}, "", ""},
+		{"application days without Timed", func(e *events.Event) {
+			e.Type = events.ApplicationCompleted
+			e.Data = &events.ApplicationCompletedData{ItemCode: "A", Level: events.LevelCity, Outcome: events.Completed,
+				TookDays: 4}
+		}, "data.promised_days", events.ReasonOutOfRange},
+		{"application took too long", func(e *events.Event) {
+			e.Type = events.ApplicationCompleted
+			e.Data = &events.ApplicationCompletedData{ItemCode: "A", Level: events.LevelCity, Outcome: events.Completed,
+				Timed: true, PromisedDays: 3, TookDays: 4000}
+		}, "data.took_days", events.ReasonOutOfRange},
 		{"withdrawn bad item code", func(e *events.Event) {
 			e.Type = events.ServiceWithdrawn
 			e.Data = &events.ServiceWithdrawnData{ItemCode: "A B", Level: events.LevelCity}

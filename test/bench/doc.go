@@ -1,4 +1,4 @@
-// Package bench holds the end-to-end replay benchmark of govpulse.
+// Package bench holds the end-to-end benchmarks of govpulse: the replay and the latency.
 //
 // BenchmarkEndToEnd feeds a synthetic stream of events over HTTP to the real ingest server, which
 // publishes them to an in-process JetStream server (file storage), while the real aggregator
@@ -9,11 +9,20 @@
 // run ("end-to-end explain cost: ..."), then repeats the run with the JetStream setting
 // sync_interval: always.
 //
+// BenchmarkLatency measures, on the same pipeline, the delay from ingest's 202 for an event to the
+// first score published on NATS whose version (a stream sequence) covers it: with events paced at
+// GOVPULSE_LATENCY_RATE per second (default 5,000) for GOVPULSE_LATENCY_SECONDS (default 20) in
+// requests of GOVPULSE_LATENCY_BATCH events (default 50), and for GOVPULSE_LATENCY_LONE lone
+// ratings (default 50), each sent after the pipeline was idle, following a warm-up.
+//
 // It needs the ClickHouse test server named by GOVPULSE_TEST_CLICKHOUSE (see internal/chstore/chtest)
 // and is meant to run once per invocation:
 //
 //	GOVPULSE_TEST_CLICKHOUSE=127.0.0.1:19000 go test -run '^$' -bench EndToEnd -benchtime 1x ./test/bench/
 //
 // GOVPULSE_BENCH_EVENTS sets the number of events (default 200,000) and GOVPULSE_BENCH_FEEDERS the
-// number of concurrent HTTP clients (default 8). `make bench` runs it (deploy/local/bench.sh).
+// number of concurrent HTTP clients (default 8). `make bench` runs both (deploy/local/bench.sh).
+//
+// The command in test/bench/peer is `make bench-peer` (deploy/local/bench-peer.sh): aggregate
+// against Telegraf draining the same backlog.
 package bench

@@ -141,45 +141,10 @@ func replay(b *testing.B, evs []*events.Event, feeders int, syncAlways, explain 
 	ctx, cancel := context.WithTimeout(b.Context(), replayTimeout)
 	defer cancel()
 
-	// NATS with JetStream on disk, one connection for ingest and one for the aggregator, as in
-	// production where they are separate processes.
-	srv := startNATS(b, syncAlways)
-	ingestJS := connect(b, srv, "govpulse-bench-ingest", jetstream.WithPublishAsyncTimeout(ingest.DefaultPublishTimeout+time.Second))
-	aggJS := connect(b, srv, "govpulse-bench-aggregate")
-	if err := natsjs.EnsureStreams(ctx, ingestJS, natsjs.Names{}, natsjs.StreamOptions{}); err != nil {
-		b.Fatal(err)
-	}
-
-	// ClickHouse: a fresh database with the migrations applied.
-	conn, db := chtest.Open(b)
-	store := chstore.New(conn, db, nil)
-	if err := store.Migrate(ctx); err != nil {
-		b.Fatalf("migrate: %v", err)
-	}
-	rec := &recorder{store: store}
-
-	// The aggregator, with the production defaults but for explain.
-	svc, err := aggregate.New(aggregate.Config{NoExplain: !explain}, aggJS, rec, nil, nil)
-	if err != nil {
-		b.Fatal(err)
-	}
-	defer testwait.Run(b, "aggregator", svc.Run)()
-	testwait.For(b, 30*time.Second, 2*time.Millisecond, svc.Ready)
-
-	// Ingest over a real loopback HTTP listener.
-	// Every feeder comes from the same loopback address: the per-client rate limit (a production
-	// safeguard against a runaway producer) is off, so that the pipeline's own capacity is measured.
-	isrv, err := ingest.New(ingest.Config{RateLimit: -1}, ingestJS, nil, nil)
-	if err != nil {
-		b.Fatal(err)
-	}
-	hs := httptest.NewServer(isrv.Handler())
-	defer hs.Close()
-	client := &http.Client{
-		Timeout:   time.Minute,
-		Transport: &http.Transport{MaxIdleConnsPerHost: feeders, MaxConnsPerHost: feeders},
-	}
-	defer client.CloseIdleConnections()
+	p := startPipeline(ctx, b, syncAlways, feeders, aggregate.Config{NoExplain: !explain})
+	defer p.stop()
+	ingestJS, conn, db, rec := p.ingestJS, p.conn, p.db, p.rec
+	client, url := p.client, p.url
 
 	// Feed: request k carries events [k*batch, (k+1)*batch); feeder f sends the requests k with
 	// k mod feeders = f, so the clients advance through event time together.
@@ -190,7 +155,7 @@ func replay(b *testing.B, evs []*events.Event, feeders int, syncAlways, explain 
 	g, gctx := errgroup.WithContext(ctx)
 	for f := range feeders {
 		g.Go(func() error {
-			sum, err := ctl.Feed(gctx, share(evs, f, feeders), ctl.FeedOptions{URL: hs.URL, Batch: feedBatch, Client: client})
+			sum, err := ctl.Feed(gctx, share(evs, f, feeders), ctl.FeedOptions{URL: url, Batch: feedBatch, Client: client})
 			sums[f], done[f] = sum, time.Now()
 			if err != nil {
 				return fmt.Errorf("feeder %d: %w (%s)", f, err, sum)
@@ -237,11 +202,11 @@ func replay(b *testing.B, evs []*events.Event, feeders int, syncAlways, explain 
 		if err := ctx.Err(); err != nil {
 			return testwait.Abort(fmt.Errorf("waiting for stream sequence %d stored: %w", last, err))
 		}
-		at, ok := rec.reached(last)
+		m, ok := rec.reached(last)
 		if !ok {
 			return fmt.Errorf("stream sequence %d not stored", last)
 		}
-		storedAt = at
+		storedAt = m.at
 		return nil
 	})
 	b.StopTimer()
@@ -302,9 +267,12 @@ type recorder struct {
 	writing time.Duration // total time of successful writes
 }
 
+// mark is one successful write: the highest stream sequence stored so far, when the write
+// returned and how long it took.
 type mark struct {
-	seq uint64
-	at  time.Time
+	seq  uint64
+	at   time.Time
+	took time.Duration
 }
 
 // WriteIsolated implements the aggregator's batch writer.
@@ -324,13 +292,13 @@ func (r *recorder) WriteIsolated(ctx context.Context, b chstore.Batch, schemaFau
 	if n := len(r.marks); n > 0 {
 		hi = max(hi, r.marks[n-1].seq)
 	}
-	r.marks = append(r.marks, mark{seq: hi, at: now})
+	r.marks = append(r.marks, mark{seq: hi, at: now, took: now.Sub(start)})
 	r.writing += now.Sub(start)
 	return refused, nil
 }
 
-// reached returns when a write first covered seq, if one has.
-func (r *recorder) reached(seq uint64) (time.Time, bool) {
+// reached returns the first write that covered seq, if one has.
+func (r *recorder) reached(seq uint64) (mark, bool) {
 	r.mu.Lock()
 	defer r.mu.Unlock()
 	i, _ := slices.BinarySearchFunc(r.marks, seq, func(m mark, s uint64) int {
@@ -343,9 +311,9 @@ func (r *recorder) reached(seq uint64) (time.Time, bool) {
 		return 0
 	})
 	if i == len(r.marks) {
-		return time.Time{}, false
+		return mark{}, false
 	}
-	return r.marks[i].at, true
+	return r.marks[i], true
 }
 
 // writes returns the number of successful writes and their total time.
@@ -353,6 +321,68 @@ func (r *recorder) writes() (int, time.Duration) {
 	r.mu.Lock()
 	defer r.mu.Unlock()
 	return len(r.marks), r.writing
+}
+
+// pipeline is one running pipeline on fresh servers: an in-process JetStream server (file
+// storage), a fresh ClickHouse database with the migrations applied, the real aggregator (default
+// settings) writing through a recorder, and the real ingest server on a loopback HTTP listener.
+// Ingest and the aggregator have NATS connections of their own, as separate processes would.
+type pipeline struct {
+	srv      *server.Server
+	ingestJS jetstream.JetStream
+	conn     driver.Conn
+	db       string
+	rec      *recorder
+	url      string       // base URL of ingest
+	client   *http.Client // for the feeders
+	stop     func()       // stops ingest and the aggregator
+}
+
+// startPipeline starts a pipeline (see [pipeline]) whose HTTP client allows feeders concurrent
+// connections, with an aggregator of cfg. syncAlways makes JetStream sync every write (sync_interval: always).
+func startPipeline(ctx context.Context, b *testing.B, syncAlways bool, feeders int, cfg aggregate.Config) *pipeline {
+	b.Helper()
+	srv := startNATS(b, syncAlways)
+	ingestJS := connect(b, srv, "govpulse-bench-ingest", jetstream.WithPublishAsyncTimeout(ingest.DefaultPublishTimeout+time.Second))
+	aggJS := connect(b, srv, "govpulse-bench-aggregate")
+	if err := natsjs.EnsureStreams(ctx, ingestJS, natsjs.Names{}, natsjs.StreamOptions{}); err != nil {
+		b.Fatal(err)
+	}
+
+	conn, db := chtest.Open(b)
+	store := chstore.New(conn, db, nil)
+	if err := store.Migrate(ctx); err != nil {
+		b.Fatalf("migrate: %v", err)
+	}
+	rec := &recorder{store: store}
+
+	svc, err := aggregate.New(cfg, aggJS, rec, nil, nil)
+	if err != nil {
+		b.Fatal(err)
+	}
+	stopAggregator := testwait.Run(b, "aggregator", svc.Run)
+	testwait.For(b, 30*time.Second, 2*time.Millisecond, svc.Ready)
+
+	// Every feeder comes from the same loopback address: the per-client rate limit (a production
+	// safeguard against a runaway producer) is off, so that the pipeline's own capacity is measured.
+	isrv, err := ingest.New(ingest.Config{RateLimit: -1}, ingestJS, nil, nil)
+	if err != nil {
+		stopAggregator()
+		b.Fatal(err)
+	}
+	hs := httptest.NewServer(isrv.Handler())
+	client := &http.Client{
+		Timeout:   time.Minute,
+		Transport: &http.Transport{MaxIdleConnsPerHost: feeders, MaxConnsPerHost: feeders},
+	}
+	return &pipeline{
+		srv: srv, ingestJS: ingestJS, conn: conn, db: db, rec: rec, url: hs.URL, client: client,
+		stop: func() {
+			client.CloseIdleConnections()
+			hs.Close()
+			stopAggregator()
+		},
+	}
 }
 
 // startNATS runs a JetStream server with file storage in a fresh temporary folder and shuts it

@@ -18,7 +18,10 @@
       l_guide_accuracy: 'guide accuracy: correct elements of the audited service guides',
       l_online_maturity: 'online maturity: depth of online service, completed online applications and satisfaction',
       foot: 'Read API:', live: 'live', connecting: 'connecting…', reconnecting: 'reconnecting…',
-      up: 'up', down: 'down', moved: '{name} moved {dir} {n} to rank {rank}', same: 'unchanged', newEntry: 'new'
+      up: 'up', down: 'down', moved: '{name} moved {dir} {n} to rank {rank}', same: 'unchanged', newEntry: 'new',
+      compare: 'Side by side', byMethod: 'Method {id}', rankUnder: 'Rank {id}', compositeUnder: 'Composite {id}',
+      diffUnder: 'Rank change under {id}', polling: 'updated every few seconds',
+      compare_caption: "Each unit's rank and composite under every scoring method, and how its rank differs from the default method's."
     },
     zh: {
       skip: '跳到排名', title: '省级政府网上政务服务能力指数',
@@ -33,11 +36,23 @@
       l_guide_accuracy: '办事指南准确度：被核查办事指南中正确的要素',
       l_online_maturity: '在线服务成熟度：在线服务深度、网上办结率与满意度',
       foot: '数据接口：', live: '实时', connecting: '正在连接…', reconnecting: '正在重新连接…',
-      up: '上升', down: '下降', moved: '{name}{dir} {n} 位，现排第 {rank}', same: '不变', newEntry: '新'
+      up: '上升', down: '下降', moved: '{name}{dir} {n} 位，现排第 {rank}', same: '不变', newEntry: '新',
+      compare: '并列比较', byMethod: '{id} 方法', rankUnder: '{id} 排名', compositeUnder: '{id} 总体指数',
+      diffUnder: '{id} 排名变化', polling: '每隔几秒更新',
+      compare_caption: '各单位在每种评估方法下的排名与总体指数，以及与默认方法相比的排名差。'
     }
   };
   var SUBS = ['service_modes', 'item_coverage', 'guide_accuracy', 'online_maturity'];
   var HIGHLIGHT_MS = 4000;
+  var POLL_MS = 5000;
+
+  // The page shows the default method live (?method= absent or the default), another method read
+  // from /api/v1/ranking?method= every few seconds, or every method side by side (?view=compare).
+  var params = new URLSearchParams(window.location.search);
+  var view = params.get('view') === 'compare' ? 'compare' : 'ranking';
+  var method = params.get('method') || '';
+  var methods = []; // /api/v1/methods
+  var methodInfo = null; // the method shown, when it is not the default
 
   var lang = pickLang();
   var current = null; // the ranking shown
@@ -70,13 +85,15 @@
     setStatus(statusState);
     rows.forEach(function (row) { fillNames(row); fillGrade(row); fillBars(row); });
     if (current) { rows.forEach(function (row) { fillChange(row, row.entry.change); }); }
+    fillMethods();
+    if (comparison) { renderCompare(comparison); }
   }
 
   var statusState = 'connecting';
   function setStatus(state) {
     statusState = state;
     var s = document.getElementById('status');
-    s.setAttribute('data-state', state === 'live' ? 'live' : 'connecting');
+    s.setAttribute('data-state', state === 'live' || state === 'polling' ? 'live' : 'connecting');
     s.textContent = t(state);
   }
 
@@ -88,7 +105,7 @@
     var unit = el('th');
     unit.setAttribute('scope', 'row');
     row.link = el('a', 'name-main');
-    row.link.href = '/region/' + encodeURIComponent(code);
+    row.link.href = '/region/' + encodeURIComponent(code) + (methodInfo ? '?method=' + encodeURIComponent(methodInfo.id) : '');
     row.other = el('span', 'name-other');
     unit.append(row.link, row.other);
     row.composite = el('td', 'composite num');
@@ -129,13 +146,32 @@
     row.composite.className = 'composite num g-' + g;
     row.grade.textContent = t('g_' + g);
   }
+  // termLabel is the short label of term k: the page's own for the default method's terms, the
+  // method's for the others.
+  function termLabel(k) {
+    if (TEXT.en['s_' + k] || !methodInfo) { return t('s_' + k); }
+    for (var i = 0; i < methodInfo.terms.length; i++) {
+      var d = methodInfo.terms[i];
+      if (d.name === k) { return lang === 'zh' ? d.label_zh : d.label; }
+    }
+    return k;
+  }
+  // termValue is term k of a score or ranking entry: its named member, else its terms.
+  function termValue(src, k) {
+    if (typeof src[k] === 'number') { return src[k]; }
+    if (!Array.isArray(src.terms)) { return undefined; }
+    for (var i = 0; i < src.terms.length; i++) {
+      if (src.terms[i].name === k) { return src.terms[i].value; }
+    }
+    return undefined;
+  }
   function fillBars(row) {
     var src = row.score || row.entry;
     if (!src) { return; }
     SUBS.forEach(function (k) {
-      var v = src[k];
+      var v = termValue(src, k);
       var b = row.bar[k];
-      b.label.textContent = t('s_' + k);
+      b.label.textContent = termLabel(k);
       b.fill.style.width = Math.max(0, Math.min(100, v || 0)) + '%';
       b.value.textContent = num(v);
     });
@@ -273,14 +309,132 @@
       applyLang();
     });
   });
+  // fillMethods shows the method selector: one link per method and one to the side-by-side view.
+  function fillMethods() {
+    var nav = document.getElementById('methods');
+    if (methods.length < 2) { nav.hidden = true; return; }
+    nav.textContent = '';
+    var links = methods.map(function (m) {
+      return { href: m['default'] ? '/' : '/?method=' + encodeURIComponent(m.id), text: t('byMethod').replace('{id}', m.id),
+        title: m.name, current: view === 'ranking' && (m.id === method || (!method && m['default'])) };
+    });
+    links.push({ href: '/?view=compare', text: t('compare'), title: '', current: view === 'compare' });
+    links.forEach(function (l) {
+      var a = el('a', '', l.text);
+      a.href = l.href;
+      if (l.title) { a.title = l.title; }
+      if (l.current) { a.setAttribute('aria-current', 'page'); }
+      nav.append(a);
+    });
+    nav.hidden = false;
+  }
+
+  // useMethod makes the table show the scored terms of method info, and the legend its terms and
+  // grade bands.
+  function useMethod(info) {
+    methodInfo = info;
+    SUBS = info.terms.filter(function (d) { return d.weight > 0; }).map(function (d) { return d.name; });
+    var dl = document.querySelector('.subs-legend');
+    dl.textContent = '';
+    info.terms.forEach(function (d) {
+      dl.append(el('dt', '', lang === 'zh' ? d.label_zh : d.label), el('dd', '', d.label_zh + ': ' + d.formula));
+    });
+    var ul = document.querySelector('.grades');
+    ul.textContent = '';
+    info.bands.forEach(function (b) {
+      var li = el('li');
+      li.append(el('span', 'chip grade-' + b.grade, t('g_' + b.grade)), document.createTextNode(' ' + (b.above ? '> ' : '≥ ') + b.min));
+      ul.append(li);
+    });
+    document.querySelectorAll('.subs-legend [data-i18n], .grades [data-i18n]').forEach(function (e) { e.removeAttribute('data-i18n'); });
+  }
+
+  // poll reads the ranking of a method other than the default every few seconds.
+  function poll() {
+    fetch('/api/v1/ranking?method=' + encodeURIComponent(method), { headers: { Accept: 'application/json' } })
+      .then(function (res) {
+        if (res.status === 503) { document.getElementById('empty').hidden = false; return null; }
+        if (!res.ok) { throw new Error('HTTP ' + res.status); }
+        return res.json();
+      })
+      .then(function (r) { if (r) { render(r); setStatus('polling'); } })
+      .catch(function () { setStatus('reconnecting'); })
+      .then(function () { setTimeout(poll, POLL_MS); });
+  }
+
+  // The side-by-side view: each unit's rank and composite under every method.
+  var comparison = null;
+  function renderCompare(c) {
+    comparison = c;
+    var head = document.querySelector('#compare thead tr');
+    head.textContent = '';
+    var th = function (text, cls) { var e = el('th', cls, text); e.setAttribute('scope', 'col'); return e; };
+    head.append(th(t('unit')));
+    c.methods.forEach(function (id) { head.append(th(t('rankUnder').replace('{id}', id), 'num'), th(t('compositeUnder').replace('{id}', id), 'num')); });
+    c.methods.slice(1).forEach(function (id) { head.append(th(t('diffUnder').replace('{id}', id), 'num')); });
+    var body = document.querySelector('#compare tbody');
+    body.textContent = '';
+    c.units.forEach(function (u) {
+      var tr = el('tr');
+      tr.setAttribute('data-region', u.region);
+      var name = el('th');
+      name.setAttribute('scope', 'row');
+      var a = el('a', 'name-main', lang === 'zh' ? u.name_zh : u.name_en);
+      a.href = '/region/' + encodeURIComponent(u.region);
+      name.append(a);
+      tr.append(name);
+      u.places.forEach(function (p) {
+        tr.append(el('td', 'num', p ? String(p.rank) : '–'), el('td', 'num' + (p ? ' g-' + p.grade : ''), p ? num(p.composite) : '–'));
+      });
+      u.places.slice(1).forEach(function (p) {
+        var base = u.places[0];
+        var d = p && base ? base.rank - p.rank : null;
+        var td = el('td', 'num' + (d > 0 ? ' diff-up' : d < 0 ? ' diff-down' : ''), d === null ? '–' : d > 0 ? '+' + d : String(d));
+        td.setAttribute('data-diff', d === null ? '' : String(d));
+        tr.append(td);
+      });
+      body.append(tr);
+    });
+    document.body.setAttribute('data-compare', String(c.units.length));
+  }
+  function pollCompare() {
+    fetch('/api/v1/comparison', { headers: { Accept: 'application/json' } })
+      .then(function (res) { if (!res.ok) { throw new Error('HTTP ' + res.status); } return res.json(); })
+      .then(function (c) { renderCompare(c); setStatus('polling'); })
+      .catch(function () { setStatus('reconnecting'); })
+      .then(function () { setTimeout(pollCompare, POLL_MS); });
+  }
+
+  function startDefault() {
+    fetch('/api/v1/ranking', { headers: { Accept: 'application/json' } })
+      .then(function (res) {
+        if (res.status === 503) { document.getElementById('empty').hidden = false; return null; }
+        if (!res.ok) { throw new Error('HTTP ' + res.status); }
+        return res.json();
+      })
+      .then(function (r) { if (r) { render(r); } })
+      .catch(function () { document.getElementById('empty').hidden = false; })
+      .then(connect);
+  }
+
   applyLang();
-  fetch('/api/v1/ranking', { headers: { Accept: 'application/json' } })
-    .then(function (res) {
-      if (res.status === 503) { document.getElementById('empty').hidden = false; return null; }
-      if (!res.ok) { throw new Error('HTTP ' + res.status); }
-      return res.json();
-    })
-    .then(function (r) { if (r) { render(r); } })
-    .catch(function () { document.getElementById('empty').hidden = false; })
-    .then(connect);
+  fetch('/api/v1/methods', { headers: { Accept: 'application/json' } })
+    .then(function (res) { return res.ok ? res.json() : []; })
+    .catch(function () { return []; })
+    .then(function (list) {
+      methods = Array.isArray(list) ? list : [];
+      var info = null;
+      methods.forEach(function (m) { if (m.id === method && !m['default']) { info = m; } });
+      fillMethods();
+      if (view === 'compare') {
+        document.getElementById('ranking-wrap').hidden = true;
+        document.getElementById('compare-wrap').hidden = false;
+        pollCompare();
+      } else if (info) {
+        useMethod(info);
+        poll();
+      } else {
+        startDefault();
+      }
+    });
 }());

@@ -44,6 +44,10 @@
   var SVG = 'http://www.w3.org/2000/svg';
 
   var code = decodeURIComponent(location.pathname.split('/')[2] || '');
+  // ?method= shows the unit's score, rank and terms under another scoring method (its history
+  // and the explanation of its changes stay the default method's).
+  var method = new URLSearchParams(location.search).get('method') || '';
+  var methodQuery = method ? '?method=' + encodeURIComponent(method) : '';
   var lang = pickLang();
   var detail = null;
   var history = null;
@@ -228,7 +232,7 @@
 
   function load() {
     return Promise.all([
-      fetch('/api/v1/regions/' + encodeURIComponent(code)).then(function (r) { return r.ok ? r.json() : null; }),
+      fetch('/api/v1/regions/' + encodeURIComponent(code) + methodQuery).then(function (r) { return r.ok ? r.json() : null; }),
       fetch('/api/v1/regions/' + encodeURIComponent(code) + '/history?points=400').then(function (r) { return r.ok ? r.json() : null; }),
       fetch('/api/v1/regions/' + encodeURIComponent(code) + '/explain').then(function (r) { return r.ok ? r.json() : null; })
     ]).then(function (res) {
@@ -259,7 +263,7 @@
     });
     es.addEventListener('ranking', function (ev) {
       var r = JSON.parse(ev.data);
-      if (!detail) { return; }
+      if (!detail || method) { return; } // the stream carries the default method's rankings
       (r.ranking || []).forEach(function (e) { if (e.region === code) { detail.rank = e; } });
       byId('rank').textContent = detail.rank ? detail.rank.rank + ' / 32' : '–';
     });
