@@ -87,7 +87,9 @@ type causeAcc struct {
 	left              [metricCount]int64
 }
 
-// typeCount is the number of event types (events.Types).
+// typeCount is the number of event types the causes count: the first typeCount of events.Types,
+// the portal changes and the user-experience events (the review lifecycle events that follow them
+// change no score and are not counted).
 const typeCount = 7
 
 // typeIndex returns the index of t in events.Types, -1 when it is none.
@@ -135,7 +137,7 @@ func (c *causeAcc) item(desc string) {
 func (c *causeAcc) causes() Causes {
 	out := Causes{FirstSeq: c.firstSeq, LastSeq: c.lastSeq, ItemsTotal: c.itemsTotal,
 		Items: append([]string(nil), c.items...)}
-	for i, t := range events.Types() {
+	for i, t := range events.Types()[:typeCount] {
 		if n := c.byType[i]; n != 0 {
 			out.Events = append(out.Events, TypeCount{Type: string(t), Count: n})
 			out.Applied += n

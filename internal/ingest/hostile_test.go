@@ -22,6 +22,12 @@ func fb(id, region, rating string, at time.Time) string {
 
 // svc returns a service.published event of Zhejiang with raw JSON string
 // literals for its name and department.
+// lifecycle builds a review lifecycle event of Zhejiang.
+func lifecycle(id, typ, data string, at time.Time) string {
+	return fmt.Sprintf(`{"id":%q,"type":%q,"region":"330000","time":%q,"source":"test","data":%s}`,
+		id, typ, at.Format(time.RFC3339Nano), data)
+}
+
 func svc(id, name, dept string, at time.Time) string {
 	return fmt.Sprintf(`{"id":%q,"type":"service.published","region":"330000","time":%q,"source":"test","data":{"item_code":"A1","level":"province","name":%s,"department":%s,"modes":["mobile"],"maturity":4}}`,
 		id, at.Format(time.RFC3339Nano), name, dept)
@@ -188,6 +194,12 @@ func TestHostileInputs(t *testing.T) {
 			statuses: []string{"rejected"}, reasons: []string{"forbidden"}, dlq: 1},
 		{name: "token for another family", token: zj, ct: js, body: svc("p-2", `"n"`, `"d"`, at), code: 403,
 			statuses: []string{"rejected"}, reasons: []string{"forbidden"}, dlq: 1},
+		{name: "feedback token sends a review's lifecycle", token: zj, ct: js, body: "[" + lifecycle("p-7", "feedback.appealed", `{"review_id":"p-4","reason":"r"}`, at) + "," +
+			lifecycle("p-8", "feedback.appeal_decided", `{"review_id":"p-4","decision":"upheld"}`, at) + "," +
+			lifecycle("p-9", "rectification.opened", `{"review_id":"p-4","deadline_days":5}`, at) + "," +
+			lifecycle("p-10", "rectification.closed", `{"review_id":"p-4","resolved":true,"rating":4}`, at) + "]", code: 202,
+			statuses: []string{"accepted", "accepted", "accepted", "accepted"}, reasons: []string{"", "", "", ""},
+			stored: []string{"p-7", "p-8", "p-9", "p-10"}},
 		{name: "Hebei token for Zhejiang", token: hb, ct: js, body: good("p-3"), code: 403,
 			statuses: []string{"rejected"}, reasons: []string{"forbidden"}, dlq: 1},
 		{name: "forbidden beside allowed", token: zj, ct: js, body: "[" + good("p-4") + "," + fb("p-5", "520000", "1", at) + "]", code: 202,

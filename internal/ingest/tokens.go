@@ -68,7 +68,7 @@ func (sc *scope) allows(region string, t events.Type) (field, rule string) {
 	}) {
 		return "region", fmt.Sprintf("the token of source %s may not send events of region %s", sc.source, region)
 	}
-	if sc.families != nil && !sc.families[t.Family()] {
+	if sc.families != nil && !sc.families[t.Family()] && !sc.families[t.Family().Sender()] {
 		return "type", fmt.Sprintf("the token of source %s may not send %s events", sc.source, t.Family())
 	}
 	return "", ""
@@ -181,7 +181,7 @@ func parseToken(e tokenJSON) (token, error) {
 		sc.families = make(map[events.Family]bool, len(e.Families))
 		for _, f := range e.Families {
 			if !events.Family(f).Valid() {
-				return tok, fmt.Errorf("families: unknown family %q (want catalog, service, guide, platform, feedback, application or *)", f)
+				return tok, fmt.Errorf("families: unknown family %q (want catalog, service, guide, platform, feedback, application, rectification or *)", f)
 			}
 			sc.families[events.Family(f)] = true
 		}

@@ -28,6 +28,9 @@ func TestNATSDoc(t *testing.T) {
 		"Names.DLQSubject(stage, reason)":           n.DLQSubject("STAGE", "REASON"),
 		"Names.ScoreSubject(region)":                n.ScoreSubject("REGION"),
 		"Names.RankingsSubject()":                   n.RankingsSubject(),
+		"Names.AlertSubject(region)":                n.AlertSubject("REGION"),
+		"Names.AlertSubjects()":                     n.AlertSubjects(),
+		"AlertMsgID(id, state)":                     natsjs.AlertMsgID("ID", "STATE"),
 		"Names.ScoreSubjects()":                     n.ScoreSubjects(),
 		"Names.InconsistencySubject(region)":        n.InconsistencySubject("REGION"),
 		"Names.InconsistencySubjects()":             n.InconsistencySubjects(),
@@ -60,7 +63,7 @@ func TestNATSDoc(t *testing.T) {
 		"HeaderStreamSeq":                           natsjs.HeaderStreamSeq,
 		"AggregateDeadLetterID(reason, seq)":        natsjs.AggregateDeadLetterID("REASON", 7),
 	}
-	placeholders := strings.NewReplacer("METHOD", "<method>", "REGION", "<region>", "PARTITION", "<partition>", "STAGE", "<stage>", "REASON", "<reason>", "-7", "-<seq>", "GROUP", "<group>")
+	placeholders := strings.NewReplacer("METHOD", "<method>", "REGION", "<region>", "PARTITION", "<partition>", "STAGE", "<stage>", "REASON", "<reason>", "-7", "-<seq>", "GROUP", "<group>", "ID", "<id>", "STATE", "<state>")
 	doc, err := os.ReadFile("../../docs/nats.md")
 	if err != nil {
 		t.Fatal(err)

@@ -128,6 +128,21 @@ func (n Names) InconsistencySubjects() string {
 	return n.WithDefaults().SubjectPrefix + ".inconsistencies.*"
 }
 
+// AlertSubject returns the subject of the alerts of a region ("govpulse.alerts.330000"): a unit's
+// bad-review rate over a short window above its baseline, raised and ended.
+func (n Names) AlertSubject(region string) string {
+	return n.WithDefaults().SubjectPrefix + ".alerts." + Token(region)
+}
+
+// AlertSubjects returns the subject filter of the alerts of every region ("govpulse.alerts.*").
+func (n Names) AlertSubjects() string {
+	return n.WithDefaults().SubjectPrefix + ".alerts.*"
+}
+
+// AlertMsgID returns the Nats-Msg-Id of an alert's transition ("alert-330000/2024-10-10T08:00:00Z-raised"),
+// so that an alert published again within the duplicate window is stored once.
+func AlertMsgID(id, state string) string { return "alert-" + id + "-" + state }
+
 // RankingsSubject returns the subject of the rankings ("govpulse.rankings").
 func (n Names) RankingsSubject() string {
 	return n.WithDefaults().SubjectPrefix + ".rankings"

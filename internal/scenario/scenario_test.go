@@ -90,7 +90,7 @@ func TestGenerateValid(t *testing.T) {
 		t.Errorf("%d regions have events, want 32", len(regions))
 	}
 	for _, typ := range events.Types() {
-		if types[typ] == 0 {
+		if types[typ] == 0 && !typ.Lifecycle() { // the 2017 scenarios have no review lifecycle
 			t.Errorf("no %s events", typ)
 		}
 	}

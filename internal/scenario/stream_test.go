@@ -29,7 +29,7 @@ func TestStream(t *testing.T) {
 		t.Fatalf("%d events, want %d", len(ids), n)
 	}
 	for _, typ := range events.Types() {
-		if types[typ] == 0 {
+		if types[typ] == 0 && !typ.Lifecycle() { // the 2017 scenarios have no review lifecycle
 			t.Errorf("no %s events", typ)
 		}
 	}

@@ -133,6 +133,14 @@ func decode(b []byte) (*Event, *Error) {
 		e.Data, err = d.feedbackRated()
 	case ApplicationCompleted:
 		e.Data, err = d.applicationCompleted()
+	case FeedbackAppealed:
+		e.Data, err = d.feedbackAppealed()
+	case FeedbackAppealDecided:
+		e.Data, err = d.feedbackAppealDecided()
+	case RectificationOpened:
+		e.Data, err = d.rectificationOpened()
+	case RectificationClosed:
+		e.Data, err = d.rectificationClosed()
 	}
 	if err != nil {
 		return nil, err
@@ -557,7 +565,8 @@ func (d *decoder) platformUpdated() (*PlatformUpdatedData, *Error) {
 
 func (d *decoder) feedbackRated() (*FeedbackRatedData, *Error) {
 	p := &FeedbackRatedData{}
-	seen, err := d.payload([]string{fRating, fChannel, fItemCode, fLevel}, 1<<2|1<<3, func(k int) *Error {
+	paths := []string{fRating, fChannel, fItemCode, fLevel, fCaseNumber, fItemVersion, fDetailCodes, fComment}
+	seen, err := d.payload(paths, feedbackOpt, func(k int) *Error {
 		var err *Error
 		var s []byte
 		switch k {
@@ -568,11 +577,112 @@ func (d *decoder) feedbackRated() (*FeedbackRatedData, *Error) {
 			p.Channel = internChannel(s)
 		case 2, 3:
 			return d.itemKey(k-2, &p.ItemCode, &p.Level)
+		case 4:
+			s, err = d.stringValue(fCaseNumber)
+			p.CaseNumber = string(s)
+		case 5:
+			s, err = d.stringValue(fItemVersion)
+			p.ItemVersion = string(s)
+		case 6:
+			p.DetailCodes, err = list(d, fDetailCodes, func(b []byte) string { return string(b) })
+			if err == nil && p.DetailCodes == nil {
+				p.DetailCodes = []string{}
+			}
+		case 7:
+			s, err = d.stringValue(fComment)
+			p.Comment = string(s)
 		}
 		return err
 	})
 	if err == nil {
-		err = p.check(seen&(1<<2) != 0, seen&(1<<3) != 0)
+		err = p.check(seen)
+	}
+	if err == nil && len(p.DetailCodes) == 0 {
+		p.DetailCodes = nil // an empty list is no list
+	}
+	return p, err
+}
+
+func (d *decoder) feedbackAppealed() (*FeedbackAppealedData, *Error) {
+	p := &FeedbackAppealedData{}
+	_, err := d.payload([]string{fReviewID, fReason}, 0, func(k int) *Error {
+		var err *Error
+		var s []byte
+		switch k {
+		case 0:
+			s, err = d.stringValue(fReviewID)
+			p.ReviewID = string(s)
+		case 1:
+			s, err = d.stringValue(fReason)
+			p.Reason = string(s)
+		}
+		return err
+	})
+	if err == nil {
+		err = p.check()
+	}
+	return p, err
+}
+
+func (d *decoder) feedbackAppealDecided() (*FeedbackAppealDecidedData, *Error) {
+	p := &FeedbackAppealDecidedData{}
+	_, err := d.payload([]string{fReviewID, fDecision}, 0, func(k int) *Error {
+		var err *Error
+		var s []byte
+		switch k {
+		case 0:
+			s, err = d.stringValue(fReviewID)
+			p.ReviewID = string(s)
+		case 1:
+			s, err = d.stringValue(fDecision)
+			p.Decision = internDecision(s)
+		}
+		return err
+	})
+	if err == nil {
+		err = p.check()
+	}
+	return p, err
+}
+
+func (d *decoder) rectificationOpened() (*RectificationOpenedData, *Error) {
+	p := &RectificationOpenedData{}
+	_, err := d.payload([]string{fReviewID, fDeadlineDays}, 0, func(k int) *Error {
+		var err *Error
+		var s []byte
+		switch k {
+		case 0:
+			s, err = d.stringValue(fReviewID)
+			p.ReviewID = string(s)
+		case 1:
+			p.DeadlineDays, err = d.intValue(fDeadlineDays)
+		}
+		return err
+	})
+	if err == nil {
+		err = p.check()
+	}
+	return p, err
+}
+
+func (d *decoder) rectificationClosed() (*RectificationClosedData, *Error) {
+	p := &RectificationClosedData{}
+	seen, err := d.payload([]string{fReviewID, fResolved, fRating}, 1<<2, func(k int) *Error {
+		var err *Error
+		var s []byte
+		switch k {
+		case 0:
+			s, err = d.stringValue(fReviewID)
+			p.ReviewID = string(s)
+		case 1:
+			p.Resolved, err = d.boolValue(fResolved)
+		case 2:
+			p.Rating, err = d.intValue(fRating)
+		}
+		return err
+	})
+	if err == nil {
+		err = p.check(seen&(1<<2) != 0)
 	}
 	return p, err
 }
@@ -660,8 +770,26 @@ func internType(b []byte) (Type, bool) {
 		return FeedbackRated, true
 	case "application.completed":
 		return ApplicationCompleted, true
+	case "feedback.appealed":
+		return FeedbackAppealed, true
+	case "feedback.appeal_decided":
+		return FeedbackAppealDecided, true
+	case "rectification.opened":
+		return RectificationOpened, true
+	case "rectification.closed":
+		return RectificationClosed, true
 	}
 	return "", false
+}
+
+func internDecision(b []byte) Decision {
+	switch string(b) {
+	case "upheld":
+		return Upheld
+	case "rejected":
+		return RejectedAppeal
+	}
+	return Decision(b)
 }
 
 func internLevel(b []byte) Level {

@@ -428,6 +428,14 @@ func (d *v2Decoder) payload(t Type) (Payload, *Error) {
 		return d.platformUpdated()
 	case FeedbackRated:
 		return d.feedbackRated()
+	case FeedbackAppealed:
+		return d.feedbackAppealed()
+	case FeedbackAppealDecided:
+		return d.feedbackAppealDecided()
+	case RectificationOpened:
+		return d.rectificationOpened()
+	case RectificationClosed:
+		return d.rectificationClosed()
 	}
 	return d.applicationCompleted()
 }
@@ -467,7 +475,7 @@ var (
 	v2withdrawnPaths   = []string{fItemCode, fLevel, fPortal}
 	v2guidePaths       = []string{fItemCode, fLevel, fElements, fConsistent, fPortal}
 	v2platformPaths    = []string{fIntegrated, fLevels, fPortals}
-	v2feedbackPaths    = []string{fRating, fChannel, fItemCode, fLevel}
+	v2feedbackPaths    = []string{fRating, fChannel, fItemCode, fLevel, fCaseNumber, fItemVersion, fDetailCodes, fComment}
 	v2applicationPaths = []string{fItemCode, fLevel, fOutcome, fOnline, fVisits}
 	v2elementPaths     = func() []string {
 		p := make([]string, len(GuideAuditedData{}.Elements))
@@ -599,22 +607,114 @@ func (d *v2Decoder) platformUpdated() (*PlatformUpdatedData, *Error) {
 
 func (d *v2Decoder) feedbackRated() (*FeedbackRatedData, *Error) {
 	p := &FeedbackRatedData{}
-	seen, err := d.members(v2feedbackPaths, 1<<2|1<<3, func(k int) *Error {
+	seen, err := d.members(v2feedbackPaths, feedbackOpt, func(k int) *Error {
 		var err *Error
+		var s []byte
 		switch k {
 		case 0:
 			p.Rating, err = d.int(fRating)
 		case 1:
-			var s []byte
 			s, err = d.str(fChannel)
 			p.Channel = internChannel(s)
 		case 2, 3:
 			return d.itemKey(k-2, &p.ItemCode, &p.Level)
+		case 4:
+			s, err = d.str(fCaseNumber)
+			p.CaseNumber = string(s)
+		case 5:
+			s, err = d.str(fItemVersion)
+			p.ItemVersion = string(s)
+		case 6:
+			p.DetailCodes, err = v2List(d, fDetailCodes, func(b []byte) string { return string(b) })
+			if err == nil && p.DetailCodes == nil {
+				p.DetailCodes = []string{}
+			}
+		case 7:
+			s, err = d.str(fComment)
+			p.Comment = string(s)
 		}
 		return err
 	})
 	if err == nil {
-		err = p.check(seen&(1<<2) != 0, seen&(1<<3) != 0)
+		err = p.check(seen)
+	}
+	if err == nil && len(p.DetailCodes) == 0 {
+		p.DetailCodes = nil
+	}
+	return p, err
+}
+
+func (d *v2Decoder) feedbackAppealed() (*FeedbackAppealedData, *Error) {
+	p := &FeedbackAppealedData{}
+	_, err := d.members([]string{fReviewID, fReason}, 0, func(k int) *Error {
+		s, err := d.str([]string{fReviewID, fReason}[k])
+		if k == 0 {
+			p.ReviewID = string(s)
+		} else {
+			p.Reason = string(s)
+		}
+		return err
+	})
+	if err == nil {
+		err = p.check()
+	}
+	return p, err
+}
+
+func (d *v2Decoder) feedbackAppealDecided() (*FeedbackAppealDecidedData, *Error) {
+	p := &FeedbackAppealDecidedData{}
+	_, err := d.members([]string{fReviewID, fDecision}, 0, func(k int) *Error {
+		s, err := d.str([]string{fReviewID, fDecision}[k])
+		if k == 0 {
+			p.ReviewID = string(s)
+		} else {
+			p.Decision = internDecision(s)
+		}
+		return err
+	})
+	if err == nil {
+		err = p.check()
+	}
+	return p, err
+}
+
+func (d *v2Decoder) rectificationOpened() (*RectificationOpenedData, *Error) {
+	p := &RectificationOpenedData{}
+	_, err := d.members([]string{fReviewID, fDeadlineDays}, 0, func(k int) *Error {
+		var err *Error
+		if k == 0 {
+			var s []byte
+			s, err = d.str(fReviewID)
+			p.ReviewID = string(s)
+		} else {
+			p.DeadlineDays, err = d.int(fDeadlineDays)
+		}
+		return err
+	})
+	if err == nil {
+		err = p.check()
+	}
+	return p, err
+}
+
+func (d *v2Decoder) rectificationClosed() (*RectificationClosedData, *Error) {
+	p := &RectificationClosedData{}
+	seen, err := d.members([]string{fReviewID, fResolved, fRating}, 1<<2, func(k int) *Error {
+		var err *Error
+		switch k {
+		case 0:
+			var s []byte
+			s, err = d.str(fReviewID)
+			p.ReviewID = string(s)
+		case 1:
+			p.Resolved, err = d.bool(fResolved)
+		case 2:
+			p.Rating, err = d.int(fRating)
+		}
+		return err
+	})
+	if err == nil {
+		err = p.check(seen&(1<<2) != 0)
 	}
 	return p, err
 }

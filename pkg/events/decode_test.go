@@ -334,6 +334,55 @@ func decodeCases() []decodeCase {
 		{"application took 3651", application(`{"item_code":"A","level":"city","outcome":"completed","online":true,"visits":0,"promised_days":1,"took_days":3651}`), "data.took_days", events.ReasonOutOfRange},
 		{"application took string", application(`{"item_code":"A","level":"city","outcome":"completed","online":true,"visits":0,"promised_days":1,"took_days":"2"}`), "data.took_days", events.ReasonWrongType},
 		{"application promised repeated", application(`{"item_code":"A","level":"city","outcome":"completed","online":true,"visits":0,"promised_days":1,"promised_days":2,"took_days":2}`), "data.promised_days", events.ReasonDuplicateKey},
+
+		// feedback.rated: the members of a review record
+		{"feedback review record", feedback(`{"rating":1,"channel":"web","item_code":"A","level":"city","case_number":"330100-2024-000123","item_version":"v3.1","detail_codes":["slow","unclear_guide"],"comment":"材料要求前后不一致"}`), "", ""},
+		{"feedback empty detail codes", feedback(`{"rating":2,"channel":"web","detail_codes":[]}`), "", ""},
+		{"feedback case number empty", feedback(`{"rating":2,"channel":"web","case_number":""}`), "data.case_number", events.ReasonEmpty},
+		{"feedback case number bad", feedback(`{"rating":2,"channel":"web","case_number":"a b"}`), "data.case_number", events.ReasonBadFormat},
+		{"feedback case number null", feedback(`{"rating":2,"channel":"web","case_number":null}`), "data.case_number", events.ReasonWrongType},
+		{"feedback item version 33", feedback(`{"rating":2,"channel":"web","item_version":"` + strings.Repeat("v", 33) + `"}`), "data.item_version", events.ReasonTooLong},
+		{"feedback detail code repeated", feedback(`{"rating":2,"channel":"web","detail_codes":["a","b","a"]}`), "data.detail_codes[2]", events.ReasonDuplicateValue},
+		{"feedback detail code bad", feedback(`{"rating":2,"channel":"web","detail_codes":["a","慢"]}`), "data.detail_codes[1]", events.ReasonBadFormat},
+		{"feedback detail code number", feedback(`{"rating":2,"channel":"web","detail_codes":[1]}`), "data.detail_codes[0]", events.ReasonWrongType},
+		{"feedback 17 detail codes", feedback(`{"rating":2,"channel":"web","detail_codes":["a","b","c","d","e","f","g","h","i","j","k","l","m","n","o","p","q"]}`), "data.detail_codes", events.ReasonTooLong},
+		{"feedback comment 500", feedback(`{"rating":2,"channel":"web","comment":"` + strings.Repeat("慢", 500) + `"}`), "", ""},
+		{"feedback comment 501", feedback(`{"rating":2,"channel":"web","comment":"` + strings.Repeat("慢", 501) + `"}`), "data.comment", events.ReasonTooLong},
+		{"feedback comment control", feedback(`{"rating":2,"channel":"web","comment":"a\u0007b"}`), "data.comment", events.ReasonControlChar},
+		{"feedback comment duplicate", feedback(`{"rating":2,"channel":"web","comment":"a","comment":"b"}`), "data.comment", events.ReasonDuplicateKey},
+
+		// feedback.appealed
+		{"appealed valid", envelope("feedback.appealed", `{"review_id":"zj-fb-1","reason":"恶意差评"}`), "", ""},
+		{"appealed review id bad", envelope("feedback.appealed", `{"review_id":"zj fb","reason":"x"}`), "data.review_id", events.ReasonBadFormat},
+		{"appealed review id empty", envelope("feedback.appealed", `{"review_id":"","reason":"x"}`), "data.review_id", events.ReasonEmpty},
+		{"appealed review id long", envelope("feedback.appealed", `{"review_id":"`+strings.Repeat("i", 129)+`","reason":"x"}`), "data.review_id", events.ReasonTooLong},
+		{"appealed reason missing", envelope("feedback.appealed", `{"review_id":"r"}`), "data.reason", events.ReasonMissingField},
+		{"appealed reason empty", envelope("feedback.appealed", `{"review_id":"r","reason":""}`), "data.reason", events.ReasonEmpty},
+		{"appealed unknown member", envelope("feedback.appealed", `{"review_id":"r","reason":"x","rating":1}`), "data.rating", events.ReasonUnknownField},
+
+		// feedback.appeal_decided
+		{"decided upheld", envelope("feedback.appeal_decided", `{"review_id":"r","decision":"upheld"}`), "", ""},
+		{"decided rejected", envelope("feedback.appeal_decided", `{"review_id":"r","decision":"rejected"}`), "", ""},
+		{"decided unknown", envelope("feedback.appeal_decided", `{"review_id":"r","decision":"pending"}`), "data.decision", events.ReasonUnknownValue},
+		{"decided bool", envelope("feedback.appeal_decided", `{"review_id":"r","decision":true}`), "data.decision", events.ReasonWrongType},
+		{"decided missing review", envelope("feedback.appeal_decided", `{"decision":"upheld"}`), "data.review_id", events.ReasonMissingField},
+
+		// rectification.opened
+		{"opened valid", envelope("rectification.opened", `{"review_id":"r","deadline_days":5}`), "", ""},
+		{"opened 60 days", envelope("rectification.opened", `{"review_id":"r","deadline_days":60}`), "", ""},
+		{"opened 0 days", envelope("rectification.opened", `{"review_id":"r","deadline_days":0}`), "data.deadline_days", events.ReasonOutOfRange},
+		{"opened 61 days", envelope("rectification.opened", `{"review_id":"r","deadline_days":61}`), "data.deadline_days", events.ReasonOutOfRange},
+		{"opened days 1.5", envelope("rectification.opened", `{"review_id":"r","deadline_days":1.5}`), "data.deadline_days", events.ReasonNotInteger},
+		{"opened days missing", envelope("rectification.opened", `{"review_id":"r"}`), "data.deadline_days", events.ReasonMissingField},
+
+		// rectification.closed
+		{"closed without rating", envelope("rectification.closed", `{"review_id":"r","resolved":true}`), "", ""},
+		{"closed with rating", envelope("rectification.closed", `{"review_id":"r","resolved":false,"rating":5}`), "", ""},
+		{"closed rating 0", envelope("rectification.closed", `{"review_id":"r","resolved":true,"rating":0}`), "data.rating", events.ReasonOutOfRange},
+		{"closed rating 6", envelope("rectification.closed", `{"review_id":"r","resolved":true,"rating":6}`), "data.rating", events.ReasonOutOfRange},
+		{"closed rating null", envelope("rectification.closed", `{"review_id":"r","resolved":true,"rating":null}`), "data.rating", events.ReasonWrongType},
+		{"closed resolved string", envelope("rectification.closed", `{"review_id":"r","resolved":"yes"}`), "data.resolved", events.ReasonWrongType},
+		{"closed resolved missing", envelope("rectification.closed", `{"review_id":"r"}`), "data.resolved", events.ReasonMissingField},
 	}
 }
 

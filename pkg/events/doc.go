@@ -1,4 +1,4 @@
-// Package events is the govpulse event vocabulary: the envelope, the seven
+// Package events is the govpulse event vocabulary: the envelope, the eleven
 // event types and their payloads, strict decoding and validation, canonical
 // encoding, NATS subject names, the 32 assessed regions and the GB/T 2260
 // hierarchy of units below them.
@@ -25,13 +25,18 @@
 //   - Integers are JSON integer literals: `3.0`, `3e0` and `-0` are
 //     not_integer; an integer beyond the int range is out_of_range.
 //   - Text members (name, department, source) are 1..200 Unicode code points
+//     (comment and reason 1..500)
 //     and may contain no C0 control character (U+0000..U+001F, which includes
 //     NUL and tab) and no DEL (U+007F).
 //   - Times are RFC 3339 date-times with upper-case T and Z (or a numeric
 //     offset), a 4-digit year, 0..59 seconds (no leap second) and at most 9
 //     fraction digits, not before 2000-01-01T00:00:00Z. Decode returns them in
 //     UTC; the producer's offset is not kept.
-//   - Empty lists (`"modes": []`, `"levels": []`) decode to nil slices.
+//   - Empty lists (`"modes": []`, `"levels": []`, `"detail_codes": []`)
+//     decode to nil slices.
+//   - The optional members of feedback.rated and the optional rating of
+//     rectification.closed must have a valid value when present; in the Go
+//     types "", nil and 0 mean absent.
 //
 // # Error order
 //

@@ -80,6 +80,22 @@ func (e *Event) AppendJSON(dst []byte) ([]byte, error) {
 			dst = append(dst, ',')
 			dst = appendItem(dst, d.ItemCode, d.Level)
 		}
+		if d.CaseNumber != "" {
+			dst = append(dst, `,"case_number":`...)
+			dst = appendString(dst, d.CaseNumber)
+		}
+		if d.ItemVersion != "" {
+			dst = append(dst, `,"item_version":`...)
+			dst = appendString(dst, d.ItemVersion)
+		}
+		if len(d.DetailCodes) > 0 {
+			dst = append(dst, `,"detail_codes":`...)
+			dst = appendList(dst, d.DetailCodes)
+		}
+		if d.Comment != "" {
+			dst = append(dst, `,"comment":`...)
+			dst = appendString(dst, d.Comment)
+		}
 	case *ApplicationCompletedData:
 		dst = appendItem(dst, d.ItemCode, d.Level)
 		dst = append(dst, `,"outcome":`...)
@@ -94,8 +110,33 @@ func (e *Event) AppendJSON(dst []byte) ([]byte, error) {
 			dst = append(dst, `,"took_days":`...)
 			dst = strconv.AppendInt(dst, int64(d.TookDays), 10)
 		}
+	case *FeedbackAppealedData:
+		dst = appendReview(dst, d.ReviewID)
+		dst = append(dst, `,"reason":`...)
+		dst = appendString(dst, d.Reason)
+	case *FeedbackAppealDecidedData:
+		dst = appendReview(dst, d.ReviewID)
+		dst = append(dst, `,"decision":`...)
+		dst = appendString(dst, string(d.Decision))
+	case *RectificationOpenedData:
+		dst = appendReview(dst, d.ReviewID)
+		dst = append(dst, `,"deadline_days":`...)
+		dst = strconv.AppendInt(dst, int64(d.DeadlineDays), 10)
+	case *RectificationClosedData:
+		dst = appendReview(dst, d.ReviewID)
+		dst = append(dst, `,"resolved":`...)
+		dst = strconv.AppendBool(dst, d.Resolved)
+		if d.Rating != 0 {
+			dst = append(dst, `,"rating":`...)
+			dst = strconv.AppendInt(dst, int64(d.Rating), 10)
+		}
 	}
 	return append(dst, "}}"...), nil
+}
+
+func appendReview(dst []byte, id string) []byte {
+	dst = append(dst, `"review_id":`...)
+	return appendString(dst, id)
 }
 
 func appendItem(dst []byte, code string, level Level) []byte {

@@ -9,7 +9,7 @@ const DefaultSubjectPrefix = "govpulse.events"
 type Event struct {
 	// ID is 1..128 characters of A-Z a-z 0-9 . _ : - and unique per event.
 	ID string
-	// Type is one of the seven event types; it names the type of Data.
+	// Type is one of the eleven event types; it names the type of Data.
 	Type Type
 	// Region is a region code from [Regions].
 	Region string
@@ -23,8 +23,10 @@ type Event struct {
 
 // Payload is the data of an event. It is implemented by the pointer types
 // *CatalogItemData, *ServicePublishedData, *ServiceWithdrawnData,
-// *GuideAuditedData, *PlatformUpdatedData, *FeedbackRatedData and
-// *ApplicationCompletedData; [Event.Validate] rejects any other
+// *GuideAuditedData, *PlatformUpdatedData, *FeedbackRatedData,
+// *ApplicationCompletedData, *FeedbackAppealedData,
+// *FeedbackAppealDecidedData, *RectificationOpenedData and
+// *RectificationClosedData; [Event.Validate] rejects any other
 // implementation.
 type Payload interface {
 	// EventType returns the event type whose payload this is.
@@ -97,12 +99,58 @@ type PlatformUpdatedData struct {
 }
 
 // FeedbackRatedData is the payload of feedback.rated. ItemCode and Level
-// are both "" when the feedback names no item, or both set.
+// are both "" when the feedback names no item, or both set. The members
+// after Level are the optional members of a review record of the 好差评
+// system; "" and nil mean absent.
 type FeedbackRatedData struct {
 	Rating   int // 1..5, very dissatisfied .. very satisfied
 	Channel  Channel
 	ItemCode string
 	Level    Level
+	// CaseNumber is the case number of the application rated: 1..64 of
+	// A-Z a-z 0-9 . _ -.
+	CaseNumber string
+	// ItemVersion is the version of the rated item: 1..32 of A-Z a-z 0-9 . _ -.
+	ItemVersion string
+	// DetailCodes are the detail codes the rater chose: at most 16 codes
+	// of 1..64 of A-Z a-z 0-9 . _ -, no repeats.
+	DetailCodes []string
+	// Comment is the rater's free text: 1..500 code points.
+	Comment string
+}
+
+// Bad reports whether the rating is a bad review (差评): 1 or 2.
+func (d *FeedbackRatedData) Bad() bool { return d.Rating >= 1 && d.Rating <= 2 }
+
+// FeedbackAppealedData is the payload of feedback.appealed: the rated
+// office appeals against a review (申诉).
+type FeedbackAppealedData struct {
+	ReviewID string // the id of the feedback.rated event, as an event id
+	Reason   string // 1..500 code points
+}
+
+// FeedbackAppealDecidedData is the payload of feedback.appeal_decided: the
+// review of an appeal (复核) decided it; [Upheld] voids the review.
+type FeedbackAppealDecidedData struct {
+	ReviewID string // the id of the feedback.rated event, as an event id
+	Decision Decision
+}
+
+// RectificationOpenedData is the payload of rectification.opened: a bad
+// review is put on the ledger to be fixed within DeadlineDays working
+// days of the event time.
+type RectificationOpenedData struct {
+	ReviewID     string // the id of the feedback.rated event, as an event id
+	DeadlineDays int    // 1..60 working days
+}
+
+// RectificationClosedData is the payload of rectification.closed: the
+// rectification of a review ended, resolved or not; Rating is the rater's
+// follow-up rating of the fix, 1..5, or 0 when absent.
+type RectificationClosedData struct {
+	ReviewID string // the id of the feedback.rated event, as an event id
+	Resolved bool
+	Rating   int
 }
 
 // ApplicationCompletedData is the payload of application.completed.
@@ -144,6 +192,34 @@ func (*FeedbackRatedData) EventType() Type { return FeedbackRated }
 
 // EventType returns [ApplicationCompleted].
 func (*ApplicationCompletedData) EventType() Type { return ApplicationCompleted }
+
+// EventType returns [FeedbackAppealed].
+func (*FeedbackAppealedData) EventType() Type { return FeedbackAppealed }
+
+// EventType returns [FeedbackAppealDecided].
+func (*FeedbackAppealDecidedData) EventType() Type { return FeedbackAppealDecided }
+
+// EventType returns [RectificationOpened].
+func (*RectificationOpenedData) EventType() Type { return RectificationOpened }
+
+// EventType returns [RectificationClosed].
+func (*RectificationClosedData) EventType() Type { return RectificationClosed }
+
+// ReviewOf returns the id of the review (feedback.rated event) that a
+// lifecycle payload names, and false for any other payload.
+func ReviewOf(p Payload) (string, bool) {
+	switch d := p.(type) {
+	case *FeedbackAppealedData:
+		return d.ReviewID, true
+	case *FeedbackAppealDecidedData:
+		return d.ReviewID, true
+	case *RectificationOpenedData:
+		return d.ReviewID, true
+	case *RectificationClosedData:
+		return d.ReviewID, true
+	}
+	return "", false
+}
 
 // Subject returns the NATS subject of e: "<prefix>.<region>.<family>.<name>",
 // e.g. "govpulse.events.330000.feedback.rated". An empty prefix means

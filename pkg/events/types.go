@@ -6,29 +6,49 @@ import "strings"
 // by a dot.
 type Type string
 
-// The seven event types. The first five are portal changes (state); the
-// other two are user-experience events counted in windows.
+// The eleven event types. The first five are portal changes (state); the
+// next two are user-experience events counted in windows; the last four
+// are the lifecycle of a review (好差评): each names the feedback.rated
+// event it concerns by its id, in the same region.
 const (
-	CatalogItem          Type = "catalog.item"
-	ServicePublished     Type = "service.published"
-	ServiceWithdrawn     Type = "service.withdrawn"
-	GuideAudited         Type = "guide.audited"
-	PlatformUpdated      Type = "platform.updated"
-	FeedbackRated        Type = "feedback.rated"
-	ApplicationCompleted Type = "application.completed"
+	CatalogItem           Type = "catalog.item"
+	ServicePublished      Type = "service.published"
+	ServiceWithdrawn      Type = "service.withdrawn"
+	GuideAudited          Type = "guide.audited"
+	PlatformUpdated       Type = "platform.updated"
+	FeedbackRated         Type = "feedback.rated"
+	ApplicationCompleted  Type = "application.completed"
+	FeedbackAppealed      Type = "feedback.appealed"
+	FeedbackAppealDecided Type = "feedback.appeal_decided"
+	RectificationOpened   Type = "rectification.opened"
+	RectificationClosed   Type = "rectification.closed"
 )
 
-// Types returns the seven event types, portal changes first.
+// Types returns the eleven event types: portal changes, then
+// user-experience events, then review lifecycle events.
 func Types() []Type {
 	return []Type{CatalogItem, ServicePublished, ServiceWithdrawn, GuideAudited,
-		PlatformUpdated, FeedbackRated, ApplicationCompleted}
+		PlatformUpdated, FeedbackRated, ApplicationCompleted,
+		FeedbackAppealed, FeedbackAppealDecided, RectificationOpened, RectificationClosed}
 }
 
-// Valid reports whether t is one of the seven event types.
+// Valid reports whether t is one of the eleven event types.
 func (t Type) Valid() bool {
 	switch t {
 	case CatalogItem, ServicePublished, ServiceWithdrawn, GuideAudited,
-		PlatformUpdated, FeedbackRated, ApplicationCompleted:
+		PlatformUpdated, FeedbackRated, ApplicationCompleted,
+		FeedbackAppealed, FeedbackAppealDecided, RectificationOpened, RectificationClosed:
+		return true
+	}
+	return false
+}
+
+// Lifecycle reports whether t is a review lifecycle event
+// (feedback.appealed, feedback.appeal_decided, rectification.opened,
+// rectification.closed), which names a feedback.rated event by its id.
+func (t Type) Lifecycle() bool {
+	switch t {
+	case FeedbackAppealed, FeedbackAppealDecided, RectificationOpened, RectificationClosed:
 		return true
 	}
 	return false
@@ -68,29 +88,41 @@ func (t Type) Portal() bool {
 // Family is the first part of an event type; it is a NATS subject token.
 type Family string
 
-// The six families.
+// The seven families.
 const (
-	FamilyCatalog     Family = "catalog"
-	FamilyService     Family = "service"
-	FamilyGuide       Family = "guide"
-	FamilyPlatform    Family = "platform"
-	FamilyFeedback    Family = "feedback"
-	FamilyApplication Family = "application"
+	FamilyCatalog       Family = "catalog"
+	FamilyService       Family = "service"
+	FamilyGuide         Family = "guide"
+	FamilyPlatform      Family = "platform"
+	FamilyFeedback      Family = "feedback"
+	FamilyApplication   Family = "application"
+	FamilyRectification Family = "rectification"
 )
 
-// Families returns the six families in the order of [Types].
+// Families returns the seven families in the order of [Types].
 func Families() []Family {
 	return []Family{FamilyCatalog, FamilyService, FamilyGuide, FamilyPlatform,
-		FamilyFeedback, FamilyApplication}
+		FamilyFeedback, FamilyApplication, FamilyRectification}
 }
 
-// Valid reports whether f is one of the six families.
+// Valid reports whether f is one of the seven families.
 func (f Family) Valid() bool {
 	switch f {
-	case FamilyCatalog, FamilyService, FamilyGuide, FamilyPlatform, FamilyFeedback, FamilyApplication:
+	case FamilyCatalog, FamilyService, FamilyGuide, FamilyPlatform, FamilyFeedback, FamilyApplication,
+		FamilyRectification:
 		return true
 	}
 	return false
+}
+
+// Sender returns the family whose senders may send events of family f: a
+// feedback system sends the rectifications of its reviews, so it is
+// [FamilyFeedback] for [FamilyRectification] and f itself otherwise.
+func (f Family) Sender() Family {
+	if f == FamilyRectification {
+		return FamilyFeedback
+	}
+	return f
 }
 
 // Level is an administrative level at which an item is offered.
@@ -286,3 +318,15 @@ func Outcomes() []Outcome { return []Outcome{Completed, Abandoned, Rejected} }
 
 // Valid reports whether o is one of the three outcomes.
 func (o Outcome) Valid() bool { return o == Completed || o == Abandoned || o == Rejected }
+
+// Decision is the outcome of an appeal against a review.
+type Decision string
+
+// The two decisions.
+const (
+	Upheld         Decision = "upheld"   // the appeal succeeds: the review is void
+	RejectedAppeal Decision = "rejected" // the appeal fails: the review stands
+)
+
+// Valid reports whether d is upheld or rejected.
+func (d Decision) Valid() bool { return d == Upheld || d == RejectedAppeal }

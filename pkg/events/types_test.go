@@ -12,16 +12,21 @@ func TestTypes(t *testing.T) {
 		family events.Family
 		name   string
 		portal bool
+		life   bool
 	}{
-		{events.CatalogItem, events.FamilyCatalog, "item", true},
-		{events.ServicePublished, events.FamilyService, "published", true},
-		{events.ServiceWithdrawn, events.FamilyService, "withdrawn", true},
-		{events.GuideAudited, events.FamilyGuide, "audited", true},
-		{events.PlatformUpdated, events.FamilyPlatform, "updated", true},
-		{events.FeedbackRated, events.FamilyFeedback, "rated", false},
-		{events.ApplicationCompleted, events.FamilyApplication, "completed", false},
-		{"feedback.liked", "", "", false},
-		{"", "", "", false},
+		{events.CatalogItem, events.FamilyCatalog, "item", true, false},
+		{events.ServicePublished, events.FamilyService, "published", true, false},
+		{events.ServiceWithdrawn, events.FamilyService, "withdrawn", true, false},
+		{events.GuideAudited, events.FamilyGuide, "audited", true, false},
+		{events.PlatformUpdated, events.FamilyPlatform, "updated", true, false},
+		{events.FeedbackRated, events.FamilyFeedback, "rated", false, false},
+		{events.ApplicationCompleted, events.FamilyApplication, "completed", false, false},
+		{events.FeedbackAppealed, events.FamilyFeedback, "appealed", false, true},
+		{events.FeedbackAppealDecided, events.FamilyFeedback, "appeal_decided", false, true},
+		{events.RectificationOpened, events.FamilyRectification, "opened", false, true},
+		{events.RectificationClosed, events.FamilyRectification, "closed", false, true},
+		{"feedback.liked", "", "", false, false},
+		{"", "", "", false, false},
 	}
 	for _, tc := range cases {
 		t.Run(string(tc.typ), func(t *testing.T) {
@@ -34,6 +39,9 @@ func TestTypes(t *testing.T) {
 			if got := tc.typ.Portal(); got != tc.portal {
 				t.Errorf("Portal = %v, want %v", got, tc.portal)
 			}
+			if got := tc.typ.Lifecycle(); got != tc.life {
+				t.Errorf("Lifecycle = %v, want %v", got, tc.life)
+			}
 			if got, want := tc.typ.Valid(), tc.family != ""; got != want {
 				t.Errorf("Valid = %v, want %v", got, want)
 			}
@@ -42,13 +50,23 @@ func TestTypes(t *testing.T) {
 			}
 		})
 	}
-	if n := len(events.Types()); n != 7 {
+	if n := len(events.Types()); n != 11 {
 		t.Errorf("Types() has %d types", n)
 	}
 	for _, f := range events.Families() {
 		if !f.Valid() {
 			t.Errorf("family %q not valid", f)
 		}
+		want := f
+		if f == events.FamilyRectification {
+			want = events.FamilyFeedback
+		}
+		if got := f.Sender(); got != want {
+			t.Errorf("family %q: Sender %q, want %q", f, got, want)
+		}
+	}
+	if !events.Upheld.Valid() || !events.RejectedAppeal.Valid() || events.Decision("pending").Valid() {
+		t.Errorf("Decision.Valid is wrong")
 	}
 }
 
@@ -106,11 +124,15 @@ func TestPayloadTypes(t *testing.T) {
 	payloads := []events.Payload{
 		&events.CatalogItemData{}, &events.ServicePublishedData{}, &events.ServiceWithdrawnData{},
 		&events.GuideAuditedData{}, &events.PlatformUpdatedData{}, &events.FeedbackRatedData{},
-		&events.ApplicationCompletedData{},
+		&events.ApplicationCompletedData{}, &events.FeedbackAppealedData{},
+		&events.FeedbackAppealDecidedData{}, &events.RectificationOpenedData{}, &events.RectificationClosedData{},
 	}
 	for i, typ := range events.Types() {
 		if got := payloads[i].EventType(); got != typ {
 			t.Errorf("payload %T: EventType %q, want %q", payloads[i], got, typ)
+		}
+		if _, ok := events.ReviewOf(payloads[i]); ok != typ.Lifecycle() {
+			t.Errorf("ReviewOf(%T) reports %v", payloads[i], ok)
 		}
 	}
 }

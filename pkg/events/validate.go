@@ -11,7 +11,11 @@ import (
 const (
 	maxIDLen       = 128
 	maxItemCodeLen = 64
-	maxTextLen     = 200       // code points
+	maxTextLen     = 200 // code points
+	maxLongTextLen = 500 // code points of a comment or an appeal's reason
+	maxVersionLen  = 32
+	maxDetailCodes = 16
+	maxDeadline    = 60        // working days
 	minUnix        = 946684800 // 2000-01-01T00:00:00Z
 	maxYear        = 9999
 )
@@ -36,6 +40,15 @@ const (
 	fOutcome       = "data.outcome"
 	fOnline        = "data.online"
 	fVisits        = "data.visits"
+	fCaseNumber    = "data.case_number"
+	fItemVersion   = "data.item_version"
+	fDetailCodes   = "data.detail_codes"
+	fComment       = "data.comment"
+	fReviewID      = "data.review_id"
+	fReason        = "data.reason"
+	fDecision      = "data.decision"
+	fDeadlineDays  = "data.deadline_days"
+	fResolved      = "data.resolved"
 	fPromisedDays  = "data.promised_days"
 	fTookDays      = "data.took_days"
 	fPortal        = "data.portal"
@@ -79,7 +92,7 @@ func checkEnvelope(e *Event) *Error {
 }
 
 func errUnknownType() *Error {
-	return newError("type", ReasonUnknownType, "must be one of the seven event types")
+	return newError("type", ReasonUnknownType, "must be one of the eleven event types")
 }
 
 func errUnknownRegion() *Error {
@@ -125,12 +138,32 @@ func checkPayload(t Type, p Payload) *Error {
 		if d == nil {
 			return missing()
 		}
-		return d.check(d.ItemCode != "", d.Level != "")
+		return d.check(feedbackMembers(d))
 	case *ApplicationCompletedData:
 		if d == nil {
 			return missing()
 		}
 		return d.check()
+	case *FeedbackAppealedData:
+		if d == nil {
+			return missing()
+		}
+		return d.check()
+	case *FeedbackAppealDecidedData:
+		if d == nil {
+			return missing()
+		}
+		return d.check()
+	case *RectificationOpenedData:
+		if d == nil {
+			return missing()
+		}
+		return d.check()
+	case *RectificationClosedData:
+		if d == nil {
+			return missing()
+		}
+		return d.check(d.Rating != 0)
 	}
 	return newError(fData, ReasonWrongType, "must be one of the payload types of this package")
 }
@@ -223,9 +256,76 @@ func (d *PlatformUpdatedData) check() *Error {
 	return checkRange(fPortals, d.Portals, 1, 1000)
 }
 
-// check checks the feedback values; hasItem and hasLevel tell whether the
-// optional members were given.
-func (d *FeedbackRatedData) check(hasItem, hasLevel bool) *Error {
+// Bits of the optional members of feedback.rated, by their position in the
+// canonical order.
+const (
+	hasItem        = 1 << 2
+	hasLevel       = 1 << 3
+	hasCaseNumber  = 1 << 4
+	hasItemVersion = 1 << 5
+	hasDetailCodes = 1 << 6
+	hasComment     = 1 << 7
+	feedbackOpt    = hasItem | hasLevel | hasCaseNumber | hasItemVersion | hasDetailCodes | hasComment
+)
+
+// feedbackMembers returns the bits of the optional members of d that are
+// set: "" and nil are absent.
+func feedbackMembers(d *FeedbackRatedData) uint {
+	var m uint
+	set := func(bit uint, ok bool) {
+		if ok {
+			m |= bit
+		}
+	}
+	set(hasItem, d.ItemCode != "")
+	set(hasLevel, d.Level != "")
+	set(hasCaseNumber, d.CaseNumber != "")
+	set(hasItemVersion, d.ItemVersion != "")
+	set(hasDetailCodes, d.DetailCodes != nil)
+	set(hasComment, d.Comment != "")
+	return m
+}
+
+// check checks the feedback values; has holds the bits of the optional
+// members that were given.
+func (d *FeedbackRatedData) check(has uint) *Error {
+	if err := d.checkItem(has&hasItem != 0, has&hasLevel != 0); err != nil {
+		return err
+	}
+	if has&hasCaseNumber != 0 {
+		if err := checkItemCode(fCaseNumber, d.CaseNumber); err != nil {
+			return err
+		}
+	}
+	if has&hasItemVersion != 0 {
+		if err := checkCode(fItemVersion, d.ItemVersion, maxVersionLen); err != nil {
+			return err
+		}
+	}
+	if has&hasDetailCodes != 0 {
+		if len(d.DetailCodes) > maxDetailCodes {
+			return newError(fDetailCodes, ReasonTooLong, "must hold at most 16 codes")
+		}
+		for i, c := range d.DetailCodes {
+			if err := checkItemCode(indexPath(fDetailCodes, i), c); err != nil {
+				return err
+			}
+			for _, prev := range d.DetailCodes[:i] {
+				if prev == c {
+					return newError(indexPath(fDetailCodes, i), ReasonDuplicateValue, "must not repeat a code")
+				}
+			}
+		}
+	}
+	if has&hasComment != 0 {
+		return checkLongText(fComment, d.Comment)
+	}
+	return nil
+}
+
+// checkItem checks the rating, the channel and the item of a feedback;
+// hasItem and hasLevel tell whether the optional members were given.
+func (d *FeedbackRatedData) checkItem(hasItem, hasLevel bool) *Error {
 	if err := checkRange(fRating, d.Rating, 1, 5); err != nil {
 		return err
 	}
@@ -274,6 +374,51 @@ func (d *ApplicationCompletedData) check() *Error {
 	return checkRange(fTookDays, d.TookDays, 0, MaxTookDays)
 }
 
+func (d *FeedbackAppealedData) check() *Error {
+	if err := checkReviewID(d.ReviewID); err != nil {
+		return err
+	}
+	return checkLongText(fReason, d.Reason)
+}
+
+func (d *FeedbackAppealDecidedData) check() *Error {
+	if err := checkReviewID(d.ReviewID); err != nil {
+		return err
+	}
+	if !d.Decision.Valid() {
+		return newError(fDecision, ReasonUnknownValue, "must be upheld or rejected")
+	}
+	return nil
+}
+
+func (d *RectificationOpenedData) check() *Error {
+	if err := checkReviewID(d.ReviewID); err != nil {
+		return err
+	}
+	return checkRange(fDeadlineDays, d.DeadlineDays, 1, maxDeadline)
+}
+
+// check checks the values; hasRating tells whether the optional rating was
+// given.
+func (d *RectificationClosedData) check(hasRating bool) *Error {
+	if err := checkReviewID(d.ReviewID); err != nil {
+		return err
+	}
+	if hasRating {
+		return checkRange(fRating, d.Rating, 1, 5)
+	}
+	return nil
+}
+
+// checkReviewID checks the id of a review: the rules of an event id.
+func checkReviewID(s string) *Error {
+	if err := checkID(s); err != nil {
+		err.Field = fReviewID
+		return err
+	}
+	return nil
+}
+
 // Limits of the optional times of application.completed, in days.
 const (
 	MaxPromisedDays = 365  // a promised time limit of at most a year
@@ -318,17 +463,20 @@ func checkID(s string) *Error {
 	return nil
 }
 
-func checkItemCode(field, s string) *Error {
-	const rule = "must be 1..64 characters of A-Z a-z 0-9 . _ -"
+func checkItemCode(field, s string) *Error { return checkCode(field, s, maxItemCodeLen) }
+
+// checkCode checks a code: 1..max characters of A-Z a-z 0-9 . _ -.
+func checkCode(field, s string, max int) *Error {
+	rule := func() string { return "must be 1.." + strconv.Itoa(max) + " characters of A-Z a-z 0-9 . _ -" }
 	switch {
 	case s == "":
-		return newError(field, ReasonEmpty, rule)
-	case len(s) > maxItemCodeLen:
-		return newError(field, ReasonTooLong, rule)
+		return newError(field, ReasonEmpty, rule())
+	case len(s) > max:
+		return newError(field, ReasonTooLong, rule())
 	}
 	for i := 0; i < len(s); i++ {
 		if c := s[i]; !isAlnum(c) && c != '.' && c != '_' && c != '-' {
-			return newError(field, ReasonBadFormat, rule)
+			return newError(field, ReasonBadFormat, rule())
 		}
 	}
 	return nil
@@ -336,9 +484,16 @@ func checkItemCode(field, s string) *Error {
 
 // checkText checks a text member: 1..200 code points of valid UTF-8 without
 // C0 control characters or DEL.
-func checkText(field, s string) *Error {
+func checkText(field, s string) *Error { return checkTextMax(field, s, maxTextLen) }
+
+// checkLongText checks a comment or a reason: 1..500 code points, as
+// checkText.
+func checkLongText(field, s string) *Error { return checkTextMax(field, s, maxLongTextLen) }
+
+func checkTextMax(field, s string, max int) *Error {
+	rule := func() string { return "must be 1.." + strconv.Itoa(max) + " characters" }
 	if s == "" {
-		return newError(field, ReasonEmpty, "must be 1..200 characters")
+		return newError(field, ReasonEmpty, rule())
 	}
 	n := 0
 	for i := 0; i < len(s); n++ {
@@ -356,8 +511,8 @@ func checkText(field, s string) *Error {
 		}
 		i += size
 	}
-	if n > maxTextLen {
-		return newError(field, ReasonTooLong, "must be 1..200 characters")
+	if n > max {
+		return newError(field, ReasonTooLong, rule())
 	}
 	return nil
 }

@@ -100,6 +100,37 @@ func TestValidate(t *testing.T) {
 			e.Type = events.ServiceWithdrawn
 			e.Data = &events.ServiceWithdrawnData{ItemCode: "A B", Level: events.LevelCity}
 		}, "data.item_code", events.ReasonBadFormat},
+		{"feedback review record", func(e *events.Event) {
+			e.Data = &events.FeedbackRatedData{Rating: 2, Channel: events.ChannelWeb, CaseNumber: "C-1",
+				ItemVersion: "3", DetailCodes: []string{"slow"}, Comment: "慢"}
+		}, "", ""},
+		{"feedback empty detail code", func(e *events.Event) {
+			e.Data = &events.FeedbackRatedData{Rating: 2, Channel: events.ChannelWeb, DetailCodes: []string{"a", ""}}
+		}, "data.detail_codes[1]", events.ReasonEmpty},
+		{"feedback long comment", func(e *events.Event) {
+			e.Data = &events.FeedbackRatedData{Rating: 2, Channel: events.ChannelWeb, Comment: strings.Repeat("x", 501)}
+		}, "data.comment", events.ReasonTooLong},
+		{"appealed", func(e *events.Event) {
+			e.Type, e.Data = events.FeedbackAppealed, &events.FeedbackAppealedData{ReviewID: "r", Reason: "x"}
+		}, "", ""},
+		{"appealed no review", func(e *events.Event) {
+			e.Type, e.Data = events.FeedbackAppealed, &events.FeedbackAppealedData{Reason: "x"}
+		}, "data.review_id", events.ReasonEmpty},
+		{"decided no decision", func(e *events.Event) {
+			e.Type, e.Data = events.FeedbackAppealDecided, &events.FeedbackAppealDecidedData{ReviewID: "r"}
+		}, "data.decision", events.ReasonUnknownValue},
+		{"opened no deadline", func(e *events.Event) {
+			e.Type, e.Data = events.RectificationOpened, &events.RectificationOpenedData{ReviewID: "r"}
+		}, "data.deadline_days", events.ReasonOutOfRange},
+		{"closed no rating", func(e *events.Event) {
+			e.Type, e.Data = events.RectificationClosed, &events.RectificationClosedData{ReviewID: "r"}
+		}, "", ""},
+		{"closed rating 7", func(e *events.Event) {
+			e.Type, e.Data = events.RectificationClosed, &events.RectificationClosedData{ReviewID: "r", Rating: 7}
+		}, "data.rating", events.ReasonOutOfRange},
+		{"typed nil lifecycle", func(e *events.Event) {
+			e.Type, e.Data = events.RectificationClosed, (*events.RectificationClosedData)(nil)
+		}, "data", events.ReasonMissingField},
 		{"catalog bad level", func(e *events.Event) {
 			e.Type = events.CatalogItem
 			e.Data = &events.CatalogItemData{ItemCode: "A", Level: "nation"}

@@ -37,6 +37,18 @@
 // only final windows contain are purged. Operator.Query answers any range of panes that can still
 // change, such as the rolling window ending at the end of the watermark's day.
 //
+// # Retraction
+//
+// An input that is voided afterwards (a review removed on appeal) leaves every window it was
+// counted in: Operator.Remove takes it back out of its pane, subtracting when the aggregator is a
+// Subtractor (Count, Sum, Mean, Histogram and Ratio are) and otherwise rebuilding the pane from the
+// inputs that remain, and the windows that contain the pane are reported again by TakeChanged. A
+// Ledger remembers the inputs counted under each id and the ids voided before their input arrived,
+// so that the result equals that of a stream in which the voided input never came, whatever the
+// order of the input, its duplicates and its void. Remove is bound by window finality, not by the
+// lateness horizon: it corrects every window that is not final; final windows never change.
+// Ledger.AppendSnapshot and ReadLedger keep a Ledger across restarts like the other snapshots.
+//
 // # Exactly once
 //
 // Operator.AppendSnapshot, Watermark.AppendSnapshot and Dedup.AppendSnapshot encode the whole state

@@ -1,0 +1,438 @@
+// Package reviews follows the lifecycle of reviews (好差评) per unit: ratings, appeals that void a
+// review, rectifications against working-day deadlines, and alerts when a unit's bad-review rate
+// over a short window rises above its baseline. It is pure like pkg/windows: the caller passes
+// the events in stream order with the event-time watermark, and reads the results; nothing reads
+// the clock.
+//
+// A review voided on appeal (feedback.appeal_decided upheld) leaves every window it was counted
+// in, and a review whose appeal was upheld before it arrived is never counted: the results equal
+// those of a stream in which the review never came (windows.Ledger and Operator.Remove).
+package reviews
+
+import (
+	"cmp"
+	"errors"
+	"fmt"
+	"slices"
+	"time"
+
+	"github.com/govpulse/govpulse/internal/workdays"
+	"github.com/govpulse/govpulse/pkg/events"
+	"github.com/govpulse/govpulse/pkg/windows"
+)
+
+// Defaults of Config.
+const (
+	DefaultWindow        = 30 * 24 * time.Hour
+	DefaultAlertWindow   = time.Hour
+	DefaultAlertFactor   = 2.0
+	DefaultAlertMinCount = 5
+	// DefaultTopItems is how many items an alert's evidence names.
+	DefaultTopItems = 5
+)
+
+// cstOffset is the offset of China Standard Time, in which days start.
+const cstOffset = 8 * time.Hour
+
+// Config configures a Tracker. Zero values take the defaults.
+type Config struct {
+	Calendar        *workdays.Calendar // working days of deadlines; nil: workdays.China with no local rules
+	Window          time.Duration      // the rolling window of the results and the alert baseline, whole days
+	AllowedLateness time.Duration      // events before watermark - AllowedLateness are too late
+	AlertWindow     time.Duration      // the short window of alerts (tumbling), a divisor of a day
+	AlertFactor     float64            // an alert needs a short-window bad rate above baseline * factor
+	AlertMinCount   int                // and at least this many bad reviews in the short window
+}
+
+func (c Config) withDefaults() Config {
+	if c.Calendar == nil {
+		c.Calendar = workdays.China(workdays.Rules{})
+	}
+	if c.Window <= 0 {
+		c.Window = DefaultWindow
+	}
+	if c.AlertWindow <= 0 {
+		c.AlertWindow = DefaultAlertWindow
+	}
+	if c.AlertFactor <= 0 {
+		c.AlertFactor = DefaultAlertFactor
+	}
+	if c.AlertMinCount <= 0 {
+		c.AlertMinCount = DefaultAlertMinCount
+	}
+	return c
+}
+
+// rating is what the windows count of a review.
+type rating struct {
+	bad  bool
+	item string // item code, "" when the review names none
+}
+
+// tally is the accumulator of the windows: bad reviews of all reviews.
+type tally struct{ Bad, Total int64 }
+
+type tallyAgg struct{}
+
+func (tallyAgg) Add(a tally, r rating) tally {
+	a.Total++
+	if r.bad {
+		a.Bad++
+	}
+	return a
+}
+
+func (tallyAgg) Merge(a, b tally) tally { return tally{Bad: a.Bad + b.Bad, Total: a.Total + b.Total} }
+
+func (tallyAgg) Result(a tally) tally { return a }
+
+func (tallyAgg) Subtract(a tally, r rating) tally {
+	a.Total--
+	if r.bad {
+		a.Bad--
+	}
+	return a
+}
+
+// Case is the lifecycle of one review.
+type Case struct {
+	Region, ReviewID string
+	Seen             bool      // the review arrived
+	Time             time.Time // the review's event time
+	Rating           int
+	ItemCode         string
+	CaseNumber       string
+	Appealed         bool
+	Decision         events.Decision // "" until decided
+	Opened           time.Time       // zero unless a rectification was opened
+	DeadlineDays     int
+	Deadline         time.Time // the end of the last working day
+	Closed           time.Time // zero unless closed
+	Resolved         bool
+	FollowUp         int // the follow-up rating, 0 when none
+
+	last time.Time // the latest event time of the events of the case, for forgetting it
+}
+
+// Void reports whether the review was voided on appeal.
+func (c *Case) Void() bool { return c.Decision == events.Upheld }
+
+// Outcome is what Apply did with an event.
+type Outcome int
+
+// The outcomes.
+const (
+	Applied Outcome = iota
+	TooLate         // before the lateness horizon: nothing changed
+	Ignored         // a duplicate review, a review voided before it came, or not a review event
+)
+
+// Tracker follows the reviews of every unit. It is not safe for concurrent use.
+type Tracker struct {
+	cfg     Config
+	rolling *windows.Operator[string, rating, tally, tally]
+	short   *windows.Operator[string, rating, tally, tally]
+	ledger  *windows.Ledger[string, rating]
+	cases   map[string]*Case // by region/review id
+	wm      time.Time
+	active  map[string]Alert // the raised alerts by region
+	alerts  []Alert          // raised and ended, not yet taken
+}
+
+// New returns an empty Tracker.
+func New(cfg Config) (*Tracker, error) {
+	cfg = cfg.withDefaults()
+	if cfg.Window%(24*time.Hour) != 0 {
+		return nil, errors.New("reviews: the window must be whole days")
+	}
+	if (24*time.Hour)%cfg.AlertWindow != 0 {
+		return nil, errors.New("reviews: the alert window must divide a day")
+	}
+	t := &Tracker{cfg: cfg, ledger: windows.NewLedger[string, rating](), cases: map[string]*Case{},
+		active: map[string]Alert{}}
+	var err error
+	if t.rolling, err = windows.New[string](windows.Config{Size: cfg.Window, Hop: 24 * time.Hour, Offset: cstOffset,
+		AllowedLateness: cfg.AllowedLateness, DiscardChanged: true, DiscardFinal: true},
+		windows.Aggregator[rating, tally, tally](tallyAgg{})); err != nil {
+		return nil, fmt.Errorf("reviews: rolling window: %w", err)
+	}
+	if t.short, err = windows.New[string](windows.Config{Size: cfg.AlertWindow, AllowedLateness: cfg.AllowedLateness,
+		DiscardChanged: true}, windows.Aggregator[rating, tally, tally](tallyAgg{})); err != nil {
+		return nil, fmt.Errorf("reviews: alert window: %w", err)
+	}
+	return t, nil
+}
+
+func caseKey(region, id string) string { return region + "/" + id }
+
+// caseOf returns the case of a review, created if needed, touched by an event at tm.
+func (t *Tracker) caseOf(region, id string, tm time.Time) *Case {
+	k := caseKey(region, id)
+	c := t.cases[k]
+	if c == nil {
+		c = &Case{Region: region, ReviewID: id}
+		t.cases[k] = c
+	}
+	if tm.After(c.last) {
+		c.last = tm
+	}
+	return c
+}
+
+// Apply applies ev at watermark wm (already raised by ev's time). Events before the lateness
+// horizon change nothing. Lifecycle events are idempotent: the first decision of an appeal, the
+// first opening and the first closing of a rectification count (a voided review stays void).
+func (t *Tracker) Apply(ev *events.Event, wm time.Time) Outcome {
+	t.advance(wm)
+	if t.rolling.Check(ev.Time, wm) != nil {
+		return TooLate
+	}
+	switch d := ev.Data.(type) {
+	case *events.FeedbackRatedData:
+		c := t.caseOf(ev.Region, ev.ID, ev.Time)
+		if c.Seen {
+			return Ignored
+		}
+		c.Seen, c.Time, c.Rating, c.ItemCode, c.CaseNumber = true, ev.Time, d.Rating, d.ItemCode, d.CaseNumber
+		r := rating{bad: d.Bad(), item: d.ItemCode}
+		if !t.ledger.Add(caseKey(ev.Region, ev.ID), ev.Region, ev.Time, r) {
+			return Ignored
+		}
+		// Both operators accept the event: their lateness is the same.
+		_ = t.rolling.Add(ev.Region, ev.Time, r, wm)
+		_ = t.short.Add(ev.Region, ev.Time, r, wm)
+	case *events.FeedbackAppealedData:
+		t.caseOf(ev.Region, d.ReviewID, ev.Time).Appealed = true
+	case *events.FeedbackAppealDecidedData:
+		c := t.caseOf(ev.Region, d.ReviewID, ev.Time)
+		if c.Decision != "" {
+			return Ignored
+		}
+		c.Appealed = true
+		c.Decision = d.Decision
+		if d.Decision == events.Upheld {
+			if e, ok := t.ledger.Void(caseKey(ev.Region, d.ReviewID), ev.Time); ok {
+				// A window already final keeps the review (ErrTooLate): final windows never change.
+				_ = t.rolling.Remove(e.Key, e.Time, e.In, t.ledger.Inputs)
+				_ = t.short.Remove(e.Key, e.Time, e.In, t.ledger.Inputs)
+			}
+		}
+	case *events.RectificationOpenedData:
+		c := t.caseOf(ev.Region, d.ReviewID, ev.Time)
+		if c.Opened.IsZero() {
+			c.Opened, c.DeadlineDays = ev.Time, d.DeadlineDays
+			c.Deadline = t.cfg.Calendar.Deadline(ev.Time, d.DeadlineDays)
+		}
+	case *events.RectificationClosedData:
+		c := t.caseOf(ev.Region, d.ReviewID, ev.Time)
+		if c.Closed.IsZero() {
+			c.Closed, c.Resolved, c.FollowUp = ev.Time, d.Resolved, d.Rating
+		}
+	default:
+		return Ignored
+	}
+	return Applied
+}
+
+// Advance moves the tracker to watermark wm without an event: windows become final, alerts are
+// judged and old state is forgotten.
+func (t *Tracker) Advance(wm time.Time) { t.advance(wm) }
+
+func (t *Tracker) advance(wm time.Time) {
+	if !wm.After(t.wm) {
+		return
+	}
+	t.wm = wm
+	// Short windows are judged before the rolling window moves on, so that the baseline of each is
+	// still whole (see judge).
+	t.short.Advance(wm)
+	for _, r := range t.short.TakeFinal(nil) {
+		t.judge(r.Key, r.Window, r.Value)
+	}
+	t.rolling.Advance(wm)
+	horizon := t.rolling.RetractHorizon()
+	t.ledger.Purge(horizon)
+	// A case whose events are all older than the rolling window and the lateness horizon counts
+	// in no result any more, and an event of it would be too late.
+	forget := t.rolling.Horizon(wm).Add(-t.cfg.Window)
+	for k, c := range t.cases {
+		if c.last.Before(horizon) && c.last.Before(forget) {
+			delete(t.cases, k)
+		}
+	}
+}
+
+// Watermark returns the watermark of the last Apply or Advance.
+func (t *Tracker) Watermark() time.Time { return t.wm }
+
+// dayStart returns midnight, China Standard Time, of the day of x, in UTC.
+func dayStart(x time.Time) time.Time {
+	l := x.UTC().Add(cstOffset)
+	return time.Date(l.Year(), l.Month(), l.Day(), 0, 0, 0, 0, time.UTC).Add(-cstOffset)
+}
+
+// Summary is the result of a unit over a range of event time.
+type Summary struct {
+	Region     string
+	Start, End time.Time
+	Reviews    int64 // counted reviews (voided ones excluded)
+	Bad        int64 // bad reviews (rating 1 or 2) among them
+	// Appeals is the number of appeals decided in the range; AppealsUpheld of them upheld.
+	Appeals, AppealsUpheld int64
+	// Opened counts the rectifications opened in the range (of reviews not void); ClosedOnTime and
+	// ClosedLate those of them closed before and after their deadline, Overdue those open past it
+	// at the watermark (OverdueCases lists their review ids, sorted).
+	Opened, ClosedOnTime, ClosedLate, Overdue int64
+	OverdueCases                              []string
+	FollowUps                                 int64 // follow-up ratings of closed rectifications
+	FollowUpSum                               int64
+}
+
+// BadRate returns Bad/Reviews (差评率), and false without reviews.
+func (s Summary) BadRate() (float64, bool) { return ratio(s.Bad, s.Reviews) }
+
+// OnTimeRate returns the share of rectifications closed on time among those whose outcome is
+// known (closed, or overdue), and false when there are none.
+func (s Summary) OnTimeRate() (float64, bool) {
+	return ratio(s.ClosedOnTime, s.ClosedOnTime+s.ClosedLate+s.Overdue)
+}
+
+// FollowUpMean returns the mean follow-up rating (1..5), and false without one.
+func (s Summary) FollowUpMean() (float64, bool) { return ratio(s.FollowUpSum, s.FollowUps) }
+
+func ratio(a, b int64) (float64, bool) {
+	if b == 0 {
+		return 0, false
+	}
+	return float64(a) / float64(b), true
+}
+
+// Rolling returns the summary of region over the rolling window that ends at the end of the
+// watermark's day (UTC+8).
+func (t *Tracker) Rolling(region string) Summary {
+	end := dayStart(t.wm).Add(24 * time.Hour)
+	return t.summary(region, end.Add(-t.cfg.Window), end)
+}
+
+// Day returns the summary of region for the day (UTC+8) that holds day.
+func (t *Tracker) Day(region string, day time.Time) Summary {
+	start := dayStart(day)
+	return t.summary(region, start, start.Add(24*time.Hour))
+}
+
+func (t *Tracker) summary(region string, start, end time.Time) Summary {
+	tl := t.rolling.Query(region, start, end)
+	s := Summary{Region: region, Start: start, End: end, Reviews: tl.Total, Bad: tl.Bad}
+	in := func(x time.Time) bool { return !x.IsZero() && !x.Before(start) && x.Before(end) }
+	for _, c := range t.cases {
+		if c.Region != region {
+			continue
+		}
+		if c.Decision != "" && in(c.Time) && c.Seen {
+			s.Appeals++
+			if c.Void() {
+				s.AppealsUpheld++
+			}
+		}
+		if c.Void() || !in(c.Opened) {
+			continue
+		}
+		s.Opened++
+		switch t.cfg.Calendar.Judge(c.Opened, c.DeadlineDays, c.Closed, t.wm) {
+		case workdays.ClosedOnTime:
+			s.ClosedOnTime++
+		case workdays.ClosedLate:
+			s.ClosedLate++
+		case workdays.Overdue:
+			s.Overdue++
+			s.OverdueCases = append(s.OverdueCases, c.ReviewID)
+		}
+		if !c.Closed.IsZero() && c.FollowUp > 0 {
+			s.FollowUps++
+			s.FollowUpSum += int64(c.FollowUp)
+		}
+	}
+	slices.Sort(s.OverdueCases)
+	return s
+}
+
+// Alert is a raised or ended alert of a unit's bad-review rate.
+type Alert struct {
+	Region string
+	// ID identifies the alert: region and the start of the window that raised it. Its end carries
+	// the same ID, so that a store keyed by ID and state keeps each transition once.
+	ID    string
+	Ended bool // false: raised by Window; true: ended by Window
+	// Window is the short window judged.
+	Window windows.Window
+	// Bad and Reviews are the counts of the short window; BaselineBad and BaselineReviews those of
+	// the unit's rolling window of the short window's day (the baseline).
+	Bad, Reviews, BaselineBad, BaselineReviews int64
+	// TopItems are the items with the most bad reviews in the short window, most first.
+	TopItems []ItemCount
+	// Factor and MinCount are the thresholds in force.
+	Factor   float64
+	MinCount int
+}
+
+// ItemCount is a number of bad reviews of an item.
+type ItemCount struct {
+	ItemCode string
+	Bad      int64
+}
+
+// judge judges a final short window of region: an alert is raised when its bad reviews reach the
+// minimum count and their rate exceeds the baseline rate times the factor, and ended by the first
+// final window after it that does not. The baseline is the unit's rolling window of the short
+// window's day (that day included), which the rolling operator still holds whole before it advances
+// past the watermark at which the short window became final.
+func (t *Tracker) judge(region string, w windows.Window, v tally) {
+	end := dayStart(w.Start).Add(24 * time.Hour)
+	base := t.rolling.Query(region, end.Add(-t.cfg.Window), end)
+	baseRate, _ := ratio(base.Bad, base.Total)
+	rate, _ := ratio(v.Bad, v.Total)
+	high := v.Bad >= int64(t.cfg.AlertMinCount) && rate > baseRate*t.cfg.AlertFactor
+	a, active := t.active[region]
+	switch {
+	case high && !active:
+		a = Alert{Region: region, ID: region + "/" + w.Start.UTC().Format(time.RFC3339), Window: w,
+			Bad: v.Bad, Reviews: v.Total, BaselineBad: base.Bad, BaselineReviews: base.Total, TopItems: t.top(region, w),
+			Factor: t.cfg.AlertFactor, MinCount: t.cfg.AlertMinCount}
+		t.active[region] = a
+		t.alerts = append(t.alerts, a)
+	case !high && active:
+		delete(t.active, region)
+		a.Ended, a.Window = true, w
+		a.Bad, a.Reviews, a.BaselineBad, a.BaselineReviews, a.TopItems = v.Bad, v.Total, base.Bad, base.Total, nil
+		t.alerts = append(t.alerts, a)
+	}
+}
+
+// top returns the items with the most bad reviews of region in w.
+func (t *Tracker) top(region string, w windows.Window) []ItemCount {
+	n := map[string]int64{}
+	t.ledger.Inputs(region, w.Start, w.End, func(r rating) bool {
+		if r.bad && r.item != "" {
+			n[r.item]++
+		}
+		return true
+	})
+	out := make([]ItemCount, 0, len(n))
+	for k, v := range n {
+		out = append(out, ItemCount{ItemCode: k, Bad: v})
+	}
+	slices.SortFunc(out, func(a, b ItemCount) int {
+		if c := cmp.Compare(b.Bad, a.Bad); c != 0 {
+			return c
+		}
+		return cmp.Compare(a.ItemCode, b.ItemCode)
+	})
+	return out[:min(len(out), DefaultTopItems)]
+}
+
+// TakeAlerts returns the alerts raised and ended since the last call, in order, and forgets them.
+func (t *Tracker) TakeAlerts() []Alert {
+	out := t.alerts
+	t.alerts = nil
+	return out
+}

@@ -1,0 +1,218 @@
+package reviews
+
+import (
+	"errors"
+	"fmt"
+	"slices"
+	"time"
+
+	"github.com/govpulse/govpulse/internal/snapcodec"
+	"github.com/govpulse/govpulse/pkg/events"
+	"github.com/govpulse/govpulse/pkg/windows"
+)
+
+// ErrCorrupt is matched by the error of Restore for a snapshot it cannot read.
+var ErrCorrupt = errors.New("reviews: corrupt snapshot")
+
+// snapshotMagic starts every snapshot; its last byte is the format version.
+var snapshotMagic = []byte{'g', 'p', 'r', 1}
+
+// tallyCodec and ratingCodec encode the windows' accumulators and inputs.
+type tallyCodec struct{}
+
+func (tallyCodec) Append(dst []byte, v tally) []byte {
+	return windows.Int64Codec{}.Append(windows.Int64Codec{}.Append(dst, v.Bad), v.Total)
+}
+
+func (tallyCodec) Read(src []byte) (tally, []byte, error) {
+	var v tally
+	var err error
+	rest := src
+	if v.Bad, rest, err = (windows.Int64Codec{}).Read(rest); err != nil {
+		return v, src, err
+	}
+	if v.Total, rest, err = (windows.Int64Codec{}).Read(rest); err != nil {
+		return v, src, err
+	}
+	return v, rest, nil
+}
+
+type ratingCodec struct{}
+
+func (ratingCodec) Append(dst []byte, r rating) []byte {
+	return windows.StringCodec{}.Append(snapcodec.AppendBool(dst, r.bad), r.item)
+}
+
+func (ratingCodec) Read(src []byte) (rating, []byte, error) {
+	if len(src) == 0 || src[0] > 1 {
+		return rating{}, src, fmt.Errorf("%w: rating flag", windows.ErrCorrupt)
+	}
+	item, rest, err := windows.StringCodec{}.Read(src[1:])
+	if err != nil {
+		return rating{}, src, err
+	}
+	return rating{bad: src[0] == 1, item: item}, rest, nil
+}
+
+// AppendSnapshot appends the whole state of the tracker to dst (deterministic: the same state
+// gives the same bytes) and returns the extended slice. Restore reads it back.
+func (t *Tracker) AppendSnapshot(dst []byte) []byte {
+	dst = append(dst, snapshotMagic...)
+	dst = snapcodec.AppendTime(dst, t.wm)
+	dst = t.rolling.AppendSnapshot(dst, windows.StringCodec{}, tallyCodec{})
+	dst = t.short.AppendSnapshot(dst, windows.StringCodec{}, tallyCodec{})
+	dst = t.ledger.AppendSnapshot(dst, windows.StringCodec{}, ratingCodec{})
+	keys := make([]string, 0, len(t.cases))
+	for k := range t.cases {
+		keys = append(keys, k)
+	}
+	slices.Sort(keys)
+	dst = snapcodec.AppendUvarint(dst, uint64(len(keys)))
+	for _, k := range keys {
+		dst = appendCase(dst, t.cases[k])
+	}
+	regions := make([]string, 0, len(t.active))
+	for r := range t.active {
+		regions = append(regions, r)
+	}
+	slices.Sort(regions)
+	dst = snapcodec.AppendUvarint(dst, uint64(len(regions)))
+	for _, r := range regions {
+		dst = appendAlert(dst, t.active[r])
+	}
+	dst = snapcodec.AppendUvarint(dst, uint64(len(t.alerts)))
+	for _, a := range t.alerts {
+		dst = appendAlert(dst, a)
+	}
+	return dst
+}
+
+func appendCase(dst []byte, c *Case) []byte {
+	for _, s := range []string{c.Region, c.ReviewID, c.ItemCode, c.CaseNumber, string(c.Decision)} {
+		dst = snapcodec.AppendString(dst, s)
+	}
+	dst = snapcodec.AppendBool(dst, c.Seen)
+	dst = snapcodec.AppendBool(dst, c.Appealed)
+	dst = snapcodec.AppendBool(dst, c.Resolved)
+	for _, n := range []int{c.Rating, c.DeadlineDays, c.FollowUp} {
+		dst = snapcodec.AppendVarint(dst, int64(n))
+	}
+	for _, tm := range []time.Time{c.Time, c.Opened, c.Deadline, c.Closed, c.last} {
+		dst = snapcodec.AppendTime(dst, tm)
+	}
+	return dst
+}
+
+func readCase(d *snapcodec.Reader) *Case {
+	c := &Case{}
+	c.Region, c.ReviewID, c.ItemCode, c.CaseNumber = d.String(), d.String(), d.String(), d.String()
+	c.Decision = events.Decision(d.String())
+	c.Seen, c.Appealed, c.Resolved = d.Bool(), d.Bool(), d.Bool()
+	c.Rating, c.DeadlineDays, c.FollowUp = int(d.Varint()), int(d.Varint()), int(d.Varint())
+	c.Time, c.Opened, c.Deadline, c.Closed, c.last = d.Time(), d.Time(), d.Time(), d.Time(), d.Time()
+	if c.Decision != "" && !c.Decision.Valid() {
+		d.Fail("decision")
+	}
+	return c
+}
+
+func appendAlert(dst []byte, a Alert) []byte {
+	dst = snapcodec.AppendString(dst, a.Region)
+	dst = snapcodec.AppendString(dst, a.ID)
+	dst = snapcodec.AppendBool(dst, a.Ended)
+	dst = snapcodec.AppendTime(dst, a.Window.Start)
+	dst = snapcodec.AppendTime(dst, a.Window.End)
+	for _, n := range []int64{a.Bad, a.Reviews, a.BaselineBad, a.BaselineReviews, int64(a.MinCount)} {
+		dst = snapcodec.AppendVarint(dst, n)
+	}
+	dst = windows.FloatCodec[float64]{}.Append(dst, a.Factor)
+	dst = snapcodec.AppendUvarint(dst, uint64(len(a.TopItems)))
+	for _, it := range a.TopItems {
+		dst = snapcodec.AppendString(dst, it.ItemCode)
+		dst = snapcodec.AppendVarint(dst, it.Bad)
+	}
+	return dst
+}
+
+func readAlert(d *snapcodec.Reader) Alert {
+	var a Alert
+	a.Region, a.ID, a.Ended = d.String(), d.String(), d.Bool()
+	a.Window.Start, a.Window.End = d.Time(), d.Time()
+	a.Bad, a.Reviews, a.BaselineBad, a.BaselineReviews = d.Varint(), d.Varint(), d.Varint(), d.Varint()
+	a.MinCount = int(d.Varint())
+	d.With(func(b []byte) ([]byte, error) {
+		var err error
+		a.Factor, b, err = windows.FloatCodec[float64]{}.Read(b)
+		return b, err
+	})
+	n := d.Uvarint()
+	if n > uint64(d.Len()) {
+		d.Fail("top items")
+		return a
+	}
+	for range n {
+		a.TopItems = append(a.TopItems, ItemCount{ItemCode: d.String(), Bad: d.Varint()})
+	}
+	return a
+}
+
+// Restore returns the tracker of a snapshot written by AppendSnapshot with the same cfg. Input it
+// cannot read gives an error matching ErrCorrupt.
+func Restore(cfg Config, snap []byte) (*Tracker, error) {
+	t, err := New(cfg)
+	if err != nil {
+		return nil, err
+	}
+	if len(snap) < len(snapshotMagic) || string(snap[:len(snapshotMagic)]) != string(snapshotMagic) {
+		return nil, fmt.Errorf("%w: not a snapshot of this format", ErrCorrupt)
+	}
+	d := snapcodec.NewReader(snap[len(snapshotMagic):], ErrCorrupt)
+	t.wm = d.Time()
+	d.With(func(b []byte) ([]byte, error) {
+		var err error
+		t.rolling, b, err = windows.Restore(t.rolling.Config(), windows.Aggregator[rating, tally, tally](tallyAgg{}),
+			windows.StringCodec{}, tallyCodec{}, b)
+		return b, err
+	})
+	d.With(func(b []byte) ([]byte, error) {
+		var err error
+		t.short, b, err = windows.Restore(t.short.Config(), windows.Aggregator[rating, tally, tally](tallyAgg{}),
+			windows.StringCodec{}, tallyCodec{}, b)
+		return b, err
+	})
+	d.With(func(b []byte) ([]byte, error) {
+		var err error
+		t.ledger, b, err = windows.ReadLedger(b, windows.StringCodec{}, ratingCodec{})
+		return b, err
+	})
+	n := d.Uvarint()
+	if n > uint64(d.Len()) {
+		d.Fail("case count")
+	}
+	for i := uint64(0); i < n && d.Err() == nil; i++ {
+		c := readCase(d)
+		t.cases[caseKey(c.Region, c.ReviewID)] = c
+	}
+	n = d.Uvarint()
+	if n > uint64(d.Len()) {
+		d.Fail("alert count")
+	}
+	for i := uint64(0); i < n && d.Err() == nil; i++ {
+		a := readAlert(d)
+		t.active[a.Region] = a
+	}
+	n = d.Uvarint()
+	if n > uint64(d.Len()) {
+		d.Fail("alert count")
+	}
+	for i := uint64(0); i < n && d.Err() == nil; i++ {
+		t.alerts = append(t.alerts, readAlert(d))
+	}
+	if d.Err() == nil && d.Len() != 0 {
+		d.Fail("trailing bytes")
+	}
+	if err := d.Err(); err != nil {
+		return nil, fmt.Errorf("reviews: restore: %w", err)
+	}
+	return t, nil
+}
