@@ -687,6 +687,18 @@ func (d *decoder) rectificationClosed() (*RectificationClosedData, *Error) {
 	return p, err
 }
 
+// timed applies the rule of the two times of an application, promised_days and took_days: they
+// come together or not at all. It reports whether they came.
+func timed(hasPromised, hasTook bool) (bool, *Error) {
+	switch {
+	case hasPromised && !hasTook:
+		return false, newError(fTookDays, ReasonMissingField, "must be given together with data.promised_days")
+	case hasTook && !hasPromised:
+		return false, newError(fPromisedDays, ReasonMissingField, "must be given together with data.took_days")
+	}
+	return hasPromised, nil
+}
+
 func (d *decoder) applicationCompleted() (*ApplicationCompletedData, *Error) {
 	p := &ApplicationCompletedData{}
 	seen, err := d.payload([]string{fItemCode, fLevel, fOutcome, fOnline, fVisits, fPromisedDays, fTookDays}, 1<<5|1<<6, func(k int) *Error {
@@ -710,15 +722,7 @@ func (d *decoder) applicationCompleted() (*ApplicationCompletedData, *Error) {
 		return err
 	})
 	if err == nil {
-		// The two times come together or not at all.
-		switch hasP, hasT := seen&(1<<5) != 0, seen&(1<<6) != 0; {
-		case hasP && !hasT:
-			err = newError(fTookDays, ReasonMissingField, "must be given together with data.promised_days")
-		case hasT && !hasP:
-			err = newError(fPromisedDays, ReasonMissingField, "must be given together with data.took_days")
-		default:
-			p.Timed = hasP
-		}
+		p.Timed, err = timed(seen&(1<<5) != 0, seen&(1<<6) != 0)
 	}
 	if err == nil {
 		err = p.check()

@@ -476,7 +476,7 @@ var (
 	v2guidePaths       = []string{fItemCode, fLevel, fElements, fConsistent, fPortal}
 	v2platformPaths    = []string{fIntegrated, fLevels, fPortals}
 	v2feedbackPaths    = []string{fRating, fChannel, fItemCode, fLevel, fCaseNumber, fItemVersion, fDetailCodes, fComment}
-	v2applicationPaths = []string{fItemCode, fLevel, fOutcome, fOnline, fVisits}
+	v2applicationPaths = []string{fItemCode, fLevel, fOutcome, fOnline, fVisits, fPromisedDays, fTookDays}
 	v2elementPaths     = func() []string {
 		p := make([]string, len(GuideAuditedData{}.Elements))
 		for k := range p {
@@ -721,7 +721,7 @@ func (d *v2Decoder) rectificationClosed() (*RectificationClosedData, *Error) {
 
 func (d *v2Decoder) applicationCompleted() (*ApplicationCompletedData, *Error) {
 	p := &ApplicationCompletedData{}
-	_, err := d.members(v2applicationPaths, 0, func(k int) *Error {
+	seen, err := d.members(v2applicationPaths, 1<<5|1<<6, func(k int) *Error {
 		var err *Error
 		switch k {
 		case 0, 1:
@@ -734,9 +734,16 @@ func (d *v2Decoder) applicationCompleted() (*ApplicationCompletedData, *Error) {
 			p.Online, err = d.bool(fOnline)
 		case 4:
 			p.Visits, err = d.int(fVisits)
+		case 5:
+			p.PromisedDays, err = d.int(fPromisedDays)
+		case 6:
+			p.TookDays, err = d.int(fTookDays)
 		}
 		return err
 	})
+	if err == nil {
+		p.Timed, err = timed(seen&(1<<5) != 0, seen&(1<<6) != 0)
+	}
 	if err == nil {
 		err = p.check()
 	}
