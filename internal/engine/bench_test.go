@@ -4,13 +4,16 @@ import (
 	"context"
 	"fmt"
 	"math/rand/v2"
+	"os"
 	"runtime"
 	"runtime/pprof"
+	"strconv"
 	"syscall"
 	"testing"
 	"time"
 
 	"github.com/govpulse/govpulse/pkg/events"
+	"github.com/govpulse/govpulse/pkg/windows"
 )
 
 // benchStream generates a realistic mix over 32 regions with about 200
@@ -288,4 +291,91 @@ func benchUnits(b *testing.B, units []string) float64 {
 	b.ReportMetric(heap/float64(len(units)), "B/unit")
 	b.ReportMetric(float64(snap)/float64(len(units)), "snapshot-B/unit")
 	return rate
+}
+
+// envRatingsPerDay sets the ratings a day of BenchmarkStateAllUnits30Days
+// (default 1,000,000).
+const envRatingsPerDay = "GOVPULSE_BENCH_RATINGS_PER_DAY"
+
+// BenchmarkStateAllUnits30Days measures the engine's memory in the steady
+// state of a large deployment: every unit of the hierarchy (3,340), each
+// with its 30-day rolling window of ratings and the 7 days of lateness
+// behind it, at 1,000,000 ratings a day (GOVPULSE_BENCH_RATINGS_PER_DAY)
+// spread evenly over the units and the day, as the aggregator runs it
+// (Config.Explain, a Drain every drainEvery events). The days whose ids
+// are forgotten by the end (all but the last 7) get one rating per unit,
+// enough to create their panes of the rolling window (its memory depends on
+// the panes, not the counts); the last 7 days get every rating, each with
+// a new 22-character id, which the engine remembers for its allowed
+// lateness. It reports the live heap of the engine at the end (MB), the part
+// of it that the remembered ids take (ids-MB, measured by dropping them),
+// the ids remembered, the heap per unit without the ids (B/unit) and the
+// size of the snapshot (snapshot-MB).
+func BenchmarkStateAllUnits30Days(b *testing.B) {
+	perDay := 1_000_000
+	if v := os.Getenv(envRatingsPerDay); v != "" {
+		n, err := strconv.Atoi(v)
+		if err != nil || n < 1 {
+			b.Fatalf("%s=%q: want a positive integer", envRatingsPerDay, v)
+		}
+		perDay = n
+	}
+	var units []string
+	for _, u := range events.Units() {
+		units = append(units, u.Code)
+	}
+	const lateDays = int(DefaultAllowedLateness / day)
+	days := RollingDays + lateDays
+	var total, idsBytes, snap float64
+	var ids int
+	for b.Loop() {
+		runtime.GC()
+		before := heapBytes()
+		e := mustNew(b, Config{Explain: true})
+		seq := uint64(0)
+		data := &events.FeedbackRatedData{Channel: events.ChannelWeb}
+		x := &events.Event{Type: events.FeedbackRated, Source: "bench", Data: data}
+		id := []byte("rating-")
+		apply := func(region string, t time.Time, n int) {
+			seq++
+			id = strconv.AppendInt(id[:7], int64(n)+100_000_000_000_000, 10) // 22 characters
+			x.ID, x.Region, x.Time, data.Rating = string(id), region, t, 1+n%5
+			if r := e.Apply(seq, x); r.Outcome != Applied {
+				b.Fatalf("rating %d: %v %s", n, r.Outcome, r.Reason)
+			}
+			if seq%drainEvery == 0 {
+				e.Drain()
+			}
+		}
+		start := base.UTC()
+		n := 0
+		for d := range days {
+			dayStart := start.Add(time.Duration(d) * day)
+			if d < days-lateDays {
+				for i, u := range units {
+					apply(u, dayStart.Add(time.Duration(i)*day/time.Duration(len(units))), n)
+					n++
+				}
+				continue
+			}
+			for i := range perDay {
+				apply(units[i%len(units)], dayStart.Add(time.Duration(i)*day/time.Duration(perDay)), n)
+				n++
+			}
+		}
+		e.Drain()
+		after := heapBytes()
+		snap = float64(len(e.AppendSnapshot(nil)))
+		ids = e.dedup.Len()
+		e.dedup = windows.NewDedup()
+		withoutIDs := heapBytes()
+		runtime.KeepAlive(e)
+		total = float64(after) - float64(before)
+		idsBytes = float64(after) - float64(withoutIDs)
+	}
+	b.ReportMetric(total/1e6, "MB")
+	b.ReportMetric(idsBytes/1e6, "ids-MB")
+	b.ReportMetric(float64(ids), "ids")
+	b.ReportMetric((total-idsBytes)/float64(len(units)), "B/unit")
+	b.ReportMetric(snap/1e6, "snapshot-MB")
 }
