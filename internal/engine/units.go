@@ -63,8 +63,11 @@ func (e *Engine) addUnit(code string) int {
 // newRegion returns the empty state of a unit.
 func (e *Engine) newRegion(code, nameZH, nameEN string) region {
 	n := len(e.specs)
-	return region{state: scoring.NewRegion(code, nameZH, nameEN), scores: make([]scoring.Score, n),
-		drained: make([]scoring.Score, n), ranked: make([]scoring.Score, n), hasRanked: make([]bool, n),
+	// One allocation for the three sets of scores: an event reaches the
+	// latest ones and Drain the drained ones, in a heap of thousands of units.
+	sc := make([]scoring.Score, 3*n)
+	return region{state: scoring.NewRegion(code, nameZH, nameEN), scores: sc[:n:n],
+		drained: sc[n : 2*n : 2*n], ranked: sc[2*n:], hasRanked: make([]bool, n),
 		portals: newPortals(code)}
 }
 
