@@ -310,7 +310,9 @@ const envRatingsPerDay = "GOVPULSE_BENCH_RATINGS_PER_DAY"
 // lateness. It reports the live heap of the engine at the end (MB), the part
 // of it that the remembered ids take (ids-MB, measured by dropping them),
 // the ids remembered, the heap per unit without the ids (B/unit) and the
-// size of the snapshot (snapshot-MB).
+// part of it the windows take (windows-B/unit, measured by dropping them),
+// the panes per unit of the hourly windows and of the rolling window, and
+// the size of the snapshot (snapshot-MB).
 func BenchmarkStateAllUnits30Days(b *testing.B) {
 	perDay := 1_000_000
 	if v := os.Getenv(envRatingsPerDay); v != "" {
@@ -326,8 +328,8 @@ func BenchmarkStateAllUnits30Days(b *testing.B) {
 	}
 	const lateDays = int(DefaultAllowedLateness / day)
 	days := RollingDays + lateDays
-	var total, idsBytes, snap float64
-	var ids int
+	var total, idsBytes, winBytes, snap float64
+	var ids, hourlyPanes, rollingPanes int
 	for b.Loop() {
 		runtime.GC()
 		before := heapBytes()
@@ -367,15 +369,28 @@ func BenchmarkStateAllUnits30Days(b *testing.B) {
 		after := heapBytes()
 		snap = float64(len(e.AppendSnapshot(nil)))
 		ids = e.dedup.Len()
+		hourlyPanes, rollingPanes = e.hourly.Panes(), e.rolling.Panes()
 		e.dedup = windows.NewDedup()
 		withoutIDs := heapBytes()
+		var err error
+		if e.rolling, err = windows.New[int](rollingConfig(e.cfg.AllowedLateness), windows.Aggregator[ux, rollAcc, rollAcc](rolling{})); err != nil {
+			b.Fatal(err)
+		}
+		if e.hourly, err = windows.New[int](hourlyConfig(e.cfg.AllowedLateness), windows.Aggregator[ux, hourAcc, hourAcc](hourly{})); err != nil {
+			b.Fatal(err)
+		}
+		withoutWindows := heapBytes()
 		runtime.KeepAlive(e)
 		total = float64(after) - float64(before)
 		idsBytes = float64(after) - float64(withoutIDs)
+		winBytes = float64(withoutIDs) - float64(withoutWindows)
 	}
 	b.ReportMetric(total/1e6, "MB")
 	b.ReportMetric(idsBytes/1e6, "ids-MB")
 	b.ReportMetric(float64(ids), "ids")
 	b.ReportMetric((total-idsBytes)/float64(len(units)), "B/unit")
+	b.ReportMetric(winBytes/float64(len(units)), "windows-B/unit")
 	b.ReportMetric(snap/1e6, "snapshot-MB")
+	b.ReportMetric(float64(hourlyPanes)/float64(len(units)), "hourly-panes/unit")
+	b.ReportMetric(float64(rollingPanes)/float64(len(units)), "daily-panes/unit")
 }
