@@ -350,18 +350,22 @@ func BenchmarkStateAllUnits30Days(b *testing.B) {
 			}
 		}
 		start := base.UTC()
+		// at returns the time of the k-th of per events spread evenly over day d
+		// (in milliseconds: k * day in nanoseconds would overflow).
+		at := func(d, k, per int) time.Time {
+			return start.Add(time.Duration(d)*day + time.Duration(int64(k)*day.Milliseconds()/int64(per))*time.Millisecond)
+		}
 		n := 0
 		for d := range days {
-			dayStart := start.Add(time.Duration(d) * day)
 			if d < days-lateDays {
 				for i, u := range units {
-					apply(u, dayStart.Add(time.Duration(i)*day/time.Duration(len(units))), n)
+					apply(u, at(d, i, len(units)), n)
 					n++
 				}
 				continue
 			}
 			for i := range perDay {
-				apply(units[i%len(units)], dayStart.Add(time.Duration(i)*day/time.Duration(perDay)), n)
+				apply(units[i%len(units)], at(d, i, perDay), n)
 				n++
 			}
 		}
