@@ -24,7 +24,7 @@ func TestScenario2019KeyCities(t *testing.T) {
 	if testing.Short() {
 		t.Skip("short: 88,000 events through the aggregator")
 	}
-	svc, js, store := setupService(t, Config{FlushInterval: 50 * time.Millisecond,
+	svc, js, store := setupService(t, Config{FlushInterval: 2 * time.Second, MaxBatch: 50000,
 		Methods: []string{scenario.Method2019, scoring.Method}})
 	ctx := t.Context()
 	if err := natsjs.EnsureStreams(ctx, js, natsjs.Names{}, natsjs.StreamOptions{}); err != nil {
