@@ -24,7 +24,8 @@ func TestScenario2019KeyCities(t *testing.T) {
 	if testing.Short() {
 		t.Skip("short: 88,000 events through the aggregator")
 	}
-	svc, js, store := setupService(t, Config{FlushInterval: 2 * time.Second, MaxBatch: 50000,
+	// The explanation tables are left out: they change no ranking and would take a third of the time.
+	svc, js, store := setupService(t, Config{FlushInterval: 2 * time.Second, MaxBatch: 50000, NoExplain: true,
 		Methods: []string{scenario.Method2019, scoring.Method}})
 	ctx := t.Context()
 	if err := natsjs.EnsureStreams(ctx, js, natsjs.Names{}, natsjs.StreamOptions{}); err != nil {
@@ -41,6 +42,7 @@ func TestScenario2019KeyCities(t *testing.T) {
 	}
 	defer func() { _ = sub.Unsubscribe() }()
 
+	// The scenario in order, 1,000 messages in flight at most.
 	evs := scenario.Generate2019(scenario.Options{})
 	for i := range evs {
 		data, err := evs[i].MarshalJSON()
@@ -50,11 +52,13 @@ func TestScenario2019KeyCities(t *testing.T) {
 		if _, err := js.PublishAsync(evs[i].Subject(""), data, jetstream.WithMsgID(evs[i].Key().String())); err != nil {
 			t.Fatal(err)
 		}
-	}
-	select {
-	case <-js.PublishAsyncComplete():
-	case <-time.After(2 * time.Minute):
-		t.Fatal("publishing the scenario did not complete")
+		if i%1000 == 999 || i == len(evs)-1 {
+			select {
+			case <-js.PublishAsyncComplete():
+			case <-time.After(time.Minute):
+				t.Fatalf("publishing the scenario stalled after %d events", i+1)
+			}
+		}
 	}
 	testwait.Run(t, "aggregator", svc.Run)
 
@@ -73,13 +77,14 @@ func TestScenario2019KeyCities(t *testing.T) {
 	version := rows[0].version
 
 	// The message of that version on the subject, and the same ranking in the bucket.
+	// (A later version may only come with the same ranking: the final composites are the report's.)
 	checkMessage := func(data []byte) error {
 		var rk scoring.Ranking
 		if err := json.Unmarshal(data, &rk); err != nil {
 			return err
 		}
-		if rk.Method != scenario.Method2019 || rk.Version != version {
-			return fmt.Errorf("ranking of method %s at version %d, want %s at %d", rk.Method, rk.Version, scenario.Method2019, version)
+		if rk.Method != scenario.Method2019 || rk.Version < version {
+			return fmt.Errorf("ranking of method %s at version %d, want %s at %d or later", rk.Method, rk.Version, scenario.Method2019, version)
 		}
 		var got []groupRow
 		for _, e := range rk.Entries {
@@ -105,13 +110,17 @@ func TestScenario2019KeyCities(t *testing.T) {
 			t.Fatalf("no key-city ranking at version %d on NATS", version)
 		}
 	}
-	entry, err := kv.Get(ctx, natsjs.GroupRankingKey(groups.KeyCities))
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := checkMessage(entry.Value()); err != nil {
-		t.Errorf("bucket key %s: %v", natsjs.GroupRankingKey(groups.KeyCities), err)
-	}
+	// The bucket is written after the message is published.
+	testwait.For(t, time.Minute, 100*time.Millisecond, func() error {
+		entry, err := kv.Get(ctx, natsjs.GroupRankingKey(groups.KeyCities))
+		if err != nil {
+			return err
+		}
+		if err := checkMessage(entry.Value()); err != nil {
+			return fmt.Errorf("bucket key %s: %w", natsjs.GroupRankingKey(groups.KeyCities), err)
+		}
+		return nil
+	})
 
 	// The ranking of the provincial units under method 2022: the report's order, the XPCC last.
 	testwait.For(t, time.Minute, 200*time.Millisecond, func() error {
