@@ -47,6 +47,13 @@ type Config struct {
 	// changes no score or ranking, and a snapshot restores under either
 	// setting.
 	Explain bool
+	// IDKey keys the fingerprints by which the engine remembers applied
+	// events (windows.Dedup). Zero, the default, draws a random key, which
+	// producers cannot know and so cannot craft colliding ids with; set it
+	// only where two engines fed the same events must give the same
+	// snapshot bytes (tests). Restore keeps the key of the snapshot, and the
+	// key is not part of the configuration a snapshot must match.
+	IDKey [16]byte
 }
 
 // WithDefaults returns c with the defaults filled in and the regions

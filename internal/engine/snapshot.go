@@ -45,7 +45,10 @@ var (
 // or the units below the provincial level and the rankings of the groups of
 // units; format 7 has both. Snapshots of format 5 and 6 are rebuilt, so that
 // the inconsistencies between portals and the group rankings are complete.
-const snapshotMagic = "gpe\x07"
+// Format 8 remembers applied events by a keyed 96-bit fingerprint of their
+// identity (the key in the snapshot) instead of the identity itself; a
+// format 7 snapshot is rebuilt.
+const snapshotMagic = "gpe\x08"
 
 // formatNotes says, per older format version, why its snapshots cannot be
 // used; Restore puts it in its error, which the aggregator logs.
@@ -56,6 +59,7 @@ var formatNotes = map[byte]string{
 	4: "format 4 holds either one method and what explains its changes, or the methods without what explains theirs; format 5 holds both",
 	5: "format 5 lacks the state of each unit's portals and the units below the provincial level with the rankings of their groups",
 	6: "format 6 holds either the state of each unit's portals or the units below the provincial level with the rankings of their groups; format 7 holds both",
+	7: "format 7 remembers applied events by their identity; format 8 keeps a keyed fingerprint of it, in a quarter of the memory",
 }
 
 // AppendSnapshot appends the engine's whole state to dst and returns the

@@ -187,11 +187,15 @@ func TestUnitsOfOtherPartitions(t *testing.T) {
 
 // TestSnapshotWithUnits checks that a snapshot keeps the units below the provincial level and the
 // group rankings: restored half way, the engine ends as the uninterrupted one.
+// testIDKey keys the remembered ids of engines whose snapshots are compared
+// with each other's.
+var testIDKey = [16]byte{'t', 'e', 's', 't'}
+
 func TestSnapshotWithUnits(t *testing.T) {
 	rng := rand.New(rand.NewPCG(3, 4))
 	evs := randomStream(rng, hierarchyUnits, 1500)
 	for _, explain := range []bool{false, true} {
-		cfg := Config{Explain: explain}
+		cfg := Config{Explain: explain, IDKey: testIDKey}
 		a, _ := New(cfg)
 		b, _ := New(cfg)
 		var outA, outB []Output
