@@ -19,8 +19,8 @@ import (
 //
 // A Dedup does not keep the ids themselves but a 96-bit fingerprint of each: the first 96 bits of
 // SHA-256 over a 128-bit secret key followed by the id, kept with the id's exact event time in an
-// open-addressing table of 20 bytes a slot (at most 7/8 full), about 24 bytes an id instead of
-// about 94 for a map of 22-character strings with a heap of times. The key is drawn at random by
+// open-addressing table of 20 bytes a slot that doubles when 7/8 full: 23 to 46 bytes an id
+// whatever its length, instead of about 94 for a map of 22-character strings with a heap of times. The key is drawn at random by
 // NewDedup and kept in the snapshot, so a restored Dedup answers exactly as the original; without
 // the key nobody can compute a fingerprint, so no producer can craft an id whose fingerprint
 // equals that of another event of its unit (finding one is a second preimage of SHA-256 under an
