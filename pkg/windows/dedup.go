@@ -40,7 +40,7 @@ import (
 //
 // Contains and Add cost one SHA-256 of the id (Add reuses the last Contains') and O(1) expected
 // probes; Purge costs nothing while no remembered time is before the horizon and one pass over
-// the table otherwise. A Dedup is not safe for concurrent use.
+// the table otherwise, after which a table left at most 7/32 full shrinks. A Dedup is not safe for concurrent use.
 type Dedup struct {
 	key   [16]byte
 	slots []idSlot // len a power of two, or nil; the zero fingerprint marks an empty slot
@@ -216,6 +216,15 @@ func (d *Dedup) Purge(horizon time.Time) {
 		}
 	}
 	d.minT = minT
+	// Shrink a table left at most 7/32 full to the smallest at most 7/16 full, half of what it
+	// grows to, so that adds and purges around one size never resize back and forth.
+	size := dedupMinSlots
+	for d.n*16 > size*7 {
+		size *= 2
+	}
+	if size < len(d.slots) {
+		d.resize(size)
+	}
 }
 
 // remove empties slot i and shifts the following slots of its probe sequence back.

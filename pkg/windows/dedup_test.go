@@ -153,3 +153,34 @@ func BenchmarkDedupContains(b *testing.B) {
 		b.Fatal("nothing found")
 	}
 }
+
+// TestDedupShrink purges most of a large Dedup, so that its table shrinks, and checks that the
+// ids left are still found and encode as in a Dedup that never held the others.
+func TestDedupShrink(t *testing.T) {
+	t0 := time.Unix(1_700_000_000, 0)
+	key := [16]byte{9}
+	d, fresh := windows.NewDedupKeyed(key), windows.NewDedupKeyed(key)
+	const n, kept = 20_000, 50
+	for i := range n {
+		d.Add("id-"+strconv.Itoa(i), t0.Add(time.Duration(i)))
+	}
+	for i := n - kept; i < n; i++ {
+		fresh.Add("id-"+strconv.Itoa(i), t0.Add(time.Duration(i)))
+	}
+	d.Purge(t0.Add(time.Duration(n - kept)))
+	if d.Len() != kept {
+		t.Fatalf("Len %d, want %d", d.Len(), kept)
+	}
+	for i := range n {
+		if got, want := d.Contains("id-"+strconv.Itoa(i), t0), i >= n-kept; got != want {
+			t.Fatalf("Contains(id-%d) = %v", i, got)
+		}
+	}
+	if !bytes.Equal(d.AppendSnapshot(nil), fresh.AppendSnapshot(nil)) {
+		t.Fatal("snapshot after shrinking differs")
+	}
+	d.Add("later", t0.Add(n))
+	if !d.Contains("later", t0) || d.Len() != kept+1 {
+		t.Fatal("add after shrinking")
+	}
+}
