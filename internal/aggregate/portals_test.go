@@ -165,25 +165,54 @@ func render(cs []portals.Inconsistency) string {
 	return b.String()
 }
 
-// A producer that invents portals fills its unit's portal state only up to the bound: the event
-// that would add one more portal is a dead letter with reason limit and is not applied to method
-// 2017 either.
+// A producer that invents portals or items fills its unit's portal state only up to the bounds
+// configured (PortalLimits): the event that would add one more portal, or one more item of a
+// portal, is a dead letter with reason limit and its reason in words, and is not applied to method
+// 2017 either; a known item of a known portal still is.
 func TestPortalsOverTheLimitAreDeadLetters(t *testing.T) {
-	svc, js, store, _ := setupWithConn(t, Config{FlushInterval: 10 * time.Millisecond})
+	svc, js, store, _ := setupWithConn(t, Config{FlushInterval: 10 * time.Millisecond,
+		PortalLimits: portals.Limits{MaxPortals: 3, MaxItemsPerPortal: 2}})
 	when := time.Date(2016, 12, 1, 10, 0, 0, 0, time.UTC)
-	for i := range portals.DefaultMaxPortals + 1 {
-		publish(t, js, &events.Event{ID: fmt.Sprintf("p-%02d", i), Type: events.ServicePublished, Region: "330000",
+	stream := []struct {
+		portal, code string
+		maturity     int
+	}{
+		{"portal-a", "A", 1}, // 1
+		{"portal-b", "A", 2}, // 2
+		{"portal-c", "A", 3}, // 3
+		{"portal-d", "A", 4}, // 4: a fourth portal: limit
+		{"portal-a", "B", 1}, // 5: portal-a's second item
+		{"portal-a", "C", 2}, // 6: its third: limit
+		{"portal-b", "A", 4}, // 7: a known item of a known portal: applied
+	}
+	for i, e := range stream {
+		publish(t, js, &events.Event{ID: fmt.Sprintf("p-%02d", i+1), Type: events.ServicePublished, Region: "330000",
 			Time: when.Add(time.Duration(i) * time.Minute), Source: "test",
-			Data: &events.ServicePublishedData{ItemCode: "A", Level: events.LevelProvince, Name: "n", Department: "d",
-				Maturity: 1 + i%4, Portal: fmt.Sprintf("portal-%02d", i)}})
+			Data: &events.ServicePublishedData{ItemCode: e.code, Level: events.LevelProvince, Name: "n", Department: "d",
+				Maturity: e.maturity, Portal: e.portal}})
 	}
 	testwait.Run(t, "aggregator", svc.Run)
-	m := waitDeadLetter(t, js, events.ReasonLimit, portals.DefaultMaxPortals+1)
-	if m.Header.Get("Govpulse-Event-Id") != fmt.Sprintf("p-%02d", portals.DefaultMaxPortals) {
-		t.Errorf("dead letter headers %v", m.Header)
+	for _, want := range []struct {
+		seq    uint64
+		reason string
+	}{
+		{4, `region 330000 already has 3 portals, the limit: portal "portal-d" is not added`},
+		{6, `portal "portal-a" of region 330000 already describes 2 items, the limit: item province/C is not added`},
+	} {
+		m := waitDeadLetter(t, js, events.ReasonLimit, want.seq)
+		if got := m.Header.Get(natsjs.HeaderReason); got != want.reason || m.Header.Get(natsjs.HeaderEventID) != fmt.Sprintf("p-%02d", want.seq) {
+			t.Errorf("dead letter of sequence %d: reason %q, headers %v; want %q", want.seq, got, m.Header, want.reason)
+		}
 	}
-	// The last applied event (sequence 16, maturity 4) is method 2017's writer of the item.
-	if sc := zhejiangScore(t, store, portals.DefaultMaxPortals); sc.MaturityTotal != int64(1+(portals.DefaultMaxPortals-1)%4) {
-		t.Errorf("maturity total %d", sc.MaturityTotal)
+	// Method 2017: A by sequence 7 (maturity 4) and B by sequence 5 (1); nothing of C.
+	if sc := zhejiangScore(t, store, 7); sc.PublishedItems != 2 || sc.MaturityTotal != 5 {
+		t.Errorf("published items %d, maturity total %d; want 2 and 5", sc.PublishedItems, sc.MaturityTotal)
+	}
+	ms, err := store.PortalMeasures(t.Context())
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(ms) != 1 || ms[0].Portals != 3 || ms[0].PublishedItems != 2 || ms[0].Version != 7 {
+		t.Errorf("portal_measures %+v", ms)
 	}
 }

@@ -65,7 +65,7 @@ func (e *Engine) newRegion(code, nameZH, nameEN string) region {
 	n := len(e.specs)
 	return region{state: scoring.NewRegion(code, nameZH, nameEN), scores: make([]scoring.Score, n),
 		drained: make([]scoring.Score, n), ranked: make([]scoring.Score, n), hasRanked: make([]bool, n),
-		portals: newPortals(code)}
+		portals: e.newPortals(code)}
 }
 
 // GroupRanking is the ranking of a group of units beside the provincial
