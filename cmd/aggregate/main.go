@@ -35,6 +35,7 @@ import (
 	"github.com/govpulse/govpulse/internal/config"
 	"github.com/govpulse/govpulse/internal/dlqarchive"
 	"github.com/govpulse/govpulse/internal/natsjs"
+	"github.com/govpulse/govpulse/internal/portals"
 	"github.com/govpulse/govpulse/internal/retry"
 	"github.com/govpulse/govpulse/internal/scoring"
 )
@@ -72,6 +73,8 @@ func run(ctx context.Context, args []string, lookup config.LookupEnv, stderr io.
 	replicas := fs.Int("stream-replicas", "GOVPULSE_STREAM_REPLICAS", def.Replicas, "replicas of the latest-value bucket, the checkpoint store and a DLQ stream it recreates (3 in a cluster)")
 	fs.Deprecate("stream-replicas", "replicas", "")
 	maxItems := fs.Int("max-items-per-level", "GOVPULSE_MAX_ITEMS_PER_LEVEL", def.MaxItemsPerLevel, "most items one unit may hold at one level; a portal change adding one more is a dead letter (reason limit)")
+	maxPortals := fs.Int("max-portals", "GOVPULSE_MAX_PORTALS", def.PortalLimits.MaxPortals, "most portals one unit may have; an event naming one more is a dead letter (reason limit)")
+	maxPortalItems := fs.Int("max-items-per-portal", "GOVPULSE_MAX_ITEMS_PER_PORTAL", def.PortalLimits.MaxItemsPerPortal, "most items one portal of a unit may describe; an event adding one more is a dead letter (reason limit)")
 	maxAhead := fs.Duration("max-ahead", "GOVPULSE_INGEST_MAX_AHEAD", def.MaxAhead, "how far an event time may be ahead of the time the stream stored it (ingest's rule; same variable as ingest's)")
 	clockTolerance := fs.Duration("clock-tolerance", "GOVPULSE_CLOCK_TOLERANCE", def.ClockTolerance, "added to --max-ahead: how far ingest's clock and the stream's may differ")
 	deadLetterBacklog := fs.Int("dead-letter-backlog", "GOVPULSE_DEAD_LETTER_BACKLOG", def.DeadLetterBacklog, "dead letters kept in memory while the DLQ stream cannot take them (and at most 64 MiB of them); when full, consuming pauses")
@@ -106,6 +109,7 @@ func run(ctx context.Context, args []string, lookup config.LookupEnv, stderr io.
 		AllowedLateness:    *lateness,
 		Replicas:           *replicas,
 		MaxItemsPerLevel:   *maxItems,
+		PortalLimits:       portals.Limits{MaxPortals: *maxPortals, MaxItemsPerPortal: *maxPortalItems},
 		MaxAhead:           *maxAhead,
 		ClockTolerance:     *clockTolerance,
 		DeadLetterBacklog:  *deadLetterBacklog,

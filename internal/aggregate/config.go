@@ -6,6 +6,7 @@ import (
 
 	"github.com/govpulse/govpulse/internal/engine"
 	"github.com/govpulse/govpulse/internal/natsjs"
+	"github.com/govpulse/govpulse/internal/portals"
 	"github.com/govpulse/govpulse/internal/scoring"
 	"github.com/govpulse/govpulse/pkg/events"
 )
@@ -47,6 +48,11 @@ type Config struct {
 	// portal change that would add one more is a dead letter with reason "limit". Default
 	// engine.DefaultMaxItemsPerLevel (20000).
 	MaxItemsPerLevel int
+	// PortalLimits bound each unit's portal state: MaxPortals portals per unit and
+	// MaxItemsPerPortal items (level, item_code) per portal; a portal change beyond them is a dead
+	// letter with reason "limit". Default portals.DefaultMaxPortals (16) and
+	// portals.DefaultMaxItemsPerPortal (80000).
+	PortalLimits portals.Limits
 	// MaxAhead is ingest's rule for event times (events.CheckTime): how far an event time may be
 	// ahead of the time the stream stored the message. Default 5m, as ingest's.
 	MaxAhead time.Duration
@@ -125,6 +131,7 @@ func (c Config) WithDefaults() Config {
 	if c.MaxItemsPerLevel == 0 {
 		c.MaxItemsPerLevel = engine.DefaultMaxItemsPerLevel
 	}
+	c.PortalLimits = c.PortalLimits.WithDefaults()
 	if c.MaxAhead == 0 {
 		c.MaxAhead = DefaultMaxAhead
 	}
