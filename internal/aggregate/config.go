@@ -22,9 +22,11 @@ type Config struct {
 	// end at the stream sequences that are its multiples, where partitions that share it meet for
 	// the ranking of all units (ranker.go). Default 10000.
 	MaxBatch int
-	// FlushInterval is the longest time a read message waits before it is flushed. Default 250ms.
+	// FlushInterval is the longest time a read message waits before its batch is handed to the
+	// flusher, once the flusher is free (while it writes, the batch grows). Default 250ms.
 	FlushInterval time.Duration
-	// CheckpointInterval is the shortest time between two checkpoints. Default 10s.
+	// CheckpointInterval is the shortest time between two checkpoints; the reader also waits 20
+	// times as long as the last checkpoint took to take (checkpointCostFactor). Default 10s.
 	CheckpointInterval time.Duration
 	// ShutdownTimeout bounds the final flush and checkpoint at shutdown. Default 30s.
 	ShutdownTimeout time.Duration
