@@ -401,10 +401,12 @@ func (e *Engine) rescore(seq uint64, w time.Time) {
 		}
 	}
 	n := e.provincial()
+	// The groups below the provincial level rank under the first method: their changes are
+	// collected at m == 0 and must outlive the loop over the other methods.
+	e.changed, e.changedOld = e.changed[:0], e.changedOld[:0]
 	for m, spec := range e.specs {
 		changed := false
 		e.old, e.provTouched = e.old[:0], e.provTouched[:0]
-		e.changed, e.changedOld = e.changed[:0], e.changedOld[:0]
 		for k, idx := range e.touched {
 			r := &e.regions[idx]
 			prev := r.scores[m].Composite
