@@ -21,11 +21,16 @@ type Config struct {
 	Names natsjs.Names
 	// MaxBatch is the largest number of stream messages applied between two flushes; batches also
 	// end at the stream sequences that are its multiples, where partitions that share it meet for
-	// the ranking of all units (ranker.go). Default 10000.
+	// the ranking of all units (ranker.go). Default 50000: a batch reaches it only while the
+	// flusher is still writing the previous one, and a slow ClickHouse then gets fewer, larger
+	// INSERTs (each INSERT writes a part of every table it touches, at a cost per part and column
+	// far above the cost per row).
 	MaxBatch int
-	// FlushInterval is the longest time a read message waits before it is flushed. Default 250ms.
+	// FlushInterval is the longest time a read message waits before its batch is handed to the
+	// flusher, once the flusher is free (while it writes, the batch grows). Default 250ms.
 	FlushInterval time.Duration
-	// CheckpointInterval is the shortest time between two checkpoints. Default 10s.
+	// CheckpointInterval is the shortest time between two checkpoints; the reader also waits 20
+	// times as long as the last checkpoint took to take (checkpointCostFactor). Default 10s.
 	CheckpointInterval time.Duration
 	// ShutdownTimeout bounds the final flush and checkpoint at shutdown. Default 30s.
 	ShutdownTimeout time.Duration
@@ -99,7 +104,7 @@ func (c Config) WithDefaults() Config {
 	}
 	c.Names = c.Names.WithDefaults()
 	if c.MaxBatch == 0 {
-		c.MaxBatch = 10000
+		c.MaxBatch = 50000
 	}
 	if c.FlushInterval == 0 {
 		c.FlushInterval = 250 * time.Millisecond

@@ -138,6 +138,13 @@ type flushJob struct {
 	part       *rankPart // a partition's share of the ranking of all units after lastSeq; nil for all units
 }
 
+// checkpointCostFactor bounds the share of the reader's time spent taking checkpoints: the next
+// one is due CheckpointInterval after the last, or this many times as long as the last took to
+// take, whichever is longer. A snapshot grows with the engine's state (the ids it remembers grow
+// with a backlog until they leave the lateness horizon), so at a fixed interval a long drain would
+// spend more and more of its time snapshotting; this way at most about 1/20 of it.
+const checkpointCostFactor = 20
+
 // cut drains the engine into the current batch and turns it into a job; it starts a new batch.
 // The checkpoint, when due (or forced and not already taken at this sequence), is the engine state
 // at exactly lastSeq, so it can only be written once this batch is stored. It returns nil when
@@ -157,14 +164,17 @@ func (s *reader) cut(final bool) *flushJob {
 		s.metrics.watermark.Set(float64(wm.UnixNano()) / 1e9)
 		j.watermark = wm
 	}
-	due := time.Since(s.lastSnapshot) >= s.cfg.CheckpointInterval || final
+	interval := max(s.cfg.CheckpointInterval, checkpointCostFactor*s.snapshotCost)
+	due := time.Since(s.lastSnapshot) >= interval || final
 	// A snapshot the flusher holds back (dead letters pending) it writes itself once it may.
 	if due && s.lastSeq != s.snapshotSeq {
+		start := time.Now()
 		j.checkpoint = encodeCheckpoint(checkpoint{
 			partition: s.cfg.Partition,
 			lastSeq:   s.lastSeq,
 			engine:    s.eng.AppendSnapshot(nil),
 		})
+		s.snapshotCost = time.Since(start)
 		s.snapshotSeq, s.lastSnapshot = s.lastSeq, time.Now()
 	}
 	if j.batch.messages == 0 && j.checkpoint == nil {
