@@ -5,6 +5,7 @@ import (
 	"slices"
 	"time"
 
+	"github.com/govpulse/govpulse/internal/reviews"
 	"github.com/govpulse/govpulse/internal/scoring"
 	"github.com/govpulse/govpulse/pkg/events"
 )
@@ -47,6 +48,11 @@ type Config struct {
 	// changes no score or ranking, and a snapshot restores under either
 	// setting.
 	Explain bool
+	// Reviews configures the lifecycle of reviews (好差评): the working-day calendar and the
+	// thresholds of alerts. Its Window and AllowedLateness are the engine's (RollingDays,
+	// AllowedLateness), whatever they say. It is not part of a snapshot's configuration: a
+	// snapshot restores under other thresholds, which apply from then on.
+	Reviews reviews.Config
 }
 
 // WithDefaults returns c with the defaults filled in and the regions

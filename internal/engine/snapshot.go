@@ -45,7 +45,10 @@ var (
 // or the units below the provincial level and the rankings of the groups of
 // units; format 7 has both. Snapshots of format 5 and 6 are rebuilt, so that
 // the inconsistencies between portals and the group rankings are complete.
-const snapshotMagic = "gpe\x07"
+// Format 8 adds the lifecycle of reviews: the ledger of the satisfaction
+// windows' reviews, by identity, and the reviews tracker; a format 7
+// snapshot is rebuilt, so that voids and the review outputs are complete.
+const snapshotMagic = "gpe\x08"
 
 // formatNotes says, per older format version, why its snapshots cannot be
 // used; Restore puts it in its error, which the aggregator logs.
@@ -56,6 +59,7 @@ var formatNotes = map[byte]string{
 	4: "format 4 holds either one method and what explains its changes, or the methods without what explains theirs; format 5 holds both",
 	5: "format 5 lacks the state of each unit's portals and the units below the provincial level with the rankings of their groups",
 	6: "format 6 holds either the state of each unit's portals or the units below the provincial level with the rankings of their groups; format 7 holds both",
+	7: "format 7 lacks the lifecycle of reviews (the reviews counted by identity, appeals, rectifications, alerts)",
 }
 
 // AppendSnapshot appends the engine's whole state to dst and returns the
@@ -128,6 +132,7 @@ func (e *Engine) AppendSnapshot(dst []byte) []byte {
 	dst = e.appendExplain(dst)
 	dst = e.appendPortals(dst)
 	dst = e.appendGroups(dst)
+	dst = e.appendReviews(dst)
 	return binary.LittleEndian.AppendUint32(dst, crc32.ChecksumIEEE(dst[start:]))
 }
 
@@ -245,6 +250,7 @@ func (e *Engine) read(d *snapcodec.Reader) error {
 	e.readExplain(d)
 	e.readPortals(d)
 	e.readGroups(d)
+	e.readReviews(d)
 	if d.Err() == nil && d.Len() != 0 {
 		d.Fail("trailing bytes")
 	}
