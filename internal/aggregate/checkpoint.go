@@ -89,6 +89,7 @@ func (c Config) engineConfig() engine.Config {
 		MaxItemsPerLevel: c.MaxItemsPerLevel,
 		Methods:          c.Methods,
 		Explain:          !c.NoExplain && !c.Rescore, // a re-scoring stores no explanation
+		Reviews:          c.Reviews,
 	}
 }
 

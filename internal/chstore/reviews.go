@@ -72,13 +72,11 @@ func alertValues(r *AlertRow) []any {
 		r.BaselineReviews, r.Factor, r.MinCount, nonNil(r.TopItems), nonNil(r.TopBad), r.Version, dt(r.RecordedAt)}
 }
 
-// WriteReviews stores review statistics, then alerts, as Write stores its tables: writing the same
-// rows again is harmless (the keys replace them), so the caller retries the whole call.
+// WriteReviews stores review statistics and alerts alone, as Write stores them with the rest of a
+// Batch (Batch.ReviewStats, Batch.Alerts): writing the same rows again is harmless (the keys
+// replace them), so the caller retries the whole call.
 func (s *Store) WriteReviews(ctx context.Context, stats []ReviewStatRow, alerts []AlertRow) error {
-	if err := writeTable(ctx, s, reviewStatsTable, stats, nil); err != nil {
-		return err
-	}
-	return writeTable(ctx, s, alertsTable, alerts, nil)
+	return s.Write(ctx, Batch{ReviewStats: stats, Alerts: alerts})
 }
 
 func scanReviewStat(rows driver.Rows, r *ReviewStatRow) error {
