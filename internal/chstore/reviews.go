@@ -101,12 +101,16 @@ func scanAlert(rows driver.Rows, r *AlertRow) error {
 	return nil
 }
 
-// ReviewStats returns the latest review_stats rows of a region and period (through FINAL), ordered
-// by period_start.
+// ReviewStats returns the latest review_stats rows of a region (every region when region is "")
+// and period (through FINAL), ordered by region and period_start.
 func (s *Store) ReviewStats(ctx context.Context, region, period string) ([]ReviewStatRow, error) {
-	q := "SELECT " + reviewStatColumns + " FROM " + s.table("review_stats") +
-		" FINAL WHERE region = ? AND period = ? ORDER BY period_start"
-	out, err := query(ctx, s.conn, q, scanReviewStat, region, period)
+	where, args := " WHERE period = ?", []any{period}
+	if region != "" {
+		where, args = where+" AND region = ?", append(args, region)
+	}
+	q := "SELECT " + reviewStatColumns + " FROM " + s.table("review_stats") + " FINAL" + where +
+		" ORDER BY region, period_start"
+	out, err := query(ctx, s.conn, q, scanReviewStat, args...)
 	if err != nil {
 		return nil, fmt.Errorf("chstore: read review_stats: %w", err)
 	}

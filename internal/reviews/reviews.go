@@ -149,6 +149,7 @@ type Tracker struct {
 	marked  map[RowKey]bool
 	rows    map[RowKey]chstore.ReviewStatRow
 	stamped []chstore.AlertRow
+	purged  time.Time // the horizon of the last purge
 }
 
 // New returns an empty Tracker.
@@ -281,14 +282,18 @@ func (t *Tracker) advance(wm time.Time) {
 		t.judge(r.Key, r.Window, r.Value)
 	}
 	t.rolling.Advance(wm)
-	horizon := t.rolling.RetractHorizon()
-	t.ledger.Purge(horizon)
-	// A case whose events are all older than the rolling window and the lateness horizon counts
-	// in no result any more, and an event of it would be too late.
-	forget := t.rolling.Horizon(wm).Add(-t.cfg.Window)
-	for k, c := range t.cases {
-		if c.last.Before(horizon) && c.last.Before(forget) {
-			t.forget(k, c)
+	// The oldest pane held moves by whole days: purge and forget then only (they are idempotent
+	// for one horizon, so purged, which starts at zero after a restore, is no state).
+	if horizon := t.rolling.RetractHorizon(); horizon.After(t.purged) {
+		t.purged = horizon
+		t.ledger.Purge(horizon)
+		// A case whose events are all older than the oldest pane held counts in no rolling result
+		// any more (the rolling window starts after it), its day rows are final, and an event of
+		// it would be too late.
+		for k, c := range t.cases {
+			if c.last.Before(horizon) {
+				t.forget(k, c)
+			}
 		}
 	}
 	if !dayStart(prev).Equal(dayStart(wm)) {
