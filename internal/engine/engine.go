@@ -411,6 +411,7 @@ func (e *Engine) rescore(seq uint64, w time.Time) {
 	e.wins = e.wins[:0]
 	for _, idx := range e.touched {
 		e.rolling.Query(idx, win.Start, win.End).window(&win)
+		e.rectifications(idx, &win)
 		e.wins = append(e.wins, win)
 		if r := &e.regions[idx]; e.cfg.Explain && e.slid && r.scored {
 			var added *ux

@@ -5,6 +5,7 @@ import (
 	"time"
 
 	"github.com/govpulse/govpulse/internal/reviews"
+	"github.com/govpulse/govpulse/internal/scoring"
 	"github.com/govpulse/govpulse/internal/snapcodec"
 	"github.com/govpulse/govpulse/pkg/events"
 	"github.com/govpulse/govpulse/pkg/windows"
@@ -117,6 +118,9 @@ func (e *Engine) applyLifecycle(seq uint64, idx int, ev *events.Event, w time.Ti
 	e.dedup.Add(ev.Key().String(), ev.Time)
 	// The first decision of an appeal counts (the tracker ignores the next ones).
 	first := e.rev.Apply(ev, w) == reviews.Applied
+	if first && ev.Type != events.FeedbackAppealed {
+		e.touch(idx) // its rectification counts may have changed
+	}
 	d, ok := ev.Data.(*events.FeedbackAppealDecidedData)
 	if !ok || !first || d.Decision != events.Upheld {
 		return Result{Outcome: Applied}
@@ -134,6 +138,15 @@ func (e *Engine) applyLifecycle(seq uint64, idx int, ev *events.Event, w time.Ti
 		e.winVersions[winKey{key: wk, start: hourStart(ent.Time)}] = seq
 	}
 	return Result{Outcome: Applied}
+}
+
+// rectifications sets the rectification counts of w, the rolling window of region idx, from the
+// tracker (its rolling summary covers the same days). Method 2022 reads them; every unit is
+// rescored by the lifecycle events that change them whatever the methods, so that a method's
+// scores and versions do not depend on the others.
+func (e *Engine) rectifications(idx int, w *scoring.Window) {
+	s := e.rev.Rolling(e.regions[idx].state.Code())
+	w.RectificationsJudged, w.RectificationsOnTime = s.ClosedOnTime+s.ClosedLate+s.Overdue, s.ClosedOnTime
 }
 
 // purgeLedger forgets the ledger's inputs that no window can take back any more.

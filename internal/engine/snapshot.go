@@ -98,7 +98,7 @@ func (e *Engine) AppendSnapshot(dst []byte) []byte {
 			dst = snapcodec.AppendTime(dst, r.win.End)
 			w := &r.win
 			dst = appendInt64s(dst, w.Applications, w.OnlineCompleted, w.Ratings, w.RatingSum,
-				w.RatingsBad, w.NoVisit, w.Timed, w.OnTime)
+				w.RatingsBad, w.NoVisit, w.Timed, w.OnTime, w.RectificationsJudged, w.RectificationsOnTime)
 		}
 	}
 	for m := range e.rk {
@@ -223,7 +223,7 @@ func (e *Engine) read(d *snapcodec.Reader) error {
 			asOf := d.Time()
 			win := scoring.Window{Start: d.Time(), End: d.Time()}
 			for _, p := range []*int64{&win.Applications, &win.OnlineCompleted, &win.Ratings, &win.RatingSum,
-				&win.RatingsBad, &win.NoVisit, &win.Timed, &win.OnTime} {
+				&win.RatingsBad, &win.NoVisit, &win.Timed, &win.OnTime, &win.RectificationsJudged, &win.RectificationsOnTime} {
 				*p = d.Varint()
 			}
 			r.win = win
