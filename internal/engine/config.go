@@ -104,6 +104,11 @@ func (c Config) Validate() error {
 			return fmt.Errorf("engine: method %q is listed twice", m)
 		}
 	}
+	rc := c.Reviews
+	rc.Window, rc.AllowedLateness = rollLength, c.AllowedLateness
+	if _, err := reviews.New(rc); err != nil {
+		return fmt.Errorf("engine: reviews: %w", err)
+	}
 	seen := make(map[string]bool, len(c.Regions))
 	for _, r := range c.Regions {
 		if _, ok := events.LookupRegion(r); !ok {
