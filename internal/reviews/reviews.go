@@ -466,7 +466,8 @@ func (t *Tracker) top(region string, w windows.Window) []ItemCount {
 	return out[:min(len(out), DefaultTopItems)]
 }
 
-// TakeAlerts returns the alerts raised and ended since the last call, in order, and forgets them.
+// TakeAlerts returns the alerts raised and ended since the last call or Stamp, in order, and
+// forgets them. A caller that stamps (Stamp, TakeRows) gets the alerts as rows instead.
 func (t *Tracker) TakeAlerts() []Alert {
 	out := t.alerts
 	t.alerts = nil
