@@ -139,3 +139,36 @@ func TestVoidRaisesTheVersion(t *testing.T) {
 		t.Errorf("after a review voided before it came: %v", s)
 	}
 }
+
+// TestRectificationsRescore2022 follows a rectification through method 2022's counts: open, then
+// overdue when the watermark passes its deadline (the end of the next working day), then closed
+// on time by a closing that arrives late but in time.
+func TestRectificationsRescore2022(t *testing.T) {
+	e := mustNew(t, Config{Regions: []string{zj}, Methods: []string{scoring.Method, scoring.Method2022}})
+	counts := func() (judged, onTime int64, version uint64) {
+		t.Helper()
+		for _, s := range e.Scores() {
+			if s.Method == scoring.Method2022 {
+				return s.RectificationsJudged, s.RectificationsOnTime, s.Version
+			}
+		}
+		t.Fatal("no 2022 score")
+		return
+	}
+	// Wednesday 1 March 2017: a bad review and its rectification, due by the end of Thursday.
+	feed(t, e, 1, rated("r1", zj, atMin(10*60), 1),
+		ev("o1", zj, atMin(11*60), &events.RectificationOpenedData{ReviewID: "r1", DeadlineDays: 1}))
+	if j, o, v := counts(); j != 0 || o != 0 || v != 2 {
+		t.Errorf("open: judged %d, on time %d, version %d", j, o, v)
+	}
+	// The watermark (minus 10 minutes of out-of-orderness) passes midnight at the end of Thursday.
+	e.Observe(3, atMin(2*24*60+20))
+	if j, o, v := counts(); j != 1 || o != 0 || v != 3 {
+		t.Errorf("overdue: judged %d, on time %d, version %d", j, o, v)
+	}
+	// Closed on Thursday evening, reported late: on time.
+	feed(t, e, 4, ev("c1", zj, atMin(24*60+20*60), &events.RectificationClosedData{ReviewID: "r1", Resolved: true, Rating: 5}))
+	if j, o, v := counts(); j != 1 || o != 1 || v != 4 {
+		t.Errorf("closed: judged %d, on time %d, version %d", j, o, v)
+	}
+}
