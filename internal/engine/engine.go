@@ -71,7 +71,7 @@ type region struct {
 
 	// The groups the unit is ranked in beside the provincial units
 	// (groupsOf), once hasGroups.
-	groups    []string
+	groups    []*groupState
 	hasGroups bool
 
 	// With Config.Explain, per method in the order of Config.Methods: the
@@ -112,6 +112,10 @@ type Engine struct {
 	// winVersions holds the version of every hourly window changed since
 	// the last Drain.
 	winVersions map[winKey]uint64
+	// dirtyUnits counts the regions marked dirty since the last Drain: the
+	// size of its output, known beforehand.
+	dirtyUnits  int
+	changedWins []windows.Result[int, hourAcc] // scratch of Drain
 
 	specs []*scoring.Spec // the methods, in the order of Config.Methods
 	rk    []ranking       // the ranking under each method
@@ -422,10 +426,12 @@ func (e *Engine) rescore(seq uint64, w time.Time) {
 		}
 	}
 	n := e.provincial()
+	// The groups below the provincial level rank under the first method: their changes are
+	// collected at m == 0 and must outlive the loop over the other methods.
+	e.changed, e.changedOld = e.changed[:0], e.changedOld[:0]
 	for m, spec := range e.specs {
 		changed := false
 		e.old, e.provTouched = e.old[:0], e.provTouched[:0]
-		e.changed, e.changedOld = e.changed[:0], e.changedOld[:0]
 		for k, idx := range e.touched {
 			r := &e.regions[idx]
 			prev := r.scores[m].Composite
@@ -449,6 +455,9 @@ func (e *Engine) rescore(seq uint64, w time.Time) {
 	}
 	for k, idx := range e.touched {
 		r := &e.regions[idx]
+		if !r.dirty {
+			e.dirtyUnits++
+		}
 		r.scored, r.dirty, r.win = true, true, e.wins[k]
 	}
 }
