@@ -315,6 +315,9 @@ func TestBrowser(t *testing.T) {
 		p.post(event(fmt.Sprintf("pub-P1-%d", day), "service.published", zhejiang, 2+day, 9, published(hostile, k2, m2)))
 		p.composite(zhejiang, composite2017(k2, m2))
 	}
+	// A bad review of Zhejiang and the rectification opened on it: its reviews panel has rows.
+	p.post(event("rv-1", "feedback.rated", zhejiang, 7, 1, `{"rating":1,"channel":"web"}`),
+		event("rv-1-open", "rectification.opened", zhejiang, 7, 2, `{"review_id":"330000-rv-1","deadline_days":5}`))
 	var (
 		version uint64
 		want    []string
@@ -417,6 +420,8 @@ func TestBrowser(t *testing.T) {
 		chromedp.WaitVisible(`#terms tbody tr:nth-child(5)`),
 		chromedp.WaitVisible(`#events tbody tr`),
 		chromedp.WaitVisible(`#explain[data-to-version]`),
+		chromedp.WaitVisible(`#review-facts dd[data-key="opened"]`),
+		chromedp.WaitVisible(`#review-days tbody tr`),
 	)
 	// The unit page says why its score changed over the last 30 days, as the API does.
 	var x struct {

@@ -51,6 +51,7 @@ func (s *Server) Handler() http.Handler {
 	api.HandleFunc("GET /api/v1/regions/{code}/explain", s.handleExplain)
 	api.HandleFunc("GET /api/v1/rank-changes", s.handleRankChanges)
 	api.HandleFunc("GET /api/v1/stream", s.handleStream)
+	s.reviewRoutes(api)
 	api.HandleFunc("/api/", func(w http.ResponseWriter, r *http.Request) {
 		s.writeError(w, http.StatusNotFound, "no such API path: "+r.URL.Path)
 	})
