@@ -401,10 +401,12 @@ func (e *Engine) rescore(seq uint64, w time.Time) {
 		}
 	}
 	n := e.provincial()
+	// The groups are ranked under the first method: the units below the provincial level whose
+	// composite under it moved are collected once, not reset by the methods after it.
+	e.changed, e.changedOld = e.changed[:0], e.changedOld[:0]
 	for m, spec := range e.specs {
 		changed := false
 		e.old, e.provTouched = e.old[:0], e.provTouched[:0]
-		e.changed, e.changedOld = e.changed[:0], e.changedOld[:0]
 		for k, idx := range e.touched {
 			r := &e.regions[idx]
 			prev := r.scores[m].Composite
