@@ -307,9 +307,18 @@
     fillBars(row);
   }
 
+  // A page left for another (and maybe kept in the back-forward cache) closes its stream, so that
+  // the streams of pages left behind never hold the browser's connections; it opens a new one,
+  // which brings it up to date, when it is shown again.
+  var es = null;
+  var streamed = false; // the page follows the stream (the default method's or a group's ranking)
+  window.addEventListener('pagehide', function () { if (es) { es.close(); es = null; } });
+  window.addEventListener('pageshow', function (ev) { if (ev.persisted && streamed) { connect(); } });
+
   function connect() {
-    if (!window.EventSource) { return; }
-    var es = new EventSource('/api/v1/stream' + (group ? '?group=' + encodeURIComponent(group) : ''));
+    if (!window.EventSource || es) { return; }
+    streamed = true;
+    es = new EventSource('/api/v1/stream' + (group ? '?group=' + encodeURIComponent(group) : ''));
     es.addEventListener('open', function () { setStatus('live'); });
     es.addEventListener('error', function () { setStatus('reconnecting'); });
     if (group) {

@@ -253,11 +253,18 @@
     });
   }
 
+  // A page left for another (and maybe kept in the back-forward cache) closes its stream, so that
+  // the streams of pages left behind never hold the browser's connections; it opens a new one,
+  // which brings it up to date, when it is shown again.
+  var es = null;
+  window.addEventListener('pagehide', function () { if (es) { es.close(); es = null; } });
+  window.addEventListener('pageshow', function (ev) { if (ev.persisted && unit) { connect(); } });
+
   function connect() {
-    if (!window.EventSource) { return; }
+    if (!window.EventSource || es) { return; }
     var follow = unit.groups.concat(unit.child_groups).filter(function (g) { return g !== 'provinces'; });
     var q = '?region=' + encodeURIComponent(code) + (follow.length ? '&group=' + follow.map(encodeURIComponent).join(',') : '');
-    var es = new EventSource('/api/v1/stream' + q);
+    es = new EventSource('/api/v1/stream' + q);
     es.addEventListener('open', function () { setStatus('live'); });
     es.addEventListener('error', function () { setStatus('reconnecting'); });
     es.addEventListener('group', function (ev) { show(JSON.parse(ev.data)); });
