@@ -392,8 +392,8 @@ func (c *client) wants(f *frame) bool {
 }
 
 // subscribe registers a stream client and returns it with the events that bring it up to date:
-// the scores (of its region, or of every provincial unit), the ranking and the rankings of its
-// groups whose versions are at least from. The scores and the rankings of one flush share a
+// the scores (of its region, or of every provincial unit) and the ranking whose versions are at
+// least from, and the latest ranking of each of its groups. The scores and the rankings of one flush share a
 // version, so a client that last saw version N may have seen only some of them: those at N are
 // sent again (a client ignores what it has by version). It returns nil when the server is closed
 // or full.
@@ -419,8 +419,10 @@ func (s *Server) subscribe(region string, groups []string, from uint64) (*client
 	if s.rankingF != nil && s.rankingF.version >= from {
 		first = append(first, s.rankingF)
 	}
+	// The latest ranking of each of its groups, whatever from: a group's version is the event of
+	// its last change, which may be older than the versions of the events sent before it.
 	for _, g := range groups {
-		if f := s.groupsF[g]; f != nil && f.version >= from {
+		if f := s.groupsF[g]; f != nil {
 			first = append(first, f)
 		}
 	}
