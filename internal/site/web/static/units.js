@@ -36,6 +36,7 @@
     }
   };
 
+  var HIGHLIGHT_MS = 4000; // how long a row that moved stays marked
   var code = decodeURIComponent(window.location.pathname.split('/')[2] || '');
   var lang = pickLang();
   var unit = null; // /api/v1/units/{code}
@@ -220,9 +221,11 @@
       }
       tr.append(below);
       var before = oldRank.get(e.region);
-      tr.classList.remove('moved-up', 'moved-down');
       if (before && before !== e.rank) {
+        tr.classList.remove('moved-up', 'moved-down');
         tr.classList.add(before > e.rank ? 'moved-up' : 'moved-down');
+        clearTimeout(tr.govpulseTimer);
+        tr.govpulseTimer = setTimeout(function () { tr.classList.remove('moved-up', 'moved-down'); }, HIGHLIGHT_MS);
         announcements.push(t('moved').replace('{name}', nameOf(e)).replace('{dir}', before > e.rank ? t('up') : t('downBy'))
           .replace('{n}', String(Math.abs(before - e.rank))).replace('{rank}', String(e.rank)));
       }
