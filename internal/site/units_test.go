@@ -229,3 +229,63 @@ func TestGroupResync(t *testing.T) {
 		t.Fatalf("key cities: %+v", got.Entries[:3])
 	}
 }
+
+// TestClientWants is the rule of which stream events a client gets.
+func TestClientWants(t *testing.T) {
+	provScore := &frame{region: "330000", provincial: true}
+	cityScore := &frame{region: "330100"}
+	group := &frame{group: "cities-330000"}
+	ranking := &frame{}
+	for _, c := range []struct {
+		client *client
+		want   [4]bool // provScore, cityScore, group, ranking
+	}{
+		{&client{}, [4]bool{true, false, false, true}},
+		{&client{region: "330000"}, [4]bool{true, false, false, true}},
+		{&client{region: "110000"}, [4]bool{false, false, false, true}},
+		{&client{region: "330100"}, [4]bool{false, true, false, true}},
+		{&client{groups: []string{"key-cities", "cities-330000"}}, [4]bool{true, false, true, true}},
+		{&client{region: "330106", groups: []string{"counties-330100"}}, [4]bool{false, false, false, true}},
+	} {
+		for i, f := range []*frame{provScore, cityScore, group, ranking} {
+			if got := c.client.wants(f); got != c.want[i] {
+				t.Errorf("client %+v, frame %d: %v, want %v", c.client, i, got, c.want[i])
+			}
+		}
+	}
+}
+
+// FuzzDecodeGroupRanking feeds arbitrary bytes to the decoder of a group's ranking: it may not
+// panic, and whatever decodes ranks members of the group only and becomes one well-formed stream
+// event.
+func FuzzDecodeGroupRanking(f *testing.F) {
+	g, _ := groups.Lookup("counties-330100")
+	r := groups.Rank(g, map[string]scoring.Score{"330106": cityScore("330106", 3, 70)}, nil, 3, t0)
+	b, err := json.Marshal(r)
+	if err != nil {
+		f.Fatal(err)
+	}
+	f.Add("counties-330100", b)
+	f.Add("key-cities", b)
+	f.Add("provinces", b)
+	f.Add("cities-330100", []byte(`{"version":1,"ranking":[{"rank":1,"region":"330106"}]}`))
+	f.Fuzz(func(t *testing.T, name string, data []byte) {
+		r, err := decodeGroupRanking(name, data)
+		if err != nil {
+			return
+		}
+		grp, ok := groups.Lookup(name)
+		if !ok || name == groups.Provinces {
+			t.Fatalf("decoded a ranking of group %q", name)
+		}
+		for _, e := range r.Entries {
+			if !slices.Contains(grp.Members, e.Region) {
+				t.Fatalf("group %s: %s is not a member", name, e.Region)
+			}
+		}
+		fr, err := eventFrame("group", r.Version, groupRanking(name, r, map[string]*scoring.Score{}))
+		if err == nil && (!strings.HasSuffix(string(fr.data), "\n\n") || strings.Count(string(fr.data), "\n") != 4) {
+			t.Fatalf("malformed event %q", fr.data)
+		}
+	})
+}
