@@ -11,6 +11,7 @@ STATICCHECK ?= honnef.co/go/tools/cmd/staticcheck@v0.8.2
 .PHONY: run test bench bench-peer chaos cluster cluster-stop chaos-cluster reset build lint
 
 ## run: install what is missing, start ClickHouse, NATS, aggregate and ingest, feed the scenario, watch the ranking
+## (SCENARIO=sample, the default; 2019: the 2020 report's figures for 2019, with the key cities; none)
 run:
 	@SCENARIO=$(SCENARIO) RUN_DIR=$(RUN_DIR) deploy/local/run.sh
 

@@ -1,8 +1,8 @@
 // Command govpulsectl feeds scenarios to govpulse and watches its rankings.
 //
 //	govpulsectl feed  --url http://127.0.0.1:8080 [--scenario sample] [--batch 500] [--rate 0]
-//	govpulsectl watch --nats-url nats://127.0.0.1:4222 [--once] [--methods 2017,2022]
-//	govpulsectl gen   --out file.ndjson [--scenario sample|synthetic] [--events N]
+//	govpulsectl watch --nats-url nats://127.0.0.1:4222 [--once] [--methods 2017,2022] [--groups key-cities]
+//	govpulsectl gen   --out file.ndjson [--scenario sample|2019|synthetic] [--events N]
 //	govpulsectl explain REGION --from T1 --to T2 [--json]
 //
 // Every flag has a GOVPULSE_* environment equivalent (see --help of each
@@ -72,7 +72,7 @@ func feed(ctx context.Context, args []string, env config.LookupEnv, stdout, stde
 	fs := config.New("govpulsectl feed", env)
 	fs.SetOutput(stderr)
 	url := fs.String("url", "GOVPULSE_INGEST_URL", "http://127.0.0.1:8080", "base URL of the ingest service")
-	name := fs.String("scenario", "GOVPULSE_SCENARIO", ctl.ScenarioSample, "scenario: sample, synthetic or none")
+	name := fs.String("scenario", "GOVPULSE_SCENARIO", ctl.ScenarioSample, "scenario: sample, 2019, synthetic or none")
 	n := fs.Int("events", "GOVPULSE_EVENTS", 0, "number of events of the synthetic scenario (0: its default)")
 	seed := fs.Int64("seed", "GOVPULSE_SEED", 0, "scenario seed (0: the default)")
 	batch := fs.Int("batch", "GOVPULSE_FEED_BATCH", def.Batch, "events per request")
@@ -108,12 +108,19 @@ func watch(ctx context.Context, args []string, env config.LookupEnv, stdout, std
 	interval := fs.Duration("interval", "GOVPULSE_WATCH_INTERVAL", def.Interval, "least time between two tables")
 	once := fs.Bool("once", "GOVPULSE_WATCH_ONCE", false, "print the current table from the bucket and exit")
 	methods := fs.String("methods", "GOVPULSE_METHODS", scoring.DefaultMethod, "comma-separated scoring methods whose rankings are shown, one table each (as aggregate's --methods)")
+	groupList := fs.String("groups", "GOVPULSE_WATCH_GROUPS", "", "comma-separated groups of units whose rankings are shown after the methods' tables, under the first method (such as key-cities; empty: none)")
 	if err := fs.Parse(args); err != nil {
 		return err
 	}
 	ids, err := scoring.ParseMethods(*methods)
 	if err != nil {
 		return fmt.Errorf("--methods: %w", err)
+	}
+	var groupNames []string
+	for g := range strings.SplitSeq(*groupList, ",") {
+		if g = strings.TrimSpace(g); g != "" {
+			groupNames = append(groupNames, g)
+		}
 	}
 	logger := slog.New(slog.NewTextHandler(stderr, &slog.HandlerOptions{Level: slog.LevelWarn}))
 	opts := ctl.WatchOptions{
@@ -122,6 +129,7 @@ func watch(ctx context.Context, args []string, env config.LookupEnv, stdout, std
 		Clear:    isTerminal(stdout),
 		Logger:   logger,
 		Methods:  ids,
+		Groups:   groupNames,
 	}
 	if err := opts.Validate(); err != nil {
 		return err
@@ -141,7 +149,7 @@ func gen(args []string, env config.LookupEnv, stdout, stderr io.Writer) error {
 	fs := config.New("govpulsectl gen", env)
 	fs.SetOutput(stderr)
 	out := fs.String("out", "GOVPULSE_GEN_OUT", "-", "output file (- for standard output)")
-	name := fs.String("scenario", "GOVPULSE_SCENARIO", "", "scenario: sample, synthetic or none (default: synthetic with --events, else sample)")
+	name := fs.String("scenario", "GOVPULSE_SCENARIO", "", "scenario: sample, 2019, synthetic or none (default: synthetic with --events, else sample)")
 	n := fs.Int("events", "GOVPULSE_EVENTS", 0, "number of events of the synthetic scenario")
 	seed := fs.Int64("seed", "GOVPULSE_SEED", 0, "scenario seed (0: the default)")
 	if err := fs.Parse(args); err != nil {

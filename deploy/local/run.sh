@@ -6,6 +6,9 @@
 # 127.0.0.1:4222, `aggregate`, `ingest` (127.0.0.1:8080) and `site` (http://127.0.0.1:8088/), feeds
 # the sample scenario through the HTTP API (SCENARIO=none feeds nothing) and shows the live ranking
 # under each scoring method of GOVPULSE_METHODS (default 2017,2022).
+# SCENARIO=2019 feeds the 2019 scenario (the 2020 report's composites of the 31 provinces and the
+# 32 key cities, built for method 2022): the methods default to 2022,2017 (the aggregator ranks the
+# groups of units under its first method) and the watch shows the key cities' ranking too.
 # Ctrl-C stops everything it started, in order: site, ingest, aggregate (which flushes and
 # checkpoints), NATS, ClickHouse.
 # Everything lives under RUN_DIR (default .run/); `make reset` deletes the stream and the database.
@@ -23,6 +26,10 @@ export GOVPULSE_INGEST_ADDR="${GOVPULSE_INGEST_ADDR:-127.0.0.1:8080}"
 export GOVPULSE_AGGREGATE_ADMIN_ADDR="${GOVPULSE_AGGREGATE_ADMIN_ADDR:-127.0.0.1:8081}"
 export GOVPULSE_SITE_ADDR="${GOVPULSE_SITE_ADDR:-127.0.0.1:8088}"
 # The scoring methods computed side by side (aggregate) and shown (govpulsectl watch: one table each).
+if [ "$SCENARIO" = 2019 ]; then
+	export GOVPULSE_METHODS="${GOVPULSE_METHODS:-2022,2017}"
+	export GOVPULSE_WATCH_GROUPS="${GOVPULSE_WATCH_GROUPS:-key-cities}"
+fi
 export GOVPULSE_METHODS="${GOVPULSE_METHODS:-2017,2022}"
 
 say() { printf '\033[1mgovpulse:\033[0m %s\n' "$*" >&2; }
@@ -75,6 +82,9 @@ pids+=($!)
 wait_http site "http://$GOVPULSE_SITE_ADDR/readyz"
 say "pipeline up: ingest http://$GOVPULSE_INGEST_ADDR, NATS $GOVPULSE_NATS_URL, ClickHouse 127.0.0.1:$CH_TCP_PORT (logs in $LOG)"
 
+if [ "$SCENARIO" = 2019 ]; then
+	say "the 2019 scenario reaches the published figures on an empty stream: run \`make reset\` first if another scenario was fed"
+fi
 if [ "$SCENARIO" != none ]; then
 	say "feeding the $SCENARIO scenario"
 	setsid "$BIN/govpulsectl" feed --url "http://$GOVPULSE_INGEST_ADDR" --scenario "$SCENARIO" >"$LOG/feed.log" 2>&1 &

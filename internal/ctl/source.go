@@ -13,21 +13,26 @@ import (
 // The scenarios [Source] knows.
 const (
 	ScenarioSample    = "sample"    // the sample scenario of the 2017 report
+	Scenario2019      = "2019"      // the 2019 results of the 2020 report, under method 2022
 	ScenarioSynthetic = "synthetic" // a synthetic mixed stream of any length
 	ScenarioNone      = "none"      // no events
 )
 
 // Source returns the events of the named scenario. n is the number of
 // events of the synthetic stream (0 means its default) and must be 0 for
-// the sample scenario; seed 0 means the default seed. An unknown name is an
-// error.
+// the sample scenarios (sample and 2019); seed 0 means the default seed. An
+// unknown name is an error.
 func Source(name string, n int, seed int64) (iter.Seq[*events.Event], error) {
 	switch name {
-	case ScenarioSample, "":
+	case ScenarioSample, "", Scenario2019:
 		if n != 0 {
-			return nil, fmt.Errorf("ctl: scenario %q has a fixed number of events; use %q for --events", ScenarioSample, ScenarioSynthetic)
+			return nil, fmt.Errorf("ctl: scenario %q has a fixed number of events; use %q for --events", name, ScenarioSynthetic)
 		}
-		evs := scenario.Generate(scenario.Options{Seed: seed})
+		generate := scenario.Generate
+		if name == Scenario2019 {
+			generate = scenario.Generate2019
+		}
+		evs := generate(scenario.Options{Seed: seed})
 		return func(yield func(*events.Event) bool) {
 			for i := range evs {
 				if !yield(&evs[i]) {
@@ -45,7 +50,7 @@ func Source(name string, n int, seed int64) (iter.Seq[*events.Event], error) {
 
 // Scenarios returns the names [Source] accepts.
 func Scenarios() []string {
-	return []string{ScenarioSample, ScenarioSynthetic, ScenarioNone}
+	return []string{ScenarioSample, Scenario2019, ScenarioSynthetic, ScenarioNone}
 }
 
 // WriteNDJSON writes the events of src to w in canonical JSON, one per

@@ -10,6 +10,7 @@ import (
 	"time"
 	"unicode/utf8"
 
+	"github.com/govpulse/govpulse/internal/groups"
 	"github.com/govpulse/govpulse/internal/scoring"
 	"github.com/govpulse/govpulse/pkg/events"
 )
@@ -38,8 +39,25 @@ type RankingEntry struct {
 // ready to use. It is not safe for concurrent use.
 type Board struct {
 	method  string // the method shown before a ranking says it; "" is scoring.DefaultMethod
+	group   string // the group of units ranked (package groups); "" is the provincial units
+	members map[string]bool
 	ranking *RankingMessage
 	scores  map[string]scoring.Score
+}
+
+// NewGroupBoard returns an empty board of the ranking of a group of units (package groups, such
+// as "key-cities") under a method: it keeps the scores of the group's members only. An unknown
+// group is an error.
+func NewGroupBoard(group, method string) (*Board, error) {
+	g, ok := groups.Lookup(group)
+	if !ok {
+		return nil, fmt.Errorf("ctl: unknown group %q", group)
+	}
+	b := &Board{method: method, group: group, members: make(map[string]bool, len(g.Members))}
+	for _, m := range g.Members {
+		b.members[m] = true
+	}
+	return b, nil
 }
 
 // SetRanking decodes a ranking message and keeps it unless a newer version
@@ -66,6 +84,9 @@ func (b *Board) SetScore(data []byte) (bool, error) {
 	}
 	if m.Region == "" {
 		return false, fmt.Errorf("ctl: decode score: no region")
+	}
+	if b.members != nil && !b.members[m.Region] {
+		return false, nil
 	}
 	if old, ok := b.scores[m.Region]; ok && m.Version < old.Version {
 		return false, nil
@@ -108,12 +129,16 @@ func (b *Board) rows() []RankingEntry {
 func (b *Board) Render(w io.Writer) error {
 	var sb strings.Builder
 	method := cmp.Or(b.method, scoring.DefaultMethod)
+	title, what := "govpulse ranking", "govpulse scores"
+	if b.group != "" {
+		title, what = "govpulse ranking of "+b.group, "govpulse scores of "+b.group
+	}
 	if r := b.ranking; r != nil {
 		method = cmp.Or(r.Method, method)
-		fmt.Fprintf(&sb, "govpulse ranking  version %d  as of %s  method %s\n",
-			r.Version, r.AsOf.UTC().Format(time.RFC3339), method)
+		fmt.Fprintf(&sb, "%s  version %d  as of %s  method %s\n",
+			title, r.Version, r.AsOf.UTC().Format(time.RFC3339), method)
 	} else {
-		fmt.Fprintf(&sb, "govpulse scores (no ranking published yet)  method %s\n", method)
+		fmt.Fprintf(&sb, "%s (no ranking published yet)  method %s\n", what, method)
 	}
 	var terms []scoring.Term
 	if spec, ok := scoring.Lookup(method); ok {
@@ -132,6 +157,8 @@ func (b *Board) Render(w io.Writer) error {
 		name := e.Region
 		if reg, ok := events.LookupRegion(e.Region); ok {
 			name = truncate(reg.NameEN, 22) + " " + reg.NameZH
+		} else if u, ok := events.LookupUnit(e.Region); ok {
+			name = truncate(u.NameEN, 22) + " " + u.NameZH
 		}
 		fmt.Fprintf(&sb, "%4d  %-6s  %s  %9.3f  %-9s", e.Rank, e.Region, pad(name, 39), e.Composite, e.Grade)
 		s, ok := b.scores[e.Region]

@@ -6,11 +6,14 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"maps"
+	"slices"
 	"time"
 
 	"github.com/nats-io/nats.go"
 	"github.com/nats-io/nats.go/jetstream"
 
+	"github.com/govpulse/govpulse/internal/groups"
 	"github.com/govpulse/govpulse/internal/natsjs"
 	"github.com/govpulse/govpulse/internal/scoring"
 	"github.com/govpulse/govpulse/pkg/events"
@@ -38,6 +41,11 @@ type WatchOptions struct {
 	// Methods are the scoring methods whose rankings are shown, one table
 	// each, in this order. Empty means scoring.DefaultMethod alone.
 	Methods []string
+	// Groups are the groups of units (package groups, such as
+	// "key-cities") whose rankings are shown after the methods' tables, one
+	// table each, with the scores of the first method (the aggregator ranks
+	// the groups under its first method). Empty means none.
+	Groups []string
 }
 
 // WithDefaults returns o with every zero field set to its default.
@@ -64,6 +72,11 @@ func (o WatchOptions) Validate() error {
 	for _, m := range o.Methods {
 		if _, ok := scoring.Lookup(m); !ok {
 			return fmt.Errorf("ctl: watch: method %q: not one of %v", m, scoring.Methods())
+		}
+	}
+	for _, g := range o.Groups {
+		if _, ok := groups.Lookup(g); !ok {
+			return fmt.Errorf("ctl: watch: unknown group %q", g)
 		}
 	}
 	return nil
@@ -100,15 +113,52 @@ func scoreKey(method, region string) string {
 	return natsjs.MethodScoreKey(method, region)
 }
 
-// boards is one Board per method, in the order of WatchOptions.Methods.
+// boards is one Board per method, in the order of WatchOptions.Methods, then one per group, in
+// the order of WatchOptions.Groups.
 type boards []*Board
 
-func newBoards(methods []string) boards {
-	bs := make(boards, len(methods))
-	for i, m := range methods {
-		bs[i] = &Board{method: m}
+// newBoards returns the boards of valid options with defaults.
+func newBoards(opts WatchOptions) boards {
+	bs := make(boards, 0, len(opts.Methods)+len(opts.Groups))
+	for _, m := range opts.Methods {
+		bs = append(bs, &Board{method: m})
+	}
+	for _, g := range opts.Groups {
+		b, err := NewGroupBoard(g, opts.Methods[0])
+		if err != nil {
+			continue // unreachable: the options were validated
+		}
+		bs = append(bs, b)
 	}
 	return bs
+}
+
+// rankingSubject, rankingKey and scoreKey name where a board's ranking and
+// scores are published.
+func (b *Board) rankingSubject(n natsjs.Names) string {
+	if b.group != "" {
+		return n.GroupRankingsSubject(b.group)
+	}
+	return rankingsSubject(n, b.method)
+}
+
+func (b *Board) rankingKey() string {
+	if b.group != "" {
+		return natsjs.GroupRankingKey(b.group)
+	}
+	return rankingKey(b.method)
+}
+
+// regions returns the codes of the units whose scores the board shows.
+func (b *Board) regions() []string {
+	if b.members != nil {
+		return slices.Sorted(maps.Keys(b.members))
+	}
+	var out []string
+	for _, r := range events.Regions() {
+		out = append(out, r.Code)
+	}
+	return out
 }
 
 func (bs boards) empty() bool {
@@ -149,26 +199,43 @@ func (bs boards) render(w io.Writer) error {
 // replace newer ones. Messages that do not decode are logged and skipped.
 func Watch(ctx context.Context, nc *nats.Conn, w io.Writer, opts WatchOptions) error {
 	opts = opts.WithDefaults()
+	if err := opts.Validate(); err != nil {
+		return err
+	}
 	names := opts.Names
 	ch := make(chan *nats.Msg, 8192)
-	b := newBoards(opts.Methods)
-	// A message's subscription says which board it is for and what it is.
+	b := newBoards(opts)
+	// A message's subscription says which boards it is for and what it is.
 	type target struct {
-		board   *Board
+		boards  []*Board
 		ranking bool
 	}
-	targets := make(map[*nats.Subscription]target)
-	for i, m := range opts.Methods {
-		for _, t := range []struct {
-			subject string
-			ranking bool
-		}{{rankingsSubject(names, m), true}, {scoreSubjects(names, m), false}} {
-			sub, err := nc.ChanSubscribe(t.subject, ch)
-			if err != nil {
-				return fmt.Errorf("ctl: watch: subscribe %s: %w", t.subject, err)
-			}
-			defer func() { _ = sub.Unsubscribe() }()
-			targets[sub] = target{board: b[i], ranking: t.ranking}
+	targets := make(map[*nats.Subscription]*target)
+	bySubject := make(map[string]*target)
+	add := func(subject string, ranking bool, board *Board) error {
+		if t, ok := bySubject[subject]; ok {
+			t.boards = append(t.boards, board)
+			return nil
+		}
+		sub, err := nc.ChanSubscribe(subject, ch)
+		if err != nil {
+			return fmt.Errorf("ctl: watch: subscribe %s: %w", subject, err)
+		}
+		t := &target{boards: []*Board{board}, ranking: ranking}
+		targets[sub], bySubject[subject] = t, t
+		return nil
+	}
+	defer func() {
+		for sub := range targets {
+			_ = sub.Unsubscribe()
+		}
+	}()
+	for _, board := range b {
+		if err := add(board.rankingSubject(names), true, board); err != nil {
+			return err
+		}
+		if err := add(scoreSubjects(names, board.method), false, board); err != nil {
+			return err
 		}
 	}
 	if err := start(ctx, nc, names, b); err != nil {
@@ -197,17 +264,22 @@ func Watch(ctx context.Context, nc *nats.Conn, w io.Writer, opts WatchOptions) e
 		case <-ctx.Done():
 			return nil
 		case m := <-ch:
-			var changed bool
-			var err error
-			if t := targets[m.Sub]; t.ranking {
-				changed, err = t.board.SetRanking(m.Data)
-			} else if t.board != nil {
-				changed, err = t.board.SetScore(m.Data)
+			t := targets[m.Sub]
+			if t == nil {
+				continue
 			}
-			if err != nil {
-				opts.Logger.Warn("skipping message", "subject", m.Subject, "error", err)
+			for _, board := range t.boards {
+				set := board.SetScore
+				if t.ranking {
+					set = board.SetRanking
+				}
+				changed, err := set(m.Data)
+				if err != nil {
+					opts.Logger.Warn("skipping message", "subject", m.Subject, "error", err)
+					break
+				}
+				dirty = dirty || changed
 			}
-			dirty = dirty || changed
 		case <-tick.C:
 			if dirty {
 				if err := render(); err != nil {
@@ -240,7 +312,10 @@ func Once(ctx context.Context, nc *nats.Conn, w io.Writer, opts WatchOptions) er
 	opts = opts.WithDefaults()
 	ctx, cancel := context.WithTimeout(ctx, startTimeout)
 	defer cancel()
-	b := newBoards(opts.Methods)
+	if err := opts.Validate(); err != nil {
+		return err
+	}
+	b := newBoards(opts)
 	if err := loadLatest(ctx, nc, opts.Names, b); err != nil {
 		return err
 	}
@@ -279,11 +354,11 @@ func loadLatest(ctx context.Context, nc *nats.Conn, names natsjs.Names, b boards
 		return nil
 	}
 	for _, board := range b {
-		if err := get(rankingKey(board.method), board.SetRanking); err != nil {
+		if err := get(board.rankingKey(), board.SetRanking); err != nil {
 			return err
 		}
-		for _, r := range events.Regions() {
-			if err := get(scoreKey(board.method, r.Code), board.SetScore); err != nil {
+		for _, code := range board.regions() {
+			if err := get(scoreKey(board.method, code), board.SetScore); err != nil {
 				return err
 			}
 		}

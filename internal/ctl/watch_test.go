@@ -173,3 +173,57 @@ func TestOnceShowsEveryMethod(t *testing.T) {
 		t.Error("an unknown method was accepted")
 	}
 }
+
+// With groups, Watch shows the ranking of each group after the methods' tables, from the group's
+// key and subject, with the scores of its members only.
+func TestWatchGroups(t *testing.T) {
+	nc, js := connectNATS(t)
+	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
+	defer cancel()
+	kv, err := natsjs.EnsureLatestBucket(ctx, js, natsjs.Names{}, 1)
+	if err != nil {
+		t.Fatal(err)
+	}
+	mustPut(t, kv, "ranking", rankingJSON(3, "520000", "330000"))
+	mustPut(t, kv, natsjs.GroupRankingKey("key-cities"), rankingJSON(4, "440300", "320100"))
+	mustPut(t, kv, "scores.440300", scoreJSON("440300", 4, 77.126))
+	opts := ctl.WatchOptions{Interval: 10 * time.Millisecond, Groups: []string{"key-cities"}}
+	var once bytes.Buffer
+	if err := ctl.Once(ctx, nc, &once, opts); err != nil {
+		t.Fatal(err)
+	}
+	got := once.String()
+	i := strings.Index(got, "govpulse ranking of key-cities  version 4")
+	if i < 0 || i < strings.Index(got, "govpulse ranking  version 3") {
+		t.Fatalf("no key-city table after the provincial one:\n%s", got)
+	}
+	for _, want := range []string{"Shenzhen 深圳市", "Nanjing 南京市", "77.13"} {
+		if !strings.Contains(got[i:], want) {
+			t.Errorf("key-city table lacks %q:\n%s", want, got[i:])
+		}
+	}
+	if err := ctl.Once(ctx, nc, &once, ctl.WatchOptions{Groups: []string{"nope"}}); err == nil {
+		t.Error("unknown group: no error")
+	}
+
+	var out testwait.Buffer
+	testwait.Run(t, "Watch", func(ctx context.Context) error { return ctl.Watch(ctx, nc, &out, opts) })
+	testwait.For(t, 5*time.Second, 5*time.Millisecond, func() error {
+		if !strings.Contains(out.String(), "key-cities  version 4") {
+			return fmt.Errorf("no key-city ranking at version 4 in:\n%s", out.String())
+		}
+		return nil
+	})
+	n := natsjs.Names{}
+	if err := nc.Publish(n.GroupRankingsSubject("key-cities"), rankingJSON(5, "320100", "440300")); err != nil {
+		t.Fatal(err)
+	}
+	testwait.For(t, 5*time.Second, 5*time.Millisecond, func() error {
+		s := out.String()
+		last := s[strings.LastIndex(s, "govpulse ranking of key-cities"):]
+		if !strings.Contains(last, "version 5") || strings.Index(last, "320100") > strings.Index(last, "440300") {
+			return fmt.Errorf("last key-city ranking is not version 5 with Nanjing first:\n%s", last)
+		}
+		return nil
+	})
+}

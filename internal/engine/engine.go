@@ -401,8 +401,8 @@ func (e *Engine) rescore(seq uint64, w time.Time) {
 		}
 	}
 	n := e.provincial()
-	// The groups are ranked under the first method: the units below the provincial level whose
-	// composite under it moved are collected once, not reset by the methods after it.
+	// The groups below the provincial level rank under the first method: their changes are
+	// collected at m == 0 and must outlive the loop over the other methods.
 	e.changed, e.changedOld = e.changed[:0], e.changedOld[:0]
 	for m, spec := range e.specs {
 		changed := false

@@ -281,3 +281,33 @@ func TestGroupRankingsAgainstEager(t *testing.T) {
 		}
 	}
 }
+
+// TestGroupRankingsWithMethods checks that the groups below the provincial level rank under the
+// first method whatever methods run beside it: an engine of 2022 then 2017 drains the same group
+// rankings, at the same points, as an engine of 2022 alone.
+func TestGroupRankingsWithMethods(t *testing.T) {
+	rng := rand.New(rand.NewPCG(11, 12))
+	evs := randomStream(rng, hierarchyUnits, 1500)
+	both, _ := New(Config{Methods: []string{scoring.Method2022, scoring.Method}})
+	alone, _ := New(Config{Methods: []string{scoring.Method2022}})
+	drains := 0
+	for i, ev := range evs {
+		both.Apply(uint64(i+1), ev)
+		alone.Apply(uint64(i+1), ev)
+		if i%40 == 0 || i == len(evs)-1 {
+			got, want := both.Drain().GroupRankings, alone.Drain().GroupRankings
+			if !reflect.DeepEqual(got, want) {
+				t.Fatalf("after event %d: group rankings %d with both methods, %d with 2022 alone", i+1, len(got), len(want))
+			}
+			drains += len(got)
+		}
+	}
+	if drains == 0 {
+		t.Fatal("no group ranking drained")
+	}
+	for _, g := range both.GroupRankings() {
+		if g.Ranking.Method != scoring.Method2022 {
+			t.Errorf("group %s ranked under %s", g.Group, g.Ranking.Method)
+		}
+	}
+}

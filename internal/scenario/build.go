@@ -29,6 +29,7 @@ type service struct {
 // builder generates the events of one unit.
 type builder struct {
 	r   *rand.Rand
+	id  string // the prefix of every event id: "scn"
 	u   Unit
 	ph  phases
 	q   float64 // the unit's quality, 0..1, from its target
@@ -42,7 +43,7 @@ type builder struct {
 }
 
 func newBuilder(r *rand.Rand, u Unit, ph phases) *builder {
-	return &builder{r: r, u: u, ph: ph, q: clamp((u.Target-40)/55, 0, 1)}
+	return &builder{r: r, id: "scn", u: u, ph: ph, q: clamp((u.Target-40)/55, 0, 1)}
 }
 
 // emit appends an event at time t, delivered delay after it.
@@ -51,7 +52,7 @@ func (b *builder) emit(t time.Time, delay time.Duration, data events.Payload) {
 	typ := data.EventType()
 	b.out = append(b.out, pending{
 		ev: events.Event{
-			ID:     "scn-" + b.u.Region + "-" + strconv.Itoa(b.n),
+			ID:     b.id + "-" + b.u.Region + "-" + strconv.Itoa(b.n),
 			Type:   typ,
 			Region: b.u.Region,
 			Time:   t.UTC(),
@@ -90,12 +91,20 @@ func (b *builder) build(last bool) {
 func (b *builder) catalogue() {
 	r := b.r
 	counts := [4]int{56 + r.IntN(25), 36 + r.IntN(17), 26 + r.IntN(11), 14 + r.IntN(9)}
+	b.catalogueOf(counts, func(int) int { return 3 + r.IntN(4) })
+}
+
+// catalogueOf emits a catalogue of required[l] required items per level and
+// optional(l) optional ones (asked once per level, after its required items
+// are named).
+func (b *builder) catalogueOf(required [4]int, optional func(li int) int) {
+	r := b.r
 	for li, lvl := range events.Levels() {
-		for k := range counts[li] {
+		for k := range required[li] {
 			b.required[li] = append(b.required[li], b.newItem(lvl, k))
 		}
-		for k := range 3 + r.IntN(4) {
-			b.optional[li] = append(b.optional[li], b.newItem(lvl, counts[li]+k))
+		for k := range optional(li) {
+			b.optional[li] = append(b.optional[li], b.newItem(lvl, required[li]+k))
 		}
 	}
 	for li := range 4 {
@@ -174,7 +183,6 @@ func (b *builder) platform() {
 // unit's item coverage (0..100, rounded as the method rounds it). Levels
 // that the platform reaches are well covered; the others much less.
 func (b *builder) publish() float64 {
-	r := b.r
 	weights := [4]float64{0.4, 0.3, 0.2, 0.1} // province, city, county, township
 	coverage := 0.0
 	for li := range 4 {
@@ -184,20 +192,27 @@ func (b *builder) publish() float64 {
 			frac = 0.75 + 0.23*b.q
 		}
 		k := min(max(int(math.Round(frac*float64(len(req)))), 1), len(req))
-		perm := r.Perm(len(req))
-		for _, i := range perm[:k] {
-			b.pub = append(b.pub, service{it: req[i]})
-		}
-		for _, i := range perm[k:] {
-			b.spare = append(b.spare, req[i])
-		}
+		b.publishLevel(li, k, int(math.Round(0.4*float64(len(b.optional[li])))))
 		coverage += weights[li] * float64(k) / float64(len(req))
-		opt := b.optional[li]
-		for _, i := range r.Perm(len(opt))[:int(math.Round(0.4*float64(len(opt))))] {
-			b.pub = append(b.pub, service{it: opt[i]})
-		}
 	}
 	return round6(100 * coverage)
+}
+
+// publishLevel chooses k required and opt optional items of level index li
+// whose final state is published; the other required items are spare.
+func (b *builder) publishLevel(li, k, opt int) {
+	req := b.required[li]
+	perm := b.r.Perm(len(req))
+	for _, i := range perm[:k] {
+		b.pub = append(b.pub, service{it: req[i]})
+	}
+	for _, i := range perm[k:] {
+		b.spare = append(b.spare, req[i])
+	}
+	optional := b.optional[li]
+	for _, i := range b.r.Perm(len(optional))[:opt] {
+		b.pub = append(b.pub, service{it: optional[i]})
+	}
 }
 
 // targets splits the rest of the unit's target composite between service
@@ -233,10 +248,17 @@ func (b *builder) userCounts(om float64) (ratings []int, apps, done int, s, o fl
 // sm% of the checklist and the mean maturity is d of the top level. Some
 // items are withdrawn and republished; some older reports arrive late.
 func (b *builder) services(sm, d float64) {
+	n := float64(len(b.pub))
+	b.servicesOf(int(math.Round(sm/100*8*n)), int(math.Round(d*4*n)))
+}
+
+// servicesOf emits the published items with modes modes and maturity
+// levels in all, as services does.
+func (b *builder) servicesOf(modesTotal, maturityTotal int) {
 	r := b.r
 	n := len(b.pub)
-	modes := spread(r, n, int(math.Round(sm/100*8*float64(n))), 0, 8, 2)
-	maturity := spread(r, n, int(math.Round(d*4*float64(n))), 0, 4, 2)
+	modes := spread(r, n, modesTotal, 0, 8, 2)
+	maturity := spread(r, n, maturityTotal, 0, 4, 2)
 	// Richer services tend to be deeper: pair the sorted counts.
 	slices.Sort(modes)
 	slices.Sort(maturity)
@@ -299,14 +321,22 @@ func (b *builder) withdrawn() {
 // accuracy is ga%. Some guides are inconsistent across channels (their
 // accuracy counts 0.8 times); some items were audited before.
 func (b *builder) audits(ga float64) {
-	r := b.r
 	n := int(math.Round((0.6 + 0.35*b.q) * float64(len(b.pub))))
-	order := r.Perm(len(b.pub))[:n]
+	order := b.r.Perm(len(b.pub))[:n]
 	inconsistent := int(math.Round(float64(n) * (0.25 - 0.2*b.q)))
 	perItem := ga / 100 * 8 // correct elements per audited item, consistent equivalent
 	incSum := int(math.Round(min(8, perItem) * float64(inconsistent)))
-	inc := spread(r, inconsistent, incSum, 0, 8, 2)
 	consSum := int(math.Round(perItem*float64(n) - 0.8*float64(incSum)))
+	b.auditsOf(order, inconsistent, incSum, consSum)
+}
+
+// auditsOf emits the guide audits of the published items b.pub[order[k]]:
+// the first inconsistent of them with inconsistent guides and incSum
+// correct elements in all, the others with consistent guides and consSum.
+func (b *builder) auditsOf(order []int, inconsistent, incSum, consSum int) {
+	r := b.r
+	n := len(order)
+	inc := spread(r, inconsistent, incSum, 0, 8, 2)
 	cons := spread(r, n-inconsistent, consSum, 0, 8, 2)
 	for k, j := range order {
 		it := b.pub[j].it
@@ -368,7 +398,7 @@ func (b *builder) ratings(ratings []int, last bool) {
 		}
 		t := b.ph.user.at(r)
 		if last && k == 0 {
-			t = End()
+			t = b.ph.user.to
 		}
 		b.emit(t, b.userDelay(), d)
 	}

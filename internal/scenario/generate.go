@@ -32,8 +32,12 @@ func (o Options) WithDefaults() Options {
 
 // date returns the instant of a day and hour of 2016 in China Standard Time
 // (UTC+8), the time zone of every scenario event.
-func date(month time.Month, day, hour int) time.Time {
-	return time.Date(2016, month, day, hour, 0, 0, 0, time.FixedZone("CST", 8*60*60))
+func date(month time.Month, day, hour int) time.Time { return dateIn(2016, month, day, hour) }
+
+// dateIn returns the instant of a day and hour of a year in China Standard
+// Time.
+func dateIn(year int, month time.Month, day, hour int) time.Time {
+	return time.Date(year, month, day, hour, 0, 0, 0, time.FixedZone("CST", 8*60*60))
 }
 
 // End returns the event time of the scenario's last event,
@@ -97,6 +101,12 @@ func Generate(opts Options) []events.Event {
 		b.build(i == 0)
 		all = append(all, b.out...)
 	}
+	return inDeliveryOrder(all)
+}
+
+// inDeliveryOrder returns the events of all in the order a producer sends
+// them: by delivery time, then by id.
+func inDeliveryOrder(all []pending) []events.Event {
 	slices.SortFunc(all, func(a, b pending) int {
 		if c := a.deliver.Compare(b.deliver); c != 0 {
 			return c

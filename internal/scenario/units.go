@@ -5,8 +5,10 @@ package scenario
 type Unit struct {
 	// Region is the unit's code ("330000").
 	Region string
-	// Target is the composite (0..100) the unit's events aim at under method
-	// 2017. The realised composite differs from it by a small rounding error.
+	// Target is the composite (0..100) the unit's events aim at: under method
+	// 2017 in [Units], where the realised composite differs from it by a
+	// small rounding error; the report's figure under [Method2019], reached
+	// exactly, in the 2019 scenario.
 	Target float64
 	// PlatformLevels is how many levels, from the province down, the unit's
 	// final platform reaches (0..4).
