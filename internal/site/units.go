@@ -114,7 +114,7 @@ func (s *Server) applyGroupRanking(name string, data []byte) {
 	if old := s.groups[name]; old != nil && r.Version <= old.Version {
 		return
 	}
-	f, err := eventFrame("group", r.Version, groupRanking(name, r, s.scores))
+	f, err := eventFrame("group", r.Version, groupRanking(name, r, s.scoresOf(r.Method)))
 	if err != nil {
 		s.invalid("group", err)
 		return
@@ -158,7 +158,19 @@ func (s *Server) latestGroup(name string) (*GroupRanking, bool) {
 		r = groups.RankFunc(scoring.DefaultMethod, g, func(string) (float64, scoring.Grade, bool) { return 0, "", false },
 			nil, 0, time.Time{})
 	}
-	return groupRanking(name, r, s.scores), true
+	return groupRanking(name, r, s.scoresOf(r.Method)), true
+}
+
+// scoresOf returns the latest scores under a method, nil when the site does not show it: the
+// aggregator ranks the groups under its first method, which need not be the default. s.mu is held.
+func (s *Server) scoresOf(method string) map[string]*scoring.Score {
+	if method == scoring.DefaultMethod {
+		return s.scores
+	}
+	if st, ok := s.others[method]; ok {
+		return st.scores
+	}
+	return nil
 }
 
 // handleGroup answers GET /api/v1/groups/{group}.
@@ -233,12 +245,16 @@ func streamGroups(v string) ([]string, error) {
 	return names, nil
 }
 
-// resyncGroups reads the latest scores of the units below the provincial level and the latest
-// ranking of every group from the latest-value bucket, through one watcher that delivers the
-// values held and stops. It reports false when they were not all read.
+// resyncGroups reads the latest scores of the units below the provincial level (under every
+// method shown) and the latest ranking of every group from the latest-value bucket, through one
+// watcher that delivers the values held and stops. It reports false when they were not all read.
 func (s *Server) resyncGroups(ctx context.Context, kv jetstream.KeyValue) bool {
 	scorePrefix := strings.TrimSuffix(natsjs.ScoreKey("x"), "x")
-	w, err := kv.WatchFiltered(ctx, []string{scorePrefix + "*", natsjs.GroupRankingKeys}, jetstream.IgnoreDeletes())
+	keys := []string{scorePrefix + "*", natsjs.GroupRankingKeys}
+	for m := range s.others {
+		keys = append(keys, strings.TrimSuffix(natsjs.MethodScoreKey(m, "x"), "x")+"*")
+	}
+	w, err := kv.WatchFiltered(ctx, keys, jetstream.IgnoreDeletes())
 	if err != nil {
 		s.log.Warn("latest values of cities and counties not read", "error", err)
 		return false
@@ -259,7 +275,18 @@ func (s *Server) resyncGroups(ctx context.Context, kv jetstream.KeyValue) bool {
 			}
 			if name, ok := strings.CutPrefix(e.Key(), groupPrefix); ok {
 				s.applyGroupRanking(name, e.Value())
-			} else if u, ok := events.LookupUnit(strings.TrimPrefix(e.Key(), scorePrefix)); ok && u.Level != events.Provincial {
+				continue
+			}
+			method, code, other := strings.Cut(strings.TrimPrefix(e.Key(), scorePrefix), ".")
+			if !other {
+				code = method
+			}
+			if u, ok := events.LookupUnit(code); !ok || u.Level == events.Provincial {
+				continue // the provincial units' are read by resync
+			}
+			if other {
+				s.applyMethodScore(method, e.Value())
+			} else {
 				s.applyScore(e.Value())
 			}
 		}

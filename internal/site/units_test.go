@@ -289,3 +289,39 @@ func FuzzDecodeGroupRanking(f *testing.F) {
 		}
 	})
 }
+
+// TestGroupUnderAnotherMethod: the aggregator ranks the groups under its first method, which may
+// not be the site's default; the entries then carry the scores of that method, read again from the
+// bucket as the rankings are.
+func TestGroupUnderAnotherMethod(t *testing.T) {
+	e := start(t, Config{Methods: []string{scoring.Method, scoring.Method2022}, Resync: 200 * time.Millisecond})
+	sc := cityScore("330100", 9, 81)
+	sc.Method = scoring.Method2022
+	data, _ := json.Marshal(sc)
+	if _, err := e.kv.Put(context.Background(), natsjs.MethodScoreKey(scoring.Method2022, sc.Region), data); err != nil {
+		t.Fatal(err)
+	}
+	g, _ := groups.Lookup("key-cities")
+	r := groups.RankFunc(scoring.Method2022, g, func(code string) (float64, scoring.Grade, bool) {
+		return sc.Composite, sc.Grade, code == sc.Region
+	}, nil, 9, t0)
+	data, _ = json.Marshal(r)
+	if _, err := e.kv.Put(context.Background(), natsjs.GroupRankingKey("key-cities"), data); err != nil {
+		t.Fatal(err)
+	}
+	var got GroupRanking
+	waitFor(t, 5*time.Second, func() error {
+		got = GroupRanking{}
+		e.get("/api/v1/groups/key-cities", &got)
+		if got.Version != 9 || got.Entries[0].ScoreVersion != 9 {
+			return fmt.Errorf("version %d, first %+v", got.Version, got.Entries[0])
+		}
+		return nil
+	})
+	spec, _ := scoring.Lookup(scoring.Method2022)
+	first := got.Entries[0]
+	if got.Method != scoring.Method2022 || first.Region != "330100" || len(first.Terms) != len(spec.Terms) ||
+		first.Terms[0].Name != spec.Terms[0].Name {
+		t.Fatalf("key cities under 2022: %+v", first)
+	}
+}

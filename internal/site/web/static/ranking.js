@@ -453,7 +453,13 @@
         if (!res.ok) { throw new Error('HTTP ' + res.status); }
         return res.json();
       })
-      .then(function (r) { if (r) { render(r); } })
+      .then(function (r) {
+        if (!r) { return; }
+        // The groups are ranked under the aggregator's first method, which need not be the default:
+        // show that method's terms.
+        methods.forEach(function (m) { if (group && m.id === r.method && !m['default'] && !methodInfo) { useMethod(m); } });
+        render(r);
+      })
       .catch(function () { document.getElementById('empty').hidden = false; })
       .then(connect);
   }
