@@ -54,7 +54,8 @@ status=0
 	echo
 	run go test -run '^$' -bench LoadMixed -benchmem -benchtime "$LOAD_BENCHTIME" -timeout 20m ./internal/ingest/
 	echo
-	# One iteration is a whole replay of GOVPULSE_BENCH_EVENTS events: explain off and on, then sync=always.
+	# One iteration is a whole replay of GOVPULSE_BENCH_EVENTS events: explain off and on, then sync=always;
+	# then over the 32 provincial units and over every unit (BenchmarkEndToEndUnits).
 	run go test -run '^$' -bench EndToEnd -benchtime 1x -timeout 30m ./test/bench/
 	echo
 	# One iteration is a whole paced run, or all the lone events.
@@ -67,7 +68,7 @@ status=0
 
 echo
 echo "== figures (also in $OUT)"
-grep -E '^(pkg:|Benchmark|end-to-end |latency )' "$OUT" || true
+grep -E '^(pkg:|Benchmark|end-to-end |latency |apply units)' "$OUT" || true
 if [ "$status" -ne 0 ]; then
 	echo "bench.sh: a benchmark failed (exit $status); see $OUT" >&2
 fi

@@ -1,13 +1,19 @@
 package engine
 
 import (
+	"context"
 	"fmt"
 	"math/rand/v2"
+	"os"
 	"runtime"
+	"runtime/pprof"
+	"strconv"
+	"syscall"
 	"testing"
 	"time"
 
 	"github.com/govpulse/govpulse/pkg/events"
+	"github.com/govpulse/govpulse/pkg/windows"
 )
 
 // benchStream generates a realistic mix over 32 regions with about 200
@@ -178,11 +184,24 @@ func BenchmarkFloodOneUnit(b *testing.B) {
 	b.ReportMetric(float64(applied)/b.Elapsed().Seconds(), "events/s")
 }
 
-// BenchmarkApplyUnits measures Apply on a mixed stream spread evenly over
-// the 32 provincial units ("32") and over every unit of the hierarchy
-// ("all", 3,340 units), after each unit's portal was filled with 20 items.
-// It reports events/s and the live heap per unit that has a state (B/unit,
-// the engine's heap after the portals were filled, divided by the units).
+// drainEvery is how many events the unit benchmarks apply between two
+// Drains: the aggregator's default batch (aggregate.Config.MaxBatch), whose
+// flush drains the engine.
+const drainEvery = 10000
+
+// BenchmarkApplyUnits measures the engine as the aggregator runs it
+// (Config.Explain, a Drain every drainEvery events, both timed) on a mixed
+// stream spread evenly over the 32 provincial units ("units=32") and over
+// every unit of the hierarchy ("units=all", 3,340 units), after each unit's
+// portal was filled with 20 items. It reports events/s by the clock, events
+// per CPU second of the process over the timed parts (events/cpu-s: the
+// collector's work included, and steadier than the clock on a shared
+// machine), the live heap per unit at the end (B/unit: the heap after the
+// run minus the heap before the engine, remembered ids included, divided by
+// the units) and the engine snapshot's bytes per unit (snapshot-B/unit). It
+// prints the ratio of the two CPU rates, all units to 32, measured in the
+// same run. The timed work carries the profiler label phase=timed
+// (go tool pprof -tagfocus phase=timed).
 func BenchmarkApplyUnits(b *testing.B) {
 	var all []string
 	for _, u := range events.Units() {
@@ -192,51 +211,190 @@ func BenchmarkApplyUnits(b *testing.B) {
 	for _, r := range events.Regions() {
 		provincial = append(provincial, r.Code)
 	}
+	rates := map[string]float64{}
 	for _, tc := range []struct {
 		name  string
 		units []string
-	}{{"32", provincial}, {"all", all}} {
+	}{{"units=32", provincial}, {"units=all", all}} {
 		b.Run(tc.name, func(b *testing.B) {
-			before := heapBytes()
-			e := mustNew(b, Config{})
-			s := newBenchStream(tc.units)
-			s.codes = s.codes[:20]
-			seq := uint64(0)
-			for _, region := range s.regions {
-				for _, code := range s.codes {
-					lv := events.Levels()[s.rng.IntN(4)]
-					for _, d := range []events.Payload{
-						&events.CatalogItemData{ItemCode: code, Level: lv, Required: true},
-						&events.ServicePublishedData{ItemCode: code, Level: lv, Name: "n", Department: "d", Modes: events.Modes()[:5], Maturity: 3},
-					} {
-						seq++
-						e.Apply(seq, &events.Event{ID: fmt.Sprintf("init-%d", seq), Type: d.EventType(), Region: region, Time: s.now, Source: "bench", Data: d})
-					}
-				}
-			}
-			e.Drain()
-			perUnit := float64(heapBytes()-min(before, heapBytes())) / float64(len(tc.units))
-			const chunk = 1 << 14
-			buf := make([]*events.Event, chunk)
-			b.ReportAllocs()
-			b.ResetTimer()
-			for done := 0; done < b.N; {
-				b.StopTimer()
-				n := min(chunk, b.N-done)
-				for i := range n {
-					buf[i] = s.next()
-				}
-				e.Drain()
-				b.StartTimer()
-				for _, x := range buf[:n] {
-					seq++
-					e.Apply(seq, x)
-				}
-				done += n
-			}
-			b.StopTimer()
-			b.ReportMetric(float64(b.N)/b.Elapsed().Seconds(), "events/s")
-			b.ReportMetric(perUnit, "B/unit")
+			rates[tc.name] = benchUnits(b, tc.units)
 		})
 	}
+	if r32, rall := rates["units=32"], rates["units=all"]; r32 > 0 && rall > 0 {
+		fmt.Printf("apply units: all units / 32 units = %.2f (%.0f events per CPU second over %d units, %.0f over 32)\n",
+			rall/r32, rall, len(all), r32)
+	}
+}
+
+// cpuTime returns the CPU time the process has used (user and system, every
+// thread: the collector's workers count).
+func cpuTime(b *testing.B) time.Duration {
+	var ru syscall.Rusage
+	if err := syscall.Getrusage(syscall.RUSAGE_SELF, &ru); err != nil {
+		b.Fatalf("getrusage: %v", err)
+	}
+	return time.Duration(ru.Utime.Nano() + ru.Stime.Nano())
+}
+
+// benchUnits runs BenchmarkApplyUnits over units and returns its events
+// per CPU second.
+func benchUnits(b *testing.B, units []string) float64 {
+	runtime.GC()
+	before := heapBytes()
+	e := mustNew(b, Config{Explain: true})
+	s := newBenchStream(units)
+	s.codes = s.codes[:20]
+	seq := uint64(0)
+	for _, region := range s.regions {
+		for _, code := range s.codes {
+			lv := events.Levels()[s.rng.IntN(4)]
+			for _, d := range []events.Payload{
+				&events.CatalogItemData{ItemCode: code, Level: lv, Required: true},
+				&events.ServicePublishedData{ItemCode: code, Level: lv, Name: "n", Department: "d", Modes: events.Modes()[:5], Maturity: 3},
+			} {
+				seq++
+				e.Apply(seq, &events.Event{ID: fmt.Sprintf("init-%d", seq), Type: d.EventType(), Region: region, Time: s.now, Source: "bench", Data: d})
+			}
+		}
+	}
+	e.Drain()
+	buf := make([]*events.Event, drainEvery)
+	var cpu time.Duration
+	b.ReportAllocs()
+	b.ResetTimer()
+	for done := 0; done < b.N; {
+		b.StopTimer()
+		n := min(drainEvery, b.N-done)
+		for i := range n {
+			buf[i] = s.next()
+		}
+		c := cpuTime(b)
+		b.StartTimer()
+		pprof.Do(b.Context(), pprof.Labels("phase", "timed"), func(context.Context) {
+			for _, x := range buf[:n] {
+				seq++
+				e.Apply(seq, x)
+			}
+			e.Drain()
+		})
+		b.StopTimer()
+		cpu += cpuTime(b) - c
+		done += n
+	}
+	rate := float64(b.N) / cpu.Seconds()
+	clear(buf)
+	heap := float64(heapBytes()) - float64(before)
+	snap := len(e.AppendSnapshot(nil))
+	runtime.KeepAlive(e)
+	b.ReportMetric(float64(b.N)/b.Elapsed().Seconds(), "events/s")
+	b.ReportMetric(rate, "events/cpu-s")
+	b.ReportMetric(heap/float64(len(units)), "B/unit")
+	b.ReportMetric(float64(snap)/float64(len(units)), "snapshot-B/unit")
+	return rate
+}
+
+// envRatingsPerDay sets the ratings a day of BenchmarkStateAllUnits30Days
+// (default 1,000,000).
+const envRatingsPerDay = "GOVPULSE_BENCH_RATINGS_PER_DAY"
+
+// BenchmarkStateAllUnits30Days measures the engine's memory in the steady
+// state of a large deployment: every unit of the hierarchy (3,340), each
+// with its 30-day rolling window of ratings and the 7 days of lateness
+// behind it, at 1,000,000 ratings a day (GOVPULSE_BENCH_RATINGS_PER_DAY)
+// spread evenly over the units and the day, as the aggregator runs it
+// (Config.Explain, a Drain every drainEvery events). The days whose ids
+// are forgotten by the end (all but the last 7) get one rating per unit,
+// enough to create their panes of the rolling window (its memory depends on
+// the panes, not the counts); the last 7 days get every rating, each with
+// a new 22-character id, which the engine remembers for its allowed
+// lateness. It reports the live heap of the engine at the end (MB), the part
+// of it that the remembered ids take (ids-MB, measured by dropping them),
+// the ids remembered, the heap per unit without the ids (B/unit) and the
+// part of it the windows take (windows-B/unit, measured by dropping them),
+// the panes per unit of the hourly windows and of the rolling window, and
+// the size of the snapshot (snapshot-MB).
+func BenchmarkStateAllUnits30Days(b *testing.B) {
+	perDay := 1_000_000
+	if v := os.Getenv(envRatingsPerDay); v != "" {
+		n, err := strconv.Atoi(v)
+		if err != nil || n < 1 {
+			b.Fatalf("%s=%q: want a positive integer", envRatingsPerDay, v)
+		}
+		perDay = n
+	}
+	var units []string
+	for _, u := range events.Units() {
+		units = append(units, u.Code)
+	}
+	const lateDays = int(DefaultAllowedLateness / day)
+	days := RollingDays + lateDays
+	var total, idsBytes, winBytes, snap float64
+	var ids, hourlyPanes, rollingPanes int
+	for b.Loop() {
+		runtime.GC()
+		before := heapBytes()
+		e := mustNew(b, Config{Explain: true})
+		seq := uint64(0)
+		data := &events.FeedbackRatedData{Channel: events.ChannelWeb}
+		x := &events.Event{Type: events.FeedbackRated, Source: "bench", Data: data}
+		id := []byte("rating-")
+		apply := func(region string, t time.Time, n int) {
+			seq++
+			id = strconv.AppendInt(id[:7], int64(n)+100_000_000_000_000, 10) // 22 characters
+			x.ID, x.Region, x.Time, data.Rating = string(id), region, t, 1+n%5
+			if r := e.Apply(seq, x); r.Outcome != Applied {
+				b.Fatalf("rating %d: %v %s", n, r.Outcome, r.Reason)
+			}
+			if seq%drainEvery == 0 {
+				e.Drain()
+			}
+		}
+		start := base.UTC()
+		// at returns the time of the k-th of per events spread evenly over day d
+		// (in milliseconds: k * day in nanoseconds would overflow).
+		at := func(d, k, per int) time.Time {
+			return start.Add(time.Duration(d)*day + time.Duration(int64(k)*day.Milliseconds()/int64(per))*time.Millisecond)
+		}
+		n := 0
+		for d := range days {
+			if d < days-lateDays {
+				for i, u := range units {
+					apply(u, at(d, i, len(units)), n)
+					n++
+				}
+				continue
+			}
+			for i := range perDay {
+				apply(units[i%len(units)], at(d, i, perDay), n)
+				n++
+			}
+		}
+		e.Drain()
+		after := heapBytes()
+		snap = float64(len(e.AppendSnapshot(nil)))
+		ids = e.dedup.Len()
+		hourlyPanes, rollingPanes = e.hourly.Panes(), e.rolling.Panes()
+		e.dedup = windows.NewDedup()
+		withoutIDs := heapBytes()
+		var err error
+		if e.rolling, err = windows.New[int](rollingConfig(e.cfg.AllowedLateness), windows.Aggregator[ux, rollAcc, rollAcc](rolling{})); err != nil {
+			b.Fatal(err)
+		}
+		if e.hourly, err = windows.New[int](hourlyConfig(e.cfg.AllowedLateness), windows.Aggregator[ux, hourAcc, hourAcc](hourly{})); err != nil {
+			b.Fatal(err)
+		}
+		withoutWindows := heapBytes()
+		runtime.KeepAlive(e)
+		total = float64(after) - float64(before)
+		idsBytes = float64(after) - float64(withoutIDs)
+		winBytes = float64(withoutIDs) - float64(withoutWindows)
+	}
+	b.ReportMetric(total/1e6, "MB")
+	b.ReportMetric(idsBytes/1e6, "ids-MB")
+	b.ReportMetric(float64(ids), "ids")
+	b.ReportMetric((total-idsBytes)/float64(len(units)), "B/unit")
+	b.ReportMetric(winBytes/float64(len(units)), "windows-B/unit")
+	b.ReportMetric(snap/1e6, "snapshot-MB")
+	b.ReportMetric(float64(hourlyPanes)/float64(len(units)), "hourly-panes/unit")
+	b.ReportMetric(float64(rollingPanes)/float64(len(units)), "daily-panes/unit")
 }

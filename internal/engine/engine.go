@@ -70,7 +70,7 @@ type region struct {
 
 	// The groups the unit is ranked in beside the provincial units
 	// (groupsOf), once hasGroups.
-	groups    []string
+	groups    []*groupState
 	hasGroups bool
 
 	// With Config.Explain, per method in the order of Config.Methods: the
@@ -109,6 +109,10 @@ type Engine struct {
 	// winVersions holds the version of every hourly window changed since
 	// the last Drain.
 	winVersions map[winKey]uint64
+	// dirtyUnits counts the regions marked dirty since the last Drain: the
+	// size of its output, known beforehand.
+	dirtyUnits  int
+	changedWins []windows.Result[int, hourAcc] // scratch of Drain
 
 	specs []*scoring.Spec // the methods, in the order of Config.Methods
 	rk    []ranking       // the ranking under each method
@@ -430,6 +434,9 @@ func (e *Engine) rescore(seq uint64, w time.Time) {
 	}
 	for k, idx := range e.touched {
 		r := &e.regions[idx]
+		if !r.dirty {
+			e.dirtyUnits++
+		}
 		r.scored, r.dirty, r.win = true, true, e.wins[k]
 	}
 }

@@ -168,7 +168,9 @@ func (c *causeAcc) slid(before, after scoring.Window, added *ux) {
 
 // Changes of a score: one TermChange per term, the composite and every count.
 
-// termChanges returns the changes from the score from (nil: none) to to.
+// termChanges returns the changes from the score from (nil: none) to to;
+// counts are the names of the counts (scoring.CountNames). The values of
+// the composite and the counts share one allocation.
 func termChanges(spec *scoring.Spec, counts []string, from, to *scoring.Score) []TermChange {
 	out := make([]TermChange, 0, len(spec.Terms)+1+len(counts))
 	for _, t := range spec.Terms {
@@ -178,24 +180,31 @@ func termChanges(spec *scoring.Spec, counts []string, from, to *scoring.Score) [
 		}
 		out = append(out, tc)
 	}
-	comp := TermChange{Term: CompositeTerm, To: ptr(to.Composite)}
+	n := 1 + len(counts)
+	vals := make([]float64, 2*n) // to, then from
+	var buf [64]int64
+	cs := to.Counts.AppendValues(buf[:0])
 	if from != nil {
-		comp.From = ptr(from.Composite)
+		cs = from.Counts.AppendValues(cs)
+	}
+	vals[0] = to.Composite
+	comp := TermChange{Term: CompositeTerm, To: &vals[0]}
+	if from != nil {
+		vals[n] = from.Composite
+		comp.From = &vals[n]
 	}
 	out = append(out, comp)
-	for _, name := range counts {
-		v, _ := to.Counts.Count(name)
-		tc := TermChange{Term: name, To: ptr(float64(v))}
+	for i, name := range counts {
+		vals[1+i] = float64(cs[i])
+		tc := TermChange{Term: name, To: &vals[1+i]}
 		if from != nil {
-			w, _ := from.Counts.Count(name)
-			tc.From = ptr(float64(w))
+			vals[n+1+i] = float64(cs[len(counts)+i])
+			tc.From = &vals[n+1+i]
 		}
 		out = append(out, tc)
 	}
 	return out
 }
-
-func ptr(v float64) *float64 { return &v }
 
 // RankChange is one unit whose rank changed between two stored rankings:
 // a row of rank_changes.

@@ -97,6 +97,12 @@ func metricName(m int) string {
 // The latest rows it returns do not depend on when it is called.
 func (e *Engine) Drain() Output {
 	var out Output
+	if e.dirtyUnits > 0 {
+		out.Scores = make([]scoring.Score, 0, e.dirtyUnits*len(e.specs))
+		if e.cfg.Explain {
+			out.Changes = make([]ScoreChange, 0, e.dirtyUnits*len(e.specs))
+		}
+	}
 	for _, i := range e.byCode {
 		r := &e.regions[i]
 		if r.dirty {
@@ -109,6 +115,7 @@ func (e *Engine) Drain() Output {
 			r.dirty = false
 		}
 	}
+	e.dirtyUnits = 0
 	for m := range e.rk {
 		if !e.rk[m].dirty {
 			continue
@@ -120,7 +127,9 @@ func (e *Engine) Drain() Output {
 			out.RankChanges = append(out.RankChanges,
 				RankChanges(e.specs[m], e.lastRankings[m], rk, e.rankedScore(m), e.currentScore(m))...)
 			e.lastRankings[m] = e.rk[m].build(e.regions, m, e.specs[m].ID)
-			for i := range e.regions {
+			// The ranking holds the provincial units alone: only their
+			// scores in force at it are read (rankedScore).
+			for i := range e.provincial() {
 				if r := &e.regions[i]; r.scored {
 					r.ranked[m], r.hasRanked[m] = r.scores[m].Clone(), true
 				}
@@ -128,11 +137,15 @@ func (e *Engine) Drain() Output {
 		}
 	}
 	out.GroupRankings = e.drainGroups()
-	changed := e.hourly.TakeChanged(nil)
-	for _, c := range changed {
+	e.changedWins = e.hourly.TakeChanged(e.changedWins[:0])
+	if len(e.changedWins) > 0 {
+		out.Windows = make([]WindowRow, 0, len(e.changedWins))
+	}
+	for _, c := range e.changedWins {
 		k := winKey{key: c.Key, start: c.Window.Start.UnixNano()}
 		out.Windows = append(out.Windows, e.windowRow(c, e.winVersions[k]))
 	}
+	clear(e.changedWins)
 	clear(e.winVersions)
 	e.drainPortals(&out)
 	return out

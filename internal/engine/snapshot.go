@@ -213,6 +213,9 @@ func (e *Engine) read(d *snapcodec.Reader) error {
 		r := &e.regions[i]
 		d.With(r.state.RestoreSnapshot)
 		r.scored, r.dirty = d.Bool(), d.Bool()
+		if r.dirty {
+			e.dirtyUnits++
+		}
 		if r.scored {
 			version := d.Uvarint()
 			asOf := d.Time()

@@ -63,8 +63,11 @@ func (e *Engine) addUnit(code string) int {
 // newRegion returns the empty state of a unit.
 func (e *Engine) newRegion(code, nameZH, nameEN string) region {
 	n := len(e.specs)
-	return region{state: scoring.NewRegion(code, nameZH, nameEN), scores: make([]scoring.Score, n),
-		drained: make([]scoring.Score, n), ranked: make([]scoring.Score, n), hasRanked: make([]bool, n),
+	// One allocation for the three sets of scores: an event reaches the
+	// latest ones and Drain the drained ones, in a heap of thousands of units.
+	sc := make([]scoring.Score, 3*n)
+	return region{state: scoring.NewRegion(code, nameZH, nameEN), scores: sc[:n:n],
+		drained: sc[n : 2*n : 2*n], ranked: sc[2*n:], hasRanked: make([]bool, n),
 		portals: newPortals(code)}
 }
 
@@ -97,8 +100,8 @@ type before struct {
 
 // groupsOf returns the groups a unit is ranked in beside the provincial
 // units, leaving out the groups with a unit of another partition.
-func (e *Engine) groupsOf(code string) []string {
-	var out []string
+func (e *Engine) groupsOf(code string) []*groupState {
+	var out []*groupState
 	for _, name := range groups.Of(code) {
 		if name == groups.Provinces {
 			continue
@@ -112,7 +115,7 @@ func (e *Engine) groupsOf(code string) []string {
 			e.groups[name] = g // nil: not ranked by this partition
 		}
 		if g != nil {
-			out = append(out, name)
+			out = append(out, g)
 		}
 	}
 	return out
@@ -127,8 +130,7 @@ func (e *Engine) changeGroups(changed []int, old []float64, seq uint64, w time.T
 		if !r.hasGroups {
 			r.groups, r.hasGroups = e.groupsOf(r.state.Code()), true
 		}
-		for _, name := range r.groups {
-			g := e.groups[name]
+		for _, g := range r.groups {
 			if g.version != seq || !g.has {
 				g.prevHas, g.before = g.has, g.before[:0]
 				g.version, g.asOf = seq, w
@@ -286,6 +288,10 @@ func (e *Engine) readGroups(d *snapcodec.Reader) {
 		for range n {
 			st.before = append(st.before, before{code: d.String(), composite: math.Float64frombits(d.Uvarint())})
 		}
-		e.groups[name] = st
+		if old := e.groups[name]; old != nil {
+			*old = *st // a unit's groups point to it
+		} else {
+			e.groups[name] = st
+		}
 	}
 }

@@ -28,6 +28,9 @@ type StreamOptions struct {
 	Jitter time.Duration
 	// IDPrefix starts every id ("<prefix>-<n>"). "" means "syn".
 	IDPrefix string
+	// AllUnits spreads the events evenly over every unit of the hierarchy
+	// (events.Units) instead of the 32 provincial units.
+	AllUnits bool
 }
 
 // WithDefaults returns o with every zero field set to its default.
@@ -58,16 +61,22 @@ const streamItems = 256
 
 // Stream returns a synthetic stream of valid events for benchmarks and load
 // tests: all seven types mixed (40% ratings, 30% applications, the rest
-// portal changes) over all 32 regions, event time increasing by Step with up
-// to Jitter out of order. Equal options give equal streams. Each yielded
+// portal changes) over all 32 regions (or every unit, with AllUnits), event
+// time increasing by Step with up to Jitter out of order. Equal options give equal streams. Each yielded
 // event is newly allocated and belongs to the caller.
 func Stream(opts StreamOptions) iter.Seq[*events.Event] {
 	opts = opts.WithDefaults()
 	return func(yield func(*events.Event) bool) {
 		r := rand.New(rand.NewPCG(uint64(opts.Seed), 0x9e3779b97f4a7c15))
 		var regions []string
-		for _, reg := range events.Regions() {
-			regions = append(regions, reg.Code)
+		if opts.AllUnits {
+			for _, u := range events.Units() {
+				regions = append(regions, u.Code)
+			}
+		} else {
+			for _, reg := range events.Regions() {
+				regions = append(regions, reg.Code)
+			}
 		}
 		levels := events.Levels()
 		var codes [4][streamItems]string

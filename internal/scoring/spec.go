@@ -268,6 +268,16 @@ func (c *Counts) Count(name string) (int64, bool) {
 	return reflect.ValueOf(c).Elem().Field(i).Int(), true
 }
 
+// AppendValues appends the counts of c to dst in the order of CountNames and
+// returns the extended slice.
+func (c *Counts) AppendValues(dst []int64) []int64 {
+	v := reflect.ValueOf(c).Elem()
+	for i := range v.NumField() {
+		dst = append(dst, v.Field(i).Int())
+	}
+	return dst
+}
+
 // countFields maps the JSON names of the fields of Counts to their indices.
 var countFields = func() map[string]int {
 	t := reflect.TypeFor[Counts]()

@@ -80,6 +80,42 @@ func BenchmarkEndToEnd(b *testing.B) {
 	}
 }
 
+// BenchmarkEndToEndUnits runs the replay of BenchmarkEndToEnd (default sync interval, the
+// aggregator's defaults, explanations on) over the 32 provincial units ("units=32") and over every
+// unit of the hierarchy ("units=all", scenario.StreamOptions.AllUnits), one after the other in the
+// same invocation, and prints the ratio of the two end-to-end rates (all units to 32). Run it with
+// -benchtime=1x: one iteration is a whole replay.
+func BenchmarkEndToEndUnits(b *testing.B) {
+	n := envInt(b, envEvents, defaultEvents)
+	feeders := envInt(b, envFeeders, defaultFeeders)
+	chtest.Addr(b)              // skip (or fail) early without a ClickHouse server
+	rates := map[bool]float64{} // end-to-end events/s by AllUnits
+	for _, all := range []bool{false, true} {
+		name := "units=32"
+		if all {
+			name = "units=all"
+		}
+		evs := slices.Collect(scenario.Stream(scenario.StreamOptions{Events: n, AllUnits: all}))
+		b.Run(name, func(b *testing.B) {
+			var sum result
+			for range b.N {
+				r := replay(b, evs, feeders, false, true)
+				b.Logf("%s: %s", name, r)
+				fmt.Printf("end-to-end %s: %s\n", name, r)
+				sum.add(r)
+			}
+			sum.report(b)
+			if sum.runs > 0 {
+				rates[all] = rate(sum.events, sum.total)
+			}
+		})
+	}
+	if r32, rall := rates[false], rates[true]; r32 > 0 && rall > 0 {
+		fmt.Printf("end-to-end units: all units / 32 units = %.2f (%.0f events/s over %d units, %.0f over 32)\n",
+			rall/r32, rall, len(events.Units()), r32)
+	}
+}
+
 // result holds the figures of one replay.
 type result struct {
 	events  int           // events stored by ingest
