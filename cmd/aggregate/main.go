@@ -35,6 +35,7 @@ import (
 	"github.com/govpulse/govpulse/internal/config"
 	"github.com/govpulse/govpulse/internal/dlqarchive"
 	"github.com/govpulse/govpulse/internal/natsjs"
+	"github.com/govpulse/govpulse/internal/portals"
 	"github.com/govpulse/govpulse/internal/retry"
 	"github.com/govpulse/govpulse/internal/scoring"
 )
@@ -64,14 +65,16 @@ func run(ctx context.Context, args []string, lookup config.LookupEnv, stderr io.
 	partition := fs.String("partition", "GOVPULSE_PARTITION", def.Partition, "name of this aggregator's partition (names its checkpoint)")
 	regions := fs.String("regions", "GOVPULSE_REGIONS", "", "comma-separated region codes of the partition (empty: all 32 units)")
 	maxBatch := fs.Int("max-batch", "GOVPULSE_MAX_BATCH", def.MaxBatch, "most stream messages applied between two flushes; batches also end at its multiples of stream sequence (partitions: give them the same value)")
-	flushInterval := fs.Duration("flush-interval", "GOVPULSE_FLUSH_INTERVAL", def.FlushInterval, "longest time a read event waits before it is flushed while the previous batch is still being written")
-	checkpointInterval := fs.Duration("checkpoint-interval", "GOVPULSE_CHECKPOINT_INTERVAL", def.CheckpointInterval, "shortest time between two checkpoints")
+	flushInterval := fs.Duration("flush-interval", "GOVPULSE_FLUSH_INTERVAL", def.FlushInterval, "longest time a read event waits before its batch is written while the previous batch is stored already (while it is being written, the batch grows instead)")
+	checkpointInterval := fs.Duration("checkpoint-interval", "GOVPULSE_CHECKPOINT_INTERVAL", def.CheckpointInterval, "shortest time between two checkpoints; at least 20 times as long as the last checkpoint took to take, so that a large state (a long backlog's remembered ids) is not snapshotted ever more often relative to its cost")
 	outOfOrder := fs.Duration("out-of-orderness", "GOVPULSE_OUT_OF_ORDERNESS", def.OutOfOrderness, "watermark bound: largest event time seen minus this")
 	lateness := fs.Duration("allowed-lateness", "GOVPULSE_ALLOWED_LATENESS", def.AllowedLateness, "how far behind the watermark a user-experience event still counts")
 	schemaGrace := fs.Duration("schema-fault-grace", "GOVPULSE_SCHEMA_FAULT_GRACE", def.SchemaFaultGrace, "how long a ClickHouse schema fault (missing table or column) is retried before the refused events are dead-lettered")
 	replicas := fs.Int("stream-replicas", "GOVPULSE_STREAM_REPLICAS", def.Replicas, "replicas of the latest-value bucket, the checkpoint store and a DLQ stream it recreates (3 in a cluster)")
 	fs.Deprecate("stream-replicas", "replicas", "")
 	maxItems := fs.Int("max-items-per-level", "GOVPULSE_MAX_ITEMS_PER_LEVEL", def.MaxItemsPerLevel, "most items one unit may hold at one level; a portal change adding one more is a dead letter (reason limit)")
+	maxPortals := fs.Int("max-portals", "GOVPULSE_MAX_PORTALS", def.PortalLimits.MaxPortals, "most portals one unit may have; an event naming one more is a dead letter (reason limit)")
+	maxPortalItems := fs.Int("max-items-per-portal", "GOVPULSE_MAX_ITEMS_PER_PORTAL", def.PortalLimits.MaxItemsPerPortal, "most items one portal of a unit may describe; an event adding one more is a dead letter (reason limit)")
 	maxAhead := fs.Duration("max-ahead", "GOVPULSE_INGEST_MAX_AHEAD", def.MaxAhead, "how far an event time may be ahead of the time the stream stored it (ingest's rule; same variable as ingest's)")
 	clockTolerance := fs.Duration("clock-tolerance", "GOVPULSE_CLOCK_TOLERANCE", def.ClockTolerance, "added to --max-ahead: how far ingest's clock and the stream's may differ")
 	deadLetterBacklog := fs.Int("dead-letter-backlog", "GOVPULSE_DEAD_LETTER_BACKLOG", def.DeadLetterBacklog, "dead letters kept in memory while the DLQ stream cannot take them (and at most 64 MiB of them); when full, consuming pauses")
@@ -106,6 +109,7 @@ func run(ctx context.Context, args []string, lookup config.LookupEnv, stderr io.
 		AllowedLateness:    *lateness,
 		Replicas:           *replicas,
 		MaxItemsPerLevel:   *maxItems,
+		PortalLimits:       portals.Limits{MaxPortals: *maxPortals, MaxItemsPerPortal: *maxPortalItems},
 		MaxAhead:           *maxAhead,
 		ClockTolerance:     *clockTolerance,
 		DeadLetterBacklog:  *deadLetterBacklog,

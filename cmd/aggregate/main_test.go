@@ -41,7 +41,8 @@ func TestHelpListsEnvironment(t *testing.T) {
 		"--max-batch", "--flush-interval", "--checkpoint-interval", "--out-of-orderness",
 		"--allowed-lateness", "--archive-dlq", "--clickhouse-user", "--clickhouse-password",
 		"--clickhouse-tls", "--nats-creds", "--nats-password", "GOVPULSE_NATS_PASSWORD",
-		"--max-items-per-level", "GOVPULSE_MAX_ITEMS_PER_LEVEL", "--max-ahead", "GOVPULSE_INGEST_MAX_AHEAD",
+		"--max-items-per-level", "GOVPULSE_MAX_ITEMS_PER_LEVEL", "--max-portals", "GOVPULSE_MAX_PORTALS",
+		"--max-items-per-portal", "GOVPULSE_MAX_ITEMS_PER_PORTAL", "--max-ahead", "GOVPULSE_INGEST_MAX_AHEAD",
 		"--clock-tolerance", "GOVPULSE_CLOCK_TOLERANCE", "--dead-letter-backlog", "GOVPULSE_DEAD_LETTER_BACKLOG",
 	} {
 		if !strings.Contains(out.String(), want) {
@@ -59,6 +60,8 @@ func TestBadConfigurationIsRefused(t *testing.T) {
 		"region twice":         {"--regions", "330000,330000"},
 		"unknown region":       {"--regions", "330000,999999"},
 		"no items":             {"--max-items-per-level", "-1"},
+		"no portals":           {"--max-portals", "-1"},
+		"no portal items":      {"--max-items-per-portal", "-3"},
 		"negative ahead":       {"--max-ahead", "-1m"},
 		"no backlog":           {"--dead-letter-backlog", "-5"},
 		"unknown method":       {"--methods", "2017,2019"},

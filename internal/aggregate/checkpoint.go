@@ -87,6 +87,7 @@ func (c Config) engineConfig() engine.Config {
 		OutOfOrderness:   c.OutOfOrderness,
 		AllowedLateness:  c.AllowedLateness,
 		MaxItemsPerLevel: c.MaxItemsPerLevel,
+		PortalLimits:     c.PortalLimits,
 		Methods:          c.Methods,
 		Explain:          !c.NoExplain && !c.Rescore, // a re-scoring stores no explanation
 	}

@@ -6,6 +6,7 @@ import (
 
 	"github.com/govpulse/govpulse/internal/engine"
 	"github.com/govpulse/govpulse/internal/natsjs"
+	"github.com/govpulse/govpulse/internal/portals"
 	"github.com/govpulse/govpulse/internal/scoring"
 	"github.com/govpulse/govpulse/pkg/events"
 )
@@ -20,11 +21,16 @@ type Config struct {
 	Names natsjs.Names
 	// MaxBatch is the largest number of stream messages applied between two flushes; batches also
 	// end at the stream sequences that are its multiples, where partitions that share it meet for
-	// the ranking of all units (ranker.go). Default 10000.
+	// the ranking of all units (ranker.go). Default 50000: a batch reaches it only while the
+	// flusher is still writing the previous one, and a slow ClickHouse then gets fewer, larger
+	// INSERTs (each INSERT writes a part of every table it touches, at a cost per part and column
+	// far above the cost per row).
 	MaxBatch int
-	// FlushInterval is the longest time a read message waits before it is flushed. Default 250ms.
+	// FlushInterval is the longest time a read message waits before its batch is handed to the
+	// flusher, once the flusher is free (while it writes, the batch grows). Default 250ms.
 	FlushInterval time.Duration
-	// CheckpointInterval is the shortest time between two checkpoints. Default 10s.
+	// CheckpointInterval is the shortest time between two checkpoints; the reader also waits 20
+	// times as long as the last checkpoint took to take (checkpointCostFactor). Default 10s.
 	CheckpointInterval time.Duration
 	// ShutdownTimeout bounds the final flush and checkpoint at shutdown. Default 30s.
 	ShutdownTimeout time.Duration
@@ -47,6 +53,11 @@ type Config struct {
 	// portal change that would add one more is a dead letter with reason "limit". Default
 	// engine.DefaultMaxItemsPerLevel (20000).
 	MaxItemsPerLevel int
+	// PortalLimits bound each unit's portal state: MaxPortals portals per unit and
+	// MaxItemsPerPortal items (level, item_code) per portal; a portal change beyond them is a dead
+	// letter with reason "limit". Default portals.DefaultMaxPortals (16) and
+	// portals.DefaultMaxItemsPerPortal (80000).
+	PortalLimits portals.Limits
 	// MaxAhead is ingest's rule for event times (events.CheckTime): how far an event time may be
 	// ahead of the time the stream stored the message. Default 5m, as ingest's.
 	MaxAhead time.Duration
@@ -93,7 +104,7 @@ func (c Config) WithDefaults() Config {
 	}
 	c.Names = c.Names.WithDefaults()
 	if c.MaxBatch == 0 {
-		c.MaxBatch = 10000
+		c.MaxBatch = 50000
 	}
 	if c.FlushInterval == 0 {
 		c.FlushInterval = 250 * time.Millisecond
@@ -125,6 +136,7 @@ func (c Config) WithDefaults() Config {
 	if c.MaxItemsPerLevel == 0 {
 		c.MaxItemsPerLevel = engine.DefaultMaxItemsPerLevel
 	}
+	c.PortalLimits = c.PortalLimits.WithDefaults()
 	if c.MaxAhead == 0 {
 		c.MaxAhead = DefaultMaxAhead
 	}

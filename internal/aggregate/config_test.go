@@ -23,7 +23,7 @@ func TestConfigValidateRunsConsumerChecks(t *testing.T) {
 			t.Errorf("%s: %v, want an error containing %q", name, err, tc.want)
 		}
 	}
-	if got := (Config{}).WithDefaults(); got.Partition != "all" || len(got.Regions) != 32 || got.MaxBatch != 10000 {
+	if got := (Config{}).WithDefaults(); got.Partition != "all" || len(got.Regions) != 32 || got.MaxBatch != 50000 {
 		t.Errorf("WithDefaults: %+v", got)
 	}
 }

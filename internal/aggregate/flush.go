@@ -138,6 +138,13 @@ type flushJob struct {
 	part       *rankPart // a partition's share of the ranking of all units after lastSeq; nil for all units
 }
 
+// checkpointCostFactor bounds the share of the reader's time spent taking checkpoints: the next
+// one is due CheckpointInterval after the last, or this many times as long as the last took to
+// take, whichever is longer. A snapshot grows with the engine's state (the ids it remembers grow
+// with a backlog until they leave the lateness horizon), so at a fixed interval a long drain would
+// spend more and more of its time snapshotting; this way at most about 1/20 of it.
+const checkpointCostFactor = 20
+
 // cut drains the engine into the current batch and turns it into a job; it starts a new batch.
 // The checkpoint, when due (or forced and not already taken at this sequence), is the engine state
 // at exactly lastSeq, so it can only be written once this batch is stored. It returns nil when
@@ -157,14 +164,17 @@ func (s *reader) cut(final bool) *flushJob {
 		s.metrics.watermark.Set(float64(wm.UnixNano()) / 1e9)
 		j.watermark = wm
 	}
-	due := time.Since(s.lastSnapshot) >= s.cfg.CheckpointInterval || final
+	interval := max(s.cfg.CheckpointInterval, checkpointCostFactor*s.snapshotCost)
+	due := time.Since(s.lastSnapshot) >= interval || final
 	// A snapshot the flusher holds back (dead letters pending) it writes itself once it may.
 	if due && s.lastSeq != s.snapshotSeq {
+		start := time.Now()
 		j.checkpoint = encodeCheckpoint(checkpoint{
 			partition: s.cfg.Partition,
 			lastSeq:   s.lastSeq,
 			engine:    s.eng.AppendSnapshot(nil),
 		})
+		s.snapshotCost = time.Since(start)
 		s.snapshotSeq, s.lastSnapshot = s.lastSeq, time.Now()
 	}
 	if j.batch.messages == 0 && j.checkpoint == nil {
@@ -338,8 +348,9 @@ func (s *flusher) storeBatch(ctx context.Context, b chstore.Batch) ([]chstore.Re
 // reason code "store" and the ClickHouse error: it returns them, for the backlog. An events or late_events row is its event. A
 // windows, scores or rankings row names the event behind it by its version (the stream sequence of
 // the last event that changed it), which is dead-lettered when it is in this batch and, for a
-// window, a score, an inconsistency or portal counts, of the row's unit; a refused score or ranking is not published either, so that
-// NATS never shows what ClickHouse does not hold.
+// window, a score, an inconsistency or portal counts, of the row's unit; a refused score, ranking,
+// inconsistency or portal counts is not published either, so that NATS never shows what ClickHouse
+// does not hold.
 func (s *flusher) handleRefused(p *pending, b chstore.Batch, refused []chstore.Refused) (letters []deadLetter) {
 	if len(refused) == 0 {
 		return nil
@@ -425,6 +436,7 @@ func (s *flusher) handleRefused(p *pending, b chstore.Batch, refused []chstore.R
 			dropInc[r.Row] = true
 		case "portal_counts":
 			version, region = b.PortalCounts[r.Row].Version, b.PortalCounts[r.Row].Region
+			delete(p.portalMeasures, region)
 		case "group_rankings":
 			version = b.GroupRankings[r.Row].Version
 			delete(p.groups, b.GroupRankings[r.Row].Group)
@@ -468,11 +480,13 @@ func (s *flusher) countRows(b chstore.Batch, refused []chstore.Refused) {
 
 // publish sends, after the rows are stored, each new score to <prefix>.scores.<region>, the new
 // ranking to <prefix>.rankings, each new ranking of a group of units to
-// <prefix>.grouprankings.<group>, and all to the latest-value bucket, and every change of an
-// inconsistency to <prefix>.inconsistencies.<region>. A score or ranking version that was already
-// published (a replay after a restart) is not sent again; a change of an inconsistency replayed
-// after a restart is sent again (its key and version say it is the same). Failures are logged and counted: the
-// rows are stored, and the next change publishes again.
+// <prefix>.grouprankings.<group>, and all to the latest-value bucket, every change of an
+// inconsistency to <prefix>.inconsistencies.<region>, and each region's new portal measures to the
+// latest-value bucket. A score, ranking or portal measures version that was already published (a
+// replay after a restart) is not sent again; nor is a change of an inconsistency whose version the
+// region's published portal measures cover (the measures change with every portal event, so their
+// version is the newest of the region's inconsistency changes already published). Failures are
+// logged and counted: the rows are stored, and the next change publishes again.
 func (s *flusher) publish(ctx context.Context, batch *pending) {
 	nc := s.js.Conn()
 	for _, k := range sortedKeys(batch.scores) {
@@ -491,17 +505,7 @@ func (s *flusher) publish(ctx context.Context, batch *pending) {
 		}
 		s.putLatest(ctx, key, sc.Version, data)
 	}
-	for i := range batch.inconsistencies {
-		c := &batch.inconsistencies[i]
-		data, err := json.Marshal(c)
-		if err != nil {
-			s.publishFailed("encode inconsistency", err)
-			continue
-		}
-		if err := nc.Publish(s.cfg.Names.InconsistencySubject(c.Region), data); err != nil {
-			s.publishFailed("publish inconsistency", err)
-		}
-	}
+	s.publishPortals(ctx, batch)
 	for _, method := range sortedKeys(batch.rankings) {
 		r := batch.rankings[method]
 		key := s.rankingKey(method)
@@ -533,6 +537,49 @@ func (s *flusher) publish(ctx context.Context, batch *pending) {
 			s.publishFailed("publish group ranking", err)
 		}
 		s.putLatest(ctx, key, r.Version, data)
+	}
+}
+
+// publishPortals sends every change of an inconsistency of the batch that is newer than what its
+// region's portal measures in the latest-value bucket cover, in the order drained, then puts each
+// region's new measures there (natsjs.PortalsKey), which records that the changes up to their
+// version are published: a replay after a restart sends none of them again.
+func (s *flusher) publishPortals(ctx context.Context, batch *pending) {
+	nc := s.js.Conn()
+	sent := make(map[string]uint64) // by key: the newest version sent in this batch
+	for i := range batch.inconsistencies {
+		c := &batch.inconsistencies[i]
+		key := natsjs.PortalsKey(c.Region)
+		if c.Version <= s.published[key] {
+			continue
+		}
+		data, err := json.Marshal(c)
+		if err != nil {
+			s.publishFailed("encode inconsistency", err)
+			continue
+		}
+		if err := nc.Publish(s.cfg.Names.InconsistencySubject(c.Region), data); err != nil {
+			s.publishFailed("publish inconsistency", err)
+		}
+		sent[key] = max(sent[key], c.Version)
+	}
+	for _, region := range sortedKeys(batch.portalMeasures) {
+		m := batch.portalMeasures[region]
+		key := natsjs.PortalsKey(region)
+		if m.Version <= s.published[key] {
+			continue
+		}
+		data, err := json.Marshal(m)
+		if err != nil {
+			s.publishFailed("encode portal measures", err)
+			continue
+		}
+		s.putLatest(ctx, key, m.Version, data)
+	}
+	// A region whose measures were refused (or could not be put) still does not send the same
+	// changes twice while the aggregator runs.
+	for key, v := range sent {
+		s.published[key] = max(s.published[key], v)
 	}
 }
 
@@ -610,11 +657,13 @@ func (s *flusher) loadPublished(ctx context.Context, streamLastSeq uint64) error
 			keys = append(keys, s.scoreKey(m, r))
 		}
 	}
-	groupKeys, err := s.groupRankingKeys(ctx)
-	if err != nil {
-		return err
+	for _, filter := range []string{natsjs.GroupRankingKeys, natsjs.PortalsKeys} {
+		listed, err := s.listKeys(ctx, filter)
+		if err != nil {
+			return err
+		}
+		keys = append(keys, listed...)
 	}
-	keys = append(keys, groupKeys...)
 	for _, key := range keys {
 		entry, err := s.kv.Get(ctx, key)
 		if errors.Is(err, jetstream.ErrKeyNotFound) {
@@ -633,13 +682,15 @@ func (s *flusher) loadPublished(ctx context.Context, streamLastSeq uint64) error
 	return nil
 }
 
-// groupRankingKeys returns the keys of the group rankings in the latest-value bucket.
-func (s *flusher) groupRankingKeys(ctx context.Context) ([]string, error) {
+// listKeys returns the keys of the latest-value bucket that match filter: the group rankings
+// (natsjs.GroupRankingKeys) and the portal measures of every unit (natsjs.PortalsKeys), whose units
+// are not all known at start.
+func (s *flusher) listKeys(ctx context.Context, filter string) ([]string, error) {
 	ctx, cancel := context.WithCancel(ctx)
 	defer cancel()
-	lister, err := s.kv.ListKeysFiltered(ctx, natsjs.GroupRankingKeys)
+	lister, err := s.kv.ListKeysFiltered(ctx, filter)
 	if err != nil {
-		return nil, fmt.Errorf("aggregate: list %s: %w", natsjs.GroupRankingKeys, err)
+		return nil, fmt.Errorf("aggregate: list %s: %w", filter, err)
 	}
 	defer func() { _ = lister.Stop() }()
 	var keys []string
@@ -647,7 +698,7 @@ func (s *flusher) groupRankingKeys(ctx context.Context) ([]string, error) {
 		keys = append(keys, k)
 	}
 	if err := ctx.Err(); err != nil {
-		return nil, fmt.Errorf("aggregate: list %s: %w", natsjs.GroupRankingKeys, err)
+		return nil, fmt.Errorf("aggregate: list %s: %w", filter, err)
 	}
 	return keys, nil
 }

@@ -37,8 +37,9 @@ type reader struct {
 	lastSeq      uint64   // stream sequence of the last message read (applied or not)
 	batch        *pending // read since the last cut
 	cutReady     *flushJob
-	snapshotSeq  uint64    // last sequence of the last snapshot handed to the flusher
-	lastSnapshot time.Time // when it was taken
+	snapshotSeq  uint64        // last sequence of the last snapshot handed to the flusher
+	lastSnapshot time.Time     // when it was taken
+	snapshotCost time.Duration // how long taking and encoding it took
 	// atEnd is true when the last message read was the newest of the stream when it was
 	// delivered (no message of the consumer's subjects pending after it).
 	atEnd bool

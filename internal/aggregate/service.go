@@ -259,11 +259,11 @@ func (s *Service) trySetup(ctx context.Context) (*reader, *flusher, error) {
 }
 
 // consume reads messages from the sequence after the last one read until ctx is done or the
-// consumer fails. It cuts a batch whenever the batch is full, its last sequence is a multiple of
-// MaxBatch, its oldest message has waited FlushInterval, or it ends at the end of the stream while
-// the flusher waits for work, and hands it to the flusher. The last rule keeps a lone event on a
-// quiet pipeline from waiting for the timer, while under load batches still grow as long as the
-// flusher is busy with the previous one.
+// consumer fails. It cuts a batch whenever the batch is full or its last sequence is a multiple of
+// MaxBatch, and, while the flusher waits for work, whenever its oldest message has waited
+// FlushInterval or it ends at the end of the stream; it hands it to the flusher. The last rule keeps a
+// lone event on a quiet pipeline from waiting for the timer, while under load batches grow as long
+// as the flusher is busy with the previous one.
 func (s *reader) consume(ctx context.Context, jobs chan<- *flushJob) error {
 	cfg := jetstream.OrderedConsumerConfig{
 		FilterSubjects: s.filterSubjects(),
@@ -291,7 +291,11 @@ func (s *reader) consume(ctx context.Context, jobs chan<- *flushJob) error {
 		wait := time.Second
 		if s.batch.messages > 0 {
 			wait = min(wait, max(time.Millisecond, s.cfg.FlushInterval-time.Since(oldest)))
-			if s.atEnd {
+			switch {
+			case time.Since(oldest) >= s.cfg.FlushInterval:
+				// Due, but the flusher is busy: look again soon whether it has finished.
+				wait = idlePoll
+			case s.atEnd:
 				// Look again soon whether the flusher has finished the previous batch.
 				wait = min(wait, idlePoll)
 			}
@@ -357,9 +361,14 @@ func (s *reader) cutReason(oldest time.Time) string {
 	// every message, then share these cuts, and the ranker merges their parts (ranker.go).
 	case s.batch.messages >= s.cfg.MaxBatch || s.lastSeq%uint64(s.cfg.MaxBatch) == 0:
 		return cutFull
+	// A batch handed over while the flusher still writes the previous one would only wait for it,
+	// and the reader with it: while the flusher is busy the batch grows (up to MaxBatch) instead,
+	// so that a slow ClickHouse gets fewer, larger INSERTs rather than the reader stalling.
+	case !s.flusherWaiting.Load():
+		return ""
 	case time.Since(oldest) >= s.cfg.FlushInterval:
 		return cutInterval
-	case s.atEnd && s.flusherWaiting.Load():
+	case s.atEnd:
 		return cutIdle
 	}
 	return ""

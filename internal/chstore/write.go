@@ -37,14 +37,17 @@ type Refused struct {
 }
 
 // Write stores the rows of b: per non-empty table one INSERT with an explicit column list, or
-// several when the rows span more than MaxPartitionsPerBlock monthly partitions, in the fixed order
-// events, late_events, dlq, windows, then scores and method_scores at once, then rankings,
-// method_rankings, group_rankings, score_changes and score_causes at once, then rank_changes, then
-// inconsistencies and portal_counts at once (raw input before derived results, results before
-// their explanations). It stops at the first failure and returns an error naming the table (see
-// Classify); blocks before it are stored, later ones are not (of the tables written at once, the
-// others may be). Writing the same batch again is harmless (see the package
-// documentation), so the caller retries the whole batch.
+// several when the rows span more than MaxPartitionsPerBlock monthly partitions, in three waves,
+// the INSERTs of a wave at once over connections of their own: events, late_events and dlq (the
+// raw input); then windows, scores, method_scores, inconsistencies and portal_counts (what the
+// events changed); then rankings, method_rankings, group_rankings, score_changes, score_causes
+// and rank_changes (what depends on the scores, and the explanations). Each wave waits for the
+// one before, so raw input is stored before what is derived from it, and scores before their
+// rankings and explanations; a flush waits for three INSERTs in a row whatever its tables. It
+// stops at the first failure and returns an error naming the table (see Classify); the waves
+// before it are stored, later ones are not (of the failing wave, the other tables may be). Writing
+// the same batch again is harmless (see the package documentation), so the caller retries the
+// whole batch.
 func (s *Store) Write(ctx context.Context, b Batch) error {
 	_, err := s.write(ctx, b, nil)
 	return err
@@ -69,53 +72,54 @@ type isolation struct {
 }
 
 func (s *Store) write(ctx context.Context, b Batch, iso *isolation) ([]Refused, error) {
-	for _, step := range []func() error{
-		func() error { return writeTable(ctx, s, eventsTable, b.Events, iso) },
-		func() error { return writeTable(ctx, s, lateEventsTable, b.LateEvents, iso) },
-		func() error { return writeTable(ctx, s, dlqTable, b.DLQ, iso) },
-		func() error { return writeTable(ctx, s, windowsTable, b.Windows, iso) },
-		// The two tables of scores hold the same scores: at once.
-		func() error {
-			return atOnce(ctx, iso,
-				func(ctx context.Context, iso *isolation) error {
-					return writeTable(ctx, s, scoresTable, b.Scores, iso)
-				},
-				func(ctx context.Context, iso *isolation) error {
-					return writeTable(ctx, s, methodScoresTable, b.MethodScores, iso)
-				})
+	for _, wave := range [][]func(context.Context, *isolation) error{
+		// The raw input.
+		{
+			func(ctx context.Context, iso *isolation) error { return writeTable(ctx, s, eventsTable, b.Events, iso) },
+			func(ctx context.Context, iso *isolation) error {
+				return writeTable(ctx, s, lateEventsTable, b.LateEvents, iso)
+			},
+			func(ctx context.Context, iso *isolation) error { return writeTable(ctx, s, dlqTable, b.DLQ, iso) },
 		},
-		// The rankings and the explanations of the scores depend only on the scores: at once.
-		func() error {
-			return atOnce(ctx, iso,
-				func(ctx context.Context, iso *isolation) error {
-					return writeTable(ctx, s, rankingsTable, b.Rankings, iso)
-				},
-				func(ctx context.Context, iso *isolation) error {
-					return writeTable(ctx, s, methodRankingsTable, b.MethodRankings, iso)
-				},
-				func(ctx context.Context, iso *isolation) error {
-					return writeTable(ctx, s, groupRankingsTable, b.GroupRankings, iso)
-				},
-				func(ctx context.Context, iso *isolation) error {
-					return writeTable(ctx, s, scoreChangesTable, b.ScoreChanges, iso)
-				},
-				func(ctx context.Context, iso *isolation) error {
-					return writeTable(ctx, s, scoreCausesTable, b.ScoreCauses, iso)
-				})
+		// What the events changed: windows, scores and the portal state.
+		{
+			func(ctx context.Context, iso *isolation) error {
+				return writeTable(ctx, s, windowsTable, b.Windows, iso)
+			},
+			func(ctx context.Context, iso *isolation) error { return writeTable(ctx, s, scoresTable, b.Scores, iso) },
+			func(ctx context.Context, iso *isolation) error {
+				return writeTable(ctx, s, methodScoresTable, b.MethodScores, iso)
+			},
+			func(ctx context.Context, iso *isolation) error {
+				return writeTable(ctx, s, inconsistenciesTable, b.Inconsistencies, iso)
+			},
+			func(ctx context.Context, iso *isolation) error {
+				return writeTable(ctx, s, portalCountsTable, b.PortalCounts, iso)
+			},
 		},
-		func() error { return writeTable(ctx, s, rankChangesTable, b.RankChanges, iso) },
-		// The portal state's changes depend only on the events.
-		func() error {
-			return atOnce(ctx, iso,
-				func(ctx context.Context, iso *isolation) error {
-					return writeTable(ctx, s, inconsistenciesTable, b.Inconsistencies, iso)
-				},
-				func(ctx context.Context, iso *isolation) error {
-					return writeTable(ctx, s, portalCountsTable, b.PortalCounts, iso)
-				})
+		// What depends on the scores: the rankings and the explanations of both.
+		{
+			func(ctx context.Context, iso *isolation) error {
+				return writeTable(ctx, s, rankingsTable, b.Rankings, iso)
+			},
+			func(ctx context.Context, iso *isolation) error {
+				return writeTable(ctx, s, methodRankingsTable, b.MethodRankings, iso)
+			},
+			func(ctx context.Context, iso *isolation) error {
+				return writeTable(ctx, s, groupRankingsTable, b.GroupRankings, iso)
+			},
+			func(ctx context.Context, iso *isolation) error {
+				return writeTable(ctx, s, scoreChangesTable, b.ScoreChanges, iso)
+			},
+			func(ctx context.Context, iso *isolation) error {
+				return writeTable(ctx, s, scoreCausesTable, b.ScoreCauses, iso)
+			},
+			func(ctx context.Context, iso *isolation) error {
+				return writeTable(ctx, s, rankChangesTable, b.RankChanges, iso)
+			},
 		},
 	} {
-		if err := step(); err != nil {
+		if err := atOnce(ctx, iso, wave...); err != nil {
 			return nil, err
 		}
 	}

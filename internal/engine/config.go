@@ -5,6 +5,7 @@ import (
 	"slices"
 	"time"
 
+	"github.com/govpulse/govpulse/internal/portals"
 	"github.com/govpulse/govpulse/internal/scoring"
 	"github.com/govpulse/govpulse/pkg/events"
 )
@@ -36,6 +37,11 @@ type Config struct {
 	// OverLimit. It bounds the portal state's memory against producers that
 	// invent item codes. Zero means DefaultMaxItemsPerLevel.
 	MaxItemsPerLevel int
+	// PortalLimits bound each unit's portal state (internal/portals): the
+	// portals of a unit and the items of a portal; a portal change beyond
+	// them is OverLimit. Zero members mean portals.DefaultMaxPortals and
+	// portals.DefaultMaxItemsPerPortal.
+	PortalLimits portals.Limits
 	// Methods are the ids of the scoring methods computed from the same
 	// state, each with its own scores and ranking; empty means
 	// scoring.DefaultMethod alone. The first is the method of Ranking, Part
@@ -69,6 +75,7 @@ func (c Config) WithDefaults() Config {
 	if c.MaxItemsPerLevel == 0 {
 		c.MaxItemsPerLevel = DefaultMaxItemsPerLevel
 	}
+	c.PortalLimits = c.PortalLimits.WithDefaults()
 	if len(c.Methods) == 0 {
 		c.Methods = []string{scoring.DefaultMethod}
 	} else {
@@ -78,7 +85,7 @@ func (c Config) WithDefaults() Config {
 }
 
 // Validate reports whether c describes a partition: known, distinct region
-// codes and methods, non-negative durations and a non-negative item limit. (Its zero
+// codes and methods, non-negative durations and non-negative limits. (Its zero
 // fields mean their defaults, which are valid.)
 func (c Config) Validate() error {
 	if c.OutOfOrderness < 0 {
@@ -89,6 +96,9 @@ func (c Config) Validate() error {
 	}
 	if c.MaxItemsPerLevel < 0 {
 		return fmt.Errorf("engine: max items per level %d: must not be negative", c.MaxItemsPerLevel)
+	}
+	if err := c.PortalLimits.Validate(); err != nil {
+		return fmt.Errorf("engine: %w", err)
 	}
 	for i, m := range c.Methods {
 		if _, ok := scoring.Lookup(m); !ok {
@@ -114,5 +124,5 @@ func (c Config) Validate() error {
 func (c Config) equal(o Config) bool {
 	return slices.Equal(c.Regions, o.Regions) && c.OutOfOrderness == o.OutOfOrderness &&
 		c.AllowedLateness == o.AllowedLateness && c.MaxItemsPerLevel == o.MaxItemsPerLevel &&
-		slices.Equal(c.Methods, o.Methods)
+		c.PortalLimits == o.PortalLimits && slices.Equal(c.Methods, o.Methods)
 }

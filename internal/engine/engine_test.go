@@ -8,6 +8,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/govpulse/govpulse/internal/portals"
 	"github.com/govpulse/govpulse/internal/scoring"
 	"github.com/govpulse/govpulse/pkg/events"
 )
@@ -30,6 +31,8 @@ func TestConfig(t *testing.T) {
 		{"negative bound", Config{OutOfOrderness: -time.Second}, false},
 		{"negative lateness", Config{AllowedLateness: -time.Second}, false},
 		{"negative item limit", Config{MaxItemsPerLevel: -1}, false},
+		{"negative portal limit", Config{PortalLimits: portals.Limits{MaxPortals: -1}}, false},
+		{"negative items per portal", Config{PortalLimits: portals.Limits{MaxItemsPerPortal: -1}}, false},
 	}
 	for _, tt := range tests {
 		_, err := New(tt.cfg)
@@ -40,7 +43,8 @@ func TestConfig(t *testing.T) {
 	e := mustNew(t, Config{Regions: []string{zj, bj}})
 	c := e.Config()
 	if c.Regions[0] != bj || c.OutOfOrderness != 10*time.Minute || c.AllowedLateness != 7*24*time.Hour ||
-		c.MaxItemsPerLevel != DefaultMaxItemsPerLevel {
+		c.MaxItemsPerLevel != DefaultMaxItemsPerLevel ||
+		c.PortalLimits != (portals.Limits{MaxPortals: portals.DefaultMaxPortals, MaxItemsPerPortal: portals.DefaultMaxItemsPerPortal}) {
 		t.Fatalf("defaults: %+v", c)
 	}
 	if len(mustNew(t, Config{}).Config().Regions) != 32 {
@@ -354,6 +358,17 @@ func TestRestoreRejects(t *testing.T) {
 	}
 	if _, err := Restore(Config{Regions: []string{zj, bj}, MaxItemsPerLevel: 5}, snap); !errors.Is(err, ErrIncompatible) {
 		t.Fatalf("other item limit: err = %v", err)
+	}
+	for _, l := range []portals.Limits{{MaxPortals: 3}, {MaxItemsPerPortal: 7}} {
+		if _, err := Restore(Config{Regions: []string{zj, bj}, PortalLimits: l}, snap); !errors.Is(err, ErrIncompatible) {
+			t.Fatalf("other portal limits %+v: err = %v", l, err)
+		}
+	}
+	// A snapshot of format 7 lacks the portal limits: it is rebuilt, and
+	// the error says why.
+	v7 := reseal(snap, func(b []byte) { b[3] = 7 })
+	if _, err := Restore(cfg, v7); !errors.Is(err, ErrIncompatible) || !strings.Contains(err.Error(), "bounds of the portal state") {
+		t.Fatalf("format 7: err = %v", err)
 	}
 	other := reseal(snap, func(b []byte) { b[3] = 0x7f })
 	if _, err := Restore(cfg, other); !errors.Is(err, ErrIncompatible) {

@@ -34,6 +34,7 @@ func FuzzRestore(f *testing.F) {
 	f.Add([]byte("gpe\x02"))
 	f.Add([]byte("gpe\x04"))
 	f.Add([]byte("gpe\x05"))
+	f.Add([]byte("gpe\x07"))
 	f.Fuzz(func(t *testing.T, data []byte) {
 		r, err := Restore(cfg, data)
 		if err != nil {

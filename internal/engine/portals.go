@@ -13,8 +13,11 @@ import (
 // scoring.Region, which ignores the portal: its key of an item is the
 // newest writer across all portals.
 
-// newPortals returns the portal state of the unit region.
-func newPortals(region string) *portals.Unit { return portals.NewUnit(region, portals.Limits{}) }
+// newPortals returns the portal state of the unit region, bounded by
+// Config.PortalLimits.
+func (e *Engine) newPortals(region string) *portals.Unit {
+	return portals.NewUnit(region, e.cfg.PortalLimits)
+}
 
 // portalLimit returns why ev would exceed the bounds of its unit's portal
 // state, "" when it would not.

@@ -69,3 +69,42 @@ func TestPortals(t *testing.T) {
 		t.Fatalf("portals %d", m.Portals)
 	}
 }
+
+// TestPortalLimitsConfigured checks that Config.PortalLimits bound the
+// portal state: with two portals and two items per portal, a third portal
+// and a third item of a portal are OverLimit with their reasons, change
+// neither the portals nor method 2017, and a known portal's known item is
+// still applied.
+func TestPortalLimitsConfigured(t *testing.T) {
+	e := mustNew(t, Config{Regions: []string{"330000"}, PortalLimits: portals.Limits{MaxPortals: 2, MaxItemsPerPortal: 2}})
+	feed(t, e, 1,
+		published("l1", "330000", atMin(0), "A1", 1),
+		published("l2", "330000", atMin(1), "A2", 1),
+		on(published("l3", "330000", atMin(2), "A1", 2), "app"),
+	)
+	for _, tt := range []struct {
+		seq    uint64
+		ev     *events.Event
+		reason string
+	}{
+		{4, on(published("x1", "330000", atMin(3), "A1", 3), "mini"), `region 330000 already has 2 portals, the limit: portal "mini" is not added`},
+		{5, published("x2", "330000", atMin(4), "A3", 3), `portal "" of region 330000 already describes 2 items, the limit: item province/A3 is not added`},
+	} {
+		res := e.Apply(tt.seq, tt.ev)
+		if res.Outcome != OverLimit || res.Reason != tt.reason {
+			t.Errorf("event %s: %v %q, want limit %q", tt.ev.ID, res.Outcome, res.Reason, tt.reason)
+		}
+	}
+	if res := e.Apply(6, published("ok", "330000", atMin(5), "A2", 4)); res.Outcome != Applied {
+		t.Fatalf("a known item of a known portal: %v %s", res.Outcome, res.Reason)
+	}
+	out := e.Drain()
+	m := out.PortalMeasures
+	if len(m) != 1 || m[0].Portals != 2 || m[0].PublishedItems != 2 || m[0].Version != 6 {
+		t.Fatalf("measures %+v", m)
+	}
+	// Method 2017: A1 by "app" (2) and A2 by the last event (4); nothing of A3.
+	if s := out.Scores[len(out.Scores)-1]; s.PublishedItems != 2 || s.MaturityTotal != 6 {
+		t.Fatalf("score %+v", s)
+	}
+}

@@ -45,7 +45,10 @@ var (
 // or the units below the provincial level and the rankings of the groups of
 // units; format 7 has both. Snapshots of format 5 and 6 are rebuilt, so that
 // the inconsistencies between portals and the group rankings are complete.
-const snapshotMagic = "gpe\x07"
+// Format 8 adds the bounds of the portal state (Config.PortalLimits) to the
+// configuration, since they decide which events were applied; a format 7
+// snapshot is rebuilt.
+const snapshotMagic = "gpe\x08"
 
 // formatNotes says, per older format version, why its snapshots cannot be
 // used; Restore puts it in its error, which the aggregator logs.
@@ -56,6 +59,7 @@ var formatNotes = map[byte]string{
 	4: "format 4 holds either one method and what explains its changes, or the methods without what explains theirs; format 5 holds both",
 	5: "format 5 lacks the state of each unit's portals and the units below the provincial level with the rankings of their groups",
 	6: "format 6 holds either the state of each unit's portals or the units below the provincial level with the rankings of their groups; format 7 holds both",
+	7: "format 7 lacks the bounds of the portal state (portals per unit, items per portal) in its configuration",
 }
 
 // AppendSnapshot appends the engine's whole state to dst and returns the
@@ -282,7 +286,9 @@ func appendConfig(dst []byte, c Config) []byte {
 	}
 	dst = binary.AppendVarint(dst, int64(c.OutOfOrderness))
 	dst = binary.AppendVarint(dst, int64(c.AllowedLateness))
-	return binary.AppendUvarint(dst, uint64(c.MaxItemsPerLevel))
+	dst = binary.AppendUvarint(dst, uint64(c.MaxItemsPerLevel))
+	dst = binary.AppendUvarint(dst, uint64(c.PortalLimits.MaxPortals))
+	return binary.AppendUvarint(dst, uint64(c.PortalLimits.MaxItemsPerPortal))
 }
 
 // withMethods returns c with the methods given.
@@ -302,6 +308,8 @@ func readConfig(d *snapcodec.Reader) Config {
 	c.OutOfOrderness = time.Duration(d.Varint())
 	c.AllowedLateness = time.Duration(d.Varint())
 	c.MaxItemsPerLevel = int(min(d.Uvarint(), math.MaxInt32))
+	c.PortalLimits.MaxPortals = int(min(d.Uvarint(), math.MaxInt32))
+	c.PortalLimits.MaxItemsPerPortal = int(min(d.Uvarint(), math.MaxInt32))
 	return c
 }
 

@@ -68,7 +68,7 @@ func (e *Engine) newRegion(code, nameZH, nameEN string) region {
 	sc := make([]scoring.Score, 3*n)
 	return region{state: scoring.NewRegion(code, nameZH, nameEN), scores: sc[:n:n],
 		drained: sc[n : 2*n : 2*n], ranked: sc[2*n:], hasRanked: make([]bool, n),
-		portals: newPortals(code)}
+		portals: e.newPortals(code)}
 }
 
 // GroupRanking is the ranking of a group of units beside the provincial

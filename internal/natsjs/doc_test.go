@@ -51,6 +51,8 @@ func TestNATSDoc(t *testing.T) {
 		"PartitionRankingKey(partition)":            natsjs.PartitionRankingKey("PARTITION"),
 		"WatermarkKey(partition)":                   natsjs.WatermarkKey("PARTITION"),
 		"WatermarkKeys":                             natsjs.WatermarkKeys,
+		"PortalsKey(region)":                        natsjs.PortalsKey("REGION"),
+		"PortalsKeys":                               natsjs.PortalsKeys,
 		"HeaderStage":                               natsjs.HeaderStage,
 		"HeaderReason":                              natsjs.HeaderReason,
 		"HeaderReasonCode":                          natsjs.HeaderReasonCode,

@@ -250,9 +250,12 @@ const (
 	GroupRankingKeys = groupKeyPrefix + "*"
 	// RankPartKeys is the key filter of every partition's share of the ranking of all units.
 	RankPartKeys = rankPartKeyPrefix + "*"
+	// PortalsKeys is the key filter of the latest portal measures of every unit.
+	PortalsKeys = portalsKeyPrefix + "*"
 
 	rankPartKeyPrefix = "rankpart."
 	groupKeyPrefix    = "group."
+	portalsKeyPrefix  = "portals."
 
 	scoreKeyPrefix     = "scores."
 	watermarkKeyPrefix = "watermark."
@@ -287,6 +290,13 @@ func PartitionRankingKey(partition string) string {
 // provincial units stays under RankingKey.
 func GroupRankingKey(group string) string {
 	return groupKeyPrefix + Token(group)
+}
+
+// PortalsKey returns the key of the latest-value bucket that holds the latest portal measures of a
+// unit ("portals.330000": a JSON portals.Measures). Its version is also the newest change of the
+// unit's inconsistencies already published, so that a replay does not publish them again.
+func PortalsKey(region string) string {
+	return portalsKeyPrefix + Token(region)
 }
 
 // RankPartKey returns the key of the latest-value bucket under which a partition that holds some

@@ -53,14 +53,19 @@ const (
 	DefaultMaxItemsPerPortal = 80000
 )
 
-// Limits bounds a unit's portal state; zero members take the defaults.
+// Limits bounds a unit's portal state; zero members take the defaults. An
+// event beyond them is refused (Unit.Check).
 type Limits struct {
-	MaxPortals        int
+	// MaxPortals is the most portals one unit may have. Zero means
+	// DefaultMaxPortals.
+	MaxPortals int
+	// MaxItemsPerPortal is the most items (level, item_code) one portal of
+	// a unit may describe. Zero means DefaultMaxItemsPerPortal.
 	MaxItemsPerPortal int
 }
 
-// withDefaults fills in the zero members.
-func (l Limits) withDefaults() Limits {
+// WithDefaults returns l with its zero members set to their defaults.
+func (l Limits) WithDefaults() Limits {
 	if l.MaxPortals <= 0 {
 		l.MaxPortals = DefaultMaxPortals
 	}
@@ -68,6 +73,17 @@ func (l Limits) withDefaults() Limits {
 		l.MaxItemsPerPortal = DefaultMaxItemsPerPortal
 	}
 	return l
+}
+
+// Validate reports a negative member of l (zero means the default).
+func (l Limits) Validate() error {
+	switch {
+	case l.MaxPortals < 0:
+		return fmt.Errorf("portals: max portals %d: must not be negative", l.MaxPortals)
+	case l.MaxItemsPerPortal < 0:
+		return fmt.Errorf("portals: max items per portal %d: must not be negative", l.MaxItemsPerPortal)
+	}
+	return nil
 }
 
 // ItemKey identifies an item within a unit.
@@ -223,7 +239,7 @@ func comparePending(x, y pendingKey) int {
 func NewUnit(region string, limits Limits) *Unit {
 	return &Unit{
 		region:  region,
-		limits:  limits.withDefaults(),
+		limits:  limits.WithDefaults(),
 		portals: make(map[string]int),
 		items:   make(map[ItemKey]*item),
 		open:    make(map[pairKey]*Inconsistency),

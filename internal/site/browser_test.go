@@ -471,6 +471,14 @@ func TestBrowser(t *testing.T) {
 		page["name"] != "Zhejiang" {
 		t.Errorf("unit page: %v", page)
 	}
+	// The unit's portal measures: its one portal (the main one) with its one item, nothing open,
+	// nothing closed yet.
+	for _, want := range []string{"Portals seen1", "Items on more than one portal0 / 1", "Open inconsistencies between portals0",
+		"Share of items described inconsistently0.0 %", "Mean time an inconsistency stays opennone yet"} {
+		if !strings.Contains(page["platform"].(string), want) {
+			t.Errorf("unit page's portal measures: %q lacks %q", page["platform"], want)
+		}
+	}
 	shoot(t, ctx, shots, "site-region.png")
 
 	// The language switch, and a phone's width.
