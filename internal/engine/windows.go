@@ -134,6 +134,14 @@ func add32(a, b uint32) uint32 {
 	return math.MaxUint32
 }
 
+// sub32 returns a-b, or 0 if that would be negative.
+func sub32(a, b uint32) uint32 {
+	if b > a {
+		return 0
+	}
+	return a - b
+}
+
 // hourly aggregates hourAcc.
 type hourly struct{}
 
