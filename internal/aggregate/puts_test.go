@@ -154,3 +154,52 @@ func TestFailedPutIsReported(t *testing.T) {
 		t.Fatal("the refused value is in the bucket")
 	}
 }
+
+// BenchmarkFlushPutsAllUnits measures what a flush over every unit of the hierarchy spends putting
+// a new score of each unit in the latest-value bucket of an embedded server with file storage:
+// "put=sync" one jetstream.KeyValue.Put after another (as the flusher did), "put=async" the
+// flusher's puts with at most maxPutsInFlight in flight and one wait (putLatest, awaitPuts).
+// Reports the time per flush and per put.
+func BenchmarkFlushPutsAllUnits(b *testing.B) {
+	url, _ := natstest.Start(b)
+	_, js := natstest.Connect(b, url)
+	svc, err := New(Config{}, js, noWrites{}, nil, nil)
+	if err != nil {
+		b.Fatal(err)
+	}
+	kv, err := natsjs.EnsureLatestBucket(b.Context(), js, natsjs.Names{}, 1)
+	if err != nil {
+		b.Fatal(err)
+	}
+	f := newFlusher(svc, kv, nil)
+	units := events.Units()
+	values := make([][]byte, len(units))
+	for i, u := range units {
+		values[i], _ = json.Marshal(scoring.Score{Region: u.Code, Method: scoring.DefaultMethod, Version: uint64(i + 1), Composite: 87.5})
+	}
+	for _, async := range []bool{false, true} {
+		name := "put=sync"
+		if async {
+			name = "put=async"
+		}
+		b.Run(name, func(b *testing.B) {
+			ctx := b.Context()
+			for range b.N {
+				for i, u := range units {
+					key := natsjs.ScoreKey(u.Code)
+					if async {
+						f.putLatest(ctx, key, uint64(i+1), values[i])
+					} else if _, err := kv.Put(ctx, key, values[i]); err != nil {
+						b.Fatal(err)
+					}
+				}
+				f.awaitPuts(ctx)
+			}
+			if got := testutil.ToFloat64(f.metrics.publishErrors); got != 0 {
+				b.Fatalf("%v publication failures", got)
+			}
+			b.ReportMetric(float64(b.Elapsed().Milliseconds())/float64(b.N), "ms/flush")
+			b.ReportMetric(float64(b.Elapsed().Microseconds())/float64(b.N*len(units)), "us/put")
+		})
+	}
+}
