@@ -20,6 +20,7 @@ import (
 	"log/slog"
 	"net/http"
 	"os"
+	"strconv"
 	"strings"
 	"time"
 
@@ -37,7 +38,9 @@ import (
 	"github.com/govpulse/govpulse/internal/natsjs"
 	"github.com/govpulse/govpulse/internal/portals"
 	"github.com/govpulse/govpulse/internal/retry"
+	"github.com/govpulse/govpulse/internal/reviews"
 	"github.com/govpulse/govpulse/internal/scoring"
+	"github.com/govpulse/govpulse/internal/workdays"
 )
 
 func main() {
@@ -82,6 +85,10 @@ func run(ctx context.Context, args []string, lookup config.LookupEnv, stderr io.
 	rescoreMethod := fs.String("method", "GOVPULSE_RESCORE_METHOD", "", "rescore only: the method to re-score the stream's history under")
 	rescoreFrom := fs.String("from", "GOVPULSE_RESCORE_FROM", "", "rescore only: store the scores and rankings from this time on (RFC 3339; empty: all)")
 	explain := fs.Bool("explain", "GOVPULSE_EXPLAIN", true, "write score_changes, score_causes and rank_changes, which explain every change of a score and of the ranking")
+	alertWindow := fs.Duration("alert-window", "GOVPULSE_ALERT_WINDOW", reviews.DefaultAlertWindow, "short window of event time over which a unit's bad-review rate is judged against its 30-day baseline (divides a day)")
+	alertFactor := fs.String("alert-factor", "GOVPULSE_ALERT_FACTOR", strconv.FormatFloat(reviews.DefaultAlertFactor, 'g', -1, 64), "an alert is raised when the short window's bad-review rate exceeds the baseline times this")
+	alertMinCount := fs.Int("alert-min-count", "GOVPULSE_ALERT_MIN_COUNT", reviews.DefaultAlertMinCount, "and the short window holds at least this many bad reviews")
+	workdayRules := fs.String("workday-rules", "GOVPULSE_WORKDAY_RULES", "", "file of local working-day rules (lines \"2024-05-06 off\", \"2024-05-11 work\") over China's calendar, for rectification deadlines")
 	newLogger := config.LogFlag(fs)
 	archiveDLQ := fs.Bool("archive-dlq", "GOVPULSE_ARCHIVE_DLQ", true, "copy the DLQ stream into the ClickHouse dlq table (durable consumer dlq-archiver)")
 	dlqRetention := fs.Duration("dlq-retention", "GOVPULSE_DLQ_RETENTION", archiveDef.Retention, "how long rows stay in the ClickHouse dlq table; whole months older are dropped (0: keep forever)")
@@ -118,6 +125,9 @@ func run(ctx context.Context, args []string, lookup config.LookupEnv, stderr io.
 	}
 	if *regions != "" {
 		cfg.Regions = strings.Split(*regions, ",")
+	}
+	if cfg.Reviews, err = reviewsConfig(*alertWindow, *alertFactor, *alertMinCount, *workdayRules); err != nil {
+		return err
 	}
 	if cfg.Methods, err = scoring.ParseMethods(*methods); err != nil {
 		return fmt.Errorf("--methods: %w", err)
@@ -323,4 +333,29 @@ func isTerminal(w io.Writer) bool {
 	}
 	info, err := f.Stat()
 	return err == nil && info.Mode()&os.ModeCharDevice != 0
+}
+
+// reviewsConfig builds the configuration of the lifecycle of reviews from the flags.
+func reviewsConfig(window time.Duration, factor string, minCount int, rulesFile string) (reviews.Config, error) {
+	f, err := strconv.ParseFloat(factor, 64)
+	if err != nil || f <= 0 {
+		return reviews.Config{}, fmt.Errorf("--alert-factor %q: must be a number above 0", factor)
+	}
+	if window <= 0 || minCount <= 0 {
+		return reviews.Config{}, fmt.Errorf("--alert-window %v and --alert-min-count %d: must be above 0", window, minCount)
+	}
+	cfg := reviews.Config{AlertWindow: window, AlertFactor: f, AlertMinCount: minCount}
+	if rulesFile != "" {
+		file, err := os.Open(rulesFile)
+		if err != nil {
+			return cfg, fmt.Errorf("--workday-rules: %w", err)
+		}
+		defer func() { _ = file.Close() }()
+		rules, err := workdays.ParseRules(file)
+		if err != nil {
+			return cfg, fmt.Errorf("--workday-rules %s: %w", rulesFile, err)
+		}
+		cfg.Calendar = workdays.China(rules)
+	}
+	return cfg, nil
 }

@@ -90,6 +90,7 @@ func (c Config) engineConfig() engine.Config {
 		PortalLimits:     c.PortalLimits,
 		Methods:          c.Methods,
 		Explain:          !c.NoExplain && !c.Rescore, // a re-scoring stores no explanation
+		Reviews:          c.Reviews,
 	}
 }
 

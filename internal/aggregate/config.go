@@ -7,6 +7,7 @@ import (
 	"github.com/govpulse/govpulse/internal/engine"
 	"github.com/govpulse/govpulse/internal/natsjs"
 	"github.com/govpulse/govpulse/internal/portals"
+	"github.com/govpulse/govpulse/internal/reviews"
 	"github.com/govpulse/govpulse/internal/scoring"
 	"github.com/govpulse/govpulse/pkg/events"
 )
@@ -83,6 +84,10 @@ type Config struct {
 	// NoExplain turns off the tables that explain every change (score_changes, score_causes and
 	// rank_changes; engine.Config.Explain). Default false: they are written.
 	NoExplain bool
+	// Reviews configures the lifecycle of reviews (engine.Config.Reviews): the working-day
+	// calendar with its local rules and the thresholds of alerts. Zero fields take the defaults
+	// of internal/reviews.
+	Reviews reviews.Config
 }
 
 // RescorePartition is the partition name of a re-scoring under method, which names its checkpoint.

@@ -80,6 +80,16 @@ type pending struct {
 	// the same inconsistency has a higher version), and the latest measures per region.
 	inconsistencies []portals.Inconsistency
 	portalMeasures  map[string]portals.Measures
+	// The outputs of the lifecycle of reviews: the latest review_stats row of each unit, period
+	// and start, and every alert transition drained, in order (each happens once in a stream).
+	reviewStats map[reviewKey]chstore.ReviewStatRow
+	alerts      []chstore.AlertRow
+}
+
+// reviewKey is the key of a review_stats row: unit, period and start.
+type reviewKey struct {
+	region, period string
+	start          int64
 }
 
 // scoreKey is the key of a score in pending.scores: its region and method.
@@ -125,6 +135,13 @@ func (p *pending) merge(out engine.Output) {
 		}
 		p.portalMeasures[m.Region] = m
 	}
+	for _, r := range out.ReviewStats {
+		if p.reviewStats == nil {
+			p.reviewStats = make(map[reviewKey]chstore.ReviewStatRow)
+		}
+		p.reviewStats[reviewKey{r.Region, r.Period, r.PeriodStart.UnixNano()}] = r
+	}
+	p.alerts = append(p.alerts, out.Alerts...)
 }
 
 // flushJob is one batch handed from the consuming loop to the flusher: the rows and outputs of
@@ -375,7 +392,19 @@ func (s *flusher) handleRefused(p *pending, b chstore.Batch, refused []chstore.R
 				"rows", sum.rows, "error", sum.first)
 		}
 	}()
-	// A refused inconsistency row is not published either.
+	// A refused inconsistency or alert row is not published either.
+	dropAlert := make(map[int]bool)
+	defer func() {
+		if len(dropAlert) > 0 {
+			kept := make([]chstore.AlertRow, 0, len(p.alerts))
+			for i, a := range p.alerts {
+				if !dropAlert[i] {
+					kept = append(kept, a)
+				}
+			}
+			p.alerts = kept
+		}
+	}()
 	dropInc := make(map[int]bool)
 	defer func() {
 		if len(dropInc) > 0 {
@@ -442,6 +471,11 @@ func (s *flusher) handleRefused(p *pending, b chstore.Batch, refused []chstore.R
 		case "group_rankings":
 			version = b.GroupRankings[r.Row].Version
 			delete(p.groups, b.GroupRankings[r.Row].Group)
+		case "review_stats":
+			version, region = b.ReviewStats[r.Row].Version, b.ReviewStats[r.Row].Region
+		case "alerts":
+			version, region = b.Alerts[r.Row].Version, b.Alerts[r.Row].Region
+			dropAlert[r.Row] = true // b.Alerts is p.alerts, in order
 		case "score_changes", "score_causes", "rank_changes":
 			// An explanation refused leaves its score or ranking stored: nothing to dead-letter.
 			s.log.Debug("clickhouse refused an explanation row", "table", r.Table, "error", r.Err)
@@ -468,7 +502,7 @@ func (s *flusher) countRows(b chstore.Batch, refused []chstore.Refused) {
 		"method_scores": len(b.MethodScores), "method_rankings": len(b.MethodRankings),
 		"score_changes": len(b.ScoreChanges), "score_causes": len(b.ScoreCauses), "rank_changes": len(b.RankChanges),
 		"inconsistencies": len(b.Inconsistencies), "portal_counts": len(b.PortalCounts),
-		"group_rankings": len(b.GroupRankings),
+		"group_rankings": len(b.GroupRankings), "review_stats": len(b.ReviewStats), "alerts": len(b.Alerts),
 	}
 	for _, r := range refused {
 		n[r.Table]--
@@ -508,6 +542,7 @@ func (s *flusher) publish(ctx context.Context, batch *pending) {
 		s.putLatest(ctx, key, sc.Version, data)
 	}
 	s.publishPortals(ctx, batch)
+	s.publishAlerts(batch.alerts)
 	for _, method := range sortedKeys(batch.rankings) {
 		r := batch.rankings[method]
 		key := s.rankingKey(method)

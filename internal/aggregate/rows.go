@@ -64,6 +64,23 @@ func (p *pending) rows(withRanking bool) chstore.Batch {
 	for _, region := range sortedKeys(p.portalMeasures) {
 		b.PortalCounts = append(b.PortalCounts, p.portalMeasures[region])
 	}
+	rkeys := make([]reviewKey, 0, len(p.reviewStats))
+	for k := range p.reviewStats {
+		rkeys = append(rkeys, k)
+	}
+	slices.SortFunc(rkeys, func(a, b reviewKey) int {
+		switch {
+		case a.region != b.region:
+			return compare(a.region, b.region)
+		case a.period != b.period:
+			return compare(a.period, b.period)
+		}
+		return compare(a.start, b.start)
+	})
+	for _, k := range rkeys {
+		b.ReviewStats = append(b.ReviewStats, p.reviewStats[k])
+	}
+	b.Alerts = p.alerts // an alert is its row
 	return b
 }
 

@@ -72,13 +72,11 @@ func alertValues(r *AlertRow) []any {
 		r.BaselineReviews, r.Factor, r.MinCount, nonNil(r.TopItems), nonNil(r.TopBad), r.Version, dt(r.RecordedAt)}
 }
 
-// WriteReviews stores review statistics, then alerts, as Write stores its tables: writing the same
-// rows again is harmless (the keys replace them), so the caller retries the whole call.
+// WriteReviews stores review statistics and alerts alone, as Write stores them with the rest of a
+// Batch (Batch.ReviewStats, Batch.Alerts): writing the same rows again is harmless (the keys
+// replace them), so the caller retries the whole call.
 func (s *Store) WriteReviews(ctx context.Context, stats []ReviewStatRow, alerts []AlertRow) error {
-	if err := writeTable(ctx, s, reviewStatsTable, stats, nil); err != nil {
-		return err
-	}
-	return writeTable(ctx, s, alertsTable, alerts, nil)
+	return s.Write(ctx, Batch{ReviewStats: stats, Alerts: alerts})
 }
 
 func scanReviewStat(rows driver.Rows, r *ReviewStatRow) error {
@@ -103,12 +101,16 @@ func scanAlert(rows driver.Rows, r *AlertRow) error {
 	return nil
 }
 
-// ReviewStats returns the latest review_stats rows of a region and period (through FINAL), ordered
-// by period_start.
+// ReviewStats returns the latest review_stats rows of a region (every region when region is "")
+// and period (through FINAL), ordered by region and period_start.
 func (s *Store) ReviewStats(ctx context.Context, region, period string) ([]ReviewStatRow, error) {
-	q := "SELECT " + reviewStatColumns + " FROM " + s.table("review_stats") +
-		" FINAL WHERE region = ? AND period = ? ORDER BY period_start"
-	out, err := query(ctx, s.conn, q, scanReviewStat, region, period)
+	where, args := " WHERE period = ?", []any{period}
+	if region != "" {
+		where, args = where+" AND region = ?", append(args, region)
+	}
+	q := "SELECT " + reviewStatColumns + " FROM " + s.table("review_stats") + " FINAL" + where +
+		" ORDER BY region, period_start"
+	out, err := query(ctx, s.conn, q, scanReviewStat, args...)
 	if err != nil {
 		return nil, fmt.Errorf("chstore: read review_stats: %w", err)
 	}

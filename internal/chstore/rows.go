@@ -103,6 +103,9 @@ type Batch struct {
 	PortalCounts    []PortalCountsRow
 	// GroupRankings are the rankings of groups of units beside the provincial units.
 	GroupRankings []GroupRankingRow
+	// ReviewStats and Alerts are the outputs of the lifecycle of reviews (reviews.go).
+	ReviewStats []ReviewStatRow
+	Alerts      []AlertRow
 }
 
 // Len returns the number of rows in b.
@@ -110,7 +113,7 @@ func (b Batch) Len() int {
 	return len(b.Events) + len(b.Scores) + len(b.Rankings) + len(b.Windows) + len(b.LateEvents) + len(b.DLQ) +
 		len(b.MethodScores) + len(b.MethodRankings) + len(b.ScoreChanges) + len(b.ScoreCauses) + len(b.RankChanges) +
 		len(b.Inconsistencies) + len(b.PortalCounts) +
-		len(b.GroupRankings)
+		len(b.GroupRankings) + len(b.ReviewStats) + len(b.Alerts)
 }
 
 // dt converts a time to what a DateTime column stores.

@@ -96,6 +96,11 @@ func (s *Store) write(ctx context.Context, b Batch, iso *isolation) ([]Refused, 
 			func(ctx context.Context, iso *isolation) error {
 				return writeTable(ctx, s, portalCountsTable, b.PortalCounts, iso)
 			},
+			// The outputs of the lifecycle of reviews.
+			func(ctx context.Context, iso *isolation) error {
+				return writeTable(ctx, s, reviewStatsTable, b.ReviewStats, iso)
+			},
+			func(ctx context.Context, iso *isolation) error { return writeTable(ctx, s, alertsTable, b.Alerts, iso) },
 		},
 		// What depends on the scores: the rankings and the explanations of both.
 		{

@@ -6,6 +6,7 @@ import (
 	"time"
 
 	"github.com/govpulse/govpulse/internal/portals"
+	"github.com/govpulse/govpulse/internal/reviews"
 	"github.com/govpulse/govpulse/internal/scoring"
 	"github.com/govpulse/govpulse/pkg/events"
 )
@@ -53,6 +54,11 @@ type Config struct {
 	// changes no score or ranking, and a snapshot restores under either
 	// setting.
 	Explain bool
+	// Reviews configures the lifecycle of reviews (好差评): the working-day calendar and the
+	// thresholds of alerts. Its Window and AllowedLateness are the engine's (RollingDays,
+	// AllowedLateness), whatever they say. It is not part of a snapshot's configuration: a
+	// snapshot restores under other thresholds, which apply from then on.
+	Reviews reviews.Config
 }
 
 // WithDefaults returns c with the defaults filled in and the regions
@@ -107,6 +113,11 @@ func (c Config) Validate() error {
 		if slices.Contains(c.Methods[:i], m) {
 			return fmt.Errorf("engine: method %q is listed twice", m)
 		}
+	}
+	rc := c.Reviews
+	rc.Window, rc.AllowedLateness = rollLength, c.AllowedLateness
+	if _, err := reviews.New(rc); err != nil {
+		return fmt.Errorf("engine: reviews: %w", err)
 	}
 	seen := make(map[string]bool, len(c.Regions))
 	for _, r := range c.Regions {

@@ -5,6 +5,7 @@ import (
 	"time"
 
 	"github.com/govpulse/govpulse/internal/portals"
+	"github.com/govpulse/govpulse/internal/reviews"
 	"github.com/govpulse/govpulse/internal/scoring"
 	"github.com/govpulse/govpulse/pkg/events"
 	"github.com/govpulse/govpulse/pkg/windows"
@@ -103,6 +104,8 @@ type Engine struct {
 	lastSeq uint64
 
 	dedup   *windows.Dedup
+	ledger  *windows.Ledger[int, ux] // the feedback.rated inputs of rolling and hourly, by identity
+	rev     *reviews.Tracker         // the lifecycle of reviews (reviews.go)
 	rolling *windows.Operator[int, ux, rollAcc, rollAcc]
 	hourly  *windows.Operator[int, ux, hourAcc, hourAcc] // key: region index * metricCount + metric
 
@@ -154,6 +157,7 @@ func New(cfg Config) (*Engine, error) {
 		index:       make(map[string]int, len(cfg.Regions)),
 		wm:          windows.NewWatermark(cfg.OutOfOrderness),
 		dedup:       windows.NewDedup(),
+		ledger:      windows.NewLedger[int, ux](),
 		winVersions: make(map[winKey]uint64),
 		addedIdx:    -1,
 		countNames:  scoring.CountNames(),
@@ -177,6 +181,9 @@ func New(cfg Config) (*Engine, error) {
 	}
 	if e.hourly, err = windows.New[int](hourlyConfig(cfg.AllowedLateness), windows.Aggregator[ux, hourAcc, hourAcc](hourly{})); err != nil {
 		return nil, fmt.Errorf("engine: hourly window: %w", err)
+	}
+	if e.rev, err = newReviews(cfg); err != nil {
+		return nil, err
 	}
 	return e, nil
 }
@@ -305,6 +312,7 @@ func (e *Engine) Observe(seq uint64, t time.Time) bool {
 func (e *Engine) advance(t time.Time) time.Time {
 	e.wm.Observe(t)
 	w, _ := e.wm.Current()
+	e.rev.Advance(w)
 	e.touched = e.touched[:0]
 	e.slid, e.addedIdx = false, -1
 	if d := dayNumber(w); !e.hasDay || d != e.day {
@@ -312,6 +320,7 @@ func (e *Engine) advance(t time.Time) time.Time {
 		e.rolling.Advance(w)
 		e.hourly.Advance(w)
 		e.dedup.Purge(w.Add(-e.cfg.AllowedLateness))
+		e.purgeLedger()
 		for i := range e.regions {
 			e.touched = append(e.touched, i)
 		}
@@ -340,6 +349,9 @@ func (e *Engine) applyExperience(seq uint64, idx int, ev *events.Event, w time.T
 	if e.dedup.Contains(key, horizon) {
 		return Result{Outcome: Duplicate, Reason: "event " + key + " (region/id) was already applied"}
 	}
+	if ev.Type.Lifecycle() {
+		return e.applyLifecycle(seq, idx, ev, w)
+	}
 	var in ux
 	switch d := ev.Data.(type) {
 	case *events.FeedbackRatedData:
@@ -359,6 +371,13 @@ func (e *Engine) applyExperience(seq uint64, idx int, ev *events.Event, w time.T
 		}
 	default:
 		return Result{Outcome: Applied, Reason: "ignored: not a user-experience payload"}
+	}
+	if in.metric == metricFeedback {
+		e.rev.Apply(ev, w)
+		if !e.ledger.Add(key, idx, ev.Time, in) {
+			e.dedup.Add(key, ev.Time)
+			return Result{Outcome: Applied, Reason: "not counted: voided on appeal before it came"}
+		}
 	}
 	if err := e.rolling.Add(idx, ev.Time, in, w); err != nil {
 		return Result{Outcome: TooLate, Reason: err.Error()} // unreachable: lateness was checked above
@@ -387,6 +406,7 @@ func hourStart(t time.Time) int64 {
 // rescore scores the touched regions at version seq and watermark w, and
 // updates the ranking when a composite changed.
 func (e *Engine) rescore(seq uint64, w time.Time) {
+	e.rev.Stamp(seq)
 	if len(e.touched) == 0 {
 		return
 	}
@@ -395,6 +415,7 @@ func (e *Engine) rescore(seq uint64, w time.Time) {
 	e.wins = e.wins[:0]
 	for _, idx := range e.touched {
 		e.rolling.Query(idx, win.Start, win.End).window(&win)
+		e.rectifications(idx, &win)
 		e.wins = append(e.wins, win)
 		if r := &e.regions[idx]; e.cfg.Explain && e.slid && r.scored {
 			var added *ux

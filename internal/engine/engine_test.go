@@ -370,6 +370,11 @@ func TestRestoreRejects(t *testing.T) {
 	if _, err := Restore(cfg, v7); !errors.Is(err, ErrIncompatible) || !strings.Contains(err.Error(), "bounds of the portal state") {
 		t.Fatalf("format 7: err = %v", err)
 	}
+	// A snapshot of format 8 lacks the lifecycle of reviews: rebuilt too.
+	v8 := reseal(snap, func(b []byte) { b[3] = 8 })
+	if _, err := Restore(cfg, v8); !errors.Is(err, ErrIncompatible) || !strings.Contains(err.Error(), "lifecycle of reviews") {
+		t.Fatalf("format 8: err = %v", err)
+	}
 	other := reseal(snap, func(b []byte) { b[3] = 0x7f })
 	if _, err := Restore(cfg, other); !errors.Is(err, ErrIncompatible) {
 		t.Fatalf("other version: err = %v", err)

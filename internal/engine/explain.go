@@ -87,10 +87,10 @@ type causeAcc struct {
 	left              [metricCount]int64
 }
 
-// typeCount is the number of event types the causes count: the first typeCount of events.Types,
-// the portal changes and the user-experience events (the review lifecycle events that follow them
-// change no score and are not counted).
-const typeCount = 7
+// typeCount is the number of event types the causes count: every type of events.Types (the
+// review lifecycle among them: an appeal upheld takes its review out of the satisfaction windows,
+// and method 2022 reads the rectifications).
+const typeCount = 11
 
 // typeIndex returns the index of t in events.Types, -1 when it is none.
 func typeIndex(t events.Type) int {
@@ -109,6 +109,14 @@ func typeIndex(t events.Type) int {
 		return 5
 	case events.ApplicationCompleted:
 		return 6
+	case events.FeedbackAppealed:
+		return 7
+	case events.FeedbackAppealDecided:
+		return 8
+	case events.RectificationOpened:
+		return 9
+	case events.RectificationClosed:
+		return 10
 	}
 	return -1
 }

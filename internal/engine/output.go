@@ -3,6 +3,7 @@ package engine
 import (
 	"time"
 
+	"github.com/govpulse/govpulse/internal/chstore"
 	"github.com/govpulse/govpulse/internal/portals"
 	"github.com/govpulse/govpulse/internal/scoring"
 	"github.com/govpulse/govpulse/pkg/events"
@@ -42,12 +43,19 @@ type Output struct {
 	// whose portal state changed, by region (internal/portals).
 	Inconsistencies []portals.Inconsistency
 	PortalMeasures  []portals.Measures
+	// ReviewStats holds the latest review_stats row of every unit, period and period start
+	// changed since the last Drain, sorted by region, period and start; Alerts the alerts raised
+	// or ended since, in order (internal/reviews). Each carries the version of the event that
+	// last changed it.
+	ReviewStats []chstore.ReviewStatRow
+	Alerts      []chstore.AlertRow
 }
 
 // Empty reports whether the output holds nothing.
 func (o *Output) Empty() bool {
 	return len(o.Scores) == 0 && len(o.Rankings) == 0 && len(o.Windows) == 0 && len(o.Changes) == 0 &&
-		len(o.RankChanges) == 0 && len(o.Inconsistencies) == 0 && len(o.PortalMeasures) == 0 && len(o.GroupRankings) == 0
+		len(o.RankChanges) == 0 && len(o.Inconsistencies) == 0 && len(o.PortalMeasures) == 0 && len(o.GroupRankings) == 0 &&
+		len(o.ReviewStats) == 0 && len(o.Alerts) == 0
 }
 
 // RankingOf returns the ranking of the method with the given id in o, nil
@@ -148,6 +156,10 @@ func (e *Engine) Drain() Output {
 	clear(e.changedWins)
 	clear(e.winVersions)
 	e.drainPortals(&out)
+	out.ReviewStats, out.Alerts = e.rev.TakeRows()
+	if len(out.ReviewStats) == 0 {
+		out.ReviewStats = nil
+	}
 	return out
 }
 

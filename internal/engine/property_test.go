@@ -8,6 +8,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/govpulse/govpulse/internal/chstore"
 	"github.com/govpulse/govpulse/internal/scoring"
 	"github.com/govpulse/govpulse/pkg/events"
 )
@@ -38,7 +39,19 @@ func randomStream(rng *rand.Rand, regions []string, n int) []*events.Event {
 		code := fmt.Sprintf("item-%d", rng.IntN(5))
 		id := fmt.Sprintf("e-%d", i)
 		var d events.Payload
-		switch rng.IntN(10) {
+		switch rng.IntN(12) {
+		case 10, 11: // the lifecycle of a review seen or to come
+			rid := fmt.Sprintf("e-%d", max(0, i-20+rng.IntN(25)))
+			switch rng.IntN(5) {
+			case 0:
+				d = &events.FeedbackAppealedData{ReviewID: rid, Reason: "r"}
+			case 1:
+				d = &events.FeedbackAppealDecidedData{ReviewID: rid, Decision: []events.Decision{events.Upheld, events.RejectedAppeal}[rng.IntN(2)]}
+			case 2, 3:
+				d = &events.RectificationOpenedData{ReviewID: rid, DeadlineDays: 1 + rng.IntN(4)}
+			default:
+				d = &events.RectificationClosedData{ReviewID: rid, Resolved: rng.IntN(3) > 0, Rating: rng.IntN(6)}
+			}
 		case 0:
 			d = &events.CatalogItemData{ItemCode: code, Level: lv, Required: rng.IntN(4) > 0}
 		case 1:
@@ -92,10 +105,13 @@ type latest struct {
 	scores   map[string]scoring.Score    // by region/method
 	rankings map[string]*scoring.Ranking // by method
 	windows  map[string]WindowRow
+	reviews  map[string]chstore.ReviewStatRow
+	alerts   []chstore.AlertRow
 }
 
 func newLatest(t *testing.T) *latest {
-	return &latest{t: t, scores: map[string]scoring.Score{}, rankings: map[string]*scoring.Ranking{}, windows: map[string]WindowRow{}}
+	return &latest{t: t, scores: map[string]scoring.Score{}, rankings: map[string]*scoring.Ranking{}, windows: map[string]WindowRow{},
+		reviews: map[string]chstore.ReviewStatRow{}}
 }
 
 func (l *latest) add(out Output) {
@@ -125,6 +141,14 @@ func (l *latest) add(out Output) {
 		}
 		l.windows[k] = w
 	}
+	for _, r := range out.ReviewStats {
+		k := r.Region + "/" + r.Period + "/" + r.PeriodStart.String()
+		if old, ok := l.reviews[k]; ok && old.Version > r.Version {
+			l.t.Fatalf("review_stats %s went back from version %d to %d", k, old.Version, r.Version)
+		}
+		l.reviews[k] = r
+	}
+	l.alerts = append(l.alerts, out.Alerts...)
 }
 
 func (l *latest) equal(o *latest) error {
@@ -141,6 +165,17 @@ func (l *latest) equal(o *latest) error {
 	}
 	if !reflect.DeepEqual(l.windows, o.windows) {
 		return fmt.Errorf("windows differ: %d vs %d rows", len(l.windows), len(o.windows))
+	}
+	if !reflect.DeepEqual(l.reviews, o.reviews) {
+		for k, r := range l.reviews {
+			if !reflect.DeepEqual(r, o.reviews[k]) {
+				return fmt.Errorf("review_stats %s:\n%+v\n%+v", k, r, o.reviews[k])
+			}
+		}
+		return fmt.Errorf("review_stats differ: %d vs %d rows", len(l.reviews), len(o.reviews))
+	}
+	if !reflect.DeepEqual(l.alerts, o.alerts) {
+		return fmt.Errorf("alerts differ:\n%+v\n%+v", l.alerts, o.alerts)
 	}
 	return nil
 }
@@ -218,6 +253,31 @@ func TestDeterministicVersions(t *testing.T) {
 		}
 		if !bytes.Equal(whole.AppendSnapshot(nil), e.AppendSnapshot(nil)) {
 			t.Fatalf("round %d: final state differs from the uninterrupted run", round)
+		}
+
+		// A review_stats row with version v is what events 1..v give.
+		for k := 0; k < 3; k++ {
+			o := drained[rng.IntN(len(drained))]
+			if len(o.ReviewStats) == 0 {
+				continue
+			}
+			r := o.ReviewStats[rng.IntN(len(o.ReviewStats))]
+			fresh := mustNew(t, cfg)
+			for i := 0; i < int(r.Version); i++ {
+				fresh.Apply(uint64(i+1), evs[i])
+			}
+			found := false
+			for _, f := range fresh.Drain().ReviewStats {
+				if f.Region == r.Region && f.Period == r.Period && f.PeriodStart.Equal(r.PeriodStart) {
+					found = true
+					if !reflect.DeepEqual(f, r) {
+						t.Fatalf("round %d: review_stats row at version %d differs from a fresh computation:\n%+v\n%+v", round, r.Version, r, f)
+					}
+				}
+			}
+			if !found {
+				t.Fatalf("round %d: fresh engine has no review_stats row %s/%s/%v", round, r.Region, r.Period, r.PeriodStart)
+			}
 		}
 
 		// A row with version v is what events 1..v give.

@@ -48,7 +48,10 @@ var (
 // Format 8 adds the bounds of the portal state (Config.PortalLimits) to the
 // configuration, since they decide which events were applied; a format 7
 // snapshot is rebuilt.
-const snapshotMagic = "gpe\x08"
+// Format 9 adds the lifecycle of reviews: the ledger of the satisfaction
+// windows' reviews, by identity, and the reviews tracker; a format 8
+// snapshot is rebuilt, so that voids and the review outputs are complete.
+const snapshotMagic = "gpe\x09"
 
 // formatNotes says, per older format version, why its snapshots cannot be
 // used; Restore puts it in its error, which the aggregator logs.
@@ -60,6 +63,7 @@ var formatNotes = map[byte]string{
 	5: "format 5 lacks the state of each unit's portals and the units below the provincial level with the rankings of their groups",
 	6: "format 6 holds either the state of each unit's portals or the units below the provincial level with the rankings of their groups; format 7 holds both",
 	7: "format 7 lacks the bounds of the portal state (portals per unit, items per portal) in its configuration",
+	8: "format 8 lacks the lifecycle of reviews (the reviews counted by identity, appeals, rectifications, alerts)",
 }
 
 // AppendSnapshot appends the engine's whole state to dst and returns the
@@ -98,7 +102,7 @@ func (e *Engine) AppendSnapshot(dst []byte) []byte {
 			dst = snapcodec.AppendTime(dst, r.win.End)
 			w := &r.win
 			dst = appendInt64s(dst, w.Applications, w.OnlineCompleted, w.Ratings, w.RatingSum,
-				w.RatingsBad, w.NoVisit, w.Timed, w.OnTime)
+				w.RatingsBad, w.NoVisit, w.Timed, w.OnTime, w.RectificationsJudged, w.RectificationsOnTime)
 		}
 	}
 	for m := range e.rk {
@@ -132,6 +136,7 @@ func (e *Engine) AppendSnapshot(dst []byte) []byte {
 	dst = e.appendExplain(dst)
 	dst = e.appendPortals(dst)
 	dst = e.appendGroups(dst)
+	dst = e.appendReviews(dst)
 	return binary.LittleEndian.AppendUint32(dst, crc32.ChecksumIEEE(dst[start:]))
 }
 
@@ -225,7 +230,7 @@ func (e *Engine) read(d *snapcodec.Reader) error {
 			asOf := d.Time()
 			win := scoring.Window{Start: d.Time(), End: d.Time()}
 			for _, p := range []*int64{&win.Applications, &win.OnlineCompleted, &win.Ratings, &win.RatingSum,
-				&win.RatingsBad, &win.NoVisit, &win.Timed, &win.OnTime} {
+				&win.RatingsBad, &win.NoVisit, &win.Timed, &win.OnTime, &win.RectificationsJudged, &win.RectificationsOnTime} {
 				*p = d.Varint()
 			}
 			r.win = win
@@ -252,6 +257,7 @@ func (e *Engine) read(d *snapcodec.Reader) error {
 	e.readExplain(d)
 	e.readPortals(d)
 	e.readGroups(d)
+	e.readReviews(d)
 	if d.Err() == nil && d.Len() != 0 {
 		d.Fail("trailing bytes")
 	}

@@ -101,11 +101,21 @@ func compareCodes(a, b string) int {
 }
 
 // TestGroupRankings checks the rankings of the groups against groups.Rank of the engine's scores:
-// every member ranked, the members without events last.
+// every member ranked, the members without events last; with one method and with several (the
+// groups are ranked under the first).
 func TestGroupRankings(t *testing.T) {
+	for _, cfg := range []Config{{}, {Methods: scoring.Methods()}} {
+		t.Run(fmt.Sprint(cfg.Methods), func(t *testing.T) { testGroupRankings(t, cfg) })
+	}
+}
+
+func testGroupRankings(t *testing.T, cfg Config) {
 	rng := rand.New(rand.NewPCG(9, 10))
 	evs := randomStream(rng, hierarchyUnits, 2000)
-	e, _ := New(Config{})
+	e, err := New(cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
 	drained := map[string]*scoring.Ranking{}
 	for i, ev := range evs {
 		e.Apply(uint64(i+1), ev)
@@ -132,7 +142,9 @@ func TestGroupRankings(t *testing.T) {
 	}
 	scores := map[string]scoring.Score{}
 	for _, s := range e.Scores() {
-		scores[s.Region] = s
+		if s.Method == scoring.DefaultMethod {
+			scores[s.Region] = s
+		}
 	}
 	for _, g := range cur {
 		grp, _ := groups.Lookup(g.Group)

@@ -16,6 +16,7 @@ import (
 	"slices"
 	"time"
 
+	"github.com/govpulse/govpulse/internal/chstore"
 	"github.com/govpulse/govpulse/internal/workdays"
 	"github.com/govpulse/govpulse/pkg/events"
 	"github.com/govpulse/govpulse/pkg/windows"
@@ -136,7 +137,19 @@ type Tracker struct {
 	cases   map[string]*Case // by region/review id
 	wm      time.Time
 	active  map[string]Alert // the raised alerts by region
-	alerts  []Alert          // raised and ended, not yet taken
+	alerts  []Alert          // raised and ended, not yet taken or stamped
+
+	// units counts the cases of each region; life holds, by region and review id, the cases with
+	// an appeal decided or a rectification opened: the only ones a Summary reads beyond the
+	// windows.
+	units map[string]int
+	life  map[string]map[string]*Case
+	// marked holds the rows changed since the last Stamp; rows and stamped the rows and alert
+	// rows stamped since the last TakeRows (see stamp.go).
+	marked  map[RowKey]bool
+	rows    map[RowKey]chstore.ReviewStatRow
+	stamped []chstore.AlertRow
+	purged  time.Time // the horizon of the last purge
 }
 
 // New returns an empty Tracker.
@@ -149,7 +162,8 @@ func New(cfg Config) (*Tracker, error) {
 		return nil, errors.New("reviews: the alert window must divide a day")
 	}
 	t := &Tracker{cfg: cfg, ledger: windows.NewLedger[string, rating](), cases: map[string]*Case{},
-		active: map[string]Alert{}}
+		active: map[string]Alert{}, units: map[string]int{}, life: map[string]map[string]*Case{},
+		marked: map[RowKey]bool{}, rows: map[RowKey]chstore.ReviewStatRow{}}
 	var err error
 	if t.rolling, err = windows.New[string](windows.Config{Size: cfg.Window, Hop: 24 * time.Hour, Offset: cstOffset,
 		AllowedLateness: cfg.AllowedLateness, DiscardChanged: true, DiscardFinal: true},
@@ -172,6 +186,7 @@ func (t *Tracker) caseOf(region, id string, tm time.Time) *Case {
 	if c == nil {
 		c = &Case{Region: region, ReviewID: id}
 		t.cases[k] = c
+		t.units[region]++
 	}
 	if tm.After(c.last) {
 		c.last = tm
@@ -194,6 +209,9 @@ func (t *Tracker) Apply(ev *events.Event, wm time.Time) Outcome {
 			return Ignored
 		}
 		c.Seen, c.Time, c.Rating, c.ItemCode, c.CaseNumber = true, ev.Time, d.Rating, d.ItemCode, d.CaseNumber
+		// Counted or not, its day's appeals may change (a decision that came before it).
+		t.markDay(ev.Region, ev.Time)
+		t.markRolling(ev.Region)
 		r := rating{bad: d.Bad(), item: d.ItemCode}
 		if !t.ledger.Add(caseKey(ev.Region, ev.ID), ev.Region, ev.Time, r) {
 			return Ignored
@@ -210,6 +228,12 @@ func (t *Tracker) Apply(ev *events.Event, wm time.Time) Outcome {
 		}
 		c.Appealed = true
 		c.Decision = d.Decision
+		t.live(c)
+		if c.Seen {
+			t.markDay(c.Region, c.Time)
+		}
+		t.markDay(c.Region, c.Opened)
+		t.markRolling(c.Region)
 		if d.Decision == events.Upheld {
 			if e, ok := t.ledger.Void(caseKey(ev.Region, d.ReviewID), ev.Time); ok {
 				// A window already final keeps the review (ErrTooLate): final windows never change.
@@ -219,15 +243,22 @@ func (t *Tracker) Apply(ev *events.Event, wm time.Time) Outcome {
 		}
 	case *events.RectificationOpenedData:
 		c := t.caseOf(ev.Region, d.ReviewID, ev.Time)
-		if c.Opened.IsZero() {
-			c.Opened, c.DeadlineDays = ev.Time, d.DeadlineDays
-			c.Deadline = t.cfg.Calendar.Deadline(ev.Time, d.DeadlineDays)
+		if !c.Opened.IsZero() {
+			return Ignored
 		}
+		c.Opened, c.DeadlineDays = ev.Time, d.DeadlineDays
+		c.Deadline = t.cfg.Calendar.Deadline(ev.Time, d.DeadlineDays)
+		t.live(c)
+		t.markDay(c.Region, c.Opened)
+		t.markRolling(c.Region)
 	case *events.RectificationClosedData:
 		c := t.caseOf(ev.Region, d.ReviewID, ev.Time)
-		if c.Closed.IsZero() {
-			c.Closed, c.Resolved, c.FollowUp = ev.Time, d.Resolved, d.Rating
+		if !c.Closed.IsZero() {
+			return Ignored
 		}
+		c.Closed, c.Resolved, c.FollowUp = ev.Time, d.Resolved, d.Rating
+		t.markDay(c.Region, c.Opened)
+		t.markRolling(c.Region)
 	default:
 		return Ignored
 	}
@@ -242,6 +273,7 @@ func (t *Tracker) advance(wm time.Time) {
 	if !wm.After(t.wm) {
 		return
 	}
+	prev := t.wm
 	t.wm = wm
 	// Short windows are judged before the rolling window moves on, so that the baseline of each is
 	// still whole (see judge).
@@ -250,15 +282,22 @@ func (t *Tracker) advance(wm time.Time) {
 		t.judge(r.Key, r.Window, r.Value)
 	}
 	t.rolling.Advance(wm)
-	horizon := t.rolling.RetractHorizon()
-	t.ledger.Purge(horizon)
-	// A case whose events are all older than the rolling window and the lateness horizon counts
-	// in no result any more, and an event of it would be too late.
-	forget := t.rolling.Horizon(wm).Add(-t.cfg.Window)
-	for k, c := range t.cases {
-		if c.last.Before(horizon) && c.last.Before(forget) {
-			delete(t.cases, k)
+	// The oldest pane held moves by whole days: purge and forget then only (they are idempotent
+	// for one horizon, so purged, which starts at zero after a restore, is no state).
+	if horizon := t.rolling.RetractHorizon(); horizon.After(t.purged) {
+		t.purged = horizon
+		t.ledger.Purge(horizon)
+		// A case whose events are all older than the oldest pane held counts in no rolling result
+		// any more (the rolling window starts after it), its day rows are final, and an event of
+		// it would be too late.
+		for k, c := range t.cases {
+			if c.last.Before(horizon) {
+				t.forget(k, c)
+			}
 		}
+	}
+	if !dayStart(prev).Equal(dayStart(wm)) {
+		t.newDay(prev)
 	}
 }
 
@@ -324,10 +363,7 @@ func (t *Tracker) summary(region string, start, end time.Time) Summary {
 	tl := t.rolling.Query(region, start, end)
 	s := Summary{Region: region, Start: start, End: end, Reviews: tl.Total, Bad: tl.Bad}
 	in := func(x time.Time) bool { return !x.IsZero() && !x.Before(start) && x.Before(end) }
-	for _, c := range t.cases {
-		if c.Region != region {
-			continue
-		}
+	for _, c := range t.life[region] {
 		if c.Decision != "" && in(c.Time) && c.Seen {
 			s.Appeals++
 			if c.Void() {
@@ -430,7 +466,8 @@ func (t *Tracker) top(region string, w windows.Window) []ItemCount {
 	return out[:min(len(out), DefaultTopItems)]
 }
 
-// TakeAlerts returns the alerts raised and ended since the last call, in order, and forgets them.
+// TakeAlerts returns the alerts raised and ended since the last call or Stamp, in order, and
+// forgets them. A caller that stamps (Stamp, TakeRows) gets the alerts as rows instead.
 func (t *Tracker) TakeAlerts() []Alert {
 	out := t.alerts
 	t.alerts = nil

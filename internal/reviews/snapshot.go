@@ -6,6 +6,7 @@ import (
 	"slices"
 	"time"
 
+	"github.com/govpulse/govpulse/internal/chstore"
 	"github.com/govpulse/govpulse/internal/snapcodec"
 	"github.com/govpulse/govpulse/pkg/events"
 	"github.com/govpulse/govpulse/pkg/windows"
@@ -15,7 +16,9 @@ import (
 var ErrCorrupt = errors.New("reviews: corrupt snapshot")
 
 // snapshotMagic starts every snapshot; its last byte is the format version.
-var snapshotMagic = []byte{'g', 'p', 'r', 1}
+// Format 2 adds the rows and alert rows stamped and not yet taken, and the rows marked and not yet
+// stamped.
+var snapshotMagic = []byte{'g', 'p', 'r', 2}
 
 // tallyCodec and ratingCodec encode the windows' accumulators and inputs.
 type tallyCodec struct{}
@@ -84,7 +87,151 @@ func (t *Tracker) AppendSnapshot(dst []byte) []byte {
 	for _, a := range t.alerts {
 		dst = appendAlert(dst, a)
 	}
+	marked := make([]RowKey, 0, len(t.marked))
+	for k := range t.marked {
+		marked = append(marked, k)
+	}
+	slices.SortFunc(marked, compareKeys)
+	dst = snapcodec.AppendUvarint(dst, uint64(len(marked)))
+	for _, k := range marked {
+		dst = appendKey(dst, k)
+	}
+	rows := make([]RowKey, 0, len(t.rows))
+	for k := range t.rows {
+		rows = append(rows, k)
+	}
+	slices.SortFunc(rows, compareKeys)
+	dst = snapcodec.AppendUvarint(dst, uint64(len(rows)))
+	for _, k := range rows {
+		dst = appendStatRow(dst, t.rows[k])
+	}
+	dst = snapcodec.AppendUvarint(dst, uint64(len(t.stamped)))
+	for _, r := range t.stamped {
+		dst = appendAlertRow(dst, r)
+	}
 	return dst
+}
+
+func appendKey(dst []byte, k RowKey) []byte {
+	dst = snapcodec.AppendString(dst, k.Region)
+	dst = snapcodec.AppendString(dst, k.Period)
+	return snapcodec.AppendTime(dst, k.Start)
+}
+
+func readKey(d *snapcodec.Reader) RowKey {
+	return RowKey{Region: d.String(), Period: d.String(), Start: d.Time()}
+}
+
+func appendRate(dst []byte, v *float64) []byte {
+	dst = snapcodec.AppendBool(dst, v != nil)
+	if v != nil {
+		dst = windows.FloatCodec[float64]{}.Append(dst, *v)
+	}
+	return dst
+}
+
+func readRate(d *snapcodec.Reader) *float64 {
+	if !d.Bool() {
+		return nil
+	}
+	var v float64
+	d.With(func(b []byte) ([]byte, error) {
+		var err error
+		v, b, err = windows.FloatCodec[float64]{}.Read(b)
+		return b, err
+	})
+	return &v
+}
+
+func appendStrings(dst []byte, ss []string) []byte {
+	dst = snapcodec.AppendUvarint(dst, uint64(len(ss)))
+	for _, s := range ss {
+		dst = snapcodec.AppendString(dst, s)
+	}
+	return dst
+}
+
+func readStrings(d *snapcodec.Reader) []string {
+	n := d.Uvarint()
+	if n > uint64(d.Len()) {
+		d.Fail("string count")
+		return nil
+	}
+	var out []string
+	for range n {
+		out = append(out, d.String())
+	}
+	return out
+}
+
+func appendStatRow(dst []byte, r chstore.ReviewStatRow) []byte {
+	dst = appendKey(dst, RowKey{Region: r.Region, Period: r.Period, Start: r.PeriodStart})
+	dst = snapcodec.AppendTime(dst, r.PeriodEnd)
+	for _, n := range []uint64{r.Version, r.Reviews, r.Bad, r.Appeals, r.AppealsUpheld, r.Opened, r.ClosedOnTime,
+		r.ClosedLate, r.Overdue, r.FollowUps, r.FollowUpSum} {
+		dst = snapcodec.AppendUvarint(dst, n)
+	}
+	dst = appendRate(dst, r.BadRate)
+	dst = appendRate(dst, r.OnTimeRate)
+	dst = appendRate(dst, r.FollowUpMean)
+	dst = appendStrings(dst, r.OverdueCases)
+	return snapcodec.AppendTime(dst, r.AsOf)
+}
+
+func readStatRow(d *snapcodec.Reader) chstore.ReviewStatRow {
+	k := readKey(d)
+	r := chstore.ReviewStatRow{Region: k.Region, Period: k.Period, PeriodStart: k.Start, PeriodEnd: d.Time()}
+	for _, p := range []*uint64{&r.Version, &r.Reviews, &r.Bad, &r.Appeals, &r.AppealsUpheld, &r.Opened,
+		&r.ClosedOnTime, &r.ClosedLate, &r.Overdue, &r.FollowUps, &r.FollowUpSum} {
+		*p = d.Uvarint()
+	}
+	r.BadRate, r.OnTimeRate, r.FollowUpMean = readRate(d), readRate(d), readRate(d)
+	r.OverdueCases = readStrings(d)
+	r.AsOf = d.Time()
+	return r
+}
+
+func appendAlertRow(dst []byte, r chstore.AlertRow) []byte {
+	for _, s := range []string{r.Region, r.ID, r.State} {
+		dst = snapcodec.AppendString(dst, s)
+	}
+	dst = snapcodec.AppendTime(dst, r.WindowStart)
+	dst = snapcodec.AppendTime(dst, r.WindowEnd)
+	for _, n := range []uint64{r.Bad, r.Reviews, r.BaselineBad, r.BaselineReviews, r.MinCount, r.Version} {
+		dst = snapcodec.AppendUvarint(dst, n)
+	}
+	dst = windows.FloatCodec[float64]{}.Append(dst, r.Factor)
+	dst = appendStrings(dst, r.TopItems)
+	dst = snapcodec.AppendUvarint(dst, uint64(len(r.TopBad)))
+	for _, n := range r.TopBad {
+		dst = snapcodec.AppendUvarint(dst, n)
+	}
+	return snapcodec.AppendTime(dst, r.RecordedAt)
+}
+
+func readAlertRow(d *snapcodec.Reader) chstore.AlertRow {
+	var r chstore.AlertRow
+	r.Region, r.ID, r.State = d.String(), d.String(), d.String()
+	r.WindowStart, r.WindowEnd = d.Time(), d.Time()
+	for _, p := range []*uint64{&r.Bad, &r.Reviews, &r.BaselineBad, &r.BaselineReviews, &r.MinCount, &r.Version} {
+		*p = d.Uvarint()
+	}
+	d.With(func(b []byte) ([]byte, error) {
+		var err error
+		r.Factor, b, err = windows.FloatCodec[float64]{}.Read(b)
+		return b, err
+	})
+	r.TopItems = readStrings(d)
+	n := d.Uvarint()
+	if n > uint64(d.Len()) {
+		d.Fail("top bad count")
+		return r
+	}
+	for range n {
+		r.TopBad = append(r.TopBad, d.Uvarint())
+	}
+	r.RecordedAt = d.Time()
+	return r
 }
 
 func appendCase(dst []byte, c *Case) []byte {
@@ -192,6 +339,10 @@ func Restore(cfg Config, snap []byte) (*Tracker, error) {
 	for i := uint64(0); i < n && d.Err() == nil; i++ {
 		c := readCase(d)
 		t.cases[caseKey(c.Region, c.ReviewID)] = c
+		t.units[c.Region]++
+		if c.Decision != "" || !c.Opened.IsZero() {
+			t.live(c)
+		}
 	}
 	n = d.Uvarint()
 	if n > uint64(d.Len()) {
@@ -207,6 +358,28 @@ func Restore(cfg Config, snap []byte) (*Tracker, error) {
 	}
 	for i := uint64(0); i < n && d.Err() == nil; i++ {
 		t.alerts = append(t.alerts, readAlert(d))
+	}
+	n = d.Uvarint()
+	if n > uint64(d.Len()) {
+		d.Fail("marked row count")
+	}
+	for i := uint64(0); i < n && d.Err() == nil; i++ {
+		t.marked[readKey(d)] = true
+	}
+	n = d.Uvarint()
+	if n > uint64(d.Len()) {
+		d.Fail("row count")
+	}
+	for i := uint64(0); i < n && d.Err() == nil; i++ {
+		r := readStatRow(d)
+		t.rows[RowKey{Region: r.Region, Period: r.Period, Start: r.PeriodStart}] = r
+	}
+	n = d.Uvarint()
+	if n > uint64(d.Len()) {
+		d.Fail("alert row count")
+	}
+	for i := uint64(0); i < n && d.Err() == nil; i++ {
+		t.stamped = append(t.stamped, readAlertRow(d))
 	}
 	if d.Err() == nil && d.Len() != 0 {
 		d.Fail("trailing bytes")

@@ -28,9 +28,42 @@ type StreamOptions struct {
 	Jitter time.Duration
 	// IDPrefix starts every id ("<prefix>-<n>"). "" means "syn".
 	IDPrefix string
+	// Lifecycle adds the lifecycle of reviews (好差评) to the mix: about 8% of the events become
+	// appeals, their decisions (upheld or rejected), and rectifications opened and closed, each
+	// naming one of the last 64 reviews; and every 97th hour (UTC+8) is a burst in which every
+	// review is a bad one of unit 110000, whose reviews are good otherwise: each burst raises an
+	// alert there, which the next hour ends. The number of events
+	// stays Events. False gives the stream of earlier versions, event for event.
+	Lifecycle bool
 	// AllUnits spreads the events evenly over every unit of the hierarchy
 	// (events.Units) instead of the 32 provincial units.
 	AllUnits bool
+}
+
+// burstRegion is the unit whose reviews a burst hour of a stream with Lifecycle sends.
+const burstRegion = "110000"
+
+// burstHour reports whether t is in a burst hour of a stream with Lifecycle.
+func burstHour(t time.Time) bool {
+	h := (t.Unix() + 8*3600) / 3600
+	return h%97 == 40
+}
+
+// lifecycleEvent returns the payload of a lifecycle event naming ref, a review of its region.
+func lifecycleEvent(r *rand.Rand, ref string) events.Payload {
+	switch r.IntN(6) {
+	case 0:
+		return &events.FeedbackAppealedData{ReviewID: ref, Reason: "申诉"}
+	case 1, 2:
+		d := events.RejectedAppeal
+		if r.IntN(2) == 0 {
+			d = events.Upheld
+		}
+		return &events.FeedbackAppealDecidedData{ReviewID: ref, Decision: d}
+	case 3, 4:
+		return &events.RectificationOpenedData{ReviewID: ref, DeadlineDays: 1 + r.IntN(7)}
+	}
+	return &events.RectificationClosedData{ReviewID: ref, Resolved: r.IntN(4) > 0, Rating: r.IntN(6)}
 }
 
 // WithDefaults returns o with every zero field set to its default.
@@ -90,10 +123,22 @@ func Stream(opts StreamOptions) iter.Seq[*events.Event] {
 		modes := events.Modes()
 		channels := events.Channels()
 		base := opts.Start.UTC()
+		type review struct{ region, id string }
+		var recent []review // with Lifecycle: the last 64 reviews
 		for i := range opts.Events {
 			t := base.Add(time.Duration(i) * opts.Step)
 			if opts.Jitter > 0 {
 				t = t.Add(-time.Duration(r.Int64N(int64(opts.Jitter))))
+			}
+			if opts.Lifecycle && len(recent) > 0 && r.IntN(100) < 8 {
+				ref := recent[r.IntN(len(recent))]
+				ev := &events.Event{ID: opts.IDPrefix + "-" + strconv.Itoa(i+1), Region: ref.region, Time: t,
+					Source: "synthetic", Data: lifecycleEvent(r, ref.id)}
+				ev.Type = ev.Data.EventType()
+				if !yield(ev) {
+					return
+				}
+				continue
 			}
 			li := r.IntN(4)
 			lvl, code := levels[li], codes[li][r.IntN(streamItems)]
@@ -156,6 +201,18 @@ func Stream(opts StreamOptions) iter.Seq[*events.Event] {
 					Levels: append([]events.Level(nil), levels[:depth]...), Portals: 1 + r.IntN(50)}
 			}
 			ev.Type = ev.Data.EventType()
+			if d, ok := ev.Data.(*events.FeedbackRatedData); ok && opts.Lifecycle {
+				switch {
+				case burstHour(t):
+					ev.Region, d.Rating = burstRegion, 1
+				case ev.Region == burstRegion:
+					d.Rating = 4 + d.Rating%2 // the unit's reviews are good outside its bursts
+				}
+				if len(recent) == 64 {
+					recent = append(recent[:0], recent[1:]...)
+				}
+				recent = append(recent, review{ev.Region, ev.ID})
+			}
 			if !yield(ev) {
 				return
 			}

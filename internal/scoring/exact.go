@@ -18,6 +18,9 @@ const microScale = 1_000_000
 // rounded index is stored.
 func (m Micro) Float() float64 { return float64(m) / microScale }
 
+// maxFractions is the most fractions a weighted sum holds (在线服务成效度 of method 2022 has five).
+const maxFractions = 5
+
 // term is one fraction num/(den1*den2) of a weighted sum; den1, den2 > 0.
 type term struct {
 	num, den1, den2, weight uint64
@@ -27,7 +30,7 @@ type term struct {
 // sum of the weights when div is 0), so that evaluating a score allocates
 // nothing on the fast path.
 type terms struct {
-	t   [4]term
+	t   [maxFractions]term
 	n   int
 	div uint64
 }
@@ -83,7 +86,7 @@ func (ts *terms) den(i int) (uint64, bool) {
 }
 
 func percentMicroFast(ts *terms) (Micro, bool) {
-	var dens [4]uint64
+	var dens [maxFractions]uint64
 	den, ok := ts.divisor()
 	if !ok {
 		return 0, false

@@ -252,6 +252,11 @@ type Counts struct {
 	ApplicationsTimed int64 `json:"applications_timed,omitzero" chtype:"UInt64,methods"`
 	// ApplicationsOnTime counts those of them with took_days <= promised_days.
 	ApplicationsOnTime int64 `json:"applications_on_time,omitzero" chtype:"UInt64,methods"`
+	// RectificationsJudged counts the rectifications (好差评 整改) opened in the rolling window
+	// whose outcome is known at the watermark: closed on time, closed late or overdue (reviews
+	// voided on appeal excluded; internal/reviews); RectificationsOnTime those closed on time.
+	RectificationsJudged int64 `json:"rectifications_judged,omitzero" chtype:"UInt64,methods"`
+	RectificationsOnTime int64 `json:"rectifications_on_time,omitzero" chtype:"UInt64,methods"`
 }
 
 // Counts returns the portal counts of the state (the window counts are
@@ -272,11 +277,12 @@ func (r *Region) Counts() Counts {
 // windowCounts names the counts of the rolling window, in the order of the
 // bits of setWindow's mask.
 var windowCounts = [...]string{"applications", "applications_online_completed", "ratings", "rating_sum",
-	"ratings_bad", "applications_no_visit", "applications_timed", "applications_on_time"}
+	"ratings_bad", "applications_no_visit", "applications_timed", "applications_on_time",
+	"rectifications_judged", "rectifications_on_time"}
 
 // setWindow stores the counts of the rolling window w in c: those whose bit
 // is set in used (bit i for windowCounts[i]); the others are zero.
-func (c *Counts) setWindow(w *Window, used uint8) {
+func (c *Counts) setWindow(w *Window, used uint16) {
 	pick := func(i int, v int64) int64 {
 		if used&(1<<i) != 0 {
 			return v
@@ -291,6 +297,8 @@ func (c *Counts) setWindow(w *Window, used uint8) {
 	c.ApplicationsNoVisit = pick(5, w.NoVisit)
 	c.ApplicationsTimed = pick(6, w.Timed)
 	c.ApplicationsOnTime = pick(7, w.OnTime)
+	c.RectificationsJudged = pick(8, w.RectificationsJudged)
+	c.RectificationsOnTime = pick(9, w.RectificationsOnTime)
 }
 
 func (c *Counts) required() [LevelCount]int64 {

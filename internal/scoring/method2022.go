@@ -22,12 +22,14 @@ const (
 	weight2022Online = 4
 
 	// online_effectiveness: satisfaction S, the share of ratings that are
-	// not bad G, the share completed without a visit N, the share completed
-	// within the promised time T.
-	weight2022Satisfaction = 4
-	weight2022NotBad       = 2
-	weight2022NoVisit      = 2
-	weight2022OnTime       = 2
+	// not bad G (1 − the bad-review rate, 差评率), the share completed
+	// without a visit N, the share completed within the promised time T, the
+	// share of rectifications of bad reviews closed on time R (按期整改率).
+	weight2022Satisfaction  = 4
+	weight2022NotBad        = 2
+	weight2022NoVisit       = 2
+	weight2022OnTime        = 2
+	weight2022Rectification = 2
 )
 
 // method2022 describes method 2022: 服务方式完备度, 服务事项覆盖度 and
@@ -38,11 +40,11 @@ var method2022 = newSpec(Spec{
 	Name: "一体化政务服务能力 (2022)",
 	Terms: []Term{
 		{Name: "online_effectiveness", Label: "effect", LabelZH: "在线服务成效度", units: units2022Effectiveness,
-			Formula: "100 × (0.4 S + 0.2 G + 0.2 N + 0.2 T) ÷ the weights present; S = (rating_sum − ratings) / (4 × ratings), " +
+			Formula: "100 × (0.4 S + 0.2 G + 0.2 N + 0.2 T + 0.2 R) ÷ the weights present; S = (rating_sum − ratings) / (4 × ratings), " +
 				"G = (ratings − ratings_bad) / ratings, N = applications_no_visit / applications, " +
-				"T = applications_on_time / applications_timed",
+				"T = applications_on_time / applications_timed, R = rectifications_on_time / rectifications_judged",
 			Counts: []string{"rating_sum", "ratings", "ratings_bad", "applications_no_visit", "applications",
-				"applications_on_time", "applications_timed"}},
+				"applications_on_time", "applications_timed", "rectifications_on_time", "rectifications_judged"}},
 		{Name: "online_handling", Label: "handling", LabelZH: "在线办理成熟度", units: units2022Handling,
 			Formula: "100 × (0.6 D + 0.4 O) ÷ the weights present; D = maturity_total / (4 × published_items), " +
 				"O = applications_online_completed / applications",
@@ -83,6 +85,9 @@ func evaluate2022(c Counts) termResults {
 	}
 	if c.ApplicationsTimed > 0 {
 		ts.add(c.ApplicationsOnTime, c.ApplicationsTimed, 1, weight2022OnTime)
+	}
+	if c.RectificationsJudged > 0 {
+		ts.add(c.RectificationsOnTime, c.RectificationsJudged, 1, weight2022Rectification)
 	}
 	effectiveness := percentMicro(&ts)
 

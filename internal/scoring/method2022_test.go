@@ -19,6 +19,10 @@ func randomCounts2022(rng *rand.Rand, scale int64) Counts {
 		c.ApplicationsTimed = part(completed)
 		c.ApplicationsOnTime = part(c.ApplicationsTimed)
 	}
+	if rng.IntN(3) > 0 {
+		c.RectificationsJudged = part(c.RatingsBad)
+		c.RectificationsOnTime = part(c.RectificationsJudged)
+	}
 	return c
 }
 
@@ -51,6 +55,9 @@ func ref2022(c *Counts) (map[string]*Micro, Micro) {
 	}
 	if c.ApplicationsTimed > 0 {
 		eff = append(eff, [2]*big.Rat{rat(2, 10), rat(c.ApplicationsOnTime, c.ApplicationsTimed)})
+	}
+	if c.RectificationsJudged > 0 {
+		eff = append(eff, [2]*big.Rat{rat(2, 10), rat(c.RectificationsOnTime, c.RectificationsJudged)})
 	}
 	if c.PublishedItems > 0 {
 		hand = append(hand, [2]*big.Rat{rat(6, 10), rat(c.MaturityTotal, 4*c.PublishedItems)})
@@ -132,6 +139,27 @@ func TestWorkedExample2022(t *testing.T) {
 	}
 	if composite != 64_796_429 || spec.Grade(composite) != GradeMedium {
 		t.Errorf("composite %d %s, want 64796429 medium", composite, spec.Grade(composite))
+	}
+}
+
+// TestWorkedExample2022Rectifications is the worked example with rectifications of bad reviews
+// (docs/method.md): 3 of 4 closed on time add R = 0.75 with weight 0.2 to 在线服务成效度.
+func TestWorkedExample2022Rectifications(t *testing.T) {
+	c := Counts{PublishedItems: 3, ModesTotal: 15, MaturityTotal: 8,
+		RequiredProvince: 2, CoveredProvince: 2, RequiredCity: 1, CoveredCity: 0,
+		AuditedItems: 2, AuditCorrectConsistent: 8, AuditCorrectInconsistent: 6,
+		Applications: 10, ApplicationsOnlineCompleted: 4, Ratings: 4, RatingSum: 15,
+		RatingsBad: 0, ApplicationsNoVisit: 3, ApplicationsTimed: 5, ApplicationsOnTime: 4,
+		RectificationsJudged: 4, RectificationsOnTime: 3}
+	spec, _ := Lookup(Method2022)
+	res, composite := spec.Evaluate(&c)
+	// (0.4 × 0.6875 + 0.2 × 1 + 0.2 × 0.3 + 0.2 × 0.8 + 0.2 × 0.75) / 1.2 = 0.7041666…
+	if res[0] != (TermResult{70_416_667, true}) {
+		t.Errorf("online_effectiveness = %+v, want 70.416667", res[0])
+	}
+	// (30 × 70.416667 + 25 × 56 + 15 × 62.5 + 15 × 57.142857 + 15 × 80) / 100
+	if composite != 65_071_429 {
+		t.Errorf("composite %d, want 65.071429", composite)
 	}
 }
 

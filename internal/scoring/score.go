@@ -14,6 +14,9 @@ type Window struct {
 	NoVisit         int64 // applications completed with no visit in person
 	Timed           int64 // applications completed with promised_days and took_days
 	OnTime          int64 // of which took_days <= promised_days
+	// The rectifications of reviews opened in the window whose outcome is known (closed on time,
+	// closed late, overdue at the watermark), and those closed on time (internal/reviews).
+	RectificationsJudged, RectificationsOnTime int64
 }
 
 // Score is one region's score under one method at one watermark, and the one

@@ -37,7 +37,7 @@ type Spec struct {
 	weightSum int64
 	// window has bit i set when a term names windowCounts[i]; a score of
 	// the method has the other window counts zero.
-	window uint8
+	window uint16
 }
 
 // Term is one index of a score: a sub-index of the composite or an index

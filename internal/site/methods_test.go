@@ -103,7 +103,7 @@ func TestMethodsAPI(t *testing.T) {
 	e.get("/api/v1/regions/330000?method=2022", &detail)
 	if detail.Score == nil || detail.Score.Method != "2022" || len(detail.Terms) != len(spec.Terms) || detail.Rank == nil {
 		t.Errorf("region under 2022: %+v", detail)
-	} else if detail.Terms[0].Index != "online_effectiveness" || len(detail.Terms[0].Counts) != 7 {
+	} else if detail.Terms[0].Index != "online_effectiveness" || len(detail.Terms[0].Counts) != 9 {
 		t.Errorf("region under 2022: first term %+v", detail.Terms[0])
 	}
 	if resp, _ := e.get("/api/v1/ranking?method=2019", nil); resp.StatusCode != http.StatusNotFound {

@@ -15,18 +15,26 @@ func TestPagesAndSecurityHeaders(t *testing.T) {
 		status int
 		ctype  string
 	}{
-		"/":                       {200, "text/html; charset=utf-8"},
-		"/region/330000":          {200, "text/html; charset=utf-8"},
-		"/region/999999":          {404, "text/plain; charset=utf-8"},
-		"/static/ranking.js":      {200, "text/javascript; charset=utf-8"},
-		"/static/region.js":       {200, "text/javascript; charset=utf-8"},
-		"/static/app.css":         {200, "text/css; charset=utf-8"},
-		"/static/favicon.svg":     {200, "image/svg+xml"},
-		"/static/none.js":         {404, "text/plain; charset=utf-8"},
-		"/api/v1/regions/330000":  {200, "application/json; charset=utf-8"},
-		"/api/v1/regions/3300001": {404, "application/json; charset=utf-8"},
-		"/healthz":                {200, ""},
-		"/readyz":                 {200, ""},
+		"/":                         {200, "text/html; charset=utf-8"},
+		"/region/330000":            {200, "text/html; charset=utf-8"},
+		"/region/999999":            {404, "text/plain; charset=utf-8"},
+		"/region/330106":            {200, "text/html; charset=utf-8"},
+		"/units/330100":             {200, "text/html; charset=utf-8"},
+		"/units/330101":             {404, "text/plain; charset=utf-8"},
+		"/static/units.js":          {200, "text/javascript; charset=utf-8"},
+		"/static/units.css":         {200, "text/css; charset=utf-8"},
+		"/api/v1/groups/key-cities": {200, "application/json; charset=utf-8"},
+		"/api/v1/units/330106":      {200, "application/json; charset=utf-8"},
+		"/static/ranking.js":        {200, "text/javascript; charset=utf-8"},
+		"/static/region.js":         {200, "text/javascript; charset=utf-8"},
+		"/static/reviews.js":        {200, "text/javascript; charset=utf-8"},
+		"/static/app.css":           {200, "text/css; charset=utf-8"},
+		"/static/favicon.svg":       {200, "image/svg+xml"},
+		"/static/none.js":           {404, "text/plain; charset=utf-8"},
+		"/api/v1/regions/330000":    {200, "application/json; charset=utf-8"},
+		"/api/v1/regions/3300001":   {404, "application/json; charset=utf-8"},
+		"/healthz":                  {200, ""},
+		"/readyz":                   {200, ""},
 	} {
 		resp, _ := e.get(path, nil)
 		if resp.StatusCode != want.status || (want.ctype != "" && resp.Header.Get("Content-Type") != want.ctype) {

@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"reflect"
+	"time"
 
 	"github.com/ClickHouse/clickhouse-go/v2/lib/driver"
 
@@ -28,6 +29,10 @@ type snapshot struct {
 	// and versions are stream sequences and event times.
 	inconsistencies []chstore.InconsistencyRow
 	portalMeasures  []portals.Measures
+	// reviewStats and alerts (through FINAL) depend only on the stream too: every row is the
+	// state at the event of its version.
+	reviewStats []chstore.ReviewStatRow
+	alerts      []chstore.AlertRow
 }
 
 // latestChange is a score_changes row of a region's latest version, reduced to what does not
@@ -99,6 +104,16 @@ func readSnapshot(ctx context.Context, conn driver.Conn, database string) (snaps
 	if s.portalMeasures, err = st.PortalMeasures(ctx); err != nil {
 		return s, err
 	}
+	for _, period := range []string{"day", "rolling"} {
+		rows, err := st.ReviewStats(ctx, "", period)
+		if err != nil {
+			return s, err
+		}
+		s.reviewStats = append(s.reviewStats, rows...)
+	}
+	if s.alerts, err = st.Alerts(ctx, ""); err != nil {
+		return s, err
+	}
 	latest := make(map[string]uint64, len(s.scores))
 	for _, sc := range s.scores {
 		latest[sc.Region] = sc.Version
@@ -138,6 +153,16 @@ func firstDifference(got, want snapshot) string {
 	}
 	if d := diffRows("portal_measures", got.portalMeasures, want.portalMeasures, func(m portals.Measures) string {
 		return "region " + m.Region
+	}); d != "" {
+		return d
+	}
+	if d := diffRows("review_stats FINAL", got.reviewStats, want.reviewStats, func(r chstore.ReviewStatRow) string {
+		return fmt.Sprintf("region %s %s from %s", r.Region, r.Period, r.PeriodStart.Format(time.RFC3339))
+	}); d != "" {
+		return d
+	}
+	if d := diffRows("alerts FINAL", got.alerts, want.alerts, func(a chstore.AlertRow) string {
+		return "alert " + a.ID + " " + a.State
 	}); d != "" {
 		return d
 	}

@@ -28,8 +28,9 @@ type streamShape struct {
 }
 
 // feedStream returns the events to feed, and counts every event it yields in sent. It is the
-// scenario's synthetic stream (all seven types, all 32 regions, event time crossing many day
-// boundaries), with some event times moved back and some runs of events sent twice.
+// scenario's synthetic stream with the lifecycle of reviews (all eleven types, all 32 regions,
+// event time crossing many day boundaries, bursts of bad reviews that raise and end alerts), with
+// some event times moved back and some runs of events sent twice.
 func feedStream(s streamShape, sent *atomic.Int64, resent *atomic.Int64) iter.Seq[*events.Event] {
 	return func(yield func(*events.Event) bool) {
 		r := rand.New(rand.NewPCG(uint64(s.Seed), 0xc4a05))
@@ -39,7 +40,7 @@ func feedStream(s streamShape, sent *atomic.Int64, resent *atomic.Int64) iter.Se
 			sent.Add(1)
 			return yield(ev)
 		}
-		for ev := range scenario.Stream(scenario.StreamOptions{Seed: s.Seed, Events: s.Events, Step: s.Step}) {
+		for ev := range scenario.Stream(scenario.StreamOptions{Seed: s.Seed, Events: s.Events, Step: s.Step, Lifecycle: true}) {
 			if r.Float64() < s.Delayed {
 				ev.Time = ev.Time.Add(-time.Duration(r.Int64N(int64(s.MaxDelay))))
 			}
