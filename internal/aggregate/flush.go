@@ -37,6 +37,7 @@ type flusher struct {
 	kv                 jetstream.KeyValue
 	checkpoints        jetstream.ObjectStore
 	published          map[string]uint64 // latest-value key -> version published
+	puts               []latestPut       // puts to the latest-value bucket awaiting their ack, oldest first
 	watermarkPublished time.Time         // the watermark last put in the latest-value bucket
 	fault              schemaFault       // since when ClickHouse has answered with a schema fault
 	backlog            []deadLetter      // dead letters of stored batches not yet in the DLQ stream
@@ -279,6 +280,7 @@ func (s *flusher) flush(ctx context.Context, j *flushJob) error {
 			s.queueDeadLetters(j.batch.deadLetters)
 			s.queueDeadLetters(stored)
 		}
+		s.awaitPuts(ctx)
 		s.metrics.flushes.Inc()
 		s.metrics.flushSeconds.Observe(time.Since(start).Seconds())
 		s.log.Debug("flushed", "messages", j.batch.messages, "last_sequence", j.lastSeq, "rows", b.Len(), "took", time.Since(start))
@@ -639,11 +641,11 @@ func (s *flusher) publishWatermark(ctx context.Context, j *flushJob) {
 		s.publishFailed("encode watermark", err)
 		return
 	}
-	if _, err := s.kv.Put(ctx, natsjs.WatermarkKey(s.cfg.Partition), data); err != nil {
-		s.publishFailed("put "+natsjs.WatermarkKey(s.cfg.Partition), err)
-		return
-	}
-	s.watermarkPublished = j.watermark
+	s.putAsync(ctx, natsjs.WatermarkKey(s.cfg.Partition), data, func() {
+		if j.watermark.After(s.watermarkPublished) {
+			s.watermarkPublished = j.watermark
+		}
+	})
 }
 
 // publishPart puts the job's ranking part, if any, in the latest-value bucket under
@@ -658,18 +660,95 @@ func (s *flusher) publishPart(ctx context.Context, j *flushJob) {
 		s.publishFailed("encode ranking part", err)
 		return
 	}
-	if _, err := s.kv.Put(ctx, natsjs.RankPartKey(s.cfg.Partition), data); err != nil {
-		s.publishFailed("put "+natsjs.RankPartKey(s.cfg.Partition), err)
-	}
+	s.putAsync(ctx, natsjs.RankPartKey(s.cfg.Partition), data, nil)
 }
 
-// putLatest stores data under key in the latest-value bucket and remembers its version.
+// putLatest stores data under key in the latest-value bucket and remembers its version once the
+// put is acknowledged (awaitPuts).
 func (s *flusher) putLatest(ctx context.Context, key string, version uint64, data []byte) {
-	if _, err := s.kv.Put(ctx, key, data); err != nil {
+	s.putAsync(ctx, key, data, func() { s.published[key] = max(s.published[key], version) })
+}
+
+// maxPutsInFlight bounds the puts to the latest-value bucket sent and not yet acknowledged: the
+// putting waits for the oldest beyond it. It keeps the memory they hold bounded (a put holds its
+// message, at most a ranking of a few hundred units, a few tens of KB; most are scores of under 2
+// KB) and stays below the JetStream client's own bound (4,000 by default), past which an
+// asynchronous publish would fail after stalling.
+const maxPutsInFlight = 512
+
+// putAckTimeout bounds the wait for a put's acknowledgement, as the synchronous JetStream publish
+// does by default; a put not acknowledged by then counts as failed.
+const putAckTimeout = 5 * time.Second
+
+// latestPut is a put to the latest-value bucket sent and awaiting its acknowledgement.
+type latestPut struct {
+	key    string
+	future jetstream.PubAckFuture
+	acked  func() // run by the flusher once the put is acknowledged; nil: nothing to do
+}
+
+// putAsync sends data to the latest-value bucket under key without waiting for its
+// acknowledgement: a put is a JetStream publish to the bucket's subject of the key ("$KV.<bucket>.
+// <key>", the bucket being neither a mirror nor in another domain), as jetstream.KeyValue.Put sends
+// it. It is sent on the connection after every message published before it, so a key that records
+// messages as published is stored after them. awaitPuts waits for the acknowledgements and runs
+// acked for each put acknowledged; a failure is logged and counted. At most maxPutsInFlight wait at
+// a time.
+func (s *flusher) putAsync(ctx context.Context, key string, data []byte, acked func()) {
+	if len(s.puts) >= maxPutsInFlight {
+		wait, cancel := context.WithTimeout(ctx, putAckTimeout)
+		s.awaitPut(wait, s.puts[0])
+		cancel()
+		s.puts[0] = latestPut{}
+		s.puts = s.puts[1:]
+	}
+	msg := &nats.Msg{Subject: "$KV." + s.kv.Bucket() + "." + key, Data: data}
+	future, err := s.js.PublishMsgAsync(msg)
+	if err != nil {
 		s.publishFailed("put "+key, err)
 		return
 	}
-	s.published[key] = version
+	s.puts = append(s.puts, latestPut{key: key, future: future, acked: acked})
+}
+
+// awaitPuts waits for the acknowledgement of every put sent, in the order sent, for putAckTimeout
+// at most in all (or until ctx is done); a flush calls it once, after its publications and before
+// its checkpoint, so that the versions it records as published are those stored.
+func (s *flusher) awaitPuts(ctx context.Context) {
+	if len(s.puts) == 0 {
+		return
+	}
+	wait, cancel := context.WithTimeout(ctx, putAckTimeout)
+	defer cancel()
+	for i, p := range s.puts {
+		s.awaitPut(wait, p)
+		s.puts[i] = latestPut{}
+	}
+	s.puts = s.puts[:0]
+}
+
+// awaitPut waits for the acknowledgement of p until ctx is done, and then runs p.acked, or reports
+// the failure. An outcome already in is taken even when ctx is done.
+func (s *flusher) awaitPut(ctx context.Context, p latestPut) {
+	var err error
+	select {
+	case <-p.future.Ok():
+	case err = <-p.future.Err():
+	default:
+		select {
+		case <-p.future.Ok():
+		case err = <-p.future.Err():
+		case <-ctx.Done():
+			err = fmt.Errorf("waiting for the acknowledgement: %w", ctx.Err())
+		}
+	}
+	if err != nil {
+		s.publishFailed("put "+p.key, err)
+		return
+	}
+	if p.acked != nil {
+		p.acked()
+	}
 }
 
 func (s *flusher) publishFailed(what string, err error) {
