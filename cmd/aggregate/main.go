@@ -176,7 +176,7 @@ func run(ctx context.Context, args []string, lookup config.LookupEnv, stderr io.
 		return err
 	}
 	defer nc.Close()
-	js, err := jetstream.New(nc)
+	js, err := jetstream.New(nc, jetstream.WithPublishAsyncTimeout(aggregate.PutAckTimeout))
 	if err != nil {
 		return fmt.Errorf("jetstream: %w", err)
 	}

@@ -676,9 +676,11 @@ func (s *flusher) putLatest(ctx context.Context, key string, version uint64, dat
 // asynchronous publish would fail after stalling.
 const maxPutsInFlight = 512
 
-// putAckTimeout bounds the wait for a put's acknowledgement, as the synchronous JetStream publish
-// does by default; a put not acknowledged by then counts as failed.
-const putAckTimeout = 5 * time.Second
+// PutAckTimeout bounds the wait for a put's acknowledgement, as the synchronous JetStream publish
+// does by default; a put not acknowledged by then counts as failed. The JetStream context given
+// to the aggregator should drop its record of such a put after the same time
+// (jetstream.WithPublishAsyncTimeout(PutAckTimeout)), as cmd/aggregate's does.
+const PutAckTimeout = 5 * time.Second
 
 // latestPut is a put to the latest-value bucket sent and awaiting its acknowledgement.
 type latestPut struct {
@@ -696,7 +698,7 @@ type latestPut struct {
 // a time.
 func (s *flusher) putAsync(ctx context.Context, key string, data []byte, acked func()) {
 	if len(s.puts) >= maxPutsInFlight {
-		wait, cancel := context.WithTimeout(ctx, putAckTimeout)
+		wait, cancel := context.WithTimeout(ctx, PutAckTimeout)
 		s.awaitPut(wait, s.puts[0])
 		cancel()
 		s.puts[0] = latestPut{}
@@ -711,14 +713,14 @@ func (s *flusher) putAsync(ctx context.Context, key string, data []byte, acked f
 	s.puts = append(s.puts, latestPut{key: key, future: future, acked: acked})
 }
 
-// awaitPuts waits for the acknowledgement of every put sent, in the order sent, for putAckTimeout
+// awaitPuts waits for the acknowledgement of every put sent, in the order sent, for PutAckTimeout
 // at most in all (or until ctx is done); a flush calls it once, after its publications and before
 // its checkpoint, so that the versions it records as published are those stored.
 func (s *flusher) awaitPuts(ctx context.Context) {
 	if len(s.puts) == 0 {
 		return
 	}
-	wait, cancel := context.WithTimeout(ctx, putAckTimeout)
+	wait, cancel := context.WithTimeout(ctx, PutAckTimeout)
 	defer cancel()
 	for i, p := range s.puts {
 		s.awaitPut(wait, p)
