@@ -8,6 +8,8 @@ import (
 	"time"
 
 	"github.com/chromedp/chromedp"
+
+	"github.com/govpulse/govpulse/internal/testwait"
 )
 
 // drillDown walks the ranking of the units below the provincial level in the browser of
@@ -175,17 +177,8 @@ func drillDown(t *testing.T, p *pipeline, ctx context.Context, shots string) {
 // score.
 func (p *pipeline) groupTop(group, first string, n int) {
 	p.t.Helper()
-	deadline := time.Now().Add(20 * time.Second)
-	for {
-		err := p.groupTopOnce(group, first, n)
-		if err == nil {
-			return
-		}
-		if time.Now().After(deadline) {
-			p.t.Fatal(err)
-		}
-		time.Sleep(200 * time.Millisecond) // within the API's rate limit
-	}
+	// Polled within the API's rate limit.
+	testwait.For(p.t, 20*time.Second, 200*time.Millisecond, func() error { return p.groupTopOnce(group, first, n) })
 }
 
 func (p *pipeline) groupTopOnce(group, first string, n int) error {
