@@ -127,11 +127,10 @@ func (Ratio) Subtract(acc Fraction, in bool) Fraction {
 // pending void once its own time is before the given bound, so an input must not be later in event
 // time than its void (a review precedes its appeal). A Ledger is not safe for concurrent use.
 type Ledger[K cmp.Ordered, In any] struct {
-	// entries holds every id by value: one map insert and no allocation of its own per input.
-	entries map[string]ledgerEntry[K, In]
-	// byKey lists, in arrival order, the ids added under each key; an id voided or forgotten
-	// since stays listed until the next Purge, and Inputs skips it.
-	byKey map[K][]string
+	entries map[string]*ledgerEntry[K, In]
+	// byKey lists, in arrival order, the entries added under each key (a slice: no map insert per
+	// input); an entry voided since stays listed until the next Purge, and Inputs skips it.
+	byKey map[K][]*ledgerEntry[K, In]
 }
 
 // LedgerEntry is an input counted under an id.
@@ -151,8 +150,8 @@ type ledgerEntry[K any, In any] struct {
 // NewLedger returns an empty Ledger.
 func NewLedger[K cmp.Ordered, In any]() *Ledger[K, In] {
 	return &Ledger[K, In]{
-		entries: make(map[string]ledgerEntry[K, In]),
-		byKey:   make(map[K][]string),
+		entries: make(map[string]*ledgerEntry[K, In]),
+		byKey:   make(map[K][]*ledgerEntry[K, In]),
 	}
 }
 
@@ -161,17 +160,17 @@ func NewLedger[K cmp.Ordered, In any]() *Ledger[K, In] {
 // it arrived, in which case the input is recorded as void and never counted. Call it after the
 // operators' lateness checks, so that a refused input is not recorded.
 func (l *Ledger[K, In]) Add(id string, key K, t time.Time, in In) bool {
-	if e, ok := l.entries[id]; ok {
+	if e := l.entries[id]; e != nil {
 		if !e.pending {
 			return false
 		}
 		e.LedgerEntry = LedgerEntry[K, In]{Key: key, Time: t, In: in}
 		e.pending = false
-		l.entries[id] = e
 		return false
 	}
-	l.entries[id] = ledgerEntry[K, In]{LedgerEntry: LedgerEntry[K, In]{Key: key, Time: t, In: in}}
-	l.byKey[key] = append(l.byKey[key], id)
+	e := &ledgerEntry[K, In]{LedgerEntry: LedgerEntry[K, In]{Key: key, Time: t, In: in}}
+	l.entries[id] = e
+	l.byKey[key] = append(l.byKey[key], e)
 	return true
 }
 
@@ -179,44 +178,36 @@ func (l *Ledger[K, In]) Add(id string, key K, t time.Time, in In) bool {
 // it and true when id was counted; false when it was already void, or not seen yet (it is then
 // held as a pending void, and Add will refuse it).
 func (l *Ledger[K, In]) Void(id string, t time.Time) (LedgerEntry[K, In], bool) {
-	e, ok := l.entries[id]
-	if !ok {
-		l.entries[id] = ledgerEntry[K, In]{void: true, pending: true, voidTime: nanos(t)}
+	e := l.entries[id]
+	if e == nil {
+		l.entries[id] = &ledgerEntry[K, In]{void: true, pending: true, voidTime: nanos(t)}
 		return LedgerEntry[K, In]{}, false
 	}
 	if e.void {
 		return LedgerEntry[K, In]{}, false
 	}
 	e.void = true
-	l.entries[id] = e
 	return e.LedgerEntry, true
 }
 
 // Counted reports whether id is recorded and counted (not void).
 func (l *Ledger[K, In]) Counted(id string) bool {
-	e, ok := l.entries[id]
-	return ok && !e.void
+	e := l.entries[id]
+	return e != nil && !e.void
 }
 
 // Voided reports whether id is void, whether its input arrived or not.
 func (l *Ledger[K, In]) Voided(id string) bool {
-	e, ok := l.entries[id]
-	return ok && e.void
-}
-
-// counted returns the entry of id when it is counted under key.
-func (l *Ledger[K, In]) counted(key K, id string) (ledgerEntry[K, In], bool) {
-	e, ok := l.entries[id]
-	return e, ok && !e.void && e.Key == key
+	e := l.entries[id]
+	return e != nil && e.void
 }
 
 // Inputs lists the inputs of key still counted with event times in [start, end), for
 // Operator.Remove; its type is Inputs.
 func (l *Ledger[K, In]) Inputs(key K, start, end time.Time, yield func(In) bool) {
 	s, e := nanos(start), nanos(end)
-	for _, id := range l.byKey[key] {
-		x, ok := l.counted(key, id)
-		if !ok {
+	for _, x := range l.byKey[key] {
+		if x.void {
 			continue
 		}
 		if tn := nanos(x.Time); tn >= s && tn < e {
@@ -237,14 +228,14 @@ func (l *Ledger[K, In]) Purge(before time.Time) {
 			delete(l.entries, id)
 		}
 	}
-	for key, ids := range l.byKey {
-		kept := ids[:0]
-		for _, id := range ids {
-			if _, ok := l.counted(key, id); ok {
-				kept = append(kept, id)
+	for key, es := range l.byKey {
+		kept := es[:0]
+		for _, e := range es {
+			if !e.void && nanos(e.Time) >= b {
+				kept = append(kept, e)
 			}
 		}
-		clear(ids[len(kept):])
+		clear(es[len(kept):])
 		if len(kept) == 0 {
 			delete(l.byKey, key)
 			continue
@@ -315,7 +306,7 @@ func readLedger[K cmp.Ordered, In any](src []byte, keys Codec[K], ins Codec[In])
 			return nil, src, fmt.Errorf("%w: ids out of order", ErrCorrupt)
 		}
 		prev = id
-		var e ledgerEntry[K, In]
+		e := &ledgerEntry[K, In]{}
 		if e.void, rest, err = readBool(rest, "void"); err != nil {
 			return nil, src, err
 		}
@@ -345,7 +336,7 @@ func readLedger[K cmp.Ordered, In any](src []byte, keys Codec[K], ins Codec[In])
 		}
 		l.entries[id] = e
 		if !e.void {
-			l.byKey[e.Key] = append(l.byKey[e.Key], id)
+			l.byKey[e.Key] = append(l.byKey[e.Key], e)
 		}
 	}
 	return l, rest, nil
