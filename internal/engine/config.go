@@ -59,6 +59,13 @@ type Config struct {
 	// AllowedLateness), whatever they say. It is not part of a snapshot's configuration: a
 	// snapshot restores under other thresholds, which apply from then on.
 	Reviews reviews.Config
+	// IDKey keys the fingerprints by which the engine remembers applied
+	// events (windows.Dedup). Zero, the default, draws a random key, which
+	// producers cannot know and so cannot craft colliding ids with; set it
+	// only where two engines fed the same events must give the same
+	// snapshot bytes (tests). Restore keeps the key of the snapshot, and the
+	// key is not part of the configuration a snapshot must match.
+	IDKey [16]byte
 }
 
 // WithDefaults returns c with the defaults filled in and the regions

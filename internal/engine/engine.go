@@ -156,7 +156,7 @@ func New(cfg Config) (*Engine, error) {
 		regions:     make([]region, len(cfg.Regions)),
 		index:       make(map[string]int, len(cfg.Regions)),
 		wm:          windows.NewWatermark(cfg.OutOfOrderness),
-		dedup:       windows.NewDedup(),
+		dedup:       newDedup(cfg.IDKey),
 		ledger:      windows.NewLedger[int, ux](),
 		winVersions: make(map[winKey]uint64),
 		addedIdx:    -1,
@@ -304,6 +304,15 @@ func (e *Engine) Observe(seq uint64, t time.Time) bool {
 	e.lastSeq = seq
 	e.rescore(seq, e.advance(t))
 	return true
+}
+
+// newDedup returns the remembered ids of a new engine, keyed with key or,
+// when it is zero, with a random key.
+func newDedup(key [16]byte) *windows.Dedup {
+	if key == ([16]byte{}) {
+		return windows.NewDedup()
+	}
+	return windows.NewDedupKeyed(key)
 }
 
 // advance raises the watermark with an event time and returns it; when its

@@ -172,13 +172,13 @@ func (e *Engine) windowRow(c windows.Result[int, hourAcc], version uint64) Windo
 		Start:           c.Window.Start.UTC(),
 		End:             c.Window.End.UTC(),
 		Version:         version,
-		Count:           a.count,
-		RatingSum:       a.ratingSum,
-		Ratings:         a.ratings,
-		Completed:       a.completed,
-		Abandoned:       a.abandoned,
-		Rejected:        a.rejected,
-		OnlineCompleted: a.onlineCompleted,
+		Count:           int64(a.count),
+		RatingSum:       a.sum(),
+		Ratings:         [5]int64{int64(a.ratings[0]), int64(a.ratings[1]), int64(a.ratings[2]), int64(a.ratings[3]), int64(a.ratings[4])},
+		Completed:       int64(a.completed),
+		Abandoned:       int64(a.abandoned),
+		Rejected:        int64(a.rejected),
+		OnlineCompleted: int64(a.onlineCompleted),
 	}
 }
 

@@ -192,9 +192,9 @@ func TestDeterministicVersions(t *testing.T) {
 		rounds = 8
 	}
 	for round := 0; round < rounds; round++ {
-		cfg := Config{Regions: []string{zj, bj, "320000", "520000"}}
+		cfg := Config{Regions: []string{zj, bj, "320000", "520000"}, IDKey: testIDKey}
 		if round%10 == 0 {
-			cfg = Config{}
+			cfg = Config{IDKey: testIDKey}
 		}
 		if round%3 == 1 {
 			cfg.AllowedLateness = 2 * 24 * time.Hour

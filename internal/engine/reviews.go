@@ -61,24 +61,24 @@ func (rolling) Subtract(a rollAcc, in ux) rollAcc {
 	return a
 }
 
-// Subtract takes an input back out of an hourly aggregate.
+// Subtract takes an input back out of an hourly aggregate (never below
+// zero: the counts are unsigned).
 func (hourly) Subtract(a hourAcc, in ux) hourAcc {
-	a.count--
+	a.count = sub32(a.count, 1)
 	if in.metric == metricFeedback {
-		a.ratingSum -= int64(in.rating)
-		a.ratings[in.rating-1]--
+		a.ratings[in.rating-1] = sub32(a.ratings[in.rating-1], 1)
 		return a
 	}
 	switch in.outcome {
 	case 0:
-		a.completed--
+		a.completed = sub32(a.completed, 1)
 		if in.online {
-			a.onlineCompleted--
+			a.onlineCompleted = sub32(a.onlineCompleted, 1)
 		}
 	case 1:
-		a.abandoned--
+		a.abandoned = sub32(a.abandoned, 1)
 	default:
-		a.rejected--
+		a.rejected = sub32(a.rejected, 1)
 	}
 	return a
 }

@@ -51,7 +51,10 @@ var (
 // Format 9 adds the lifecycle of reviews: the ledger of the satisfaction
 // windows' reviews, by identity, and the reviews tracker; a format 8
 // snapshot is rebuilt, so that voids and the review outputs are complete.
-const snapshotMagic = "gpe\x09"
+// Format 10 remembers applied events by a keyed 96-bit fingerprint of their
+// identity (the key in the snapshot) instead of the identity itself; a
+// format 9 snapshot is rebuilt.
+const snapshotMagic = "gpe\x0a"
 
 // formatNotes says, per older format version, why its snapshots cannot be
 // used; Restore puts it in its error, which the aggregator logs.
@@ -64,6 +67,7 @@ var formatNotes = map[byte]string{
 	6: "format 6 holds either the state of each unit's portals or the units below the provincial level with the rankings of their groups; format 7 holds both",
 	7: "format 7 lacks the bounds of the portal state (portals per unit, items per portal) in its configuration",
 	8: "format 8 lacks the lifecycle of reviews (the reviews counted by identity, appeals, rectifications, alerts)",
+	9: "format 9 remembers applied events by their identity; format 10 keeps a keyed fingerprint of it, in a quarter of the memory",
 }
 
 // AppendSnapshot appends the engine's whole state to dst and returns the

@@ -1,7 +1,9 @@
 package engine
 
 import (
+	"errors"
 	"fmt"
+	"math"
 	"math/rand/v2"
 	"reflect"
 	"slices"
@@ -10,6 +12,7 @@ import (
 	"github.com/govpulse/govpulse/internal/groups"
 	"github.com/govpulse/govpulse/internal/scoring"
 	"github.com/govpulse/govpulse/pkg/events"
+	"github.com/govpulse/govpulse/pkg/windows"
 )
 
 // hierarchyUnits are units of every level for the tests: provincial units, key cities, other cities,
@@ -101,11 +104,21 @@ func compareCodes(a, b string) int {
 }
 
 // TestGroupRankings checks the rankings of the groups against groups.Rank of the engine's scores:
-// every member ranked, the members without events last.
+// every member ranked, the members without events last; with one method and with several (the
+// groups are ranked under the first).
 func TestGroupRankings(t *testing.T) {
+	for _, cfg := range []Config{{}, {Methods: scoring.Methods()}} {
+		t.Run(fmt.Sprint(cfg.Methods), func(t *testing.T) { testGroupRankings(t, cfg) })
+	}
+}
+
+func testGroupRankings(t *testing.T, cfg Config) {
 	rng := rand.New(rand.NewPCG(9, 10))
 	evs := randomStream(rng, hierarchyUnits, 2000)
-	e, _ := New(Config{})
+	e, err := New(cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
 	drained := map[string]*scoring.Ranking{}
 	for i, ev := range evs {
 		e.Apply(uint64(i+1), ev)
@@ -132,7 +145,9 @@ func TestGroupRankings(t *testing.T) {
 	}
 	scores := map[string]scoring.Score{}
 	for _, s := range e.Scores() {
-		scores[s.Region] = s
+		if s.Method == scoring.DefaultMethod {
+			scores[s.Region] = s
+		}
 	}
 	for _, g := range cur {
 		grp, _ := groups.Lookup(g.Group)
@@ -187,11 +202,15 @@ func TestUnitsOfOtherPartitions(t *testing.T) {
 
 // TestSnapshotWithUnits checks that a snapshot keeps the units below the provincial level and the
 // group rankings: restored half way, the engine ends as the uninterrupted one.
+// testIDKey keys the remembered ids of engines whose snapshots are compared
+// with each other's.
+var testIDKey = [16]byte{'t', 'e', 's', 't'}
+
 func TestSnapshotWithUnits(t *testing.T) {
 	rng := rand.New(rand.NewPCG(3, 4))
 	evs := randomStream(rng, hierarchyUnits, 1500)
 	for _, explain := range []bool{false, true} {
-		cfg := Config{Explain: explain}
+		cfg := Config{Explain: explain, IDKey: testIDKey}
 		a, _ := New(cfg)
 		b, _ := New(cfg)
 		var outA, outB []Output
@@ -297,5 +316,37 @@ func TestGroupRankingsWithMethods(t *testing.T) {
 		if g.Ranking.Method != scoring.Method2022 {
 			t.Errorf("group %s ranked under %s", g.Group, g.Ranking.Method)
 		}
+	}
+}
+
+func TestHourAccCounts(t *testing.T) {
+	full := hourAcc{count: math.MaxUint32 - 1, ratings: [5]uint32{math.MaxUint32, 0, 2}}
+	tests := []struct {
+		name string
+		got  hourAcc
+		want hourAcc
+	}{
+		{"add", hourly{}.Add(hourAcc{}, ux{metric: metricFeedback, rating: 3}), hourAcc{count: 1, ratings: [5]uint32{0, 0, 1}}},
+		{"add saturates", hourly{}.Add(hourly{}.Add(full, ux{metric: metricFeedback, rating: 1}), ux{metric: metricFeedback, rating: 1}),
+			hourAcc{count: math.MaxUint32, ratings: [5]uint32{math.MaxUint32, 0, 2}}},
+		{"merge saturates", hourly{}.Merge(full, full), hourAcc{count: math.MaxUint32, ratings: [5]uint32{math.MaxUint32, 0, 4}}},
+	}
+	for _, tt := range tests {
+		if tt.got != tt.want {
+			t.Errorf("%s: %+v, want %+v", tt.name, tt.got, tt.want)
+		}
+	}
+	a := hourAcc{count: 4, ratings: [5]uint32{1, 0, 2, 0, 1}, completed: 0}
+	b, rest, err := hourCodec{}.Read(hourCodec{}.Append(nil, a))
+	if err != nil || len(rest) != 0 || b != a || a.sum() != 12 {
+		t.Fatalf("round trip: %+v %v, sum %d", b, err, a.sum())
+	}
+	bad := appendInt64s(nil, 4, 11, 1, 0, 2, 0, 1, 0, 0, 0, 0) // the sum disagrees
+	if _, _, err := (hourCodec{}).Read(bad); !errors.Is(err, windows.ErrCorrupt) {
+		t.Fatalf("wrong sum: %v", err)
+	}
+	big := appendInt64s(nil, 1<<32, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0)
+	if _, _, err := (hourCodec{}).Read(big); !errors.Is(err, windows.ErrCorrupt) {
+		t.Fatalf("count beyond 32 bits: %v", err)
 	}
 }

@@ -4,6 +4,7 @@ import (
 	"encoding/binary"
 	"errors"
 	"fmt"
+	"math"
 	"time"
 
 	"github.com/govpulse/govpulse/internal/scoring"
@@ -104,46 +105,75 @@ func (rolling) Merge(a, b rollAcc) rollAcc {
 func (rolling) Result(a rollAcc) rollAcc { return a }
 
 // hourAcc is the aggregate of one hourly window of one region and metric.
+// Its counts are 32 bits (an hourly pane of every unit is held for the
+// allowed lateness, so its size is most of the windows' memory): one unit's
+// events of one metric in one hour stay far below 2³² (that would be 1.2
+// million a second for the whole hour, beyond what ingest accepts), and
+// the counts saturate rather than wrap. The sum of the ratings is derived
+// from their histogram (sum).
 type hourAcc struct {
-	count, ratingSum                                int64
-	ratings                                         [5]int64
-	completed, abandoned, rejected, onlineCompleted int64
+	count                                           uint32
+	ratings                                         [5]uint32
+	completed, abandoned, rejected, onlineCompleted uint32
+}
+
+// sum returns the sum of the ratings.
+func (a hourAcc) sum() int64 {
+	var s int64
+	for i, n := range a.ratings {
+		s += int64(i+1) * int64(n)
+	}
+	return s
+}
+
+// add32 returns a+b, or the largest uint32 if that overflows.
+func add32(a, b uint32) uint32 {
+	if s := a + b; s >= a {
+		return s
+	}
+	return math.MaxUint32
+}
+
+// sub32 returns a-b, or 0 if that would be negative.
+func sub32(a, b uint32) uint32 {
+	if b > a {
+		return 0
+	}
+	return a - b
 }
 
 // hourly aggregates hourAcc.
 type hourly struct{}
 
 func (hourly) Add(a hourAcc, in ux) hourAcc {
-	a.count++
+	a.count = add32(a.count, 1)
 	if in.metric == metricFeedback {
-		a.ratingSum += int64(in.rating)
-		a.ratings[in.rating-1]++
+		a.ratings[in.rating-1] = add32(a.ratings[in.rating-1], 1)
 		return a
 	}
 	switch in.outcome {
 	case 0:
-		a.completed++
+		a.completed = add32(a.completed, 1)
 		if in.online {
-			a.onlineCompleted++
+			a.onlineCompleted = add32(a.onlineCompleted, 1)
 		}
 	case 1:
-		a.abandoned++
+		a.abandoned = add32(a.abandoned, 1)
 	default:
-		a.rejected++
+		a.rejected = add32(a.rejected, 1)
 	}
 	return a
 }
 
 func (hourly) Merge(a, b hourAcc) hourAcc {
-	a.count += b.count
-	a.ratingSum += b.ratingSum
+	a.count = add32(a.count, b.count)
 	for i := range a.ratings {
-		a.ratings[i] += b.ratings[i]
+		a.ratings[i] = add32(a.ratings[i], b.ratings[i])
 	}
-	a.completed += b.completed
-	a.abandoned += b.abandoned
-	a.rejected += b.rejected
-	a.onlineCompleted += b.onlineCompleted
+	a.completed = add32(a.completed, b.completed)
+	a.abandoned = add32(a.abandoned, b.abandoned)
+	a.rejected = add32(a.rejected, b.rejected)
+	a.onlineCompleted = add32(a.onlineCompleted, b.onlineCompleted)
 	return a
 }
 
@@ -187,16 +217,39 @@ func (rollCodec) Read(src []byte) (rollAcc, []byte, error) {
 
 type hourCodec struct{}
 
+// Append writes the counts as varints, with the sum of the ratings after
+// the count as the format has it.
 func (hourCodec) Append(dst []byte, a hourAcc) []byte {
-	return appendInt64s(dst, a.count, a.ratingSum, a.ratings[0], a.ratings[1], a.ratings[2], a.ratings[3],
-		a.ratings[4], a.completed, a.abandoned, a.rejected, a.onlineCompleted)
+	return appendInt64s(dst, int64(a.count), a.sum(), int64(a.ratings[0]), int64(a.ratings[1]),
+		int64(a.ratings[2]), int64(a.ratings[3]), int64(a.ratings[4]), int64(a.completed),
+		int64(a.abandoned), int64(a.rejected), int64(a.onlineCompleted))
 }
 
+// Read reads what Append writes; a count beyond 32 bits or a sum of the
+// ratings that disagrees with their histogram is corrupt.
 func (hourCodec) Read(src []byte) (hourAcc, []byte, error) {
+	var vs [11]int64
+	rest, err := readInt64s(src, &vs[0], &vs[1], &vs[2], &vs[3], &vs[4], &vs[5], &vs[6], &vs[7],
+		&vs[8], &vs[9], &vs[10])
+	if err != nil {
+		return hourAcc{}, src, err
+	}
 	var a hourAcc
-	rest, err := readInt64s(src, &a.count, &a.ratingSum, &a.ratings[0], &a.ratings[1], &a.ratings[2],
-		&a.ratings[3], &a.ratings[4], &a.completed, &a.abandoned, &a.rejected, &a.onlineCompleted)
-	return a, rest, err
+	fields := []*uint32{&a.count, nil, &a.ratings[0], &a.ratings[1], &a.ratings[2], &a.ratings[3],
+		&a.ratings[4], &a.completed, &a.abandoned, &a.rejected, &a.onlineCompleted}
+	for i, p := range fields {
+		if p == nil {
+			continue
+		}
+		if vs[i] < 0 || vs[i] > math.MaxUint32 {
+			return hourAcc{}, src, fmt.Errorf("%w: %w: count %d", windows.ErrCorrupt, errCodec, vs[i])
+		}
+		*p = uint32(vs[i])
+	}
+	if a.sum() != vs[1] {
+		return hourAcc{}, src, fmt.Errorf("%w: %w: sum of ratings %d, histogram gives %d", windows.ErrCorrupt, errCodec, vs[1], a.sum())
+	}
+	return a, rest, nil
 }
 
 // window returns the counts of a rolling window aggregate, in w.

@@ -73,10 +73,11 @@ next:
 	return q, nil
 }
 
-// region returns the region named by the path, or answers 404.
+// region returns the unit named by the path (any unit of the hierarchy; ISO only for a
+// provincial unit), or answers 404.
 func (s *Server) region(w http.ResponseWriter, r *http.Request) (events.Region, bool) {
 	code := r.PathValue("code")
-	reg, ok := events.LookupRegion(code)
+	reg, ok := lookupUnit(code)
 	if !ok {
 		s.writeError(w, http.StatusNotFound, fmt.Sprintf("unknown region %q", code))
 	}
@@ -437,14 +438,19 @@ func (s *Server) handleHistory(w http.ResponseWriter, r *http.Request) {
 // the version in Last-Event-ID on (everything without one), then every new ranking and score. The optional
 // parameter region limits the scores to one unit.
 func (s *Server) handleStream(w http.ResponseWriter, r *http.Request) {
-	q, err := query(r, "region")
+	q, err := query(r, "region", "group")
 	if err != nil {
 		s.writeError(w, http.StatusBadRequest, err.Error())
 		return
 	}
 	region := q.Get("region")
-	if _, ok := events.LookupRegion(region); region != "" && !ok {
+	if _, ok := events.LookupUnit(region); region != "" && !ok {
 		s.writeError(w, http.StatusNotFound, fmt.Sprintf("unknown region %q", region))
+		return
+	}
+	groups, err := streamGroups(q.Get("group"))
+	if err != nil {
+		s.writeError(w, http.StatusBadRequest, err.Error())
 		return
 	}
 	var after uint64
@@ -462,7 +468,7 @@ func (s *Server) handleStream(w http.ResponseWriter, r *http.Request) {
 		w.WriteHeader(http.StatusOK)
 		return
 	}
-	c, first := s.subscribe(region, after)
+	c, first := s.subscribe(region, groups, after)
 	if c == nil {
 		h.Del("Content-Type")
 		w.Header().Set("Retry-After", "10")

@@ -1,10 +1,14 @@
 // Package site is govpulse's public, read-only web site: the live ranking page, a page per unit
-// with its history, and the JSON read API behind them (docs/api.md).
+// with its history, a drill-down page per unit with the rankings of the units under it, and the
+// JSON read API behind them (docs/api.md).
 //
-// One [Server] per process holds the latest ranking and the latest score of every unit in memory.
-// It fills them from the latest-value bucket (govpulse_latest: keys "ranking" and
-// "scores.<region>") at start and every Config.Resync, and keeps them current through two core NATS
-// subscriptions (<prefix>.rankings and <prefix>.scores.*), whatever the number of browsers. Every
+// One [Server] per process holds the latest ranking, the latest score of every unit and the latest
+// ranking of every group of units (internal/groups) in memory. It fills them from the latest-value
+// bucket (govpulse_latest: keys "ranking", "scores.<region>" and "group.<group>") at start and every
+// Config.Resync, and keeps them current through core NATS subscriptions (<prefix>.rankings,
+// <prefix>.scores.* and <prefix>.grouprankings.*), whatever the number of browsers. A stream client
+// gets the scores of the provincial units or of the one unit it names, and the rankings of the
+// groups it names. Every
 // new ranking or score is encoded once as a Server-Sent Event whose id is its version and handed
 // to each connected stream client through a bounded buffer; a client whose buffer is full is
 // dropped (it reconnects with Last-Event-ID and first gets the current state), so a slow reader

@@ -25,11 +25,18 @@ func (s *Server) Handler() http.Handler {
 	mux := http.NewServeMux()
 	mux.HandleFunc("GET /{$}", s.page("web/index.html"))
 	mux.HandleFunc("GET /region/{code}", func(w http.ResponseWriter, r *http.Request) {
-		if _, ok := events.LookupRegion(r.PathValue("code")); !ok {
+		if _, ok := events.LookupUnit(r.PathValue("code")); !ok {
 			http.Error(w, "unknown region", http.StatusNotFound)
 			return
 		}
 		s.page("web/region.html")(w, r)
+	})
+	mux.HandleFunc("GET /units/{code}", func(w http.ResponseWriter, r *http.Request) {
+		if _, ok := events.LookupUnit(r.PathValue("code")); !ok {
+			http.Error(w, "unknown unit", http.StatusNotFound)
+			return
+		}
+		s.page("web/units.html")(w, r)
 	})
 	mux.Handle("GET /static/", http.StripPrefix("/static/", noCache(http.FileServerFS(s.static))))
 	mux.HandleFunc("GET /healthz", func(w http.ResponseWriter, _ *http.Request) {
@@ -50,6 +57,8 @@ func (s *Server) Handler() http.Handler {
 	api.HandleFunc("GET /api/v1/regions/{code}/history", s.handleHistory)
 	api.HandleFunc("GET /api/v1/regions/{code}/explain", s.handleExplain)
 	api.HandleFunc("GET /api/v1/rank-changes", s.handleRankChanges)
+	api.HandleFunc("GET /api/v1/groups/{group}", s.handleGroup)
+	api.HandleFunc("GET /api/v1/units/{code}", s.handleUnit)
 	api.HandleFunc("GET /api/v1/stream", s.handleStream)
 	s.reviewRoutes(api)
 	api.HandleFunc("/api/", func(w http.ResponseWriter, r *http.Request) {

@@ -18,7 +18,7 @@ func newMetrics(reg prometheus.Registerer) (*metrics, error) {
 	m := &metrics{
 		messages: prometheus.NewCounterVec(prometheus.CounterOpts{
 			Name: "govpulse_site_messages_total",
-			Help: "New rankings and scores taken from NATS (ranking, score), and messages skipped (invalid).",
+			Help: "New rankings, scores and group rankings taken from NATS (ranking, score, group), and messages skipped (invalid).",
 		}, []string{"kind"}),
 		streams: prometheus.NewGauge(prometheus.GaugeOpts{
 			Name: "govpulse_site_stream_clients",

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"io/fs"
 	"log/slog"
+	"slices"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -44,6 +45,10 @@ type Server struct {
 	// others holds the latest ranking and scores of every method but the default, which the API
 	// serves (?method=) and the stream does not carry.
 	others map[string]*methodState
+	// groups holds the latest ranking of each group of units beside the provincial units, by
+	// name, and groupsF each as a stream event (units.go).
+	groups  map[string]*scoring.Ranking
+	groupsF map[string]*frame
 }
 
 // methodState is the latest ranking and scores of one method other than the default.
@@ -55,7 +60,8 @@ type methodState struct {
 // client is one stream connection. Its channel is closed when it is dropped or the server stops.
 type client struct {
 	ch     chan *frame
-	region string // "" for the scores of every region
+	region string   // "" for the scores of every provincial unit
+	groups []string // the groups whose rankings it follows
 }
 
 // New returns a Server that reads NATS through nc and ClickHouse through store. reg may be nil (no
@@ -84,7 +90,7 @@ func New(cfg Config, nc *nats.Conn, store *chstore.Store, logger *slog.Logger, r
 		limiter: newLimiter(cfg.RateLimit, cfg.RateBurst, cfg.RateClients),
 		beat:    &frame{data: []byte(heartbeat)}, static: static,
 		scores: map[string]*scoring.Score{}, scoresF: map[string]*frame{}, clients: map[*client]struct{}{},
-		others: others(cfg.Methods),
+		others: others(cfg.Methods), groups: map[string]*scoring.Ranking{}, groupsF: map[string]*frame{},
 	}, nil
 }
 
@@ -123,18 +129,19 @@ func (s *Server) Run(ctx context.Context) error {
 	type kind struct {
 		method  string // "" for the default method
 		ranking bool
+		group   bool // the ranking of a group of units beside the provincial units
 	}
 	kinds := make(map[*nats.Subscription]kind)
 	subjects := []struct {
 		subject string
 		kind    kind
-	}{{rankings, kind{ranking: true}}, {scores, kind{}}}
+	}{{rankings, kind{ranking: true}}, {scores, kind{}}, {s.cfg.Names.GroupRankingsSubjects(), kind{group: true}}}
 	for _, m := range s.cfg.Methods {
 		if m != scoring.DefaultMethod {
 			subjects = append(subjects, struct {
 				subject string
 				kind    kind
-			}{s.cfg.Names.MethodRankingsSubject(m), kind{m, true}}, struct {
+			}{s.cfg.Names.MethodRankingsSubject(m), kind{method: m, ranking: true}}, struct {
 				subject string
 				kind    kind
 			}{s.cfg.Names.MethodScoreSubjects(m), kind{method: m}})
@@ -166,6 +173,8 @@ func (s *Server) Run(ctx context.Context) error {
 			return nil
 		case m := <-msgs:
 			switch k := kinds[m.Sub]; {
+			case k.group:
+				s.applyGroupRanking(s.groupName(m.Subject), m.Data)
 			case k.method != "" && k.ranking:
 				s.applyMethodRanking(k.method, m.Data)
 			case k.method != "":
@@ -236,7 +245,7 @@ func (s *Server) resync(ctx context.Context) bool {
 			s.applyMethodRanking(m, data)
 		}
 	}
-	return ok
+	return s.resyncGroups(ctx, kv) && ok
 }
 
 // applyMethodRanking keeps a ranking of a method other than the default, newer than the one held.
@@ -331,6 +340,7 @@ func (s *Server) applyScore(data []byte) {
 		return
 	}
 	f.region = sc.Region
+	_, f.provincial = events.LookupRegion(sc.Region)
 	s.scores[sc.Region], s.scoresF[sc.Region] = sc, f
 	s.metrics.messages.WithLabelValues("score").Inc()
 	s.broadcast(f)
@@ -345,7 +355,7 @@ func (s *Server) invalid(kind string, err error) {
 // buffer is full is dropped. s.mu is held.
 func (s *Server) broadcast(f *frame) {
 	for c := range s.clients {
-		if f.region != "" && c.region != "" && c.region != f.region {
+		if !c.wants(f) {
 			continue
 		}
 		select {
@@ -366,27 +376,56 @@ func (s *Server) drop(c *client) {
 	}
 }
 
+// wants reports whether the client is sent f: a ranking or a comment always, a score of a
+// provincial unit unless the client follows another unit, a score of a unit below the provincial
+// level when the client follows that unit, a group's ranking when the client follows the group.
+func (c *client) wants(f *frame) bool {
+	switch {
+	case f.group != "":
+		return slices.Contains(c.groups, f.group)
+	case f.region == "":
+		return true
+	case c.region == "":
+		return f.provincial
+	}
+	return c.region == f.region
+}
+
 // subscribe registers a stream client and returns it with the events that bring it up to date:
-// the ranking and the scores (of its region, or all) whose versions are at least from. The scores
-// and the ranking of one flush share a version, so a client that last saw version N may have seen
-// only some of them: those at N are sent again (a client ignores what it has by version). It
-// returns nil when the server is closed or full.
-func (s *Server) subscribe(region string, from uint64) (*client, []*frame) {
+// the scores (of its region, or of every provincial unit) and the ranking whose versions are at
+// least from, and the latest ranking of each of its groups. The scores and the rankings of one flush share a
+// version, so a client that last saw version N may have seen only some of them: those at N are
+// sent again (a client ignores what it has by version). It returns nil when the server is closed
+// or full.
+func (s *Server) subscribe(region string, groups []string, from uint64) (*client, []*frame) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	if s.closed || len(s.clients) >= s.cfg.MaxStreams {
 		return nil, nil
 	}
+	c := &client{ch: make(chan *frame, s.cfg.StreamBuffer), region: region, groups: groups}
 	var first []*frame
-	for _, r := range events.Regions() {
-		if f := s.scoresF[r.Code]; f != nil && f.version >= from && (region == "" || region == r.Code) {
+	if region != "" {
+		if f := s.scoresF[region]; f != nil && f.version >= from {
 			first = append(first, f)
+		}
+	} else {
+		for _, r := range events.Regions() {
+			if f := s.scoresF[r.Code]; f != nil && f.version >= from {
+				first = append(first, f)
+			}
 		}
 	}
 	if s.rankingF != nil && s.rankingF.version >= from {
 		first = append(first, s.rankingF)
 	}
-	c := &client{ch: make(chan *frame, s.cfg.StreamBuffer), region: region}
+	// The latest ranking of each of its groups, whatever from: a group's version is the event of
+	// its last change, which may be older than the versions of the events sent before it.
+	for _, g := range groups {
+		if f := s.groupsF[g]; f != nil {
+			first = append(first, f)
+		}
+	}
 	s.clients[c] = struct{}{}
 	s.metrics.streams.Inc()
 	return c, first

@@ -81,8 +81,8 @@ func decodeScore(data []byte) (*scoring.Score, error) {
 	if err := json.Unmarshal(data, &sc, strict); err != nil {
 		return nil, fmt.Errorf("site: decode score: %w", err)
 	}
-	if _, ok := events.LookupRegion(sc.Region); !ok {
-		return nil, fmt.Errorf("site: decode score %d: unknown region %q", sc.Version, sc.Region)
+	if _, ok := events.LookupUnit(sc.Region); !ok {
+		return nil, fmt.Errorf("site: decode score %d: unknown unit %q", sc.Version, sc.Region)
 	}
 	return &sc, nil
 }
@@ -91,7 +91,7 @@ func decodeScore(data []byte) (*scoring.Score, error) {
 func extend(r *scoring.Ranking, scores map[string]*scoring.Score) *Ranking {
 	out := &Ranking{Version: r.Version, AsOf: r.AsOf, Method: r.Method, Entries: make([]RankingEntry, len(r.Entries))}
 	for i, e := range r.Entries {
-		reg, _ := events.LookupRegion(e.Region)
+		reg, _ := events.LookupUnit(e.Region)
 		sc := scores[e.Region]
 		out.Entries[i] = RankingEntry{RankEntry: e, NameZH: reg.NameZH, NameEN: reg.NameEN, SubIndices: subIndices(sc),
 			Terms: termValues(r.Method, sc)}
@@ -114,9 +114,11 @@ func termValues(method string, sc *scoring.Score) []scoring.TermValue {
 
 // frame is one Server-Sent Event, encoded once for every client.
 type frame struct {
-	region  string // the score's region; "" for a ranking or a comment
-	version uint64
-	data    []byte // the whole event, ending with a blank line
+	region     string // the score's region; "" for a ranking or a comment
+	provincial bool   // the score's region is a provincial unit
+	group      string // the group of a group's ranking; "" for any other event
+	version    uint64
+	data       []byte // the whole event, ending with a blank line
 }
 
 // eventFrame encodes an event of the given name with id version and v as its JSON data.

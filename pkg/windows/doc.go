@@ -55,7 +55,8 @@
 // in a versioned, deterministic format (the same state always gives the same bytes), and Restore,
 // ReadWatermark and ReadDedup read it back; corrupt input is an error matching ErrCorrupt. A Dedup
 // remembers the ids of applied events within the lateness horizon so that events replayed after a
-// restore from a checkpoint are not counted twice. The order that makes replays safe is: observe
+// restore from a checkpoint are not counted twice; it keeps a keyed 96-bit fingerprint of each id
+// (see Dedup for the key, its place in the snapshot and the probability of a collision). The order that makes replays safe is: observe
 // the time in the Watermark, check lateness (Operator.Check), check the id (Dedup.Contains with
 // Operator.Horizon), then Operator.Add and Dedup.Add.
 //

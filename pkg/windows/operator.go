@@ -155,18 +155,31 @@ func (ks *keyState[Acc]) find(n int64) *pane[Acc] {
 		if last := &ps[l-1]; last.n == n {
 			return last
 		} else if last.n < n {
-			ks.panes = append(ps, pane[Acc]{n: n})
+			ks.panes = append(ks.room(), pane[Acc]{n: n})
 			return &ks.panes[l]
 		}
 	} else {
-		ks.panes = append(ps, pane[Acc]{n: n})
+		ks.panes = append(ks.room(), pane[Acc]{n: n})
 		return &ks.panes[0]
 	}
 	i, ok := slices.BinarySearchFunc(ps, n, func(p pane[Acc], n int64) int { return cmp.Compare(p.n, n) })
 	if !ok {
-		ks.panes = slices.Insert(ps, i, pane[Acc]{n: n})
+		ks.panes = slices.Insert(ks.room(), i, pane[Acc]{n: n})
 	}
 	return &ks.panes[i]
+}
+
+// room returns the panes with capacity for one more. A full slice grows by an eighth (at least 4
+// panes), not by append's doubling: a key's panes grow to the same count day after day and stay
+// there, so the spare capacity would be held for good (a quarter to a half of the windows' memory).
+func (ks *keyState[Acc]) room() []pane[Acc] {
+	ps := ks.panes
+	if len(ps) < cap(ps) {
+		return ps
+	}
+	grown := make([]pane[Acc], len(ps), len(ps)+max(4, len(ps)/8))
+	copy(grown, ps)
+	return grown
 }
 
 // search returns the index of the first pane numbered >= n.

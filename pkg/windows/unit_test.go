@@ -196,7 +196,8 @@ func TestDedup(t *testing.T) {
 
 func TestDedupSnapshotOrderIndependent(t *testing.T) {
 	t0 := time.Unix(1_700_000_000, 0)
-	a, b := windows.NewDedup(), windows.NewDedup()
+	key := [16]byte{1, 2, 3}
+	a, b := windows.NewDedupKeyed(key), windows.NewDedupKeyed(key)
 	ids := []string{"x", "y", "z", "w"}
 	for i, id := range ids {
 		a.Add(id, t0.Add(time.Duration(i)*time.Second))

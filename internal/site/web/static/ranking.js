@@ -21,7 +21,10 @@
       up: 'up', down: 'down', moved: '{name} moved {dir} {n} to rank {rank}', same: 'unchanged', newEntry: 'new',
       compare: 'Side by side', byMethod: 'Method {id}', rankUnder: 'Rank {id}', compositeUnder: 'Composite {id}',
       diffUnder: 'Rank change under {id}', polling: 'updated every few seconds',
-      compare_caption: "Each unit's rank and composite under every scoring method, and how its rank differs from the default method's."
+      compare_caption: "Each unit's rank and composite under every scoring method, and how its rank differs from the default method's.",
+      provinces: 'Provincial units', key_cities: 'Key cities', drill: 'below ›', drill_title: 'The units under {name}, ranked',
+      title_key: 'Online government service capability index of the 32 key cities',
+      caption_key: 'The 32 key cities (the provincial capitals and the five cities specifically designated in the state plan), ranked by their composite index; the table updates live.'
     },
     zh: {
       skip: '跳到排名', title: '省级政府网上政务服务能力指数',
@@ -39,7 +42,10 @@
       up: '上升', down: '下降', moved: '{name}{dir} {n} 位，现排第 {rank}', same: '不变', newEntry: '新',
       compare: '并列比较', byMethod: '{id} 方法', rankUnder: '{id} 排名', compositeUnder: '{id} 总体指数',
       diffUnder: '{id} 排名变化', polling: '每隔几秒更新',
-      compare_caption: '各单位在每种评估方法下的排名与总体指数，以及与默认方法相比的排名差。'
+      compare_caption: '各单位在每种评估方法下的排名与总体指数，以及与默认方法相比的排名差。',
+      provinces: '省级单位', key_cities: '重点城市', drill: '下辖 ›', drill_title: '{name}下辖单位排名',
+      title_key: '32 个重点城市网上政务服务能力指数',
+      caption_key: '32 个重点城市（省会城市与五个计划单列市）按总体指数排名，表格实时更新。'
     }
   };
   var SUBS = ['service_modes', 'item_coverage', 'guide_accuracy', 'online_maturity'];
@@ -51,6 +57,9 @@
   var params = new URLSearchParams(window.location.search);
   var view = params.get('view') === 'compare' ? 'compare' : 'ranking';
   var method = params.get('method') || '';
+  // ?group=key-cities shows the ranking of the 32 key cities (/api/v1/groups/key-cities) instead
+  // of the provincial units, under the default method, live.
+  var group = params.get('group') === 'key-cities' ? 'key-cities' : '';
   var methods = []; // /api/v1/methods
   var methodInfo = null; // the method shown, when it is not the default
 
@@ -81,7 +90,7 @@
     document.querySelectorAll('.lang button').forEach(function (b) {
       b.setAttribute('aria-pressed', String(b.getAttribute('data-lang') === lang));
     });
-    document.title = 'govpulse · ' + t('title');
+    document.title = 'govpulse · ' + t(group ? 'title_key' : 'title');
     setStatus(statusState);
     rows.forEach(function (row) { fillNames(row); fillGrade(row); fillBars(row); });
     if (current) { rows.forEach(function (row) { fillChange(row, row.entry.change); }); }
@@ -107,7 +116,10 @@
     row.link = el('a', 'name-main');
     row.link.href = '/region/' + encodeURIComponent(code) + (methodInfo ? '?method=' + encodeURIComponent(methodInfo.id) : '');
     row.other = el('span', 'name-other');
-    unit.append(row.link, row.other);
+    // The units under this one, ranked (/units/{code}).
+    row.down = el('a', 'drill-link');
+    row.down.href = '/units/' + encodeURIComponent(code);
+    unit.append(row.link, row.down, row.other);
     row.composite = el('td', 'composite num');
     row.gradeCell = el('td', 'grade-col');
     row.grade = el('span', 'chip');
@@ -139,6 +151,8 @@
     row.link.textContent = lang === 'zh' ? e.name_zh : e.name_en;
     row.other.textContent = lang === 'zh' ? e.name_en : e.name_zh;
     row.other.setAttribute('lang', lang === 'zh' ? 'en' : 'zh-CN');
+    row.down.textContent = t('drill');
+    row.down.title = t('drill_title').replace('{name}', row.link.textContent);
   }
   function fillGrade(row) {
     var g = row.entry && row.entry.grade;
@@ -193,7 +207,7 @@
   var rankNotes = new Map();
   var notesPending = null;
   function loadNotes() {
-    if (notesPending) { return; }
+    if (notesPending || group) { return; }
     notesPending = setTimeout(function () {
       notesPending = null;
       fetch('/api/v1/rank-changes', { headers: { Accept: 'application/json' } })
@@ -293,11 +307,24 @@
     fillBars(row);
   }
 
+  // A page left for another (and maybe kept in the back-forward cache) closes its stream, so that
+  // the streams of pages left behind never hold the browser's connections; it opens a new one,
+  // which brings it up to date, when it is shown again.
+  var es = null;
+  var streamed = false; // the page follows the stream (the default method's or a group's ranking)
+  window.addEventListener('pagehide', function () { if (es) { es.close(); es = null; } });
+  window.addEventListener('pageshow', function (ev) { if (ev.persisted && streamed) { connect(); } });
+
   function connect() {
-    if (!window.EventSource) { return; }
-    var es = new EventSource('/api/v1/stream');
+    if (!window.EventSource || es) { return; }
+    streamed = true;
+    es = new EventSource('/api/v1/stream' + (group ? '?group=' + encodeURIComponent(group) : ''));
     es.addEventListener('open', function () { setStatus('live'); });
     es.addEventListener('error', function () { setStatus('reconnecting'); });
+    if (group) {
+      es.addEventListener('group', function (ev) { render(JSON.parse(ev.data)); });
+      return;
+    }
     es.addEventListener('ranking', function (ev) { render(JSON.parse(ev.data)); });
     es.addEventListener('score', function (ev) { score(JSON.parse(ev.data)); });
   }
@@ -311,8 +338,9 @@
   });
   // fillMethods shows the method selector: one link per method and one to the side-by-side view.
   function fillMethods() {
+    fillGroups();
     var nav = document.getElementById('methods');
-    if (methods.length < 2) { nav.hidden = true; return; }
+    if (methods.length < 2 || group) { nav.hidden = true; return; }
     nav.textContent = '';
     var links = methods.map(function (m) {
       return { href: m['default'] ? '/' : '/?method=' + encodeURIComponent(m.id), text: t('byMethod').replace('{id}', m.id),
@@ -327,6 +355,19 @@
       nav.append(a);
     });
     nav.hidden = false;
+  }
+
+  // fillGroups shows the group switch: the provincial units or the key cities.
+  function fillGroups() {
+    var nav = document.getElementById('groups');
+    nav.textContent = '';
+    [{ href: '/', text: t('provinces'), current: !group && view === 'ranking' && !method },
+      { href: '/?group=key-cities', text: t('key_cities'), current: group === 'key-cities' }].forEach(function (l) {
+      var a = el('a', '', l.text);
+      a.href = l.href;
+      if (l.current) { a.setAttribute('aria-current', 'page'); }
+      nav.append(a);
+    });
   }
 
   // useMethod makes the table show the scored terms of method info, and the legend its terms and
@@ -406,17 +447,27 @@
   }
 
   function startDefault() {
-    fetch('/api/v1/ranking', { headers: { Accept: 'application/json' } })
+    fetch(group ? '/api/v1/groups/' + encodeURIComponent(group) : '/api/v1/ranking', { headers: { Accept: 'application/json' } })
       .then(function (res) {
         if (res.status === 503) { document.getElementById('empty').hidden = false; return null; }
         if (!res.ok) { throw new Error('HTTP ' + res.status); }
         return res.json();
       })
-      .then(function (r) { if (r) { render(r); } })
+      .then(function (r) {
+        if (!r) { return; }
+        // The groups are ranked under the aggregator's first method, which need not be the default:
+        // show that method's terms.
+        methods.forEach(function (m) { if (group && m.id === r.method && !m['default'] && !methodInfo) { useMethod(m); } });
+        render(r);
+      })
       .catch(function () { document.getElementById('empty').hidden = false; })
       .then(connect);
   }
 
+  if (group) {
+    document.querySelector('h1').setAttribute('data-i18n', 'title_key');
+    document.querySelector('#ranking caption').setAttribute('data-i18n', 'caption_key');
+  }
   applyLang();
   fetch('/api/v1/methods', { headers: { Accept: 'application/json' } })
     .then(function (res) { return res.ok ? res.json() : []; })

@@ -1,0 +1,186 @@
+package windows_test
+
+import (
+	"bytes"
+	"fmt"
+	"maps"
+	"math/rand/v2"
+	"strconv"
+	"testing"
+	"time"
+
+	"github.com/govpulse/govpulse/pkg/windows"
+)
+
+// refDedup is the brute-force reference for Dedup: every id with its latest time in a map.
+type refDedup map[string]int64
+
+func (r refDedup) contains(id string, h int64) bool {
+	t, ok := r[id]
+	return ok && t >= h
+}
+
+func (r refDedup) add(id string, t int64) {
+	if old, ok := r[id]; !ok || old < t {
+		r[id] = t
+	}
+}
+
+func (r refDedup) purge(h int64) {
+	maps.DeleteFunc(r, func(_ string, t int64) bool { return t < h })
+}
+
+// TestDedupProperty drives a Dedup and the reference with the same random adds, purges and
+// snapshot round trips, and checks after every step that both answer Contains alike for every id
+// and horizon tried, that they remember as many ids, and that the snapshot bytes depend only on
+// the key and the ids remembered (not on the order of adds, purges or the table's growth).
+func TestDedupProperty(t *testing.T) {
+	for seed := range uint64(60) {
+		t.Run(strconv.FormatUint(seed, 10), func(t *testing.T) {
+			rng := rand.New(rand.NewPCG(seed, 17))
+			key := [16]byte{byte(seed), 7}
+			d, ref := windows.NewDedupKeyed(key), refDedup{}
+			universe := 1 + rng.IntN(600)
+			span := int64(1 + rng.IntN(1000))
+			t0 := time.Unix(1_700_000_000, 0)
+			at := func(k int64) time.Time { return t0.Add(time.Duration(k)) }
+			id := func() string { return "id-" + strconv.Itoa(rng.IntN(universe)) }
+			low := int64(0) // the horizon moves forward like a watermark's, with some jitter
+			for step := range 3000 {
+				switch op := rng.IntN(100); {
+				case op < 55:
+					x, k := id(), low+rng.Int64N(span)-span/8
+					d.Add(x, at(k))
+					ref.add(x, k)
+				case op < 85:
+					x, h := id(), low+rng.Int64N(span)-span/2
+					if got, want := d.Contains(x, at(h)), ref.contains(x, h); got != want {
+						t.Fatalf("step %d: Contains(%s, %d) = %v, want %v", step, x, h, got, want)
+					}
+				case op < 95:
+					low += rng.Int64N(span/4 + 1)
+					h := low - rng.Int64N(span/4+1)
+					d.Purge(at(h))
+					ref.purge(h)
+				default:
+					snap := d.AppendSnapshot(nil)
+					d2, rest, err := windows.ReadDedup(append(snap, 'x'))
+					if err != nil || string(rest) != "x" {
+						t.Fatalf("step %d: read snapshot: %v, %q left", step, err, rest)
+					}
+					fresh := windows.NewDedupKeyed(key)
+					for _, x := range rng.Perm(universe) {
+						if k, ok := ref["id-"+strconv.Itoa(x)]; ok {
+							fresh.Add("id-"+strconv.Itoa(x), at(k))
+						}
+					}
+					if !bytes.Equal(d2.AppendSnapshot(nil), snap) || !bytes.Equal(fresh.AppendSnapshot(nil), snap) {
+						t.Fatalf("step %d: snapshot bytes depend on history", step)
+					}
+					d = d2
+				}
+				if d.Len() != len(ref) {
+					t.Fatalf("step %d: Len %d, want %d", step, d.Len(), len(ref))
+				}
+			}
+			for x := range universe {
+				id := "id-" + strconv.Itoa(x)
+				for _, h := range []int64{-1 << 62, low - span, low, low + span} {
+					if got, want := d.Contains(id, at(h)), ref.contains(id, h); got != want {
+						t.Fatalf("end: Contains(%s, %d) = %v, want %v", id, h, got, want)
+					}
+				}
+			}
+		})
+	}
+}
+
+func TestDedupKeys(t *testing.T) {
+	t0 := time.Unix(1_700_000_000, 0)
+	a, b := windows.NewDedup(), windows.NewDedup()
+	a.Add("x", t0)
+	b.Add("x", t0)
+	if bytes.Equal(a.AppendSnapshot(nil), b.AppendSnapshot(nil)) {
+		t.Fatal("two random keys give the same snapshot")
+	}
+	if !b.Contains("x", t0) || b.Contains("y", t0) {
+		t.Fatal("contains")
+	}
+}
+
+// benchIDs returns n event ids of 22 characters, as the aggregator sees them.
+func benchIDs(n int) []string {
+	ids := make([]string, n)
+	for i := range ids {
+		ids[i] = fmt.Sprintf("rating-%015d", i)
+	}
+	return ids
+}
+
+// BenchmarkDedupAdd adds new ids to a Dedup of a million, purging the oldest as the horizon moves.
+func BenchmarkDedupAdd(b *testing.B) {
+	const n = 1 << 20
+	ids := benchIDs(n)
+	d := windows.NewDedup()
+	t0 := time.Unix(1_700_000_000, 0)
+	i := 0
+	for b.Loop() {
+		d.Add(ids[i%n], t0.Add(time.Duration(i)))
+		i++
+		if i%n == 0 {
+			d.Purge(t0.Add(time.Duration(i - n/2)))
+		}
+	}
+}
+
+// BenchmarkDedupContains looks up ids in a Dedup of a million, half of them present.
+func BenchmarkDedupContains(b *testing.B) {
+	const n = 1 << 20
+	ids := benchIDs(2 * n)
+	d := windows.NewDedup()
+	t0 := time.Unix(1_700_000_000, 0)
+	for i := range n {
+		d.Add(ids[2*i], t0.Add(time.Duration(i)))
+	}
+	i, found := 0, 0
+	for b.Loop() {
+		if d.Contains(ids[i%(2*n)], t0) {
+			found++
+		}
+		i += 7919
+	}
+	if b.N > 2*n && found == 0 {
+		b.Fatal("nothing found")
+	}
+}
+
+// TestDedupShrink purges most of a large Dedup, so that its table shrinks, and checks that the
+// ids left are still found and encode as in a Dedup that never held the others.
+func TestDedupShrink(t *testing.T) {
+	t0 := time.Unix(1_700_000_000, 0)
+	key := [16]byte{9}
+	d, fresh := windows.NewDedupKeyed(key), windows.NewDedupKeyed(key)
+	const n, kept = 20_000, 50
+	for i := range n {
+		d.Add("id-"+strconv.Itoa(i), t0.Add(time.Duration(i)))
+	}
+	for i := n - kept; i < n; i++ {
+		fresh.Add("id-"+strconv.Itoa(i), t0.Add(time.Duration(i)))
+	}
+	d.Purge(t0.Add(time.Duration(n - kept)))
+	if d.Len() != kept {
+		t.Fatalf("Len %d, want %d", d.Len(), kept)
+	}
+	for i := range n {
+		if got, want := d.Contains("id-"+strconv.Itoa(i), t0), i >= n-kept; got != want {
+			t.Fatalf("Contains(id-%d) = %v", i, got)
+		}
+	}
+	if !bytes.Equal(d.AppendSnapshot(nil), fresh.AppendSnapshot(nil)) {
+		t.Fatal("snapshot after shrinking differs")
+	}
+	d.Add("later", t0.Add(n))
+	if !d.Contains("later", t0) || d.Len() != kept+1 {
+		t.Fatal("add after shrinking")
+	}
+}
