@@ -181,7 +181,11 @@ func caseKey(region, id string) string { return region + "/" + id }
 
 // caseOf returns the case of a review, created if needed, touched by an event at tm.
 func (t *Tracker) caseOf(region, id string, tm time.Time) *Case {
-	k := caseKey(region, id)
+	return t.caseAt(caseKey(region, id), region, id, tm)
+}
+
+// caseAt is caseOf with the case's key k (caseKey) already built.
+func (t *Tracker) caseAt(k, region, id string, tm time.Time) *Case {
 	c := t.cases[k]
 	if c == nil {
 		c = &Case{Region: region, ReviewID: id}
@@ -204,7 +208,8 @@ func (t *Tracker) Apply(ev *events.Event, wm time.Time) Outcome {
 	}
 	switch d := ev.Data.(type) {
 	case *events.FeedbackRatedData:
-		c := t.caseOf(ev.Region, ev.ID, ev.Time)
+		k := caseKey(ev.Region, ev.ID)
+		c := t.caseAt(k, ev.Region, ev.ID, ev.Time)
 		if c.Seen {
 			return Ignored
 		}
@@ -213,7 +218,7 @@ func (t *Tracker) Apply(ev *events.Event, wm time.Time) Outcome {
 		t.markDay(ev.Region, ev.Time)
 		t.markRolling(ev.Region)
 		r := rating{bad: d.Bad(), item: d.ItemCode}
-		if !t.ledger.Add(caseKey(ev.Region, ev.ID), ev.Region, ev.Time, r) {
+		if !t.ledger.Add(k, ev.Region, ev.Time, r) {
 			return Ignored
 		}
 		// Both operators accept the event: their lateness is the same.

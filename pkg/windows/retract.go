@@ -128,7 +128,9 @@ func (Ratio) Subtract(acc Fraction, in bool) Fraction {
 // time than its void (a review precedes its appeal). A Ledger is not safe for concurrent use.
 type Ledger[K cmp.Ordered, In any] struct {
 	entries map[string]*ledgerEntry[K, In]
-	byKey   map[K]map[string]*ledgerEntry[K, In]
+	// byKey lists, in arrival order, the entries added under each key (a slice: no map insert per
+	// input); an entry voided since stays listed until the next Purge, and Inputs skips it.
+	byKey map[K][]*ledgerEntry[K, In]
 }
 
 // LedgerEntry is an input counted under an id.
@@ -149,7 +151,7 @@ type ledgerEntry[K any, In any] struct {
 func NewLedger[K cmp.Ordered, In any]() *Ledger[K, In] {
 	return &Ledger[K, In]{
 		entries: make(map[string]*ledgerEntry[K, In]),
-		byKey:   make(map[K]map[string]*ledgerEntry[K, In]),
+		byKey:   make(map[K][]*ledgerEntry[K, In]),
 	}
 }
 
@@ -168,12 +170,7 @@ func (l *Ledger[K, In]) Add(id string, key K, t time.Time, in In) bool {
 	}
 	e := &ledgerEntry[K, In]{LedgerEntry: LedgerEntry[K, In]{Key: key, Time: t, In: in}}
 	l.entries[id] = e
-	m := l.byKey[key]
-	if m == nil {
-		m = make(map[string]*ledgerEntry[K, In])
-		l.byKey[key] = m
-	}
-	m[id] = e
+	l.byKey[key] = append(l.byKey[key], e)
 	return true
 }
 
@@ -190,10 +187,6 @@ func (l *Ledger[K, In]) Void(id string, t time.Time) (LedgerEntry[K, In], bool) 
 		return LedgerEntry[K, In]{}, false
 	}
 	e.void = true
-	delete(l.byKey[e.Key], id)
-	if len(l.byKey[e.Key]) == 0 {
-		delete(l.byKey, e.Key)
-	}
 	return e.LedgerEntry, true
 }
 
@@ -214,6 +207,9 @@ func (l *Ledger[K, In]) Voided(id string) bool {
 func (l *Ledger[K, In]) Inputs(key K, start, end time.Time, yield func(In) bool) {
 	s, e := nanos(start), nanos(end)
 	for _, x := range l.byKey[key] {
+		if x.void {
+			continue
+		}
 		if tn := nanos(x.Time); tn >= s && tn < e {
 			if !yield(x.In) {
 				return
@@ -228,18 +224,23 @@ func (l *Ledger[K, In]) Inputs(key K, start, end time.Time, yield func(In) bool)
 func (l *Ledger[K, In]) Purge(before time.Time) {
 	b := nanos(before)
 	for id, e := range l.entries {
-		switch {
-		case e.pending && e.voidTime < b:
+		if e.pending && e.voidTime < b || !e.pending && nanos(e.Time) < b {
 			delete(l.entries, id)
-		case !e.pending && nanos(e.Time) < b:
-			delete(l.entries, id)
-			if m := l.byKey[e.Key]; m != nil {
-				delete(m, id)
-				if len(m) == 0 {
-					delete(l.byKey, e.Key)
-				}
+		}
+	}
+	for key, es := range l.byKey {
+		kept := es[:0]
+		for _, e := range es {
+			if !e.void && nanos(e.Time) >= b {
+				kept = append(kept, e)
 			}
 		}
+		clear(es[len(kept):])
+		if len(kept) == 0 {
+			delete(l.byKey, key)
+			continue
+		}
+		l.byKey[key] = kept
 	}
 }
 
@@ -335,12 +336,7 @@ func readLedger[K cmp.Ordered, In any](src []byte, keys Codec[K], ins Codec[In])
 		}
 		l.entries[id] = e
 		if !e.void {
-			m := l.byKey[e.Key]
-			if m == nil {
-				m = make(map[string]*ledgerEntry[K, In])
-				l.byKey[e.Key] = m
-			}
-			m[id] = e
+			l.byKey[e.Key] = append(l.byKey[e.Key], e)
 		}
 	}
 	return l, rest, nil
