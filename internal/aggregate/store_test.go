@@ -212,7 +212,9 @@ func TestRefusedScoreIsNotPublishedAndItsEventDeadLettered(t *testing.T) {
 // once the fault has lasted SchemaFaultGrace the events it refuses are dead-lettered and the rest
 // of the batch is stored; when the column is back, events are stored again.
 func TestSchemaFaultIsRetriedForItsGraceThenDeadLettered(t *testing.T) {
-	const grace = 2 * time.Second
+	// Long enough that a loaded machine's retries and bisection of one batch (a few seconds)
+	// cannot be mistaken for another grace period.
+	const grace = 6 * time.Second
 	svc, js, store, conn := setupWithConn(t, Config{FlushInterval: 50 * time.Millisecond, RetryMaxInterval: 100 * time.Millisecond,
 		SchemaFaultGrace: grace})
 	ctx := t.Context()
@@ -239,7 +241,7 @@ func TestSchemaFaultIsRetriedForItsGraceThenDeadLettered(t *testing.T) {
 		return nil
 	})
 	var letters map[string]string
-	testwait.For(t, 20*time.Second, 20*time.Millisecond, func() error {
+	testwait.For(t, grace+20*time.Second, 20*time.Millisecond, func() error {
 		letters = storeDeadLetters(t, js)
 		if _, ok := letters["s-2"]; !ok {
 			return fmt.Errorf("store dead letters %v, want s-2", letters)
