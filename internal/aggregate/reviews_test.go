@@ -219,16 +219,20 @@ func TestReviewLifecycle(t *testing.T) {
 		t.Errorf("day rows of %v", dates)
 	}
 
-	// Method 2017 counts 174 ratings: the voided a and c are not among them.
-	scores, err := store.LatestScores(ctx)
-	if err != nil {
-		t.Fatal(err)
-	}
-	for _, sc := range scores {
-		if sc.Region == zj && (sc.Ratings != 174 || sc.Version != last) {
-			t.Errorf("latest score of %s: %d ratings at version %d, want 174 at %d", zj, sc.Ratings, sc.Version, last)
+	// Method 2017 counts 174 ratings: the voided a and c are not among them. The scores are
+	// written in the same wave as the review rows, concurrently: wait for them too.
+	testwait.For(t, 10*time.Second, 50*time.Millisecond, func() error {
+		scores, err := store.LatestScores(ctx)
+		if err != nil {
+			return err
 		}
-	}
+		for _, sc := range scores {
+			if sc.Region == zj && (sc.Ratings != 174 || sc.Version != last) {
+				return fmt.Errorf("latest score of %s: %d ratings at version %d, want 174 at %d", zj, sc.Ratings, sc.Version, last)
+			}
+		}
+		return nil
+	})
 
 	testwait.For(t, 10*time.Second, 50*time.Millisecond, func() error {
 		mu.Lock()
