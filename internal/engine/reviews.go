@@ -63,25 +63,7 @@ func (rolling) Subtract(a rollAcc, in ux) rollAcc {
 
 // Subtract takes an input back out of an hourly aggregate (never below
 // zero: the counts are unsigned).
-func (hourly) Subtract(a hourAcc, in ux) hourAcc {
-	a.count = sub32(a.count, 1)
-	if in.metric == metricFeedback {
-		a.ratings[in.rating-1] = sub32(a.ratings[in.rating-1], 1)
-		return a
-	}
-	switch in.outcome {
-	case 0:
-		a.completed = sub32(a.completed, 1)
-		if in.online {
-			a.onlineCompleted = sub32(a.onlineCompleted, 1)
-		}
-	case 1:
-		a.abandoned = sub32(a.abandoned, 1)
-	default:
-		a.rejected = sub32(a.rejected, 1)
-	}
-	return a
-}
+func (hourly) Subtract(a hourAcc, in ux) hourAcc { return a.count1(in, sub32) }
 
 // uxCodec encodes a window input in the ledger's snapshot.
 type uxCodec struct{}

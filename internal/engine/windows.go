@@ -145,22 +145,26 @@ func sub32(a, b uint32) uint32 {
 // hourly aggregates hourAcc.
 type hourly struct{}
 
-func (hourly) Add(a hourAcc, in ux) hourAcc {
-	a.count = add32(a.count, 1)
+func (hourly) Add(a hourAcc, in ux) hourAcc { return a.count1(in, add32) }
+
+// count1 counts one input into a with op (add32 to add it, sub32 to take it back out): the one
+// place that says which counts an input touches.
+func (a hourAcc) count1(in ux, op func(x, y uint32) uint32) hourAcc {
+	a.count = op(a.count, 1)
 	if in.metric == metricFeedback {
-		a.ratings[in.rating-1] = add32(a.ratings[in.rating-1], 1)
+		a.ratings[in.rating-1] = op(a.ratings[in.rating-1], 1)
 		return a
 	}
 	switch in.outcome {
 	case 0:
-		a.completed = add32(a.completed, 1)
+		a.completed = op(a.completed, 1)
 		if in.online {
-			a.onlineCompleted = add32(a.onlineCompleted, 1)
+			a.onlineCompleted = op(a.onlineCompleted, 1)
 		}
 	case 1:
-		a.abandoned = add32(a.abandoned, 1)
+		a.abandoned = op(a.abandoned, 1)
 	default:
-		a.rejected = add32(a.rejected, 1)
+		a.rejected = op(a.rejected, 1)
 	}
 	return a
 }
