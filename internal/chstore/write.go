@@ -75,53 +75,29 @@ func (s *Store) write(ctx context.Context, b Batch, iso *isolation) ([]Refused, 
 	for _, wave := range [][]func(context.Context, *isolation) error{
 		// The raw input.
 		{
-			func(ctx context.Context, iso *isolation) error { return writeTable(ctx, s, eventsTable, b.Events, iso) },
-			func(ctx context.Context, iso *isolation) error {
-				return writeTable(ctx, s, lateEventsTable, b.LateEvents, iso)
-			},
-			func(ctx context.Context, iso *isolation) error { return writeTable(ctx, s, dlqTable, b.DLQ, iso) },
+			writeOf(s, eventsTable, b.Events),
+			writeOf(s, lateEventsTable, b.LateEvents),
+			writeOf(s, dlqTable, b.DLQ),
 		},
 		// What the events changed: windows, scores and the portal state.
 		{
-			func(ctx context.Context, iso *isolation) error {
-				return writeTable(ctx, s, windowsTable, b.Windows, iso)
-			},
-			func(ctx context.Context, iso *isolation) error { return writeTable(ctx, s, scoresTable, b.Scores, iso) },
-			func(ctx context.Context, iso *isolation) error {
-				return writeTable(ctx, s, methodScoresTable, b.MethodScores, iso)
-			},
-			func(ctx context.Context, iso *isolation) error {
-				return writeTable(ctx, s, inconsistenciesTable, b.Inconsistencies, iso)
-			},
-			func(ctx context.Context, iso *isolation) error {
-				return writeTable(ctx, s, portalCountsTable, b.PortalCounts, iso)
-			},
+			writeOf(s, windowsTable, b.Windows),
+			writeOf(s, scoresTable, b.Scores),
+			writeOf(s, methodScoresTable, b.MethodScores),
+			writeOf(s, inconsistenciesTable, b.Inconsistencies),
+			writeOf(s, portalCountsTable, b.PortalCounts),
 			// The outputs of the lifecycle of reviews.
-			func(ctx context.Context, iso *isolation) error {
-				return writeTable(ctx, s, reviewStatsTable, b.ReviewStats, iso)
-			},
-			func(ctx context.Context, iso *isolation) error { return writeTable(ctx, s, alertsTable, b.Alerts, iso) },
+			writeOf(s, reviewStatsTable, b.ReviewStats),
+			writeOf(s, alertsTable, b.Alerts),
 		},
 		// What depends on the scores: the rankings and the explanations of both.
 		{
-			func(ctx context.Context, iso *isolation) error {
-				return writeTable(ctx, s, rankingsTable, b.Rankings, iso)
-			},
-			func(ctx context.Context, iso *isolation) error {
-				return writeTable(ctx, s, methodRankingsTable, b.MethodRankings, iso)
-			},
-			func(ctx context.Context, iso *isolation) error {
-				return writeTable(ctx, s, groupRankingsTable, b.GroupRankings, iso)
-			},
-			func(ctx context.Context, iso *isolation) error {
-				return writeTable(ctx, s, scoreChangesTable, b.ScoreChanges, iso)
-			},
-			func(ctx context.Context, iso *isolation) error {
-				return writeTable(ctx, s, scoreCausesTable, b.ScoreCauses, iso)
-			},
-			func(ctx context.Context, iso *isolation) error {
-				return writeTable(ctx, s, rankChangesTable, b.RankChanges, iso)
-			},
+			writeOf(s, rankingsTable, b.Rankings),
+			writeOf(s, methodRankingsTable, b.MethodRankings),
+			writeOf(s, groupRankingsTable, b.GroupRankings),
+			writeOf(s, scoreChangesTable, b.ScoreChanges),
+			writeOf(s, scoreCausesTable, b.ScoreCauses),
+			writeOf(s, rankChangesTable, b.RankChanges),
 		},
 	} {
 		if err := atOnce(ctx, iso, wave...); err != nil {
@@ -179,6 +155,11 @@ var (
 	methodScoresTable   = table[ScoreRow]{name: "method_scores", send: methodScores.insert}
 	methodRankingsTable = table[RankingRow]{name: "method_rankings", send: rowWise("method_rankings", rankingColumns, rankingValues)}
 )
+
+// writeOf is the write of rows to t, as a step of a wave that atOnce runs.
+func writeOf[R any](s *Store, t table[R], rows []R) func(context.Context, *isolation) error {
+	return func(ctx context.Context, iso *isolation) error { return writeTable(ctx, s, t, rows, iso) }
+}
 
 // writeTable sends rows in blocks of at most MaxPartitionsPerBlock partitions; with iso it
 // isolates the rows of failing blocks (see WriteIsolated).
