@@ -28,6 +28,7 @@ func TestPagesAndSecurityHeaders(t *testing.T) {
 		"/static/ranking.js":        {200, "text/javascript; charset=utf-8"},
 		"/static/region.js":         {200, "text/javascript; charset=utf-8"},
 		"/static/reviews.js":        {200, "text/javascript; charset=utf-8"},
+		"/static/common.js":         {200, "text/javascript; charset=utf-8"},
 		"/static/app.css":           {200, "text/css; charset=utf-8"},
 		"/static/favicon.svg":       {200, "image/svg+xml"},
 		"/static/none.js":           {404, "text/plain; charset=utf-8"},

@@ -3,6 +3,7 @@
 // textContent only.
 (function () {
   'use strict';
+  var pickLang = window.govpulse.pickLang, num = window.govpulse.num, el = window.govpulse.el;
 
   var TEXT = {
     en: {
@@ -69,20 +70,7 @@
   var tbody = document.querySelector('#ranking tbody');
   var reduceMotion = window.matchMedia && window.matchMedia('(prefers-reduced-motion: reduce)').matches;
 
-  function pickLang() {
-    var saved = null;
-    try { saved = window.localStorage.getItem('govpulse.lang'); } catch (e) { /* storage disabled */ }
-    if (saved === 'zh' || saved === 'en') { return saved; }
-    return (navigator.language || '').toLowerCase().indexOf('zh') === 0 ? 'zh' : 'en';
-  }
   function t(key) { return (TEXT[lang] && TEXT[lang][key]) || TEXT.en[key] || key; }
-  function num(x) { return typeof x === 'number' ? x.toFixed(2) : '–'; }
-  function el(tag, cls, text) {
-    var e = document.createElement(tag);
-    if (cls) { e.className = cls; }
-    if (text !== undefined) { e.textContent = text; }
-    return e;
-  }
 
   function applyLang() {
     document.documentElement.lang = lang === 'zh' ? 'zh-CN' : 'en';

@@ -3,6 +3,7 @@
 // data is set with textContent only.
 (function () {
   'use strict';
+  var pickLang = window.govpulse.pickLang, num = window.govpulse.num, el = window.govpulse.el;
 
   var TEXT = {
     en: {
@@ -60,20 +61,7 @@
   var explanation = null;
   var version = 0;
 
-  function pickLang() {
-    var saved = null;
-    try { saved = window.localStorage.getItem('govpulse.lang'); } catch (e) { /* storage disabled */ }
-    if (saved === 'zh' || saved === 'en') { return saved; }
-    return (navigator.language || '').toLowerCase().indexOf('zh') === 0 ? 'zh' : 'en';
-  }
   function t(key) { return (TEXT[lang] && TEXT[lang][key]) || TEXT.en[key] || key; }
-  function num(x) { return typeof x === 'number' ? x.toFixed(2) : '–'; }
-  function el(tag, cls, text) {
-    var e = document.createElement(tag);
-    if (cls) { e.className = cls; }
-    if (text !== undefined && text !== null) { e.textContent = String(text); }
-    return e;
-  }
   function svg(tag, attrs, cls) {
     var e = document.createElementNS(SVG, tag);
     Object.keys(attrs).forEach(function (k) { e.setAttribute(k, String(attrs[k])); });

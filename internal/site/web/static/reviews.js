@@ -4,6 +4,7 @@
 // /api/v1/alerts. Both refresh every minute. Text from data is set with textContent only.
 (function () {
   'use strict';
+  var el = window.govpulse.el;
 
   var TEXT = {
     en: {
@@ -28,12 +29,6 @@
 
   function lang() { return document.documentElement.lang === 'zh-CN' ? 'zh' : 'en'; }
   function t(key) { return TEXT[lang()][key] || TEXT.en[key] || key; }
-  function el(tag, cls, text) {
-    var e = document.createElement(tag);
-    if (cls) { e.className = cls; }
-    if (text !== undefined) { e.textContent = text; }
-    return e;
-  }
   function pct(x) { return typeof x === 'number' ? (100 * x).toFixed(1) + '%' : '–'; }
   function dec(x) { return typeof x === 'number' ? x.toFixed(2) : '–'; }
   function day(iso) { return new Date(Date.parse(iso) + 8 * 3600 * 1000).toISOString().slice(0, 10); }

@@ -4,6 +4,7 @@
 // textContent only.
 (function () {
   'use strict';
+  var pickLang = window.govpulse.pickLang, num = window.govpulse.num, el = window.govpulse.el;
 
   var TEXT = {
     en: {
@@ -44,20 +45,7 @@
   var rankings = new Map(); // group name -> the latest ranking shown
   var tables = new Map(); // child group name -> table parts
 
-  function pickLang() {
-    var saved = null;
-    try { saved = window.localStorage.getItem('govpulse.lang'); } catch (e) { /* storage disabled */ }
-    if (saved === 'zh' || saved === 'en') { return saved; }
-    return (navigator.language || '').toLowerCase().indexOf('zh') === 0 ? 'zh' : 'en';
-  }
   function t(key) { return (TEXT[lang] && TEXT[lang][key]) || TEXT.en[key] || key; }
-  function num(x) { return typeof x === 'number' ? x.toFixed(2) : '–'; }
-  function el(tag, cls, text) {
-    var e = document.createElement(tag);
-    if (cls) { e.className = cls; }
-    if (text !== undefined) { e.textContent = text; }
-    return e;
-  }
   function nameOf(u) { return lang === 'zh' ? u.name_zh : u.name_en; }
   function otherName(u) { return lang === 'zh' ? u.name_en : u.name_zh; }
   function unitLink(region) { return '/units/' + encodeURIComponent(region); }
