@@ -47,7 +47,10 @@ const (
 // BenchmarkEndToEnd replays a synthetic stream through HTTP ingest, JetStream, the aggregator and
 // ClickHouse: with the server's default sync interval, without and with the tables that explain
 // every change (the aggregator's --explain, on by default), then with sync_interval: always. It
-// prints the cost of the explanations: how much lower the end-to-end rate is with them.
+// prints the cost of the explanations: how much lower the end-to-end rate is with them. Right
+// after the default replay ("sync=default") it measures JetStream alone on the same events
+// ("ceiling": publishing and consuming them at once, see [ceiling]) and prints the ratio of the
+// two rates ("end-to-end / JetStream ceiling = R").
 // Run it with -benchtime=1x: one iteration is a whole replay.
 func BenchmarkEndToEnd(b *testing.B) {
 	n := envInt(b, envEvents, defaultEvents)
@@ -55,11 +58,35 @@ func BenchmarkEndToEnd(b *testing.B) {
 	chtest.Addr(b) // skip (or fail) early without a ClickHouse server
 	evs := slices.Collect(scenario.Stream(scenario.StreamOptions{Events: n}))
 	rates := map[bool]float64{} // end-to-end events/s with sync=default, by explain
+	var ceilingRate float64     // JetStream alone: publish and consume
 	for _, run := range []struct {
 		name    string
 		always  bool
 		explain bool
-	}{{"sync=default,explain=off", false, false}, {"sync=default", false, true}, {"sync=always", true, true}} {
+		ceiling bool
+	}{
+		{name: "sync=default,explain=off"},
+		{name: "sync=default", explain: true},
+		{name: "ceiling", ceiling: true},
+		{name: "sync=always", always: true, explain: true},
+	} {
+		if run.ceiling {
+			b.Run(run.name, func(b *testing.B) {
+				var events int
+				var total time.Duration
+				for range b.N {
+					c := ceiling(b, evs, feeders)
+					b.Logf("ceiling: %s", c)
+					fmt.Printf("end-to-end JetStream ceiling: %s\n", c)
+					events += c.events
+					total += c.total
+				}
+				ceilingRate = rate(events, total)
+				b.ReportMetric(ceilingRate, "events/s")
+				b.ReportMetric(0, "ns/op")
+			})
+			continue
+		}
 		b.Run(run.name, func(b *testing.B) {
 			var sum result
 			for range b.N {
@@ -77,6 +104,10 @@ func BenchmarkEndToEnd(b *testing.B) {
 	if off, on := rates[false], rates[true]; off > 0 && on > 0 {
 		fmt.Printf("end-to-end explain cost: %.1f%% (%.0f events/s with score_changes, score_causes and rank_changes, %.0f without; budget 10%%)\n",
 			100*(off-on)/off, on, off)
+	}
+	if on := rates[true]; on > 0 && ceilingRate > 0 {
+		fmt.Printf("end-to-end / JetStream ceiling = %.2f (%.0f events/s end to end, %.0f publishing and consuming the same events; target at least 0.80)\n",
+			on/ceilingRate, on, ceilingRate)
 	}
 }
 
