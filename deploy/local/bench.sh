@@ -6,7 +6,10 @@
 # paths (decoding, windows, the engine, scoring, ClickHouse writes, ingest, the ingest load test),
 # then the end-to-end replay (HTTP ingest -> JetStream -> aggregate -> ClickHouse) with the default
 # JetStream sync interval, without and with the tables that explain every change (their cost is
-# printed: "end-to-end explain cost"), and with sync_interval: always, the latency from ingest's 202
+# printed: "end-to-end explain cost"), JetStream alone publishing and consuming the same events right
+# after it (its ceiling: "end-to-end / JetStream ceiling = R"), and with sync_interval: always, over
+# the 32 provincial units and over every unit, three consecutive replays on one pipeline
+# ("end-to-end replays: replay 3 / replay 1 = R"), the latency from ingest's 202
 # to the score published on NATS (paced at 5,000 events/s, and for lone events on an idle
 # pipeline), then the site's fan-out (1,000 Server-Sent Event clients receiving every ranking of a
 # replay), prints the figures and stops the server.
@@ -54,9 +57,11 @@ status=0
 	echo
 	run go test -run '^$' -bench LoadMixed -benchmem -benchtime "$LOAD_BENCHTIME" -timeout 20m ./internal/ingest/
 	echo
-	# One iteration is a whole replay of GOVPULSE_BENCH_EVENTS events: explain off and on, then sync=always;
-	# then over the 32 provincial units and over every unit (BenchmarkEndToEndUnits).
-	run go test -run '^$' -bench EndToEnd -benchtime 1x -timeout 30m ./test/bench/
+	# One iteration is a whole replay of GOVPULSE_BENCH_EVENTS events: explain off and on, the JetStream
+	# ceiling of the same events, then sync=always; then over the 32 provincial units and over every
+	# unit (BenchmarkEndToEndUnits); then three consecutive replays on one pipeline
+	# (BenchmarkEndToEndReplays).
+	run go test -run '^$' -bench EndToEnd -benchtime 1x -timeout 45m ./test/bench/
 	echo
 	# One iteration is a whole paced run, or all the lone events.
 	run go test -run '^$' -bench Latency -benchtime 1x -timeout 20m ./test/bench/
