@@ -11,7 +11,9 @@ STATICCHECK ?= honnef.co/go/tools/cmd/staticcheck@v0.8.2
 .PHONY: run test bench bench-peer chaos cluster cluster-stop chaos-cluster reset build lint
 
 ## run: install what is missing, start ClickHouse, NATS, aggregate and ingest, feed the scenario, watch the ranking
-## (SCENARIO=sample, the default; 2019: the 2020 report's figures for 2019, with the key cities; none)
+## (SCENARIO=sample, the default; 2019: the 2020 report's figures for 2019, with the key cities; none);
+## each scenario keeps its stream and database in a data folder of its own (sample and none: $(RUN_DIR),
+## others: $(RUN_DIR)/scenario-<name>), so switching scenarios needs no reset
 run:
 	@SCENARIO=$(SCENARIO) RUN_DIR=$(RUN_DIR) deploy/local/run.sh
 
@@ -56,7 +58,7 @@ chaos-cluster:
 	@$(GO) test -c -o $(BIN)/chaos.test ./test/chaos
 	@GOVPULSE_REQUIRE_SERVERS=1 $(BIN)/chaos.test -test.run '^TestChaosCluster$$' -test.count 1 -test.timeout 40m -chaos.cluster
 
-## reset: delete the local stream and database so that the next run starts empty
+## reset: delete the local stream and database of every scenario so that the next run starts empty
 reset:
 	@RUN_DIR=$(RUN_DIR) deploy/local/reset.sh
 

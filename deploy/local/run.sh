@@ -11,16 +11,27 @@
 # groups of units under its first method) and the watch shows the key cities' ranking too.
 # Ctrl-C stops everything it started, in order: site, ingest, aggregate (which flushes and
 # checkpoints), NATS, ClickHouse.
-# Everything lives under RUN_DIR (default .run/); `make reset` deletes the stream and the database.
+# Everything lives under RUN_DIR (default .run/): the binaries in bin/, and each scenario's data
+# (the JetStream store with the stream and the checkpoints, the ClickHouse server's data, the logs)
+# in a data folder of its own, so that switching scenarios needs no reset: the sample scenario's
+# (and SCENARIO=none's) is RUN_DIR itself (nats/, clickhouse/, log/), any other scenario's
+# RUN_DIR/scenario-<name>/; GOVPULSE_DATA_DIR names another. `make reset` deletes them all.
+# The ports can be moved (GOVPULSE_CH_PORT, GOVPULSE_CH_HTTP_PORT, GOVPULSE_NATS_PORT,
+# GOVPULSE_NATS_HTTP_PORT and the services' GOVPULSE_*_ADDR), for example to run a second pipeline.
 set -euo pipefail
 cd "$(dirname "$0")/../.."
 RUN_DIR="${RUN_DIR:-$PWD/.run}"
 SCENARIO="${SCENARIO:-sample}"
 BIN="$RUN_DIR/bin"
-LOG="$RUN_DIR/log"
-export CH_DIR="$RUN_DIR/clickhouse" CH_TCP_PORT="${GOVPULSE_CH_PORT:-9000}" CH_HTTP_PORT="${GOVPULSE_CH_HTTP_PORT:-8123}"
-export GOVPULSE_NATS_STORE="$RUN_DIR/nats"
-export GOVPULSE_NATS_URL="${GOVPULSE_NATS_URL:-nats://127.0.0.1:4222}"
+case "$SCENARIO" in
+sample | none) DATA_DIR="${GOVPULSE_DATA_DIR:-$RUN_DIR}" ;;
+*) DATA_DIR="${GOVPULSE_DATA_DIR:-$RUN_DIR/scenario-$SCENARIO}" ;;
+esac
+LOG="$DATA_DIR/log"
+export CH_DIR="$DATA_DIR/clickhouse" CH_TCP_PORT="${GOVPULSE_CH_PORT:-9000}" CH_HTTP_PORT="${GOVPULSE_CH_HTTP_PORT:-8123}"
+export GOVPULSE_NATS_STORE="$DATA_DIR/nats"
+NATS_PORT="${GOVPULSE_NATS_PORT:-4222}" NATS_HTTP_PORT="${GOVPULSE_NATS_HTTP_PORT:-8222}"
+export GOVPULSE_NATS_URL="${GOVPULSE_NATS_URL:-nats://127.0.0.1:$NATS_PORT}"
 export GOVPULSE_CLICKHOUSE_DSN="${GOVPULSE_CLICKHOUSE_DSN:-clickhouse://127.0.0.1:$CH_TCP_PORT/govpulse}"
 export GOVPULSE_INGEST_ADDR="${GOVPULSE_INGEST_ADDR:-127.0.0.1:8080}"
 export GOVPULSE_AGGREGATE_ADMIN_ADDR="${GOVPULSE_AGGREGATE_ADMIN_ADDR:-127.0.0.1:8081}"
@@ -68,9 +79,9 @@ wait_http() { # name url
 }
 
 deploy/clickhouse/clickhouse.sh start
-setsid "$BIN/nats-server" -c deploy/nats/local.conf >"$LOG/nats.log" 2>&1 &
+setsid "$BIN/nats-server" -c deploy/nats/local.conf -p "$NATS_PORT" -m "$NATS_HTTP_PORT" >"$LOG/nats.log" 2>&1 &
 pids+=($!)
-wait_http nats "http://127.0.0.1:8222/healthz?js-enabled-only=true"
+wait_http nats "http://127.0.0.1:$NATS_HTTP_PORT/healthz?js-enabled-only=true"
 setsid "$BIN/aggregate" >"$LOG/aggregate.log" 2>&1 &
 pids+=($!)
 setsid "$BIN/ingest" >"$LOG/ingest.log" 2>&1 &
@@ -80,11 +91,8 @@ wait_http ingest "http://$GOVPULSE_INGEST_ADDR/readyz"
 setsid "$BIN/site" >"$LOG/site.log" 2>&1 &
 pids+=($!)
 wait_http site "http://$GOVPULSE_SITE_ADDR/readyz"
-say "pipeline up: ingest http://$GOVPULSE_INGEST_ADDR, NATS $GOVPULSE_NATS_URL, ClickHouse 127.0.0.1:$CH_TCP_PORT (logs in $LOG)"
+say "pipeline up: ingest http://$GOVPULSE_INGEST_ADDR, NATS $GOVPULSE_NATS_URL, ClickHouse 127.0.0.1:$CH_TCP_PORT (data in $DATA_DIR, logs in $LOG)"
 
-if [ "$SCENARIO" = 2019 ]; then
-	say "the 2019 scenario reaches the published figures on an empty stream: run \`make reset\` first if another scenario was fed"
-fi
 if [ "$SCENARIO" != none ]; then
 	say "feeding the $SCENARIO scenario"
 	setsid "$BIN/govpulsectl" feed --url "http://$GOVPULSE_INGEST_ADDR" --scenario "$SCENARIO" >"$LOG/feed.log" 2>&1 &
