@@ -6,8 +6,14 @@
 // events per second from the first request to the last score stored, the events per second of
 // ingest alone, and the time from the last event accepted to its score stored. It runs without and
 // with the tables that explain every change (aggregate --explain) and prints their cost in the same
-// run ("end-to-end explain cost: ..."), then repeats the run with the JetStream setting
-// sync_interval: always.
+// run ("end-to-end explain cost: ..."); right after the default replay it measures the JetStream
+// ceiling of the same events (published asynchronously by as many publishers as there are feeders
+// while an ordered pull consumer reads them) and prints "end-to-end / JetStream ceiling = R"; then
+// it repeats the replay with the JetStream setting sync_interval: always.
+//
+// BenchmarkEndToEndReplays runs the default replay three times in a row on one pipeline that stays
+// up (the same stream, ClickHouse database and aggregator), each time the next stretch of the
+// synthetic stream, and prints "end-to-end replays: replay 3 / replay 1 = R".
 //
 // BenchmarkLatency measures, on the same pipeline, the delay from ingest's 202 for an event to the
 // first score published on NATS whose version (a stream sequence) covers it: with events paced at

@@ -10,6 +10,7 @@ import (
 	"slices"
 	"strconv"
 	"sync"
+	"syscall"
 	"testing"
 	"time"
 
@@ -157,15 +158,36 @@ type result struct {
 	lastLag time.Duration // last 202 to the score of the last event stored
 	flushes int           // aggregator writes to ClickHouse
 	writing time.Duration // total time of those writes
+	cpu     time.Duration // CPU of this process (ingest, NATS, the aggregator, the feeders) over total
 	runs    int           // replays summed (report averages)
 }
 
 func (r result) String() string {
 	return fmt.Sprintf("%d events, %d feeders: %.0f events/s end to end (%s), ingest %.0f events/s (%s), "+
-		"last 202 to score stored %.0f ms, %d ClickHouse writes taking %s, %d requests retried",
+		"last 202 to score stored %.0f ms, %d ClickHouse writes taking %s, %d requests retried, "+
+		"in-process CPU %.1f s (%.1f µs/event)",
 		r.events, r.feeders, rate(r.events, r.total), r.total.Round(time.Millisecond),
 		rate(r.events, r.ingest), r.ingest.Round(time.Millisecond),
-		ms(r.lastLag), r.flushes, r.writing.Round(time.Millisecond), r.retries)
+		ms(r.lastLag), r.flushes, r.writing.Round(time.Millisecond), r.retries,
+		r.cpu.Seconds(), perEvent(r.cpu, r.events))
+}
+
+// perEvent returns d per event in microseconds.
+func perEvent(d time.Duration, n int) float64 {
+	if n == 0 {
+		return 0
+	}
+	return float64(d.Microseconds()) / float64(n)
+}
+
+// processCPU returns the CPU time (user and system) this process has used so far.
+func processCPU(b *testing.B) time.Duration {
+	b.Helper()
+	var ru syscall.Rusage
+	if err := syscall.Getrusage(syscall.RUSAGE_SELF, &ru); err != nil {
+		b.Fatalf("getrusage: %v", err)
+	}
+	return time.Duration(ru.Utime.Nano() + ru.Stime.Nano())
 }
 
 func (r *result) add(o result) {
@@ -176,6 +198,7 @@ func (r *result) add(o result) {
 	r.flushes += o.flushes
 	r.retries += o.retries
 	r.writing += o.writing
+	r.cpu += o.cpu
 	r.runs++
 }
 
@@ -228,7 +251,7 @@ func (p *pipeline) feed(ctx context.Context, b *testing.B, evs []*events.Event, 
 	sums := make([]ctl.FeedSummary, feeders)
 	done := make([]time.Time, feeders)
 	b.StartTimer()
-	start := time.Now()
+	start, cpu0 := time.Now(), processCPU(b)
 	g, gctx := errgroup.WithContext(ctx)
 	for f := range feeders {
 		g.Go(func() error {
@@ -287,6 +310,7 @@ func (p *pipeline) feed(ctx context.Context, b *testing.B, evs []*events.Event, 
 		return nil
 	})
 	b.StopTimer()
+	cpu := processCPU(b) - cpu0
 
 	writes, writing := rec.writes()
 	r := result{
@@ -298,6 +322,7 @@ func (p *pipeline) feed(ctx context.Context, b *testing.B, evs []*events.Event, 
 		lastLag: storedAt.Sub(lastAccepted),
 		flushes: writes - writesBefore,
 		writing: writing - writingBefore,
+		cpu:     cpu,
 	}
 	checkStored(ctx, b, conn, db, before+len(evs), last)
 	return r
