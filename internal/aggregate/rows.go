@@ -17,6 +17,18 @@ import (
 // only: a partial partition's ranking is published, not stored.
 func (p *pending) rows(withRanking bool) chstore.Batch {
 	b := chstore.Batch{Events: p.events, LateEvents: p.late}
+	if len(p.scores) > 0 {
+		n := 0
+		for _, sc := range p.scores {
+			if sc.Method == scoring.Method {
+				n++
+			}
+		}
+		if n > 0 {
+			b.Scores = make([]chstore.ScoreRow, 0, n)
+		}
+		b.MethodScores = make([]chstore.ScoreRow, 0, len(p.scores))
+	}
 	for _, k := range sortedKeys(p.scores) {
 		sc := p.scores[k] // a score is its row (chstore.ScoreRow)
 		if sc.Method == scoring.Method {
@@ -33,8 +45,15 @@ func (p *pending) rows(withRanking bool) chstore.Batch {
 			b.MethodRankings = append(b.MethodRankings, rows...)
 		}
 	}
+	members := 0
+	for _, rk := range p.groups {
+		members += len(rk.Entries)
+	}
+	if members > 0 {
+		b.GroupRankings = make([]chstore.GroupRankingRow, 0, members)
+	}
 	for _, group := range sortedKeys(p.groups) {
-		b.GroupRankings = append(b.GroupRankings, chstore.GroupRankingRows(group, p.groups[group])...)
+		b.GroupRankings = chstore.AppendGroupRankingRows(b.GroupRankings, group, p.groups[group])
 	}
 	keys := make([]windowKey, 0, len(p.windows))
 	for k := range p.windows {
@@ -51,6 +70,15 @@ func (p *pending) rows(withRanking bool) chstore.Batch {
 	})
 	for _, k := range keys {
 		b.Windows = append(b.Windows, windowRow(p.windows[k]))
+	}
+	// A batch over every unit holds hundreds of thousands of change rows: sized once, not grown.
+	terms := 0
+	for i := range p.changes {
+		terms += len(p.changes[i].Terms)
+	}
+	if len(p.changes) > 0 {
+		b.ScoreChanges = make([]chstore.ScoreChangeRow, 0, terms)
+		b.ScoreCauses = make([]chstore.ScoreCauseRow, 0, len(p.changes))
 	}
 	for i := range p.changes {
 		b.ScoreChanges, b.ScoreCauses = explain.AppendRows(b.ScoreChanges, b.ScoreCauses, &p.changes[i])

@@ -33,13 +33,17 @@ var groupRankingsTable = table[GroupRankingRow]{name: "group_rankings",
 
 // GroupRankingRows returns the rows of the ranking rk of a group.
 func GroupRankingRows(group string, rk *scoring.Ranking) []GroupRankingRow {
-	out := make([]GroupRankingRow, len(rk.Entries))
-	for i, e := range rk.Entries {
-		out[i] = GroupRankingRow{Group: group, Method: rk.Method, Version: rk.Version, AsOf: rk.AsOf,
+	return AppendGroupRankingRows(make([]GroupRankingRow, 0, len(rk.Entries)), group, rk)
+}
+
+// AppendGroupRankingRows appends the rows of GroupRankingRows to dst.
+func AppendGroupRankingRows(dst []GroupRankingRow, group string, rk *scoring.Ranking) []GroupRankingRow {
+	for _, e := range rk.Entries {
+		dst = append(dst, GroupRankingRow{Group: group, Method: rk.Method, Version: rk.Version, AsOf: rk.AsOf,
 			Rank: uint16(e.Rank), Region: e.Region, Composite: e.Composite, Grade: string(e.Grade),
-			PrevRank: uint16(e.PrevRank), Change: int16(e.Change)}
+			PrevRank: uint16(e.PrevRank), Change: int16(e.Change)})
 	}
-	return out
+	return dst
 }
 
 func groupRankingValues(r *GroupRankingRow) []any {

@@ -105,8 +105,10 @@ func metricName(m int) string {
 // The latest rows it returns do not depend on when it is called.
 func (e *Engine) Drain() Output {
 	var out Output
+	var cl scoreCloner
 	if e.dirtyUnits > 0 {
 		out.Scores = make([]scoring.Score, 0, e.dirtyUnits*len(e.specs))
+		cl = newScoreCloner(e.dirtyUnits, e.specs)
 		if e.cfg.Explain {
 			out.Changes = make([]ScoreChange, 0, e.dirtyUnits*len(e.specs))
 		}
@@ -115,7 +117,7 @@ func (e *Engine) Drain() Output {
 		r := &e.regions[i]
 		if r.dirty {
 			for m := range e.specs {
-				out.Scores = append(out.Scores, r.scores[m].Clone())
+				out.Scores = append(out.Scores, cl.clone(&r.scores[m]))
 			}
 			if e.cfg.Explain {
 				out.Changes = e.appendChanges(out.Changes, i)
@@ -233,7 +235,7 @@ func (e *Engine) appendChanges(dst []ScoreChange, i int) []ScoreChange {
 		dst = append(dst, c)
 	}
 	for m := range e.specs {
-		r.drained[m] = r.scores[m].Clone()
+		copyScore(&r.drained[m], &r.scores[m])
 	}
 	r.hasDrained = true
 	r.causes = causeAcc{items: r.causes.items[:0]}
@@ -262,4 +264,88 @@ func (e *Engine) currentScore(m int) func(region string) *scoring.Score {
 		}
 		return &e.regions[i].scores[m]
 	}
+}
+
+// scoreCloner clones the scores of one Drain into memory they share: a Drain over every unit
+// returns thousands of scores, and a clone of each made of its own small objects (the
+// satisfaction, every term and its value) multiplies the collector's work. The clones share no
+// memory with the engine.
+type scoreCloner struct {
+	floats []float64
+	terms  []scoring.TermValue
+}
+
+// newScoreCloner returns a cloner with room for the scores of units units under specs.
+func newScoreCloner(units int, specs []*scoring.Spec) scoreCloner {
+	terms := 0
+	for _, sp := range specs {
+		terms += len(sp.Terms)
+	}
+	return scoreCloner{floats: make([]float64, 0, units*(len(specs)+terms)), terms: make([]scoring.TermValue, 0, units*terms)}
+}
+
+// clone returns a copy of s that shares no memory with it (as scoring.Score.Clone).
+func (c *scoreCloner) clone(s *scoring.Score) scoring.Score {
+	out := *s
+	if s.Satisfaction != nil {
+		out.Satisfaction = c.float(*s.Satisfaction)
+	}
+	if s.Terms != nil {
+		if cap(c.terms)-len(c.terms) < len(s.Terms) {
+			c.terms = make([]scoring.TermValue, 0, max(64, len(s.Terms)))
+		}
+		n := len(c.terms)
+		c.terms = append(c.terms, s.Terms...)
+		out.Terms = c.terms[n:len(c.terms):len(c.terms)]
+		for i := range out.Terms {
+			if v := out.Terms[i].Value; v != nil {
+				out.Terms[i].Value = c.float(*v)
+			}
+		}
+	}
+	return out
+}
+
+// float returns a pointer to a copy of v.
+func (c *scoreCloner) float(v float64) *float64 {
+	if len(c.floats) == cap(c.floats) {
+		c.floats = make([]float64, 0, 64) // the room first given ran out: never moved, only replaced
+	}
+	c.floats = append(c.floats, v)
+	return &c.floats[len(c.floats)-1]
+}
+
+// copyScore sets *dst to a copy of src that shares no memory with it, reusing the memory of dst's
+// values, which must be dst's own (the engine's drained scores: nothing else points into them).
+func copyScore(dst, src *scoring.Score) {
+	sat, terms := dst.Satisfaction, dst.Terms
+	*dst = *src
+	dst.Satisfaction = nil
+	if src.Satisfaction != nil {
+		if sat == nil {
+			sat = new(float64)
+		}
+		*sat = *src.Satisfaction
+		dst.Satisfaction = sat
+	}
+	if src.Terms == nil {
+		dst.Terms = nil
+		return
+	}
+	if cap(terms) < len(src.Terms) {
+		terms = make([]scoring.TermValue, len(src.Terms))
+	}
+	terms = terms[:len(src.Terms)]
+	for i, t := range src.Terms {
+		v := terms[i].Value
+		terms[i] = scoring.TermValue{Name: t.Name}
+		if t.Value != nil {
+			if v == nil {
+				v = new(float64)
+			}
+			*v = *t.Value
+			terms[i].Value = v
+		}
+	}
+	dst.Terms = terms
 }

@@ -186,7 +186,30 @@ type service struct {
 // guide is a portal's audit key of an item.
 type guide struct {
 	stamp    scoring.Stamp
-	verdicts [8]events.Verdict
+	verdicts [8]verdict
+}
+
+// verdict is an events.Verdict as one byte: its index in events.Verdicts plus one, 0 for none.
+type verdict uint8
+
+// verdictOf returns the byte of v.
+func verdictOf(v events.Verdict) verdict { return verdict(slices.Index(events.Verdicts(), v) + 1) }
+
+// String returns the verdict's word, "" for none.
+func (v verdict) String() string {
+	if v == 0 || int(v) > len(events.Verdicts()) {
+		return ""
+	}
+	return string(events.Verdicts()[v-1])
+}
+
+// verdictsOf returns the bytes of the verdicts of an audit's elements.
+func verdictsOf(vs [8]events.Verdict) [8]verdict {
+	var out [8]verdict
+	for i, v := range vs {
+		out[i] = verdictOf(v)
+	}
+	return out
 }
 
 // desc is one portal's description of an item.
@@ -197,11 +220,38 @@ type desc struct {
 
 func (d *desc) published() bool { return d != nil && d.svc.stamp.ID != "" && d.svc.published }
 
-// item is an item's descriptions by portal.
+// item is an item's descriptions by portal, ordered by portal: a unit has at most
+// Limits.MaxPortals portals and most items are described by one or two, so a short sorted slice
+// holds them in a fraction of a map's memory (a unit's items are most of its state).
 type item struct {
-	by        map[string]*desc
+	by        []portalDesc
 	pubCount  int // portals that publish it
 	openPairs int // open inconsistencies of the item
+}
+
+// portalDesc is one portal's description of an item.
+type portalDesc struct {
+	portal string
+	d      desc
+}
+
+// get returns portal p's description of the item, nil when it has none. The pointer is valid
+// until the next add.
+func (it *item) get(p string) *desc {
+	for i := range it.by {
+		if it.by[i].portal == p {
+			return &it.by[i].d
+		}
+	}
+	return nil
+}
+
+// add adds portal p's empty description of the item, which it must not have, and returns it.
+// It moves the other descriptions: pointers get returned before are no longer valid.
+func (it *item) add(p string) *desc {
+	i, _ := slices.BinarySearchFunc(it.by, p, func(x portalDesc, p string) int { return strings.Compare(x.portal, p) })
+	it.by = slices.Insert(it.by, i, portalDesc{portal: p})
+	return &it.by[i].d
 }
 
 // Unit is the portal state of one unit. It is not safe for concurrent use.
@@ -276,7 +326,7 @@ func (u *Unit) Check(ev *events.Event) string {
 		return fmt.Sprintf("region %s already has %d portals, the limit: portal %q is not added",
 			u.region, len(u.portals), p)
 	}
-	if it := u.items[k]; (it == nil || it.by[p] == nil) && n >= u.limits.MaxItemsPerPortal {
+	if it := u.items[k]; (it == nil || it.get(p) == nil) && n >= u.limits.MaxItemsPerPortal {
 		return fmt.Sprintf("portal %q of region %s already describes %d items, the limit: item %s/%s is not added",
 			p, u.region, n, k.Level, k.Code)
 	}
@@ -296,7 +346,7 @@ func (u *Unit) Apply(seq uint64, ev *events.Event) bool {
 	st := scoring.Stamp{Time: ev.Time, ID: ev.ID}
 	var d *desc
 	if it := u.items[k]; it != nil {
-		d = it.by[p]
+		d = it.get(p)
 	}
 	if d != nil {
 		switch ev.Data.(type) {
@@ -319,7 +369,7 @@ func (u *Unit) Apply(seq uint64, ev *events.Event) bool {
 	case *events.ServiceWithdrawnData:
 		d.svc = service{stamp: st}
 	case *events.GuideAuditedData:
-		d.gd = guide{stamp: st, verdicts: x.Elements}
+		d.gd = guide{stamp: st, verdicts: verdictsOf(x.Elements)}
 	}
 	u.countPublished(it, wasPub, d.published())
 	u.measuresDirty, u.version = true, seq
@@ -347,13 +397,12 @@ func (u *Unit) Apply(seq uint64, ev *events.Event) bool {
 func (u *Unit) describe(k ItemKey, p string) (it *item, d *desc, joined bool) {
 	it = u.items[k]
 	if it == nil {
-		it = &item{by: make(map[string]*desc)}
+		it = &item{}
 		u.items[k] = it
 	}
-	d = it.by[p]
+	d = it.get(p)
 	if d == nil {
-		d = &desc{}
-		it.by[p] = d
+		d = it.add(p)
 		_, seen := u.portals[p]
 		joined = !seen
 		u.portals[p]++
@@ -392,7 +441,7 @@ func (u *Unit) recompute(k ItemKey, it *item, p, q string, seq uint64, t time.Ti
 		a, b = b, a
 	}
 	pk := pairKey{item: k, a: a, b: b}
-	fields := compareDesc(it.by[a], it.by[b])
+	fields := compareDesc(it.get(a), it.get(b))
 	cur := u.open[pk]
 	switch {
 	case cur == nil && len(fields) == 0:
@@ -453,7 +502,7 @@ func compareDesc(a, b *desc) []Field {
 	add("maturity", strconv.Itoa(int(a.svc.maturity)), strconv.Itoa(int(b.svc.maturity)))
 	if a.gd.stamp.ID != "" && b.gd.stamp.ID != "" {
 		for i, e := range events.Elements() {
-			add("guide."+string(e), string(a.gd.verdicts[i]), string(b.gd.verdicts[i]))
+			add("guide."+string(e), a.gd.verdicts[i].String(), b.gd.verdicts[i].String())
 		}
 	}
 	return f

@@ -37,14 +37,9 @@ func (u *Unit) AppendSnapshot(dst []byte) []byte {
 		it := u.items[k]
 		dst = append(dst, byte(k.Level.Index()))
 		dst = snapcodec.AppendString(dst, k.Code)
-		ps := make([]string, 0, len(it.by))
-		for p := range it.by {
-			ps = append(ps, p)
-		}
-		slices.Sort(ps)
-		dst = snapcodec.AppendUvarint(dst, uint64(len(ps)))
-		for _, p := range ps {
-			dst = appendDesc(snapcodec.AppendString(dst, p), it.by[p])
+		dst = snapcodec.AppendUvarint(dst, uint64(len(it.by))) // ordered by portal
+		for i := range it.by {
+			dst = appendDesc(snapcodec.AppendString(dst, it.by[i].portal), &it.by[i].d)
 		}
 	}
 	open := u.Open()
@@ -96,7 +91,7 @@ func appendDesc(dst []byte, d *desc) []byte {
 	if f&flagGuide != 0 {
 		dst = appendStamp(dst, d.gd.stamp)
 		for _, v := range d.gd.verdicts {
-			dst = append(dst, byte(slices.Index(events.Verdicts(), v)+1))
+			dst = append(dst, byte(v))
 		}
 	}
 	return dst
@@ -188,7 +183,7 @@ func (u *Unit) RestoreSnapshot(b []byte) ([]byte, error) {
 		if np > uint64(d.Len()) || np == 0 {
 			d.Fail("portal count")
 		}
-		it := &item{by: make(map[string]*desc)}
+		it := &item{by: make([]portalDesc, 0, min(np, uint64(fresh.limits.MaxPortals)))}
 		lastPortal := ""
 		for j := uint64(0); j < np && d.Err() == nil; j++ {
 			p := d.String()
@@ -196,7 +191,8 @@ func (u *Unit) RestoreSnapshot(b []byte) ([]byte, error) {
 				d.Fail("portal order")
 			}
 			lastPortal = p
-			x := &desc{}
+			it.by = append(it.by, portalDesc{portal: p}) // in order: checked above
+			x := &it.by[len(it.by)-1].d
 			f := d.Byte()
 			if f&^(flagService|flagPublished|flagGuide) != 0 || f&(flagService|flagGuide) == 0 ||
 				f&flagPublished != 0 && f&flagService == 0 {
@@ -216,10 +212,9 @@ func (u *Unit) RestoreSnapshot(b []byte) ([]byte, error) {
 						d.Fail("verdict")
 						break
 					}
-					x.gd.verdicts[e] = events.Verdicts()[v]
+					x.gd.verdicts[e] = verdict(v + 1)
 				}
 			}
-			it.by[p] = x
 			fresh.portals[p]++
 			if x.published() {
 				fresh.countPublished(it, false, true)
