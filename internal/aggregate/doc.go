@@ -1,7 +1,10 @@
 // Package aggregate is the aggregator service: it consumes the EVENTS stream of one partition in
 // stream order, applies every event to the partition's engine, and flushes the results in batches:
 // first to ClickHouse, then to NATS (score and ranking subjects and the latest-value bucket), and
-// only then writes a checkpoint of the engine state and the last applied stream sequence.
+// only then writes a checkpoint of the engine state and the last applied stream sequence. A batch
+// is stored in two writes: its scores, which are then published at once, and its other rows, after
+// which the rankings and the rest are published; so every message is published after its own rows
+// are stored, and the checkpoint after both writes.
 //
 // The order "store, then publish, then checkpoint" is what makes the outputs effectively once: a
 // crash at any point replays events from the last checkpoint, and every replayed output row carries

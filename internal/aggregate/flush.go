@@ -251,12 +251,18 @@ func (s *flusher) run(ctx context.Context, jobs <-chan *flushJob) error {
 	}
 }
 
-// flush stores a job's rows, then publishes its new scores and ranking, then writes its
-// checkpoint. It retries ClickHouse with exponential backoff while the failure is transient, and
-// while a schema fault is younger than SchemaFaultGrace (fault remembers since when, across
-// batches); the consuming loop waits meanwhile, which bounds memory. Rows ClickHouse refuses for
-// good are isolated (see storeBatch) and the rest is stored. A failed checkpoint is logged and
-// retried with the next one, except for the final job, where it is an error.
+// flush stores a job's rows and publishes them, then writes its checkpoint. The rows go in two
+// writes: first the scores (tables scores and method_scores), after which the new scores are
+// published, then every other table (the events, windows, rankings, explanations, portal state and
+// reviews), after which the rankings, group rankings, portal changes and alerts are published. So
+// a score is on NATS as soon as its own rows are stored, without waiting for the parts of the
+// other tables, and nothing is published before its rows are stored. It retries ClickHouse with
+// exponential backoff while the failure is transient, and while a schema fault is younger than
+// SchemaFaultGrace (fault remembers since when, across batches); the consuming loop waits
+// meanwhile, which bounds memory. Rows ClickHouse refuses for good are isolated (see storeBatch)
+// and the rest is stored. The checkpoint is written only once both writes are done. A failed
+// checkpoint is logged and retried with the next one, except for the final job, where it is an
+// error.
 func (s *flusher) flush(ctx context.Context, j *flushJob) error {
 	if j.batch.messages > 0 {
 		start := time.Now()
@@ -264,10 +270,22 @@ func (s *flusher) flush(ctx context.Context, j *flushJob) error {
 		if s.cfg.Rescore {
 			b = rescoreRows(b, s.cfg.From)
 		}
-		refused, err := s.storeBatch(ctx, b)
+		scores, rest := b.SplitScores()
+		refusedScores, err := s.storeBatch(ctx, scores)
+		if err != nil {
+			return fmt.Errorf("aggregate: store the scores up to sequence %d: %w", j.lastSeq, err)
+		}
+		if !s.cfg.Rescore {
+			s.publishScores(ctx, j.batch, b, refusedScores)
+		}
+		refused, err := s.storeBatch(ctx, rest)
 		if err != nil {
 			return fmt.Errorf("aggregate: store batch up to sequence %d: %w", j.lastSeq, err)
 		}
+		// The raw input's refusals first, as one write of the whole batch reports them: an event
+		// whose own row was refused is dead-lettered with that reason.
+		refused = append(refused, refusedScores...)
+		s.faultCleared(refused)
 		s.ready.clear(condStore)
 		s.countRows(b, refused)
 		stored := s.handleRefused(j.batch, b, refused)
@@ -319,13 +337,25 @@ func (s *flusher) checkpointHeld(ctx context.Context, final bool) error {
 	return nil
 }
 
+// faultCleared ends the schema fault, if any, when none of the rows a flush's writes refused was
+// refused for a schema fault.
+func (s *flusher) faultCleared(refused []chstore.Refused) {
+	if slices.ContainsFunc(refused, func(r chstore.Refused) bool { return chstore.Classify(r.Err) == chstore.SchemaFault }) {
+		return
+	}
+	s.fault.since = time.Time{}
+	s.metrics.schemaFault.Set(0)
+}
+
 // schemaFault remembers since when ClickHouse has answered with a schema fault (zero: it has not).
 type schemaFault struct{ since time.Time }
 
 // storeBatch writes b until it is stored except for the rows ClickHouse refuses for good, which
 // it returns. Transient failures are retried with backoff until ctx is done; a schema fault is
 // retried too, with /readyz not ready, until it has lasted SchemaFaultGrace, and then handled as a
-// row error (the rows of the failing table are refused).
+// row error (the rows of the failing table are refused). The fault is over only once a whole
+// flush is stored without a schema fault (faultCleared): a flush's second write must not restart
+// the grace of a fault its first write isolated.
 func (s *flusher) storeBatch(ctx context.Context, b chstore.Batch) ([]chstore.Refused, error) {
 	fault := &s.fault
 	var refused []chstore.Refused
@@ -347,10 +377,6 @@ func (s *flusher) storeBatch(ctx context.Context, b chstore.Batch) ([]chstore.Re
 			return err
 		}
 		refused = r
-		if !slices.ContainsFunc(r, func(r chstore.Refused) bool { return chstore.Classify(r.Err) == chstore.SchemaFault }) {
-			fault.since = time.Time{}
-			s.metrics.schemaFault.Set(0)
-		}
 		return nil
 	}
 	notify := func(err error, wait time.Duration) {
@@ -514,16 +540,20 @@ func (s *flusher) countRows(b chstore.Batch, refused []chstore.Refused) {
 	}
 }
 
-// publish sends, after the rows are stored, each new score to <prefix>.scores.<region>, the new
-// ranking to <prefix>.rankings, each new ranking of a group of units to
-// <prefix>.grouprankings.<group>, and all to the latest-value bucket, every change of an
-// inconsistency to <prefix>.inconsistencies.<region>, and each region's new portal measures to the
-// latest-value bucket. A score, ranking or portal measures version that was already published (a
-// replay after a restart) is not sent again; nor is a change of an inconsistency whose version the
-// region's published portal measures cover (the measures change with every portal event, so their
-// version is the newest of the region's inconsistency changes already published). Failures are
-// logged and counted: the rows are stored, and the next change publishes again.
-func (s *flusher) publish(ctx context.Context, batch *pending) {
+// publishScores sends, once the score rows of the batch are stored, each new score to
+// <prefix>.scores.<region> and to the latest-value bucket; a score whose row b's scores write
+// refused (refused) is not sent, nor kept in the batch. A version that was already published (a
+// replay after a restart) is not sent again. Failures are logged and counted: the rows are stored,
+// and the next change publishes again.
+func (s *flusher) publishScores(ctx context.Context, batch *pending, b chstore.Batch, refused []chstore.Refused) {
+	for _, r := range refused {
+		switch r.Table {
+		case "scores":
+			delete(batch.scores, scoreKey(&b.Scores[r.Row]))
+		case "method_scores":
+			delete(batch.scores, scoreKey(&b.MethodScores[r.Row]))
+		}
+	}
 	nc := s.js.Conn()
 	for _, k := range sortedKeys(batch.scores) {
 		sc := batch.scores[k]
@@ -541,6 +571,19 @@ func (s *flusher) publish(ctx context.Context, batch *pending) {
 		}
 		s.putLatest(ctx, key, sc.Version, data)
 	}
+}
+
+// publish sends, after the batch's other rows are stored (its scores are published before, by
+// publishScores), the new ranking to <prefix>.rankings, each new ranking of a group of units to
+// <prefix>.grouprankings.<group>, and both to the latest-value bucket, every change of an
+// inconsistency to <prefix>.inconsistencies.<region>, each region's new portal measures to the
+// latest-value bucket, and the alerts. A ranking or portal measures version that was already
+// published (a replay after a restart) is not sent again; nor is a change of an inconsistency whose
+// version the region's published portal measures cover (the measures change with every portal
+// event, so their version is the newest of the region's inconsistency changes already published).
+// Failures are logged and counted: the rows are stored, and the next change publishes again.
+func (s *flusher) publish(ctx context.Context, batch *pending) {
+	nc := s.js.Conn()
 	s.publishPortals(ctx, batch)
 	s.publishAlerts(batch.alerts)
 	for _, method := range sortedKeys(batch.rankings) {

@@ -11,6 +11,7 @@ import (
 	"github.com/nats-io/nats.go/jetstream"
 	"github.com/prometheus/client_golang/prometheus/testutil"
 
+	"github.com/govpulse/govpulse/internal/chstore"
 	"github.com/govpulse/govpulse/internal/natsjs"
 	"github.com/govpulse/govpulse/internal/natsjs/natstest"
 	"github.com/govpulse/govpulse/internal/scoring"
@@ -67,6 +68,7 @@ func TestFlushPutsEveryKeyOfEveryUnit(t *testing.T) {
 				want[key] = sc
 			}
 		}
+		f.publishScores(ctx, batch, chstore.Batch{}, nil)
 		f.publish(ctx, batch)
 		if len(f.puts) > maxPutsInFlight {
 			t.Fatalf("%d puts in flight, more than %d", len(f.puts), maxPutsInFlight)

@@ -65,6 +65,17 @@ func (s *Store) WriteIsolated(ctx context.Context, b Batch, schemaFaults bool) (
 	return s.write(ctx, b, &isolation{schemaFaults: schemaFaults})
 }
 
+// SplitScores returns the rows of b's score tables (Scores and MethodScores) and every other
+// row, for a caller that stores, and publishes, the scores before the rest: written alone, the
+// scores take one wave of two INSERTs instead of waiting for the raw input's. Each table keeps its
+// slice of b, so the rows a write of either part refuses are numbered as in b.
+func (b Batch) SplitScores() (scores, rest Batch) {
+	scores = Batch{Scores: b.Scores, MethodScores: b.MethodScores}
+	rest = b
+	rest.Scores, rest.MethodScores = nil, nil
+	return scores, rest
+}
+
 // isolation collects the refused rows of a WriteIsolated call; nil means Write.
 type isolation struct {
 	schemaFaults bool

@@ -283,8 +283,8 @@ func (p *pipeline) feed(ctx context.Context, b *testing.B, evs []*events.Event, 
 		b.Fatalf("ingest stored %d of %d events: %s; errors %v", fed.Accepted+fed.Duplicates, len(evs), fed, fed.Errors)
 	}
 
-	// The score of the last event is stored when a write covers the stream's last sequence: the
-	// aggregator writes the event rows and the scores they changed in one Write, scores last.
+	// The score of the last event is stored when a write of event rows covers the stream's last
+	// sequence: the aggregator writes a flush's scores first, then its event rows with the rest.
 	st, err := ingestJS.Stream(ctx, natsjs.DefaultEventsStream)
 	if err != nil {
 		b.Fatal(err)
@@ -360,12 +360,14 @@ func checkStored(ctx context.Context, b *testing.B, conn driver.Conn, db string,
 }
 
 // recorder is the aggregator's store: it writes through to ClickHouse and records, after each
-// successful write, the highest stream sequence of its event rows and when the write returned.
+// successful write, the highest stream sequence of its event rows and when the write returned; for
+// a write of scores alone (the first of a flush's two), the highest version of its scores.
 type recorder struct {
 	store *chstore.Store
 
 	mu      sync.Mutex
-	marks   []mark        // in write order; seq never falls
+	marks   []mark        // writes of event rows (every flush's second), in write order; seq never falls
+	scored  []mark        // writes of scores alone, in write order; seq never falls
 	writing time.Duration // total time of successful writes
 }
 
@@ -385,25 +387,44 @@ func (r *recorder) WriteIsolated(ctx context.Context, b chstore.Batch, schemaFau
 		return nil, err
 	}
 	now := time.Now()
+	marks := &r.marks
 	var hi uint64
 	for i := range b.Events {
 		hi = max(hi, b.Events[i].StreamSeq)
 	}
+	if len(b.Events) == 0 && len(b.MethodScores) > 0 {
+		marks = &r.scored
+		for i := range b.MethodScores {
+			hi = max(hi, b.MethodScores[i].Version)
+		}
+	}
 	r.mu.Lock()
 	defer r.mu.Unlock()
-	if n := len(r.marks); n > 0 {
-		hi = max(hi, r.marks[n-1].seq)
+	if n := len(*marks); n > 0 {
+		hi = max(hi, (*marks)[n-1].seq)
 	}
-	r.marks = append(r.marks, mark{seq: hi, at: now, took: now.Sub(start)})
+	*marks = append(*marks, mark{seq: hi, at: now, took: now.Sub(start)})
 	r.writing += now.Sub(start)
 	return refused, nil
 }
 
-// reached returns the first write that covered seq, if one has.
+// reached returns the first write of event rows that covered seq, if one has.
 func (r *recorder) reached(seq uint64) (mark, bool) {
 	r.mu.Lock()
 	defer r.mu.Unlock()
-	i, _ := slices.BinarySearchFunc(r.marks, seq, func(m mark, s uint64) int {
+	return covering(r.marks, seq)
+}
+
+// scoredAt returns the first write of scores alone whose versions reached seq, if one has.
+func (r *recorder) scoredAt(seq uint64) (mark, bool) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	return covering(r.scored, seq)
+}
+
+// covering returns the first of marks whose seq is at least seq.
+func covering(marks []mark, seq uint64) (mark, bool) {
+	i, _ := slices.BinarySearchFunc(marks, seq, func(m mark, s uint64) int {
 		switch {
 		case m.seq < s:
 			return -1
@@ -412,13 +433,14 @@ func (r *recorder) reached(seq uint64) (mark, bool) {
 		}
 		return 0
 	})
-	if i == len(r.marks) {
+	if i == len(marks) {
 		return mark{}, false
 	}
-	return r.marks[i], true
+	return marks[i], true
 }
 
-// writes returns the number of successful writes and their total time.
+// writes returns the number of successful writes of event rows (one per flush) and the total time
+// of all writes.
 func (r *recorder) writes() (int, time.Duration) {
 	r.mu.Lock()
 	defer r.mu.Unlock()
