@@ -110,7 +110,9 @@ func (s *idSlot) fp() fingerprint {
 	return fingerprint{hi: binary.LittleEndian.Uint64(s[0:8]), lo: binary.LittleEndian.Uint32(s[8:12])}
 }
 
-func (s *idSlot) empty() bool { return binary.LittleEndian.Uint64(s[0:8])|uint64(binary.LittleEndian.Uint32(s[8:12])) == 0 }
+func (s *idSlot) empty() bool {
+	return binary.LittleEndian.Uint64(s[0:8])|uint64(binary.LittleEndian.Uint32(s[8:12])) == 0
+}
 
 func (s *idSlot) t() int64 { return int64(binary.LittleEndian.Uint64(s[12:20])) }
 
