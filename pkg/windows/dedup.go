@@ -39,11 +39,13 @@ import (
 // An id may also carry a record (Count): the input of an event that a later event can void (a
 // review an upheld appeal takes back, Void), kept in the id's own slot as its event time and a
 // value of 1..7 (a rating), so that the ledger of such inputs costs one byte an id beyond the id
-// itself and no second table, string or hash. A recorded id is remembered (Contains) until
-// PurgeRecords forgets its record, whatever the horizon given to Contains, since its input is
-// counted once; a void of an id not recorded yet is held as a pending void (not an id
-// remembered: Contains reports false) until its input comes or PurgeRecords forgets it. The same
-// probability bounds a record wrongly matched by another id.
+// itself and no second table, string or hash. A record is held until PurgeRecords forgets it,
+// however old, and Count refuses its id meanwhile (the input is counted once); a void of an id
+// not recorded yet is held as a pending void until its input comes or PurgeRecords forgets it.
+// Records do not change what Contains answers: a recorded id is remembered from its input's time
+// like any other, a pending void is not an id remembered, and an id both recorded (or voided)
+// and added keeps both times (the later added one beside the slot, in a map that only such
+// reuses of an id fill). The same probability bounds a record wrongly matched by another id.
 //
 // Determinism: the same key, ids, times and records always give the same snapshot bytes, in any order of
 // Add, Purge and growth; two Dedups with different keys give different bytes for the same ids
@@ -60,6 +62,9 @@ type Dedup struct {
 	shift uint     // home slot of a fingerprint: fp.hi >> shift
 	minT  int64    // no plain id's time is below minT (a lower bound, exact after a Purge pass)
 	minR  int64    // no record's or pending void's time is below minR (likewise for PurgeRecords)
+	// later holds, for a slot with a record or a pending void (tag tagLater), the time of the id
+	// when it was also added later than the record's time (Add), so that Contains answers for it.
+	later map[fingerprint]int64
 
 	buf    []byte // key followed by the id being hashed
 	lastID string // the id of the last fingerprint computed, and the fingerprint
@@ -99,11 +104,13 @@ func (d *Dedup) Fingerprint(id string) Fingerprint {
 type idSlot [21]byte
 
 // The tag of a slot: 0 for a plain id; a record's value (1..7), with tagVoid once voided; or
-// tagPending|tagVoid for a void whose input has not come.
+// tagPending|tagVoid for a void whose input has not come; either of the last two with tagLater
+// when the id was also added (Dedup.later).
 const (
 	tagValue   = 0x07
 	tagVoid    = 0x08
 	tagPending = 0x10
+	tagLater   = 0x20
 )
 
 func (s *idSlot) fp() fingerprint {
@@ -178,28 +185,47 @@ func (d *Dedup) find(f fingerprint) (int, bool) {
 	}
 }
 
-// Contains reports whether id was added with an event time >= horizon, or holds a record.
+// Contains reports whether id was added (or counted) with an event time >= horizon.
 func (d *Dedup) Contains(id string, horizon time.Time) bool {
 	if d.n == 0 {
 		return false
 	}
-	i, ok := d.find(d.fingerprint(id))
+	f := d.fingerprint(id)
+	i, ok := d.find(f)
 	if !ok {
 		return false
 	}
-	s := &d.slots[i]
-	switch {
-	case s.plain():
-		return s.t() >= nanos(horizon)
-	case s.tag()&tagPending != 0:
-		return false
+	t, ok := d.idTime(f, &d.slots[i])
+	return ok && t >= nanos(horizon)
+}
+
+// idTime returns the time at which the id of slot s (fingerprint f) was remembered, and false
+// when it is only a pending void.
+func (d *Dedup) idTime(f fingerprint, s *idSlot) (int64, bool) {
+	t, ok := s.t(), s.tag()&tagPending == 0
+	if s.tag()&tagLater != 0 {
+		if l := d.later[f]; !ok || l > t {
+			t, ok = l, true
+		}
 	}
-	return true
+	return t, ok
+}
+
+// setLater remembers t as the time of the id of slot s (a record or a pending void) when it is
+// later than what the slot remembers.
+func (d *Dedup) setLater(f fingerprint, s *idSlot, t int64) {
+	if old, ok := d.idTime(f, s); ok && old >= t {
+		return
+	}
+	if d.later == nil {
+		d.later = map[fingerprint]int64{}
+	}
+	d.later[f] = t
+	s[20] |= tagLater
 }
 
 // Add records id with event time t; if id is already known the later of the two times is kept.
-// An id holding a record keeps it (and its time); a pending void of id is dropped, id being
-// remembered instead.
+// An id holding a record or a pending void keeps it.
 func (d *Dedup) Add(id string, t time.Time) {
 	f, tn := d.fingerprint(id), nanos(t)
 	i, ok := d.find(f)
@@ -207,16 +233,10 @@ func (d *Dedup) Add(id string, t time.Time) {
 		d.insert(f, tn, 0)
 		return
 	}
-	s := &d.slots[i]
-	switch {
-	case s.plain():
-		if s.t() < tn {
-			s.setT(tn)
-		}
-	case s.tag()&tagPending != 0:
-		*s = makeSlot(f, tn, 0)
-		d.noteTime(tn, 0, d.n == d.recs)
-		d.recs--
+	if s := &d.slots[i]; !s.plain() {
+		d.setLater(f, s, tn)
+	} else if s.t() < tn {
+		s.setT(tn)
 	}
 }
 
@@ -258,8 +278,9 @@ type Record struct {
 // Count records id, an input at event time t of value v (1..7) that a later Void can take back,
 // and reports whether the caller should count the input: false when id already holds a record
 // (a duplicate, counted or void), or was voided before it came (the input is then recorded void
-// and never counted). A plain id remembered by Add becomes a record. Call it after the lateness
-// checks, so that a refused input is not recorded. It panics when v is not 1..7.
+// and never counted). A plain id remembered by Add becomes a record. In every case id is
+// remembered at t, as Add does. Call it after the lateness checks, so that a refused input is
+// not recorded. It panics when v is not 1..7.
 func (d *Dedup) Count(id string, t time.Time, v uint8) bool {
 	if v == 0 || v > tagValue {
 		panic(fmt.Sprintf("windows: record value %d is not 1..7", v))
@@ -273,21 +294,28 @@ func (d *Dedup) Count(id string, t time.Time, v uint8) bool {
 	s := &d.slots[i]
 	switch {
 	case s.plain():
+		old := s.t()
 		*s = makeSlot(f, tn, v)
 		d.noteTime(tn, v, d.recs == 0)
 		d.recs++
+		d.setLater(f, s, old)
 		return true
 	case s.tag()&tagPending != 0:
+		l, hasL := d.later[f]
+		delete(d.later, f)
 		*s = makeSlot(f, tn, v|tagVoid)
 		d.noteTime(tn, v, false)
+		if hasL {
+			d.setLater(f, s, l)
+		}
 	}
+	d.setLater(f, s, tn)
 	return false
 }
 
 // Void voids the record of id at event time t. It returns the record as it was and true when id
 // was counted, so that the caller takes its input back out of what counted it; false when it was
-// void already, or not recorded yet (a pending void is then held, and Count will refuse id). A
-// plain id without a record is left alone.
+// void already, or not recorded yet (a pending void is then held, and Count will refuse id).
 func (d *Dedup) Void(id string, t time.Time) (Record, bool) {
 	f, tn := d.fingerprint(id), nanos(t)
 	i, ok := d.find(f)
@@ -296,7 +324,15 @@ func (d *Dedup) Void(id string, t time.Time) (Record, bool) {
 		return Record{}, false
 	}
 	s := &d.slots[i]
-	if s.plain() || s.tag()&tagVoid != 0 {
+	if s.plain() {
+		old := s.t()
+		*s = makeSlot(f, tn, tagPending|tagVoid)
+		d.noteTime(tn, tagPending, d.recs == 0)
+		d.recs++
+		d.setLater(f, s, old)
+		return Record{}, false
+	}
+	if s.tag()&tagVoid != 0 {
 		return Record{}, false
 	}
 	s[20] |= tagVoid
@@ -344,28 +380,73 @@ func log2(n int) int {
 // Purge forgets the plain ids whose event time is before horizon (records stay: PurgeRecords).
 func (d *Dedup) Purge(horizon time.Time) {
 	h := nanos(horizon)
+	for f, t := range d.later {
+		if t < h {
+			delete(d.later, f)
+			if i, ok := d.find(f); ok {
+				d.slots[i][20] &^= tagLater
+			}
+		}
+	}
 	if d.n == d.recs || h <= d.minT {
 		return
 	}
-	d.minT = d.sweep(func(s *idSlot) (bool, bool) { return s.plain(), s.t() < h })
+	least, seen := int64(0), false
+	d.sweep(func(s *idSlot) bool {
+		if !s.plain() {
+			return false
+		}
+		t := s.t()
+		if t < h {
+			return true
+		}
+		if !seen || t < least {
+			least, seen = t, true
+		}
+		return false
+	})
+	d.minT = least
 }
 
 // PurgeRecords forgets the records whose input's time is before before, and the pending voids
-// whose void's time is before it. Pass the start of the oldest pane any operator counting the
-// inputs still holds (Operator.RetractHorizon, or older): an older input can no longer be taken
-// back, and an input older than its void would be too late to count.
+// whose void's time is before it (an id also added later stays remembered, as a plain id). Pass
+// the start of the oldest pane any operator counting the inputs still holds
+// (Operator.RetractHorizon, or older): an older input can no longer be taken back, and an input
+// older than its void would be too late to count.
 func (d *Dedup) PurgeRecords(before time.Time) {
 	b := nanos(before)
 	if d.recs == 0 || b <= d.minR {
 		return
 	}
-	d.minR = d.sweep(func(s *idSlot) (bool, bool) { return !s.plain(), s.t() < b })
+	least, seen := int64(0), false
+	d.sweep(func(s *idSlot) bool {
+		if s.plain() {
+			return false
+		}
+		t := s.t()
+		if t >= b {
+			if !seen || t < least {
+				least, seen = t, true
+			}
+			return false
+		}
+		if s.tag()&tagLater == 0 {
+			return true
+		}
+		f := s.fp()
+		l := d.later[f]
+		delete(d.later, f)
+		*s = makeSlot(f, l, 0)
+		d.noteTime(l, 0, d.n == d.recs)
+		d.recs--
+		return false
+	})
+	d.minR = least
 }
 
-// sweep removes every slot that sel selects (its first result) and judges old (its second), and
-// returns the least time of the selected slots kept (0 when none). Then it shrinks a table left
-// at most 7/32 full.
-func (d *Dedup) sweep(sel func(*idSlot) (bool, bool)) int64 {
+// sweep removes every slot for which visit (which may change the slot in place) returns true,
+// in one pass, then shrinks a table left at most 7/32 full.
+func (d *Dedup) sweep(visit func(*idSlot) bool) {
 	// Start after an empty slot: no probe sequence crosses it, so a backward shift only ever moves
 	// a slot not yet visited into the one being visited.
 	mask := len(d.slots) - 1
@@ -373,22 +454,11 @@ func (d *Dedup) sweep(sel func(*idSlot) (bool, bool)) int64 {
 	for !d.slots[start].empty() {
 		start++
 	}
-	least, seen := int64(0), false
 	for k := 1; k <= len(d.slots); k++ {
 		i := (start + k) & mask
 		for {
 			s := &d.slots[i]
-			if s.empty() {
-				break
-			}
-			mine, old := sel(s)
-			if !mine {
-				break
-			}
-			if !old {
-				if t := s.t(); !seen || t < least {
-					least, seen = t, true
-				}
+			if s.empty() || !visit(s) {
 				break
 			}
 			if !s.plain() {
@@ -406,7 +476,6 @@ func (d *Dedup) sweep(sel func(*idSlot) (bool, bool)) int64 {
 	if size < len(d.slots) {
 		d.resize(size)
 	}
-	return least
 }
 
 // remove empties slot i and shifts the following slots of its probe sequence back.
@@ -436,7 +505,8 @@ func (d *Dedup) Len() int { return d.n }
 func (d *Dedup) Records() int { return d.recs }
 
 // dedupMagic starts a snapshot; its last byte is the format version. Format 3 adds each slot's
-// tag (a record's value and void, a pending void).
+// tag (a record's value and void, a pending void) and, with tagLater, the time the id was added
+// later.
 var dedupMagic = []byte{'g', 'p', 'd', 3}
 
 // AppendSnapshot appends the key and the remembered fingerprints, times and tags to dst, sorted by
@@ -452,6 +522,9 @@ func (d *Dedup) AppendSnapshot(dst []byte) []byte {
 		dst = binary.BigEndian.AppendUint32(dst, f.lo)
 		dst = binary.AppendVarint(dst, s.t())
 		dst = append(dst, s.tag())
+		if s.tag()&tagLater != 0 {
+			dst = binary.AppendVarint(dst, d.later[f])
+		}
 	})
 	return dst
 }
@@ -511,6 +584,9 @@ func (d *Dedup) sorted(fn func(*idSlot)) {
 
 // validTag reports whether tag is one a slot can hold.
 func validTag(tag uint8) bool {
+	if tag&tagLater != 0 {
+		return tag != tagLater && validTag(tag&^tagLater)
+	}
 	switch {
 	case tag == 0:
 		return true
@@ -563,6 +639,19 @@ func readDedup(src []byte) (*Dedup, []byte, error) {
 		}
 		tag := rest[0]
 		rest = rest[1:]
+		if tag&tagLater != 0 {
+			var l int64
+			if l, rest, err = readVarint(rest, "id's later time"); err != nil {
+				return nil, src, err
+			}
+			if l <= t && tag&tagPending == 0 {
+				return nil, src, fmt.Errorf("%w: id's later time not after its record's", ErrCorrupt)
+			}
+			if d.later == nil {
+				d.later = map[fingerprint]int64{}
+			}
+			d.later[f] = l
+		}
 		if f == (fingerprint{}) {
 			return nil, src, fmt.Errorf("%w: zero id fingerprint", ErrCorrupt)
 		}
