@@ -307,12 +307,18 @@ const envRatingsPerDay = "GOVPULSE_BENCH_RATINGS_PER_DAY"
 // enough to create their panes of the rolling window (its memory depends on
 // the panes, not the counts); the last 7 days get every rating, each with
 // a new 22-character id, which the engine remembers for its allowed
-// lateness. It reports the live heap of the engine at the end (MB), the part
-// of it that the remembered ids take (ids-MB, measured by dropping them),
-// the ids remembered, the heap per unit without the ids (B/unit) and the
-// part of it the windows take (windows-B/unit, measured by dropping them),
-// the panes per unit of the hourly windows and of the rolling window, and
-// the size of the snapshot (snapshot-MB).
+// lateness, each rating with the record of its review beside its id (the
+// ledger of the review lifecycle). It reports the live heap of the engine at
+// the end (MB), the part of it that the remembered ids with their review
+// records take (ids-MB, measured by dropping them), the part the reviews
+// tracker takes besides (reviews-MB: its windows, cases and evidence of
+// alerts), the ids remembered and the review records among them, the heap
+// per unit without the ids (B/unit) and the part of it the satisfaction
+// windows take (windows-B/unit, measured by dropping them), the panes per
+// unit of the hourly windows and of the rolling window, and the size of the
+// snapshot (snapshot-MB). The days before the last 7 get one rating per unit:
+// at the full rate every day of the rolling window would hold a million
+// review records, which this benchmark leaves out (see docs/benchmarks.md).
 func BenchmarkStateAllUnits30Days(b *testing.B) {
 	perDay := 1_000_000
 	if v := os.Getenv(envRatingsPerDay); v != "" {
@@ -328,8 +334,8 @@ func BenchmarkStateAllUnits30Days(b *testing.B) {
 	}
 	const lateDays = int(DefaultAllowedLateness / day)
 	days := RollingDays + lateDays
-	var total, idsBytes, winBytes, snap float64
-	var ids, hourlyPanes, rollingPanes int
+	var total, idsBytes, revBytes, winBytes, snap float64
+	var ids, records, hourlyPanes, rollingPanes int
 	for b.Loop() {
 		runtime.GC()
 		before := heapBytes()
@@ -372,11 +378,18 @@ func BenchmarkStateAllUnits30Days(b *testing.B) {
 		e.Drain()
 		after := heapBytes()
 		snap = float64(len(e.AppendSnapshot(nil)))
-		ids = e.dedup.Len()
+		ids, records = e.dedup.Len(), e.dedup.Records()
 		hourlyPanes, rollingPanes = e.hourly.Panes(), e.rolling.Panes()
-		e.dedup = windows.NewDedup()
-		withoutIDs := heapBytes()
 		var err error
+		if e.rev, err = newReviews(e.cfg, e.dedup); err != nil {
+			b.Fatal(err)
+		}
+		withoutTracker := heapBytes()
+		e.dedup = windows.NewDedup()
+		if e.rev, err = newReviews(e.cfg, e.dedup); err != nil {
+			b.Fatal(err)
+		}
+		withoutIDs := heapBytes()
 		if e.rolling, err = windows.New[int](rollingConfig(e.cfg.AllowedLateness), windows.Aggregator[ux, rollAcc, rollAcc](rolling{})); err != nil {
 			b.Fatal(err)
 		}
@@ -386,12 +399,15 @@ func BenchmarkStateAllUnits30Days(b *testing.B) {
 		withoutWindows := heapBytes()
 		runtime.KeepAlive(e)
 		total = float64(after) - float64(before)
-		idsBytes = float64(after) - float64(withoutIDs)
+		revBytes = float64(after) - float64(withoutTracker)
+		idsBytes = float64(withoutTracker) - float64(withoutIDs)
 		winBytes = float64(withoutIDs) - float64(withoutWindows)
 	}
 	b.ReportMetric(total/1e6, "MB")
 	b.ReportMetric(idsBytes/1e6, "ids-MB")
+	b.ReportMetric(revBytes/1e6, "reviews-MB")
 	b.ReportMetric(float64(ids), "ids")
+	b.ReportMetric(float64(records), "records")
 	b.ReportMetric((total-idsBytes)/float64(len(units)), "B/unit")
 	b.ReportMetric(winBytes/float64(len(units)), "windows-B/unit")
 	b.ReportMetric(snap/1e6, "snapshot-MB")

@@ -103,9 +103,8 @@ type Engine struct {
 	day     int64 // UTC+8 day number of the watermark
 	lastSeq uint64
 
-	dedup   *windows.Dedup
-	ledger  *windows.Ledger[int, ux] // the feedback.rated inputs of rolling and hourly, by identity
-	rev     *reviews.Tracker         // the lifecycle of reviews (reviews.go)
+	dedup   *windows.Dedup   // the remembered ids, with the records of the reviews (reviews.go)
+	rev     *reviews.Tracker // the lifecycle of reviews (reviews.go)
 	rolling *windows.Operator[int, ux, rollAcc, rollAcc]
 	hourly  *windows.Operator[int, ux, hourAcc, hourAcc] // key: region index * metricCount + metric
 
@@ -157,7 +156,6 @@ func New(cfg Config) (*Engine, error) {
 		index:       make(map[string]int, len(cfg.Regions)),
 		wm:          windows.NewWatermark(cfg.OutOfOrderness),
 		dedup:       newDedup(cfg.IDKey),
-		ledger:      windows.NewLedger[int, ux](),
 		winVersions: make(map[winKey]uint64),
 		addedIdx:    -1,
 		countNames:  scoring.CountNames(),
@@ -182,7 +180,7 @@ func New(cfg Config) (*Engine, error) {
 	if e.hourly, err = windows.New[int](hourlyConfig(cfg.AllowedLateness), windows.Aggregator[ux, hourAcc, hourAcc](hourly{})); err != nil {
 		return nil, fmt.Errorf("engine: hourly window: %w", err)
 	}
-	if e.rev, err = newReviews(cfg); err != nil {
+	if e.rev, err = newReviews(cfg, e.dedup); err != nil {
 		return nil, err
 	}
 	return e, nil
@@ -328,8 +326,7 @@ func (e *Engine) advance(t time.Time) time.Time {
 		e.hasDay, e.day, e.slid = true, d, true
 		e.rolling.Advance(w)
 		e.hourly.Advance(w)
-		e.dedup.Purge(w.Add(-e.cfg.AllowedLateness))
-		e.purgeLedger()
+		e.dedup.Purge(w.Add(-e.cfg.AllowedLateness)) // the tracker purges the records (reviews.go)
 		for i := range e.regions {
 			e.touched = append(e.touched, i)
 		}
@@ -382,11 +379,13 @@ func (e *Engine) applyExperience(seq uint64, idx int, ev *events.Event, w time.T
 		return Result{Outcome: Applied, Reason: "ignored: not a user-experience payload"}
 	}
 	if in.metric == metricFeedback {
-		e.rev.Apply(ev, w)
-		if !e.ledger.Add(key, idx, ev.Time, in) {
+		// The tracker records the review in the remembered ids (a record remembers its id).
+		if e.rev.Rate(key, ev, w) != reviews.Applied {
 			e.dedup.Add(key, ev.Time)
 			return Result{Outcome: Applied, Reason: "not counted: voided on appeal before it came"}
 		}
+	} else {
+		e.dedup.Add(key, ev.Time)
 	}
 	if err := e.rolling.Add(idx, ev.Time, in, w); err != nil {
 		return Result{Outcome: TooLate, Reason: err.Error()} // unreachable: lateness was checked above
@@ -395,7 +394,6 @@ func (e *Engine) applyExperience(seq uint64, idx int, ev *events.Event, w time.T
 	if err := e.hourly.Add(wk, ev.Time, in, w); err != nil {
 		return Result{Outcome: TooLate, Reason: err.Error()} // unreachable, as above
 	}
-	e.dedup.Add(key, ev.Time)
 	e.winVersions[winKey{key: wk, start: hourStart(ev.Time)}] = seq
 	e.added, e.addedIdx, e.addedTime = in, idx, ev.Time
 	e.touch(idx)

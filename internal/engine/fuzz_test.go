@@ -2,6 +2,7 @@ package engine
 
 import (
 	"bytes"
+	"fmt"
 	"testing"
 
 	"github.com/govpulse/govpulse/pkg/events"
@@ -29,6 +30,21 @@ func FuzzRestore(f *testing.F) {
 	f.Add(e.AppendSnapshot(nil))
 	e.Drain()
 	e.Apply(8, rated("r6", "330106", atMin(24*60+8), 1))
+	f.Add(e.AppendSnapshot(nil))
+	// The lifecycle of reviews: a review voided, a void before its review, a rectification.
+	for i, d := range []events.Payload{
+		&events.FeedbackAppealDecidedData{ReviewID: "r6", Decision: events.Upheld},
+		&events.FeedbackAppealDecidedData{ReviewID: "r9", Decision: events.Upheld},
+		&events.RectificationOpenedData{ReviewID: "r2", DeadlineDays: 5},
+	} {
+		region := "330106"
+		if i == 2 {
+			region = "520000"
+		}
+		e.Apply(uint64(9+i), &events.Event{ID: fmt.Sprint("l", i), Type: d.EventType(), Region: region,
+			Time: atMin(24*60 + 10 + i), Source: "fuzz", Data: d})
+	}
+	e.Apply(12, rated("r9", "330106", atMin(24*60+9), 2))
 	f.Add(e.AppendSnapshot(nil))
 	f.Add([]byte("gpe\x01"))
 	f.Add([]byte("gpe\x02"))

@@ -54,20 +54,24 @@ var (
 // Format 10 remembers applied events by a keyed 96-bit fingerprint of their
 // identity (the key in the snapshot) instead of the identity itself; a
 // format 9 snapshot is rebuilt.
-const snapshotMagic = "gpe\x0a"
+// Format 11 holds each review once, as a record in the slot of its id among
+// the remembered ids (its time and rating), instead of in two ledgers by
+// identity and a case of the tracker each; a format 10 snapshot is rebuilt.
+const snapshotMagic = "gpe\x0b"
 
 // formatNotes says, per older format version, why its snapshots cannot be
 // used; Restore puts it in its error, which the aggregator logs.
 var formatNotes = map[byte]string{
-	1: "format 1 remembered applied events by id alone; format 2 identifies them by region and id",
-	2: "format 2 lacks the composites before the last ranking change, which a partition's share of the ranking of all units needs",
-	3: "format 3 holds one method, lacks the window counts of method 2022 (bad ratings, no visit, on time) and what explains the next changes",
-	4: "format 4 holds either one method and what explains its changes, or the methods without what explains theirs; format 5 holds both",
-	5: "format 5 lacks the state of each unit's portals and the units below the provincial level with the rankings of their groups",
-	6: "format 6 holds either the state of each unit's portals or the units below the provincial level with the rankings of their groups; format 7 holds both",
-	7: "format 7 lacks the bounds of the portal state (portals per unit, items per portal) in its configuration",
-	8: "format 8 lacks the lifecycle of reviews (the reviews counted by identity, appeals, rectifications, alerts)",
-	9: "format 9 remembers applied events by their identity; format 10 keeps a keyed fingerprint of it, in a quarter of the memory",
+	1:  "format 1 remembered applied events by id alone; format 2 identifies them by region and id",
+	2:  "format 2 lacks the composites before the last ranking change, which a partition's share of the ranking of all units needs",
+	3:  "format 3 holds one method, lacks the window counts of method 2022 (bad ratings, no visit, on time) and what explains the next changes",
+	4:  "format 4 holds either one method and what explains its changes, or the methods without what explains theirs; format 5 holds both",
+	5:  "format 5 lacks the state of each unit's portals and the units below the provincial level with the rankings of their groups",
+	6:  "format 6 holds either the state of each unit's portals or the units below the provincial level with the rankings of their groups; format 7 holds both",
+	7:  "format 7 lacks the bounds of the portal state (portals per unit, items per portal) in its configuration",
+	8:  "format 8 lacks the lifecycle of reviews (the reviews counted by identity, appeals, rectifications, alerts)",
+	9:  "format 9 remembers applied events by their identity; format 10 keeps a keyed fingerprint of it, in a quarter of the memory",
+	10: "format 10 holds every review three times (two ledgers by identity and a case); format 11 holds it once, as a record beside its remembered id",
 }
 
 // AppendSnapshot appends the engine's whole state to dst and returns the

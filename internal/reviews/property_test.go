@@ -96,7 +96,8 @@ func TestVoidsAgainstBruteForce(t *testing.T) {
 				for _, rv := range reviews {
 					if !rv.tm.Before(day) && rv.tm.Before(day.Add(24*time.Hour)) {
 						c := tr.cases[caseKey(zj, rv.id)]
-						t.Logf("%s %v void %v ledger counted %v case %+v", rv.id, rv.tm, voidByID[rv.id], tr.ledger.Counted(caseKey(zj, rv.id)), c)
+						r, ok := tr.ids.Lookup(caseKey(zj, rv.id))
+						t.Logf("%s %v void %v record %+v %v case %+v", rv.id, rv.tm, voidByID[rv.id], r, ok, c)
 					}
 				}
 				t.Fatalf("seed %d, %v: %d reviews, %d bad; brute force %d, %d", seed, day, s.Reviews, s.Bad, n, bad)

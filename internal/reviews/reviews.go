@@ -6,7 +6,10 @@
 //
 // A review voided on appeal (feedback.appeal_decided upheld) leaves every window it was counted
 // in, and a review whose appeal was upheld before it arrived is never counted: the results equal
-// those of a stream in which the review never came (windows.Ledger and Operator.Remove).
+// those of a stream in which the review never came (the records of windows.Dedup and
+// Operator.Remove). A review is held once: as a record in the id store (Config.IDs, the engine's
+// remembered ids), of one byte beyond its id's fingerprint and time; a Case only exists for a
+// review that a lifecycle event names.
 package reviews
 
 import (
@@ -43,6 +46,11 @@ type Config struct {
 	AlertWindow     time.Duration      // the short window of alerts (tumbling), a divisor of a day
 	AlertFactor     float64            // an alert needs a short-window bad rate above baseline * factor
 	AlertMinCount   int                // and at least this many bad reviews in the short window
+	// IDs is the id store that holds the record of every review (windows.Dedup.Count): the
+	// engine's remembered ids, so that a review is held once. Nil: the tracker keeps a store of
+	// its own (in its snapshot). The tracker forgets the records its windows can no longer take
+	// back (PurgeRecords); the owner of a shared store purges its plain ids.
+	IDs *windows.Dedup
 }
 
 func (c Config) withDefaults() Config {
@@ -66,8 +74,16 @@ func (c Config) withDefaults() Config {
 
 // rating is what the windows count of a review.
 type rating struct {
-	bad  bool
-	item string // item code, "" when the review names none
+	bad bool
+}
+
+// badItem is a counted bad review naming an item, kept while the short window of its time can
+// still be judged: the evidence of an alert (top).
+type badItem struct {
+	fp   windows.Fingerprint // the review's, in the id store
+	t    int64               // its event time, Unix nanoseconds
+	item string
+	void bool
 }
 
 // tally is the accumulator of the windows: bad reviews of all reviews.
@@ -95,14 +111,43 @@ func (tallyAgg) Subtract(a tally, r rating) tally {
 	return a
 }
 
-// Case is the lifecycle of one review.
+// shortTally is the accumulator of the short window of alerts, in 32 bits: a pane is at most a
+// day (AlertWindow divides one), and 2³² reviews of one unit in a day are 50,000 a second. The
+// short window holds a pane per unit for every AlertWindow of the allowed lateness (169 a unit
+// at the defaults), so its accumulator is a large part of the tracker's memory.
+type shortTally struct{ Bad, Total uint32 }
+
+type shortAgg struct{}
+
+func (shortAgg) Add(a shortTally, r rating) shortTally {
+	a.Total++
+	if r.bad {
+		a.Bad++
+	}
+	return a
+}
+
+func (shortAgg) Merge(a, b shortTally) shortTally {
+	return shortTally{Bad: a.Bad + b.Bad, Total: a.Total + b.Total}
+}
+
+func (shortAgg) Result(a shortTally) tally { return tally{Bad: int64(a.Bad), Total: int64(a.Total)} }
+
+func (shortAgg) Subtract(a shortTally, r rating) shortTally {
+	a.Total--
+	if r.bad {
+		a.Bad--
+	}
+	return a
+}
+
+// Case is the lifecycle of one review that a lifecycle event named; what it holds of the review
+// itself (Seen, Time, Rating) is read from the review's record.
 type Case struct {
 	Region, ReviewID string
 	Seen             bool      // the review arrived
 	Time             time.Time // the review's event time
 	Rating           int
-	ItemCode         string
-	CaseNumber       string
 	Appealed         bool
 	Decision         events.Decision // "" until decided
 	Opened           time.Time       // zero unless a rectification was opened
@@ -132,14 +177,18 @@ const (
 type Tracker struct {
 	cfg     Config
 	rolling *windows.Operator[string, rating, tally, tally]
-	short   *windows.Operator[string, rating, tally, tally]
-	ledger  *windows.Ledger[string, rating]
-	cases   map[string]*Case // by region/review id
+	short   *windows.Operator[string, rating, shortTally, tally]
+	ids     *windows.Dedup       // the records of the reviews (Config.IDs, or owned)
+	ownIDs  bool                 // ids is the tracker's own, in its snapshot
+	cases   map[string]*Case     // the reviews a lifecycle event named, by region/review id
+	latest  map[string]int64     // by region, the latest event time of its reviews (Unix ns)
+	bad     map[string][]badItem // by region, its counted bad reviews naming an item, in arrival order
 	wm      time.Time
 	active  map[string]Alert // the raised alerts by region
 	alerts  []Alert          // raised and ended, not yet taken or stamped
 
-	// units counts the cases of each region; life holds, by region and review id, the cases with
+	// units counts the cases of each region; a region with cases or with reviews since the purge
+	// horizon (latest) has a rolling row that moves every day. life holds, by region and review id, the cases with
 	// an appeal decided or a rectification opened: the only ones a Summary reads beyond the
 	// windows.
 	units map[string]int
@@ -161,9 +210,12 @@ func New(cfg Config) (*Tracker, error) {
 	if (24*time.Hour)%cfg.AlertWindow != 0 {
 		return nil, errors.New("reviews: the alert window must divide a day")
 	}
-	t := &Tracker{cfg: cfg, ledger: windows.NewLedger[string, rating](), cases: map[string]*Case{},
-		active: map[string]Alert{}, units: map[string]int{}, life: map[string]map[string]*Case{},
-		marked: map[RowKey]bool{}, rows: map[RowKey]chstore.ReviewStatRow{}}
+	t := &Tracker{cfg: cfg, ids: cfg.IDs, cases: map[string]*Case{}, latest: map[string]int64{},
+		bad: map[string][]badItem{}, active: map[string]Alert{}, units: map[string]int{},
+		life: map[string]map[string]*Case{}, marked: map[RowKey]bool{}, rows: map[RowKey]chstore.ReviewStatRow{}}
+	if t.ids == nil {
+		t.ids, t.ownIDs = windows.NewDedup(), true
+	}
 	var err error
 	if t.rolling, err = windows.New[string](windows.Config{Size: cfg.Window, Hop: 24 * time.Hour, Offset: cstOffset,
 		AllowedLateness: cfg.AllowedLateness, DiscardChanged: true, DiscardFinal: true},
@@ -171,7 +223,7 @@ func New(cfg Config) (*Tracker, error) {
 		return nil, fmt.Errorf("reviews: rolling window: %w", err)
 	}
 	if t.short, err = windows.New[string](windows.Config{Size: cfg.AlertWindow, AllowedLateness: cfg.AllowedLateness,
-		DiscardChanged: true}, windows.Aggregator[rating, tally, tally](tallyAgg{})); err != nil {
+		DiscardChanged: true}, windows.Aggregator[rating, shortTally, tally](shortAgg{})); err != nil {
 		return nil, fmt.Errorf("reviews: alert window: %w", err)
 	}
 	return t, nil
@@ -184,11 +236,15 @@ func (t *Tracker) caseOf(region, id string, tm time.Time) *Case {
 	return t.caseAt(caseKey(region, id), region, id, tm)
 }
 
-// caseAt is caseOf with the case's key k (caseKey) already built.
+// caseAt is caseOf with the case's key k (caseKey) already built. A new case reads what it holds
+// of the review from the review's record.
 func (t *Tracker) caseAt(k, region, id string, tm time.Time) *Case {
 	c := t.cases[k]
 	if c == nil {
 		c = &Case{Region: region, ReviewID: id}
+		if r, ok := t.ids.Lookup(k); ok {
+			c.Seen, c.Time, c.Rating, c.last = true, r.Time, int(r.Value), r.Time
+		}
 		t.cases[k] = c
 		t.units[region]++
 	}
@@ -202,28 +258,14 @@ func (t *Tracker) caseAt(k, region, id string, tm time.Time) *Case {
 // horizon change nothing. Lifecycle events are idempotent: the first decision of an appeal, the
 // first opening and the first closing of a rectification count (a voided review stays void).
 func (t *Tracker) Apply(ev *events.Event, wm time.Time) Outcome {
+	if _, ok := ev.Data.(*events.FeedbackRatedData); ok {
+		return t.Rate(caseKey(ev.Region, ev.ID), ev, wm)
+	}
 	t.advance(wm)
 	if t.rolling.Check(ev.Time, wm) != nil {
 		return TooLate
 	}
 	switch d := ev.Data.(type) {
-	case *events.FeedbackRatedData:
-		k := caseKey(ev.Region, ev.ID)
-		c := t.caseAt(k, ev.Region, ev.ID, ev.Time)
-		if c.Seen {
-			return Ignored
-		}
-		c.Seen, c.Time, c.Rating, c.ItemCode, c.CaseNumber = true, ev.Time, d.Rating, d.ItemCode, d.CaseNumber
-		// Counted or not, its day's appeals may change (a decision that came before it).
-		t.markDay(ev.Region, ev.Time)
-		t.markRolling(ev.Region)
-		r := rating{bad: d.Bad(), item: d.ItemCode}
-		if !t.ledger.Add(k, ev.Region, ev.Time, r) {
-			return Ignored
-		}
-		// Both operators accept the event: their lateness is the same.
-		_ = t.rolling.Add(ev.Region, ev.Time, r, wm)
-		_ = t.short.Add(ev.Region, ev.Time, r, wm)
 	case *events.FeedbackAppealedData:
 		t.caseOf(ev.Region, d.ReviewID, ev.Time).Appealed = true
 	case *events.FeedbackAppealDecidedData:
@@ -240,10 +282,15 @@ func (t *Tracker) Apply(ev *events.Event, wm time.Time) Outcome {
 		t.markDay(c.Region, c.Opened)
 		t.markRolling(c.Region)
 		if d.Decision == events.Upheld {
-			if e, ok := t.ledger.Void(caseKey(ev.Region, d.ReviewID), ev.Time); ok {
+			k := caseKey(ev.Region, d.ReviewID)
+			if r, ok := t.ids.Void(k, ev.Time); ok {
+				in := rating{bad: r.Value <= 2}
 				// A window already final keeps the review (ErrTooLate): final windows never change.
-				_ = t.rolling.Remove(e.Key, e.Time, e.In, t.ledger.Inputs)
-				_ = t.short.Remove(e.Key, e.Time, e.In, t.ledger.Inputs)
+				_ = t.rolling.Remove(ev.Region, r.Time, in, nil)
+				_ = t.short.Remove(ev.Region, r.Time, in, nil)
+				if in.bad {
+					t.voidBad(ev.Region, t.ids.Fingerprint(k))
+				}
 			}
 		}
 	case *events.RectificationOpenedData:
@@ -270,6 +317,64 @@ func (t *Tracker) Apply(ev *events.Event, wm time.Time) Outcome {
 	return Applied
 }
 
+// Rate applies the review ev (a feedback.rated event) whose key (events.Key.String, region/id) is
+// key, at watermark wm, as Apply does: Applied when it is counted, Ignored when its record shows
+// it already (a duplicate) or it was voided before it came. The review is recorded in the id
+// store (windows.Dedup.Count) with its rating; a case that a lifecycle event opened before it
+// learns it came.
+func (t *Tracker) Rate(key string, ev *events.Event, wm time.Time) Outcome {
+	t.advance(wm)
+	if t.rolling.Check(ev.Time, wm) != nil {
+		return TooLate
+	}
+	d, ok := ev.Data.(*events.FeedbackRatedData)
+	if !ok || d.Rating < 1 || d.Rating > 5 {
+		return Ignored
+	}
+	tn := ev.Time.UnixNano()
+	if l, ok := t.latest[ev.Region]; !ok || l < tn {
+		t.latest[ev.Region] = tn
+	}
+	var c *Case
+	if len(t.cases) > 0 {
+		if c = t.cases[key]; c != nil && ev.Time.After(c.last) {
+			c.last = ev.Time
+		}
+	}
+	if _, dup := t.ids.Lookup(key); dup {
+		return Ignored
+	}
+	counted := t.ids.Count(key, ev.Time, uint8(d.Rating))
+	if c != nil {
+		c.Seen, c.Time, c.Rating = true, ev.Time, d.Rating
+	}
+	// Counted or not, its day's appeals may change (a decision that came before it).
+	t.markDay(ev.Region, ev.Time)
+	t.markRolling(ev.Region)
+	if !counted {
+		return Ignored
+	}
+	r := rating{bad: d.Bad()}
+	// Both operators accept the event: their lateness is the same.
+	_ = t.rolling.Add(ev.Region, ev.Time, r, wm)
+	_ = t.short.Add(ev.Region, ev.Time, r, wm)
+	if r.bad && d.ItemCode != "" {
+		t.bad[ev.Region] = append(t.bad[ev.Region], badItem{fp: t.ids.Fingerprint(key), t: tn, item: d.ItemCode})
+	}
+	return Applied
+}
+
+// voidBad marks the bad review fp of region void in the evidence of alerts.
+func (t *Tracker) voidBad(region string, fp windows.Fingerprint) {
+	bs := t.bad[region]
+	for i := range bs {
+		if bs[i].fp == fp && !bs[i].void {
+			bs[i].void = true
+			return
+		}
+	}
+}
+
 // Advance moves the tracker to watermark wm without an event: windows become final, alerts are
 // judged and old state is forgotten.
 func (t *Tracker) Advance(wm time.Time) { t.advance(wm) }
@@ -291,15 +396,22 @@ func (t *Tracker) advance(wm time.Time) {
 	// for one horizon, so purged, which starts at zero after a restore, is no state).
 	if horizon := t.rolling.RetractHorizon(); horizon.After(t.purged) {
 		t.purged = horizon
-		t.ledger.Purge(horizon)
+		t.ids.PurgeRecords(horizon)
 		// A case whose events are all older than the oldest pane held counts in no rolling result
 		// any more (the rolling window starts after it), its day rows are final, and an event of
-		// it would be too late.
+		// it would be too late. So for a region's reviews.
 		for k, c := range t.cases {
 			if c.last.Before(horizon) {
 				t.forget(k, c)
 			}
 		}
+		h := horizon.UnixNano()
+		for region, l := range t.latest {
+			if l < h {
+				delete(t.latest, region)
+			}
+		}
+		t.purgeBad(t.short.RetractHorizon().UnixNano())
 	}
 	if !dayStart(prev).Equal(dayStart(wm)) {
 		t.newDay(prev)
@@ -449,15 +561,34 @@ func (t *Tracker) judge(region string, w windows.Window, v tally) {
 	}
 }
 
+// purgeBad forgets the bad reviews before h (no short window holding them can be judged any
+// more) and the void ones.
+func (t *Tracker) purgeBad(h int64) {
+	for region, bs := range t.bad {
+		kept := bs[:0]
+		for _, b := range bs {
+			if !b.void && b.t >= h {
+				kept = append(kept, b)
+			}
+		}
+		clear(bs[len(kept):])
+		if len(kept) == 0 {
+			delete(t.bad, region)
+			continue
+		}
+		t.bad[region] = kept
+	}
+}
+
 // top returns the items with the most bad reviews of region in w.
 func (t *Tracker) top(region string, w windows.Window) []ItemCount {
 	n := map[string]int64{}
-	t.ledger.Inputs(region, w.Start, w.End, func(r rating) bool {
-		if r.bad && r.item != "" {
-			n[r.item]++
+	s, e := w.Start.UnixNano(), w.End.UnixNano()
+	for _, b := range t.bad[region] {
+		if !b.void && b.t >= s && b.t < e {
+			n[b.item]++
 		}
-		return true
-	})
+	}
 	out := make([]ItemCount, 0, len(n))
 	for k, v := range n {
 		out = append(out, ItemCount{ItemCode: k, Bad: v})

@@ -1,8 +1,10 @@
 package reviews
 
 import (
+	"encoding/binary"
 	"errors"
 	"fmt"
+	"math"
 	"slices"
 	"time"
 
@@ -17,10 +19,13 @@ var ErrCorrupt = errors.New("reviews: corrupt snapshot")
 
 // snapshotMagic starts every snapshot; its last byte is the format version.
 // Format 2 adds the rows and alert rows stamped and not yet taken, and the rows marked and not yet
-// stamped.
-var snapshotMagic = []byte{'g', 'p', 'r', 2}
+// stamped. Format 3 holds the reviews as records of the id store (in the snapshot when the
+// tracker owns the store) instead of a ledger and a case each, a case only per review a
+// lifecycle event named, and the latest review time of each region and the bad reviews naming an
+// item that alerts may cite.
+var snapshotMagic = []byte{'g', 'p', 'r', 3}
 
-// tallyCodec and ratingCodec encode the windows' accumulators and inputs.
+// tallyCodec and shortCodec encode the windows' accumulators.
 type tallyCodec struct{}
 
 func (tallyCodec) Append(dst []byte, v tally) []byte {
@@ -40,21 +45,23 @@ func (tallyCodec) Read(src []byte) (tally, []byte, error) {
 	return v, rest, nil
 }
 
-type ratingCodec struct{}
+type shortCodec struct{}
 
-func (ratingCodec) Append(dst []byte, r rating) []byte {
-	return windows.StringCodec{}.Append(snapcodec.AppendBool(dst, r.bad), r.item)
+func (shortCodec) Append(dst []byte, v shortTally) []byte {
+	return snapcodec.AppendUvarint(snapcodec.AppendUvarint(dst, uint64(v.Bad)), uint64(v.Total))
 }
 
-func (ratingCodec) Read(src []byte) (rating, []byte, error) {
-	if len(src) == 0 || src[0] > 1 {
-		return rating{}, src, fmt.Errorf("%w: rating flag", windows.ErrCorrupt)
+func (shortCodec) Read(src []byte) (shortTally, []byte, error) {
+	var v [2]uint32
+	rest := src
+	for i := range v {
+		n, k := binary.Uvarint(rest)
+		if k <= 0 || n > math.MaxUint32 {
+			return shortTally{}, src, fmt.Errorf("%w: short window count", windows.ErrCorrupt)
+		}
+		v[i], rest = uint32(n), rest[k:]
 	}
-	item, rest, err := windows.StringCodec{}.Read(src[1:])
-	if err != nil {
-		return rating{}, src, err
-	}
-	return rating{bad: src[0] == 1, item: item}, rest, nil
+	return shortTally{Bad: v[0], Total: v[1]}, rest, nil
 }
 
 // AppendSnapshot appends the whole state of the tracker to dst (deterministic: the same state
@@ -63,8 +70,11 @@ func (t *Tracker) AppendSnapshot(dst []byte) []byte {
 	dst = append(dst, snapshotMagic...)
 	dst = snapcodec.AppendTime(dst, t.wm)
 	dst = t.rolling.AppendSnapshot(dst, windows.StringCodec{}, tallyCodec{})
-	dst = t.short.AppendSnapshot(dst, windows.StringCodec{}, tallyCodec{})
-	dst = t.ledger.AppendSnapshot(dst, windows.StringCodec{}, ratingCodec{})
+	dst = t.short.AppendSnapshot(dst, windows.StringCodec{}, shortCodec{})
+	dst = snapcodec.AppendBool(dst, t.ownIDs)
+	if t.ownIDs {
+		dst = t.ids.AppendSnapshot(dst)
+	}
 	keys := make([]string, 0, len(t.cases))
 	for k := range t.cases {
 		keys = append(keys, k)
@@ -74,7 +84,24 @@ func (t *Tracker) AppendSnapshot(dst []byte) []byte {
 	for _, k := range keys {
 		dst = appendCase(dst, t.cases[k])
 	}
-	regions := make([]string, 0, len(t.active))
+	dst = appendLatest(dst, t.latest)
+	regions := make([]string, 0, len(t.bad))
+	for r := range t.bad {
+		regions = append(regions, r)
+	}
+	slices.Sort(regions)
+	dst = snapcodec.AppendUvarint(dst, uint64(len(regions)))
+	for _, r := range regions {
+		dst = snapcodec.AppendString(dst, r)
+		dst = snapcodec.AppendUvarint(dst, uint64(len(t.bad[r])))
+		for _, b := range t.bad[r] {
+			dst = append(dst, b.fp[:]...)
+			dst = snapcodec.AppendVarint(dst, b.t)
+			dst = snapcodec.AppendString(dst, b.item)
+			dst = snapcodec.AppendBool(dst, b.void)
+		}
+	}
+	regions = regions[:0]
 	for r := range t.active {
 		regions = append(regions, r)
 	}
@@ -234,8 +261,34 @@ func readAlertRow(d *snapcodec.Reader) chstore.AlertRow {
 	return r
 }
 
+func appendLatest(dst []byte, latest map[string]int64) []byte {
+	regions := make([]string, 0, len(latest))
+	for r := range latest {
+		regions = append(regions, r)
+	}
+	slices.Sort(regions)
+	dst = snapcodec.AppendUvarint(dst, uint64(len(regions)))
+	for _, r := range regions {
+		dst = snapcodec.AppendString(dst, r)
+		dst = snapcodec.AppendVarint(dst, latest[r])
+	}
+	return dst
+}
+
+func readFingerprint(d *snapcodec.Reader) windows.Fingerprint {
+	var fp windows.Fingerprint
+	d.With(func(b []byte) ([]byte, error) {
+		if len(b) < len(fp) {
+			return b, errors.New("fingerprint: short input")
+		}
+		copy(fp[:], b)
+		return b[len(fp):], nil
+	})
+	return fp
+}
+
 func appendCase(dst []byte, c *Case) []byte {
-	for _, s := range []string{c.Region, c.ReviewID, c.ItemCode, c.CaseNumber, string(c.Decision)} {
+	for _, s := range []string{c.Region, c.ReviewID, string(c.Decision)} {
 		dst = snapcodec.AppendString(dst, s)
 	}
 	dst = snapcodec.AppendBool(dst, c.Seen)
@@ -252,7 +305,7 @@ func appendCase(dst []byte, c *Case) []byte {
 
 func readCase(d *snapcodec.Reader) *Case {
 	c := &Case{}
-	c.Region, c.ReviewID, c.ItemCode, c.CaseNumber = d.String(), d.String(), d.String(), d.String()
+	c.Region, c.ReviewID = d.String(), d.String()
 	c.Decision = events.Decision(d.String())
 	c.Seen, c.Appealed, c.Resolved = d.Bool(), d.Bool(), d.Bool()
 	c.Rating, c.DeadlineDays, c.FollowUp = int(d.Varint()), int(d.Varint()), int(d.Varint())
@@ -323,15 +376,20 @@ func Restore(cfg Config, snap []byte) (*Tracker, error) {
 	})
 	d.With(func(b []byte) ([]byte, error) {
 		var err error
-		t.short, b, err = windows.Restore(t.short.Config(), windows.Aggregator[rating, tally, tally](tallyAgg{}),
-			windows.StringCodec{}, tallyCodec{}, b)
+		t.short, b, err = windows.Restore(t.short.Config(), windows.Aggregator[rating, shortTally, tally](shortAgg{}),
+			windows.StringCodec{}, shortCodec{}, b)
 		return b, err
 	})
-	d.With(func(b []byte) ([]byte, error) {
-		var err error
-		t.ledger, b, err = windows.ReadLedger(b, windows.StringCodec{}, ratingCodec{})
-		return b, err
-	})
+	if own := d.Bool(); d.Err() == nil && own != t.ownIDs {
+		d.Fail("id store: the snapshot's owner differs from the configuration's")
+	}
+	if t.ownIDs {
+		d.With(func(b []byte) ([]byte, error) {
+			var err error
+			t.ids, b, err = windows.ReadDedup(b)
+			return b, err
+		})
+	}
 	n := d.Uvarint()
 	if n > uint64(d.Len()) {
 		d.Fail("case count")
@@ -343,6 +401,35 @@ func Restore(cfg Config, snap []byte) (*Tracker, error) {
 		if c.Decision != "" || !c.Opened.IsZero() {
 			t.live(c)
 		}
+	}
+	n = d.Uvarint()
+	if n > uint64(d.Len()) {
+		d.Fail("region count")
+	}
+	for i := uint64(0); i < n && d.Err() == nil; i++ {
+		t.latest[d.String()] = d.Varint()
+	}
+	n = d.Uvarint()
+	if n > uint64(d.Len()) {
+		d.Fail("region count")
+	}
+	for i := uint64(0); i < n && d.Err() == nil; i++ {
+		region := d.String()
+		m := d.Uvarint()
+		if m > uint64(d.Len()) {
+			d.Fail("bad review count")
+			break
+		}
+		var bs []badItem
+		for j := uint64(0); j < m && d.Err() == nil; j++ {
+			b := badItem{fp: readFingerprint(d)}
+			b.t, b.item, b.void = d.Varint(), d.String(), d.Bool()
+			bs = append(bs, b)
+		}
+		if len(bs) == 0 {
+			d.Fail("bad reviews of a region: none")
+		}
+		t.bad[region] = bs
 	}
 	n = d.Uvarint()
 	if n > uint64(d.Len()) {

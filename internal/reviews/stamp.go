@@ -80,6 +80,9 @@ func (t *Tracker) newDay(prev time.Time) {
 	for region := range t.units {
 		t.markRolling(region)
 	}
+	for region := range t.latest {
+		t.markRolling(region)
+	}
 	for region, m := range t.life {
 		for _, c := range m {
 			if c.Opened.IsZero() || !c.Closed.IsZero() || c.Void() {
@@ -136,6 +139,7 @@ func (t *Tracker) TakeRows() ([]chstore.ReviewStatRow, []chstore.AlertRow) {
 	return stats, alerts
 }
 
-// Cases returns the number of cases the tracker holds (one per review or lifecycle event's review
-// within the rolling window and the lateness horizon): what its memory follows.
+// Cases returns the number of cases the tracker holds (one per review a lifecycle event named,
+// within the rolling window and the lateness horizon); the reviews themselves are records of the
+// id store (windows.Dedup.Records).
 func (t *Tracker) Cases() int { return len(t.cases) }

@@ -184,3 +184,224 @@ func TestDedupShrink(t *testing.T) {
 		t.Fatal("add after shrinking")
 	}
 }
+
+// refSlot is what the brute-force reference of records holds of an id.
+type refSlot struct {
+	kind     byte // 'p' plain id, 'r' record, 'v' pending void
+	t        int64
+	value    uint8
+	void     bool
+	later    int64 // of a record or pending void: the time the id was also added, when hasLater
+	hasLater bool
+}
+
+// idTime is the time at which the id is remembered, and false when it is not.
+func (s refSlot) idTime() (int64, bool) {
+	t, ok := s.t, s.kind != 'v'
+	if s.hasLater && (!ok || s.later > t) {
+		t, ok = s.later, true
+	}
+	return t, ok
+}
+
+func (s *refSlot) setLater(t int64) {
+	if old, ok := s.idTime(); !ok || old < t {
+		s.later, s.hasLater = t, true
+	}
+}
+
+// refRecords is the brute-force reference for a Dedup with records: every id in a map.
+type refRecords map[string]refSlot
+
+func (r refRecords) add(id string, t int64) {
+	s, ok := r[id]
+	switch {
+	case !ok:
+		s = refSlot{kind: 'p', t: t}
+	case s.kind == 'p':
+		s.t = max(s.t, t)
+	default:
+		s.setLater(t)
+	}
+	r[id] = s
+}
+
+func (r refRecords) count(id string, t int64, v uint8) bool {
+	s, ok := r[id]
+	switch {
+	case !ok:
+		r[id] = refSlot{kind: 'r', t: t, value: v}
+		return true
+	case s.kind == 'p':
+		n := refSlot{kind: 'r', t: t, value: v}
+		n.setLater(s.t)
+		r[id] = n
+		return true
+	case s.kind == 'v':
+		s.kind, s.t, s.value = 'r', t, v
+		if s.hasLater && s.later <= t {
+			s.hasLater, s.later = false, 0
+		}
+	}
+	s.setLater(t)
+	r[id] = s
+	return false
+}
+
+func (r refRecords) voidID(id string, t int64) (refSlot, bool) {
+	s, ok := r[id]
+	switch {
+	case !ok:
+		r[id] = refSlot{kind: 'v', t: t, void: true}
+		return refSlot{}, false
+	case s.kind == 'p':
+		n := refSlot{kind: 'v', t: t, void: true}
+		n.setLater(s.t)
+		r[id] = n
+		return refSlot{}, false
+	case s.kind == 'v' || s.void:
+		return refSlot{}, false
+	}
+	s.void = true
+	r[id] = s
+	return refSlot{kind: 'r', t: s.t, value: s.value}, true
+}
+
+func (r refRecords) contains(id string, h int64) bool {
+	s, ok := r[id]
+	if !ok {
+		return false
+	}
+	t, ok := s.idTime()
+	return ok && t >= h
+}
+
+func (r refRecords) purge(h int64) {
+	for id, s := range r {
+		switch {
+		case s.kind == 'p' && s.t < h:
+			delete(r, id)
+		case s.kind != 'p' && s.hasLater && s.later < h:
+			s.hasLater, s.later = false, 0
+			r[id] = s
+		}
+	}
+}
+
+func (r refRecords) purgeRecords(b int64) {
+	for id, s := range r {
+		switch {
+		case s.kind == 'p' || s.t >= b:
+		case s.hasLater:
+			r[id] = refSlot{kind: 'p', t: s.later}
+		default:
+			delete(r, id)
+		}
+	}
+}
+
+// TestDedupRecordsProperty drives a Dedup with records (Count, Void, Lookup, PurgeRecords) mixed
+// with plain ids and the brute-force reference with the same random steps, and checks every
+// answer, the sizes, and that the snapshot bytes do not depend on the history.
+func TestDedupRecordsProperty(t *testing.T) {
+	for seed := range uint64(60) {
+		t.Run(strconv.FormatUint(seed, 10), func(t *testing.T) {
+			rng := rand.New(rand.NewPCG(seed, 29))
+			key := [16]byte{byte(seed), 9}
+			d, ref := windows.NewDedupKeyed(key), refRecords{}
+			universe := 1 + rng.IntN(400)
+			span := int64(1 + rng.IntN(1000))
+			t0 := time.Unix(1_700_000_000, 0)
+			at := func(k int64) time.Time { return t0.Add(time.Duration(k)) }
+			id := func() string { return "id-" + strconv.Itoa(rng.IntN(universe)) }
+			low := int64(0)
+			records := func() int {
+				n := 0
+				for _, s := range ref {
+					if s.kind != 'p' {
+						n++
+					}
+				}
+				return n
+			}
+			for step := range 3000 {
+				switch op := rng.IntN(100); {
+				case op < 20:
+					x, k := id(), low+rng.Int64N(span)
+					d.Add(x, at(k))
+					ref.add(x, k)
+				case op < 45:
+					x, k, v := id(), low+rng.Int64N(span), uint8(1+rng.IntN(7))
+					if got, want := d.Count(x, at(k), v), ref.count(x, k, v); got != want {
+						t.Fatalf("step %d: Count(%s) = %v, want %v", step, x, got, want)
+					}
+				case op < 55:
+					x, k := id(), low+rng.Int64N(span)
+					got, ok := d.Void(x, at(k))
+					want, wok := ref.voidID(x, k)
+					if ok != wok || ok && (!got.Time.Equal(at(want.t)) || got.Value != want.value || got.Void) {
+						t.Fatalf("step %d: Void(%s) = %+v %v, want %+v %v", step, x, got, ok, want, wok)
+					}
+				case op < 70:
+					x := id()
+					got, ok := d.Lookup(x)
+					s, has := ref[x]
+					if wok := has && s.kind == 'r'; ok != wok || ok && (!got.Time.Equal(at(s.t)) || got.Value != s.value || got.Void != s.void) {
+						t.Fatalf("step %d: Lookup(%s) = %+v %v, want %+v", step, x, got, ok, s)
+					}
+				case op < 85:
+					x, h := id(), low+rng.Int64N(span)-span/2
+					if got, want := d.Contains(x, at(h)), ref.contains(x, h); got != want {
+						t.Fatalf("step %d: Contains(%s, %d) = %v, want %v", step, x, h, got, want)
+					}
+				case op < 90:
+					low += rng.Int64N(span/4 + 1)
+					h := low - rng.Int64N(span/4+1)
+					d.Purge(at(h))
+					ref.purge(h)
+				case op < 95:
+					b := low - rng.Int64N(span/2+1)
+					d.PurgeRecords(at(b))
+					ref.purgeRecords(b)
+				default:
+					snap := d.AppendSnapshot(nil)
+					d2, rest, err := windows.ReadDedup(snap)
+					if err != nil || len(rest) != 0 {
+						t.Fatalf("step %d: read snapshot: %v", step, err)
+					}
+					// The same content built in another order gives the same bytes.
+					fresh := windows.NewDedupKeyed(key)
+					for _, x := range rng.Perm(universe) {
+						id := "id-" + strconv.Itoa(x)
+						s, ok := ref[id]
+						switch {
+						case !ok:
+						case s.kind == 'p':
+							fresh.Add(id, at(s.t))
+						case s.kind == 'v':
+							if s.hasLater {
+								fresh.Add(id, at(s.later))
+							}
+							fresh.Void(id, at(s.t))
+						default:
+							fresh.Count(id, at(s.t), s.value)
+							if s.void {
+								fresh.Void(id, at(s.t))
+							}
+							if s.hasLater {
+								fresh.Add(id, at(s.later))
+							}
+						}
+					}
+					if !bytes.Equal(d2.AppendSnapshot(nil), snap) || !bytes.Equal(fresh.AppendSnapshot(nil), snap) {
+						t.Fatalf("step %d: snapshot bytes depend on history", step)
+					}
+					d = d2
+				}
+				if d.Len() != len(ref) || d.Records() != records() {
+					t.Fatalf("step %d: Len %d, Records %d, want %d, %d", step, d.Len(), d.Records(), len(ref), records())
+				}
+			}
+		})
+	}
+}

@@ -48,6 +48,10 @@
 // order of the input, its duplicates and its void. Remove is bound by window finality, not by the
 // lateness horizon: it corrects every window that is not final; final windows never change.
 // Ledger.AppendSnapshot and ReadLedger keep a Ledger across restarts like the other snapshots.
+// Where the inputs are many and every aggregator subtracts, a Dedup holds the same ledger in far
+// less memory: Dedup.Count records an input's time and a small value (a rating) in the slot of
+// its id, Dedup.Void voids it (or holds the void until the input comes) and returns what to
+// Remove, and Dedup.PurgeRecords forgets what no window can take back.
 //
 // # Exactly once
 //
@@ -56,7 +60,8 @@
 // ReadWatermark and ReadDedup read it back; corrupt input is an error matching ErrCorrupt. A Dedup
 // remembers the ids of applied events within the lateness horizon so that events replayed after a
 // restore from a checkpoint are not counted twice; it keeps a keyed 96-bit fingerprint of each id
-// (see Dedup for the key, its place in the snapshot and the probability of a collision). The order that makes replays safe is: observe
+// (see Dedup for the key, its place in the snapshot and the probability of a collision), with the
+// record of a voidable input beside it where one was counted. The order that makes replays safe is: observe
 // the time in the Watermark, check lateness (Operator.Check), check the id (Dedup.Contains with
 // Operator.Horizon), then Operator.Add and Dedup.Add.
 //

@@ -80,6 +80,11 @@ func FuzzReadDedup(f *testing.F) {
 		d.Add(id, time.Unix(int64(i*1000), 0))
 	}
 	f.Add(d.AppendSnapshot(nil))
+	d.Count("r1", time.Unix(5000, 0), 3)
+	d.Count("r2", time.Unix(6000, 0), 1)
+	d.Void("r2", time.Unix(7000, 0))
+	d.Void("r3", time.Unix(7000, 0)) // pending
+	f.Add(d.AppendSnapshot(nil))
 	f.Fuzz(func(t *testing.T, data []byte) {
 		d, _, err := windows.ReadDedup(data)
 		if err != nil {
@@ -94,6 +99,7 @@ func FuzzReadDedup(f *testing.F) {
 			t.Fatalf("re-encoded dedup: %v", err)
 		}
 		d2.Purge(time.Unix(0, 0))
+		d2.PurgeRecords(time.Unix(0, 0))
 	})
 }
 
