@@ -12,18 +12,28 @@ import (
 	"github.com/govpulse/govpulse/internal/scoring"
 )
 
-// Column lists of the tables that explain changes (schema/clickhouse/0004_explain.sql).
+// Column lists of the tables that explain changes (schema/clickhouse/0004_explain.sql), as read.
+// Of these, delta and as_of of score_changes, as_of and applied of score_causes and as_of of
+// rank_changes are computed from the others when read (ALIAS, 0010_explain_aliases.sql): the
+// insert lists leave them out.
 const (
 	scoreChangeColumns = "method, region, version, term, from_version, from_value, to_value, delta, as_of, as_of_ns"
 	scoreCauseColumns  = "method, region, version, from_version, as_of, as_of_ns, first_seq, last_seq, applied, " +
 		"event_types, event_counts, items, items_total, window_types, window_left"
 	rankChangeColumns = "method, version, from_version, as_of, as_of_ns, region, old_rank, new_rank, passed, " +
 		"passed_terms, passed_by, passed_by_terms"
+
+	scoreChangeInsertColumns = "method, region, version, term, from_version, from_value, to_value, as_of_ns"
+	scoreCauseInsertColumns  = "method, region, version, from_version, as_of_ns, first_seq, last_seq, " +
+		"event_types, event_counts, items, items_total, window_types, window_left"
+	rankChangeInsertColumns = "method, version, from_version, as_of_ns, region, old_rank, new_rank, passed, " +
+		"passed_terms, passed_by, passed_by_terms"
 )
 
 // ScoreChangeRow is a row of score_changes: the change of one term (a term of the method, the
 // composite or a count) of one unit from the score at FromVersion to the score at Version. From,
 // To and Delta are nil when there is no value (no previous score, or a term without a value).
+// Delta is To - From: it is not stored, ClickHouse computes it when the row is read.
 type ScoreChangeRow struct {
 	Method      string
 	Region      string
@@ -32,11 +42,12 @@ type ScoreChangeRow struct {
 	FromVersion uint64
 	From, To    *float64
 	Delta       *float64
-	AsOf        time.Time // the new score's as_of: columns as_of and as_of_ns
+	AsOf        time.Time // the new score's as_of: column as_of_ns (as_of is computed from it)
 }
 
 // ScoreCauseRow is a row of score_causes: what changed one unit's score from FromVersion to
-// Version. EventTypes and EventCounts go together, as do WindowTypes and WindowLeft.
+// Version. EventTypes and EventCounts go together, as do WindowTypes and WindowLeft; Applied is
+// the sum of EventCounts (computed by ClickHouse when read, not stored).
 type ScoreCauseRow struct {
 	Method            string
 	Region            string
@@ -70,23 +81,26 @@ type RankChangeRow struct {
 }
 
 var (
-	scoreChangesTable = table[ScoreChangeRow]{name: "score_changes", send: rowWise("score_changes", scoreChangeColumns, scoreChangeValues)}
-	scoreCausesTable  = table[ScoreCauseRow]{name: "score_causes", send: rowWise("score_causes", scoreCauseColumns, scoreCauseValues)}
-	rankChangesTable  = table[RankChangeRow]{name: "rank_changes", send: rowWise("rank_changes", rankChangeColumns, rankChangeValues)}
+	scoreChangesTable = table[ScoreChangeRow]{name: "score_changes", send: rowWise("score_changes", scoreChangeInsertColumns, scoreChangeValues)}
+	scoreCausesTable  = table[ScoreCauseRow]{name: "score_causes", send: rowWise("score_causes", scoreCauseInsertColumns, scoreCauseValues)}
+	rankChangesTable  = table[RankChangeRow]{name: "rank_changes", send: rowWise("rank_changes", rankChangeInsertColumns, rankChangeValues)}
 )
 
+// The values of a row in the order of its insert list. A row's Delta and Applied are not sent:
+// ClickHouse computes them from the values that are.
+
 func scoreChangeValues(r *ScoreChangeRow) []any {
-	return []any{r.Method, r.Region, r.Version, r.Term, r.FromVersion, r.From, r.To, r.Delta, dt(r.AsOf), ns(r.AsOf)}
+	return []any{r.Method, r.Region, r.Version, r.Term, r.FromVersion, r.From, r.To, ns(r.AsOf)}
 }
 
 func scoreCauseValues(r *ScoreCauseRow) []any {
-	return []any{r.Method, r.Region, r.Version, r.FromVersion, dt(r.AsOf), ns(r.AsOf), r.FirstSeq, r.LastSeq,
-		r.Applied, nonNil(r.EventTypes), nonNil(r.EventCounts), nonNil(r.Items), r.ItemsTotal, nonNil(r.WindowTypes),
+	return []any{r.Method, r.Region, r.Version, r.FromVersion, ns(r.AsOf), r.FirstSeq, r.LastSeq,
+		nonNil(r.EventTypes), nonNil(r.EventCounts), nonNil(r.Items), r.ItemsTotal, nonNil(r.WindowTypes),
 		nonNil(r.WindowLeft)}
 }
 
 func rankChangeValues(r *RankChangeRow) []any {
-	return []any{r.Method, r.Version, r.FromVersion, dt(r.AsOf), ns(r.AsOf), r.Region, r.OldRank, r.NewRank,
+	return []any{r.Method, r.Version, r.FromVersion, ns(r.AsOf), r.Region, r.OldRank, r.NewRank,
 		nonNil(r.Passed), nonNil(r.PassedTerms), nonNil(r.PassedBy), nonNil(r.PassedByTerms)}
 }
 

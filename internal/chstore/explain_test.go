@@ -2,10 +2,12 @@ package chstore_test
 
 import (
 	"reflect"
+	"strconv"
 	"testing"
 	"time"
 
 	"github.com/govpulse/govpulse/internal/chstore"
+	"github.com/govpulse/govpulse/internal/chstore/chtest"
 )
 
 // TestExplainRoundTrip writes the three tables that explain changes twice, the second time with a
@@ -84,5 +86,87 @@ func TestExplainRoundTrip(t *testing.T) {
 	wantRank.PassedBy, wantRank.PassedByTerms = []string{}, []string{}
 	if len(ranks) != 1 || !reflect.DeepEqual(ranks[0], wantRank) {
 		t.Fatalf("rank changes\n got %+v\nwant %+v", ranks, wantRank)
+	}
+}
+
+// TestExplainAliasesKeepStoredRows stores explanation rows with the columns of migration 0004
+// (delta, as_of and applied stored), applies migration 0010, which computes those columns when
+// read, and checks that the rows read back unchanged; then that the computed columns are no longer
+// stored.
+func TestExplainAliasesKeepStoredRows(t *testing.T) {
+	conn, db := chtest.Open(t)
+	ctx := t.Context()
+	s := chstore.New(conn, db, nil)
+	ms, err := chstore.Migrations()
+	if err != nil {
+		t.Fatal(err)
+	}
+	var before []chstore.Migration
+	for _, m := range ms {
+		if m.Version < 10 {
+			before = append(before, m)
+		}
+	}
+	if err := s.MigrateWith(ctx, before); err != nil {
+		t.Fatal(err)
+	}
+	at := time.Date(2016, 12, 1, 3, 0, 0, 123, time.UTC)
+	for _, q := range []string{
+		"INSERT INTO `" + db + "`.score_changes (method, region, version, term, from_version, from_value, to_value, delta, as_of, as_of_ns) " +
+			"SELECT '2017', '330000', 9, 'composite', 5, 40.25, 42.5, 42.5 - 40.25, toDateTime(" + strconv.FormatInt(at.Unix(), 10) + ", 'UTC'), " + strconv.FormatInt(at.UnixNano(), 10),
+		"INSERT INTO `" + db + "`.score_changes (method, region, version, term, from_version, from_value, to_value, delta, as_of, as_of_ns) " +
+			"SELECT '2017', '330000', 9, 'satisfaction', 5, NULL, 80, NULL, toDateTime(" + strconv.FormatInt(at.Unix(), 10) + ", 'UTC'), " + strconv.FormatInt(at.UnixNano(), 10),
+		"INSERT INTO `" + db + "`.score_causes (method, region, version, from_version, as_of, as_of_ns, first_seq, last_seq, applied, event_types, event_counts, items, items_total, window_types, window_left) " +
+			"SELECT '2017', '330000', 9, 5, toDateTime(" + strconv.FormatInt(at.Unix(), 10) + ", 'UTC'), " + strconv.FormatInt(at.UnixNano(), 10) + ", 6, 9, 3, ['feedback.rated', 'service.published'], [1, 2], [], 2, [], []",
+		"INSERT INTO `" + db + "`.rank_changes (method, version, from_version, as_of, as_of_ns, region, old_rank, new_rank, passed, passed_terms, passed_by, passed_by_terms) " +
+			"SELECT '2017', 9, 5, toDateTime(" + strconv.FormatInt(at.Unix(), 10) + ", 'UTC'), " + strconv.FormatInt(at.UnixNano(), 10) + ", '330000', 3, 2, ['110000'], ['service_modes'], [], []",
+	} {
+		if err := conn.Exec(ctx, q); err != nil {
+			t.Fatal(err)
+		}
+	}
+	read := func() ([]chstore.ScoreChangeRow, []chstore.ScoreCauseRow, []chstore.RankChangeRow) {
+		t.Helper()
+		changes, err := s.ScoreChanges(ctx, "330000")
+		if err != nil {
+			t.Fatal(err)
+		}
+		causes, err := s.ScoreCauses(ctx, "330000", time.Time{}, at)
+		if err != nil {
+			t.Fatal(err)
+		}
+		ranks, err := s.RankChanges(ctx, time.Time{}, at)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return changes, causes, ranks
+	}
+	c1, k1, r1 := read()
+	if len(c1) != 2 || len(k1) != 1 || len(r1) != 1 || k1[0].Applied != 3 || *c1[0].Delta != 2.25 || c1[1].Delta != nil {
+		t.Fatalf("before 0010: %+v %+v %+v", c1, k1, r1)
+	}
+	if err := s.Migrate(ctx); err != nil {
+		t.Fatal(err)
+	}
+	c2, k2, r2 := read()
+	if !reflect.DeepEqual(c1, c2) || !reflect.DeepEqual(k1, k2) || !reflect.DeepEqual(r1, r2) {
+		t.Fatalf("after 0010:\n%+v\n%+v\n%+v\nbefore:\n%+v\n%+v\n%+v", c2, k2, r2, c1, k1, r1)
+	}
+	rows, err := conn.Query(ctx, "SELECT table, name FROM system.columns WHERE database = ? AND default_kind = 'ALIAS' ORDER BY table, name", db)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer rows.Close()
+	var computed []string
+	for rows.Next() {
+		var table, name string
+		if err := rows.Scan(&table, &name); err != nil {
+			t.Fatal(err)
+		}
+		computed = append(computed, table+"."+name)
+	}
+	want := []string{"rank_changes.as_of", "score_causes.applied", "score_causes.as_of", "score_changes.as_of", "score_changes.delta"}
+	if !reflect.DeepEqual(computed, want) {
+		t.Fatalf("computed columns %v, want %v", computed, want)
 	}
 }
