@@ -3,7 +3,6 @@ package bench_test
 import (
 	"context"
 	"fmt"
-	"sync"
 	"testing"
 	"time"
 
@@ -49,8 +48,8 @@ func ceiling(b *testing.B, evs []*events.Event, publishers int) ceilingResult {
 
 	names := natsjs.Names{}.WithDefaults()
 	srv := startNATS(b, false)
-	var pubErrs publishErrors
-	onErr := jetstream.WithPublishAsyncErrHandler(func(_ jetstream.JetStream, _ *nats.Msg, err error) { pubErrs.add(err) })
+	var pubErrs natsjs.AsyncErrors
+	onErr := pubErrs.Handler()
 	pubs := make([]jetstream.JetStream, publishers)
 	for f := range pubs {
 		pubs[f] = connect(b, srv, fmt.Sprintf("govpulse-bench-ceiling-pub-%d", f), onErr)
@@ -143,7 +142,7 @@ func ceiling(b *testing.B, evs []*events.Event, publishers int) ceilingResult {
 	if err := g.Wait(); err != nil {
 		b.Fatal(err)
 	}
-	if err := pubErrs.err(); err != nil {
+	if err := pubErrs.Err(); err != nil {
 		b.Fatal(err)
 	}
 	select {
@@ -179,30 +178,4 @@ func ceiling(b *testing.B, evs []*events.Event, publishers int) ceilingResult {
 		total:      lastConsumed.Sub(start),
 		published:  lastAck.Sub(start),
 	}
-}
-
-// publishErrors counts the failed asynchronous publishes and keeps the first error.
-type publishErrors struct {
-	mu    sync.Mutex
-	n     int
-	first error
-}
-
-func (p *publishErrors) add(err error) {
-	p.mu.Lock()
-	defer p.mu.Unlock()
-	if p.n == 0 {
-		p.first = err
-	}
-	p.n++
-}
-
-// err returns an error saying how many publishes failed, or nil.
-func (p *publishErrors) err() error {
-	p.mu.Lock()
-	defer p.mu.Unlock()
-	if p.n == 0 {
-		return nil
-	}
-	return fmt.Errorf("%d publishes failed, the first with: %w", p.n, p.first)
 }

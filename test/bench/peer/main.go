@@ -29,7 +29,6 @@ import (
 	"path/filepath"
 	"strconv"
 	"strings"
-	"sync"
 	"syscall"
 	"time"
 
@@ -116,9 +115,9 @@ func run(ctx context.Context, args []string, stdout io.Writer) error {
 		return fmt.Errorf("nats: %w", err)
 	}
 	defer nc.Close()
-	var pubErrs publishErrors
+	var pubErrs natsjs.AsyncErrors
 	js, err := jetstream.New(nc, jetstream.WithPublishAsyncMaxPending(4096),
-		jetstream.WithPublishAsyncErrHandler(func(_ jetstream.JetStream, _ *nats.Msg, err error) { pubErrs.add(err) }))
+		pubErrs.Handler())
 	if err != nil {
 		return fmt.Errorf("jetstream: %w", err)
 	}
@@ -181,7 +180,7 @@ func run(ctx context.Context, args []string, stdout io.Writer) error {
 
 // publish puts n events of the synthetic stream into the EVENTS stream as ingest would, and returns
 // how long it took. It fails unless the stream then holds exactly n messages.
-func publish(ctx context.Context, js jetstream.JetStream, n int, errs *publishErrors, progress io.Writer) (time.Duration, error) {
+func publish(ctx context.Context, js jetstream.JetStream, n int, errs *natsjs.AsyncErrors, progress io.Writer) (time.Duration, error) {
 	names := natsjs.Names{}.WithDefaults()
 	if err := natsjs.EnsureStreams(ctx, js, names, natsjs.StreamOptions{}); err != nil {
 		return 0, err
@@ -213,7 +212,7 @@ func publish(ctx context.Context, js jetstream.JetStream, n int, errs *publishEr
 		return 0, ctx.Err()
 	}
 	took := time.Since(start)
-	if err := errs.err(); err != nil {
+	if err := errs.Err(); err != nil {
 		return 0, err
 	}
 	st, err := js.Stream(ctx, names.EventsStream)
@@ -228,32 +227,6 @@ func publish(ctx context.Context, js jetstream.JetStream, n int, errs *publishEr
 		return 0, fmt.Errorf("stream %s holds %d messages, want %d (not a fresh stream?)", names.EventsStream, info.State.Msgs, n)
 	}
 	return took, nil
-}
-
-// publishErrors counts the failed asynchronous publishes and keeps the first error.
-type publishErrors struct {
-	mu    sync.Mutex
-	n     int
-	first error
-}
-
-func (p *publishErrors) add(err error) {
-	p.mu.Lock()
-	defer p.mu.Unlock()
-	if p.n == 0 {
-		p.first = err
-	}
-	p.n++
-}
-
-// err returns an error saying how many publishes failed, or nil.
-func (p *publishErrors) err() error {
-	p.mu.Lock()
-	defer p.mu.Unlock()
-	if p.n == 0 {
-		return nil
-	}
-	return fmt.Errorf("%d publishes failed, the first with: %w", p.n, p.first)
 }
 
 // prepareTelegraf creates what a careful Telegraf user creates beforehand: the durable push
