@@ -1,6 +1,8 @@
 package aggregate
 
 import (
+	"cmp"
+	"maps"
 	"slices"
 	"time"
 
@@ -55,20 +57,9 @@ func (p *pending) rows(withRanking bool) chstore.Batch {
 	for _, group := range sortedKeys(p.groups) {
 		b.GroupRankings = chstore.AppendGroupRankingRows(b.GroupRankings, group, p.groups[group])
 	}
-	keys := make([]windowKey, 0, len(p.windows))
-	for k := range p.windows {
-		keys = append(keys, k)
-	}
-	slices.SortFunc(keys, func(a, b windowKey) int {
-		switch {
-		case a.region != b.region:
-			return compare(a.region, b.region)
-		case a.metric != b.metric:
-			return compare(a.metric, b.metric)
-		}
-		return compare(a.start, b.start)
-	})
-	for _, k := range keys {
+	for _, k := range slices.SortedFunc(maps.Keys(p.windows), func(a, b windowKey) int {
+		return cmp.Or(cmp.Compare(a.region, b.region), cmp.Compare(a.metric, b.metric), cmp.Compare(a.start, b.start))
+	}) {
 		b.Windows = append(b.Windows, windowRow(p.windows[k]))
 	}
 	// A batch over every unit holds hundreds of thousands of change rows: sized once, not grown.
@@ -92,20 +83,9 @@ func (p *pending) rows(withRanking bool) chstore.Batch {
 	for _, region := range sortedKeys(p.portalMeasures) {
 		b.PortalCounts = append(b.PortalCounts, p.portalMeasures[region])
 	}
-	rkeys := make([]reviewKey, 0, len(p.reviewStats))
-	for k := range p.reviewStats {
-		rkeys = append(rkeys, k)
-	}
-	slices.SortFunc(rkeys, func(a, b reviewKey) int {
-		switch {
-		case a.region != b.region:
-			return compare(a.region, b.region)
-		case a.period != b.period:
-			return compare(a.period, b.period)
-		}
-		return compare(a.start, b.start)
-	})
-	for _, k := range rkeys {
+	for _, k := range slices.SortedFunc(maps.Keys(p.reviewStats), func(a, b reviewKey) int {
+		return cmp.Or(cmp.Compare(a.region, b.region), cmp.Compare(a.period, b.period), cmp.Compare(a.start, b.start))
+	}) {
 		b.ReviewStats = append(b.ReviewStats, p.reviewStats[k])
 	}
 	b.Alerts = p.alerts // an alert is its row
@@ -127,16 +107,6 @@ func rescoreRows(b chstore.Batch, from time.Time) chstore.Batch {
 		}
 	}
 	return out
-}
-
-func compare[T string | int64](a, b T) int {
-	switch {
-	case a < b:
-		return -1
-	case a > b:
-		return 1
-	}
-	return 0
 }
 
 // eventRow is the events-table row of an event read at stream sequence seq.
