@@ -198,7 +198,9 @@ func (s *reader) cut(final bool) *flushJob {
 	if j.batch.messages == 0 && j.checkpoint == nil {
 		return nil
 	}
-	s.batch = &pending{}
+	// The next batch will likely be about as long as this one: room for its event rows up front
+	// spares the reader copying a growing slice of them.
+	s.batch = &pending{events: make([]chstore.EventRow, 0, len(j.batch.events))}
 	return j
 }
 

@@ -9,9 +9,11 @@ import (
 	"strings"
 	"sync/atomic"
 	"time"
+	"unsafe"
 
 	"github.com/nats-io/nats.go"
 	"github.com/nats-io/nats.go/jetstream"
+	"github.com/prometheus/client_golang/prometheus"
 
 	"github.com/govpulse/govpulse/internal/engine"
 	"github.com/govpulse/govpulse/internal/natsjs"
@@ -45,12 +47,21 @@ type reader struct {
 	atEnd bool
 	// flusherWaiting is the service's flag: true while the flusher waits for a batch.
 	flusherWaiting *atomic.Bool
+	// subjectBase is the start of every event subject, "<prefix>.events.".
+	subjectBase string
+	// applied and duplicates are the counters of metrics.messages of the two outcomes nearly
+	// every message has, looked up once rather than by label for every message.
+	applied, duplicates prometheus.Counter
 }
 
 // newReader returns the reader of s, before its engine is restored.
 func newReader(s *Service) *reader {
 	return &reader{cfg: s.cfg, js: s.js, log: s.log, metrics: s.metrics, ready: &s.ready, progress: &s.progress,
-		batch: &pending{}, flusherWaiting: &s.flusherWaiting}
+		batch: &pending{}, flusherWaiting: &s.flusherWaiting,
+		subjectBase: s.cfg.Names.EventSubjectBase() + ".",
+		applied:     s.metrics.messages.WithLabelValues("applied"),
+		duplicates:  s.metrics.messages.WithLabelValues("duplicate"),
+	}
 }
 
 // reasonSubject is the dead-letter reason code of a message whose subject does not name the unit
@@ -150,7 +161,7 @@ func (s *reader) read(msg jetstream.Msg) {
 		s.metrics.messages.WithLabelValues("not_in_partition").Inc()
 		return
 	}
-	payload := string(data)
+	payload := payloadString(data)
 	s.batch.events = append(s.batch.events, eventRow(ev, seq, meta.Timestamp, payload))
 	switch res.Outcome {
 	case engine.TooLate:
@@ -168,16 +179,16 @@ func (s *reader) read(msg jetstream.Msg) {
 		})
 		s.metrics.messages.WithLabelValues(events.ReasonLimit).Inc()
 	case engine.Duplicate:
-		s.metrics.messages.WithLabelValues("duplicate").Inc()
+		s.duplicates.Inc()
 	default:
-		s.metrics.messages.WithLabelValues("applied").Inc()
+		s.applied.Inc()
 	}
 }
 
 // subjectRegion returns the unit named by an event subject ("<prefix>.events.<region>.<type>"),
 // and false when the subject names no unit of the hierarchy.
 func (s *reader) subjectRegion(subject string) (string, bool) {
-	rest, ok := strings.CutPrefix(subject, s.cfg.Names.EventSubjectBase()+".")
+	rest, ok := strings.CutPrefix(subject, s.subjectBase)
 	if !ok {
 		return "", false
 	}
@@ -220,6 +231,16 @@ func messageTime(h nats.Header, data []byte) (time.Time, bool) {
 		return time.Time{}, false
 	}
 	return ev.Time, true
+}
+
+// payloadString returns a message's payload as a string that shares its bytes. nats.go hands
+// every message a payload of its own (copied out of its read buffer, and never written to after),
+// and the aggregator never writes to it either (a dead letter takes a copy), so the bytes cannot
+// change under the string. The event row keeps them until its batch is stored, as a copy would; a
+// copy costs an allocation and a copy of every payload, about a twentieth of the reader's time on
+// a backlog.
+func payloadString(data []byte) string {
+	return unsafe.String(unsafe.SliceData(data), len(data))
 }
 
 // sortedKeys returns the keys of m in ascending order, for deterministic publication.

@@ -286,13 +286,17 @@ func (s *reader) consume(ctx context.Context, jobs chan<- *flushJob) error {
 
 	var oldest time.Time   // when the oldest message of the batch was read
 	lastSeen := time.Now() // when a message came, the flusher took a batch or the consumer was checked
+	var waits nextWait
+	defer waits.stop()
 	for ctx.Err() == nil {
 		// At most a second, so that a long flush interval does not delay shutdown.
 		wait := time.Second
+		now := time.Now()
 		if s.batch.messages > 0 {
-			wait = min(wait, max(time.Millisecond, s.cfg.FlushInterval-time.Since(oldest)))
+			waited := now.Sub(oldest)
+			wait = min(wait, max(time.Millisecond, s.cfg.FlushInterval-waited))
 			switch {
-			case time.Since(oldest) >= s.cfg.FlushInterval:
+			case waited >= s.cfg.FlushInterval:
 				// Due, but the flusher is busy: look again soon whether it has finished.
 				wait = idlePoll
 			case s.atEnd:
@@ -300,9 +304,9 @@ func (s *reader) consume(ctx context.Context, jobs chan<- *flushJob) error {
 				wait = min(wait, idlePoll)
 			}
 		}
-		msg, err := it.Next(jetstream.NextMaxWait(wait))
+		msg, err := it.Next(waits.until(ctx, now, now.Add(wait)))
 		switch {
-		case errors.Is(err, nats.ErrTimeout):
+		case errors.Is(err, nats.ErrTimeout), errors.Is(err, context.DeadlineExceeded) && ctx.Err() == nil:
 			if time.Since(lastSeen) >= consumerCheckInterval {
 				lastSeen = time.Now()
 				if err := consumerStalled(ctx, cons); err != nil {
@@ -317,7 +321,7 @@ func (s *reader) consume(ctx context.Context, jobs chan<- *flushJob) error {
 		default:
 			lastSeen = time.Now()
 			if s.batch.messages == 0 {
-				oldest = time.Now()
+				oldest = lastSeen
 			}
 			s.read(msg)
 		}
@@ -338,6 +342,37 @@ func (s *reader) consume(ctx context.Context, jobs chan<- *flushJob) error {
 		}
 	}
 	return nil
+}
+
+// nextWait bounds consume's waits for the next message by a deadline context shared by
+// consecutive calls of Next. A wait of its own per call (jetstream.NextMaxWait) starts and stops a
+// timer for every message, a twentieth of the reader's time on a backlog; a shared deadline is
+// made again only once it has passed or when a wait must end sooner.
+type nextWait struct {
+	deadline time.Time
+	opt      jetstream.NextOpt
+	cancel   context.CancelFunc
+}
+
+// until returns the option that makes Next return at deadline at the latest: the current one when
+// it ends no later than deadline and has not passed by now, else a new one. A wait may thus end
+// sooner than asked, never later; consume then merely looks at its batch again.
+func (w *nextWait) until(ctx context.Context, now, deadline time.Time) jetstream.NextOpt {
+	if w.opt != nil && !w.deadline.After(deadline) && now.Before(w.deadline) {
+		return w.opt
+	}
+	w.stop()
+	wctx, cancel := context.WithDeadline(ctx, deadline)
+	w.deadline, w.opt, w.cancel = deadline, jetstream.NextContext(wctx), cancel
+	return w.opt
+}
+
+// stop releases the current deadline.
+func (w *nextWait) stop() {
+	if w.cancel != nil {
+		w.cancel()
+		w.cancel, w.opt = nil, nil
+	}
 }
 
 // The reasons a batch is cut (label of govpulse_aggregate_batches_total).

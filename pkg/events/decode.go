@@ -208,6 +208,9 @@ func (d *decoder) skip() {
 func (d *decoder) skipString() {
 	j := d.i + 1
 	for {
+		for plainString[d.b[j]] {
+			j++
+		}
 		switch d.b[j] {
 		case '"':
 			d.i = j + 1
@@ -225,6 +228,9 @@ func (d *decoder) skipString() {
 func (d *decoder) str() []byte {
 	start := d.i + 1
 	for j := start; ; j++ {
+		for plainString[d.b[j]] {
+			j++
+		}
 		switch d.b[j] {
 		case '"':
 			d.i = j + 1

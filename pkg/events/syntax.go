@@ -249,9 +249,22 @@ func errInvalidUTF8(i int) *Error {
 // scanString scans the string starting with the quote at b[i]: it rejects
 // unescaped control characters, bad escapes, invalid UTF-8 and escaped lone
 // surrogates.
+// plainString marks the bytes that stand for themselves inside a JSON string: ASCII other than a
+// control character, the quote and the backslash.
+var plainString = func() (t [256]bool) {
+	for c := 0x20; c < utf8.RuneSelf; c++ {
+		t[c] = c != '"' && c != '\\'
+	}
+	return t
+}()
+
 func scanString(b []byte, i int) (int, *Error) {
 	i++
 	for {
+		// Most bytes of a string are plain ASCII: skip them with one look-up each.
+		for i < len(b) && plainString[b[i]] {
+			i++
+		}
 		if i >= len(b) {
 			return i, errEOF()
 		}
