@@ -153,7 +153,7 @@ func (r *ranker) emit(ctx context.Context) {
 	if !ok {
 		return
 	}
-	b := chstore.Batch{Rankings: rankingRows(rk)}
+	b := chstore.Batch{MethodRankings: rankingRows(rk)}
 	if !r.cfg.NoExplain {
 		spec, _ := scoring.Lookup(rk.Method)
 		unknown := func(string) *scoring.Score { return nil }

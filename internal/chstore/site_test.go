@@ -50,7 +50,7 @@ func TestScoreHistoryRangeIsBounded(t *testing.T) {
 			Method: "2017", Composite: float64(i)})
 	}
 	for range 2 { // written twice: still one row per version
-		if err := store.Write(ctx, chstore.Batch{Scores: rows}); err != nil {
+		if err := store.Write(ctx, chstore.Batch{MethodScores: rows}); err != nil {
 			t.Fatal(err)
 		}
 	}
