@@ -517,7 +517,7 @@ func (s *flusher) handleRefused(p *pending, b chstore.Batch, refused []chstore.R
 // countRows counts the rows stored, by table: those of b except the refused ones.
 func (s *flusher) countRows(b chstore.Batch, refused []chstore.Refused) {
 	n := map[string]int{
-		"events": len(b.Events),
+		"events":  len(b.Events),
 		"windows": len(b.Windows), "late_events": len(b.LateEvents),
 		"method_scores": len(b.MethodScores), "method_rankings": len(b.MethodRankings),
 		"score_changes": len(b.ScoreChanges), "score_causes": len(b.ScoreCauses), "rank_changes": len(b.RankChanges),

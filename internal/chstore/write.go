@@ -18,7 +18,7 @@ const (
 	// rankingInsertColumns are the stored columns of method_rankings: as_of is computed from
 	// as_of_ns when read (ALIAS, 0011_scores_views.sql).
 	rankingInsertColumns = "version, as_of_ns, method, rank, region, composite, grade, prev_rank, change"
-	windowColumns  = "region, metric, window_start, window_end, version, count, rating_sum, " +
+	windowColumns        = "region, metric, window_start, window_end, version, count, rating_sum, " +
 		"rating_1, rating_2, rating_3, rating_4, rating_5, completed, abandoned, rejected, online_completed"
 	lateEventColumns = "region, id, type, time, time_ns, stream_seq, watermark, watermark_ns, reason, " +
 		"payload, recorded_at"
