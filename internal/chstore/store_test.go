@@ -328,11 +328,11 @@ func TestWriteIdempotent(t *testing.T) {
 		}
 	}
 	var raw uint64
-	if err := conn.QueryRow(ctx, "SELECT count() FROM "+db+".scores").Scan(&raw); err != nil {
+	if err := conn.QueryRow(ctx, "SELECT count() FROM "+db+".method_scores").Scan(&raw); err != nil {
 		t.Fatal(err)
 	}
 	if raw != 4 {
-		t.Logf("scores holds %d raw rows (4 expected before a merge)", raw)
+		t.Logf("method_scores holds %d raw rows (4 expected before a merge)", raw)
 	}
 	events, err := s.Events(ctx, "")
 	if err != nil {
