@@ -24,7 +24,8 @@ type EventRow struct {
 	Payload    string // the canonical event JSON
 }
 
-// RankingRow is a row of the rankings table: one rank of one ranking version.
+// RankingRow is a row of the method_rankings table (and of the rankings view, method 2017's): one
+// rank of one ranking version.
 type RankingRow struct {
 	Version   uint64
 	AsOf      time.Time // columns as_of and as_of_ns

@@ -12,8 +12,8 @@ import (
 	"github.com/govpulse/govpulse/internal/scoring"
 )
 
-// ScoreRow is a row of the scores table (and of the latest_scores and score_history views), method
-// 2017's scores in named columns, or of the method_scores table, every method's scores with their
+// ScoreRow is a row of the scores view (and of the latest_scores and score_history views over it),
+// method 2017's scores in named columns, or of the method_scores table behind it, every method's scores with their
 // terms as arrays: the score of one region under one method as of one version. Its columns are the
 // fields of scoring.Score with a chtype tag (see columnsOf); the names of the unit are not stored,
 // and read back empty.
@@ -21,7 +21,7 @@ type ScoreRow = scoring.Score
 
 // The tables whose columns a record type describes, chosen by the options of its chtype tags.
 const (
-	// tableScores is the scores table: fields without the option "methods".
+	// tableScores is the scores view: fields without the option "methods".
 	tableScores = "scores"
 	// tableMethods is the method_scores table: fields without the option "scores".
 	tableMethods = "methods"
