@@ -13,8 +13,8 @@ import (
 )
 
 // ScoreRow is a row of the scores view (and of the latest_scores and score_history views over it),
-// method 2017's scores in named columns, or of the method_scores table behind it, every method's scores with their
-// terms as arrays: the score of one region under one method as of one version. Its columns are the
+// method 2017's scores in named columns, or of the method_scores table behind it, every method's
+// scores with their terms as arrays: the score of one region under one method as of one version. Its columns are the
 // fields of scoring.Score with a chtype tag (see columnsOf); the names of the unit are not stored,
 // and read back empty.
 type ScoreRow = scoring.Score
@@ -176,8 +176,8 @@ var (
 )
 
 // scoresOfMethods is the select list of scores' columns taken from method_scores directly, as the
-// view scores takes them (0011_scores_views.sql): a column of the scores table alone (a term of
-// method 2017) is its value in term_values at its name in term_names, assumeNotNull unless the
+// view scores takes them (0011_scores_views.sql): a column of the view alone (a term of method
+// 2017) is its value in term_values at its name in term_names, assumeNotNull unless the
 // column is Nullable. A reader of one unit's rows uses it to keep to method_scores' primary key,
 // which ClickHouse 18.16 does not do through the view.
 var scoresOfMethods = func() string {
