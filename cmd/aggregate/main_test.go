@@ -122,7 +122,9 @@ func TestRunServesReadinessAndStops(t *testing.T) {
 			"GOVPULSE_CLICKHOUSE_DSN": "clickhouse://" + chtest.Addr(t) + "/" + database,
 		}), &logs)
 	})
-	testwait.For(t, 20*time.Second, 20*time.Millisecond, func() error {
+	// The admin server listens once the migrations are applied: on a loaded machine their DDL
+	// and the units of 0008 take 15 to 30 seconds.
+	testwait.For(t, 60*time.Second, 20*time.Millisecond, func() error {
 		resp, err := http.Get("http://" + addr + "/readyz")
 		if err != nil {
 			return fmt.Errorf("not ready: %w", err)

@@ -478,15 +478,9 @@ func (s *flusher) handleRefused(p *pending, b chstore.Batch, refused []chstore.R
 			continue
 		case "windows":
 			version, region = b.Windows[r.Row].Version, b.Windows[r.Row].Region
-		case "scores":
-			version, region = b.Scores[r.Row].Version, b.Scores[r.Row].Region
-			delete(p.scores, scoreKey(&b.Scores[r.Row]))
 		case "method_scores":
 			version, region = b.MethodScores[r.Row].Version, b.MethodScores[r.Row].Region
 			delete(p.scores, scoreKey(&b.MethodScores[r.Row]))
-		case "rankings":
-			version = b.Rankings[r.Row].Version
-			delete(p.rankings, b.Rankings[r.Row].Method)
 		case "method_rankings":
 			version = b.MethodRankings[r.Row].Version
 			delete(p.rankings, b.MethodRankings[r.Row].Method)
@@ -525,7 +519,7 @@ func (s *flusher) handleRefused(p *pending, b chstore.Batch, refused []chstore.R
 // countRows counts the rows stored, by table: those of b except the refused ones.
 func (s *flusher) countRows(b chstore.Batch, refused []chstore.Refused) {
 	n := map[string]int{
-		"events": len(b.Events), "scores": len(b.Scores), "rankings": len(b.Rankings),
+		"events":  len(b.Events),
 		"windows": len(b.Windows), "late_events": len(b.LateEvents),
 		"method_scores": len(b.MethodScores), "method_rankings": len(b.MethodRankings),
 		"score_changes": len(b.ScoreChanges), "score_causes": len(b.ScoreCauses), "rank_changes": len(b.RankChanges),
@@ -549,10 +543,7 @@ func (s *flusher) countRows(b chstore.Batch, refused []chstore.Refused) {
 // and the next change publishes again.
 func (s *flusher) publishScores(ctx context.Context, batch *pending, b chstore.Batch, refused []chstore.Refused) {
 	for _, r := range refused {
-		switch r.Table {
-		case "scores":
-			delete(batch.scores, scoreKey(&b.Scores[r.Row]))
-		case "method_scores":
+		if r.Table == "method_scores" {
 			delete(batch.scores, scoreKey(&b.MethodScores[r.Row]))
 		}
 	}

@@ -59,7 +59,7 @@ func TestPartialPartition(t *testing.T) {
 		t.Error("a partial partition wrote the ranking of all units")
 	}
 	if rows, err := store.LatestRanking(ctx); err != nil || len(rows) != 0 {
-		t.Errorf("rankings table: %d rows (%v), want none from a partial partition", len(rows), err)
+		t.Errorf("rankings view: %d rows (%v), want none from a partial partition", len(rows), err)
 	}
 	scores, err := store.LatestScores(ctx)
 	if err != nil {

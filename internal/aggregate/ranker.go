@@ -42,7 +42,7 @@ func (c Config) ranks() bool {
 
 // ranker stores and publishes the ranking of all units from the partitions' parts. A ranking is
 // merged from parts that were all taken after the same stream sequence (engine.MergeRanking is then
-// exactly the ranking one aggregator has after it); it is stored in the rankings table, then
+// exactly the ranking one aggregator has after it); it is stored in method_rankings, then
 // published on <prefix>.rankings and under the key "ranking", when its version is above the one
 // published, so each version is written effectively once. Everything in it is owned by its
 // goroutine.
@@ -153,7 +153,7 @@ func (r *ranker) emit(ctx context.Context) {
 	if !ok {
 		return
 	}
-	b := chstore.Batch{Rankings: rankingRows(rk)}
+	b := chstore.Batch{MethodRankings: rankingRows(rk)}
 	if !r.cfg.NoExplain {
 		spec, _ := scoring.Lookup(rk.Method)
 		unknown := func(string) *scoring.Score { return nil }

@@ -14,37 +14,20 @@ import (
 )
 
 // rows converts the pending batch to ClickHouse rows, in a deterministic order. Every method's
-// scores and rankings go to method_scores and method_rankings, and method 2017's also to scores
-// and rankings, whose named columns are its own. The ranking tables hold rankings of all 32 units
-// only: a partial partition's ranking is published, not stored.
+// scores and rankings go to method_scores and method_rankings (the views scores and rankings show
+// method 2017's). The ranking table holds rankings of all 32 units only: a partial partition's
+// ranking is published, not stored.
 func (p *pending) rows(withRanking bool) chstore.Batch {
 	b := chstore.Batch{Events: p.events, LateEvents: p.late}
 	if len(p.scores) > 0 {
-		n := 0
-		for _, sc := range p.scores {
-			if sc.Method == scoring.Method {
-				n++
-			}
-		}
-		if n > 0 {
-			b.Scores = make([]chstore.ScoreRow, 0, n)
-		}
 		b.MethodScores = make([]chstore.ScoreRow, 0, len(p.scores))
 	}
 	for _, k := range sortedKeys(p.scores) {
-		sc := p.scores[k] // a score is its row (chstore.ScoreRow)
-		if sc.Method == scoring.Method {
-			b.Scores = append(b.Scores, sc)
-		}
-		b.MethodScores = append(b.MethodScores, sc)
+		b.MethodScores = append(b.MethodScores, p.scores[k]) // a score is its row (chstore.ScoreRow)
 	}
 	if withRanking {
 		for _, method := range sortedKeys(p.rankings) {
-			rows := rankingRows(p.rankings[method])
-			if method == scoring.Method {
-				b.Rankings = rows
-			}
-			b.MethodRankings = append(b.MethodRankings, rows...)
+			b.MethodRankings = append(b.MethodRankings, rankingRows(p.rankings[method])...)
 		}
 	}
 	members := 0

@@ -163,7 +163,7 @@ func TestRefusedScoreIsNotPublishedAndItsEventDeadLettered(t *testing.T) {
 	for _, q := range []string{
 		"CREATE TABLE " + db + ".score_sink (region String) ENGINE = MergeTree ORDER BY region",
 		"CREATE MATERIALIZED VIEW " + db + ".score_check TO " + db + ".score_sink AS SELECT region FROM " + db +
-			".scores WHERE throwIf(region = '520000') = 0",
+			".method_scores WHERE throwIf(region = '520000') = 0",
 	} {
 		if err := conn.Exec(ctx, q); err != nil {
 			t.Fatal(err)

@@ -27,7 +27,7 @@ func BenchmarkWriteScores(b *testing.B) {
 		for i := range rows {
 			rows[i].Version = uint64(iter*benchRows + i + 1)
 		}
-		return chstore.Batch{Scores: rows}
+		return chstore.Batch{MethodScores: rows}
 	})
 }
 

@@ -2,10 +2,15 @@ package chstore_test
 
 import (
 	"context"
+	"maps"
+	"regexp"
+	"slices"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
 
+	"github.com/ClickHouse/clickhouse-go/v2"
 	"github.com/ClickHouse/clickhouse-go/v2/lib/driver"
 
 	"github.com/govpulse/govpulse/internal/chstore"
@@ -106,42 +111,67 @@ func TestClusterStatements(t *testing.T) {
 }
 
 // TestClusterStatementsOfEveryMigration checks that every statement of the shipped migrations has
-// a cluster form, and that every table of them gets a local table.
+// a cluster form, and that every table of them, but those a later migration dropped, has a local
+// table.
 func TestClusterStatementsOfEveryMigration(t *testing.T) {
 	ms, err := chstore.Migrations()
 	if err != nil {
 		t.Fatal(err)
 	}
 	locals := map[string]string{}
-	creates := 0
+	tables := map[string]bool{}
+	name := regexp.MustCompile("(?s)^(?:\\s*--[^\\n]*\\n)*\\s*(CREATE TABLE|DROP TABLE)\\s+(?:IF NOT EXISTS\\s+|IF EXISTS\\s+)?`db`\\.([a-z_0-9]+)")
 	for _, m := range ms {
 		stmts, err := chstore.SplitStatements(strings.ReplaceAll(m.SQL, schema.DatabasePlaceholder, "`db`"))
 		if err != nil {
 			t.Fatal(err)
 		}
 		for _, st := range stmts {
-			if strings.Contains(st, "CREATE TABLE") {
-				creates++
+			if n := name.FindStringSubmatch(st); n != nil {
+				tables[n[2]] = n[1] == "CREATE TABLE" // a DROP of a view leaves false: never a table here
 			}
 			if _, err := chstore.ClusterStatements(st, "db", "c", locals); err != nil {
 				t.Errorf("%s: %v", m.Name, err)
 			}
 		}
 	}
-	if len(locals) != creates || creates == 0 {
-		t.Errorf("%d tables with a local table, %d CREATE TABLE statements", len(locals), creates)
+	var want []string
+	for table, exists := range tables {
+		if exists {
+			want = append(want, table)
+		}
+	}
+	slices.Sort(want)
+	got := slices.Sorted(maps.Keys(locals))
+	if len(want) == 0 || !slices.Equal(got, want) {
+		t.Errorf("tables with a local table %v, want %v", got, want)
 	}
 }
 
 // clusterStores migrates the cluster schema through the first replica and returns a Store on
-// every replica.
-func clusterStores(t *testing.T) ([]*chstore.Store, []driver.Conn, string) {
+// every replica. Before the last migrations (from version first on), it calls stored, which
+// writes rows as the schema before them took them.
+func clusterStores(t *testing.T, first uint32, stored func(driver.Conn, string)) ([]*chstore.Store, []driver.Conn, string) {
 	t.Helper()
 	conns, db := chtest.OpenCluster(t)
 	var stores []*chstore.Store
 	for _, conn := range conns {
 		stores = append(stores, chstore.New(conn, db, nil, chstore.OnCluster(chtest.ClusterName)))
 	}
+	ms, err := chstore.Migrations()
+	if err != nil {
+		t.Fatal(err)
+	}
+	var before []chstore.Migration
+	for _, m := range ms {
+		if m.Version < first {
+			before = append(before, m)
+		}
+	}
+	if err := stores[0].MigrateWith(t.Context(), before); err != nil {
+		t.Fatalf("Migrate before %d: %v", first, err)
+	}
+	stored(conns[0], db)
 	if err := stores[0].Migrate(t.Context()); err != nil {
 		t.Fatalf("Migrate: %v", err)
 	}
@@ -177,9 +207,23 @@ func syncReplica(t *testing.T, conn driver.Conn, db string) {
 // migrating again is harmless; rows written through one replica are read, once, through the
 // other; duplicates that are not merged are collapsed by FINAL over the Distributed table;
 // retention drops a month on both replicas; a later migration that creates a table and adds a
-// column reaches both tables of every replica.
+// column reaches both tables of every replica. A score and a ranking stored in the tables scores
+// and rankings before migration 0011 are read from its views afterwards, through both replicas.
 func TestClusterSchema(t *testing.T) {
-	stores, conns, db := clusterStores(t)
+	old := time.Date(2016, 11, 30, 0, 0, 0, 0, time.UTC)
+	stores, conns, db := clusterStores(t, 11, func(conn driver.Conn, db string) {
+		ctx := clickhouse.Context(t.Context(), clickhouse.WithSettings(clickhouse.Settings{"insert_distributed_sync": 1}))
+		for _, q := range []string{
+			"INSERT INTO " + db + ".scores (region, version, as_of, as_of_ns, method, composite, grade) SELECT '330000', 1, toDateTime(" +
+				strconv.FormatInt(old.Unix(), 10) + ", 'UTC'), " + strconv.FormatInt(old.UnixNano(), 10) + ", '2017', 12.5, 'low'",
+			"INSERT INTO " + db + ".rankings (version, as_of, as_of_ns, method, rank, region, composite, grade) SELECT 1, toDateTime(" +
+				strconv.FormatInt(old.Unix(), 10) + ", 'UTC'), " + strconv.FormatInt(old.UnixNano(), 10) + ", '2017', 1, '330000', 12.5, 'low'",
+		} {
+			if err := conn.Exec(ctx, q); err != nil {
+				t.Fatal(err)
+			}
+		}
+	})
 	ctx := t.Context()
 	if err := stores[1].Migrate(ctx); err != nil {
 		t.Fatalf("Migrate again through the second replica: %v", err)
@@ -197,13 +241,13 @@ func TestClusterSchema(t *testing.T) {
 			t.Errorf("replica %d: %d migrations recorded, want %d", i+1, len(applied), len(ms))
 		}
 		engines := tableEngines(t, conns[i], db)
-		for _, table := range []string{"events", "scores", "rankings", "windows", "late_events", "dlq", "regions", chstore.MigrationsTable} {
+		for _, table := range []string{"events", "method_scores", "method_rankings", "windows", "late_events", "dlq", "regions", chstore.MigrationsTable} {
 			if engines[table] != "Distributed" || engines[table+chstore.LocalSuffix] != "ReplicatedReplacingMergeTree" {
 				t.Errorf("replica %d: %s is %q and %s_local %q; want Distributed over ReplicatedReplacingMergeTree",
 					i+1, table, engines[table], table, engines[table+chstore.LocalSuffix])
 			}
 		}
-		for _, view := range []string{"latest_scores", "latest_ranking", "score_history"} {
+		for _, view := range []string{"scores", "rankings", "latest_scores", "latest_ranking", "score_history"} {
 			if engines[view] != "View" {
 				t.Errorf("replica %d: %s is %q, want a View", i+1, view, engines[view])
 			}
@@ -228,12 +272,23 @@ func TestClusterSchema(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		checkEqual(t, "latest_scores", latest, []chstore.ScoreRow{b.Scores[1], b.Scores[0]})
+		checkEqual(t, "latest_scores", latest, []chstore.ScoreRow{b.MethodScores[1], b.MethodScores[0]})
 		ranking, err := s.LatestRanking(ctx)
 		if err != nil {
 			t.Fatal(err)
 		}
-		checkEqual(t, "latest ranking", ranking, b.Rankings)
+		checkEqual(t, "latest ranking", ranking, b.MethodRankings)
+		history, err := s.ScoreHistory(ctx, "330000")
+		if err != nil {
+			t.Fatal(err)
+		}
+		if len(history) != 2 || history[0].Version != 1 || history[0].Composite != 12.5 || !history[0].AsOf.Equal(old) {
+			t.Errorf("replica %d: score history of 330000 %+v, want the score stored before 0011, then version 8", i+1, history)
+		}
+		var oldRanks uint64
+		if err := conns[i].QueryRow(ctx, "SELECT count() FROM "+db+".rankings WHERE version = 1").Scan(&oldRanks); err != nil || oldRanks != 1 {
+			t.Errorf("replica %d: %d rows of the ranking stored before 0011 (%v), want 1", i+1, oldRanks, err)
+		}
 		counts, err := s.EventCounts(ctx)
 		if err != nil {
 			t.Fatal(err)
@@ -293,7 +348,7 @@ func TestClusterSchema(t *testing.T) {
 	// A later migration: a new table and a new column get the cluster variant too.
 	later := append(ms, chstore.Migration{Version: 1000, Name: "1000_later.sql", Checksum: "later", SQL: `
 CREATE TABLE IF NOT EXISTS ${DATABASE}.later (k String, v UInt64) ENGINE = ReplacingMergeTree(v) ORDER BY k;
-ALTER TABLE ${DATABASE}.scores ADD COLUMN later_column String;
+ALTER TABLE ${DATABASE}.method_scores ADD COLUMN later_column String;
 `})
 	if err := stores[0].MigrateWith(ctx, later); err != nil {
 		t.Fatalf("a later migration: %v", err)
@@ -303,7 +358,7 @@ ALTER TABLE ${DATABASE}.scores ADD COLUMN later_column String;
 		if engines["later"] != "Distributed" || engines["later_local"] != "ReplicatedReplacingMergeTree" {
 			t.Errorf("replica %d: later is %q, later_local %q", i+1, engines["later"], engines["later_local"])
 		}
-		for _, table := range []string{"scores", "scores_local"} {
+		for _, table := range []string{"method_scores", "method_scores_local"} {
 			var n uint64
 			if err := conn.QueryRow(ctx, "SELECT count() FROM system.columns WHERE database = ? AND table = ? AND name = 'later_column'", db, table).Scan(&n); err != nil {
 				t.Fatal(err)

@@ -29,9 +29,10 @@
 //
 // # Score columns
 //
-// A row of the scores table is a scoring.Score (ScoreRow): its columns, and so the INSERT and
-// SELECT column lists and the conversions, are derived from the json and chtype tags of its fields
-// (ScoreColumns), and a test checks the migrated table and views against them.
+// A row of the method_scores table, and of the view scores (method 2017, its terms in named
+// columns), is a scoring.Score (ScoreRow): its columns, and so the INSERT and SELECT column lists
+// and the conversions, are derived from the json and chtype tags of its fields (ScoreColumns,
+// MethodScoreColumns), and tests check the migrated table and views against them.
 //
 // A Store is safe for concurrent use. It keeps no scoring logic: rows arrive computed.
 package chstore

@@ -152,7 +152,7 @@ func scanRankChange(rows driver.Rows, r *RankChangeRow) error {
 }
 
 // The readers of the explanations read those of the default method (scoring.DefaultMethod), whose
-// scores are those of the scores table; the tables hold every method's.
+// scores are those of the scores view; the tables hold every method's.
 
 // ScoreChanges returns the score_changes rows of the default method of one region (every region when region is "") at
 // the given versions (every version when none is given), through FINAL, ordered by region, version

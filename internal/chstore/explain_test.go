@@ -165,7 +165,7 @@ func TestExplainAliasesKeepStoredRows(t *testing.T) {
 		}
 		computed = append(computed, table+"."+name)
 	}
-	want := []string{"rank_changes.as_of", "score_causes.applied", "score_causes.as_of", "score_changes.as_of", "score_changes.delta"}
+	want := []string{"method_rankings.as_of", "method_scores.as_of", "rank_changes.as_of", "score_causes.applied", "score_causes.as_of", "score_changes.as_of", "score_changes.delta"}
 	if !reflect.DeepEqual(computed, want) {
 		t.Fatalf("computed columns %v, want %v", computed, want)
 	}

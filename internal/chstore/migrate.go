@@ -196,7 +196,9 @@ func (s *Store) tableExists(ctx context.Context, table string) bool {
 func (s *Store) apply(ctx context.Context, m Migration, stmts []string) error {
 	start := time.Now()
 	for i, st := range stmts {
-		if err := s.conn.Exec(ctx, st); err != nil && !columnAdded(st, err) {
+		// With the settings of an insert, so that on a cluster the rows an INSERT ... SELECT copies
+		// are stored when the statement returns.
+		if err := s.conn.Exec(s.insertContext(ctx), st); err != nil && !columnAdded(st, err) {
 			return fmt.Errorf("chstore: migrate: %s: statement %d: %w", m.Name, i+1, err)
 		}
 	}

@@ -6,6 +6,8 @@ import (
 	"time"
 
 	"github.com/ClickHouse/clickhouse-go/v2/lib/driver"
+
+	"github.com/govpulse/govpulse/internal/scoring"
 )
 
 // The readers below never count a row twice that a merge has not collapsed yet: they read the views
@@ -39,17 +41,10 @@ func (s *Store) ScoreHistory(ctx context.Context, region string) ([]ScoreRow, er
 	return out, nil
 }
 
-// LatestRanking returns the ranking of the highest version, ordered by rank; none when no ranking
-// is stored.
+// LatestRanking returns the ranking of the highest version of the default method (scoring.Method,
+// the rankings view), ordered by rank; none when no ranking is stored.
 func (s *Store) LatestRanking(ctx context.Context) ([]RankingRow, error) {
-	t := s.table("rankings")
-	q := "SELECT " + rankingColumns + " FROM " + t + " FINAL WHERE version = (SELECT max(version) FROM " + t +
-		") ORDER BY rank"
-	out, err := query(ctx, s.conn, q, scanRanking)
-	if err != nil {
-		return nil, fmt.Errorf("chstore: read latest ranking: %w", err)
-	}
-	return out, nil
+	return s.LatestMethodRanking(ctx, scoring.Method)
 }
 
 // LatestMethodScores returns the latest score of every region under the given method, from the

@@ -24,7 +24,8 @@ type EventRow struct {
 	Payload    string // the canonical event JSON
 }
 
-// RankingRow is a row of the rankings table: one rank of one ranking version.
+// RankingRow is a row of the method_rankings table (and of the rankings view, method 2017's): one
+// rank of one ranking version.
 type RankingRow struct {
 	Version   uint64
 	AsOf      time.Time // columns as_of and as_of_ns
@@ -84,13 +85,12 @@ type DLQRow struct {
 // Batch holds the rows of one flush. Write stores each non-empty slice with one INSERT.
 type Batch struct {
 	Events     []EventRow
-	Scores     []ScoreRow   // scores of method 2017, for the scores table
-	Rankings   []RankingRow // rankings of method 2017, for the rankings table
 	Windows    []WindowRow
 	LateEvents []LateEventRow
 	DLQ        []DLQRow
 	// MethodScores and MethodRankings are the scores and rankings of every method (2017 included),
-	// for the tables method_scores and method_rankings.
+	// for the tables method_scores and method_rankings; the views scores and rankings show method
+	// 2017's rows of them (migration 0011).
 	MethodScores   []ScoreRow
 	MethodRankings []RankingRow
 	// ScoreChanges, ScoreCauses and RankChanges explain the changes of the scores and rankings
@@ -110,7 +110,7 @@ type Batch struct {
 
 // Len returns the number of rows in b.
 func (b Batch) Len() int {
-	return len(b.Events) + len(b.Scores) + len(b.Rankings) + len(b.Windows) + len(b.LateEvents) + len(b.DLQ) +
+	return len(b.Events) + len(b.Windows) + len(b.LateEvents) + len(b.DLQ) +
 		len(b.MethodScores) + len(b.MethodRankings) + len(b.ScoreChanges) + len(b.ScoreCauses) + len(b.RankChanges) +
 		len(b.Inconsistencies) + len(b.PortalCounts) +
 		len(b.GroupRankings) + len(b.ReviewStats) + len(b.Alerts)

@@ -12,16 +12,16 @@ import (
 	"github.com/govpulse/govpulse/internal/scoring"
 )
 
-// ScoreRow is a row of the scores table (and of the latest_scores and score_history views), method
-// 2017's scores in named columns, or of the method_scores table, every method's scores with their
-// terms as arrays: the score of one region under one method as of one version. Its columns are the
+// ScoreRow is a row of the scores view (and of the latest_scores and score_history views over it),
+// method 2017's scores in named columns, or of the method_scores table behind it, every method's
+// scores with their terms as arrays: the score of one region under one method as of one version. Its columns are the
 // fields of scoring.Score with a chtype tag (see columnsOf); the names of the unit are not stored,
 // and read back empty.
 type ScoreRow = scoring.Score
 
 // The tables whose columns a record type describes, chosen by the options of its chtype tags.
 const (
-	// tableScores is the scores table: fields without the option "methods".
+	// tableScores is the scores view: fields without the option "methods".
 	tableScores = "scores"
 	// tableMethods is the method_scores table: fields without the option "scores".
 	tableMethods = "methods"
@@ -39,6 +39,7 @@ type field struct {
 	Type  string // its ClickHouse type
 	index []int  // the field in the record
 	ns    bool   // a time also stored as <Name>_ns, and read back from it
+	only  string // the table the column is in alone (tableScores, tableMethods), or ""
 }
 
 // names returns the field's columns: term_names and term_values for the terms, the name and
@@ -51,6 +52,16 @@ func (f field) names() []string {
 		return []string{f.Name, f.Name + "_ns"}
 	}
 	return []string{f.Name}
+}
+
+// stored returns the field's columns that an INSERT writes: those of names but the DateTime of a
+// time with ns, which the tables compute from <name>_ns when read (ALIAS; migration 0011 for
+// method_scores).
+func (f field) stored() []string {
+	if f.ns {
+		return []string{f.Name + "_ns"}
+	}
+	return f.names()
 }
 
 // Column is a column of a table as its record type describes it: name and ClickHouse type.
@@ -118,7 +129,7 @@ func columnsOf(t reflect.Type, sel string) ([]field, error) {
 			case opt != "" && (opt != "ns" || typ != "DateTime('UTC')"):
 				return fmt.Errorf("chstore: %s.%s: unknown option %q", t.Name(), f.Name, opt)
 			}
-			out = append(out, field{Name: name, Type: typ, index: idx, ns: opt == "ns"})
+			out = append(out, field{Name: name, Type: typ, index: idx, ns: opt == "ns", only: only})
 		}
 		return nil
 	}
@@ -142,7 +153,8 @@ func contains(kinds []reflect.Kind, k reflect.Kind) bool {
 type codec[R any] struct {
 	table  string
 	fields []field
-	list   string // the column list of an INSERT or SELECT, in field order
+	list   string // the column list of a SELECT, in field order
+	stored string // the column list of an INSERT: list without the times computed when read
 }
 
 // newCodec returns the codec of table for R, with the fields of sel (see columnsOf); it panics on
@@ -152,18 +164,43 @@ func newCodec[R any](table, sel string) codec[R] {
 	if err != nil {
 		panic(err)
 	}
-	return codec[R]{table: table, fields: fs, list: columnList(fs)}
+	return codec[R]{table: table, fields: fs, list: columnList(fs, field.names), stored: columnList(fs, field.stored)}
 }
 
-// scores is the codec of the scores table (method 2017's named columns), methodScores the one of
-// the method_scores table (every method, terms as arrays): their columns are the fields of
-// scoring.Score.
+// scores is the codec of the scores view (method 2017's named columns, read only), methodScores
+// the one of the method_scores table (every method, terms as arrays, where the view takes its
+// rows from): their columns are the fields of scoring.Score.
 var (
 	scores       = newCodec[ScoreRow]("scores", tableScores)
 	methodScores = newCodec[ScoreRow]("method_scores", tableMethods)
 )
 
-// ScoreColumns returns the columns of the scores table as scoring.Score describes them, in field
+// scoresOfMethods is the select list of scores' columns taken from method_scores directly, as the
+// view scores takes them (0011_scores_views.sql): a column of the view alone (a term of method
+// 2017) is its value in term_values at its name in term_names, assumeNotNull unless the
+// column is Nullable. A reader of one unit's rows uses it to keep to method_scores' primary key,
+// which ClickHouse 18.16 does not do through the view.
+var scoresOfMethods = func() string {
+	var b strings.Builder
+	for _, f := range scores.fields {
+		for _, name := range f.names() {
+			if b.Len() > 0 {
+				b.WriteString(", ")
+			}
+			switch {
+			case f.only != tableScores:
+				b.WriteString(name)
+			case f.Type == "Nullable(Float64)":
+				b.WriteString("term_values[indexOf(term_names, '" + name + "')] AS " + name)
+			default:
+				b.WriteString("assumeNotNull(term_values[indexOf(term_names, '" + name + "')]) AS " + name)
+			}
+		}
+	}
+	return b.String()
+}()
+
+// ScoreColumns returns the columns of the scores view as scoring.Score describes them, in field
 // order, with the <name>_ns column after its time. The views latest_scores and score_history have
 // the same columns, besides name_zh and name_en.
 func ScoreColumns() []Column { return scores.columns() }
@@ -188,11 +225,11 @@ func (cd codec[R]) columns() []Column {
 	return out
 }
 
-// columnList is the column list of an INSERT or SELECT of cs.
-func columnList(cs []field) string {
+// columnList is the column list of cs, each field giving its columns with names.
+func columnList(cs []field, names func(field) []string) string {
 	var b strings.Builder
 	for _, c := range cs {
-		for _, name := range c.names() {
+		for _, name := range names(c) {
 			if b.Len() > 0 {
 				b.WriteString(", ")
 			}
@@ -205,7 +242,7 @@ func columnList(cs []field) string {
 // insert stores rows with one INSERT block, column by column: one typed slice per column, so
 // that no value is boxed.
 func (cd codec[R]) insert(ctx context.Context, s *Store, rows []R) error {
-	batch, err := s.conn.PrepareBatch(s.insertContext(ctx), "INSERT INTO "+s.table(cd.table)+" ("+cd.list+")")
+	batch, err := s.conn.PrepareBatch(s.insertContext(ctx), "INSERT INTO "+s.table(cd.table)+" ("+cd.stored+")")
 	if err != nil {
 		return fmt.Errorf("chstore: insert %s: %w", cd.table, &prepareError{err})
 	}
@@ -273,22 +310,19 @@ func (cd codec[R]) insert(ctx context.Context, s *Store, rows []R) error {
 			}
 			cols = append(cols, names, values)
 		case "DateTime('UTC')":
-			col := make([]time.Time, len(rows))
-			var nsCol []int64
-			if c.ns {
-				nsCol = make([]int64, len(rows))
-			}
-			for i, v := range vals {
-				t := v.FieldByIndex(c.index).Interface().(time.Time)
-				col[i] = dt(t)
-				if c.ns {
-					nsCol[i] = ns(t)
+			if c.ns { // the DateTime is computed from <name>_ns (see field.stored)
+				col := make([]int64, len(rows))
+				for i, v := range vals {
+					col[i] = ns(v.FieldByIndex(c.index).Interface().(time.Time))
 				}
+				cols = append(cols, col)
+				break
+			}
+			col := make([]time.Time, len(rows))
+			for i, v := range vals {
+				col[i] = dt(v.FieldByIndex(c.index).Interface().(time.Time))
 			}
 			cols = append(cols, col)
-			if c.ns {
-				cols = append(cols, nsCol)
-			}
 		}
 		for _, col := range cols {
 			if err := appendColumn(col); err != nil {

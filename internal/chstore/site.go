@@ -7,6 +7,8 @@ import (
 	"slices"
 	"strconv"
 	"time"
+
+	"github.com/govpulse/govpulse/internal/scoring"
 )
 
 // The readers of the public site: a region's score history downsampled to a bounded number of
@@ -22,7 +24,9 @@ func (s *Store) ScoreHistoryRange(ctx context.Context, region string, from, to t
 	if points <= 0 {
 		return nil, fmt.Errorf("chstore: score history of %s: points %d must be positive", region, points)
 	}
-	where := " WHERE region = ?"
+	// method_scores itself rather than the view scores, so that the unit's rows are found through
+	// the table's key (method, region, version).
+	where := " WHERE method = '" + scoring.Method + "' AND region = ?"
 	args := []any{region}
 	if !from.IsZero() {
 		where += " AND as_of_ns >= ?"
@@ -32,7 +36,7 @@ func (s *Store) ScoreHistoryRange(ctx context.Context, region string, from, to t
 		where += " AND as_of_ns < ?"
 		args = append(args, to.UnixNano())
 	}
-	t := s.table("scores")
+	t := s.table("method_scores")
 	var (
 		n          uint64
 		minT, maxT int64
@@ -50,7 +54,7 @@ func (s *Store) ScoreHistoryRange(ctx context.Context, region string, from, to t
 		span := (maxT-minT)/int64(points) + 1 // ceil((max-min+1)/points) spans of as-of time
 		key = "intDiv(as_of_ns - " + strconv.FormatInt(minT, 10) + ", " + strconv.FormatInt(span, 10) + ")"
 	}
-	q := "SELECT " + scores.list + " FROM (SELECT " + scores.list + ", " + key + " AS bucket FROM " + t + where +
+	q := "SELECT " + scores.list + " FROM (SELECT " + scoresOfMethods + ", " + key + " AS bucket FROM " + t + where +
 		") ORDER BY bucket, version DESC LIMIT 1 BY bucket"
 	out, err := scores.query(ctx, s.conn, q, args...)
 	if err != nil {

@@ -50,7 +50,7 @@ func TestScoreHistoryRangeIsBounded(t *testing.T) {
 			Method: "2017", Composite: float64(i)})
 	}
 	for range 2 { // written twice: still one row per version
-		if err := store.Write(ctx, chstore.Batch{Scores: rows}); err != nil {
+		if err := store.Write(ctx, chstore.Batch{MethodScores: rows}); err != nil {
 			t.Fatal(err)
 		}
 	}
@@ -78,5 +78,30 @@ func TestScoreHistoryRangeIsBounded(t *testing.T) {
 	}
 	if _, err := store.ScoreHistoryRange(ctx, "330000", time.Time{}, time.Time{}, 0); err == nil {
 		t.Error("0 points accepted")
+	}
+}
+
+// TestScoreHistoryRangeReadsAsTheView checks that ScoreHistoryRange, which reads method_scores
+// itself, gives a unit's scores as the view scores (through score_history) does: method 2017 only,
+// its terms in the named columns, a satisfaction without ratings NULL.
+func TestScoreHistoryRangeReadsAsTheView(t *testing.T) {
+	store, _, _ := newStore(t)
+	ctx := t.Context()
+	if err := store.Write(ctx, methodBatch(t)); err != nil {
+		t.Fatal(err)
+	}
+	for _, region := range []string{"110000", "330000"} {
+		want, err := store.ScoreHistory(ctx, region)
+		if err != nil {
+			t.Fatal(err)
+		}
+		got, err := store.ScoreHistoryRange(ctx, region, time.Time{}, time.Time{}, 100)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if len(want) != 1 {
+			t.Fatalf("score_history of %s: %d rows, want 1", region, len(want))
+		}
+		checkEqual(t, "history range of "+region, got, want)
 	}
 }

@@ -74,7 +74,7 @@ func TestMigrateTwice(t *testing.T) {
 	}
 	rows.Close()
 	for name, engine := range map[string]string{
-		"events": "ReplacingMergeTree", "scores": "ReplacingMergeTree", "rankings": "ReplacingMergeTree",
+		"events": "ReplacingMergeTree", "scores": "View", "rankings": "View",
 		"windows": "ReplacingMergeTree", "late_events": "ReplacingMergeTree", "dlq": "ReplacingMergeTree",
 		"regions": "ReplacingMergeTree", chstore.MigrationsTable: "ReplacingMergeTree",
 		"latest_scores": "View", "latest_ranking": "View", "score_history": "View",
@@ -178,7 +178,7 @@ func sampleBatch() chstore.Batch {
 				StreamSeq: 8, Source: "probe/zj", ItemCode: "A.2", Level: "city", Outcome: "completed", Payload: `{}`},
 			{Region: "110000", ID: "bj-1", Type: "platform.updated", Time: t1, StreamSeq: 9, Source: "probe/bj", Payload: `{}`},
 		},
-		Scores: []chstore.ScoreRow{
+		MethodScores: []chstore.ScoreRow{
 			{Region: "330000", Version: 8, AsOf: t0, Method: "2017", ServiceModes: 87.5, ItemCoverage: 66.666667,
 				GuideAccuracy: 91.25, OnlineMaturity: 70.123456, Composite: 78.884906, Grade: "medium",
 				Satisfaction: ptr(100.0), PlatformLevels: 4, Integrated: true, Portals: 12, Counts: scoring.Counts{PublishedItems: 10,
@@ -189,7 +189,7 @@ func sampleBatch() chstore.Batch {
 				WindowStart: time.Date(2016, 10, 5, 16, 0, 0, 0, time.UTC), WindowEnd: time.Date(2016, 11, 3, 16, 0, 0, 0, time.UTC)},
 			{Region: "110000", Version: 9, AsOf: t1, Method: "2017", Grade: "low", Satisfaction: nil},
 		},
-		Rankings: []chstore.RankingRow{
+		MethodRankings: []chstore.RankingRow{
 			{Version: 9, AsOf: t1, Method: "2017", Rank: 1, Region: "330000", Composite: 78.884906, Grade: "medium", PrevRank: 2, Change: 1},
 			{Version: 9, AsOf: t1, Method: "2017", Rank: 2, Region: "110000", Composite: 0, Grade: "low", PrevRank: 1, Change: -1},
 		},
@@ -230,18 +230,18 @@ func TestWriteRoundTrip(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	checkEqual(t, "score_history", history, []chstore.ScoreRow{b.Scores[1], b.Scores[0]})
+	checkEqual(t, "score_history", history, []chstore.ScoreRow{b.MethodScores[1], b.MethodScores[0]})
 	latest, err := s.LatestScores(ctx)
 	if err != nil {
 		t.Fatal(err)
 	}
-	checkEqual(t, "latest_scores", latest, []chstore.ScoreRow{b.Scores[1], b.Scores[0]})
+	checkEqual(t, "latest_scores", latest, []chstore.ScoreRow{b.MethodScores[1], b.MethodScores[0]})
 
 	ranking, err := s.LatestRanking(ctx)
 	if err != nil {
 		t.Fatal(err)
 	}
-	checkEqual(t, "latest ranking", ranking, b.Rankings)
+	checkEqual(t, "latest ranking", ranking, b.MethodRankings)
 
 	windows, err := s.Windows(ctx, "330000")
 	if err != nil {
@@ -328,11 +328,11 @@ func TestWriteIdempotent(t *testing.T) {
 		}
 	}
 	var raw uint64
-	if err := conn.QueryRow(ctx, "SELECT count() FROM "+db+".scores").Scan(&raw); err != nil {
+	if err := conn.QueryRow(ctx, "SELECT count() FROM "+db+".method_scores").Scan(&raw); err != nil {
 		t.Fatal(err)
 	}
 	if raw != 4 {
-		t.Logf("scores holds %d raw rows (4 expected before a merge)", raw)
+		t.Logf("method_scores holds %d raw rows (4 expected before a merge)", raw)
 	}
 	events, err := s.Events(ctx, "")
 	if err != nil {
@@ -363,11 +363,11 @@ func TestWriteIdempotent(t *testing.T) {
 
 	// A higher version wins: a new score for 330000, a corrected window, a new ranking.
 	next := chstore.Batch{
-		Scores: []chstore.ScoreRow{{Region: "330000", Version: 12, AsOf: t1.Add(time.Hour), Method: "2017",
+		MethodScores: []chstore.ScoreRow{{Region: "330000", Version: 12, AsOf: t1.Add(time.Hour), Method: "2017",
 			Composite: 80.5, Grade: "high", Satisfaction: ptr(75.0)}},
 		Windows: []chstore.WindowRow{{Region: "330000", Metric: "feedback", WindowStart: t1.Add(-time.Hour), WindowEnd: t1,
 			Version: 11, Count: 2, RatingSum: 8, RatingCounts: [5]uint64{0, 0, 1, 0, 1}}},
-		Rankings: []chstore.RankingRow{
+		MethodRankings: []chstore.RankingRow{
 			{Version: 12, AsOf: t1.Add(time.Hour), Method: "2017", Rank: 1, Region: "330000", Composite: 80.5, Grade: "high", PrevRank: 1},
 			{Version: 12, AsOf: t1.Add(time.Hour), Method: "2017", Rank: 2, Region: "110000", Composite: 0, Grade: "low", PrevRank: 2},
 		},
@@ -381,12 +381,12 @@ func TestWriteIdempotent(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	checkEqual(t, "latest_scores after a higher version", latest, []chstore.ScoreRow{b.Scores[1], next.Scores[0]})
+	checkEqual(t, "latest_scores after a higher version", latest, []chstore.ScoreRow{b.MethodScores[1], next.MethodScores[0]})
 	history, err := s.ScoreHistory(ctx, "330000")
 	if err != nil {
 		t.Fatal(err)
 	}
-	checkEqual(t, "score_history of 330000", history, []chstore.ScoreRow{b.Scores[0], next.Scores[0]})
+	checkEqual(t, "score_history of 330000", history, []chstore.ScoreRow{b.MethodScores[0], next.MethodScores[0]})
 	windows, err := s.Windows(ctx, "330000")
 	if err != nil {
 		t.Fatal(err)
@@ -396,7 +396,7 @@ func TestWriteIdempotent(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	checkEqual(t, "latest ranking", ranking, next.Rankings)
+	checkEqual(t, "latest ranking", ranking, next.MethodRankings)
 }
 
 func TestWriteEmptyBatch(t *testing.T) {
@@ -413,9 +413,9 @@ func TestWriteEmptyBatch(t *testing.T) {
 func TestWriteErrorNamesTable(t *testing.T) {
 	conn, db := chtest.Open(t)
 	s := chstore.New(conn, db, nil) // not migrated: the tables do not exist
-	err := s.Write(t.Context(), chstore.Batch{Scores: sampleBatch().Scores})
-	if err == nil || !strings.Contains(err.Error(), "chstore: insert scores") {
-		t.Fatalf("Write to a missing table: %v, want an error naming scores", err)
+	err := s.Write(t.Context(), chstore.Batch{MethodScores: sampleBatch().MethodScores})
+	if err == nil || !strings.Contains(err.Error(), "chstore: insert method_scores") {
+		t.Fatalf("Write to a missing table: %v, want an error naming method_scores", err)
 	}
 }
 

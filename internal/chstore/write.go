@@ -15,7 +15,10 @@ const (
 	eventColumns = "region, id, type, time, time_ns, ingest_time, stream_seq, source, item_code, " +
 		"level, rating, channel, outcome, payload"
 	rankingColumns = "version, as_of, as_of_ns, method, rank, region, composite, grade, prev_rank, change"
-	windowColumns  = "region, metric, window_start, window_end, version, count, rating_sum, " +
+	// rankingInsertColumns are the stored columns of method_rankings: as_of is computed from
+	// as_of_ns when read (ALIAS, 0011_scores_views.sql).
+	rankingInsertColumns = "version, as_of_ns, method, rank, region, composite, grade, prev_rank, change"
+	windowColumns        = "region, metric, window_start, window_end, version, count, rating_sum, " +
 		"rating_1, rating_2, rating_3, rating_4, rating_5, completed, abandoned, rejected, online_completed"
 	lateEventColumns = "region, id, type, time, time_ns, stream_seq, watermark, watermark_ns, reason, " +
 		"payload, recorded_at"
@@ -31,7 +34,7 @@ const MaxPartitionsPerBlock = 100
 // Refused is a row that ClickHouse (or the client, for a value its column cannot hold) refused for
 // good: writing it again fails the same way.
 type Refused struct {
-	Table string // events, late_events, dlq, windows, scores, rankings, method_scores, method_rankings, group_rankings, score_changes, score_causes, rank_changes, inconsistencies or portal_counts
+	Table string // events, late_events, dlq, windows, method_scores, method_rankings, group_rankings, score_changes, score_causes, rank_changes, inconsistencies or portal_counts
 	Row   int    // the row's index in that table's slice of the Batch
 	Err   error  // why, with the server's message
 }
@@ -39,9 +42,9 @@ type Refused struct {
 // Write stores the rows of b: per non-empty table one INSERT with an explicit column list, or
 // several when the rows span more than MaxPartitionsPerBlock monthly partitions, in three waves,
 // the INSERTs of a wave at once over connections of their own: events, late_events and dlq (the
-// raw input); then windows, scores, method_scores, inconsistencies and portal_counts (what the
-// events changed); then rankings, method_rankings, group_rankings, score_changes, score_causes
-// and rank_changes (what depends on the scores, and the explanations). Each wave waits for the
+// raw input); then windows, method_scores, inconsistencies, portal_counts, review_stats and
+// alerts (what the events changed); then method_rankings, group_rankings, score_changes,
+// score_causes and rank_changes (what depends on the scores, and the explanations). Each wave waits for the
 // one before, so raw input is stored before what is derived from it, and scores before their
 // rankings and explanations; a flush waits for three INSERTs in a row whatever its tables. It
 // stops at the first failure and returns an error naming the table (see Classify); the waves
@@ -65,14 +68,15 @@ func (s *Store) WriteIsolated(ctx context.Context, b Batch, schemaFaults bool) (
 	return s.write(ctx, b, &isolation{schemaFaults: schemaFaults})
 }
 
-// SplitScores returns the rows of b's score tables (Scores and MethodScores) and every other
-// row, for a caller that stores, and publishes, the scores before the rest: written alone, the
-// scores take one wave of two INSERTs instead of waiting for the raw input's. Each table keeps its
-// slice of b, so the rows a write of either part refuses are numbered as in b.
+// SplitScores returns the rows of b's score table (MethodScores, every method's scores; the view
+// scores shows method 2017's) and every other row, for a caller that stores, and publishes, the
+// scores before the rest: written alone, the scores take one INSERT instead of waiting for the raw
+// input's. Each table keeps its slice of b, so the rows a write of either part refuses are
+// numbered as in b.
 func (b Batch) SplitScores() (scores, rest Batch) {
-	scores = Batch{Scores: b.Scores, MethodScores: b.MethodScores}
+	scores = Batch{MethodScores: b.MethodScores}
 	rest = b
-	rest.Scores, rest.MethodScores = nil, nil
+	rest.MethodScores = nil
 	return scores, rest
 }
 
@@ -93,7 +97,6 @@ func (s *Store) write(ctx context.Context, b Batch, iso *isolation) ([]Refused, 
 		// What the events changed: windows, scores and the portal state.
 		{
 			writeOf(s, windowsTable, b.Windows),
-			writeOf(s, scoresTable, b.Scores),
 			writeOf(s, methodScoresTable, b.MethodScores),
 			writeOf(s, inconsistenciesTable, b.Inconsistencies),
 			writeOf(s, portalCountsTable, b.PortalCounts),
@@ -103,7 +106,6 @@ func (s *Store) write(ctx context.Context, b Batch, iso *isolation) ([]Refused, 
 		},
 		// What depends on the scores: the rankings and the explanations of both.
 		{
-			writeOf(s, rankingsTable, b.Rankings),
 			writeOf(s, methodRankingsTable, b.MethodRankings),
 			writeOf(s, groupRankingsTable, b.GroupRankings),
 			writeOf(s, scoreChangesTable, b.ScoreChanges),
@@ -160,11 +162,8 @@ var (
 		send: rowWise("dlq", dlqColumns, dlqValues)}
 	windowsTable = table[WindowRow]{name: "windows", month: func(r *WindowRow) time.Time { return r.WindowStart },
 		send: rowWise("windows", windowColumns, windowValues)}
-	scoresTable   = table[ScoreRow]{name: "scores", send: scores.insert}
-	rankingsTable = table[RankingRow]{name: "rankings", send: rowWise("rankings", rankingColumns, rankingValues)}
-
 	methodScoresTable   = table[ScoreRow]{name: "method_scores", send: methodScores.insert}
-	methodRankingsTable = table[RankingRow]{name: "method_rankings", send: rowWise("method_rankings", rankingColumns, rankingValues)}
+	methodRankingsTable = table[RankingRow]{name: "method_rankings", send: rowWise("method_rankings", rankingInsertColumns, rankingValues)}
 )
 
 // writeOf is the write of rows to t, as a step of a wave that atOnce runs.
@@ -337,8 +336,9 @@ func insertEvents(ctx context.Context, s *Store, rows []EventRow) error {
 	return nil
 }
 
+// rankingValues are the values of rankingInsertColumns.
 func rankingValues(r *RankingRow) []any {
-	return []any{r.Version, dt(r.AsOf), ns(r.AsOf), r.Method, r.Rank, r.Region, r.Composite, r.Grade,
+	return []any{r.Version, ns(r.AsOf), r.Method, r.Rank, r.Region, r.Composite, r.Grade,
 		r.PrevRank, r.Change}
 }
 

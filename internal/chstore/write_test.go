@@ -168,7 +168,7 @@ func TestWriteIsolatedRowErrors(t *testing.T) {
 		t.Fatal(err)
 	}
 	if err := conn.Exec(ctx, "CREATE MATERIALIZED VIEW "+db+".score_check TO "+db+".score_sink AS SELECT region FROM "+db+
-		".scores WHERE throwIf(version = 13) = 0"); err != nil {
+		".method_scores WHERE throwIf(version = 13) = 0"); err != nil {
 		t.Fatal(err)
 	}
 	blocks := countBlocks(s)
@@ -177,7 +177,7 @@ func TestWriteIsolatedRowErrors(t *testing.T) {
 	for i := range bad {
 		b.Events[i].Channel = "sms"
 	}
-	b.Scores = []chstore.ScoreRow{{Region: "110000", Version: 12, AsOf: t1, Method: "2017"},
+	b.MethodScores = []chstore.ScoreRow{{Region: "110000", Version: 12, AsOf: t1, Method: "2017"},
 		{Region: "330000", Version: 13, AsOf: t1, Method: "2017"}, {Region: "520000", Version: 14, AsOf: t1, Method: "2017"}}
 	if err := s.Write(ctx, b); chstore.Classify(err) != chstore.RowError {
 		t.Fatalf("Write: %v (%s), want a row error", err, chstore.Classify(err))
@@ -192,11 +192,11 @@ func TestWriteIsolatedRowErrors(t *testing.T) {
 		if r.Table == "events" && !strings.Contains(r.Err.Error(), `unknown element "sms"`) {
 			t.Errorf("refused %s/%d: %v, want the client's error", r.Table, r.Row, r.Err)
 		}
-		if r.Table == "scores" && (!strings.Contains(r.Err.Error(), "throwIf") || !strings.Contains(r.Err.Error(), "code: 395")) {
+		if r.Table == "method_scores" && (!strings.Contains(r.Err.Error(), "throwIf") || !strings.Contains(r.Err.Error(), "code: 395")) {
 			t.Errorf("refused %s/%d: %v, want the server's error", r.Table, r.Row, r.Err)
 		}
 	}
-	checkEqual(t, "refused rows", got, []string{"events/3", "events/17", "events/18", "events/39", "scores/1"})
+	checkEqual(t, "refused rows", got, []string{"events/3", "events/17", "events/18", "events/39", "method_scores/1"})
 	events, err := s.Events(ctx, "")
 	if err != nil {
 		t.Fatal(err)
@@ -262,7 +262,7 @@ func TestWriteIsolatedSchemaFault(t *testing.T) {
 		t.Errorf("%d event blocks, want 1: a missing column refuses the block without splitting it", got)
 	}
 	scores, err := s.LatestScores(ctx)
-	if err != nil || len(scores) != len(b.Scores) {
-		t.Errorf("scores after the refused events: %d (%v), want %d", len(scores), err, len(b.Scores))
+	if err != nil || len(scores) != len(b.MethodScores) {
+		t.Errorf("scores after the refused events: %d (%v), want %d", len(scores), err, len(b.MethodScores))
 	}
 }

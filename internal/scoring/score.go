@@ -24,9 +24,9 @@ type Window struct {
 // fields with a chtype tag are the columns of the ClickHouse tables of scores.
 // A chtype tag gives the ClickHouse type of the column named by the json tag,
 // then options: ",ns" adds a column <name>_ns Int64 with the same instant in
-// Unix nanoseconds; ",scores" puts the column in the scores table (and the
-// latest_scores and score_history views) only, which holds method 2017's
-// scores in its named columns; ",methods" puts it in the method_scores table
+// Unix nanoseconds; ",scores" puts the column in the scores view (and the
+// latest_scores and score_history views) only, which shows method 2017's
+// scores in its named columns, taken from method_scores; ",methods" puts it in the method_scores table
 // only, which holds the scores of every method with their terms as arrays
 // (type Terms: the columns term_names and term_values). A field without
 // either option is a column of both. internal/chstore writes and reads the

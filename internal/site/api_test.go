@@ -87,7 +87,7 @@ func TestRankingAPI(t *testing.T) {
 // storeScores writes score rows to ClickHouse as the aggregator does.
 func (e *env) storeScores(rows []chstore.ScoreRow) {
 	e.t.Helper()
-	if err := e.store.Write(context.Background(), chstore.Batch{Scores: rows}); err != nil {
+	if err := e.store.Write(context.Background(), chstore.Batch{MethodScores: rows}); err != nil {
 		e.t.Fatal(err)
 	}
 }

@@ -350,7 +350,7 @@ func checkStored(ctx context.Context, b *testing.B, conn driver.Conn, db string,
 	if err := conn.QueryRow(ctx, q).Scan(&rows, &ids, &maxSeq); err != nil {
 		b.Fatalf("count events: %v", err)
 	}
-	if err := conn.QueryRow(ctx, "SELECT max(version) FROM `"+db+"`.scores").Scan(&maxVersion); err != nil {
+	if err := conn.QueryRow(ctx, "SELECT max(version) FROM `"+db+"`.method_scores").Scan(&maxVersion); err != nil {
 		b.Fatalf("max score version: %v", err)
 	}
 	if ids != uint64(want) || rows < ids || maxSeq != last || maxVersion == 0 || maxVersion > last {
