@@ -430,12 +430,13 @@ const envSteadyPerDay = "GOVPULSE_BENCH_STEADY_RATINGS_PER_DAY"
 // measures at the end of the last day, when the most ids are held since the
 // daily purge, and reports the live heap after a GC (MB), the part of it the
 // remembered ids with the records of the reviews take (ids-MB, measured by
-// dropping them), the ids and records the table holds (ids, records: the
-// ones the horizons still need, and those not yet swept), the ids needed
-// (live-ids: within the allowed lateness), their bytes per rating a day
-// (ids-B/rating-day), and the heap extrapolated to 1,000,000 ratings a day
-// (MB@1M/day): the heap without the ids, which does not grow with the rate
-// once every hour of every unit has ratings, plus the table the ids of
+// dropping them after the reviews tracker, whose part is reviews-MB), the
+// slots of their table, the ids and records it holds (ids, records: the ones
+// the horizons still need, and those not yet swept), the ids needed
+// (live-ids: within the allowed lateness), the table's bytes per rating a
+// day (ids-B/rating-day), and the heap extrapolated to 1,000,000 ratings a
+// day (MB@1M/day): the heap without the ids, which does not grow with the
+// rate once every hour of every unit has ratings, plus the table the ids of
 // 1,000,000 ratings a day need (the smallest power of two of 21-byte slots
 // that holds them at most 55/64 full, where a table near its size sweeps
 // instead of growing).
@@ -453,8 +454,8 @@ func BenchmarkStateSteady30Days(b *testing.B) {
 		units = append(units, u.Code)
 	}
 	days := RollingDays + int(DefaultAllowedLateness/day)
-	var total, idsBytes float64
-	var ids, records, live int
+	var total, idsBytes, revBytes float64
+	var ids, records, live, slots int
 	for b.Loop() {
 		runtime.GC()
 		before := heapBytes()
@@ -479,12 +480,16 @@ func BenchmarkStateSteady30Days(b *testing.B) {
 		}
 		e.Drain()
 		after := heapBytes()
-		ids, records = e.dedup.Len(), e.dedup.Records()
+		ids, records, slots = e.dedup.Len(), e.dedup.Records(), e.dedup.Slots()
 		w, _ := e.Watermark()
 		e.dedup.PurgeRecords(w.Add(-max(e.cfg.AppealHorizon, e.cfg.AllowedLateness)))
 		e.dedup.Purge(w.Add(-e.cfg.AllowedLateness))
 		live = e.dedup.Len()
 		var err error
+		if e.rev, err = newReviews(e.cfg, e.dedup); err != nil {
+			b.Fatal(err)
+		}
+		withoutTracker := heapBytes()
 		e.dedup = windows.NewDedup()
 		if e.rev, err = newReviews(e.cfg, e.dedup); err != nil {
 			b.Fatal(err)
@@ -492,19 +497,22 @@ func BenchmarkStateSteady30Days(b *testing.B) {
 		withoutIDs := heapBytes()
 		runtime.KeepAlive(e)
 		total = float64(after) - float64(before)
-		idsBytes = float64(after) - float64(withoutIDs)
+		revBytes = float64(after) - float64(withoutTracker)
+		idsBytes = float64(withoutTracker) - float64(withoutIDs)
 	}
 	// The table the ids of 1,000,000 ratings a day need.
 	full := float64(live) * 1e6 / float64(perDay)
-	slots := 64.0
-	for full > slots*55/64 {
-		slots *= 2
+	fullSlots := 64.0
+	for full > fullSlots*55/64 {
+		fullSlots *= 2
 	}
 	b.ReportMetric(total/1e6, "MB")
 	b.ReportMetric(idsBytes/1e6, "ids-MB")
+	b.ReportMetric(revBytes/1e6, "reviews-MB")
+	b.ReportMetric(float64(slots), "slots")
 	b.ReportMetric(float64(ids), "ids")
 	b.ReportMetric(float64(records), "records")
 	b.ReportMetric(float64(live), "live-ids")
 	b.ReportMetric(idsBytes/float64(perDay), "ids-B/rating-day")
-	b.ReportMetric((total-idsBytes+slots*21)/1e6, "MB@1M/day")
+	b.ReportMetric((total-idsBytes+fullSlots*21)/1e6, "MB@1M/day")
 }

@@ -609,6 +609,9 @@ func (d *Dedup) remove(i int) {
 // yet purged), records and pending voids.
 func (d *Dedup) Len() int { return d.n }
 
+// Slots returns the size of the table: slots of 21 bytes, at most 7/8 of them held.
+func (d *Dedup) Slots() int { return len(d.slots) }
+
 // Records returns the number of records and pending voids held (Count, Void).
 func (d *Dedup) Records() int { return d.recs }
 
