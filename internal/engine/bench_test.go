@@ -423,8 +423,8 @@ const envSteadyPerDay = "GOVPULSE_BENCH_STEADY_RATINGS_PER_DAY"
 // state that BenchmarkStateAllUnits30Days leaves out: every day of the
 // 30-day rolling window and of the 7 days of lateness behind it carries the
 // full rate of ratings (GOVPULSE_BENCH_STEADY_RATINGS_PER_DAY, default
-// 100,000 a day; the full 1,000,000 applies 37 million ratings, over an
-// hour on the shared 2-core machine), each with a new 22-character id,
+// 100,000 a day; the full 1,000,000 applies 37 million ratings, 48 minutes
+// on the loaded shared 2-core machine), each with a new 22-character id,
 // spread evenly over every unit of the hierarchy and the day, as the
 // aggregator runs it (Config.Explain, a Drain every drainEvery events). It
 // measures at the end of the last day, when the most ids are held since the
