@@ -72,6 +72,7 @@ func run(ctx context.Context, args []string, lookup config.LookupEnv, stderr io.
 	checkpointInterval := fs.Duration("checkpoint-interval", "GOVPULSE_CHECKPOINT_INTERVAL", def.CheckpointInterval, "shortest time between two checkpoints; at least 20 times as long as the last checkpoint took to take, so that a large state (a long backlog's remembered ids) is not snapshotted ever more often relative to its cost")
 	outOfOrder := fs.Duration("out-of-orderness", "GOVPULSE_OUT_OF_ORDERNESS", def.OutOfOrderness, "watermark bound: largest event time seen minus this")
 	lateness := fs.Duration("allowed-lateness", "GOVPULSE_ALLOWED_LATENESS", def.AllowedLateness, "how far behind the watermark a user-experience event still counts")
+	appealHorizon := fs.Duration("appeal-horizon", "GOVPULSE_APPEAL_HORIZON", def.AppealHorizon, "how long after a review's event time (as the watermark goes) an upheld appeal still takes it out of the scores; a later one is a late event and the review stays")
 	schemaGrace := fs.Duration("schema-fault-grace", "GOVPULSE_SCHEMA_FAULT_GRACE", def.SchemaFaultGrace, "how long a ClickHouse schema fault (missing table or column) is retried before the refused events are dead-lettered")
 	replicas := fs.Int("stream-replicas", "GOVPULSE_STREAM_REPLICAS", def.Replicas, "replicas of the latest-value bucket, the checkpoint store and a DLQ stream it recreates (3 in a cluster)")
 	fs.Deprecate("stream-replicas", "replicas", "")
@@ -114,6 +115,7 @@ func run(ctx context.Context, args []string, lookup config.LookupEnv, stderr io.
 		CheckpointInterval: *checkpointInterval,
 		OutOfOrderness:     *outOfOrder,
 		AllowedLateness:    *lateness,
+		AppealHorizon:      *appealHorizon,
 		Replicas:           *replicas,
 		MaxItemsPerLevel:   *maxItems,
 		PortalLimits:       portals.Limits{MaxPortals: *maxPortals, MaxItemsPerPortal: *maxPortalItems},

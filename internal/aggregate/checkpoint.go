@@ -86,6 +86,7 @@ func (c Config) engineConfig() engine.Config {
 		Regions:          c.Regions,
 		OutOfOrderness:   c.OutOfOrderness,
 		AllowedLateness:  c.AllowedLateness,
+		AppealHorizon:    c.AppealHorizon,
 		MaxItemsPerLevel: c.MaxItemsPerLevel,
 		PortalLimits:     c.PortalLimits,
 		Methods:          c.Methods,

@@ -47,6 +47,10 @@ type Config struct {
 	// AllowedLateness is how far behind the watermark a user-experience event still counts. Default
 	// engine.DefaultAllowedLateness (7 days).
 	AllowedLateness time.Duration
+	// AppealHorizon is how long after a review's event time, as the watermark goes, an upheld
+	// appeal still voids it; a later one is stored as a late event (reason: past the appeal
+	// horizon) and the review stays in the score. Default engine.DefaultAppealHorizon (7 days).
+	AppealHorizon time.Duration
 	// Replicas is the number of replicas of the latest-value bucket, the checkpoint store and,
 	// when the aggregator has to create it, the DLQ stream. Default 1.
 	Replicas int
@@ -134,6 +138,9 @@ func (c Config) WithDefaults() Config {
 	}
 	if c.AllowedLateness == 0 {
 		c.AllowedLateness = engine.DefaultAllowedLateness
+	}
+	if c.AppealHorizon == 0 {
+		c.AppealHorizon = engine.DefaultAppealHorizon
 	}
 	if c.Replicas == 0 {
 		c.Replicas = 1

@@ -35,7 +35,7 @@ func newMetrics(reg prometheus.Registerer) (*metrics, error) {
 	m := &metrics{
 		messages: prometheus.NewCounterVec(prometheus.CounterOpts{
 			Name: "govpulse_aggregate_messages_total",
-			Help: "Stream messages read, by outcome (applied, duplicate, too_late, limit, bad_time, subject, invalid, not_in_partition: another partition's unit, its time only).",
+			Help: "Stream messages read, by outcome (applied, duplicate, too_late, past_appeal_horizon, limit, bad_time, subject, invalid, not_in_partition: another partition's unit, its time only).",
 		}, []string{"outcome"}),
 		cuts: prometheus.NewCounterVec(prometheus.CounterOpts{
 			Name: "govpulse_aggregate_batches_total",

@@ -172,6 +172,12 @@ func (s *reader) read(msg jetstream.Msg) {
 			eventID: ev.ID, region: ev.Region, typ: string(ev.Type),
 		})
 		s.metrics.messages.WithLabelValues("too_late").Inc()
+	case engine.PastAppealHorizon:
+		// Applied (the appeal counts in review_stats), but the review stays in the score: kept
+		// where an operator finds the events whose effect came too late, with the reason.
+		wm, _ := s.eng.Watermark()
+		s.batch.late = append(s.batch.late, lateRow(ev, seq, wm, res.Reason, payload, meta.Timestamp))
+		s.metrics.messages.WithLabelValues(engine.PastAppealHorizon.String()).Inc()
 	case engine.OverLimit:
 		s.batch.deadLetters = append(s.batch.deadLetters, deadLetter{
 			reason: res.Reason, code: events.ReasonLimit, seq: seq, data: []byte(payload),

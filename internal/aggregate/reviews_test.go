@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"reflect"
 	"slices"
+	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -255,4 +256,52 @@ func TestReviewLifecycle(t *testing.T) {
 func show(v any) string {
 	b, _ := json.MarshalIndent(v, "", "  ")
 	return string(b)
+}
+
+// TestAppealPastHorizon runs an upheld appeal decided past the appeal horizon through the
+// aggregator, with real NATS and ClickHouse: the decision is stored in events and in late_events
+// with the reason, the review stays in the unit's score, and the appeal counts as upheld in
+// review_stats.
+func TestAppealPastHorizon(t *testing.T) {
+	cfg := Config{FlushInterval: 50 * time.Millisecond, AppealHorizon: time.Hour}
+	svc, js, store, _ := setupWithConn(t, cfg)
+	ctx := t.Context()
+	const zj = "330000"
+	t0 := time.Date(2024, 9, 26, 2, 0, 0, 0, time.UTC)
+	stream := []*events.Event{
+		{ID: "r", Type: events.FeedbackRated, Region: zj, Time: t0, Source: "test",
+			Data: &events.FeedbackRatedData{Rating: 1, Channel: events.ChannelWeb}},
+		{ID: "d", Type: events.FeedbackAppealDecided, Region: zj, Time: t0.Add(3 * time.Hour), Source: "test",
+			Data: &events.FeedbackAppealDecidedData{ReviewID: "r", Decision: events.Upheld}},
+	}
+	for _, e := range stream {
+		publish(t, js, e)
+	}
+	defer testwait.Run(t, "aggregator", svc.Run)()
+	testwait.For(t, 30*time.Second, 50*time.Millisecond, func() error {
+		late, err := store.LateEvents(ctx, zj)
+		if err != nil {
+			return err
+		}
+		if len(late) != 1 || late[0].ID != "d" || late[0].StreamSeq != 2 ||
+			!strings.Contains(late[0].Reason, "appeal horizon 1h0m0s") || !strings.Contains(late[0].Reason, "stays counted") {
+			return fmt.Errorf("late events %s, want the decision d past the appeal horizon", show(late))
+		}
+		scores, err := store.LatestScores(ctx)
+		if err != nil {
+			return err
+		}
+		i := slices.IndexFunc(scores, func(s chstore.ScoreRow) bool { return s.Region == zj })
+		if i < 0 || scores[i].Version != 2 || scores[i].Ratings != 1 {
+			return fmt.Errorf("score of %s: %s, want the review still counted at version 2", zj, show(scores))
+		}
+		days, err := store.ReviewStats(ctx, zj, "day")
+		if err != nil {
+			return err
+		}
+		if len(days) != 1 || days[0].Reviews != 1 || days[0].Appeals != 1 || days[0].AppealsUpheld != 1 {
+			return fmt.Errorf("review_stats %s, want the review counted and its appeal upheld", show(days))
+		}
+		return nil
+	})
 }

@@ -414,3 +414,105 @@ func BenchmarkStateAllUnits30Days(b *testing.B) {
 	b.ReportMetric(float64(hourlyPanes)/float64(len(units)), "hourly-panes/unit")
 	b.ReportMetric(float64(rollingPanes)/float64(len(units)), "daily-panes/unit")
 }
+
+// envSteadyPerDay sets the ratings a day of BenchmarkStateSteady30Days
+// (default 100,000; 1000000 runs it at full size).
+const envSteadyPerDay = "GOVPULSE_BENCH_STEADY_RATINGS_PER_DAY"
+
+// BenchmarkStateSteady30Days measures the engine's memory in the steady
+// state that BenchmarkStateAllUnits30Days leaves out: every day of the
+// 30-day rolling window and of the 7 days of lateness behind it carries the
+// full rate of ratings (GOVPULSE_BENCH_STEADY_RATINGS_PER_DAY, default
+// 100,000 a day; the full 1,000,000 applies 37 million ratings, 48 minutes
+// on the loaded shared 2-core machine), each with a new 22-character id,
+// spread evenly over every unit of the hierarchy and the day, as the
+// aggregator runs it (Config.Explain, a Drain every drainEvery events). It
+// measures at the end of the last day, when the most ids are held since the
+// daily purge, and reports the live heap after a GC (MB), the part of it the
+// remembered ids with the records of the reviews take (ids-MB, measured by
+// dropping them after the reviews tracker, whose part is reviews-MB), the
+// slots of their table, the ids and records it holds (ids, records: the ones
+// the horizons still need, and those not yet swept), the ids needed
+// (live-ids: within the allowed lateness), the table's bytes per rating a
+// day (ids-B/rating-day), and the heap extrapolated to 1,000,000 ratings a
+// day (MB@1M/day): the heap without the ids, which does not grow with the
+// rate once every hour of every unit has ratings, plus the table the ids of
+// 1,000,000 ratings a day need (the smallest power of two of 21-byte slots
+// that holds them at most 55/64 full, where a table near its size sweeps
+// instead of growing).
+func BenchmarkStateSteady30Days(b *testing.B) {
+	perDay := 100_000
+	if v := os.Getenv(envSteadyPerDay); v != "" {
+		n, err := strconv.Atoi(v)
+		if err != nil || n < 1 {
+			b.Fatalf("%s=%q: want a positive integer", envSteadyPerDay, v)
+		}
+		perDay = n
+	}
+	var units []string
+	for _, u := range events.Units() {
+		units = append(units, u.Code)
+	}
+	days := RollingDays + int(DefaultAllowedLateness/day)
+	var total, idsBytes, revBytes float64
+	var ids, records, live, slots int
+	for b.Loop() {
+		runtime.GC()
+		before := heapBytes()
+		e := mustNew(b, Config{Explain: true})
+		seq := uint64(0)
+		data := &events.FeedbackRatedData{Channel: events.ChannelWeb}
+		x := &events.Event{Type: events.FeedbackRated, Source: "bench", Data: data}
+		id := []byte("rating-")
+		start := base.UTC()
+		for n := range days * perDay {
+			d, k := n/perDay, n%perDay
+			seq++
+			id = strconv.AppendInt(id[:7], int64(n)+100_000_000_000_000, 10) // 22 characters
+			x.ID, x.Region, data.Rating = string(id), units[n%len(units)], 1+n%5
+			x.Time = start.Add(time.Duration(d)*day + time.Duration(int64(k)*day.Milliseconds()/int64(perDay))*time.Millisecond)
+			if r := e.Apply(seq, x); r.Outcome != Applied {
+				b.Fatalf("rating %d: %v %s", n, r.Outcome, r.Reason)
+			}
+			if seq%drainEvery == 0 {
+				e.Drain()
+			}
+		}
+		e.Drain()
+		after := heapBytes()
+		ids, records, slots = e.dedup.Len(), e.dedup.Records(), e.dedup.Slots()
+		w, _ := e.Watermark()
+		e.dedup.PurgeRecords(w.Add(-max(e.cfg.AppealHorizon, e.cfg.AllowedLateness)))
+		e.dedup.Purge(w.Add(-e.cfg.AllowedLateness))
+		live = e.dedup.Len()
+		var err error
+		if e.rev, err = newReviews(e.cfg, e.dedup); err != nil {
+			b.Fatal(err)
+		}
+		withoutTracker := heapBytes()
+		e.dedup = windows.NewDedup()
+		if e.rev, err = newReviews(e.cfg, e.dedup); err != nil {
+			b.Fatal(err)
+		}
+		withoutIDs := heapBytes()
+		runtime.KeepAlive(e)
+		total = float64(after) - float64(before)
+		revBytes = float64(after) - float64(withoutTracker)
+		idsBytes = float64(withoutTracker) - float64(withoutIDs)
+	}
+	// The table the ids of 1,000,000 ratings a day need.
+	full := float64(live) * 1e6 / float64(perDay)
+	fullSlots := 64.0
+	for full > fullSlots*55/64 {
+		fullSlots *= 2
+	}
+	b.ReportMetric(total/1e6, "MB")
+	b.ReportMetric(idsBytes/1e6, "ids-MB")
+	b.ReportMetric(revBytes/1e6, "reviews-MB")
+	b.ReportMetric(float64(slots), "slots")
+	b.ReportMetric(float64(ids), "ids")
+	b.ReportMetric(float64(records), "records")
+	b.ReportMetric(float64(live), "live-ids")
+	b.ReportMetric(idsBytes/float64(perDay), "ids-B/rating-day")
+	b.ReportMetric((total-idsBytes+fullSlots*21)/1e6, "MB@1M/day")
+}

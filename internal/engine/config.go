@@ -15,6 +15,12 @@ import (
 const (
 	DefaultOutOfOrderness  = 10 * time.Minute
 	DefaultAllowedLateness = 7 * 24 * time.Hour
+	// DefaultAppealHorizon is how long after a review's event time (as the
+	// watermark goes) an upheld appeal still voids it: the allowed lateness,
+	// so that the record of a review is kept exactly as long as its id is
+	// remembered anyway, and the steady state at 1,000,000 reviews a day
+	// stays within one table of remembered ids (docs/reviews.md).
+	DefaultAppealHorizon = DefaultAllowedLateness
 	// DefaultMaxItemsPerLevel bounds the items of one region at one level:
 	// 20,000 is ten times the largest catalogue of the 2017 assessment.
 	DefaultMaxItemsPerLevel = 20000
@@ -54,9 +60,16 @@ type Config struct {
 	// changes no score or ranking, and a snapshot restores under either
 	// setting.
 	Explain bool
+	// AppealHorizon bounds retraction: an upheld appeal
+	// (feedback.appeal_decided) voids its review only while the review's
+	// event time is at or after W minus AppealHorizon when the second of the
+	// two is applied; past it the review stays counted and the event is
+	// PastAppealHorizon. The records of the reviews are kept for the longer
+	// of AppealHorizon and AllowedLateness. Zero means DefaultAppealHorizon.
+	AppealHorizon time.Duration
 	// Reviews configures the lifecycle of reviews (好差评): the working-day calendar and the
-	// thresholds of alerts. Its Window and AllowedLateness are the engine's (RollingDays,
-	// AllowedLateness), whatever they say. It is not part of a snapshot's configuration: a
+	// thresholds of alerts. Its Window, AllowedLateness and AppealHorizon are the engine's
+	// (RollingDays, AllowedLateness, AppealHorizon), whatever they say. It is not part of a snapshot's configuration: a
 	// snapshot restores under other thresholds, which apply from then on.
 	Reviews reviews.Config
 	// IDKey keys the fingerprints by which the engine remembers applied
@@ -88,6 +101,9 @@ func (c Config) WithDefaults() Config {
 	if c.MaxItemsPerLevel == 0 {
 		c.MaxItemsPerLevel = DefaultMaxItemsPerLevel
 	}
+	if c.AppealHorizon == 0 {
+		c.AppealHorizon = DefaultAppealHorizon
+	}
 	c.PortalLimits = c.PortalLimits.WithDefaults()
 	if len(c.Methods) == 0 {
 		c.Methods = []string{scoring.DefaultMethod}
@@ -106,6 +122,9 @@ func (c Config) Validate() error {
 	}
 	if c.AllowedLateness < 0 {
 		return fmt.Errorf("engine: allowed lateness %v: must not be negative", c.AllowedLateness)
+	}
+	if c.AppealHorizon < 0 {
+		return fmt.Errorf("engine: appeal horizon %v: must not be negative", c.AppealHorizon)
 	}
 	if c.MaxItemsPerLevel < 0 {
 		return fmt.Errorf("engine: max items per level %d: must not be negative", c.MaxItemsPerLevel)
@@ -141,6 +160,6 @@ func (c Config) Validate() error {
 
 func (c Config) equal(o Config) bool {
 	return slices.Equal(c.Regions, o.Regions) && c.OutOfOrderness == o.OutOfOrderness &&
-		c.AllowedLateness == o.AllowedLateness && c.MaxItemsPerLevel == o.MaxItemsPerLevel &&
+		c.AllowedLateness == o.AllowedLateness && c.AppealHorizon == o.AppealHorizon && c.MaxItemsPerLevel == o.MaxItemsPerLevel &&
 		c.PortalLimits == o.PortalLimits && slices.Equal(c.Methods, o.Methods)
 }

@@ -34,12 +34,21 @@ const (
 	// level) that already holds Config.MaxItemsPerLevel items; nothing
 	// changed but the watermark.
 	OverLimit
+	// PastAppealHorizon: applied, but an upheld appeal and its review met
+	// past the appeal horizon (Config.AppealHorizon): a decision on a review
+	// whose event time is before W minus the horizon, or such a review coming
+	// after its decision. The review is not voided and stays in the scores;
+	// the appeal counts as decided and upheld in the review statistics. The
+	// Reason says which review and why.
+	PastAppealHorizon
 )
 
 // String returns the outcome's name: "applied", "duplicate", "too_late",
-// "not_in_partition" or "limit".
+// "not_in_partition", "limit" or "past_appeal_horizon".
 func (o Outcome) String() string {
 	switch o {
+	case PastAppealHorizon:
+		return "past_appeal_horizon"
 	case Applied:
 		return "applied"
 	case Duplicate:
@@ -275,7 +284,7 @@ func (e *Engine) Apply(seq uint64, ev *events.Event) Result {
 	} else {
 		res = e.applyExperience(seq, idx, ev, w)
 	}
-	if e.cfg.Explain && res.Outcome == Applied {
+	if e.cfg.Explain && (res.Outcome == Applied || res.Outcome == PastAppealHorizon) {
 		e.regions[idx].causes.applied(seq, ev.Type)
 	}
 	e.rescore(seq, w)
@@ -319,6 +328,7 @@ func newDedup(key [16]byte) *windows.Dedup {
 func (e *Engine) advance(t time.Time) time.Time {
 	e.wm.Observe(t)
 	w, _ := e.wm.Current()
+	e.dedup.Expire(w.Add(-e.cfg.AllowedLateness)) // its table drops them before it grows
 	e.rev.Advance(w)
 	e.touched = e.touched[:0]
 	e.slid, e.addedIdx = false, -1
@@ -378,9 +388,15 @@ func (e *Engine) applyExperience(seq uint64, idx int, ev *events.Event, w time.T
 	default:
 		return Result{Outcome: Applied, Reason: "ignored: not a user-experience payload"}
 	}
+	res := Result{Outcome: Applied}
 	if in.metric == metricFeedback {
 		// The tracker records the review in the remembered ids (a record remembers its id).
-		if e.rev.Rate(key, ev, w) != reviews.Applied {
+		switch e.rev.Rate(key, ev, w) {
+		case reviews.Applied:
+		case reviews.Expired:
+			res = Result{Outcome: PastAppealHorizon, Reason: e.pastHorizon(ev.ID, ev.Time, w,
+				"the upheld appeal decided before it came does not void it")}
+		default:
 			e.dedup.Add(key, ev.Time)
 			return Result{Outcome: Applied, Reason: "not counted: voided on appeal before it came"}
 		}
@@ -397,7 +413,16 @@ func (e *Engine) applyExperience(seq uint64, idx int, ev *events.Event, w time.T
 	e.winVersions[winKey{key: wk, start: hourStart(ev.Time)}] = seq
 	e.added, e.addedIdx, e.addedTime = in, idx, ev.Time
 	e.touch(idx)
-	return Result{Outcome: Applied}
+	return res
+}
+
+// pastHorizon is the reason of a PastAppealHorizon outcome: review id, of
+// event time t, is before watermark w minus the appeal horizon, so what
+// says.
+func (e *Engine) pastHorizon(id string, t, w time.Time, what string) string {
+	return fmt.Sprintf("review %s: event time %s is before the appeal horizon %s (watermark %s minus appeal horizon %s): %s; the review stays counted",
+		id, t.UTC().Format(time.RFC3339Nano), w.Add(-e.cfg.AppealHorizon).Format(time.RFC3339Nano),
+		w.Format(time.RFC3339Nano), e.cfg.AppealHorizon, what)
 }
 
 // hourStart returns the start of the UTC hour of t in Unix nanoseconds.

@@ -16,11 +16,12 @@ import (
 // held once, as a record in the slot of its id among the engine's remembered ids
 // (windows.Dedup.Count: its event time and rating), which the tracker keeps and both read: a
 // review voided on appeal leaves the satisfaction windows (the rolling window of the scores and
-// the hourly windows) as if it had never come, its record giving its time and rating. A record
-// is held for RollingDays days plus the allowed lateness (the tracker purges the records at the
-// oldest pane the rolling window still holds, the same for the tracker's rolling window and the
-// engine's), a pending void per decision whose review has not come for as long, and a case of
-// the tracker per review a lifecycle event named.
+// the hourly windows) as if it had never come, its record giving its time and rating, as long as
+// the review is within the appeal horizon (Config.AppealHorizon) of the watermark; past it the
+// review stays counted and the event is PastAppealHorizon. A record is held for the longer of
+// the appeal horizon and the allowed lateness (by default both 7 days: the record lives in the
+// slot its id holds for the allowed lateness anyway), a pending void per decision whose review
+// has not come for as long, and a case of the tracker per review a lifecycle event named.
 
 // newReviews returns the tracker of the engine's configuration, keeping its records in ids.
 func newReviews(cfg Config, ids *windows.Dedup) (*reviews.Tracker, error) {
@@ -36,6 +37,7 @@ func reviewsConfig(cfg Config, ids *windows.Dedup) reviews.Config {
 	rc := cfg.Reviews
 	rc.Window = rollLength
 	rc.AllowedLateness = cfg.AllowedLateness
+	rc.AppealHorizon = cfg.AppealHorizon
 	rc.IDs = ids
 	return rc
 }
@@ -88,9 +90,15 @@ func (e *Engine) applyLifecycle(seq uint64, idx int, ev *events.Event, w time.Ti
 		counted = counted && !rec.Void
 	}
 	// The first decision of an appeal counts (the tracker ignores the next ones).
-	first := e.rev.Apply(ev, w) == reviews.Applied
+	out := e.rev.Apply(ev, w)
+	first := out == reviews.Applied || out == reviews.Expired
 	if first && ev.Type != events.FeedbackAppealed {
 		e.touch(idx) // its rectification counts may have changed
+	}
+	if out == reviews.Expired {
+		c, _ := e.rev.Case(ev.Region, d.ReviewID)
+		return Result{Outcome: PastAppealHorizon, Reason: e.pastHorizon(d.ReviewID, c.Time, w,
+			"the upheld appeal does not void it")}
 	}
 	if !upheld || !first {
 		return Result{Outcome: Applied}

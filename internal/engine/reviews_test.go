@@ -13,10 +13,16 @@ import (
 // TestVoidedReviewsLeaveTheScores checks, against the stream in which the voided reviews never
 // came, that a review voided on appeal (before or after it arrives, duplicated, or too old to
 // matter) leaves the satisfaction of every method and the hourly windows, with a higher version.
+// Odd seeds run with an appeal horizon of 3 hours, which many decisions are past: the brute force
+// voids a review only when, as the second of it and its first decision is applied, its time is at
+// or after the watermark minus the horizon.
 func TestVoidedReviewsLeaveTheScores(t *testing.T) {
 	for seed := range uint64(20) {
 		rng := rand.New(rand.NewPCG(seed, 99))
 		cfg := Config{Regions: []string{zj, bj}, Methods: []string{scoring.Method, scoring.Method2022}}
+		if seed%2 == 1 {
+			cfg.AppealHorizon = 3 * time.Hour
+		}
 		var stream, without []*events.Event
 		void, decided := map[string]bool{}, map[string]bool{}
 		var ids []string
@@ -57,6 +63,53 @@ func TestVoidedReviewsLeaveTheScores(t *testing.T) {
 				without = append(without, e)
 			}
 		}
+		if cfg.AppealHorizon != 0 {
+			// The horizon decides which upheld decisions void their review (the records are kept
+			// for the 7 days of lateness, longer than the stream).
+			type seen struct {
+				at     int
+				tm, wm time.Time
+			}
+			reviewAt, decidedAt := map[string]seen{}, map[string]seen{}
+			var top time.Time
+			for i, e := range stream {
+				if e.Time.After(top) {
+					top = e.Time
+				}
+				wm := top.Add(-DefaultOutOfOrderness)
+				switch d := e.Data.(type) {
+				case *events.FeedbackRatedData:
+					if _, ok := reviewAt[e.Region+"|"+e.ID]; !ok {
+						reviewAt[e.Region+"|"+e.ID] = seen{i, e.Time, wm}
+					}
+				case *events.FeedbackAppealDecidedData:
+					if _, ok := decidedAt[e.Region+"|"+d.ReviewID]; !ok {
+						decidedAt[e.Region+"|"+d.ReviewID] = seen{i, e.Time, wm}
+					}
+				}
+			}
+			for ref, d := range decidedAt {
+				r, ok := reviewAt[ref]
+				switch {
+				case !void[ref] || !ok:
+				case d.at > r.at:
+					void[ref] = !r.tm.Before(d.wm.Add(-cfg.AppealHorizon))
+				default:
+					void[ref] = !r.tm.Before(r.wm.Add(-cfg.AppealHorizon))
+				}
+			}
+			// Rebuild the stream without the voided reviews, as they are now.
+			without = without[:0]
+			for i, e := range stream {
+				if e.Type == events.FeedbackAppealDecided {
+					continue
+				}
+				if e.Type == events.FeedbackRated && (void[e.Region+"|"+e.ID] || reviewAt[e.Region+"|"+e.ID].at != i) {
+					continue // voided, or a duplicate
+				}
+				without = append(without, e)
+			}
+		}
 		// Reviews voided after they came were kept in without: take them out now.
 		kept := without[:0]
 		for _, e := range without {
@@ -70,8 +123,14 @@ func TestVoidedReviewsLeaveTheScores(t *testing.T) {
 			t.Fatalf("seed %d: stream spans %v", seed, cur.Sub(base))
 		}
 		got, want := mustNew(t, cfg), mustNew(t, cfg)
+		past := 0
 		for i, e := range stream {
-			got.Apply(uint64(i+1), e)
+			if got.Apply(uint64(i+1), e).Outcome == PastAppealHorizon {
+				past++
+			}
+		}
+		if cfg.AppealHorizon != 0 && past == 0 {
+			t.Errorf("seed %d: no event past the appeal horizon", seed)
 		}
 		for i, e := range without {
 			want.Apply(uint64(i+1), e)

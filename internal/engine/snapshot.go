@@ -57,7 +57,12 @@ var (
 // Format 11 holds each review once, as a record in the slot of its id among
 // the remembered ids (its time and rating), instead of in two ledgers by
 // identity and a case of the tracker each; a format 10 snapshot is rebuilt.
-const snapshotMagic = "gpe\x0b"
+// Format 12 adds the appeal horizon (Config.AppealHorizon) to the
+// configuration and to each case of the tracker whether its decision came
+// past it; a format 11 snapshot, written when an appeal could void a review
+// for as long as a window counted it, is rebuilt, so that every void is
+// judged by the horizon.
+const snapshotMagic = "gpe\x0c"
 
 // formatNotes says, per older format version, why its snapshots cannot be
 // used; Restore puts it in its error, which the aggregator logs.
@@ -72,6 +77,7 @@ var formatNotes = map[byte]string{
 	8:  "format 8 lacks the lifecycle of reviews (the reviews counted by identity, appeals, rectifications, alerts)",
 	9:  "format 9 remembers applied events by their identity; format 10 keeps a keyed fingerprint of it, in a quarter of the memory",
 	10: "format 10 holds every review three times (two ledgers by identity and a case); format 11 holds it once, as a record beside its remembered id",
+	11: "format 11 lets an appeal void a review for as long as a window counts it; format 12 bounds it by the appeal horizon, in its configuration",
 }
 
 // AppendSnapshot appends the engine's whole state to dst and returns the
@@ -214,6 +220,9 @@ func (e *Engine) read(d *snapcodec.Reader) error {
 		e.dedup, b, err = windows.ReadDedup(b)
 		return b, err
 	})
+	if w, ok := e.wm.Current(); ok && d.Err() == nil {
+		e.dedup.Expire(w.Add(-e.cfg.AllowedLateness)) // as advance noted it
+	}
 	d.With(func(b []byte) ([]byte, error) {
 		var err error
 		e.rolling, b, err = windows.Restore[int](rollingConfig(e.cfg.AllowedLateness),
@@ -302,7 +311,8 @@ func appendConfig(dst []byte, c Config) []byte {
 	dst = binary.AppendVarint(dst, int64(c.AllowedLateness))
 	dst = binary.AppendUvarint(dst, uint64(c.MaxItemsPerLevel))
 	dst = binary.AppendUvarint(dst, uint64(c.PortalLimits.MaxPortals))
-	return binary.AppendUvarint(dst, uint64(c.PortalLimits.MaxItemsPerPortal))
+	dst = binary.AppendUvarint(dst, uint64(c.PortalLimits.MaxItemsPerPortal))
+	return binary.AppendVarint(dst, int64(c.AppealHorizon))
 }
 
 // withMethods returns c with the methods given.
@@ -324,6 +334,7 @@ func readConfig(d *snapcodec.Reader) Config {
 	c.MaxItemsPerLevel = int(min(d.Uvarint(), math.MaxInt32))
 	c.PortalLimits.MaxPortals = int(min(d.Uvarint(), math.MaxInt32))
 	c.PortalLimits.MaxItemsPerPortal = int(min(d.Uvarint(), math.MaxInt32))
+	c.AppealHorizon = time.Duration(d.Varint())
 	return c
 }
 

@@ -10,11 +10,16 @@ import (
 )
 
 // TestVoidsAgainstBruteForce runs random streams of reviews, duplicates and appeal decisions (some
-// before their review) and checks every day's and the rolling window's counts against those of the
-// reviews whose first decision is not upheld.
+// before their review, many past the appeal horizon) and checks every day's and the rolling
+// window's counts against those of the reviews that a first decision upheld within the horizon
+// voids: when the second of the review and its decision is applied, the review's time is at or
+// after the watermark minus the horizon, and a decision that came first is still kept (its time
+// at or after the watermark minus the longer of the horizon and the lateness).
 func TestVoidsAgainstBruteForce(t *testing.T) {
-	for seed := range uint64(40) {
+	const lateness = 24 * time.Hour
+	for seed := range uint64(60) {
 		rng := rand.New(rand.NewPCG(seed, 27))
+		horizon := []time.Duration{lateness, 6 * time.Hour, 48 * time.Hour, 400 * time.Hour}[seed%4]
 		start := at("2024-09-01 00:00")
 		type review struct {
 			id   string
@@ -62,25 +67,52 @@ func TestVoidsAgainstBruteForce(t *testing.T) {
 					Time: tm, Source: "t", Data: &events.FeedbackAppealDecidedData{ReviewID: rv.id, Decision: d}})
 			}
 		}
-		// A decision of a review still to come applies when it comes.
-		voidByID := map[string]bool{}
-		for _, e := range stream {
-			if d, ok := e.Data.(*events.FeedbackAppealDecidedData); ok {
-				if _, seen := voidByID[d.ReviewID]; !seen {
-					voidByID[d.ReviewID] = d.Decision == events.Upheld
-				}
-			}
+		// The brute force: the first arrival of each review and the first decision of each id, with
+		// the watermark when each was applied.
+		type seen struct {
+			at     int // index in the stream
+			tm, wm time.Time
+			upheld bool
 		}
-		tr, err := New(Config{AllowedLateness: 24 * time.Hour})
+		firstReview, firstDecision := map[string]seen{}, map[string]seen{}
+		tr, err := New(Config{AllowedLateness: lateness, AppealHorizon: horizon})
 		if err != nil {
 			t.Fatal(err)
 		}
+		kept := max(horizon, lateness)
 		var wm time.Time
-		for _, e := range stream {
+		expired := 0
+		for i, e := range stream {
 			if e.Time.After(wm) {
 				wm = e.Time
 			}
-			tr.Apply(e, wm)
+			switch d := e.Data.(type) {
+			case *events.FeedbackRatedData:
+				if _, ok := firstReview[e.ID]; !ok {
+					firstReview[e.ID] = seen{at: i, tm: e.Time, wm: wm}
+				}
+			case *events.FeedbackAppealDecidedData:
+				if _, ok := firstDecision[d.ReviewID]; !ok {
+					firstDecision[d.ReviewID] = seen{at: i, tm: e.Time, wm: wm, upheld: d.Decision == events.Upheld}
+				}
+			}
+			if tr.Apply(e, wm) == Expired {
+				expired++
+			}
+		}
+		voidByID := map[string]bool{}
+		for id, r := range firstReview {
+			d, ok := firstDecision[id]
+			switch {
+			case !ok || !d.upheld:
+			case d.at > r.at: // the decision came second
+				voidByID[id] = !r.tm.Before(d.wm.Add(-horizon))
+			default: // the review came second: the decision waits for it while it is kept
+				voidByID[id] = !d.tm.Before(r.wm.Add(-kept)) && !r.tm.Before(r.wm.Add(-horizon))
+			}
+		}
+		if horizon < lateness && expired == 0 {
+			t.Errorf("seed %d: no decision past the appeal horizon %v", seed, horizon)
 		}
 		for day := start; day.Before(wm.Add(24 * time.Hour)); day = day.Add(24 * time.Hour) {
 			var n, bad int64

@@ -43,9 +43,16 @@ type Config struct {
 	Calendar        *workdays.Calendar // working days of deadlines; nil: workdays.China with no local rules
 	Window          time.Duration      // the rolling window of the results and the alert baseline, whole days
 	AllowedLateness time.Duration      // events before watermark - AllowedLateness are too late
-	AlertWindow     time.Duration      // the short window of alerts (tumbling), a divisor of a day
-	AlertFactor     float64            // an alert needs a short-window bad rate above baseline * factor
-	AlertMinCount   int                // and at least this many bad reviews in the short window
+	// AppealHorizon bounds how late an appeal may void a review: an upheld decision voids the
+	// review only while the review's event time is at or after the watermark minus AppealHorizon
+	// when the second of the two is applied; later, the review stays counted and the decision is
+	// Expired. The records of the reviews are kept for the longer of AppealHorizon and
+	// AllowedLateness (ExpireRecords), so that a decision up to the allowed lateness past the
+	// horizon is still recognised. Zero means AllowedLateness.
+	AppealHorizon time.Duration
+	AlertWindow   time.Duration // the short window of alerts (tumbling), a divisor of a day
+	AlertFactor   float64       // an alert needs a short-window bad rate above baseline * factor
+	AlertMinCount int           // and at least this many bad reviews in the short window
 	// IDs is the id store that holds the record of every review (windows.Dedup.Count): the
 	// engine's remembered ids, so that a review is held once. Nil: the tracker keeps a store of
 	// its own (in its snapshot). The tracker forgets the records its windows can no longer take
@@ -69,8 +76,16 @@ func (c Config) withDefaults() Config {
 	if c.AlertMinCount <= 0 {
 		c.AlertMinCount = DefaultAlertMinCount
 	}
+	if c.AppealHorizon <= 0 {
+		c.AppealHorizon = c.AllowedLateness
+	}
 	return c
 }
+
+// recordsKept is how long the records of the reviews are kept behind the watermark: the longer
+// of the appeal horizon and the allowed lateness (a record is the slot of a remembered id, kept
+// that long anyway).
+func (c Config) recordsKept() time.Duration { return max(c.AppealHorizon, c.AllowedLateness) }
 
 // rating is what the windows count of a review.
 type rating struct {
@@ -156,12 +171,15 @@ type Case struct {
 	Closed           time.Time // zero unless closed
 	Resolved         bool
 	FollowUp         int // the follow-up rating, 0 when none
+	// Expired: the decision was upheld past the appeal horizon (Config.AppealHorizon), so the
+	// review was not voided and stays counted.
+	Expired bool
 
 	last time.Time // the latest event time of the events of the case, for forgetting it
 }
 
-// Void reports whether the review was voided on appeal.
-func (c *Case) Void() bool { return c.Decision == events.Upheld }
+// Void reports whether the review was voided on appeal: upheld within the appeal horizon.
+func (c *Case) Void() bool { return c.Decision == events.Upheld && !c.Expired }
 
 // Outcome is what Apply did with an event.
 type Outcome int
@@ -171,6 +189,11 @@ const (
 	Applied Outcome = iota
 	TooLate         // before the lateness horizon: nothing changed
 	Ignored         // a duplicate review, a review voided before it came, or not a review event
+	// Expired: applied, but the upheld decision and its review met past the appeal horizon (a
+	// decision on a review older than the watermark minus Config.AppealHorizon, or such a review
+	// coming after its decision): the review is not voided and stays counted. The appeal counts
+	// as decided and upheld.
+	Expired
 )
 
 // Tracker follows the reviews of every unit. It is not safe for concurrent use.
@@ -283,6 +306,12 @@ func (t *Tracker) Apply(ev *events.Event, wm time.Time) Outcome {
 		t.markRolling(c.Region)
 		if d.Decision == events.Upheld {
 			k := caseKey(ev.Region, d.ReviewID)
+			if c.Seen && c.Time.Before(t.appealFrom()) {
+				// Past the appeal horizon: the review stays counted (its record, if still kept,
+				// stays as it is).
+				c.Expired = true
+				return Expired
+			}
 			if r, ok := t.ids.Void(k, ev.Time); ok {
 				in := rating{bad: r.Value <= 2}
 				// A window already final keeps the review (ErrTooLate): final windows never change.
@@ -344,6 +373,12 @@ func (t *Tracker) Rate(key string, ev *events.Event, wm time.Time) Outcome {
 	if _, dup := t.ids.Lookup(key); dup {
 		return Ignored
 	}
+	// A decision that came before its review voids it only if the review is within the appeal
+	// horizon now.
+	expired := ev.Time.Before(t.appealFrom()) && t.ids.DropPending(key)
+	if expired && c != nil {
+		c.Expired = true
+	}
 	counted := t.ids.Count(key, ev.Time, uint8(d.Rating))
 	if c != nil {
 		c.Seen, c.Time, c.Rating = true, ev.Time, d.Rating
@@ -361,8 +396,24 @@ func (t *Tracker) Rate(key string, ev *events.Event, wm time.Time) Outcome {
 	if r.bad && d.ItemCode != "" {
 		t.bad[ev.Region] = append(t.bad[ev.Region], badItem{fp: t.ids.Fingerprint(key), t: tn, item: d.ItemCode})
 	}
+	if expired {
+		return Expired
+	}
 	return Applied
 }
+
+// appealFrom returns the oldest review time an upheld decision can still void: the watermark
+// minus the appeal horizon.
+func (t *Tracker) appealFrom() time.Time { return t.wm.Add(-t.cfg.AppealHorizon) }
+
+// Case returns the case of a review a lifecycle event named, and false when there is none.
+func (t *Tracker) Case(region, reviewID string) (*Case, bool) {
+	c, ok := t.cases[caseKey(region, reviewID)]
+	return c, ok
+}
+
+// AppealHorizon returns the appeal horizon in force (Config.AppealHorizon with its default).
+func (t *Tracker) AppealHorizon() time.Duration { return t.cfg.AppealHorizon }
 
 // voidBad marks the bad review fp of region void in the evidence of alerts.
 func (t *Tracker) voidBad(region string, fp windows.Fingerprint) {
@@ -385,6 +436,9 @@ func (t *Tracker) advance(wm time.Time) {
 	}
 	prev := t.wm
 	t.wm = wm
+	// Records older than they are kept for are forgotten at once (the table frees their slots
+	// when it would grow, and at the daily purge below).
+	t.ids.ExpireRecords(wm.Add(-t.cfg.recordsKept()))
 	// Short windows are judged before the rolling window moves on, so that the baseline of each is
 	// still whole (see judge).
 	t.short.Advance(wm)
@@ -396,7 +450,7 @@ func (t *Tracker) advance(wm time.Time) {
 	// for one horizon, so purged, which starts at zero after a restore, is no state).
 	if horizon := t.rolling.RetractHorizon(); horizon.After(t.purged) {
 		t.purged = horizon
-		t.ids.PurgeRecords(horizon)
+		t.ids.PurgeRecords(wm.Add(-t.cfg.recordsKept()))
 		// A case whose events are all older than the oldest pane held counts in no rolling result
 		// any more (the rolling window starts after it), its day rows are final, and an event of
 		// it would be too late. So for a region's reviews.
@@ -483,8 +537,8 @@ func (t *Tracker) summary(region string, start, end time.Time) Summary {
 	for _, c := range t.life[region] {
 		if c.Decision != "" && in(c.Time) && c.Seen {
 			s.Appeals++
-			if c.Void() {
-				s.AppealsUpheld++
+			if c.Decision == events.Upheld {
+				s.AppealsUpheld++ // past the appeal horizon too (Case.Expired)
 			}
 		}
 		if c.Void() || !in(c.Opened) {

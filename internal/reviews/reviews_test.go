@@ -89,7 +89,7 @@ func scenario(skip map[string]bool) []*events.Event {
 
 func run(t *testing.T, stream []*events.Event, stop time.Time) *Tracker {
 	t.Helper()
-	tr, err := New(Config{AllowedLateness: time.Hour})
+	tr, err := New(Config{AllowedLateness: time.Hour, AppealHorizon: 7 * 24 * time.Hour})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -22,8 +22,12 @@ var ErrCorrupt = errors.New("reviews: corrupt snapshot")
 // stamped. Format 3 holds the reviews as records of the id store (in the snapshot when the
 // tracker owns the store) instead of a ledger and a case each, a case only per review a
 // lifecycle event named, and the latest review time of each region and the bad reviews naming an
-// item that alerts may cite.
-var snapshotMagic = []byte{'g', 'p', 'r', 3}
+// item that alerts may cite. Format 4 adds to each case whether its upheld decision came past the
+// appeal horizon (Case.Expired); a format 3 snapshot is read with none (it had no horizon).
+var snapshotMagic = []byte{'g', 'p', 'r', 4}
+
+// snapshotFormat3 is the magic of the previous format, still read.
+var snapshotFormat3 = []byte{'g', 'p', 'r', 3}
 
 // tallyCodec and shortCodec encode the windows' accumulators.
 type tallyCodec struct{}
@@ -294,6 +298,7 @@ func appendCase(dst []byte, c *Case) []byte {
 	dst = snapcodec.AppendBool(dst, c.Seen)
 	dst = snapcodec.AppendBool(dst, c.Appealed)
 	dst = snapcodec.AppendBool(dst, c.Resolved)
+	dst = snapcodec.AppendBool(dst, c.Expired)
 	for _, n := range []int{c.Rating, c.DeadlineDays, c.FollowUp} {
 		dst = snapcodec.AppendVarint(dst, int64(n))
 	}
@@ -303,11 +308,18 @@ func appendCase(dst []byte, c *Case) []byte {
 	return dst
 }
 
-func readCase(d *snapcodec.Reader) *Case {
+// readCase reads a case of appendCase; format3 reads one of format 3, without Expired.
+func readCase(d *snapcodec.Reader, format3 bool) *Case {
 	c := &Case{}
 	c.Region, c.ReviewID = d.String(), d.String()
 	c.Decision = events.Decision(d.String())
 	c.Seen, c.Appealed, c.Resolved = d.Bool(), d.Bool(), d.Bool()
+	if !format3 {
+		c.Expired = d.Bool()
+		if c.Expired && c.Decision != events.Upheld {
+			d.Fail("case expired without an upheld decision")
+		}
+	}
 	c.Rating, c.DeadlineDays, c.FollowUp = int(d.Varint()), int(d.Varint()), int(d.Varint())
 	c.Time, c.Opened, c.Deadline, c.Closed, c.last = d.Time(), d.Time(), d.Time(), d.Time(), d.Time()
 	if c.Decision != "" && !c.Decision.Valid() {
@@ -356,14 +368,15 @@ func readAlert(d *snapcodec.Reader) Alert {
 	return a
 }
 
-// Restore returns the tracker of a snapshot written by AppendSnapshot with the same cfg. Input it
-// cannot read gives an error matching ErrCorrupt.
+// Restore returns the tracker of a snapshot written by AppendSnapshot with the same cfg (or by the
+// previous format, 3). Input it cannot read gives an error matching ErrCorrupt.
 func Restore(cfg Config, snap []byte) (*Tracker, error) {
 	t, err := New(cfg)
 	if err != nil {
 		return nil, err
 	}
-	if len(snap) < len(snapshotMagic) || string(snap[:len(snapshotMagic)]) != string(snapshotMagic) {
+	format3 := len(snap) >= len(snapshotFormat3) && string(snap[:len(snapshotFormat3)]) == string(snapshotFormat3)
+	if !format3 && (len(snap) < len(snapshotMagic) || string(snap[:len(snapshotMagic)]) != string(snapshotMagic)) {
 		return nil, fmt.Errorf("%w: not a snapshot of this format", ErrCorrupt)
 	}
 	d := snapcodec.NewReader(snap[len(snapshotMagic):], ErrCorrupt)
@@ -395,7 +408,7 @@ func Restore(cfg Config, snap []byte) (*Tracker, error) {
 		d.Fail("case count")
 	}
 	for i := uint64(0); i < n && d.Err() == nil; i++ {
-		c := readCase(d)
+		c := readCase(d, format3)
 		t.cases[caseKey(c.Region, c.ReviewID)] = c
 		t.units[c.Region]++
 		if c.Decision != "" || !c.Opened.IsZero() {
@@ -473,6 +486,9 @@ func Restore(cfg Config, snap []byte) (*Tracker, error) {
 	}
 	if err := d.Err(); err != nil {
 		return nil, fmt.Errorf("reviews: restore: %w", err)
+	}
+	if !t.wm.IsZero() {
+		t.ids.ExpireRecords(t.wm.Add(-t.cfg.recordsKept())) // as advance noted it
 	}
 	return t, nil
 }

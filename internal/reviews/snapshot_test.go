@@ -11,7 +11,7 @@ import (
 // checks that the run ends as the uninterrupted one, and that a restored tracker snapshots to the
 // same bytes.
 func TestSnapshot(t *testing.T) {
-	cfg := Config{AllowedLateness: time.Hour}
+	cfg := Config{AllowedLateness: time.Hour, AppealHorizon: 7 * 24 * time.Hour}
 	stream := scenario(nil)
 	want := run(t, stream, at("2024-12-31 00:00"))
 	wantAlerts := want.TakeAlerts()

@@ -47,6 +47,17 @@ import (
 // and added keeps both times (the later added one beside the slot, in a map that only such
 // reuses of an id fill). The same probability bounds a record wrongly matched by another id.
 //
+// # Expiry: a steady state without a daily peak
+//
+// Purge and PurgeRecords sweep the table; an owner that sweeps once a day holds up to a day more
+// than its horizons need, which at a million ids a day is the difference between two sizes of
+// the table. Expire and ExpireRecords instead only note the horizons, as often as the watermark
+// moves, at no cost: records and pending voids before the records' horizon are forgotten at once
+// (every method answers as if PurgeRecords had run), and a table that would grow is first swept
+// of what is before either horizon, growing only when the sweep freed less than 1/64 of its
+// slots. So the table holds what the horizons keep, up to 7/8 of its slots, whatever the purge
+// schedule; AppendSnapshot writes the content as if both purges had just run.
+//
 // Determinism: the same key, ids, times and records always give the same snapshot bytes, in any order of
 // Add, Purge and growth; two Dedups with different keys give different bytes for the same ids
 // (NewDedupKeyed takes a chosen key where the bytes must match).
@@ -62,6 +73,10 @@ type Dedup struct {
 	shift uint     // home slot of a fingerprint: fp.hi >> shift
 	minT  int64    // no plain id's time is below minT (a lower bound, exact after a Purge pass)
 	minR  int64    // no record's or pending void's time is below minR (likewise for PurgeRecords)
+	// expIDs and expRecs are the horizons of Expire and ExpireRecords (valid when hasExpIDs,
+	// hasExpRecs): ids and records before them are no longer needed.
+	expIDs, expRecs       int64
+	hasExpIDs, hasExpRecs bool
 	// later holds, for a slot with a record or a pending void (tag tagLater), the time of the id
 	// when it was also added later than the record's time (Add), so that Contains answers for it.
 	later map[fingerprint]int64
@@ -185,13 +200,82 @@ func (d *Dedup) find(f fingerprint) (int, bool) {
 	}
 }
 
+// findLive is find for a slot whose record or pending void may be before the horizon of
+// ExpireRecords: such a slot is forgotten first, as PurgeRecords forgets it.
+func (d *Dedup) findLive(f fingerprint) (int, bool) {
+	i, ok := d.find(f)
+	if !ok || !d.hasExpRecs {
+		return i, ok
+	}
+	if s := &d.slots[i]; s.plain() || s.t() >= d.expRecs {
+		return i, ok
+	}
+	if !d.forgetRecord(i) {
+		return i, true // the id stays, plain
+	}
+	return d.find(f)
+}
+
+// forgetRecord forgets the record or pending void of slot i as PurgeRecords does: the id stays
+// as a plain id when it was also added later (tagLater), at that time, and the slot is emptied
+// otherwise, which it reports.
+func (d *Dedup) forgetRecord(i int) bool {
+	s := &d.slots[i]
+	if s.tag()&tagLater == 0 {
+		d.recs--
+		d.remove(i)
+		return true
+	}
+	f := s.fp()
+	l := d.later[f]
+	delete(d.later, f)
+	*s = makeSlot(f, l, 0)
+	d.noteTime(l, 0, d.n == d.recs)
+	d.recs--
+	return false
+}
+
+// Expire notes that the ids remembered before horizon are no longer needed: a table that would
+// grow drops them first (Contains must then be given a horizon at or after it). It costs nothing;
+// a horizon before the one noted already is ignored.
+func (d *Dedup) Expire(horizon time.Time) {
+	if h := nanos(horizon); !d.hasExpIDs || h > d.expIDs {
+		d.expIDs, d.hasExpIDs = h, true
+	}
+}
+
+// ExpireRecords forgets the records and pending voids before before from now on, as PurgeRecords
+// does, without a sweep: Contains, Add, Count, Void, Lookup and AppendSnapshot answer as if
+// PurgeRecords(before) had run (and runs again whenever a record older than it appears), and the
+// slots are freed when the table would grow, or by PurgeRecords. A horizon before the one noted
+// already is ignored.
+func (d *Dedup) ExpireRecords(before time.Time) {
+	if b := nanos(before); !d.hasExpRecs || b > d.expRecs {
+		d.expRecs, d.hasExpRecs = b, true
+	}
+}
+
+// DropPending forgets the pending void of id (a void whose input has not come), as PurgeRecords
+// forgets it, and reports whether id held one: Count then counts the input. A record is kept.
+func (d *Dedup) DropPending(id string) bool {
+	if d.recs == 0 {
+		return false
+	}
+	i, ok := d.findLive(d.fingerprint(id))
+	if !ok || d.slots[i].tag()&tagPending == 0 {
+		return false
+	}
+	d.forgetRecord(i)
+	return true
+}
+
 // Contains reports whether id was added (or counted) with an event time >= horizon.
 func (d *Dedup) Contains(id string, horizon time.Time) bool {
 	if d.n == 0 {
 		return false
 	}
 	f := d.fingerprint(id)
-	i, ok := d.find(f)
+	i, ok := d.findLive(f)
 	if !ok {
 		return false
 	}
@@ -228,7 +312,7 @@ func (d *Dedup) setLater(f fingerprint, s *idSlot, t int64) {
 // An id holding a record or a pending void keeps it.
 func (d *Dedup) Add(id string, t time.Time) {
 	f, tn := d.fingerprint(id), nanos(t)
-	i, ok := d.find(f)
+	i, ok := d.findLive(f)
 	if !ok {
 		d.insert(f, tn, 0)
 		return
@@ -243,7 +327,14 @@ func (d *Dedup) Add(id string, t time.Time) {
 // insert adds f, which is not in the table, with time t and tag.
 func (d *Dedup) insert(f fingerprint, t int64, tag uint8) {
 	if (d.n+1)*8 > len(d.slots)*7 {
-		d.resize(max(dedupMinSlots, 2*len(d.slots)))
+		// Sweep what the horizons no longer need first; grow unless it freed 1/64 of the slots,
+		// so that a table near its steady size is not swept for every few ids.
+		if d.expirable() {
+			d.expire()
+		}
+		if (d.n+1)*64 > len(d.slots)*55 {
+			d.resize(max(dedupMinSlots, 2*len(d.slots)))
+		}
 	}
 	i, _ := d.find(f)
 	d.slots[i] = makeSlot(f, t, tag)
@@ -286,7 +377,7 @@ func (d *Dedup) Count(id string, t time.Time, v uint8) bool {
 		panic(fmt.Sprintf("windows: record value %d is not 1..7", v))
 	}
 	f, tn := d.fingerprint(id), nanos(t)
-	i, ok := d.find(f)
+	i, ok := d.findLive(f)
 	if !ok {
 		d.insert(f, tn, v)
 		return true
@@ -318,7 +409,7 @@ func (d *Dedup) Count(id string, t time.Time, v uint8) bool {
 // void already, or not recorded yet (a pending void is then held, and Count will refuse id).
 func (d *Dedup) Void(id string, t time.Time) (Record, bool) {
 	f, tn := d.fingerprint(id), nanos(t)
-	i, ok := d.find(f)
+	i, ok := d.findLive(f)
 	if !ok {
 		d.insert(f, tn, tagPending|tagVoid)
 		return Record{}, false
@@ -345,7 +436,7 @@ func (d *Dedup) Lookup(id string) (Record, bool) {
 	if d.recs == 0 {
 		return Record{}, false
 	}
-	i, ok := d.find(d.fingerprint(id))
+	i, ok := d.findLive(d.fingerprint(id))
 	if !ok {
 		return Record{}, false
 	}
@@ -444,6 +535,23 @@ func (d *Dedup) PurgeRecords(before time.Time) {
 	d.minR = least
 }
 
+// expirable reports whether a sweep at the horizons of Expire and ExpireRecords may free a slot
+// or a later time.
+func (d *Dedup) expirable() bool {
+	return d.hasExpIDs && (d.expIDs > d.minT && d.n > d.recs || len(d.later) > 0) ||
+		d.hasExpRecs && d.recs > 0 && d.expRecs > d.minR
+}
+
+// expire purges at the horizons of Expire and ExpireRecords.
+func (d *Dedup) expire() {
+	if d.hasExpRecs {
+		d.PurgeRecords(fromNanos(d.expRecs))
+	}
+	if d.hasExpIDs {
+		d.Purge(fromNanos(d.expIDs))
+	}
+}
+
 // sweep removes every slot for which visit (which may change the slot in place) returns true,
 // in one pass, then shrinks a table left at most 7/32 full.
 func (d *Dedup) sweep(visit func(*idSlot) bool) {
@@ -501,6 +609,9 @@ func (d *Dedup) remove(i int) {
 // yet purged), records and pending voids.
 func (d *Dedup) Len() int { return d.n }
 
+// Slots returns the size of the table: slots of 21 bytes, at most 7/8 of them held.
+func (d *Dedup) Slots() int { return len(d.slots) }
+
 // Records returns the number of records and pending voids held (Count, Void).
 func (d *Dedup) Records() int { return d.recs }
 
@@ -511,8 +622,12 @@ var dedupMagic = []byte{'g', 'p', 'd', 3}
 
 // AppendSnapshot appends the key and the remembered fingerprints, times and tags to dst, sorted by
 // fingerprint (deterministic: the same key, ids, times and records always give the same bytes), and
-// returns the extended slice. Read it with ReadDedup.
+// returns the extended slice. It purges at the horizons of Expire and ExpireRecords first, so
+// that the bytes do not depend on when the table last grew. Read it with ReadDedup.
 func (d *Dedup) AppendSnapshot(dst []byte) []byte {
+	if d.expirable() {
+		d.expire()
+	}
 	dst = append(dst, dedupMagic...)
 	dst = append(dst, d.key[:]...)
 	dst = binary.AppendUvarint(dst, uint64(d.n))

@@ -300,9 +300,24 @@ func (r refRecords) purgeRecords(b int64) {
 	}
 }
 
-// TestDedupRecordsProperty drives a Dedup with records (Count, Void, Lookup, PurgeRecords) mixed
-// with plain ids and the brute-force reference with the same random steps, and checks every
-// answer, the sizes, and that the snapshot bytes do not depend on the history.
+func (r refRecords) dropPending(id string) bool {
+	s, ok := r[id]
+	if !ok || s.kind != 'v' {
+		return false
+	}
+	if s.hasLater {
+		r[id] = refSlot{kind: 'p', t: s.later}
+	} else {
+		delete(r, id)
+	}
+	return true
+}
+
+// TestDedupRecordsProperty drives a Dedup with records (Count, Void, Lookup, PurgeRecords,
+// DropPending) mixed with plain ids and horizons noted without a sweep (Expire, ExpireRecords),
+// and the brute-force reference with the same random steps, which purges at the noted horizons
+// after every step; it checks every answer, the sizes (the Dedup may hold more than the
+// reference until it sweeps), and that the snapshot bytes do not depend on the history.
 func TestDedupRecordsProperty(t *testing.T) {
 	for seed := range uint64(60) {
 		t.Run(strconv.FormatUint(seed, 10), func(t *testing.T) {
@@ -315,6 +330,9 @@ func TestDedupRecordsProperty(t *testing.T) {
 			at := func(k int64) time.Time { return t0.Add(time.Duration(k)) }
 			id := func() string { return "id-" + strconv.Itoa(rng.IntN(universe)) }
 			low := int64(0)
+			var expIDs, expRecs int64
+			hasIDs, hasRecs := false, false
+			expiring := seed%2 == 1 // half the seeds note horizons
 			records := func() int {
 				n := 0
 				for _, s := range ref {
@@ -351,18 +369,40 @@ func TestDedupRecordsProperty(t *testing.T) {
 					}
 				case op < 85:
 					x, h := id(), low+rng.Int64N(span)-span/2
+					if hasIDs {
+						h = max(h, expIDs) // Contains takes a horizon at or after the noted one
+					}
 					if got, want := d.Contains(x, at(h)), ref.contains(x, h); got != want {
 						t.Fatalf("step %d: Contains(%s, %d) = %v, want %v", step, x, h, got, want)
 					}
-				case op < 90:
+				case op < 88:
 					low += rng.Int64N(span/4 + 1)
 					h := low - rng.Int64N(span/4+1)
+					if expiring {
+						d.Expire(at(h))
+						if !hasIDs || h > expIDs {
+							expIDs, hasIDs = h, true
+						}
+						break
+					}
 					d.Purge(at(h))
 					ref.purge(h)
-				case op < 95:
+				case op < 91:
 					b := low - rng.Int64N(span/2+1)
+					if expiring {
+						d.ExpireRecords(at(b))
+						if !hasRecs || b > expRecs {
+							expRecs, hasRecs = b, true
+						}
+						break
+					}
 					d.PurgeRecords(at(b))
 					ref.purgeRecords(b)
+				case op < 95:
+					x := id()
+					if got, want := d.DropPending(x), ref.dropPending(x); got != want {
+						t.Fatalf("step %d: DropPending(%s) = %v, want %v", step, x, got, want)
+					}
 				default:
 					snap := d.AppendSnapshot(nil)
 					d2, rest, err := windows.ReadDedup(snap)
@@ -397,8 +437,25 @@ func TestDedupRecordsProperty(t *testing.T) {
 						t.Fatalf("step %d: snapshot bytes depend on history", step)
 					}
 					d = d2
+					if hasIDs {
+						d.Expire(at(expIDs)) // as the owner notes them again after a restore
+					}
+					if hasRecs {
+						d.ExpireRecords(at(expRecs))
+					}
 				}
-				if d.Len() != len(ref) || d.Records() != records() {
+				// What the noted horizons forget, the reference forgets at once.
+				if hasRecs {
+					ref.purgeRecords(expRecs)
+				}
+				if hasIDs {
+					ref.purge(expIDs)
+				}
+				if expiring {
+					if d.Len() < len(ref) || d.Records() < records() {
+						t.Fatalf("step %d: Len %d, Records %d, want at least %d, %d", step, d.Len(), d.Records(), len(ref), records())
+					}
+				} else if d.Len() != len(ref) || d.Records() != records() {
 					t.Fatalf("step %d: Len %d, Records %d, want %d, %d", step, d.Len(), d.Records(), len(ref), records())
 				}
 			}
