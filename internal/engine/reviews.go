@@ -42,34 +42,9 @@ func reviewsConfig(cfg Config, ids *windows.Dedup) reviews.Config {
 	return rc
 }
 
-// Subtract takes a feedback or application input back out of a rolling window aggregate.
-func (rolling) Subtract(a rollAcc, in ux) rollAcc {
-	if in.metric == metricFeedback {
-		a.ratings--
-		a.ratingSum -= int64(in.rating)
-		if in.rating <= 2 {
-			a.ratingsBad--
-		}
-		return a
-	}
-	a.applications--
-	if in.outcome != 0 {
-		return a
-	}
-	if in.online {
-		a.onlineCompleted--
-	}
-	if in.noVisit {
-		a.noVisit--
-	}
-	if in.timed {
-		a.timed--
-		if in.onTime {
-			a.onTime--
-		}
-	}
-	return a
-}
+// Subtract takes a feedback or application input back out of a rolling window aggregate (never
+// below zero: the counts are unsigned).
+func (rolling) Subtract(a rollAcc, in ux) rollAcc { return a.count(in, sub32) }
 
 // Subtract takes an input back out of an hourly aggregate (never below
 // zero: the counts are unsigned).

@@ -57,49 +57,59 @@ type ux struct {
 }
 
 // rollAcc is the rolling window aggregate of a region: what the scores
-// need.
+// need. Its counts are 32 bits, as hourAcc's (a day pane of every unit is
+// held for the window and the allowed lateness): one unit's ratings of a
+// 30-day window stay far below 2³²/5, the bound of their sum (that would be
+// 330 a second for the whole month, a third of a million times the 1,000,000
+// ratings a day of every unit together spread over 3,200 units), and the
+// counts saturate rather than wrap.
 type rollAcc struct {
-	ratings, ratingSum, applications, onlineCompleted int64
+	ratings, ratingSum, applications, onlineCompleted uint32
 	// The counts of method 2022: ratings of 1 or 2, and completed
 	// applications without a visit, timed, and on time.
-	ratingsBad, noVisit, timed, onTime int64
+	ratingsBad, noVisit, timed, onTime uint32
 }
 
 // rolling aggregates rollAcc.
 type rolling struct{}
 
-func (rolling) Add(a rollAcc, in ux) rollAcc {
+func (rolling) Add(a rollAcc, in ux) rollAcc { return a.count(in, add32) }
+
+// count applies op (add32 or sub32) to every count of a that input in
+// touches, with the rating's value for the sum: one rule for Add and
+// Subtract.
+func (a rollAcc) count(in ux, op func(a, b uint32) uint32) rollAcc {
 	if in.metric == metricFeedback {
-		a.ratings++
-		a.ratingSum += int64(in.rating)
+		a.ratings = op(a.ratings, 1)
+		a.ratingSum = op(a.ratingSum, uint32(in.rating))
 		if in.rating <= 2 {
-			a.ratingsBad++
+			a.ratingsBad = op(a.ratingsBad, 1)
 		}
 		return a
 	}
-	a.applications++
+	a.applications = op(a.applications, 1)
 	if in.outcome != 0 {
 		return a
 	}
 	if in.online {
-		a.onlineCompleted++
+		a.onlineCompleted = op(a.onlineCompleted, 1)
 	}
 	if in.noVisit {
-		a.noVisit++
+		a.noVisit = op(a.noVisit, 1)
 	}
 	if in.timed {
-		a.timed++
+		a.timed = op(a.timed, 1)
 		if in.onTime {
-			a.onTime++
+			a.onTime = op(a.onTime, 1)
 		}
 	}
 	return a
 }
 
 func (rolling) Merge(a, b rollAcc) rollAcc {
-	return rollAcc{a.ratings + b.ratings, a.ratingSum + b.ratingSum,
-		a.applications + b.applications, a.onlineCompleted + b.onlineCompleted,
-		a.ratingsBad + b.ratingsBad, a.noVisit + b.noVisit, a.timed + b.timed, a.onTime + b.onTime}
+	return rollAcc{add32(a.ratings, b.ratings), add32(a.ratingSum, b.ratingSum),
+		add32(a.applications, b.applications), add32(a.onlineCompleted, b.onlineCompleted),
+		add32(a.ratingsBad, b.ratingsBad), add32(a.noVisit, b.noVisit), add32(a.timed, b.timed), add32(a.onTime, b.onTime)}
 }
 
 func (rolling) Result(a rollAcc) rollAcc { return a }
@@ -208,15 +218,27 @@ func readInt64s(src []byte, vs ...*int64) ([]byte, error) {
 type rollCodec struct{}
 
 func (rollCodec) Append(dst []byte, a rollAcc) []byte {
-	return appendInt64s(dst, a.ratings, a.ratingSum, a.applications, a.onlineCompleted,
-		a.ratingsBad, a.noVisit, a.timed, a.onTime)
+	return appendInt64s(dst, int64(a.ratings), int64(a.ratingSum), int64(a.applications), int64(a.onlineCompleted),
+		int64(a.ratingsBad), int64(a.noVisit), int64(a.timed), int64(a.onTime))
 }
 
+// Read reads what Append writes (varints, as when the counts were 64 bits:
+// the format is unchanged); a count beyond 32 bits is corrupt.
 func (rollCodec) Read(src []byte) (rollAcc, []byte, error) {
+	var vs [8]int64
+	rest, err := readInt64s(src, &vs[0], &vs[1], &vs[2], &vs[3], &vs[4], &vs[5], &vs[6], &vs[7])
+	if err != nil {
+		return rollAcc{}, src, err
+	}
 	var a rollAcc
-	rest, err := readInt64s(src, &a.ratings, &a.ratingSum, &a.applications, &a.onlineCompleted,
-		&a.ratingsBad, &a.noVisit, &a.timed, &a.onTime)
-	return a, rest, err
+	for i, p := range []*uint32{&a.ratings, &a.ratingSum, &a.applications, &a.onlineCompleted,
+		&a.ratingsBad, &a.noVisit, &a.timed, &a.onTime} {
+		if vs[i] < 0 || vs[i] > math.MaxUint32 {
+			return rollAcc{}, src, fmt.Errorf("%w: %w: count %d", windows.ErrCorrupt, errCodec, vs[i])
+		}
+		*p = uint32(vs[i])
+	}
+	return a, rest, nil
 }
 
 type hourCodec struct{}
@@ -258,9 +280,9 @@ func (hourCodec) Read(src []byte) (hourAcc, []byte, error) {
 
 // window returns the counts of a rolling window aggregate, in w.
 func (a rollAcc) window(w *scoring.Window) {
-	w.Ratings, w.RatingSum, w.RatingsBad = a.ratings, a.ratingSum, a.ratingsBad
-	w.Applications, w.OnlineCompleted = a.applications, a.onlineCompleted
-	w.NoVisit, w.Timed, w.OnTime = a.noVisit, a.timed, a.onTime
+	w.Ratings, w.RatingSum, w.RatingsBad = int64(a.ratings), int64(a.ratingSum), int64(a.ratingsBad)
+	w.Applications, w.OnlineCompleted = int64(a.applications), int64(a.onlineCompleted)
+	w.NoVisit, w.Timed, w.OnTime = int64(a.noVisit), int64(a.timed), int64(a.onTime)
 }
 
 // rollingConfig is the rolling window: 30 days, starting every UTC+8 day.
