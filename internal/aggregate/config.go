@@ -93,9 +93,11 @@ type Config struct {
 	// writes them with every batch.
 	ExplainDelay time.Duration
 	// ExplainMaxRows bounds the explanation rows held (ExplainDelay): when a batch brings them to
-	// this many, they are written with it. A row held takes about 150 bytes (a score_changes row
-	// with its two values; a score_causes row with its lists is larger, but there is one for about
-	// 20 score_changes rows), so the default DefaultExplainMaxRows holds at most about 40 MB.
+	// this many, they are written with it. A row held takes about 250 bytes on the heap, growth of
+	// the slices included (measured on the replay's stream: a score_changes row with its two values;
+	// a score_causes row with its lists is larger, but there is one for 30 score_changes rows), so
+	// the default DefaultExplainMaxRows holds at most about 25 MB. A batch over every unit of the
+	// hierarchy brings more than that on its own and is written with its explanations.
 	ExplainMaxRows int
 	// Reviews configures the lifecycle of reviews (engine.Config.Reviews): the working-day
 	// calendar with its local rules and the thresholds of alerts. Zero fields take the defaults
@@ -181,7 +183,7 @@ const (
 	DefaultClockTolerance    = time.Minute
 	DefaultDeadLetterBacklog = 10000
 	DefaultExplainDelay      = 2 * time.Second
-	DefaultExplainMaxRows    = 250000
+	DefaultExplainMaxRows    = 100000
 	// ExplainNow as Config.ExplainDelay writes the explanation rows of every batch with it.
 	ExplainNow time.Duration = -1
 )
