@@ -177,15 +177,16 @@ func explainCounter(t *testing.T, reg *prometheus.Registry, reason string) float
 // so the next aggregator replays their events and writes them. At shutdown they are written
 // before the final checkpoint.
 func TestExplanationsOfSeveralBatchesAreWrittenTogether(t *testing.T) {
-	cfg := Config{MaxBatch: 5, FlushInterval: time.Hour, CheckpointInterval: time.Hour, ExplainDelay: time.Hour,
-		ShutdownTimeout: 2 * time.Second}
+	cfg := Config{MaxBatch: 5, FlushInterval: time.Hour, CheckpointInterval: time.Hour, ExplainDelay: time.Hour}
 	_, js, store, conn := setupWithConn(t, cfg)
 	publishRatings(t, js, "load", 40)
 
 	// The first aggregator holds the explanations of all 8 batches, then dies.
 	rec := newExplainStore(t, js, store)
 	reg := prometheus.NewRegistry()
-	first, err := New(cfg, js, rec, nil, reg)
+	crashing := cfg
+	crashing.ShutdownTimeout = 2 * time.Second // how long the dead process's writes wait
+	first, err := New(crashing, js, rec, nil, reg)
 	if err != nil {
 		t.Fatal(err)
 	}
