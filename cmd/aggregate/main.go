@@ -86,6 +86,8 @@ func run(ctx context.Context, args []string, lookup config.LookupEnv, stderr io.
 	rescoreMethod := fs.String("method", "GOVPULSE_RESCORE_METHOD", "", "rescore only: the method to re-score the stream's history under")
 	rescoreFrom := fs.String("from", "GOVPULSE_RESCORE_FROM", "", "rescore only: store the scores and rankings from this time on (RFC 3339; empty: all)")
 	explain := fs.Bool("explain", "GOVPULSE_EXPLAIN", true, "write score_changes, score_causes and rank_changes, which explain every change of a score and of the ranking")
+	explainDelay := fs.Duration("explain-delay", "GOVPULSE_EXPLAIN_DELAY", def.ExplainDelay, "under load, how long the explanation rows of a stored batch may wait to be written with those of later batches in one set of INSERTs (a score may be queryable that long before its explanation); written at once when the input goes idle and before every checkpoint (0: with every batch)")
+	explainMaxRows := fs.Int("explain-max-rows", "GOVPULSE_EXPLAIN_MAX_ROWS", def.ExplainMaxRows, "most explanation rows held for --explain-delay (about 250 bytes each); a batch that reaches it writes them")
 	alertWindow := fs.Duration("alert-window", "GOVPULSE_ALERT_WINDOW", reviews.DefaultAlertWindow, "short window of event time over which a unit's bad-review rate is judged against its 30-day baseline (divides a day)")
 	alertFactor := fs.String("alert-factor", "GOVPULSE_ALERT_FACTOR", strconv.FormatFloat(reviews.DefaultAlertFactor, 'g', -1, 64), "an alert is raised when the short window's bad-review rate exceeds the baseline times this")
 	alertMinCount := fs.Int("alert-min-count", "GOVPULSE_ALERT_MIN_COUNT", reviews.DefaultAlertMinCount, "and the short window holds at least this many bad reviews")
@@ -124,6 +126,11 @@ func run(ctx context.Context, args []string, lookup config.LookupEnv, stderr io.
 		DeadLetterBacklog:  *deadLetterBacklog,
 		SchemaFaultGrace:   *schemaGrace,
 		NoExplain:          !*explain,
+		ExplainDelay:       *explainDelay,
+		ExplainMaxRows:     *explainMaxRows,
+	}
+	if cfg.ExplainDelay == 0 {
+		cfg.ExplainDelay = aggregate.ExplainNow
 	}
 	if *regions != "" {
 		cfg.Regions = strings.Split(*regions, ",")

@@ -88,6 +88,21 @@ type Config struct {
 	// NoExplain turns off the tables that explain every change (score_changes, score_causes and
 	// rank_changes; engine.Config.Explain). Default false: they are written.
 	NoExplain bool
+	// ExplainDelay is how long, under load, the explanation rows of a stored batch may wait to be
+	// written together with those of later batches, in one set of INSERTs (three parts for several
+	// batches instead of three per batch): a score may be queryable that long before its
+	// explanation. They are written at once when the batch was cut because the input went idle,
+	// and always before a checkpoint that covers their events, at shutdown included, so a crash
+	// replays what was not stored. Default DefaultExplainDelay; ExplainNow (or any negative value)
+	// writes them with every batch.
+	ExplainDelay time.Duration
+	// ExplainMaxRows bounds the explanation rows held (ExplainDelay): when a batch brings them to
+	// this many, they are written with it. A row held takes about 250 bytes on the heap, growth of
+	// the slices included (measured on the replay's stream: a score_changes row with its two values;
+	// a score_causes row with its lists is larger, but there is one for 30 score_changes rows), so
+	// the default DefaultExplainMaxRows holds at most about 25 MB. A batch over every unit of the
+	// hierarchy brings more than that on its own and is written with its explanations.
+	ExplainMaxRows int
 	// Reviews configures the lifecycle of reviews (engine.Config.Reviews): the working-day
 	// calendar with its local rules and the thresholds of alerts. Zero fields take the defaults
 	// of internal/reviews.
@@ -158,6 +173,12 @@ func (c Config) WithDefaults() Config {
 	if c.DeadLetterBacklog == 0 {
 		c.DeadLetterBacklog = DefaultDeadLetterBacklog
 	}
+	if c.ExplainDelay == 0 {
+		c.ExplainDelay = DefaultExplainDelay
+	}
+	if c.ExplainMaxRows == 0 {
+		c.ExplainMaxRows = DefaultExplainMaxRows
+	}
 	return c
 }
 
@@ -168,6 +189,10 @@ const (
 	DefaultMaxAhead          = 5 * time.Minute
 	DefaultClockTolerance    = time.Minute
 	DefaultDeadLetterBacklog = 10000
+	DefaultExplainDelay      = 2 * time.Second
+	DefaultExplainMaxRows    = 100000
+	// ExplainNow as Config.ExplainDelay writes the explanation rows of every batch with it.
+	ExplainNow time.Duration = -1
 )
 
 // Validate reports the first setting of c (with its defaults) that cannot work, including the
@@ -182,6 +207,8 @@ func (c Config) Validate() error {
 		return fmt.Errorf("aggregate: prefetch %d: must be at least 1", c.Prefetch)
 	case c.DeadLetterBacklog < 1:
 		return fmt.Errorf("aggregate: dead letter backlog %d: must be at least 1", c.DeadLetterBacklog)
+	case c.ExplainMaxRows < 1:
+		return fmt.Errorf("aggregate: explain max rows %d: must be at least 1", c.ExplainMaxRows)
 	}
 	for _, d := range []struct {
 		name string

@@ -17,6 +17,7 @@ func TestConfigValidateRunsConsumerChecks(t *testing.T) {
 		"replicas":       {Config{Replicas: 7}, "replicas 7"},
 		"subject prefix": {Config{Names: natsjs.Names{SubjectPrefix: "gov pulse"}}, "subject prefix"},
 		"empty region":   {Config{Regions: []string{"330000", ""}}, `region ""`},
+		"explain rows":   {Config{ExplainMaxRows: -1}, "explain max rows -1"},
 	} {
 		err := tc.cfg.Validate()
 		if err == nil || !strings.Contains(err.Error(), tc.want) {
@@ -25,5 +26,11 @@ func TestConfigValidateRunsConsumerChecks(t *testing.T) {
 	}
 	if got := (Config{}).WithDefaults(); got.Partition != "all" || len(got.Regions) != 32 || got.MaxBatch != 50000 {
 		t.Errorf("WithDefaults: %+v", got)
+	}
+	if got := (Config{ExplainDelay: ExplainNow}).WithDefaults(); got.ExplainDelay != ExplainNow || got.ExplainMaxRows != DefaultExplainMaxRows {
+		t.Errorf("WithDefaults keeps ExplainNow: delay %s, max rows %d", got.ExplainDelay, got.ExplainMaxRows)
+	}
+	if err := (Config{ExplainDelay: ExplainNow}).Validate(); err != nil {
+		t.Errorf("ExplainNow: %v", err)
 	}
 }

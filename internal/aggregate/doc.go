@@ -4,7 +4,10 @@
 // only then writes a checkpoint of the engine state and the last applied stream sequence. A batch
 // is stored in two writes: its scores, which are then published at once, and its other rows, after
 // which the rankings and the rest are published; so every message is published after its own rows
-// are stored, and the checkpoint after both writes.
+// are stored, and the checkpoint after both writes. Under load the explanation rows of a batch
+// (score_changes, score_causes, rank_changes) are held and written with a later batch, those of
+// several batches in one set of INSERTs (explain.go), but always before a checkpoint that covers
+// their events.
 //
 // The order "store, then publish, then checkpoint" is what makes the outputs effectively once: a
 // crash at any point replays events from the last checkpoint, and every replayed output row carries

@@ -44,6 +44,7 @@ type flusher struct {
 	backlogBytes       int               // bytes of data in backlog
 	lettersWaiting     bool              // condDeadLetters is set
 	held               *heldCheckpoint   // the newest checkpoint held back while dead letters wait
+	explain            heldExplanations  // explanation rows of stored batches not yet written (explain.go)
 	stopping           context.Context   // Run's context, done when the service stops; the flusher's own outlives it
 	waiting            *atomic.Bool      // the service's flag, set while run waits for a job
 }
@@ -153,6 +154,7 @@ type flushJob struct {
 	watermark  time.Time // the partition's watermark after lastSeq; zero before the first event
 	checkpoint []byte    // nil: no checkpoint with this batch
 	final      bool      // the last batch before shutdown: a failed checkpoint is an error
+	idle       bool      // cut because the input went idle (cutIdle): its explanations are written at once
 	part       *rankPart // a partition's share of the ranking of all units after lastSeq; nil for all units
 }
 
@@ -212,8 +214,8 @@ func (s *flusher) run(ctx context.Context, jobs <-chan *flushJob) error {
 	backoff := retry.NewBackoff(s.cfg.retryPolicy())
 	for {
 		var (
-			timer *time.Timer
-			due   <-chan time.Time
+			timer, explainTimer *time.Timer
+			due, explainDue     <-chan time.Time
 		)
 		if len(s.backlog) > 0 {
 			d, _ := backoff.Next()
@@ -221,6 +223,11 @@ func (s *flusher) run(ctx context.Context, jobs <-chan *flushJob) error {
 			due = timer.C
 		} else {
 			backoff.Reset()
+		}
+		// Explanation rows held wait for a batch to carry them, but not past ExplainDelay.
+		if d, ok := s.explainDue(); ok {
+			explainTimer = time.NewTimer(d)
+			explainDue = explainTimer.C
 		}
 		var err error
 		s.waiting.Store(true)
@@ -232,6 +239,9 @@ func (s *flusher) run(ctx context.Context, jobs <-chan *flushJob) error {
 				if err := s.drainDeadLetters(ctx, false); err != nil {
 					return err
 				}
+				if err := s.writeExplanations(ctx, explainFinal); err != nil {
+					return err
+				}
 				return s.checkpointHeld(ctx, true)
 			}
 			err = s.flush(ctx, j)
@@ -240,12 +250,17 @@ func (s *flusher) run(ctx context.Context, jobs <-chan *flushJob) error {
 			if err = s.drainDeadLetters(ctx, false); err == nil {
 				err = s.checkpointHeld(ctx, false)
 			}
+		case <-explainDue:
+			s.waiting.Store(false)
+			err = s.writeExplanations(ctx, explainDelayed)
 		case <-ctx.Done():
 			s.waiting.Store(false)
 			err = fmt.Errorf("aggregate: flusher: %w", ctx.Err())
 		}
-		if timer != nil {
-			timer.Stop()
+		for _, t := range []*time.Timer{timer, explainTimer} {
+			if t != nil {
+				t.Stop()
+			}
 		}
 		if err != nil {
 			return err
@@ -258,7 +273,9 @@ func (s *flusher) run(ctx context.Context, jobs <-chan *flushJob) error {
 // published, then every other table (the events, windows, rankings, explanations, portal state and
 // reviews), after which the rankings, group rankings, portal changes and alerts are published. So
 // a score is on NATS as soon as its own rows are stored, without waiting for the parts of the
-// other tables, and nothing is published before its rows are stored. It retries ClickHouse with
+// other tables, and nothing is published before its rows are stored. Under load the explanation
+// rows may instead be held and written with those of later jobs (holdExplanations), at the latest
+// before the checkpoint that covers them. It retries ClickHouse with
 // exponential backoff while the failure is transient, and while a schema fault is younger than
 // SchemaFaultGrace (fault remembers since when, across batches); the consuming loop waits
 // meanwhile, which bounds memory. Rows ClickHouse refuses for good are isolated (see storeBatch)
@@ -280,16 +297,21 @@ func (s *flusher) flush(ctx context.Context, j *flushJob) error {
 		if !s.cfg.Rescore {
 			s.publishScores(ctx, j.batch, b, refusedScores)
 		}
+		// rest's explanation rows are those held, of earlier jobs and this one, or none; its other
+		// tables are b's, so the rows a write refuses are numbered as in b (handleRefused does not
+		// look up an explanation row).
+		rest = s.holdExplanations(j, rest)
 		refused, err := s.storeBatch(ctx, rest)
 		if err != nil {
 			return fmt.Errorf("aggregate: store batch up to sequence %d: %w", j.lastSeq, err)
 		}
+		s.countRows(scores, refusedScores)
+		s.countRows(rest, refused)
 		// The raw input's refusals first, as one write of the whole batch reports them: an event
 		// whose own row was refused is dead-lettered with that reason.
 		refused = append(refused, refusedScores...)
 		s.faultCleared(refused)
 		s.ready.clear(condStore)
-		s.countRows(b, refused)
 		stored := s.handleRefused(j.batch, b, refused)
 		if !s.cfg.Rescore {
 			// A re-scoring stores the rows of its method only: the live aggregator publishes, and
@@ -303,7 +325,8 @@ func (s *flusher) flush(ctx context.Context, j *flushJob) error {
 		s.awaitPuts(ctx)
 		s.metrics.flushes.Inc()
 		s.metrics.flushSeconds.Observe(time.Since(start).Seconds())
-		s.log.Debug("flushed", "messages", j.batch.messages, "last_sequence", j.lastSeq, "rows", b.Len(), "took", time.Since(start))
+		s.log.Debug("flushed", "messages", j.batch.messages, "last_sequence", j.lastSeq, "rows", scores.Len()+rest.Len(),
+			"explanation_rows_held", s.explain.len(), "took", time.Since(start))
 	}
 	// A full backlog pauses consumption (this flusher does not take the next job) until the DLQ
 	// stream takes dead letters again; at shutdown nothing waits: a replay derives them again.
@@ -322,11 +345,15 @@ func (s *flusher) flush(ctx context.Context, j *flushJob) error {
 	return s.checkpointHeld(ctx, j.final)
 }
 
-// checkpointHeld writes the checkpoint held back, if any, once no dead letter waits. A failure is
-// logged, and the next checkpoint covers it; when final, it is an error.
+// checkpointHeld writes the checkpoint held back, if any, once no dead letter waits, after the
+// explanation rows held, which the checkpoint covers (or follow it in the stream: written too). A
+// failed checkpoint is logged, and the next checkpoint covers it; when final, it is an error.
 func (s *flusher) checkpointHeld(ctx context.Context, final bool) error {
 	if s.held == nil || len(s.backlog) > 0 {
 		return nil
+	}
+	if err := s.writeExplanations(ctx, explainCheckpoint); err != nil {
+		return err
 	}
 	h := s.held
 	s.held = nil
@@ -516,7 +543,7 @@ func (s *flusher) handleRefused(p *pending, b chstore.Batch, refused []chstore.R
 	return letters
 }
 
-// countRows counts the rows stored, by table: those of b except the refused ones.
+// countRows counts the rows stored, by table: those of a write of b except the refused ones.
 func (s *flusher) countRows(b chstore.Batch, refused []chstore.Refused) {
 	n := map[string]int{
 		"events":  len(b.Events),

@@ -28,6 +28,10 @@ type metrics struct {
 
 	deadLettersPending prometheus.Gauge
 	dlqRecreated       prometheus.Counter
+
+	explainHeld     prometheus.Gauge
+	explainDeferred prometheus.Counter
+	explainWrites   *prometheus.CounterVec
 }
 
 // newMetrics makes the aggregator's series and registers them on reg (nil: not registered).
@@ -106,10 +110,23 @@ func newMetrics(reg prometheus.Registerer) (*metrics, error) {
 			Name: "govpulse_aggregate_dlq_stream_created_total",
 			Help: "Times the aggregator found the DLQ stream missing and created it.",
 		}),
+		explainHeld: prometheus.NewGauge(prometheus.GaugeOpts{
+			Name: "govpulse_aggregate_explain_rows_held",
+			Help: "Explanation rows (score_changes, score_causes, rank_changes) of stored batches held to be written with a later one.",
+		}),
+		explainDeferred: prometheus.NewCounter(prometheus.CounterOpts{
+			Name: "govpulse_aggregate_explain_deferred_total",
+			Help: "Batches whose explanation rows were held, under load, to be written with those of later batches.",
+		}),
+		explainWrites: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "govpulse_aggregate_explain_writes_total",
+			Help: "Writes of explanation rows, by why they were written then (now: no delay; idle: the batch was cut because the input went idle; checkpoint: a checkpoint covers them; final: shutdown; rows: the bound of rows held; delay: the oldest waited the delay).",
+		}, []string{"reason"}),
 	}
 	if err := promreg.Register(reg, m.rowsRefused, m.schemaFault, m.messages, m.cuts, m.flushes, m.flushSeconds, m.flushRows,
 		m.storeErrors, m.publishErrors, m.lag, m.lastSeq, m.watermark, m.checkpoints, m.checkpointSize,
-		m.checkpointAge, m.checkpointTime, m.deadLettersPending, m.dlqRecreated); err != nil {
+		m.checkpointAge, m.checkpointTime, m.deadLettersPending, m.dlqRecreated,
+		m.explainHeld, m.explainDeferred, m.explainWrites); err != nil {
 		return nil, fmt.Errorf("aggregate: metrics: %w", err)
 	}
 	return m, nil

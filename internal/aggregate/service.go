@@ -328,6 +328,7 @@ func (s *reader) consume(ctx context.Context, jobs chan<- *flushJob) error {
 		if why := s.cutReason(oldest); why != "" {
 			s.metrics.cuts.WithLabelValues(why).Inc()
 			s.cutReady = s.cut(false)
+			s.cutReady.idle = why == cutIdle
 			select {
 			case jobs <- s.cutReady:
 				s.cutReady = nil

@@ -2,6 +2,7 @@ package bench_test
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"iter"
 	"net/http"
@@ -309,6 +310,23 @@ func (p *pipeline) feed(ctx context.Context, b *testing.B, evs []*events.Event, 
 		storedAt = m.at
 		return nil
 	})
+	if p.explain {
+		// Under load the aggregator may write the explanations of the last batches after their
+		// events (aggregate.Config.ExplainDelay): the replay ends when they are stored too.
+		testwait.For(b, 5*time.Minute, 2*time.Millisecond, func() error {
+			if err := ctx.Err(); err != nil {
+				return testwait.Abort(fmt.Errorf("waiting for the explanations: %w", err))
+			}
+			m, ok := rec.explainedAt()
+			if !ok {
+				return errors.New("the newest score is not explained")
+			}
+			if m.at.After(storedAt) {
+				storedAt = m.at
+			}
+			return nil
+		})
+	}
 	b.StopTimer()
 	cpu := processCPU(b) - cpu0
 
@@ -365,10 +383,11 @@ func checkStored(ctx context.Context, b *testing.B, conn driver.Conn, db string,
 type recorder struct {
 	store *chstore.Store
 
-	mu      sync.Mutex
-	marks   []mark        // writes of event rows (every flush's second), in write order; seq never falls
-	scored  []mark        // writes of scores alone, in write order; seq never falls
-	writing time.Duration // total time of successful writes
+	mu        sync.Mutex
+	marks     []mark        // writes of event rows (every flush's second), in write order; seq never falls
+	scored    []mark        // writes of scores alone, in write order; seq never falls
+	explained []mark        // writes of score_causes rows (seq: their highest version), in write order; seq never falls
+	writing   time.Duration // total time of successful writes
 }
 
 // mark is one successful write: the highest stream sequence stored so far, when the write
@@ -387,6 +406,23 @@ func (r *recorder) WriteIsolated(ctx context.Context, b chstore.Batch, schemaFau
 		return nil, err
 	}
 	now := time.Now()
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	if len(b.ScoreCauses) > 0 {
+		var hi uint64
+		for i := range b.ScoreCauses {
+			hi = max(hi, b.ScoreCauses[i].Version)
+		}
+		if n := len(r.explained); n > 0 {
+			hi = max(hi, r.explained[n-1].seq)
+		}
+		r.explained = append(r.explained, mark{seq: hi, at: now, took: now.Sub(start)})
+		if len(b.Events) == 0 && len(b.MethodScores) == 0 {
+			// Explanations written alone (held under load): not a flush of events.
+			r.writing += now.Sub(start)
+			return refused, nil
+		}
+	}
 	marks := &r.marks
 	var hi uint64
 	for i := range b.Events {
@@ -398,8 +434,6 @@ func (r *recorder) WriteIsolated(ctx context.Context, b chstore.Batch, schemaFau
 			hi = max(hi, b.MethodScores[i].Version)
 		}
 	}
-	r.mu.Lock()
-	defer r.mu.Unlock()
 	if n := len(*marks); n > 0 {
 		hi = max(hi, (*marks)[n-1].seq)
 	}
@@ -413,6 +447,18 @@ func (r *recorder) reached(seq uint64) (mark, bool) {
 	r.mu.Lock()
 	defer r.mu.Unlock()
 	return covering(r.marks, seq)
+}
+
+// explainedAt returns the first write of score_causes rows whose versions reached that of the
+// newest score stored, if one has; ok is true too when no score is stored.
+func (r *recorder) explainedAt() (mark, bool) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	n := len(r.scored)
+	if n == 0 {
+		return mark{}, true
+	}
+	return covering(r.explained, r.scored[n-1].seq)
 }
 
 // scoredAt returns the first write of scores alone whose versions reached seq, if one has.
@@ -457,6 +503,7 @@ type pipeline struct {
 	conn     driver.Conn
 	db       string
 	rec      *recorder
+	explain  bool         // the aggregator writes the explanation tables
 	url      string       // base URL of ingest
 	client   *http.Client // for the feeders
 	stop     func()       // stops ingest and the aggregator
@@ -500,7 +547,7 @@ func startPipeline(ctx context.Context, b *testing.B, syncAlways bool, feeders i
 		Transport: &http.Transport{MaxIdleConnsPerHost: feeders, MaxConnsPerHost: feeders},
 	}
 	return &pipeline{
-		srv: srv, ingestJS: ingestJS, conn: conn, db: db, rec: rec, url: hs.URL, client: client,
+		srv: srv, ingestJS: ingestJS, conn: conn, db: db, rec: rec, explain: !cfg.NoExplain, url: hs.URL, client: client,
 		stop: func() {
 			client.CloseIdleConnections()
 			hs.Close()
