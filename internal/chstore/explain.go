@@ -81,22 +81,63 @@ type RankChangeRow struct {
 }
 
 var (
-	scoreChangesTable = table[ScoreChangeRow]{name: "score_changes", send: rowWise("score_changes", scoreChangeInsertColumns, scoreChangeValues)}
-	scoreCausesTable  = table[ScoreCauseRow]{name: "score_causes", send: rowWise("score_causes", scoreCauseInsertColumns, scoreCauseValues)}
+	scoreChangesTable = table[ScoreChangeRow]{name: "score_changes", send: insertScoreChanges}
+	scoreCausesTable  = table[ScoreCauseRow]{name: "score_causes", send: insertScoreCauses}
 	rankChangesTable  = table[RankChangeRow]{name: "rank_changes", send: rowWise("rank_changes", rankChangeInsertColumns, rankChangeValues)}
 )
 
 // The values of a row in the order of its insert list. A row's Delta and Applied are not sent:
 // ClickHouse computes them from the values that are.
 
-func scoreChangeValues(r *ScoreChangeRow) []any {
-	return []any{r.Method, r.Region, r.Version, r.Term, r.FromVersion, r.From, r.To, ns(r.AsOf)}
+// insertScoreChanges stores score_changes rows column by column, in chunks of one INSERT (see
+// insertChunked): a flush over every unit holds hundreds of thousands of them (one per term and
+// count of each new score).
+func insertScoreChanges(ctx context.Context, s *Store, rows []ScoreChangeRow) error {
+	n := min(len(rows), insertChunkRows)
+	var (
+		method, region, term = make([]string, n), make([]string, n), make([]string, n)
+		version, fromVersion = make([]uint64, n), make([]uint64, n)
+		from, to             = make([]*float64, n), make([]*float64, n)
+		asOfNS               = make([]int64, n)
+	)
+	return insertChunked(ctx, s, "score_changes", scoreChangeInsertColumns, len(rows), func(lo, hi int) []any {
+		k := hi - lo
+		for i := range k {
+			r := &rows[lo+i]
+			method[i], region[i], version[i], term[i], fromVersion[i] = r.Method, r.Region, r.Version, r.Term, r.FromVersion
+			from[i], to[i], asOfNS[i] = r.From, r.To, ns(r.AsOf)
+		}
+		// In the order of scoreChangeInsertColumns.
+		return []any{method[:k], region[:k], version[:k], term[:k], fromVersion[:k], from[:k], to[:k], asOfNS[:k]}
+	})
 }
 
-func scoreCauseValues(r *ScoreCauseRow) []any {
-	return []any{r.Method, r.Region, r.Version, r.FromVersion, ns(r.AsOf), r.FirstSeq, r.LastSeq,
-		nonNil(r.EventTypes), nonNil(r.EventCounts), nonNil(r.Items), r.ItemsTotal, nonNil(r.WindowTypes),
-		nonNil(r.WindowLeft)}
+// insertScoreCauses stores score_causes rows column by column, in chunks of one INSERT (see
+// insertChunked): a flush over every unit holds one per new score, thousands.
+func insertScoreCauses(ctx context.Context, s *Store, rows []ScoreCauseRow) error {
+	n := min(len(rows), insertChunkRows)
+	var (
+		method, region                    = make([]string, n), make([]string, n)
+		version, fromVersion, first, last = make([]uint64, n), make([]uint64, n), make([]uint64, n), make([]uint64, n)
+		itemsTotal                        = make([]uint64, n)
+		asOfNS                            = make([]int64, n)
+		eventTypes, items, windowTypes    = make([][]string, n), make([][]string, n), make([][]string, n)
+		eventCounts                       = make([][]uint64, n)
+		windowLeft                        = make([][]int64, n)
+	)
+	return insertChunked(ctx, s, "score_causes", scoreCauseInsertColumns, len(rows), func(lo, hi int) []any {
+		k := hi - lo
+		for i := range k {
+			r := &rows[lo+i]
+			method[i], region[i], version[i], fromVersion[i] = r.Method, r.Region, r.Version, r.FromVersion
+			asOfNS[i], first[i], last[i], itemsTotal[i] = ns(r.AsOf), r.FirstSeq, r.LastSeq, r.ItemsTotal
+			eventTypes[i], eventCounts[i], items[i] = nonNil(r.EventTypes), nonNil(r.EventCounts), nonNil(r.Items)
+			windowTypes[i], windowLeft[i] = nonNil(r.WindowTypes), nonNil(r.WindowLeft)
+		}
+		// In the order of scoreCauseInsertColumns.
+		return []any{method[:k], region[:k], version[:k], fromVersion[:k], asOfNS[:k], first[:k], last[:k],
+			eventTypes[:k], eventCounts[:k], items[:k], itemsTotal[:k], windowTypes[:k], windowLeft[:k]}
+	})
 }
 
 func rankChangeValues(r *RankChangeRow) []any {

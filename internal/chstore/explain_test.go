@@ -170,3 +170,51 @@ func TestExplainAliasesKeepStoredRows(t *testing.T) {
 		t.Fatalf("computed columns %v, want %v", computed, want)
 	}
 }
+
+// TestScoreChangesChunked writes more score_changes rows than one chunk of an INSERT holds and
+// reads them back: every row as written, stored in one part (the server squashes the blocks of an
+// INSERT), as a single block would be.
+func TestScoreChangesChunked(t *testing.T) {
+	s, conn, db := newStore(t)
+	ctx := t.Context()
+	n := 2*chstore.InsertChunkRows + 7
+	rows := make([]chstore.ScoreChangeRow, n)
+	at := time.Date(2016, 12, 1, 0, 0, 0, 456, time.UTC)
+	for i := range rows {
+		v := float64(i) / 8
+		rows[i] = chstore.ScoreChangeRow{Method: "2017", Region: strconv.Itoa(110000 + i/40), Version: uint64(i/40 + 2),
+			Term: "term_" + strconv.Itoa(i%40), FromVersion: uint64(i/40 + 1), To: &v, AsOf: at.Add(time.Duration(i) * time.Second)}
+		if i%3 != 0 {
+			from := v - 1
+			rows[i].From, rows[i].Delta = &from, new(float64)
+			*rows[i].Delta = v - from
+		}
+	}
+	if err := s.Write(ctx, chstore.Batch{ScoreChanges: rows}); err != nil {
+		t.Fatalf("Write: %v", err)
+	}
+	var parts, level uint64
+	if err := conn.QueryRow(ctx, "SELECT count(), toUInt64(max(level)) FROM system.parts WHERE database = ? AND table = 'score_changes' AND active",
+		db).Scan(&parts, &level); err != nil {
+		t.Fatal(err)
+	}
+	if parts != 1 || level != 0 {
+		t.Errorf("score_changes: %d active parts, level %d; want one part of the insert (level 0)", parts, level)
+	}
+	got, err := s.ScoreChanges(ctx, "")
+	if err != nil {
+		t.Fatal(err)
+	}
+	byKey := make(map[string]chstore.ScoreChangeRow, len(got))
+	for _, r := range got {
+		byKey[r.Region+"/"+strconv.FormatUint(r.Version, 10)+"/"+r.Term] = r
+	}
+	if len(byKey) != n {
+		t.Fatalf("read %d rows (%d distinct), want %d", len(got), len(byKey), n)
+	}
+	for _, want := range rows {
+		if r := byKey[want.Region+"/"+strconv.FormatUint(want.Version, 10)+"/"+want.Term]; !reflect.DeepEqual(r, want) {
+			t.Fatalf("row\n got %+v\nwant %+v", r, want)
+		}
+	}
+}

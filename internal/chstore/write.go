@@ -161,7 +161,7 @@ var (
 	dlqTable = table[DLQRow]{name: "dlq", month: func(r *DLQRow) time.Time { return r.ReceivedAt },
 		send: rowWise("dlq", dlqColumns, dlqValues)}
 	windowsTable = table[WindowRow]{name: "windows", month: func(r *WindowRow) time.Time { return r.WindowStart },
-		send: rowWise("windows", windowColumns, windowValues)}
+		send: insertWindows}
 	methodScoresTable   = table[ScoreRow]{name: "method_scores", send: methodScores.insert}
 	methodRankingsTable = table[RankingRow]{name: "method_rankings", send: rowWise("method_rankings", rankingInsertColumns, rankingValues)}
 )
@@ -297,10 +297,11 @@ func rowWise[R any](name, columns string, values func(*R) []any) func(context.Co
 	}
 }
 
-// insertEvents stores event rows column by column: the events table takes one row per stream
-// message, and appending whole columns avoids boxing every value of every row.
+// insertEvents stores event rows column by column, in chunks of one INSERT (see insertChunked):
+// the events table takes one row per stream message, and appending whole columns avoids boxing
+// every value of every row.
 func insertEvents(ctx context.Context, s *Store, rows []EventRow) error {
-	n := len(rows)
+	n := min(len(rows), insertChunkRows)
 	var (
 		region, id, typ, source = make([]string, n), make([]string, n), make([]string, n), make([]string, n)
 		item, level, channel    = make([]string, n), make([]string, n), make([]string, n)
@@ -310,28 +311,55 @@ func insertEvents(ctx context.Context, s *Store, rows []EventRow) error {
 		seq                     = make([]uint64, n)
 		rating                  = make([]uint8, n)
 	)
-	for i := range rows {
-		r := &rows[i]
-		region[i], id[i], typ[i], source[i] = r.Region, r.ID, r.Type, r.Source
-		item[i], level[i], channel[i], outcome[i], payload[i] = r.ItemCode, r.Level, r.Channel, r.Outcome, r.Payload
-		eventTime[i], timeNS[i], ingestTime[i] = dt(r.Time), ns(r.Time), dt(r.IngestTime)
-		seq[i], rating[i] = r.StreamSeq, r.Rating
-	}
-	// In the order of eventColumns.
-	columns := []any{region, id, typ, eventTime, timeNS, ingestTime, seq, source, item, level, rating,
-		channel, outcome, payload}
-	batch, err := s.conn.PrepareBatch(s.insertContext(ctx), "INSERT INTO "+s.table("events")+" ("+eventColumns+")")
+	return insertChunked(ctx, s, "events", eventColumns, len(rows), func(lo, hi int) []any {
+		k := hi - lo
+		for i := range k {
+			r := &rows[lo+i]
+			region[i], id[i], typ[i], source[i] = r.Region, r.ID, r.Type, r.Source
+			item[i], level[i], channel[i], outcome[i], payload[i] = r.ItemCode, r.Level, r.Channel, r.Outcome, r.Payload
+			eventTime[i], timeNS[i], ingestTime[i] = dt(r.Time), ns(r.Time), dt(r.IngestTime)
+			seq[i], rating[i] = r.StreamSeq, r.Rating
+		}
+		// In the order of eventColumns.
+		return []any{region[:k], id[:k], typ[:k], eventTime[:k], timeNS[:k], ingestTime[:k], seq[:k], source[:k],
+			item[:k], level[:k], rating[:k], channel[:k], outcome[:k], payload[:k]}
+	})
+}
+
+// insertChunkRows is the number of rows insertChunked appends to the columns of an INSERT at a
+// time (BenchmarkWriteScoreChanges: 4,096 allocates a third of what 16,384 does, for the same CPU).
+const insertChunkRows = 4_096
+
+// insertChunked sends n rows into table name with one INSERT, column by column, insertChunkRows
+// rows at a time: values(lo, hi) returns the values of rows lo to hi-1, one typed slice per column
+// in the order of the column list columns (it may reuse its slices from one call to the next).
+// The client sends each chunk as a block of the INSERT and reuses the block's buffers for the
+// next, instead of growing them with every row appended (by a quarter at a time, so that a large
+// block allocated about five times its size); the server squashes the blocks of an INSERT into
+// parts of up to min_insert_block_size_rows rows (1,048,576 by default), so the rows are stored
+// in one part, as one block would be (TestScoreChangesChunked).
+func insertChunked(ctx context.Context, s *Store, name, columns string, n int, values func(lo, hi int) []any) error {
+	batch, err := s.conn.PrepareBatch(s.insertContext(ctx), "INSERT INTO "+s.table(name)+" ("+columns+")")
 	if err != nil {
-		return fmt.Errorf("chstore: insert events: %w", &prepareError{err})
+		return fmt.Errorf("chstore: insert %s: %w", name, &prepareError{err})
 	}
-	for i, col := range columns {
-		if err := batch.Column(i).Append(col); err != nil {
-			_ = batch.Abort()
-			return fmt.Errorf("chstore: insert events: column %d: %w", i, err)
+	for lo := 0; lo < n; lo += insertChunkRows {
+		hi := min(lo+insertChunkRows, n)
+		for i, col := range values(lo, hi) {
+			if err := batch.Column(i).Append(col); err != nil {
+				_ = batch.Abort()
+				return fmt.Errorf("chstore: insert %s: column %d: %w", name, i, err)
+			}
+		}
+		if hi < n {
+			if err := batch.Flush(); err != nil {
+				_ = batch.Abort()
+				return fmt.Errorf("chstore: insert %s: %w", name, err)
+			}
 		}
 	}
 	if err := batch.Send(); err != nil {
-		return fmt.Errorf("chstore: insert events: %w", err)
+		return fmt.Errorf("chstore: insert %s: %w", name, err)
 	}
 	return nil
 }
@@ -342,10 +370,37 @@ func rankingValues(r *RankingRow) []any {
 		r.PrevRank, r.Change}
 }
 
-func windowValues(r *WindowRow) []any {
-	return []any{r.Region, r.Metric, dt(r.WindowStart), dt(r.WindowEnd), r.Version, r.Count, r.RatingSum,
-		r.RatingCounts[0], r.RatingCounts[1], r.RatingCounts[2], r.RatingCounts[3], r.RatingCounts[4],
-		r.Completed, r.Abandoned, r.Rejected, r.OnlineCompleted}
+// insertWindows stores window rows column by column, in chunks of one INSERT (see
+// insertChunked): a flush over every unit holds thousands of them (the hourly windows of every unit
+// with events since the last).
+func insertWindows(ctx context.Context, s *Store, rows []WindowRow) error {
+	n := min(len(rows), insertChunkRows)
+	var (
+		region, metric = make([]string, n), make([]string, n)
+		start, end     = make([]time.Time, n), make([]time.Time, n)
+		counts         [12][]uint64 // version, count, rating_sum, rating_1..5, completed, abandoned, rejected, online_completed
+	)
+	for i := range counts {
+		counts[i] = make([]uint64, n)
+	}
+	return insertChunked(ctx, s, "windows", windowColumns, len(rows), func(lo, hi int) []any {
+		k := hi - lo
+		for i := range k {
+			r := &rows[lo+i]
+			region[i], metric[i], start[i], end[i] = r.Region, r.Metric, dt(r.WindowStart), dt(r.WindowEnd)
+			counts[0][i], counts[1][i], counts[2][i] = r.Version, r.Count, r.RatingSum
+			for j, c := range r.RatingCounts {
+				counts[3+j][i] = c
+			}
+			counts[8][i], counts[9][i], counts[10][i], counts[11][i] = r.Completed, r.Abandoned, r.Rejected, r.OnlineCompleted
+		}
+		// In the order of windowColumns.
+		cols := []any{region[:k], metric[:k], start[:k], end[:k]}
+		for _, c := range counts {
+			cols = append(cols, c[:k])
+		}
+		return cols
+	})
 }
 
 func lateEventValues(r *LateEventRow) []any {

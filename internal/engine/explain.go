@@ -41,11 +41,19 @@ type TermChange struct {
 
 // Delta returns To - From, or nil when either is nil.
 func (t TermChange) Delta() *float64 {
-	if t.From == nil || t.To == nil {
+	d, ok := t.DeltaValue()
+	if !ok {
 		return nil
 	}
-	d := *t.To - *t.From
 	return &d
+}
+
+// DeltaValue returns To - From, and false when either is nil: Delta without its allocation.
+func (t TermChange) DeltaValue() (float64, bool) {
+	if t.From == nil || t.To == nil {
+		return 0, false
+	}
+	return *t.To - *t.From, true
 }
 
 // Causes are what changed a unit's score between two stored versions: the

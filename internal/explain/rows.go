@@ -8,9 +8,17 @@ import (
 // AppendRows appends the score_changes rows of c (one per term, composite and count) and its
 // score_causes row, and returns the extended slices.
 func AppendRows(changes []chstore.ScoreChangeRow, causes []chstore.ScoreCauseRow, c *engine.ScoreChange) ([]chstore.ScoreChangeRow, []chstore.ScoreCauseRow) {
-	for _, t := range c.Terms {
+	// The deltas of a change share one allocation: a flush over every unit appends hundreds of
+	// thousands of rows.
+	deltas := make([]float64, len(c.Terms))
+	for i, t := range c.Terms {
+		var delta *float64
+		if d, ok := t.DeltaValue(); ok {
+			deltas[i] = d
+			delta = &deltas[i]
+		}
 		changes = append(changes, chstore.ScoreChangeRow{Method: c.Method, Region: c.Region, Version: c.Version,
-			Term: t.Term, FromVersion: c.FromVersion, From: t.From, To: t.To, Delta: t.Delta(), AsOf: c.AsOf})
+			Term: t.Term, FromVersion: c.FromVersion, From: t.From, To: t.To, Delta: delta, AsOf: c.AsOf})
 	}
 	cs := &c.Causes
 	row := chstore.ScoreCauseRow{Method: c.Method, Region: c.Region, Version: c.Version, FromVersion: c.FromVersion,
