@@ -91,7 +91,8 @@ type Config struct {
 	// ExplainDelay is how long, under load, the explanation rows of a stored batch may wait to be
 	// written together with those of later batches, in one set of INSERTs (three parts for several
 	// batches instead of three per batch): a score may be queryable that long before its
-	// explanation. They are written at once when the batch was cut because the input went idle,
+	// explanation. They are written at once when the batch was cut because the input went idle on
+	// a quiet pipeline (the flusher waited at least 100 ms for it; explain.go, quietWait),
 	// and always before a checkpoint that covers their events, at shutdown included, so a crash
 	// replays what was not stored. Default DefaultExplainDelay; ExplainNow (or any negative value)
 	// writes them with every batch.

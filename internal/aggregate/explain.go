@@ -66,12 +66,19 @@ func withExplanations(b, e chstore.Batch) chstore.Batch {
 // Why explanation rows are written (label of govpulse_aggregate_explain_writes_total).
 const (
 	explainNow        = "now"        // Config.ExplainDelay is ExplainNow: with every batch
-	explainIdle       = "idle"       // the batch was cut because the input went idle
+	explainIdle       = "idle"       // the batch was cut because the input went idle, on a quiet pipeline
 	explainCheckpoint = "checkpoint" // a checkpoint covers them
 	explainFinal      = "final"      // shutdown
 	explainRows       = "rows"       // Config.ExplainMaxRows rows are held
 	explainDelayed    = "delay"      // the oldest has waited Config.ExplainDelay
 )
+
+// quietWait is how long the flusher must have waited for a batch cut because the input went
+// idle for the pipeline to count as quiet, and the batch's explanations to be written with it (a
+// lone event). Under load the reader is at the end of the stream whenever the flusher becomes free
+// (it reads faster than ingest publishes) and hands the next batch over within an idlePoll or two:
+// those batches hold their explanations.
+const quietWait = 20 * idlePoll
 
 // explainReason returns why the rows held, the job's own included, must be written with job j,
 // and "" when they may wait for a later one.
@@ -84,7 +91,7 @@ func (s *flusher) explainReason(j *flushJob) string {
 		return explainNow
 	case j.final:
 		return explainFinal
-	case j.idle:
+	case j.idle && s.quiet:
 		return explainIdle
 	case j.checkpoint != nil:
 		return explainCheckpoint

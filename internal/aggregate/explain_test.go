@@ -297,7 +297,7 @@ func TestHeldExplanationsWaitAtMostTheDelay(t *testing.T) {
 }
 
 // A lone event on a quiet pipeline is explained with its own flush, however long the delay: its
-// batch was cut because the input went idle.
+// batch was cut because the input went idle, after the flusher had waited at least quietWait.
 func TestLoneEventIsExplainedWithItsFlush(t *testing.T) {
 	cfg := Config{FlushInterval: time.Hour, ExplainDelay: time.Hour}
 	_, js, store, conn := setupWithConn(t, cfg)
@@ -314,6 +314,7 @@ func TestLoneEventIsExplainedWithItsFlush(t *testing.T) {
 	testwait.For(t, 10*time.Second, 10*time.Millisecond, svc.Ready)
 	when := time.Date(2016, 12, 1, 10, 0, 0, 0, time.UTC)
 	for i := range 2 {
+		time.Sleep(2 * quietWait) // a quiet pipeline
 		publish(t, js, rating(fmt.Sprintf("lone-%d", i), when.Add(time.Duration(i)*time.Minute), 5))
 		zhejiangScore(t, store, uint64(i+1))
 		testwait.For(t, 10*time.Second, 10*time.Millisecond, func() error {

@@ -45,6 +45,7 @@ type flusher struct {
 	lettersWaiting     bool              // condDeadLetters is set
 	held               *heldCheckpoint   // the newest checkpoint held back while dead letters wait
 	explain            heldExplanations  // explanation rows of stored batches not yet written (explain.go)
+	quiet              bool              // run waited at least quietWait for the job in hand (explain.go)
 	stopping           context.Context   // Run's context, done when the service stops; the flusher's own outlives it
 	waiting            *atomic.Bool      // the service's flag, set while run waits for a job
 }
@@ -230,10 +231,12 @@ func (s *flusher) run(ctx context.Context, jobs <-chan *flushJob) error {
 			explainDue = explainTimer.C
 		}
 		var err error
+		free := time.Now()
 		s.waiting.Store(true)
 		select {
 		case j, ok := <-jobs:
 			s.waiting.Store(false)
+			s.quiet = time.Since(free) >= quietWait
 			if !ok {
 				// One last attempt, as the final batch would make: a replay derives what is left.
 				if err := s.drainDeadLetters(ctx, false); err != nil {
