@@ -314,7 +314,14 @@ func TestLoneEventIsExplainedWithItsFlush(t *testing.T) {
 	testwait.For(t, 10*time.Second, 10*time.Millisecond, svc.Ready)
 	when := time.Date(2016, 12, 1, 10, 0, 0, 0, time.UTC)
 	for i := range 2 {
-		time.Sleep(2 * quietWait) // a quiet pipeline
+		// A quiet pipeline: the flusher has waited for a batch at least twice quietWait.
+		quietSince := time.Now()
+		testwait.For(t, 10*time.Second, 10*time.Millisecond, func() error {
+			if !svc.flusherWaiting.Load() || time.Since(quietSince) < 2*quietWait {
+				return fmt.Errorf("pipeline quiet for %v, want %v", time.Since(quietSince), 2*quietWait)
+			}
+			return nil
+		})
 		publish(t, js, rating(fmt.Sprintf("lone-%d", i), when.Add(time.Duration(i)*time.Minute), 5))
 		zhejiangScore(t, store, uint64(i+1))
 		testwait.For(t, 10*time.Second, 10*time.Millisecond, func() error {
