@@ -320,18 +320,8 @@ const envRatingsPerDay = "GOVPULSE_BENCH_RATINGS_PER_DAY"
 // at the full rate every day of the rolling window would hold a million
 // review records, which this benchmark leaves out (see docs/benchmarks.md).
 func BenchmarkStateAllUnits30Days(b *testing.B) {
-	perDay := 1_000_000
-	if v := os.Getenv(envRatingsPerDay); v != "" {
-		n, err := strconv.Atoi(v)
-		if err != nil || n < 1 {
-			b.Fatalf("%s=%q: want a positive integer", envRatingsPerDay, v)
-		}
-		perDay = n
-	}
-	var units []string
-	for _, u := range events.Units() {
-		units = append(units, u.Code)
-	}
+	perDay := envPositive(b, envRatingsPerDay, 1_000_000)
+	units := unitCodes()
 	const lateDays = int(DefaultAllowedLateness / day)
 	days := RollingDays + lateDays
 	var total, idsBytes, revBytes, winBytes, snap float64
@@ -340,21 +330,7 @@ func BenchmarkStateAllUnits30Days(b *testing.B) {
 		runtime.GC()
 		before := heapBytes()
 		e := mustNew(b, Config{Explain: true})
-		seq := uint64(0)
-		data := &events.FeedbackRatedData{Channel: events.ChannelWeb}
-		x := &events.Event{Type: events.FeedbackRated, Source: "bench", Data: data}
-		id := []byte("rating-")
-		apply := func(region string, t time.Time, n int) {
-			seq++
-			id = strconv.AppendInt(id[:7], int64(n)+100_000_000_000_000, 10) // 22 characters
-			x.ID, x.Region, x.Time, data.Rating = string(id), region, t, 1+n%5
-			if r := e.Apply(seq, x); r.Outcome != Applied {
-				b.Fatalf("rating %d: %v %s", n, r.Outcome, r.Reason)
-			}
-			if seq%drainEvery == 0 {
-				e.Drain()
-			}
-		}
+		apply := ratingApplier(b, e)
 		start := base.UTC()
 		// at returns the time of the k-th of per events spread evenly over day d
 		// (in milliseconds: k * day in nanoseconds would overflow).
@@ -380,16 +356,8 @@ func BenchmarkStateAllUnits30Days(b *testing.B) {
 		snap = float64(len(e.AppendSnapshot(nil)))
 		ids, records = e.dedup.Len(), e.dedup.Records()
 		hourlyPanes, rollingPanes = e.hourly.Panes(), e.rolling.Panes()
+		withoutTracker, withoutIDs := dropTrackerAndIDs(b, e)
 		var err error
-		if e.rev, err = newReviews(e.cfg, e.dedup); err != nil {
-			b.Fatal(err)
-		}
-		withoutTracker := heapBytes()
-		e.dedup = windows.NewDedup()
-		if e.rev, err = newReviews(e.cfg, e.dedup); err != nil {
-			b.Fatal(err)
-		}
-		withoutIDs := heapBytes()
 		if e.rolling, err = windows.New[int](rollingConfig(e.cfg.AllowedLateness), windows.Aggregator[ux, rollAcc, rollAcc](rolling{})); err != nil {
 			b.Fatal(err)
 		}
@@ -413,6 +381,64 @@ func BenchmarkStateAllUnits30Days(b *testing.B) {
 	b.ReportMetric(snap/1e6, "snapshot-MB")
 	b.ReportMetric(float64(hourlyPanes)/float64(len(units)), "hourly-panes/unit")
 	b.ReportMetric(float64(rollingPanes)/float64(len(units)), "daily-panes/unit")
+}
+
+// envPositive returns the positive integer of environment variable name, or def when it is unset.
+func envPositive(b *testing.B, name string, def int) int {
+	v := os.Getenv(name)
+	if v == "" {
+		return def
+	}
+	n, err := strconv.Atoi(v)
+	if err != nil || n < 1 {
+		b.Fatalf("%s=%q: want a positive integer", name, v)
+	}
+	return n
+}
+
+// unitCodes returns the code of every unit of the hierarchy.
+func unitCodes() []string {
+	var units []string
+	for _, u := range events.Units() {
+		units = append(units, u.Code)
+	}
+	return units
+}
+
+// ratingApplier returns a function that applies to e the n-th rating (a new 22-character id,
+// rating 1+n%5) of region at t, in stream order, draining e every drainEvery events as the
+// aggregator does.
+func ratingApplier(b *testing.B, e *Engine) func(region string, t time.Time, n int) {
+	seq := uint64(0)
+	data := &events.FeedbackRatedData{Channel: events.ChannelWeb}
+	x := &events.Event{Type: events.FeedbackRated, Source: "bench", Data: data}
+	id := []byte("rating-")
+	return func(region string, t time.Time, n int) {
+		seq++
+		id = strconv.AppendInt(id[:7], int64(n)+100_000_000_000_000, 10) // 22 characters
+		x.ID, x.Region, x.Time, data.Rating = string(id), region, t, 1+n%5
+		if r := e.Apply(seq, x); r.Outcome != Applied {
+			b.Fatalf("rating %d: %v %s", n, r.Outcome, r.Reason)
+		}
+		if seq%drainEvery == 0 {
+			e.Drain()
+		}
+	}
+}
+
+// dropTrackerAndIDs replaces e's reviews tracker, then its remembered ids with the records of the
+// reviews, by empty ones, and returns the live heap after each: what each took is the difference.
+func dropTrackerAndIDs(b *testing.B, e *Engine) (withoutTracker, withoutIDs uint64) {
+	var err error
+	if e.rev, err = newReviews(e.cfg, e.dedup); err != nil {
+		b.Fatal(err)
+	}
+	withoutTracker = heapBytes()
+	e.dedup = windows.NewDedup()
+	if e.rev, err = newReviews(e.cfg, e.dedup); err != nil {
+		b.Fatal(err)
+	}
+	return withoutTracker, heapBytes()
 }
 
 // envSteadyPerDay sets the ratings a day of BenchmarkStateSteady30Days
@@ -441,18 +467,8 @@ const envSteadyPerDay = "GOVPULSE_BENCH_STEADY_RATINGS_PER_DAY"
 // that holds them at most 55/64 full, where a table near its size sweeps
 // instead of growing).
 func BenchmarkStateSteady30Days(b *testing.B) {
-	perDay := 100_000
-	if v := os.Getenv(envSteadyPerDay); v != "" {
-		n, err := strconv.Atoi(v)
-		if err != nil || n < 1 {
-			b.Fatalf("%s=%q: want a positive integer", envSteadyPerDay, v)
-		}
-		perDay = n
-	}
-	var units []string
-	for _, u := range events.Units() {
-		units = append(units, u.Code)
-	}
+	perDay := envPositive(b, envSteadyPerDay, 100_000)
+	units := unitCodes()
 	days := RollingDays + int(DefaultAllowedLateness/day)
 	var total, idsBytes, revBytes float64
 	var ids, records, live, slots int
@@ -460,23 +476,11 @@ func BenchmarkStateSteady30Days(b *testing.B) {
 		runtime.GC()
 		before := heapBytes()
 		e := mustNew(b, Config{Explain: true})
-		seq := uint64(0)
-		data := &events.FeedbackRatedData{Channel: events.ChannelWeb}
-		x := &events.Event{Type: events.FeedbackRated, Source: "bench", Data: data}
-		id := []byte("rating-")
+		apply := ratingApplier(b, e)
 		start := base.UTC()
 		for n := range days * perDay {
 			d, k := n/perDay, n%perDay
-			seq++
-			id = strconv.AppendInt(id[:7], int64(n)+100_000_000_000_000, 10) // 22 characters
-			x.ID, x.Region, data.Rating = string(id), units[n%len(units)], 1+n%5
-			x.Time = start.Add(time.Duration(d)*day + time.Duration(int64(k)*day.Milliseconds()/int64(perDay))*time.Millisecond)
-			if r := e.Apply(seq, x); r.Outcome != Applied {
-				b.Fatalf("rating %d: %v %s", n, r.Outcome, r.Reason)
-			}
-			if seq%drainEvery == 0 {
-				e.Drain()
-			}
+			apply(units[n%len(units)], start.Add(time.Duration(d)*day+time.Duration(int64(k)*day.Milliseconds()/int64(perDay))*time.Millisecond), n)
 		}
 		e.Drain()
 		after := heapBytes()
@@ -485,16 +489,7 @@ func BenchmarkStateSteady30Days(b *testing.B) {
 		e.dedup.PurgeRecords(w.Add(-max(e.cfg.AppealHorizon, e.cfg.AllowedLateness)))
 		e.dedup.Purge(w.Add(-e.cfg.AllowedLateness))
 		live = e.dedup.Len()
-		var err error
-		if e.rev, err = newReviews(e.cfg, e.dedup); err != nil {
-			b.Fatal(err)
-		}
-		withoutTracker := heapBytes()
-		e.dedup = windows.NewDedup()
-		if e.rev, err = newReviews(e.cfg, e.dedup); err != nil {
-			b.Fatal(err)
-		}
-		withoutIDs := heapBytes()
+		withoutTracker, withoutIDs := dropTrackerAndIDs(b, e)
 		runtime.KeepAlive(e)
 		total = float64(after) - float64(before)
 		revBytes = float64(after) - float64(withoutTracker)
