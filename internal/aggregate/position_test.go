@@ -57,9 +57,9 @@ func TestParseAckPosition(t *testing.T) {
 		{reply: "$JS.ACK._.H.S.C.1.5.5.10.3.tok.more", want: position{seq: 5, pending: 3, stored: time.Unix(0, 10)}, ok: true},
 		{reply: "$JS.ACK.EVENTS.c1.1.4x2.7.17.9", want: position{pending: 9, stored: time.Unix(0, 17)}, ok: true},
 		{reply: "$JS.ACK.EVENTS.c1.1..7..", want: position{stored: time.Unix(0, 0)}, ok: true},
-		{reply: "$JS.ACK.EVENTS.c1.1.42.7.17.9.x", ok: false},  // 10 tokens
-		{reply: "$JS.ACK.EVENTS.c1.1.42.7.17", ok: false},      // 8 tokens
-		{reply: "$JS.NAK.EVENTS.c1.1.42.7.17.9", ok: false},    // not an acknowledgement
+		{reply: "$JS.ACK.EVENTS.c1.1.42.7.17.9.x", ok: false}, // 10 tokens
+		{reply: "$JS.ACK.EVENTS.c1.1.42.7.17", ok: false},     // 8 tokens
+		{reply: "$JS.NAK.EVENTS.c1.1.42.7.17.9", ok: false},   // not an acknowledgement
 		{reply: "_INBOX.abc", ok: false},
 		{reply: "", ok: false},
 		{reply: "$JS.ACK.", ok: false},
