@@ -42,9 +42,10 @@ type reader struct {
 	snapshotSeq  uint64        // last sequence of the last snapshot handed to the flusher
 	lastSnapshot time.Time     // when it was taken
 	snapshotCost time.Duration // how long taking and encoding it took
-	// atEnd is true when the last message read was the newest of the stream when it was
-	// delivered (no message of the consumer's subjects pending after it).
-	atEnd bool
+	// pending is the number of messages of the consumer's subjects after the last message read,
+	// when it was delivered; atEnd is pending == 0 (it was the newest of the stream).
+	pending uint64
+	atEnd   bool
 	// flusherWaiting is the service's flag: true while the flusher waits for a batch.
 	flusherWaiting *atomic.Bool
 	// subjectBase is the start of every event subject, "<prefix>.events.".
@@ -91,6 +92,7 @@ func (s *reader) read(msg jetstream.Msg) {
 	s.batch.messages++
 	s.metrics.lastSeq.Set(float64(seq))
 	s.metrics.lag.Set(float64(meta.pending))
+	s.pending = meta.pending
 	s.atEnd = meta.pending == 0
 
 	data := msg.Data()
