@@ -4,7 +4,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"net"
 	"net/url"
 	"regexp"
 	"strings"
@@ -42,7 +41,7 @@ type DialOption func(*clickhouse.Options)
 // must be integers or booleans: ClickHouse 18.16 takes settings only in that form. An http or https
 // scheme is refused: the HTTP interface of 18.16 fails at the handshake of the client. The
 // parameter compress chooses the compression of the blocks sent and received (true or lz4, zstd,
-// false or none); without it, none for a server on a loopback address and LZ4 otherwise.
+// false or none; LZ4 without it).
 // Every error matches ErrInvalidDSN.
 func ParseDSN(dsn string) (*clickhouse.Options, string, error) {
 	// The scheme is checked on the raw text so that no error repeats the password of the DSN.
@@ -86,10 +85,10 @@ func ParseDSN(dsn string) (*clickhouse.Options, string, error) {
 }
 
 // chooseCompression sets the compression of the native protocol's blocks: the DSN's compress
-// parameter when it has one (true or lz4: LZ4; false or none: none; zstd: ZSTD), otherwise none
-// when every address is a loopback one and LZ4 when any is not. Over loopback, compressing every
-// block costs the client and the server CPU (LZ4 was 4% of the aggregator's drain) and saves
-// nothing; over a network it saves bandwidth.
+// parameter when it has one (true or lz4: LZ4; false or none: none; zstd: ZSTD), otherwise LZ4.
+// LZ4 is the default even over loopback: without it the aggregator's drain spent less CPU of its
+// own (LZ4 was 4% of it) but ClickHouse 18.16 more, about 7 µs per event, in six runs of `make
+// bench-peer` out of six (docs/benchmarks.md).
 func chooseCompression(dsn string, opts *clickhouse.Options) error {
 	_, rawQuery, _ := strings.Cut(dsn, "?")
 	query, err := url.ParseQuery(rawQuery)
@@ -98,11 +97,7 @@ func chooseCompression(dsn string, opts *clickhouse.Options) error {
 	}
 	values, given := query["compress"]
 	if !given {
-		method := clickhouse.CompressionLZ4
-		if loopbackOnly(opts.Addr) {
-			method = clickhouse.CompressionNone
-		}
-		opts.Compression = &clickhouse.Compression{Method: method}
+		opts.Compression = &clickhouse.Compression{Method: clickhouse.CompressionLZ4}
 		return nil
 	}
 	var method clickhouse.CompressionMethod
@@ -122,27 +117,6 @@ func chooseCompression(dsn string, opts *clickhouse.Options) error {
 	}
 	opts.Compression = &clickhouse.Compression{Method: method, Level: level}
 	return nil
-}
-
-// loopbackOnly reports whether every address (host:port) is on the loopback interface: localhost
-// or a loopback IP address.
-func loopbackOnly(addrs []string) bool {
-	if len(addrs) == 0 {
-		return false
-	}
-	for _, a := range addrs {
-		host, _, err := net.SplitHostPort(a)
-		if err != nil {
-			host = a
-		}
-		if strings.EqualFold(host, "localhost") {
-			continue
-		}
-		if ip := net.ParseIP(host); ip == nil || !ip.IsLoopback() {
-			return false
-		}
-	}
-	return true
 }
 
 // Dial parses dsn (see ParseDSN), applies opts, opens a native connection pool and pings the server.
