@@ -42,9 +42,10 @@ type reader struct {
 	snapshotSeq  uint64        // last sequence of the last snapshot handed to the flusher
 	lastSnapshot time.Time     // when it was taken
 	snapshotCost time.Duration // how long taking and encoding it took
-	// atEnd is true when the last message read was the newest of the stream when it was
-	// delivered (no message of the consumer's subjects pending after it).
-	atEnd bool
+	// pending is the number of messages of the consumer's subjects after the last message read,
+	// when it was delivered; atEnd is pending == 0 (it was the newest of the stream).
+	pending uint64
+	atEnd   bool
 	// flusherWaiting is the service's flag: true while the flusher waits for a batch.
 	flusherWaiting *atomic.Bool
 	// subjectBase is the start of every event subject, "<prefix>.events.".
@@ -80,23 +81,24 @@ const reasonSubject = "subject"
 // subject that names no unit, moves the watermark by that same time before it judges the payload,
 // so that all partitions agree whatever the payload holds.
 func (s *reader) read(msg jetstream.Msg) {
-	meta, err := msg.Metadata()
+	meta, err := messagePosition(msg)
 	if err != nil {
 		s.log.Error("message without metadata skipped", "subject", msg.Subject(), "error", err)
 		s.metrics.messages.WithLabelValues("invalid").Inc()
 		return
 	}
-	seq := meta.Sequence.Stream
+	seq := meta.seq
 	s.lastSeq = seq
 	s.batch.messages++
 	s.metrics.lastSeq.Set(float64(seq))
-	s.metrics.lag.Set(float64(meta.NumPending))
-	s.atEnd = meta.NumPending == 0
+	s.metrics.lag.Set(float64(meta.pending))
+	s.pending = meta.pending
+	s.atEnd = meta.pending == 0
 
 	data := msg.Data()
 	region, known := s.subjectRegion(msg.Subject())
 	if known && !s.owns(region) {
-		if t, ok := messageTime(msg.Headers(), data); ok && s.checkTime(t, meta.Timestamp) == nil {
+		if t, ok := messageTime(msg.Headers(), data); ok && s.checkTime(t, meta.stored) == nil {
 			s.eng.Observe(seq, t)
 		}
 		s.metrics.messages.WithLabelValues("not_in_partition").Inc()
@@ -114,7 +116,7 @@ func (s *reader) read(msg jetstream.Msg) {
 		})
 		s.metrics.messages.WithLabelValues("invalid").Inc()
 		s.log.Warn("stream message is not a valid event", "sequence", seq, "subject", msg.Subject(), "error", err)
-		if hasHeader && s.checkTime(header, meta.Timestamp) == nil {
+		if hasHeader && s.checkTime(header, meta.stored) == nil {
 			s.eng.Observe(seq, header)
 		}
 		return
@@ -126,9 +128,9 @@ func (s *reader) read(msg jetstream.Msg) {
 	// Ingest's time rule, judged against the time the stream stored the message rather than the
 	// clock, so that a replay judges every message as the first reading did.
 	reason := ""
-	if err := s.checkTime(t, meta.Timestamp); err != nil {
+	if err := s.checkTime(t, meta.stored); err != nil {
 		reason = fmt.Sprintf("%v (event time %s, stored by the stream at %s)", err,
-			t.UTC().Format(time.RFC3339Nano), meta.Timestamp.UTC().Format(time.RFC3339Nano))
+			t.UTC().Format(time.RFC3339Nano), meta.stored.UTC().Format(time.RFC3339Nano))
 	} else if !t.Equal(ev.Time) {
 		reason = fmt.Sprintf("header %s %s differs from the event time %s", natsjs.EventTimeHeader,
 			natsjs.FormatEventTime(t), ev.Time.UTC().Format(time.RFC3339Nano))
@@ -162,11 +164,11 @@ func (s *reader) read(msg jetstream.Msg) {
 		return
 	}
 	payload := payloadString(data)
-	s.batch.events = append(s.batch.events, eventRow(ev, seq, meta.Timestamp, payload))
+	s.batch.events = append(s.batch.events, eventRow(ev, seq, meta.stored, payload))
 	switch res.Outcome {
 	case engine.TooLate:
 		wm, _ := s.eng.Watermark()
-		s.batch.late = append(s.batch.late, lateRow(ev, seq, wm, res.Reason, payload, meta.Timestamp))
+		s.batch.late = append(s.batch.late, lateRow(ev, seq, wm, res.Reason, payload, meta.stored))
 		s.batch.deadLetters = append(s.batch.deadLetters, deadLetter{
 			reason: res.Reason, code: "too_late", seq: seq, data: []byte(payload),
 			eventID: ev.ID, region: ev.Region, typ: string(ev.Type),
@@ -176,7 +178,7 @@ func (s *reader) read(msg jetstream.Msg) {
 		// Applied (the appeal counts in review_stats), but the review stays in the score: kept
 		// where an operator finds the events whose effect came too late, with the reason.
 		wm, _ := s.eng.Watermark()
-		s.batch.late = append(s.batch.late, lateRow(ev, seq, wm, res.Reason, payload, meta.Timestamp))
+		s.batch.late = append(s.batch.late, lateRow(ev, seq, wm, res.Reason, payload, meta.stored))
 		s.metrics.messages.WithLabelValues(engine.PastAppealHorizon.String()).Inc()
 	case engine.OverLimit:
 		s.batch.deadLetters = append(s.batch.deadLetters, deadLetter{

@@ -6,7 +6,10 @@ import (
 	"testing"
 	"time"
 
+	"github.com/ClickHouse/clickhouse-go/v2"
+
 	"github.com/govpulse/govpulse/internal/chstore"
+	"github.com/govpulse/govpulse/internal/chstore/chtest"
 	"github.com/govpulse/govpulse/internal/scoring"
 )
 
@@ -32,9 +35,25 @@ func BenchmarkWriteScores(b *testing.B) {
 	})
 }
 
-// BenchmarkWriteEvents writes batches of 10,000 event rows with a 200-byte payload.
+// BenchmarkWriteEvents writes batches of 10,000 event rows with a 200-byte payload, the blocks
+// compressed with LZ4 and not compressed (the default over loopback, see ParseDSN).
 func BenchmarkWriteEvents(b *testing.B) {
-	s, _, _ := newStore(b)
+	for _, c := range []struct {
+		name   string
+		method clickhouse.CompressionMethod
+	}{{"compress=lz4", clickhouse.CompressionLZ4}, {"compress=none", clickhouse.CompressionNone}} {
+		b.Run(c.name, func(b *testing.B) {
+			conn, db := chtest.Open(b, c.method)
+			s := chstore.New(conn, db, nil)
+			if err := s.Migrate(b.Context()); err != nil {
+				b.Fatal(err)
+			}
+			benchWriteEvents(b, s)
+		})
+	}
+}
+
+func benchWriteEvents(b *testing.B, s *chstore.Store) {
 	payload := `{"id":"zj-000000000","type":"feedback.rated","region":"330000","time":"2016-11-03T01:30:00.123456789Z",` +
 		`"source":"probe/zhejiang","data":{"rating":4,"channel":"web","item_code":"A.1","level":"province"}}`
 	rows := make([]chstore.EventRow, benchRows)

@@ -39,7 +39,9 @@ type DialOption func(*clickhouse.Options)
 // path is empty). The returned options connect to database "default", so that Migrate can create the
 // govpulse database. Query parameters that are not client options become query settings, which
 // must be integers or booleans: ClickHouse 18.16 takes settings only in that form. An http or https
-// scheme is refused: the HTTP interface of 18.16 fails at the handshake of the client.
+// scheme is refused: the HTTP interface of 18.16 fails at the handshake of the client. The
+// parameter compress chooses the compression of the blocks sent and received (true or lz4, zstd,
+// false or none; LZ4 without it).
 // Every error matches ErrInvalidDSN.
 func ParseDSN(dsn string) (*clickhouse.Options, string, error) {
 	// The scheme is checked on the raw text so that no error repeats the password of the DSN.
@@ -76,10 +78,45 @@ func ParseDSN(dsn string) (*clickhouse.Options, string, error) {
 	if opts.DialTimeout == 0 {
 		opts.DialTimeout = 5 * time.Second
 	}
-	if opts.Compression == nil {
-		opts.Compression = &clickhouse.Compression{Method: clickhouse.CompressionLZ4}
+	if err := chooseCompression(dsn, opts); err != nil {
+		return nil, "", err
 	}
 	return opts, database, nil
+}
+
+// chooseCompression sets the compression of the native protocol's blocks: the DSN's compress
+// parameter when it has one (true or lz4: LZ4; false or none: none; zstd: ZSTD), otherwise LZ4.
+// LZ4 is the default even over loopback: without it the aggregator's drain spent less CPU of its
+// own (LZ4 was 4% of it) but ClickHouse 18.16 more, about 7 µs per event, in six runs of `make
+// bench-peer` out of six (docs/benchmarks.md).
+func chooseCompression(dsn string, opts *clickhouse.Options) error {
+	_, rawQuery, _ := strings.Cut(dsn, "?")
+	query, err := url.ParseQuery(rawQuery)
+	if err != nil {
+		return fmt.Errorf("chstore: parse dsn: %w: %w", ErrInvalidDSN, err)
+	}
+	values, given := query["compress"]
+	if !given {
+		opts.Compression = &clickhouse.Compression{Method: clickhouse.CompressionLZ4}
+		return nil
+	}
+	var method clickhouse.CompressionMethod
+	switch v := values[len(values)-1]; strings.ToLower(v) {
+	case "true", "1", "lz4":
+		method = clickhouse.CompressionLZ4
+	case "false", "0", "none":
+		method = clickhouse.CompressionNone
+	case "zstd":
+		method = clickhouse.CompressionZSTD
+	default:
+		return fmt.Errorf("chstore: parse dsn: %w: compress=%s: want true, false, lz4, zstd or none", ErrInvalidDSN, v)
+	}
+	level := 0
+	if opts.Compression != nil {
+		level = opts.Compression.Level
+	}
+	opts.Compression = &clickhouse.Compression{Method: method, Level: level}
+	return nil
 }
 
 // Dial parses dsn (see ParseDSN), applies opts, opens a native connection pool and pings the server.

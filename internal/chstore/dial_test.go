@@ -5,6 +5,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/ClickHouse/clickhouse-go/v2"
 	"github.com/govpulse/govpulse/internal/chstore"
 )
 
@@ -53,6 +54,46 @@ func TestParseDSN(t *testing.T) {
 			}
 			if opts.Compression == nil || opts.DialTimeout == 0 {
 				t.Errorf("defaults not set: compression %v, dial timeout %v", opts.Compression, opts.DialTimeout)
+			}
+		})
+	}
+}
+
+// The compression of the native protocol: the DSN's compress parameter, LZ4 without it.
+func TestParseDSNCompression(t *testing.T) {
+	tests := []struct {
+		dsn     string
+		want    clickhouse.CompressionMethod
+		wantErr bool
+	}{
+		{dsn: "clickhouse://127.0.0.1:9000/govpulse", want: clickhouse.CompressionLZ4},
+		{dsn: "clickhouse://localhost:9000/govpulse?compress=none", want: clickhouse.CompressionNone},
+		{dsn: "clickhouse://[::1]:9000/govpulse?compress=FALSE", want: clickhouse.CompressionNone},
+		{dsn: "clickhouse://10.0.0.7:9000/govpulse", want: clickhouse.CompressionLZ4},
+		{dsn: "clickhouse://clickhouse:9000/govpulse", want: clickhouse.CompressionLZ4},
+		{dsn: "clickhouse://127.0.0.1:9000/govpulse?compress=lz4", want: clickhouse.CompressionLZ4},
+		{dsn: "clickhouse://127.0.0.1:9000/govpulse?compress=true", want: clickhouse.CompressionLZ4},
+		{dsn: "clickhouse://127.0.0.1:9000/govpulse?compress=zstd", want: clickhouse.CompressionZSTD},
+		{dsn: "clickhouse://10.0.0.7:9000/govpulse?compress=false", want: clickhouse.CompressionNone},
+		{dsn: "clickhouse://10.0.0.7:9000/govpulse?compress=none", want: clickhouse.CompressionNone},
+		{dsn: "clickhouse://10.0.0.7:9000/govpulse?compress=0&max_execution_time=60", want: clickhouse.CompressionNone},
+		{dsn: "clickhouse://10.0.0.7:9000/govpulse?compress=gzip", wantErr: true},
+		{dsn: "clickhouse://10.0.0.7:9000/govpulse?compress=fast", wantErr: true},
+	}
+	for _, tt := range tests {
+		t.Run(tt.dsn, func(t *testing.T) {
+			opts, _, err := chstore.ParseDSN(tt.dsn)
+			if tt.wantErr {
+				if !errors.Is(err, chstore.ErrInvalidDSN) {
+					t.Fatalf("ParseDSN(%q) error = %v, want ErrInvalidDSN", tt.dsn, err)
+				}
+				return
+			}
+			if err != nil {
+				t.Fatalf("ParseDSN(%q): %v", tt.dsn, err)
+			}
+			if opts.Compression == nil || opts.Compression.Method != tt.want {
+				t.Errorf("compression = %+v, want method %v", opts.Compression, tt.want)
 			}
 		})
 	}

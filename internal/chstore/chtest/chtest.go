@@ -45,15 +45,20 @@ func Addr(tb testing.TB) string {
 // Open connects to the test server (see the package documentation) and creates a fresh database
 // with a random name (govpulse_test_<hex>). It returns the connection, which is connected to
 // database "default" as chstore.Dial's is, and the database name. At the end of the test the database is
-// dropped and the connection closed.
-func Open(tb testing.TB) (driver.Conn, string) {
+// dropped and the connection closed. The connection compresses its blocks with LZ4 unless a
+// compression method is given (a benchmark comparing the methods).
+func Open(tb testing.TB, compression ...clickhouse.CompressionMethod) (driver.Conn, string) {
 	tb.Helper()
 	addr := Addr(tb)
+	method := clickhouse.CompressionLZ4
+	if len(compression) > 0 {
+		method = compression[0]
+	}
 	conn, err := clickhouse.Open(&clickhouse.Options{
 		Addr:        []string{addr},
 		Auth:        clickhouse.Auth{Database: "default"},
 		DialTimeout: 5 * time.Second,
-		Compression: &clickhouse.Compression{Method: clickhouse.CompressionLZ4},
+		Compression: &clickhouse.Compression{Method: method},
 	})
 	if err != nil {
 		tb.Fatalf("chtest: open %s: %v", addr, err)
