@@ -312,11 +312,18 @@ func (s *flusher) runScores(ctx context.Context, jobs <-chan *flushJob, q *restQ
 // back) or fails.
 func (s *flusher) runRest(ctx context.Context, q *restQueue) error {
 	backoff := retry.NewBackoff(s.cfg.retryPolicy())
+	var paceUntil time.Time // no write of queued jobs before, unless the queue is full or closed
 	for {
 		var (
-			timer, explainTimer *time.Timer
-			due, explainDue     <-chan time.Time
+			timer, explainTimer, paceTimer *time.Timer
+			due, explainDue, paced         <-chan time.Time
 		)
+		ready := q.ready
+		if d := time.Until(paceUntil); d > 0 {
+			ready = nil
+			paceTimer = time.NewTimer(d)
+			paced = paceTimer.C
+		}
 		if len(s.backlog) > 0 {
 			d, _ := backoff.Next()
 			timer = time.NewTimer(d)
@@ -329,15 +336,41 @@ func (s *flusher) runRest(ctx context.Context, q *restQueue) error {
 			explainTimer = time.NewTimer(d)
 			explainDue = explainTimer.C
 		}
-		var err error
+		var (
+			err  error
+			take bool
+		)
 		select {
-		case <-q.ready:
+		case <-ready:
+			take = true
+		case <-q.full:
+			take = true
+		case <-paced:
+		case <-due:
+			if err = s.drainDeadLetters(ctx, false); err == nil {
+				err = s.checkpointHeld(ctx, false)
+			}
+		case <-explainDue:
+			err = s.writeExplanations(ctx, explainDelayed)
+		case <-ctx.Done():
+			err = fmt.Errorf("aggregate: flusher: %w", ctx.Err())
+		}
+		for _, t := range []*time.Timer{timer, explainTimer, paceTimer} {
+			if t != nil {
+				t.Stop()
+			}
+		}
+		if take {
 			jobs, closed, qerr := q.take()
+			start := time.Now()
 			switch {
 			case qerr != nil:
 				err = qerr
 			case len(jobs) > 0:
 				err = s.flushRest(ctx, jobs)
+				if !(len(jobs) == 1 && jobs[0].quiet) {
+					paceUntil = time.Now().Add(restPaceFactor * time.Since(start))
+				}
 			}
 			if err == nil && closed {
 				// One last attempt, as the final batch would make: a replay derives what is left.
@@ -349,25 +382,20 @@ func (s *flusher) runRest(ctx context.Context, q *restQueue) error {
 				}
 				return s.checkpointHeld(ctx, true)
 			}
-		case <-due:
-			if err = s.drainDeadLetters(ctx, false); err == nil {
-				err = s.checkpointHeld(ctx, false)
-			}
-		case <-explainDue:
-			err = s.writeExplanations(ctx, explainDelayed)
-		case <-ctx.Done():
-			err = fmt.Errorf("aggregate: flusher: %w", ctx.Err())
-		}
-		for _, t := range []*time.Timer{timer, explainTimer} {
-			if t != nil {
-				t.Stop()
-			}
 		}
 		if err != nil {
 			return err
 		}
 	}
 }
+
+// restPaceFactor paces the rest stage: after writing queued jobs it lets the next jobs queue for
+// this many times as long as the write took before it writes again, unless the queue is full (the
+// scores stage waits) or closed, or the write was that of a lone batch on a quiet pipeline. So it
+// occupies ClickHouse at most about half the time, and the scores stage, whose writes are what a
+// new score waits for, finds the server less often busy with the parts of the other tables;
+// the rows of the jobs queued meanwhile cost one write anyway.
+const restPaceFactor = 1
 
 // restQueue hands jobs whose scores are stored from the scores stage to the rest stage. The rest
 // stage takes every job queued at once and writes their rows together: on ClickHouse an INSERT
@@ -377,6 +405,7 @@ func (s *flusher) runRest(ctx context.Context, q *restQueue) error {
 // stage waits, and the reader with it, as the flusher did when it wrote a batch whole.
 type restQueue struct {
 	ready chan struct{} // has a value when jobs were queued or the queue closed since the last take
+	full  chan struct{} // has a value when the scores stage waits for room, or the queue closed
 	room  chan struct{} // has a value when the rest stage took the jobs since the scores stage waited
 	limit int
 
@@ -388,7 +417,7 @@ type restQueue struct {
 }
 
 func newRestQueue(limit int) *restQueue {
-	return &restQueue{ready: make(chan struct{}, 1), room: make(chan struct{}, 1), limit: limit}
+	return &restQueue{ready: make(chan struct{}, 1), full: make(chan struct{}, 1), room: make(chan struct{}, 1), limit: limit}
 }
 
 // signal leaves a value in c, unless one is there.
@@ -411,6 +440,7 @@ func (q *restQueue) put(ctx context.Context, j *flushJob) error {
 			return nil
 		}
 		q.mu.Unlock()
+		signal(q.full)
 		select {
 		case <-q.room:
 		case <-ctx.Done():
@@ -425,6 +455,7 @@ func (q *restQueue) close(err error) {
 	q.closed, q.err = true, err
 	q.mu.Unlock()
 	signal(q.ready)
+	signal(q.full)
 }
 
 // take returns the jobs queued, in order, and empties the queue; closed is true when no job will
@@ -435,6 +466,10 @@ func (q *restQueue) take() (jobs []*flushJob, closed bool, err error) {
 	jobs, q.jobs, q.messages = q.jobs, nil, 0
 	closed, err = q.closed, q.err
 	q.mu.Unlock()
+	select {
+	case <-q.full: // taken: whatever waited has room now
+	default:
+	}
 	signal(q.room)
 	return jobs, closed, err
 }
