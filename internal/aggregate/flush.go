@@ -495,6 +495,7 @@ func (s *flusher) score(ctx context.Context, j *flushJob) error {
 		return fmt.Errorf("aggregate: store the scores up to sequence %d: %w", j.lastSeq, err)
 	}
 	s.countRows(scores, refused)
+	s.faultCleared(refused)
 	j.refusedScores = refused
 	if !s.cfg.Rescore {
 		s.publishScores(ctx, j.batch, b, refused)
@@ -627,29 +628,34 @@ func (s *flusher) checkpointHeld(ctx context.Context, final bool) error {
 	return nil
 }
 
-// faultCleared ends the schema fault, if any, when none of the rows a flush's writes refused was
-// refused for a schema fault.
+// faultCleared ends the schema fault that s's writes met, if any, when none of the rows its writes
+// of a flush refused was refused for a schema fault: the scores stage after its write, the rest
+// stage after its own, with the scores' refusals of the same batches.
 func (s *flusher) faultCleared(refused []chstore.Refused) {
 	if slices.ContainsFunc(refused, func(r chstore.Refused) bool { return chstore.Classify(r.Err) == chstore.SchemaFault }) {
 		return
 	}
-	s.fault.end()
-	s.metrics.schemaFault.Set(0)
+	if s.fault.end(s) {
+		s.metrics.schemaFault.Set(0)
+	}
 }
 
-// schemaFault remembers since when ClickHouse has answered with a schema fault (zero: it has not).
-// Both stages of the flusher write through it.
+// schemaFault remembers since when ClickHouse has answered with a schema fault (zero: it has not),
+// and which stage's write met it first. Both stages of the flusher write through it; only that
+// stage ends it, so that the other rows of earlier batches, stored while a scores write retries
+// a fault, do not restart its grace (nor the scores' writes a fault of the other tables).
 type schemaFault struct {
 	mu    sync.Mutex
 	since time.Time
+	by    *flusher
 }
 
-// begin returns since when the fault lasts, now if it was not on.
-func (f *schemaFault) begin() time.Time {
+// begin returns since when the fault lasts, now if it was not on: then it is by's.
+func (f *schemaFault) begin(by *flusher) time.Time {
 	f.mu.Lock()
 	defer f.mu.Unlock()
 	if f.since.IsZero() {
-		f.since = time.Now()
+		f.since, f.by = time.Now(), by
 	}
 	return f.since
 }
@@ -661,11 +667,14 @@ func (f *schemaFault) lasted(grace time.Duration) bool {
 	return !f.since.IsZero() && time.Since(f.since) >= grace
 }
 
-// end ends the fault.
-func (f *schemaFault) end() {
+// end ends the fault if by met it, and reports whether none is on.
+func (f *schemaFault) end(by *flusher) bool {
 	f.mu.Lock()
 	defer f.mu.Unlock()
-	f.since = time.Time{}
+	if f.by == by {
+		f.since, f.by = time.Time{}, nil
+	}
+	return f.since.IsZero()
 }
 
 // storeBatch writes b until it is stored except for the rows ClickHouse refuses for good, which
@@ -683,7 +692,7 @@ func (s *flusher) storeBatch(ctx context.Context, b chstore.Batch) ([]chstore.Re
 		if err != nil {
 			s.metrics.storeErrors.Inc()
 			if chstore.Classify(err) == chstore.SchemaFault {
-				since := fault.begin()
+				since := fault.begin(s)
 				s.metrics.schemaFault.Set(1)
 				s.ready.set(condStore, fmt.Sprintf("clickhouse schema fault since %s (its rows are dead-lettered after %s): %v",
 					since.UTC().Format(time.RFC3339), s.cfg.SchemaFaultGrace, err))
