@@ -1,7 +1,6 @@
 package aggregate
 
 import (
-	"sync/atomic"
 	"testing"
 	"time"
 )
@@ -32,11 +31,14 @@ func TestCutReason(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			var waiting atomic.Bool
-			waiting.Store(tt.flusherWaiting)
+			var h handOver // the flusher has passed on every batch handed over, or not yet the last
+			h.handed.Store(3)
+			if tt.flusherWaiting {
+				h.done.Store(3)
+			}
 			r := &reader{cfg: Config{MaxBatch: maxBatch, FlushInterval: 250 * time.Millisecond},
 				batch: &pending{messages: tt.messages}, lastSeq: tt.lastSeq, pending: tt.pending,
-				atEnd: tt.pending == 0, flusherWaiting: &waiting}
+				atEnd: tt.pending == 0, handOver: &h}
 			if got := r.cutReason(tt.oldest); got != tt.want {
 				t.Errorf("cutReason = %q, want %q", got, tt.want)
 			}

@@ -91,7 +91,7 @@ func (s *flusher) explainReason(j *flushJob) string {
 		return explainNow
 	case j.final:
 		return explainFinal
-	case j.idle && s.quiet:
+	case j.idle && j.quiet:
 		return explainIdle
 	case j.checkpoint != nil:
 		return explainCheckpoint

@@ -317,7 +317,7 @@ func TestLoneEventIsExplainedWithItsFlush(t *testing.T) {
 		// A quiet pipeline: the flusher has waited for a batch at least twice quietWait.
 		quietSince := time.Now()
 		testwait.For(t, 10*time.Second, 10*time.Millisecond, func() error {
-			if !svc.flusherWaiting.Load() || time.Since(quietSince) < 2*quietWait {
+			if !svc.handOver.free() || time.Since(quietSince) < 2*quietWait {
 				return fmt.Errorf("pipeline quiet for %v, want %v", time.Since(quietSince), 2*quietWait)
 			}
 			return nil

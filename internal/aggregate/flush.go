@@ -6,9 +6,10 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"maps"
 	"slices"
 	"strconv"
-	"sync/atomic"
+	"sync"
 	"time"
 
 	"github.com/nats-io/nats.go"
@@ -23,8 +24,12 @@ import (
 )
 
 // flusher is Run's writing side: it stores, publishes and checkpoints the batches the reader hands
-// it, and writes their dead letters. Everything in it is owned by its goroutine (made by setup
-// before it starts); it gets batches only through the jobs channel. Of readiness it writes
+// it, and writes their dead letters. It works in two stages, each a goroutine with a flusher of
+// its own (run): the scores stage stores a batch's scores and publishes them (score), then passes
+// the batch on to the rest stage, which stores its other rows, publishes them, writes its dead
+// letters and the checkpoint (flushRest). Everything in a flusher is owned by its goroutine (made by
+// setup before it starts), except fault, which the two stages share; the scores stage gets batches
+// only through the jobs channel, the rest stage only through the restQueue. Of readiness it writes
 // condStore and condDeadLetters only.
 type flusher struct {
 	cfg     Config
@@ -39,15 +44,14 @@ type flusher struct {
 	published          map[string]uint64 // latest-value key -> version published
 	puts               []latestPut       // puts to the latest-value bucket awaiting their ack, oldest first
 	watermarkPublished time.Time         // the watermark last put in the latest-value bucket
-	fault              schemaFault       // since when ClickHouse has answered with a schema fault
+	fault              *schemaFault      // since when ClickHouse has answered with a schema fault; shared by both stages
 	backlog            []deadLetter      // dead letters of stored batches not yet in the DLQ stream
 	backlogBytes       int               // bytes of data in backlog
 	lettersWaiting     bool              // condDeadLetters is set
 	held               *heldCheckpoint   // the newest checkpoint held back while dead letters wait
 	explain            heldExplanations  // explanation rows of stored batches not yet written (explain.go)
-	quiet              bool              // run waited at least quietWait for the job in hand (explain.go)
 	stopping           context.Context   // Run's context, done when the service stops; the flusher's own outlives it
-	waiting            *atomic.Bool      // the service's flag, set while run waits for a job
+	handOver           *handOver         // the service's: the scores stage counts the jobs it passed on
 }
 
 // heldCheckpoint is a checkpoint the flusher has not written yet because dead letters of the
@@ -62,7 +66,15 @@ type heldCheckpoint struct {
 // store checkpoints.
 func newFlusher(s *Service, kv jetstream.KeyValue, checkpoints jetstream.ObjectStore) *flusher {
 	return &flusher{cfg: s.cfg, js: s.js, store: s.store, log: s.log, metrics: s.metrics, ready: &s.ready,
-		kv: kv, checkpoints: checkpoints, published: make(map[string]uint64), waiting: &s.flusherWaiting}
+		kv: kv, checkpoints: checkpoints, published: make(map[string]uint64), fault: &schemaFault{}, handOver: &s.handOver}
+}
+
+// scorer returns the flusher of the scores stage: it shares s's connections, store and schema-fault
+// state, and has puts in flight and versions published of its own (a copy of s's, of which it uses
+// the scores' keys; the rest stage never publishes a score).
+func (s *flusher) scorer() *flusher {
+	return &flusher{cfg: s.cfg, js: s.js, store: s.store, log: s.log, metrics: s.metrics, ready: s.ready,
+		kv: s.kv, published: maps.Clone(s.published), fault: s.fault, stopping: s.stopping, handOver: s.handOver}
 }
 
 // pending is everything read since the last successful flush: the rows of the stream messages
@@ -146,10 +158,38 @@ func (p *pending) merge(out engine.Output) {
 	p.alerts = append(p.alerts, out.Alerts...)
 }
 
+// absorb adds what q, a later batch, publishes and dead-letters to p, for the rest stage writing
+// several batches at once (mergeJobs): its stream messages, dead letters, changes of inconsistencies
+// and alerts after p's, and its rankings, group rankings and portal measures in place of p's. The
+// rest of q (its rows, scores and windows) is not added: the rest stage takes the batches' rows
+// from the scores stage (flushJob.rows).
+func (p *pending) absorb(q *pending) {
+	p.messages += q.messages
+	p.deadLetters = append(p.deadLetters, q.deadLetters...)
+	p.inconsistencies = append(p.inconsistencies, q.inconsistencies...)
+	p.alerts = append(p.alerts, q.alerts...)
+	p.rankings = mergeLatest(p.rankings, q.rankings)
+	p.groups = mergeLatest(p.groups, q.groups)
+	p.portalMeasures = mergeLatest(p.portalMeasures, q.portalMeasures)
+}
+
+// mergeLatest returns dst with every entry of src in place of dst's of the same key.
+func mergeLatest[V any](dst, src map[string]V) map[string]V {
+	if len(src) == 0 {
+		return dst
+	}
+	if dst == nil {
+		dst = make(map[string]V, len(src))
+	}
+	maps.Copy(dst, src)
+	return dst
+}
+
 // flushJob is one batch handed from the consuming loop to the flusher: the rows and outputs of
 // the stream messages up to lastSeq and, when a checkpoint is due, the checkpoint taken right
-// after them.
+// after them. The scores stage fills in the fields after part; the rest stage reads them.
 type flushJob struct {
+	id         uint64 // the reader's number of the batch: 1, 2, ...
 	batch      *pending
 	lastSeq    uint64
 	watermark  time.Time // the partition's watermark after lastSeq; zero before the first event
@@ -157,6 +197,12 @@ type flushJob struct {
 	final      bool      // the last batch before shutdown: a failed checkpoint is an error
 	idle       bool      // cut because the input went idle (cutIdle): its explanations are written at once
 	part       *rankPart // a partition's share of the ranking of all units after lastSeq; nil for all units
+	oldest     time.Time // when the reader read the batch's first message
+
+	quiet         bool              // the scores stage waited at least quietWait for it (explain.go)
+	start         time.Time         // when the scores stage took it
+	rows          chstore.Batch     // every row of the batch, scores included (rescoreRows applied for a re-scoring)
+	refusedScores []chstore.Refused // the rows of rows.MethodScores ClickHouse refused
 }
 
 // checkpointCostFactor bounds the share of the reader's time spent taking checkpoints: the next
@@ -204,20 +250,80 @@ func (s *reader) cut(final bool) *flushJob {
 	// The next batch will likely be about as long as this one: room for its event rows up front
 	// spares the reader copying a growing slice of them.
 	s.batch = &pending{events: make([]chstore.EventRow, 0, len(j.batch.events))}
+	s.jobs++
+	j.id = s.jobs
 	return j
 }
 
 // run stores, publishes and checkpoints the jobs in the order they come, until jobs is closed
 // (nil, after one last attempt at the dead letters and the checkpoint held back) or ctx is done (an
-// error: the jobs in hand are lost and will be replayed). While dead letters wait in the backlog
-// it retries them with exponential backoff between jobs too.
+// error: the jobs in hand are lost and will be replayed). It runs the two stages: the scores stage
+// (runScores, a goroutine of its own with the flusher scorer returns) stores and publishes each
+// job's scores and queues the job for the rest stage (runRest, on this goroutine), which writes
+// the other rows of every job queued meanwhile in one write. So a batch's scores are published
+// while the other rows of earlier batches are still being written, and a checkpoint, which follows
+// the rows it covers, never delays a score.
 func (s *flusher) run(ctx context.Context, jobs <-chan *flushJob) error {
+	q := newRestQueue(s.cfg.MaxBatch)
+	sctx, cancel := context.WithCancel(ctx)
+	defer cancel()
+	scorer := s.scorer()
+	scored := make(chan error, 1)
+	go func() { scored <- scorer.runScores(sctx, jobs, q) }()
+	err := s.runRest(ctx, q)
+	cancel()
+	<-scored // its error, if any, is the one runRest returned, or follows from runRest's
+	return err
+}
+
+// runScores is the scores stage: it takes each job, stores and publishes its scores (score) and
+// queues it for the rest stage, until jobs is closed or ctx is done or a write fails (for good:
+// only when ctx is done); it then closes q with the error.
+func (s *flusher) runScores(ctx context.Context, jobs <-chan *flushJob, q *restQueue) (err error) {
+	defer func() { q.close(err) }()
+	for {
+		free := time.Now()
+		var (
+			j  *flushJob
+			ok bool
+		)
+		select {
+		case j, ok = <-jobs:
+			if !ok {
+				return nil
+			}
+		case <-ctx.Done():
+			return fmt.Errorf("aggregate: flusher: %w", ctx.Err())
+		}
+		j.quiet = time.Since(free) >= quietWait
+		if err := s.score(ctx, j); err != nil {
+			return err
+		}
+		if err := q.put(ctx, j); err != nil {
+			return fmt.Errorf("aggregate: flusher: %w", err)
+		}
+		s.handOver.done.Store(j.id)
+	}
+}
+
+// runRest is the rest stage: it writes the jobs the scores stage queues (flushRest), and while dead
+// letters wait in the backlog it retries them with exponential backoff between jobs too, until the
+// scores stage closes the queue (after one last attempt at the dead letters and the checkpoint held
+// back) or fails.
+func (s *flusher) runRest(ctx context.Context, q *restQueue) error {
 	backoff := retry.NewBackoff(s.cfg.retryPolicy())
+	var paceUntil time.Time // no write of queued jobs before, unless the queue is full or closed
 	for {
 		var (
-			timer, explainTimer *time.Timer
-			due, explainDue     <-chan time.Time
+			timer, explainTimer, paceTimer *time.Timer
+			due, explainDue, paced         <-chan time.Time
 		)
+		ready := q.ready
+		if d := time.Until(paceUntil); d > 0 {
+			ready = nil
+			paceTimer = time.NewTimer(d)
+			paced = paceTimer.C
+		}
 		if len(s.backlog) > 0 {
 			d, _ := backoff.Next()
 			timer = time.NewTimer(d)
@@ -230,14 +336,43 @@ func (s *flusher) run(ctx context.Context, jobs <-chan *flushJob) error {
 			explainTimer = time.NewTimer(d)
 			explainDue = explainTimer.C
 		}
-		var err error
-		free := time.Now()
-		s.waiting.Store(true)
+		var (
+			err  error
+			take bool
+		)
 		select {
-		case j, ok := <-jobs:
-			s.waiting.Store(false)
-			s.quiet = time.Since(free) >= quietWait
-			if !ok {
+		case <-ready:
+			take = true
+		case <-q.full:
+			take = true
+		case <-paced:
+		case <-due:
+			if err = s.drainDeadLetters(ctx, false); err == nil {
+				err = s.checkpointHeld(ctx, false)
+			}
+		case <-explainDue:
+			err = s.writeExplanations(ctx, explainDelayed)
+		case <-ctx.Done():
+			err = fmt.Errorf("aggregate: flusher: %w", ctx.Err())
+		}
+		for _, t := range []*time.Timer{timer, explainTimer, paceTimer} {
+			if t != nil {
+				t.Stop()
+			}
+		}
+		if take {
+			jobs, closed, qerr := q.take()
+			start := time.Now()
+			switch {
+			case qerr != nil:
+				err = qerr
+			case len(jobs) > 0:
+				err = s.flushRest(ctx, jobs)
+				if !(len(jobs) == 1 && jobs[0].quiet) {
+					paceUntil = time.Now().Add(restPaceFactor * time.Since(start))
+				}
+			}
+			if err == nil && closed {
 				// One last attempt, as the final batch would make: a replay derives what is left.
 				if err := s.drainDeadLetters(ctx, false); err != nil {
 					return err
@@ -247,23 +382,6 @@ func (s *flusher) run(ctx context.Context, jobs <-chan *flushJob) error {
 				}
 				return s.checkpointHeld(ctx, true)
 			}
-			err = s.flush(ctx, j)
-		case <-due:
-			s.waiting.Store(false)
-			if err = s.drainDeadLetters(ctx, false); err == nil {
-				err = s.checkpointHeld(ctx, false)
-			}
-		case <-explainDue:
-			s.waiting.Store(false)
-			err = s.writeExplanations(ctx, explainDelayed)
-		case <-ctx.Done():
-			s.waiting.Store(false)
-			err = fmt.Errorf("aggregate: flusher: %w", ctx.Err())
-		}
-		for _, t := range []*time.Timer{timer, explainTimer} {
-			if t != nil {
-				t.Stop()
-			}
 		}
 		if err != nil {
 			return err
@@ -271,78 +389,219 @@ func (s *flusher) run(ctx context.Context, jobs <-chan *flushJob) error {
 	}
 }
 
-// flush stores a job's rows and publishes them, then writes its checkpoint. The rows go in two
-// writes: first the scores (tables scores and method_scores), after which the new scores are
-// published, then every other table (the events, windows, rankings, explanations, portal state and
-// reviews), after which the rankings, group rankings, portal changes and alerts are published. So
-// a score is on NATS as soon as its own rows are stored, without waiting for the parts of the
-// other tables, and nothing is published before its rows are stored. Under load the explanation
-// rows may instead be held and written with those of later jobs (holdExplanations), at the latest
-// before the checkpoint that covers them. It retries ClickHouse with
-// exponential backoff while the failure is transient, and while a schema fault is younger than
-// SchemaFaultGrace (fault remembers since when, across batches); the consuming loop waits
-// meanwhile, which bounds memory. Rows ClickHouse refuses for good are isolated (see storeBatch)
-// and the rest is stored. The checkpoint is written only once both writes are done. A failed
-// checkpoint is logged and retried with the next one, except for the final job, where it is an
-// error.
-func (s *flusher) flush(ctx context.Context, j *flushJob) error {
+// restPaceFactor paces the rest stage: after writing queued jobs it lets the next jobs queue for
+// this many times as long as the write took before it writes again, unless the queue is full (the
+// scores stage waits) or closed, or the write was that of a lone batch on a quiet pipeline. So it
+// occupies ClickHouse at most about half the time, and the scores stage, whose writes are what a
+// new score waits for, finds the server less often busy with the parts of the other tables;
+// the rows of the jobs queued meanwhile cost one write anyway.
+const restPaceFactor = 1
+
+// restQueue hands jobs whose scores are stored from the scores stage to the rest stage. The rest
+// stage takes every job queued at once and writes their rows together: on ClickHouse an INSERT
+// costs by its parts far more than by its rows, so while it writes, the jobs that follow queue up
+// and cost one write, not one each. It bounds what waits: a job is queued only while the jobs
+// queued hold fewer than limit stream messages together (or none is queued); otherwise the scores
+// stage waits, and the reader with it, as the flusher did when it wrote a batch whole.
+type restQueue struct {
+	ready chan struct{} // has a value when jobs were queued or the queue closed since the last take
+	full  chan struct{} // has a value when the scores stage waits for room, or the queue closed
+	room  chan struct{} // has a value when the rest stage took the jobs since the scores stage waited
+	limit int
+
+	mu       sync.Mutex
+	jobs     []*flushJob
+	messages int   // stream messages of jobs
+	closed   bool  // the scores stage ended
+	err      error // why, if it failed
+}
+
+func newRestQueue(limit int) *restQueue {
+	return &restQueue{ready: make(chan struct{}, 1), full: make(chan struct{}, 1), room: make(chan struct{}, 1), limit: limit}
+}
+
+// signal leaves a value in c, unless one is there.
+func signal(c chan struct{}) {
+	select {
+	case c <- struct{}{}:
+	default:
+	}
+}
+
+// put queues j once there is room for it, or returns ctx's error.
+func (q *restQueue) put(ctx context.Context, j *flushJob) error {
+	for {
+		q.mu.Lock()
+		if len(q.jobs) == 0 || q.messages+j.batch.messages <= q.limit {
+			q.jobs = append(q.jobs, j)
+			q.messages += j.batch.messages
+			q.mu.Unlock()
+			signal(q.ready)
+			return nil
+		}
+		q.mu.Unlock()
+		signal(q.full)
+		select {
+		case <-q.room:
+		case <-ctx.Done():
+			return ctx.Err()
+		}
+	}
+}
+
+// close ends the queue: after the jobs queued, the rest stage ends, with err if not nil.
+func (q *restQueue) close(err error) {
+	q.mu.Lock()
+	q.closed, q.err = true, err
+	q.mu.Unlock()
+	signal(q.ready)
+	signal(q.full)
+}
+
+// take returns the jobs queued, in order, and empties the queue; closed is true when no job will
+// follow, and err is the scores stage's failure, if any (the jobs are then not to be written: a
+// replay derives them again).
+func (q *restQueue) take() (jobs []*flushJob, closed bool, err error) {
+	q.mu.Lock()
+	jobs, q.jobs, q.messages = q.jobs, nil, 0
+	closed, err = q.closed, q.err
+	q.mu.Unlock()
+	select {
+	case <-q.full: // taken: whatever waited has room now
+	default:
+	}
+	signal(q.room)
+	return jobs, closed, err
+}
+
+// score stores the scores of job j (table method_scores) and, once they are stored, publishes
+// them, so that a score is on NATS as soon as its own rows are stored, without waiting for the
+// parts of the other tables (the rest stage writes them, flushRest). It keeps j's rows and the
+// score rows refused for the rest stage. It retries ClickHouse as storeBatch does, until ctx is
+// done (the error).
+func (s *flusher) score(ctx context.Context, j *flushJob) error {
+	j.start = time.Now()
+	if j.batch.messages == 0 {
+		return nil
+	}
+	b := j.batch.rows(s.cfg.allRegions())
+	if s.cfg.Rescore {
+		b = rescoreRows(b, s.cfg.From)
+	}
+	j.rows = b
+	scores, _ := b.SplitScores()
+	refused, err := s.storeBatch(ctx, scores)
+	if err != nil {
+		return fmt.Errorf("aggregate: store the scores up to sequence %d: %w", j.lastSeq, err)
+	}
+	s.countRows(scores, refused)
+	s.faultCleared(refused)
+	j.refusedScores = refused
+	if !s.cfg.Rescore {
+		s.publishScores(ctx, j.batch, b, refused)
+		s.awaitPuts(ctx)
+		if !j.oldest.IsZero() {
+			s.metrics.scoreSeconds.Observe(time.Since(j.oldest).Seconds())
+		}
+	}
+	return nil
+}
+
+// mergeJobs returns the jobs the rest stage took at once as one job: their rows, the outputs they
+// publish and their dead letters one after the other, in stream order, the newest checkpoint, and
+// the sequence, watermark and final flag of the last. The scores' refused rows are numbered as in
+// the merged rows. A single job is returned as it is.
+func mergeJobs(jobs []*flushJob) *flushJob {
+	if len(jobs) == 1 {
+		return jobs[0]
+	}
+	last := jobs[len(jobs)-1]
+	m := &flushJob{batch: &pending{}, id: last.id, lastSeq: last.lastSeq, final: last.final, idle: last.idle,
+		oldest: jobs[0].oldest, start: jobs[0].start}
+	scoreRows := 0
+	for _, j := range jobs {
+		if j.checkpoint != nil {
+			m.checkpoint = j.checkpoint
+		}
+		if !j.watermark.IsZero() {
+			m.watermark = j.watermark
+		}
+		m.batch.absorb(j.batch)
+		for _, r := range j.refusedScores {
+			r.Row += scoreRows
+			m.refusedScores = append(m.refusedScores, r)
+		}
+		scoreRows += len(j.rows.MethodScores)
+		m.rows = appendRows(m.rows, j.rows)
+	}
+	return m
+}
+
+// flushRest stores the rows of the jobs the scores stage queued, other than their scores, in one
+// write, then publishes them (the rankings, group rankings, portal changes and alerts; each job's
+// ranking part; the watermark), then writes their checkpoint: the newest of them, which covers
+// only batches stored whole, the scores stage having stored every queued job's scores. So nothing
+// is published before its rows are stored. Under load the explanation rows may instead be held and
+// written with those of later jobs (holdExplanations), at the latest before the checkpoint that
+// covers them. It retries ClickHouse with exponential backoff while the failure is transient, and
+// while a schema fault is younger than SchemaFaultGrace (fault remembers since when, across
+// batches); the scores stage, and the consuming loop after it, wait once the queue is full, which
+// bounds memory. Rows ClickHouse refuses for good are isolated (see storeBatch) and the rest is
+// stored. A failed checkpoint is logged and retried with the next one, except for the final job,
+// where it is an error.
+func (s *flusher) flushRest(ctx context.Context, jobs []*flushJob) error {
+	j := mergeJobs(jobs)
 	if j.batch.messages > 0 {
-		start := time.Now()
-		b := j.batch.rows(s.cfg.allRegions())
-		if s.cfg.Rescore {
-			b = rescoreRows(b, s.cfg.From)
-		}
-		scores, rest := b.SplitScores()
-		refusedScores, err := s.storeBatch(ctx, scores)
-		if err != nil {
-			return fmt.Errorf("aggregate: store the scores up to sequence %d: %w", j.lastSeq, err)
-		}
-		if !s.cfg.Rescore {
-			s.publishScores(ctx, j.batch, b, refusedScores)
-		}
 		// rest's explanation rows are those held, of earlier jobs and this one, or none; its other
-		// tables are b's, so the rows a write refuses are numbered as in b (handleRefused does not
-		// look up an explanation row).
+		// tables are j.rows's, so the rows a write refuses are numbered as in j.rows (handleRefused
+		// does not look up an explanation row).
+		rest := j.rows
+		rest.MethodScores = nil
 		rest = s.holdExplanations(j, rest)
 		refused, err := s.storeBatch(ctx, rest)
 		if err != nil {
 			return fmt.Errorf("aggregate: store batch up to sequence %d: %w", j.lastSeq, err)
 		}
-		s.countRows(scores, refusedScores)
 		s.countRows(rest, refused)
 		// The raw input's refusals first, as one write of the whole batch reports them: an event
 		// whose own row was refused is dead-lettered with that reason.
-		refused = append(refused, refusedScores...)
+		refused = append(refused, j.refusedScores...)
 		s.faultCleared(refused)
 		s.ready.clear(condStore)
-		stored := s.handleRefused(j.batch, b, refused)
+		stored := s.handleRefused(j.batch, j.rows, refused)
 		if !s.cfg.Rescore {
 			// A re-scoring stores the rows of its method only: the live aggregator publishes, and
 			// dead-letters what it refuses.
 			s.publish(ctx, j.batch)
-			s.publishPart(ctx, j)
+			for _, queued := range jobs {
+				s.publishPart(ctx, queued)
+			}
 			s.publishWatermark(ctx, j)
 			s.queueDeadLetters(j.batch.deadLetters)
 			s.queueDeadLetters(stored)
 		}
 		s.awaitPuts(ctx)
-		s.metrics.flushes.Inc()
-		s.metrics.flushSeconds.Observe(time.Since(start).Seconds())
-		s.log.Debug("flushed", "messages", j.batch.messages, "last_sequence", j.lastSeq, "rows", scores.Len()+rest.Len(),
-			"explanation_rows_held", s.explain.len(), "took", time.Since(start))
+		s.metrics.flushes.Add(float64(len(jobs)))
+		s.metrics.flushSeconds.Observe(time.Since(j.start).Seconds())
+		s.log.Debug("flushed", "batches", len(jobs), "messages", j.batch.messages, "last_sequence", j.lastSeq,
+			"rows", j.rows.Len(), "explanation_rows_held", s.explain.len(), "took", time.Since(j.start))
 	}
 	// A full backlog pauses consumption (this flusher does not take the next job) until the DLQ
 	// stream takes dead letters again; at shutdown nothing waits: a replay derives them again.
 	if err := s.drainDeadLetters(ctx, !j.final); err != nil {
 		return fmt.Errorf("aggregate: dead letters up to sequence %d: %w", j.lastSeq, err)
 	}
+	for _, queued := range jobs {
+		if queued.checkpoint != nil {
+			s.held = &heldCheckpoint{lastSeq: queued.lastSeq, data: queued.checkpoint} // a newer one replaces it
+		}
+	}
 	if j.checkpoint != nil {
-		s.held = &heldCheckpoint{lastSeq: j.lastSeq, data: j.checkpoint} // a newer one replaces it
 		if len(s.backlog) > 0 {
 			// Nothing acknowledged is lost: a checkpoint past an unwritten dead letter would skip it
 			// after a restart. It is written once the backlog drained, unless a newer one comes first.
 			s.log.Warn("checkpoint held back: dead letters not yet written to the DLQ stream",
-				"pending", len(s.backlog), "oldest_sequence", s.backlog[0].seq, "last_sequence", j.lastSeq)
+				"pending", len(s.backlog), "oldest_sequence", s.backlog[0].seq, "last_sequence", s.held.lastSeq)
 		}
 	}
 	return s.checkpointHeld(ctx, j.final)
@@ -369,18 +628,54 @@ func (s *flusher) checkpointHeld(ctx context.Context, final bool) error {
 	return nil
 }
 
-// faultCleared ends the schema fault, if any, when none of the rows a flush's writes refused was
-// refused for a schema fault.
+// faultCleared ends the schema fault that s's writes met, if any, when none of the rows its writes
+// of a flush refused was refused for a schema fault: the scores stage after its write, the rest
+// stage after its own, with the scores' refusals of the same batches.
 func (s *flusher) faultCleared(refused []chstore.Refused) {
 	if slices.ContainsFunc(refused, func(r chstore.Refused) bool { return chstore.Classify(r.Err) == chstore.SchemaFault }) {
 		return
 	}
-	s.fault.since = time.Time{}
-	s.metrics.schemaFault.Set(0)
+	if s.fault.end(s) {
+		s.metrics.schemaFault.Set(0)
+	}
 }
 
-// schemaFault remembers since when ClickHouse has answered with a schema fault (zero: it has not).
-type schemaFault struct{ since time.Time }
+// schemaFault remembers since when ClickHouse has answered with a schema fault (zero: it has not),
+// and which stage's write met it first. Both stages of the flusher write through it; only that
+// stage ends it, so that the other rows of earlier batches, stored while a scores write retries
+// a fault, do not restart its grace (nor the scores' writes a fault of the other tables).
+type schemaFault struct {
+	mu    sync.Mutex
+	since time.Time
+	by    *flusher
+}
+
+// begin returns since when the fault lasts, now if it was not on: then it is by's.
+func (f *schemaFault) begin(by *flusher) time.Time {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	if f.since.IsZero() {
+		f.since, f.by = time.Now(), by
+	}
+	return f.since
+}
+
+// lasted reports whether the fault has lasted at least grace.
+func (f *schemaFault) lasted(grace time.Duration) bool {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	return !f.since.IsZero() && time.Since(f.since) >= grace
+}
+
+// end ends the fault if by met it, and reports whether none is on.
+func (f *schemaFault) end(by *flusher) bool {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	if f.by == by {
+		f.since, f.by = time.Time{}, nil
+	}
+	return f.since.IsZero()
+}
 
 // storeBatch writes b until it is stored except for the rows ClickHouse refuses for good, which
 // it returns. Transient failures are retried with backoff until ctx is done; a schema fault is
@@ -389,20 +684,18 @@ type schemaFault struct{ since time.Time }
 // flush is stored without a schema fault (faultCleared): a flush's second write must not restart
 // the grace of a fault its first write isolated.
 func (s *flusher) storeBatch(ctx context.Context, b chstore.Batch) ([]chstore.Refused, error) {
-	fault := &s.fault
+	fault := s.fault
 	var refused []chstore.Refused
 	attempt := func() error {
-		isolateSchema := !fault.since.IsZero() && time.Since(fault.since) >= s.cfg.SchemaFaultGrace
+		isolateSchema := fault.lasted(s.cfg.SchemaFaultGrace)
 		r, err := s.store.WriteIsolated(ctx, b, isolateSchema)
 		if err != nil {
 			s.metrics.storeErrors.Inc()
 			if chstore.Classify(err) == chstore.SchemaFault {
-				if fault.since.IsZero() {
-					fault.since = time.Now()
-				}
+				since := fault.begin(s)
 				s.metrics.schemaFault.Set(1)
 				s.ready.set(condStore, fmt.Sprintf("clickhouse schema fault since %s (its rows are dead-lettered after %s): %v",
-					fault.since.UTC().Format(time.RFC3339), s.cfg.SchemaFaultGrace, err))
+					since.UTC().Format(time.RFC3339), s.cfg.SchemaFaultGrace, err))
 			} else {
 				s.ready.set(condStore, "clickhouse: "+err.Error())
 			}

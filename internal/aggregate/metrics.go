@@ -13,6 +13,7 @@ type metrics struct {
 	cuts           *prometheus.CounterVec
 	flushes        prometheus.Counter
 	flushSeconds   prometheus.Histogram
+	scoreSeconds   prometheus.Histogram
 	flushRows      *prometheus.CounterVec
 	storeErrors    prometheus.Counter
 	rowsRefused    *prometheus.CounterVec
@@ -51,7 +52,12 @@ func newMetrics(reg prometheus.Registerer) (*metrics, error) {
 		}),
 		flushSeconds: prometheus.NewHistogram(prometheus.HistogramOpts{
 			Name:    "govpulse_aggregate_flush_seconds",
-			Help:    "Time to store and publish one batch, retries included.",
+			Help:    "Time to store and publish one write of the rest stage (the rows of one batch or more other than their scores), from when its first batch's scores began to be stored, retries included.",
+			Buckets: prometheus.ExponentialBuckets(0.002, 2, 14),
+		}),
+		scoreSeconds: prometheus.NewHistogram(prometheus.HistogramOpts{
+			Name:    "govpulse_aggregate_score_publish_seconds",
+			Help:    "Time from reading a batch's first stream message to its scores published, retries included.",
 			Buckets: prometheus.ExponentialBuckets(0.002, 2, 14),
 		}),
 		flushRows: prometheus.NewCounterVec(prometheus.CounterOpts{
@@ -123,7 +129,7 @@ func newMetrics(reg prometheus.Registerer) (*metrics, error) {
 			Help: "Writes of explanation rows, by why they were written then (now: no delay; idle: the batch was cut because the input went idle; checkpoint: a checkpoint covers them; final: shutdown; rows: the bound of rows held; delay: the oldest waited the delay).",
 		}, []string{"reason"}),
 	}
-	if err := promreg.Register(reg, m.rowsRefused, m.schemaFault, m.messages, m.cuts, m.flushes, m.flushSeconds, m.flushRows,
+	if err := promreg.Register(reg, m.rowsRefused, m.schemaFault, m.messages, m.cuts, m.flushes, m.flushSeconds, m.scoreSeconds, m.flushRows,
 		m.storeErrors, m.publishErrors, m.lag, m.lastSeq, m.watermark, m.checkpoints, m.checkpointSize,
 		m.checkpointAge, m.checkpointTime, m.deadLettersPending, m.dlqRecreated,
 		m.explainHeld, m.explainDeferred, m.explainWrites); err != nil {

@@ -46,8 +46,9 @@ type reader struct {
 	// when it was delivered; atEnd is pending == 0 (it was the newest of the stream).
 	pending uint64
 	atEnd   bool
-	// flusherWaiting is the service's flag: true while the flusher waits for a batch.
-	flusherWaiting *atomic.Bool
+	// jobs is the number of the last batch cut (flushJob.id); handOver is the service's.
+	jobs     uint64
+	handOver *handOver
 	// subjectBase is the start of every event subject, "<prefix>.events.".
 	subjectBase string
 	// applied and duplicates are the counters of metrics.messages of the two outcomes nearly
@@ -58,12 +59,22 @@ type reader struct {
 // newReader returns the reader of s, before its engine is restored.
 func newReader(s *Service) *reader {
 	return &reader{cfg: s.cfg, js: s.js, log: s.log, metrics: s.metrics, ready: &s.ready, progress: &s.progress,
-		batch: &pending{}, flusherWaiting: &s.flusherWaiting,
+		batch: &pending{}, handOver: &s.handOver,
 		subjectBase: s.cfg.Names.EventSubjectBase() + ".",
 		applied:     s.metrics.messages.WithLabelValues("applied"),
 		duplicates:  s.metrics.messages.WithLabelValues("duplicate"),
 	}
 }
+
+// handOver counts the batches the reader hands to the flusher (flushJob.id) and those the
+// flusher's scores stage has passed on, their scores stored and published, to the rest stage.
+// While the two are equal the flusher waits for a batch: a reader at the end of the stream then
+// hands over what it has at once instead of waiting for FlushInterval. Only the reader writes
+// handed, only the scores stage done.
+type handOver struct{ handed, done atomic.Uint64 }
+
+// free reports whether the flusher waits for a batch: it has passed on every batch handed to it.
+func (h *handOver) free() bool { return h.done.Load() == h.handed.Load() }
 
 // reasonSubject is the dead-letter reason code of a message whose subject does not name the unit
 // of its event.

@@ -3,6 +3,7 @@ package aggregate
 import (
 	"cmp"
 	"maps"
+	"reflect"
 	"slices"
 	"time"
 
@@ -145,4 +146,17 @@ func windowRow(w engine.WindowRow) chstore.WindowRow {
 		row.RatingCounts[i] = uint64(n)
 	}
 	return row
+}
+
+// appendRows returns dst with the rows of src after its own, table by table. Every field of
+// chstore.Batch is a table's rows, so it appends them all by reflection: a table added to the
+// batch is merged too.
+func appendRows(dst, src chstore.Batch) chstore.Batch {
+	d, sv := reflect.ValueOf(&dst).Elem(), reflect.ValueOf(src)
+	for i := range d.NumField() {
+		if sv.Field(i).Len() > 0 {
+			d.Field(i).Set(reflect.AppendSlice(d.Field(i), sv.Field(i)))
+		}
+	}
+	return dst
 }

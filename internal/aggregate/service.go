@@ -40,9 +40,8 @@ type Service struct {
 	// when (Unix nanoseconds): Progress.
 	progress, start, target atomic.Uint64
 	startedAt               atomic.Int64
-	// flusherWaiting is true while the flusher waits for a batch: a reader at the end of the
-	// stream then hands over what it has at once instead of waiting for FlushInterval.
-	flusherWaiting atomic.Bool
+	// handOver counts the batches handed to the flusher and passed on by it.
+	handOver handOver
 
 	// Made by Run's setup before its loops start; each is then owned by its loop.
 	reader  *reader
@@ -165,6 +164,7 @@ func (s *Service) shutdown(r *reader, jobs chan<- *flushJob, flushed <-chan erro
 		}
 		select {
 		case jobs <- j:
+			r.handOver.handed.Store(j.id)
 		case err := <-flushed:
 			return fmt.Errorf("aggregate: flusher stopped: %w", err)
 		case <-timer.C:
@@ -330,8 +330,10 @@ func (s *reader) consume(ctx context.Context, jobs chan<- *flushJob) error {
 			s.metrics.cuts.WithLabelValues(why).Inc()
 			s.cutReady = s.cut(false)
 			s.cutReady.idle = why == cutIdle
+			s.cutReady.oldest = oldest
 			select {
 			case jobs <- s.cutReady:
+				s.handOver.handed.Store(s.cutReady.id)
 				s.cutReady = nil
 				lastSeen = time.Now() // the wait for the flusher is not the consumer's
 			case <-ctx.Done():
@@ -398,10 +400,13 @@ func (s *reader) cutReason(oldest time.Time) string {
 	// every message, then share these cuts, and the ranker merges their parts (ranker.go).
 	case s.batch.messages >= s.cfg.MaxBatch || s.lastSeq%uint64(s.cfg.MaxBatch) == 0:
 		return cutFull
-	// A batch handed over while the flusher still writes the previous one would only wait for it,
-	// and the reader with it: while the flusher is busy the batch grows (up to MaxBatch) instead,
-	// so that a slow ClickHouse gets fewer, larger INSERTs rather than the reader stalling.
-	case !s.flusherWaiting.Load():
+	// A batch handed over while the flusher still writes the previous one's scores would only
+	// wait for it, and the reader with it: while the flusher is busy the batch grows (up to
+	// MaxBatch) instead, so that a slow ClickHouse gets fewer, larger INSERTs rather than the
+	// reader stalling. The flusher is busy until it has taken every batch handed to it and passed
+	// it on past its scores: a flag it set itself once it took a batch would still read "waiting"
+	// for as long as its goroutine was not scheduled after the hand-over.
+	case !s.handOver.free():
 		return ""
 	// On a backlog whose messages already in the stream fill the batch, it is cut full: every
 	// flush costs ClickHouse the files of about ten parts whatever its rows, about as much server
