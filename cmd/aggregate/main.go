@@ -67,7 +67,7 @@ func run(ctx context.Context, args []string, lookup config.LookupEnv, stderr io.
 	dsn := fs.String("clickhouse-dsn", "GOVPULSE_CLICKHOUSE_DSN", chstore.DefaultDSN, "ClickHouse address and database (native protocol)")
 	partition := fs.String("partition", "GOVPULSE_PARTITION", def.Partition, "name of this aggregator's partition (names its checkpoint)")
 	regions := fs.String("regions", "GOVPULSE_REGIONS", "", "comma-separated region codes of the partition (empty: all 32 units)")
-	maxBatch := fs.Int("max-batch", "GOVPULSE_MAX_BATCH", def.MaxBatch, "most stream messages applied between two flushes; batches also end at its multiples of stream sequence (partitions: give them the same value)")
+	maxBatch := fs.Int("max-batch", "GOVPULSE_MAX_BATCH", def.MaxBatch, "most stream messages applied between two flushes; a partition of some units also ends batches at its multiples of stream sequence (partitions: give them the same value)")
 	flushInterval := fs.Duration("flush-interval", "GOVPULSE_FLUSH_INTERVAL", def.FlushInterval, "longest time a read event waits before its batch is written while the previous batch is stored already (while it is being written, the batch grows instead)")
 	checkpointInterval := fs.Duration("checkpoint-interval", "GOVPULSE_CHECKPOINT_INTERVAL", def.CheckpointInterval, "shortest time between two checkpoints; at least 20 times as long as the last checkpoint took to take, so that a large state (a long backlog's remembered ids) is not snapshotted ever more often relative to its cost")
 	outOfOrder := fs.Duration("out-of-orderness", "GOVPULSE_OUT_OF_ORDERNESS", def.OutOfOrderness, "watermark bound: largest event time seen minus this")

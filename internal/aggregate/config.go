@@ -20,9 +20,9 @@ type Config struct {
 	Regions []string
 	// Names are the NATS subjects, streams and buckets. Default: natsjs defaults.
 	Names natsjs.Names
-	// MaxBatch is the largest number of stream messages applied between two flushes; batches also
-	// end at the stream sequences that are its multiples, where partitions that share it meet for
-	// the ranking of all units (ranker.go). Default 50000: a batch reaches it only while the
+	// MaxBatch is the largest number of stream messages applied between two flushes; in a
+	// partition of some units batches also end at the stream sequences that are its multiples,
+	// where partitions that share it meet for the ranking of all units (ranker.go). Default 50000: a batch reaches it only while the
 	// flusher is still writing the previous one, and a slow ClickHouse then gets fewer, larger
 	// INSERTs (each INSERT writes a part of every table it touches, at a cost per part and column
 	// far above the cost per row).

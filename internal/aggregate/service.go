@@ -259,10 +259,11 @@ func (s *Service) trySetup(ctx context.Context) (*reader, *flusher, error) {
 }
 
 // consume reads messages from the sequence after the last one read until ctx is done or the
-// consumer fails. It cuts a batch whenever the batch is full or its last sequence is a multiple of
-// MaxBatch, and, while the flusher waits for work, whenever its oldest message has waited
-// FlushInterval or it ends at the end of the stream, unless the messages pending in the stream
-// fill it (a backlog: it is then cut full); it hands it to the flusher. The last rule keeps a
+// consumer fails. It cuts a batch whenever the batch is full or, in a partition of some units, its
+// last sequence is a multiple of MaxBatch, and, while the flusher waits for work, whenever its
+// oldest message has waited FlushInterval or it ends at the end of the stream, unless the messages
+// pending in the stream fill it (a backlog: it is then cut full); it hands it to the flusher. The
+// last rule keeps a
 // lone event on a quiet pipeline from waiting for the timer, while under load batches grow as long
 // as the flusher is busy with the previous one.
 func (s *reader) consume(ctx context.Context, jobs chan<- *flushJob) error {
@@ -381,7 +382,7 @@ func (w *nextWait) stop() {
 
 // The reasons a batch is cut (label of govpulse_aggregate_batches_total).
 const (
-	cutFull     = "full"     // MaxBatch messages, or a sequence that is a multiple of MaxBatch
+	cutFull     = "full"     // MaxBatch messages, or (a partition of some units) a sequence that is a multiple of MaxBatch
 	cutInterval = "interval" // the oldest message waited FlushInterval
 	cutIdle     = "idle"     // the end of the stream while the flusher waits
 )
@@ -396,9 +397,14 @@ func (s *reader) cutReason(oldest time.Time) string {
 	switch {
 	case s.batch.messages == 0:
 		return ""
-	// Batches also end at multiples of MaxBatch in stream sequence: partitions, which all read
-	// every message, then share these cuts, and the ranker merges their parts (ranker.go).
-	case s.batch.messages >= s.cfg.MaxBatch || s.lastSeq%uint64(s.cfg.MaxBatch) == 0:
+	case s.batch.messages >= s.cfg.MaxBatch:
+		return cutFull
+	// A partition of some units also ends its batches at the multiples of MaxBatch in stream
+	// sequence: partitions, which all read every message, then share these cuts, and the ranker
+	// merges their parts (ranker.go). A partition of every unit has no parts to share: such a cut
+	// would only add a flush, whose cost grows with the units it changed, not with its messages
+	// (over every unit of the hierarchy a few hundred messages cost a whole flush).
+	case !s.cfg.allRegions() && s.lastSeq%uint64(s.cfg.MaxBatch) == 0:
 		return cutFull
 	// A batch handed over while the flusher still writes the previous one's scores would only
 	// wait for it, and the reader with it: while the flusher is busy the batch grows (up to
