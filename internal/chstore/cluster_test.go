@@ -208,14 +208,15 @@ func syncReplica(t *testing.T, conn driver.Conn, db string) {
 // other; duplicates that are not merged are collapsed by FINAL over the Distributed table;
 // retention drops a month on both replicas; a later migration that creates a table and adds a
 // column reaches both tables of every replica. A score and a ranking stored in the tables scores
-// and rankings before migration 0011 are read from its views afterwards, through both replicas.
+// and rankings before migration 0011 are read from its views afterwards, through both replicas,
+// the score's counts too (copied into counts by migration 0012).
 func TestClusterSchema(t *testing.T) {
 	old := time.Date(2016, 11, 30, 0, 0, 0, 0, time.UTC)
 	stores, conns, db := clusterStores(t, 11, func(conn driver.Conn, db string) {
 		ctx := clickhouse.Context(t.Context(), clickhouse.WithSettings(clickhouse.Settings{"insert_distributed_sync": 1}))
 		for _, q := range []string{
-			"INSERT INTO " + db + ".scores (region, version, as_of, as_of_ns, method, composite, grade) SELECT '330000', 1, toDateTime(" +
-				strconv.FormatInt(old.Unix(), 10) + ", 'UTC'), " + strconv.FormatInt(old.UnixNano(), 10) + ", '2017', 12.5, 'low'",
+			"INSERT INTO " + db + ".scores (region, version, as_of, as_of_ns, method, composite, grade, published_items, rating_sum) SELECT '330000', 1, toDateTime(" +
+				strconv.FormatInt(old.Unix(), 10) + ", 'UTC'), " + strconv.FormatInt(old.UnixNano(), 10) + ", '2017', 12.5, 'low', 7, 19",
 			"INSERT INTO " + db + ".rankings (version, as_of, as_of_ns, method, rank, region, composite, grade) SELECT 1, toDateTime(" +
 				strconv.FormatInt(old.Unix(), 10) + ", 'UTC'), " + strconv.FormatInt(old.UnixNano(), 10) + ", '2017', 1, '330000', 12.5, 'low'",
 		} {
@@ -282,8 +283,9 @@ func TestClusterSchema(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		if len(history) != 2 || history[0].Version != 1 || history[0].Composite != 12.5 || !history[0].AsOf.Equal(old) {
-			t.Errorf("replica %d: score history of 330000 %+v, want the score stored before 0011, then version 8", i+1, history)
+		if len(history) != 2 || history[0].Version != 1 || history[0].Composite != 12.5 || !history[0].AsOf.Equal(old) ||
+			history[0].PublishedItems != 7 || history[0].RatingSum != 19 {
+			t.Errorf("replica %d: score history of 330000 %+v, want the score stored before 0011 (its counts in counts since 0012), then version 8", i+1, history)
 		}
 		var oldRanks uint64
 		if err := conns[i].QueryRow(ctx, "SELECT count() FROM "+db+".rankings WHERE version = 1").Scan(&oldRanks); err != nil || oldRanks != 1 {

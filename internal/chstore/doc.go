@@ -32,7 +32,9 @@
 // A row of the method_scores table, and of the view scores (method 2017, its terms in named
 // columns), is a scoring.Score (ScoreRow): its columns, and so the INSERT and SELECT column lists
 // and the conversions, are derived from the json and chtype tags of its fields (ScoreColumns,
-// MethodScoreColumns), and tests check the migrated table and views against them.
+// MethodScoreColumns), and tests check the migrated table and views against them. method_scores
+// stores the counts (the fields of scoring.Counts) in one column, counts Array(UInt64), in field
+// order; each count is a column of its name computed from its element when read.
 //
 // A Store is safe for concurrent use. It keeps no scoring logic: rows arrive computed.
 package chstore

@@ -32,6 +32,19 @@ const (
 // as Term.Value gives them.
 const termsType = "Terms"
 
+// countsColumn is the column of the method_scores table that stores every count of a score, the
+// fields of scoring.Counts in field order (migration 0012): count i (from 1) of the struct is
+// its element i, and the column named after the count is computed from it when read
+// (published_items UInt64 ALIAS counts[1], ...). One column instead of one per count, because
+// on ClickHouse 18.16 an INSERT costs a few files per stored column (docs/benchmarks.md).
+const countsColumn = "counts"
+
+// countsType is the ClickHouse type of countsColumn.
+const countsType = "Array(UInt64)"
+
+// countsStruct is the embedded struct whose fields are the elements of countsColumn.
+var countsStruct = reflect.TypeFor[scoring.Counts]()
+
 // field is one ClickHouse column of a record type, derived from a field's tags: json names it,
 // chtype gives its type, and ",ns" adds the column <name>_ns Int64 beside a DateTime.
 type field struct {
@@ -40,6 +53,7 @@ type field struct {
 	index []int  // the field in the record
 	ns    bool   // a time also stored as <Name>_ns, and read back from it
 	only  string // the table the column is in alone (tableScores, tableMethods), or ""
+	count int    // a field of scoring.Counts: its element of countsColumn (from 1), else 0
 }
 
 // names returns the field's columns: term_names and term_values for the terms, the name and
@@ -82,15 +96,19 @@ var columnKinds = map[string][]reflect.Kind{
 // columnsOf lists the columns of record type t in the table sel ("" for a type of one table):
 // its fields with a chtype tag whose options do not name the other table, in field order, embedded
 // structs inlined. It fails on a tag it cannot write (a programming error).
+//
+// The fields of an embedded scoring.Counts are numbered in field order (field.count): the
+// elements of countsColumn, where method_scores stores them; they must be UInt64 columns.
 func columnsOf(t reflect.Type, sel string) ([]field, error) {
 	var out []field
-	var walk func(t reflect.Type, index []int) error
-	walk = func(t reflect.Type, index []int) error {
+	counts := 0
+	var walk func(t reflect.Type, index []int, inCounts bool) error
+	walk = func(t reflect.Type, index []int, inCounts bool) error {
 		for i := range t.NumField() {
 			f := t.Field(i)
 			idx := append(append([]int(nil), index...), i)
 			if f.Anonymous && f.Type.Kind() == reflect.Struct {
-				if err := walk(f.Type, idx); err != nil {
+				if err := walk(f.Type, idx, inCounts || f.Type == countsStruct); err != nil {
 					return err
 				}
 				continue
@@ -111,9 +129,6 @@ func columnsOf(t reflect.Type, sel string) ([]field, error) {
 					opt = o
 				}
 			}
-			if only != "" && sel != "" && only != sel {
-				continue
-			}
 			name, _, _ := strings.Cut(f.Tag.Get("json"), ",")
 			kinds, known := columnKinds[typ]
 			switch {
@@ -128,12 +143,22 @@ func columnsOf(t reflect.Type, sel string) ([]field, error) {
 				return fmt.Errorf("chstore: %s.%s: a %s cannot be a %s column", t.Name(), f.Name, f.Type, typ)
 			case opt != "" && (opt != "ns" || typ != "DateTime('UTC')"):
 				return fmt.Errorf("chstore: %s.%s: unknown option %q", t.Name(), f.Name, opt)
+			case inCounts && typ != "UInt64":
+				return fmt.Errorf("chstore: %s.%s: a count is stored in %s, not as a %s", t.Name(), f.Name, countsColumn, typ)
 			}
-			out = append(out, field{Name: name, Type: typ, index: idx, ns: opt == "ns", only: only})
+			count := 0
+			if inCounts {
+				counts++ // numbered whatever the table, so that an element keeps its number
+				count = counts
+			}
+			if only != "" && sel != "" && only != sel {
+				continue
+			}
+			out = append(out, field{Name: name, Type: typ, index: idx, ns: opt == "ns", only: only, count: count})
 		}
 		return nil
 	}
-	if err := walk(t, nil); err != nil {
+	if err := walk(t, nil, false); err != nil {
 		return nil, err
 	}
 	return out, nil
@@ -154,25 +179,41 @@ type codec[R any] struct {
 	table  string
 	fields []field
 	list   string // the column list of a SELECT, in field order
-	stored string // the column list of an INSERT: list without the times computed when read
+	stored string // the column list of an INSERT: list without the columns computed when read
+	packed bool   // the counts are stored in countsColumn, and their own columns computed from it
 }
 
-// newCodec returns the codec of table for R, with the fields of sel (see columnsOf); it panics on
-// a tag it cannot honour, which is fixed at compile time (the tests derive every codec).
-func newCodec[R any](table, sel string) codec[R] {
+// newCodec returns the codec of table for R, with the fields of sel (see columnsOf), storing the
+// counts in countsColumn when packed; it panics on a tag it cannot honour, which is fixed at
+// compile time (the tests derive every codec).
+func newCodec[R any](table, sel string, packed bool) codec[R] {
 	fs, err := columnsOf(reflect.TypeFor[R](), sel)
 	if err != nil {
 		panic(err)
 	}
-	return codec[R]{table: table, fields: fs, list: columnList(fs, field.names), stored: columnList(fs, field.stored)}
+	cd := codec[R]{table: table, fields: fs, list: columnList(fs, field.names), packed: packed}
+	cd.stored = columnList(fs, cd.storedColumns)
+	return cd
+}
+
+// storedColumns returns the columns an INSERT of the codec writes for f: field.stored, but for a
+// count of a packed codec countsColumn in place of the first and nothing for the others.
+func (cd codec[R]) storedColumns(f field) []string {
+	switch {
+	case !cd.packed || f.count == 0:
+		return f.stored()
+	case f.count == 1:
+		return []string{countsColumn}
+	}
+	return nil
 }
 
 // scores is the codec of the scores view (method 2017's named columns, read only), methodScores
 // the one of the method_scores table (every method, terms as arrays, where the view takes its
 // rows from): their columns are the fields of scoring.Score.
 var (
-	scores       = newCodec[ScoreRow]("scores", tableScores)
-	methodScores = newCodec[ScoreRow]("method_scores", tableMethods)
+	scores       = newCodec[ScoreRow]("scores", tableScores, false)
+	methodScores = newCodec[ScoreRow]("method_scores", tableMethods, true)
 )
 
 // scoresOfMethods is the select list of scores' columns taken from method_scores directly, as the
@@ -206,13 +247,16 @@ var scoresOfMethods = func() string {
 func ScoreColumns() []Column { return scores.columns() }
 
 // MethodScoreColumns returns the columns of the method_scores table as scoring.Score describes
-// them, in field order.
+// them, in field order: also counts Array(UInt64), before the counts computed from it.
 func MethodScoreColumns() []Column { return methodScores.columns() }
 
 // columns lists the codec's columns with their types.
 func (cd codec[R]) columns() []Column {
 	var out []Column
 	for _, c := range cd.fields {
+		if cd.packed && c.count == 1 {
+			out = append(out, Column{countsColumn, countsType})
+		}
 		switch {
 		case c.Type == termsType:
 			out = append(out, Column{"term_names", "Array(String)"}, Column{"term_values", "Array(Nullable(Float64))"})
@@ -260,7 +304,16 @@ func (cd codec[R]) insert(ctx context.Context, s *Store, rows []R) error {
 	}
 	for _, c := range cd.fields {
 		var cols []any
-		switch c.Type {
+		typ := c.Type
+		if cd.packed && c.count > 0 {
+			if c.count > 1 { // in countsColumn, written with the first count
+				continue
+			}
+			typ = countsType
+		}
+		switch typ {
+		case countsType:
+			cols = append(cols, cd.countsOf(vals))
 		case "String":
 			col := make([]string, len(rows))
 			for i, v := range vals {
@@ -335,6 +388,31 @@ func (cd codec[R]) insert(ctx context.Context, s *Store, rows []R) error {
 		return fmt.Errorf("chstore: insert %s: %w", cd.table, err)
 	}
 	return nil
+}
+
+// countsOf returns the column countsColumn of the rows vals: per row, its counts in the order of
+// their elements (field.count), all in one backing array.
+func (cd codec[R]) countsOf(vals []reflect.Value) [][]uint64 {
+	var fs []field
+	for _, c := range cd.fields {
+		if c.count > 0 {
+			fs = append(fs, c)
+		}
+	}
+	n := 0
+	for _, c := range fs {
+		n = max(n, c.count)
+	}
+	all := make([]uint64, len(vals)*n)
+	col := make([][]uint64, len(vals))
+	for i, v := range vals {
+		row := all[i*n : (i+1)*n : (i+1)*n]
+		for _, c := range fs {
+			row[c.count-1] = unsigned(v.FieldByIndex(c.index))
+		}
+		col[i] = row
+	}
+	return col
 }
 
 // termsOf returns the terms of the score r points to as its method's Term.Value gives them (for

@@ -54,7 +54,9 @@ func (s *Store) ScoreHistoryRange(ctx context.Context, region string, from, to t
 		span := (maxT-minT)/int64(points) + 1 // ceil((max-min+1)/points) spans of as-of time
 		key = "intDiv(as_of_ns - " + strconv.FormatInt(minT, 10) + ", " + strconv.FormatInt(span, 10) + ")"
 	}
-	q := "SELECT " + scores.list + " FROM (SELECT " + scoresOfMethods + ", " + key + " AS bucket FROM " + t + where +
+	// FINAL: of two rows of one version, one may be a row stored before migration 0012 that is
+	// not merged yet with its copy, and reads 0 in every count.
+	q := "SELECT " + scores.list + " FROM (SELECT " + scoresOfMethods + ", " + key + " AS bucket FROM " + t + " FINAL" + where +
 		") ORDER BY bucket, version DESC LIMIT 1 BY bucket"
 	out, err := scores.query(ctx, s.conn, q, args...)
 	if err != nil {

@@ -194,8 +194,9 @@ func Evaluate(c *Counts) Indices {
 
 // Counts are the numbers behind every index of a method 2017 score, stored
 // with it so that a reader can check each index by hand. A new count is one
-// field here (its json and chtype tags name and type the column and the message
-// member) and one migration adding the column (docs/architecture.md). The portal counts describe
+// field here, after the last one (its json and chtype tags name and type the
+// column and the message member; its place is its element of the column counts
+// of method_scores), and one migration adding the column (docs/architecture.md). The portal counts describe
 // the region's state; the last four describe its rolling window.
 type Counts struct {
 	// PublishedItems is |Pub|, the items whose latest service state is
