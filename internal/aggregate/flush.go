@@ -52,6 +52,7 @@ type flusher struct {
 	explain            heldExplanations  // explanation rows of stored batches not yet written (explain.go)
 	stopping           context.Context   // Run's context, done when the service stops; the flusher's own outlives it
 	handOver           *handOver         // the service's: the scores stage counts the jobs it passed on
+	lastStored         time.Duration     // how long storeBatch's last successful attempt took (its retries left out)
 }
 
 // heldCheckpoint is a checkpoint the flusher has not written yet because dead letters of the
@@ -367,9 +368,10 @@ func (s *flusher) runRest(ctx context.Context, q *restQueue) error {
 			case qerr != nil:
 				err = qerr
 			case len(jobs) > 0:
+				s.lastStored = 0
 				err = s.flushRest(ctx, jobs)
 				if !(len(jobs) == 1 && jobs[0].quiet) {
-					paceUntil = time.Now().Add(restPaceFactor * time.Since(start))
+					paceUntil = time.Now().Add(restPaceFactor * min(s.lastStored, time.Since(start)))
 				}
 			}
 			if err == nil && closed {
@@ -390,7 +392,9 @@ func (s *flusher) runRest(ctx context.Context, q *restQueue) error {
 }
 
 // restPaceFactor paces the rest stage: after writing queued jobs it lets the next jobs queue for
-// this many times as long as the write took before it writes again, unless the queue is full (the
+// this many times as long as the write took (its successful attempt: waits and retries for a
+// failing ClickHouse, a schema fault's grace among them, say nothing of its load) before it
+// writes again, unless the queue is full (the
 // scores stage waits) or closed, or the write was that of a lone batch on a quiet pipeline. So it
 // occupies ClickHouse at most about half the time, and the scores stage, whose writes are what a
 // new score waits for, finds the server less often busy with the parts of the other tables;
@@ -688,6 +692,7 @@ func (s *flusher) storeBatch(ctx context.Context, b chstore.Batch) ([]chstore.Re
 	var refused []chstore.Refused
 	attempt := func() error {
 		isolateSchema := fault.lasted(s.cfg.SchemaFaultGrace)
+		began := time.Now()
 		r, err := s.store.WriteIsolated(ctx, b, isolateSchema)
 		if err != nil {
 			s.metrics.storeErrors.Inc()
@@ -701,7 +706,7 @@ func (s *flusher) storeBatch(ctx context.Context, b chstore.Batch) ([]chstore.Re
 			}
 			return err
 		}
-		refused = r
+		refused, s.lastStored = r, time.Since(began)
 		return nil
 	}
 	notify := func(err error, wait time.Duration) {
