@@ -158,16 +158,7 @@ func clusterStores(t *testing.T, first uint32, stored func(driver.Conn, string))
 	for _, conn := range conns {
 		stores = append(stores, chstore.New(conn, db, nil, chstore.OnCluster(chtest.ClusterName)))
 	}
-	ms, err := chstore.Migrations()
-	if err != nil {
-		t.Fatal(err)
-	}
-	var before []chstore.Migration
-	for _, m := range ms {
-		if m.Version < first {
-			before = append(before, m)
-		}
-	}
+	before, _ := migrationsAround(t, first)
 	if err := stores[0].MigrateWith(t.Context(), before); err != nil {
 		t.Fatalf("Migrate before %d: %v", first, err)
 	}

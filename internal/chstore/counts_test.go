@@ -44,23 +44,7 @@ func TestMethodScoreCountsMatchSchema(t *testing.T) {
 // migration was interrupted after its copy or after its ALTER and is applied again, and when it
 // is applied a second time.
 func TestMethodCountsKeepStoredRows(t *testing.T) {
-	ms, err := chstore.Migrations()
-	if err != nil {
-		t.Fatal(err)
-	}
-	var before []chstore.Migration
-	var counts chstore.Migration
-	for _, m := range ms {
-		switch {
-		case m.Version < 12:
-			before = append(before, m)
-		case m.Version == 12:
-			counts = m
-		}
-	}
-	if counts.Version != 12 {
-		t.Fatal("no migration 0012")
-	}
+	before, counts := migrationsAround(t, 12)
 	stmts, err := chstore.SplitStatements(counts.SQL)
 	if err != nil {
 		t.Fatal(err)

@@ -98,16 +98,7 @@ func TestExplainAliasesKeepStoredRows(t *testing.T) {
 	conn, db := chtest.Open(t)
 	ctx := t.Context()
 	s := chstore.New(conn, db, nil)
-	ms, err := chstore.Migrations()
-	if err != nil {
-		t.Fatal(err)
-	}
-	var before []chstore.Migration
-	for _, m := range ms {
-		if m.Version < 10 {
-			before = append(before, m)
-		}
-	}
+	before, _ := migrationsAround(t, 10)
 	if err := s.MigrateWith(ctx, before); err != nil {
 		t.Fatal(err)
 	}

@@ -107,3 +107,25 @@ func TestMigrateAddColumnAgain(t *testing.T) {
 		t.Fatal("MigrateWith adding a column to a missing table succeeded")
 	}
 }
+
+// migrationsAround returns the migrations numbered before version, in order, and migration
+// version itself, for the tests that store rows as an earlier release did and then migrate them.
+func migrationsAround(t testing.TB, version uint32) (before []chstore.Migration, m chstore.Migration) {
+	t.Helper()
+	ms, err := chstore.Migrations()
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, mig := range ms {
+		switch {
+		case mig.Version < version:
+			before = append(before, mig)
+		case mig.Version == version:
+			m = mig
+		}
+	}
+	if m.Version != version {
+		t.Fatalf("no migration %04d", version)
+	}
+	return before, m
+}

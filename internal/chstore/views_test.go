@@ -48,23 +48,7 @@ func TestScoresViewsKeepStoredRows(t *testing.T) {
 	conn, db := chtest.Open(t)
 	ctx := t.Context()
 	s := chstore.New(conn, db, nil)
-	ms, err := chstore.Migrations()
-	if err != nil {
-		t.Fatal(err)
-	}
-	var before []chstore.Migration
-	var views chstore.Migration
-	for _, m := range ms {
-		switch {
-		case m.Version < 11:
-			before = append(before, m)
-		case m.Version == 11:
-			views = m
-		}
-	}
-	if views.Version != 11 {
-		t.Fatal("no migration 0011")
-	}
+	before, views := migrationsAround(t, 11)
 	if err := s.MigrateWith(ctx, before); err != nil {
 		t.Fatal(err)
 	}
