@@ -394,11 +394,11 @@ func (s *flusher) runRest(ctx context.Context, q *restQueue) error {
 // restPaceFactor paces the rest stage: after writing queued jobs it lets the next jobs queue for
 // this many times as long as the write took (its successful attempt: waits and retries for a
 // failing ClickHouse, a schema fault's grace among them, say nothing of its load) before it
-// writes again, unless the queue is full (the
-// scores stage waits) or closed, or the write was that of a lone batch on a quiet pipeline. So it
-// occupies ClickHouse at most about half the time, and the scores stage, whose writes are what a
-// new score waits for, finds the server less often busy with the parts of the other tables;
-// the rows of the jobs queued meanwhile cost one write anyway.
+// writes again, unless the queue is full (the scores stage waits) or closed, or the write was
+// that of a lone batch on a quiet pipeline. So it occupies ClickHouse at most about half the
+// time, and the scores stage, whose writes are what a new score waits for, finds the server less
+// often busy with the parts of the other tables; the rows of the jobs queued meanwhile cost one
+// write anyway.
 const restPaceFactor = 1
 
 // restQueue hands jobs whose scores are stored from the scores stage to the rest stage. The rest

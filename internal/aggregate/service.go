@@ -259,13 +259,12 @@ func (s *Service) trySetup(ctx context.Context) (*reader, *flusher, error) {
 }
 
 // consume reads messages from the sequence after the last one read until ctx is done or the
-// consumer fails. It cuts a batch whenever the batch is full or, in a partition of some units, its
-// last sequence is a multiple of MaxBatch, and, while the flusher waits for work, whenever its
-// oldest message has waited FlushInterval or it ends at the end of the stream, unless the messages
-// pending in the stream fill it (a backlog: it is then cut full); it hands it to the flusher. The
-// last rule keeps a
-// lone event on a quiet pipeline from waiting for the timer, while under load batches grow as long
-// as the flusher is busy with the previous one.
+// consumer fails, and hands each batch to the flusher when cutReason says so: when it is full or,
+// in a partition of some units, its last sequence is a multiple of MaxBatch, and, while the
+// flusher waits for work, when its oldest message has waited FlushInterval or it ends at the end
+// of the stream, unless the messages pending in the stream fill it (a backlog: it is then cut
+// full). The end-of-stream rule keeps a lone event on a quiet pipeline from waiting for the timer,
+// while under load batches grow as long as the flusher is busy with the previous one.
 func (s *reader) consume(ctx context.Context, jobs chan<- *flushJob) error {
 	cfg := jetstream.OrderedConsumerConfig{
 		FilterSubjects: s.filterSubjects(),
