@@ -178,9 +178,11 @@ func contains(kinds []reflect.Kind, k reflect.Kind) bool {
 type codec[R any] struct {
 	table  string
 	fields []field
-	list   string // the column list of a SELECT, in field order
-	stored string // the column list of an INSERT: list without the columns computed when read
-	packed bool   // the counts are stored in countsColumn, and their own columns computed from it
+	list   string  // the column list of a SELECT, in field order
+	stored string  // the column list of an INSERT: list without the columns computed when read
+	packed bool    // the counts are stored in countsColumn, and their own columns computed from it
+	counts []field // of a packed codec: the fields of the counts
+	width  int     // of a packed codec: the elements of countsColumn, the highest field.count
 }
 
 // newCodec returns the codec of table for R, with the fields of sel (see columnsOf), storing the
@@ -193,6 +195,14 @@ func newCodec[R any](table, sel string, packed bool) codec[R] {
 	}
 	cd := codec[R]{table: table, fields: fs, list: columnList(fs, field.names), packed: packed}
 	cd.stored = columnList(fs, cd.storedColumns)
+	if packed {
+		for _, f := range fs {
+			if f.count > 0 {
+				cd.counts = append(cd.counts, f)
+				cd.width = max(cd.width, f.count)
+			}
+		}
+	}
 	return cd
 }
 
@@ -393,21 +403,12 @@ func (cd codec[R]) insert(ctx context.Context, s *Store, rows []R) error {
 // countsOf returns the column countsColumn of the rows vals: per row, its counts in the order of
 // their elements (field.count), all in one backing array.
 func (cd codec[R]) countsOf(vals []reflect.Value) [][]uint64 {
-	var fs []field
-	for _, c := range cd.fields {
-		if c.count > 0 {
-			fs = append(fs, c)
-		}
-	}
-	n := 0
-	for _, c := range fs {
-		n = max(n, c.count)
-	}
+	n := cd.width
 	all := make([]uint64, len(vals)*n)
 	col := make([][]uint64, len(vals))
 	for i, v := range vals {
 		row := all[i*n : (i+1)*n : (i+1)*n]
-		for _, c := range fs {
+		for _, c := range cd.counts {
 			row[c.count-1] = unsigned(v.FieldByIndex(c.index))
 		}
 		col[i] = row
