@@ -22,14 +22,11 @@ type heldExplanations struct {
 }
 
 // len is the number of rows held.
-func (h *heldExplanations) len() int {
-	return len(h.rows.ScoreChanges) + len(h.rows.ScoreCauses) + len(h.rows.RankChanges)
-}
+func (h *heldExplanations) len() int { return h.rows.Len() }
 
-// add holds the explanation rows of the batch up to stream sequence lastSeq.
+// add holds the explanation rows of the batch up to stream sequence lastSeq (rows holds no other).
 func (h *heldExplanations) add(rows chstore.Batch, lastSeq uint64) {
-	n := len(rows.ScoreChanges) + len(rows.ScoreCauses) + len(rows.RankChanges)
-	if n == 0 {
+	if rows.Len() == 0 {
 		return
 	}
 	if h.len() == 0 {
