@@ -3,13 +3,13 @@ package aggregate
 import (
 	"context"
 	"fmt"
-	"syscall"
 	"testing"
 	"time"
 
 	"github.com/nats-io/nats.go"
 	"github.com/nats-io/nats.go/jetstream"
 
+	"github.com/govpulse/govpulse/internal/benchkit"
 	"github.com/govpulse/govpulse/internal/chstore"
 	"github.com/govpulse/govpulse/internal/natsjs"
 	"github.com/govpulse/govpulse/internal/natsjs/natstest"
@@ -34,7 +34,7 @@ func (discardWrites) WriteIsolated(context.Context, chstore.Batch, bool) ([]chst
 // is one drain of a fresh server; it reports the wall time and the process's CPU (the embedded
 // server's included, the same for any code of the aggregator) per event.
 func BenchmarkDrain(b *testing.B) {
-	n := envInt(b, "GOVPULSE_BENCH_EVENTS", 50_000)
+	n := benchkit.EnvPositive(b, "GOVPULSE_BENCH_EVENTS", 50_000)
 	msgs := drainMessages(b, n)
 	var wall, cpu time.Duration
 	b.StopTimer()
@@ -59,7 +59,7 @@ func BenchmarkDrain(b *testing.B) {
 		if err != nil {
 			b.Fatal(err)
 		}
-		cpu0 := processCPU(b)
+		cpu0 := benchkit.ProcessCPU(b)
 		start := time.Now()
 		b.StartTimer()
 		stop := testwait.Run(b, "aggregator", svc.Run)
@@ -71,7 +71,7 @@ func BenchmarkDrain(b *testing.B) {
 		})
 		b.StopTimer()
 		wall += time.Since(start)
-		cpu += processCPU(b) - cpu0
+		cpu += benchkit.ProcessCPU(b) - cpu0
 		stop()
 	}
 	events := float64(n) * float64(b.N)
@@ -96,14 +96,4 @@ func drainMessages(b *testing.B, n int) []*nats.Msg {
 		msgs = append(msgs, m)
 	}
 	return msgs
-}
-
-// processCPU returns the CPU time (user and system) the process has used so far.
-func processCPU(b *testing.B) time.Duration {
-	b.Helper()
-	var ru syscall.Rusage
-	if err := syscall.Getrusage(syscall.RUSAGE_SELF, &ru); err != nil {
-		b.Fatal(err)
-	}
-	return time.Duration(ru.Utime.Nano() + ru.Stime.Nano())
 }

@@ -11,6 +11,7 @@ import (
 
 	"github.com/ClickHouse/clickhouse-go/v2/lib/driver"
 
+	"github.com/govpulse/govpulse/internal/benchkit"
 	"github.com/govpulse/govpulse/internal/chstore"
 	"github.com/govpulse/govpulse/internal/chstore/chtest"
 	"github.com/govpulse/govpulse/internal/testwait"
@@ -45,8 +46,8 @@ var flushTables = []struct {
 // GOVPULSE_BENCH_CH_PID (the pid of a ClickHouse server no one else uses), the server's CPU per
 // event, writes and merges included.
 func BenchmarkFlushTables(b *testing.B) {
-	n := envInt(b, "GOVPULSE_BENCH_EVENTS", 60_000)
-	per := envInt(b, "GOVPULSE_BENCH_FLUSH", 5_000)
+	n := benchkit.EnvPositive(b, "GOVPULSE_BENCH_EVENTS", 60_000)
+	per := benchkit.EnvPositive(b, "GOVPULSE_BENCH_FLUSH", 5_000)
 	batches := flushBatches(b, n, per, true)
 	for b.Loop() {
 		conn, database := chtest.Open(b)

@@ -2,11 +2,10 @@ package aggregate
 
 import (
 	"fmt"
-	"os"
-	"strconv"
 	"testing"
 	"time"
 
+	"github.com/govpulse/govpulse/internal/benchkit"
 	"github.com/govpulse/govpulse/internal/chstore"
 	"github.com/govpulse/govpulse/internal/chstore/chtest"
 	"github.com/govpulse/govpulse/internal/engine"
@@ -24,9 +23,9 @@ import (
 // both ways; the engine's time is not measured. GOVPULSE_BENCH_EVENTS (default 60,000) and
 // GOVPULSE_BENCH_FLUSH (default 3,500 events per flush) size it.
 func BenchmarkFlushWrite(b *testing.B) {
-	n := envInt(b, "GOVPULSE_BENCH_EVENTS", 60_000)
-	per := envInt(b, "GOVPULSE_BENCH_FLUSH", 3_500)
-	together := envInt(b, "GOVPULSE_BENCH_EXPLAIN_FLUSHES", 6)
+	n := benchkit.EnvPositive(b, "GOVPULSE_BENCH_EVENTS", 60_000)
+	per := benchkit.EnvPositive(b, "GOVPULSE_BENCH_FLUSH", 3_500)
+	together := benchkit.EnvPositive(b, "GOVPULSE_BENCH_EXPLAIN_FLUSHES", 6)
 	const (
 		off  = "explain off"
 		on   = "explain on"
@@ -131,17 +130,4 @@ func flushBatches(b *testing.B, n, per int, explain bool) []chstore.Batch {
 		len(out), rows["all"]/len(out), rows["events"]/len(out), rows["score_changes"]/len(out),
 		rows["score_causes"]/len(out), rows["rank_changes"]/len(out))
 	return out
-}
-
-func envInt(b *testing.B, name string, def int) int {
-	b.Helper()
-	v := os.Getenv(name)
-	if v == "" {
-		return def
-	}
-	n, err := strconv.Atoi(v)
-	if err != nil || n <= 0 {
-		b.Fatalf("%s=%q: want a positive integer", name, v)
-	}
-	return n
 }

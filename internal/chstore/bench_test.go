@@ -2,12 +2,12 @@ package chstore_test
 
 import (
 	"fmt"
-	"syscall"
 	"testing"
 	"time"
 
 	"github.com/ClickHouse/clickhouse-go/v2"
 
+	"github.com/govpulse/govpulse/internal/benchkit"
 	"github.com/govpulse/govpulse/internal/chstore"
 	"github.com/govpulse/govpulse/internal/chstore/chtest"
 	"github.com/govpulse/govpulse/internal/scoring"
@@ -124,7 +124,7 @@ func benchWrite(b *testing.B, s *chstore.Store, n int, next func(iter int) chsto
 	b.ReportAllocs()
 	iter := 0
 	var elapsed time.Duration
-	cpu0 := processCPU(b)
+	cpu0 := benchkit.ProcessCPU(b)
 	for b.Loop() {
 		batch := next(iter)
 		iter++
@@ -137,15 +137,5 @@ func benchWrite(b *testing.B, s *chstore.Store, n int, next func(iter int) chsto
 	b.ReportMetric(float64(iter*n)/elapsed.Seconds(), "rows/s")
 	// The server's share of the time is large and swings with the load; the client's CPU per row
 	// is what the encoding of the rows costs.
-	b.ReportMetric(float64(processCPU(b)-cpu0)/float64(iter*n), "client-cpu-ns/row")
-}
-
-// processCPU returns the CPU time (user and system) this process has used so far.
-func processCPU(b *testing.B) time.Duration {
-	b.Helper()
-	var ru syscall.Rusage
-	if err := syscall.Getrusage(syscall.RUSAGE_SELF, &ru); err != nil {
-		b.Fatalf("getrusage: %v", err)
-	}
-	return time.Duration(ru.Utime.Nano() + ru.Stime.Nano())
+	b.ReportMetric(float64(benchkit.ProcessCPU(b)-cpu0)/float64(iter*n), "client-cpu-ns/row")
 }

@@ -4,14 +4,13 @@ import (
 	"context"
 	"fmt"
 	"math/rand/v2"
-	"os"
 	"runtime"
 	"runtime/pprof"
 	"strconv"
-	"syscall"
 	"testing"
 	"time"
 
+	"github.com/govpulse/govpulse/internal/benchkit"
 	"github.com/govpulse/govpulse/pkg/events"
 	"github.com/govpulse/govpulse/pkg/windows"
 )
@@ -226,16 +225,6 @@ func BenchmarkApplyUnits(b *testing.B) {
 	}
 }
 
-// cpuTime returns the CPU time the process has used (user and system, every
-// thread: the collector's workers count).
-func cpuTime(b *testing.B) time.Duration {
-	var ru syscall.Rusage
-	if err := syscall.Getrusage(syscall.RUSAGE_SELF, &ru); err != nil {
-		b.Fatalf("getrusage: %v", err)
-	}
-	return time.Duration(ru.Utime.Nano() + ru.Stime.Nano())
-}
-
 // benchUnits runs BenchmarkApplyUnits over units and returns its events
 // per CPU second.
 func benchUnits(b *testing.B, units []string) float64 {
@@ -268,7 +257,7 @@ func benchUnits(b *testing.B, units []string) float64 {
 		for i := range n {
 			buf[i] = s.next()
 		}
-		c := cpuTime(b)
+		c := benchkit.ProcessCPU(b)
 		b.StartTimer()
 		pprof.Do(b.Context(), pprof.Labels("phase", "timed"), func(context.Context) {
 			for _, x := range buf[:n] {
@@ -278,7 +267,7 @@ func benchUnits(b *testing.B, units []string) float64 {
 			e.Drain()
 		})
 		b.StopTimer()
-		cpu += cpuTime(b) - c
+		cpu += benchkit.ProcessCPU(b) - c
 		done += n
 	}
 	rate := float64(b.N) / cpu.Seconds()
@@ -320,7 +309,7 @@ const envRatingsPerDay = "GOVPULSE_BENCH_RATINGS_PER_DAY"
 // at the full rate every day of the rolling window would hold a million
 // review records, which this benchmark leaves out (see docs/benchmarks.md).
 func BenchmarkStateAllUnits30Days(b *testing.B) {
-	perDay := envPositive(b, envRatingsPerDay, 1_000_000)
+	perDay := benchkit.EnvPositive(b, envRatingsPerDay, 1_000_000)
 	units := unitCodes()
 	const lateDays = int(DefaultAllowedLateness / day)
 	days := RollingDays + lateDays
@@ -381,19 +370,6 @@ func BenchmarkStateAllUnits30Days(b *testing.B) {
 	b.ReportMetric(snap/1e6, "snapshot-MB")
 	b.ReportMetric(float64(hourlyPanes)/float64(len(units)), "hourly-panes/unit")
 	b.ReportMetric(float64(rollingPanes)/float64(len(units)), "daily-panes/unit")
-}
-
-// envPositive returns the positive integer of environment variable name, or def when it is unset.
-func envPositive(b *testing.B, name string, def int) int {
-	v := os.Getenv(name)
-	if v == "" {
-		return def
-	}
-	n, err := strconv.Atoi(v)
-	if err != nil || n < 1 {
-		b.Fatalf("%s=%q: want a positive integer", name, v)
-	}
-	return n
 }
 
 // unitCodes returns the code of every unit of the hierarchy.
@@ -467,7 +443,7 @@ const envSteadyPerDay = "GOVPULSE_BENCH_STEADY_RATINGS_PER_DAY"
 // that holds them at most 55/64 full, where a table near its size sweeps
 // instead of growing).
 func BenchmarkStateSteady30Days(b *testing.B) {
-	perDay := envPositive(b, envSteadyPerDay, 100_000)
+	perDay := benchkit.EnvPositive(b, envSteadyPerDay, 100_000)
 	units := unitCodes()
 	days := RollingDays + int(DefaultAllowedLateness/day)
 	var total, idsBytes, revBytes float64

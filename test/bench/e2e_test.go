@@ -7,11 +7,8 @@ import (
 	"iter"
 	"net/http"
 	"net/http/httptest"
-	"os"
 	"slices"
-	"strconv"
 	"sync"
-	"syscall"
 	"testing"
 	"time"
 
@@ -22,6 +19,7 @@ import (
 	"golang.org/x/sync/errgroup"
 
 	"github.com/govpulse/govpulse/internal/aggregate"
+	"github.com/govpulse/govpulse/internal/benchkit"
 	"github.com/govpulse/govpulse/internal/chstore"
 	"github.com/govpulse/govpulse/internal/chstore/chtest"
 	"github.com/govpulse/govpulse/internal/ctl"
@@ -55,8 +53,8 @@ const (
 // two rates ("end-to-end / JetStream ceiling = R").
 // Run it with -benchtime=1x: one iteration is a whole replay.
 func BenchmarkEndToEnd(b *testing.B) {
-	n := envInt(b, envEvents, defaultEvents)
-	feeders := envInt(b, envFeeders, defaultFeeders)
+	n := benchkit.EnvPositive(b, envEvents, defaultEvents)
+	feeders := benchkit.EnvPositive(b, envFeeders, defaultFeeders)
 	chtest.Addr(b) // skip (or fail) early without a ClickHouse server
 	evs := slices.Collect(scenario.Stream(scenario.StreamOptions{Events: n}))
 	rates := map[bool]float64{} // end-to-end events/s with sync=default, by explain
@@ -119,8 +117,8 @@ func BenchmarkEndToEnd(b *testing.B) {
 // same invocation, and prints the ratio of the two end-to-end rates (all units to 32). Run it with
 // -benchtime=1x: one iteration is a whole replay.
 func BenchmarkEndToEndUnits(b *testing.B) {
-	n := envInt(b, envEvents, defaultEvents)
-	feeders := envInt(b, envFeeders, defaultFeeders)
+	n := benchkit.EnvPositive(b, envEvents, defaultEvents)
+	feeders := benchkit.EnvPositive(b, envFeeders, defaultFeeders)
 	chtest.Addr(b)              // skip (or fail) early without a ClickHouse server
 	rates := map[bool]float64{} // end-to-end events/s by AllUnits
 	for _, all := range []bool{false, true} {
@@ -179,16 +177,6 @@ func perEvent(d time.Duration, n int) float64 {
 		return 0
 	}
 	return float64(d.Microseconds()) / float64(n)
-}
-
-// processCPU returns the CPU time (user and system) this process has used so far.
-func processCPU(b *testing.B) time.Duration {
-	b.Helper()
-	var ru syscall.Rusage
-	if err := syscall.Getrusage(syscall.RUSAGE_SELF, &ru); err != nil {
-		b.Fatalf("getrusage: %v", err)
-	}
-	return time.Duration(ru.Utime.Nano() + ru.Stime.Nano())
 }
 
 func (r *result) add(o result) {
@@ -252,7 +240,7 @@ func (p *pipeline) feed(ctx context.Context, b *testing.B, evs []*events.Event, 
 	sums := make([]ctl.FeedSummary, feeders)
 	done := make([]time.Time, feeders)
 	b.StartTimer()
-	start, cpu0 := time.Now(), processCPU(b)
+	start, cpu0 := time.Now(), benchkit.ProcessCPU(b)
 	g, gctx := errgroup.WithContext(ctx)
 	for f := range feeders {
 		g.Go(func() error {
@@ -328,7 +316,7 @@ func (p *pipeline) feed(ctx context.Context, b *testing.B, evs []*events.Event, 
 		})
 	}
 	b.StopTimer()
-	cpu := processCPU(b) - cpu0
+	cpu := benchkit.ProcessCPU(b) - cpu0
 
 	writes, writing := rec.writes()
 	r := result{
@@ -575,18 +563,4 @@ func connect(b *testing.B, srv *server.Server, name string, opts ...jetstream.Je
 		b.Fatalf("jetstream: %v", err)
 	}
 	return js
-}
-
-// envInt reads a positive integer from the environment variable name, or returns def.
-func envInt(b *testing.B, name string, def int) int {
-	b.Helper()
-	v := os.Getenv(name)
-	if v == "" {
-		return def
-	}
-	n, err := strconv.Atoi(v)
-	if err != nil || n < 1 {
-		b.Fatalf("%s=%q: want a positive integer", name, v)
-	}
-	return n
 }

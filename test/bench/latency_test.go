@@ -18,6 +18,7 @@ import (
 	"github.com/nats-io/nats.go/jetstream"
 
 	"github.com/govpulse/govpulse/internal/aggregate"
+	"github.com/govpulse/govpulse/internal/benchkit"
 	"github.com/govpulse/govpulse/internal/natsjs"
 	"github.com/govpulse/govpulse/internal/natsjs/natstest"
 	"github.com/govpulse/govpulse/internal/scenario"
@@ -49,7 +50,7 @@ const (
 // changed it) covers the event: paced at GOVPULSE_LATENCY_RATE events/s, and for lone events on
 // an otherwise idle pipeline. Run it with -benchtime=1x: one iteration is a whole run.
 func BenchmarkLatency(b *testing.B) {
-	b.Run(fmt.Sprintf("rate=%d", envInt(b, envLatencyRate, defaultLatencyRate)), func(b *testing.B) {
+	b.Run(fmt.Sprintf("rate=%d", benchkit.EnvPositive(b, envLatencyRate, defaultLatencyRate)), func(b *testing.B) {
 		for range b.N {
 			paced(b)
 		}
@@ -229,9 +230,9 @@ func sequences(ctx context.Context, b *testing.B, js jetstream.JetStream) map[st
 // latencyWorkers clients) and measures each event's delay from its request's 202 to its score.
 func paced(b *testing.B) {
 	b.StopTimer()
-	perSec := envInt(b, envLatencyRate, defaultLatencyRate)
-	perReq := envInt(b, envLatencyBatch, defaultLatencyBatch)
-	n := perSec * envInt(b, envLatencySeconds, defaultLatencySeconds)
+	perSec := benchkit.EnvPositive(b, envLatencyRate, defaultLatencyRate)
+	perReq := benchkit.EnvPositive(b, envLatencyBatch, defaultLatencyBatch)
+	n := perSec * benchkit.EnvPositive(b, envLatencySeconds, defaultLatencySeconds)
 	ctx, cancel := context.WithTimeout(b.Context(), replayTimeout)
 	defer cancel()
 	evs := slices.Collect(scenario.Stream(scenario.StreamOptions{Events: n}))
@@ -332,7 +333,7 @@ func paced(b *testing.B) {
 // delay from its 202 to its score.
 func lone(b *testing.B) {
 	b.StopTimer()
-	count := envInt(b, envLatencyLone, defaultLatencyLone)
+	count := benchkit.EnvPositive(b, envLatencyLone, defaultLatencyLone)
 	ctx, cancel := context.WithTimeout(b.Context(), replayTimeout)
 	defer cancel()
 	// The warm-up gives every unit its portal and some ratings; the lone events are the ratings

@@ -11,6 +11,7 @@ import (
 	"github.com/ClickHouse/clickhouse-go/v2/lib/driver"
 
 	"github.com/govpulse/govpulse/internal/aggregate"
+	"github.com/govpulse/govpulse/internal/benchkit"
 	"github.com/govpulse/govpulse/internal/chstore/chtest"
 	"github.com/govpulse/govpulse/internal/scenario"
 )
@@ -29,8 +30,8 @@ const replays = 3
 // parts after it, and the ratio of the third replay's end-to-end rate to the first's
 // ("replay 3 / replay 1 = R"). Run it with -benchtime=1x: one iteration is a whole replay.
 func BenchmarkEndToEndReplays(b *testing.B) {
-	n := envInt(b, envEvents, defaultEvents)
-	feeders := envInt(b, envFeeders, defaultFeeders)
+	n := benchkit.EnvPositive(b, envEvents, defaultEvents)
+	feeders := benchkit.EnvPositive(b, envFeeders, defaultFeeders)
 	chtest.Addr(b) // skip (or fail) early without a ClickHouse server
 	ctx, cancel := context.WithTimeout(b.Context(), replays*replayTimeout)
 	defer cancel()
